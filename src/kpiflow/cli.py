@@ -1,0 +1,79 @@
+"""The `kpiflow` command. Thin: each command lives in the module that owns its concept.
+
+Command modules import heavy libraries (dbt, Prefect, Great Expectations) inside the command body,
+so `kpiflow --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from kpiflow.errors import KpiflowError
+
+app = typer.Typer(
+    name="kpiflow",
+    help="KPI pipeline: metric YAML -> validated SQL -> dbt marts, gated by data checks and published atomically.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# (command name, module, function). The function's signature defines the command's options.
+COMMANDS: list[tuple[str, str, str]] = [
+    ("demo-data", "kpiflow.demo.command", "demo_data"),
+    ("compile", "kpiflow.compiler.commands", "compile_command"),
+    ("list", "kpiflow.compiler.commands", "list_command"),
+    ("query", "kpiflow.compiler.commands", "query_command"),
+    ("export", "kpiflow.compiler.commands", "export_command"),
+    ("check", "kpiflow.quality.command", "check"),
+    ("run", "kpiflow.orchestration.commands", "run"),
+    ("backfill", "kpiflow.orchestration.commands", "backfill"),
+    ("deploy", "kpiflow.orchestration.commands", "deploy"),
+    ("serve", "kpiflow.orchestration.commands", "serve"),
+    ("scorecard", "kpiflow.scorecards.command", "scorecard"),
+]
+
+
+def _register() -> None:
+    for name, module_name, attr in COMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue  # that part of kpiflow is not installed in this build
+            raise
+        app.command(name)(getattr(module, attr))
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point: user-facing errors become a message and an exit code, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except KpiflowError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.UsageError):
+            exc.show()
+            sys.exit(2)
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()
