@@ -1,0 +1,60 @@
+"""What the compiler knows of the dbt project: each model's schema and its documented columns and types.
+
+Semantic models may only reference columns that the dbt model documents, so expressions are checked against
+real names and aggregations against real types, before any SQL runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+NUMERIC_TYPE_PREFIXES = (
+    "int", "integer", "bigint", "smallint", "tinyint", "hugeint", "decimal", "numeric", "double", "float",
+    "real", "number", "ubigint", "uinteger",
+)
+
+
+@dataclass(frozen=True)
+class DbtModel:
+    name: str
+    schema: str
+    columns: dict[str, str]  # column name -> declared data_type ('' when undeclared)
+
+    def is_numeric(self, column: str) -> bool | None:
+        """True/False when the type is declared, None when unknown."""
+        declared = self.columns.get(column, "").lower()
+        if not declared:
+            return None
+        if declared.startswith("bool"):
+            return False
+        return declared.startswith(NUMERIC_TYPE_PREFIXES)
+
+
+def _folder_schemas(project_dir: Path) -> dict[str, str]:
+    config = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
+    name = config.get("name", "kpiflow")
+    folders = (config.get("models") or {}).get(name, {}) or {}
+    return {folder: str(cfg.get("+schema")) for folder, cfg in folders.items() if isinstance(cfg, dict)}
+
+
+def load_dbt_models(project_dir: Path) -> dict[str, DbtModel]:
+    """Every model documented in a .yml under models/, with the schema its folder builds into."""
+    models_dir = project_dir / "models"
+    schemas = _folder_schemas(project_dir)
+    found: dict[str, DbtModel] = {}
+    for yml in sorted(models_dir.rglob("*.yml")):
+        doc = yaml.safe_load(yml.read_text(encoding="utf-8")) or {}
+        folder = yml.relative_to(models_dir).parts[0]
+        for model in doc.get("models") or []:
+            config = model.get("config") or {}
+            schema = config.get("schema") or schemas.get(folder, "main")
+            columns = {
+                str(col["name"]): str(col.get("data_type") or "")
+                for col in model.get("columns") or []
+                if isinstance(col, dict) and "name" in col
+            }
+            found[model["name"]] = DbtModel(model["name"], schema, columns)
+    return found

@@ -1,0 +1,118 @@
+"""Parse analyst-written SQL fragments (measure expressions, filters, derived formulas) safely.
+
+A fragment is accepted only when it is ONE scalar expression built from an allow-list of node types over known
+column names: no statements, no DDL/DML, no subqueries or table references, no comments, no functions outside
+the list. Metric YAML must never be a way to run SQL of one's own choosing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+
+AUTHORING_DIALECT = "duckdb"
+
+_ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
+    exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Paren, exp.Neg, exp.Not,
+    exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.IntDiv,
+    exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.In, exp.Between, exp.Like, exp.ILike,
+    exp.And, exp.Or, exp.Case, exp.If, exp.Coalesce, exp.Nullif, exp.Cast, exp.DataType, exp.DataTypeParam,
+    exp.Abs, exp.Round, exp.Floor, exp.Ceil, exp.Greatest, exp.Least, exp.Lower, exp.Upper, exp.Trim,
+    exp.Concat, exp.DPipe, exp.Length, exp.Substring, exp.Extract, exp.Var, exp.DateTrunc, exp.TimestampTrunc,
+    exp.DateDiff, exp.TimestampDiff, exp.CurrentDate, exp.Interval, exp.Tuple, exp.Sqrt, exp.Pow,
+    exp.Ln, exp.Exp, exp.Sign, exp.Div, exp.Distinct, exp.Dot,
+)
+
+
+class UnsafeExpression(ValueError):
+    """The fragment is not a single safe scalar expression; the message says why."""
+
+
+@dataclass(frozen=True)
+class ParsedExpression:
+    text: str
+    tree: exp.Expression
+
+    @property
+    def column_names(self) -> list[str]:
+        return sorted({c.name for c in self.tree.find_all(exp.Column)})
+
+
+def parse_expression(text: str, *, allowed_columns: Collection[str] | None = None) -> ParsedExpression:
+    """Parse `text` as one safe scalar SQL expression, or raise UnsafeExpression saying what is wrong."""
+    if "--" in text or "/*" in text or "*/" in text:
+        raise UnsafeExpression("comments are not allowed in expressions")
+    if ";" in text:
+        raise UnsafeExpression("only one expression is allowed (found ';')")
+    try:
+        statements = sqlglot.parse(text, read=AUTHORING_DIALECT)
+    except sqlglot.errors.ParseError as exc:
+        first = exc.errors[0]["description"] if exc.errors else str(exc)
+        raise UnsafeExpression(f"not valid SQL: {first}") from None
+    statements = [s for s in statements if s is not None]
+    if len(statements) != 1:
+        raise UnsafeExpression("exactly one expression is required")
+    tree = statements[0]
+    if isinstance(tree, exp.Query | exp.DDL | exp.DML | exp.Command | exp.Use | exp.Set | exp.Pragma):
+        raise UnsafeExpression(f"a {tree.key.upper()} statement is not an expression")
+    for node in tree.walk():
+        if isinstance(node, exp.Query | exp.Subquery | exp.Table | exp.Exists):
+            raise UnsafeExpression("subqueries and table references are not allowed")
+        if isinstance(node, exp.Star):
+            raise UnsafeExpression("'*' is not allowed; name the column")
+        if isinstance(node, exp.Placeholder | exp.Parameter):
+            raise UnsafeExpression("parameters are not allowed")
+        if not isinstance(node, _ALLOWED_NODES):
+            name = node.sql(dialect=AUTHORING_DIALECT)[:40] if isinstance(node, exp.Func) else node.key
+            raise UnsafeExpression(f"'{name}' is not an allowed function or operator")
+        if node.comments:
+            raise UnsafeExpression("comments are not allowed in expressions")
+    for column in tree.find_all(exp.Column):
+        if column.table:
+            raise UnsafeExpression(f"qualified column '{column.sql()}' is not allowed; use the bare name")
+        if allowed_columns is not None and column.name not in allowed_columns:
+            raise UnknownColumn(column.name)
+    return ParsedExpression(text, tree)
+
+
+class UnknownColumn(UnsafeExpression):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown column '{name}'")
+        self.name = name
+
+
+def parse_interval(text: str) -> tuple[int, str]:
+    """'30 days' -> (30, 'day'); '1 year' -> (1, 'year'). Raises ValueError for anything else."""
+    parts = text.strip().lower().split()
+    if len(parts) != 2 or not parts[0].isdigit():
+        raise ValueError(f"expected '<count> <unit>' such as '30 days' or '1 year', got '{text}'")
+    unit = parts[1].rstrip("s")
+    if unit not in ("day", "week", "month", "quarter", "year"):
+        raise ValueError(f"unknown unit '{parts[1]}' (use day, week, month, quarter or year)")
+    return int(parts[0]), unit
+
+
+def qualify(tree: exp.Expression, table_alias: str) -> exp.Expression:
+    """A copy of `tree` with every bare column qualified by `table_alias`."""
+
+    def _fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table:
+            return exp.column(node.name, table=table_alias, quoted=False)
+        return node
+
+    return tree.copy().transform(_fix)
+
+
+def substitute_columns(tree: exp.Expression, mapping: dict[str, exp.Expression]) -> exp.Expression:
+    """A copy of `tree` with bare columns replaced by the given expressions (wrapped in parentheses)."""
+
+    def _swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table and node.name in mapping:
+            replacement = mapping[node.name].copy()
+            return replacement if isinstance(replacement, exp.Column) else exp.paren(replacement)
+        return node
+
+    return tree.copy().transform(_swap)

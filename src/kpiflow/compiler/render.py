@@ -1,0 +1,236 @@
+"""Render a QueryPlan to one SQL statement (sqlglot expression), then to text in any dialect.
+
+Metrics are combined by joining per-metric CTEs on the group-by keys (null-safe), after each measure was
+aggregated on its own; ratios divide aggregated numerator by aggregated denominator (NULL on zero).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from kpiflow.compiler.expressions import parse_expression, substitute_columns
+from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
+from kpiflow.compiler.plan import (
+    CombineNode,
+    ConversionNode,
+    MeasureNode,
+    MetricNode,
+    QueryPlan,
+    RetentionNode,
+)
+from kpiflow.compiler.render_measures import (
+    TIME_SPINE_COLUMN,
+    TIME_SPINE_MODEL,
+    CteRegistry,
+    MeasureRenderer,
+    col,
+    date_literal,
+    shift,
+)
+from kpiflow.compiler.resolve import truncate
+
+DIALECTS = ("duckdb", "postgres", "spark", "trino", "snowflake", "bigquery")
+
+
+def _always_true() -> exp.Expression:
+    return exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(1))
+
+
+def _safe_division(tree: exp.Expression) -> exp.Expression:
+    """Every division in a derived formula yields NULL on a zero or missing denominator, never an error."""
+
+    def _fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Div) and not isinstance(node.expression, exp.Nullif):
+            return exp.Div(this=exp.cast(node.this, "double"),
+                           expression=exp.Nullif(this=node.expression, expression=exp.Literal.number(0)))
+        return node
+
+    return tree.transform(_fix)
+
+
+def _digest(node: object) -> str:
+    return hashlib.sha1(repr(node).encode()).hexdigest()[:6]
+
+
+class QueryRenderer:
+    def __init__(self, graph: SemanticGraph, relation: Callable[[str], exp.Table]) -> None:
+        self.graph = graph
+        self.relation = relation
+
+    def render(self, plan: QueryPlan) -> exp.Select:
+        request = plan.request
+        registry = CteRegistry()
+        measures = MeasureRenderer(self.graph, registry, self.relation, request)
+        group_by = request.group_by
+        names: dict[MetricNode, str] = {}
+        outputs = []
+        for node in plan.metrics:
+            outputs.append((node.name, self._metric(node, measures, registry, group_by, names)))
+        final = self._join_on_keys(outputs, group_by, registry, "query")
+        final = self._time_range(final, plan)
+        for name in request.order_by or group_by:  # deterministic rows: by default, ordered by the keys
+            final = final.order_by(exp.Ordered(this=col(name.lstrip("-")), desc=name.startswith("-")))
+        if request.limit is not None:
+            final = final.limit(request.limit)
+        for cte_name, query in registry.ctes.items():
+            final = final.with_(cte_name, as_=query, copy=False)
+        return final
+
+    # -- metrics -----------------------------------------------------------------------------------------
+    def _cte_name(self, node: MetricNode, names: dict[MetricNode, str]) -> str:
+        if node in names:
+            return names[node]
+        taken = set(names.values())
+        name = f"metric_{node.name}"
+        if name in taken:
+            name = f"{name}_{_digest(node)}"
+        names[node] = name
+        return name
+
+    def _metric(self, node: MetricNode, measures: MeasureRenderer, registry: CteRegistry,
+                group_by: tuple[str, ...], names: dict[MetricNode, str]) -> str:
+        if node in names and names[node] in registry.ctes:
+            return names[node]
+        cte_name = self._cte_name(node, names)
+        body = node.body
+        if isinstance(body, MeasureNode):
+            raw = measures.measure(body, f"{cte_name}__raw" if self._needs_wrap(node, group_by) else cte_name,
+                                   group_by)
+        elif isinstance(body, ConversionNode):
+            raw = measures.conversion(body, cte_name if not self._needs_wrap(node, group_by) else f"{cte_name}__raw",
+                                      group_by)
+        elif isinstance(body, RetentionNode):
+            raw = measures.retention(body, cte_name if not self._needs_wrap(node, group_by) else f"{cte_name}__raw",
+                                     group_by)
+        else:
+            raw = self._combine(body, node, measures, registry, group_by, names,
+                                f"{cte_name}__raw" if self._needs_wrap(node, group_by) else cte_name)
+        if raw == cte_name:
+            return cte_name
+        return self._fill(node, raw, cte_name, registry, group_by)
+
+    @staticmethod
+    def _needs_wrap(node: MetricNode, group_by: tuple[str, ...]) -> bool:
+        return node.fill_nulls_with is not None or (
+            node.join_to_timespine and any(g.startswith(TIME_ENTITY + "__") for g in group_by)
+        )
+
+    def _fill(self, node: MetricNode, raw: str, cte_name: str, registry: CteRegistry,
+              group_by: tuple[str, ...]) -> str:
+        """Periods with no rows appear (time spine) and empty values take the fill value."""
+        time_name = next((g for g in group_by if g.startswith(TIME_ENTITY + "__")), None)
+        value = col("value", "m")
+        if node.fill_nulls_with is not None:
+            value = exp.Coalesce(this=value, expressions=[exp.Literal.number(node.fill_nulls_with)])
+        if not (node.join_to_timespine and time_name):
+            select = exp.select(*(col(g, "m") for g in group_by), exp.alias_(value, "value"))
+            return registry.add(cte_name, select.from_(exp.alias_(exp.to_table(raw), "m", table=True)))
+        grain = time_name.split("__", 1)[1]
+        bounds = exp.select(exp.alias_(exp.Min(this=col(time_name)), "__lo"),
+                            exp.alias_(exp.Max(this=col(time_name)), "__hi")).from_(raw)
+        bounds_cte = registry.add(f"{cte_name}__bounds", bounds)
+        period = truncate(exp.cast(col(TIME_SPINE_COLUMN, "s"), "date"), grain)
+        periods = (
+            exp.select(exp.alias_(period, time_name)).distinct()
+            .from_(exp.alias_(self.relation(TIME_SPINE_MODEL), "s", table=True))
+            .join(exp.alias_(exp.to_table(bounds_cte), "b", table=True),
+                  on=exp.Between(this=period.copy(), low=col("__lo", "b"), high=col("__hi", "b")))
+        )
+        periods_cte = registry.add(f"{cte_name}__periods", periods)
+        others = [g for g in group_by if g != time_name]
+        keys_from: exp.Select = exp.select(col(time_name, "p"), *(col(g, "d") for g in others)).from_(
+            exp.alias_(exp.to_table(periods_cte), "p", table=True))
+        if others:
+            members = registry.add(f"{cte_name}__members", exp.select(*(col(g) for g in others)).distinct().from_(raw))
+            keys_from = keys_from.join(exp.alias_(exp.to_table(members), "d", table=True), join_type="cross")
+        keys_cte = registry.add(f"{cte_name}__spine", keys_from)
+        on = exp.and_(*(exp.NullSafeEQ(this=col(g, "k"), expression=col(g, "m")) for g in group_by))
+        select = (
+            exp.select(*(col(g, "k") for g in group_by), exp.alias_(value, "value"))
+            .from_(exp.alias_(exp.to_table(keys_cte), "k", table=True))
+            .join(exp.alias_(exp.to_table(raw), "m", table=True), on=on, join_type="left")
+        )
+        return registry.add(cte_name, select)
+
+    def _combine(self, body: CombineNode, node: MetricNode, measures: MeasureRenderer, registry: CteRegistry,
+                 group_by: tuple[str, ...], names: dict[MetricNode, str], cte_name: str) -> str:
+        inputs: list[tuple[str, str, bool]] = []  # (alias, cte, shifted)
+        for item in body.inputs:
+            child = self._metric(item.node, measures, registry, group_by, names)
+            if item.offset:
+                count, unit = item.offset
+                time_name = next(g for g in group_by if g.startswith(TIME_ENTITY + "__"))
+                grain = time_name.split("__", 1)[1]
+                shifted = exp.select(
+                    exp.alias_(truncate(shift(col(time_name), count, unit), grain), time_name),
+                    *(col(g) for g in group_by if g != time_name), "value",
+                ).from_(child)
+                child = registry.add(f"{child}__offset_{count}_{unit}", shifted)
+            inputs.append((item.alias, child, bool(item.offset)))
+        if body.kind == "ratio":
+            num, den = (f"in_{i}" for i in range(2))
+            formula: exp.Expression = exp.Div(
+                this=exp.cast(col("value", num), "double"),
+                expression=exp.Nullif(this=exp.cast(col("value", den), "double"), expression=exp.Literal.number(0)),
+            )
+        else:
+            tree = parse_expression(str(body.expr)).tree
+            mapping = {alias: col("value", f"in_{i}") for i, (alias, _, _) in enumerate(inputs)}
+            formula = _safe_division(substitute_columns(tree, mapping))
+        key_sources = [cte for _, cte, shifted in inputs if not shifted] or [inputs[0][1]]
+        keys_cte = self._keys(key_sources, group_by, registry, cte_name)
+        select = exp.select(*(col(g, "k") for g in group_by), exp.alias_(formula, "value"))
+        select = select.from_(exp.alias_(exp.to_table(keys_cte), "k", table=True))
+        for index, (_, cte, _) in enumerate(inputs):
+            select = select.join(exp.alias_(exp.to_table(cte), f"in_{index}", table=True),
+                                 on=self._key_match("k", f"in_{index}", group_by), join_type="left")
+        return registry.add(cte_name, select)
+
+    # -- keys and final --------------------------------------------------------------------------------
+    @staticmethod
+    def _key_match(left: str, right: str, group_by: tuple[str, ...]) -> exp.Expression:
+        if not group_by:
+            return _always_true()
+        return exp.and_(*(exp.NullSafeEQ(this=col(g, left), expression=col(g, right)) for g in group_by))
+
+    def _keys(self, sources: list[str], group_by: tuple[str, ...], registry: CteRegistry, owner: str) -> str:
+        if not group_by:
+            return registry.add(f"{owner}__keys", exp.select(exp.alias_(exp.Literal.number(1), "__all")))
+        union: exp.Query = exp.select(*(col(g) for g in group_by)).from_(sources[0])
+        for source in sources[1:]:
+            union = exp.union(union, exp.select(*(col(g) for g in group_by)).from_(source), distinct=True)
+        if len(sources) == 1:
+            union = union.distinct()  # type: ignore[attr-defined]
+        return registry.add(f"{owner}__keys", union)  # type: ignore[arg-type]
+
+    def _join_on_keys(self, outputs: list[tuple[str, str]], group_by: tuple[str, ...], registry: CteRegistry,
+                      owner: str) -> exp.Select:
+        if len(outputs) == 1:
+            name, cte = outputs[0]
+            return exp.select(*(col(g) for g in group_by), exp.alias_(col("value"), name)).from_(cte)
+        keys_cte = self._keys([cte for _, cte in outputs], group_by, registry, owner)
+        select = exp.select(*(col(g, "k") for g in group_by))
+        select = select.select(*(exp.alias_(col("value", f"m_{i}"), name) for i, (name, _) in enumerate(outputs)))
+        select = select.from_(exp.alias_(exp.to_table(keys_cte), "k", table=True))
+        for index, (_, cte) in enumerate(outputs):
+            select = select.join(exp.alias_(exp.to_table(cte), f"m_{index}", table=True),
+                                 on=self._key_match("k", f"m_{index}", group_by), join_type="left")
+        return select
+
+    @staticmethod
+    def _time_range(select: exp.Select, plan: QueryPlan) -> exp.Select:
+        request = plan.request
+        grain = request.time_grain
+        if grain is None or (request.start is None and request.end is None):
+            return select
+        time_name = f"{TIME_ENTITY}__{grain}"
+        source = "k" if len(plan.metrics) > 1 else None
+        column = col(time_name, source)
+        if request.start:
+            select = select.where(exp.GTE(this=column.copy(), expression=truncate(date_literal(request.start), grain)))
+        if request.end:
+            select = select.where(exp.LTE(this=column.copy(), expression=date_literal(request.end)))
+        return select

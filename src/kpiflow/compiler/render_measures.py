@@ -1,0 +1,346 @@
+"""Leaf SQL: one CTE chain per measure, aggregated at the request's grain before anything is joined.
+
+Each function returns the name of a CTE whose columns are the group-by names plus `value`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlglot import exp
+
+from kpiflow.compiler.expressions import parse_expression, qualify, substitute_columns
+from kpiflow.compiler.graph import TIME_ENTITY, MeasureRef, SemanticGraph
+from kpiflow.compiler.plan import ConversionNode, MeasureNode, QueryError, QueryRequest, RetentionNode
+from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, time_column, truncate
+
+TIME_SPINE_MODEL = "metricflow_time_spine"
+TIME_SPINE_COLUMN = "date_day"
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table)
+
+
+def date_literal(value: date) -> exp.Expression:
+    return exp.cast(exp.Literal.string(value.isoformat()), "date")
+
+
+def shift(expr: exp.Expression, count: int, unit: str) -> exp.Expression:
+    """`expr` moved by `count` units (negative = back), rendered per dialect by sqlglot."""
+    if count < 0:
+        return exp.DateSub(this=expr, expression=exp.Literal.number(-count), unit=exp.var(unit.upper()))
+    return exp.DateAdd(this=expr, expression=exp.Literal.number(count), unit=exp.var(unit.upper()))
+
+
+def aggregate(agg: str, value: exp.Expression, percentile: float | None) -> exp.Expression:
+    if agg == "sum":
+        return exp.Sum(this=value)
+    if agg == "sum_boolean":
+        return exp.Sum(this=exp.Case(ifs=[exp.If(this=value, true=exp.Literal.number(1))],
+                                     default=exp.Literal.number(0)))
+    if agg == "count":
+        return exp.Count(this=value)
+    if agg == "count_distinct":
+        return exp.Count(this=exp.Distinct(expressions=[value]))
+    if agg == "avg":
+        return exp.Avg(this=value)
+    if agg == "min":
+        return exp.Min(this=value)
+    if agg == "max":
+        return exp.Max(this=value)
+    fraction = 0.5 if agg == "median" else float(percentile or 0.5)
+    return exp.WithinGroup(this=exp.PercentileCont(this=exp.Literal.number(fraction)),
+                           expression=exp.Order(expressions=[exp.Ordered(this=value)]))
+
+
+@dataclass
+class CteRegistry:
+    """CTEs in dependency order; a name always means the same query (names derive from what they compute)."""
+
+    ctes: dict[str, exp.Select] = field(default_factory=dict)
+
+    def add(self, name: str, query: exp.Select) -> str:
+        existing = self.ctes.get(name)
+        if existing is not None and existing != query:
+            raise AssertionError(f"two different queries named {name}")
+        self.ctes.setdefault(name, query)
+        return name
+
+
+@dataclass(frozen=True)
+class MeasureSource:
+    """FROM, JOINs and WHERE for one measure, with the group-by names resolved to expressions."""
+
+    ref: MeasureRef
+    group_by: tuple[tuple[str, exp.Expression], ...]
+    time_raw: exp.Expression
+    joins: tuple[Join, ...]
+    where: tuple[exp.Expression, ...]
+
+
+class MeasureRenderer:
+    def __init__(self, graph: SemanticGraph, registry: CteRegistry, relation: Callable[[str], exp.Table],
+                 request: QueryRequest) -> None:
+        self.graph = graph
+        self.resolver = Resolver(graph)
+        self.registry = registry
+        self.relation = relation
+        self.request = request
+
+    # -- sources -----------------------------------------------------------------------------------------
+    def source(self, measure_name: str, filters: tuple[str, ...], group_by: tuple[str, ...]) -> MeasureSource:
+        ref = self.graph.measures[measure_name]
+        time_dim = ref.measure.agg_time_dimension or ref.model.spec.agg_time_dimension
+        joins: dict[str, Join] = {}
+        resolved: list[tuple[str, exp.Expression]] = []
+        try:
+            for name in group_by:
+                item = self.resolver.resolve(ref.model, name, time_dim)
+                if item.join:
+                    joins.setdefault(item.join.alias, item.join)
+                resolved.append((name, item.expr))
+            where: list[exp.Expression] = []
+            texts = [*filters, *([ref.measure.filter] if ref.measure.filter else [])]
+            for index, text in enumerate(texts):
+                parsed = parse_expression(text)
+                if ref.measure.filter and index == len(texts) - 1:
+                    where.append(qualify(parsed.tree, BASE_ALIAS))  # a measure filter is over its own columns
+                    continue
+                mapping = {}
+                for column in parsed.column_names:
+                    item = self.resolver.resolve(ref.model, column, time_dim)
+                    if item.join:
+                        joins.setdefault(item.join.alias, item.join)
+                    mapping[column] = item.expr
+                where.append(substitute_columns(parsed.tree, mapping))
+            time_raw = time_column(ref.model, time_dim)
+        except ResolutionError as exc:
+            raise QueryError(f"measure '{measure_name}': {exc}. {exc.suggestion or ''}".strip()) from None
+        if self.request.time_grain is None:
+            where.extend(self._range_filter(time_raw))
+        return MeasureSource(ref, tuple(resolved), time_raw, tuple(joins[a] for a in sorted(joins)), tuple(where))
+
+    def _range_filter(self, time_raw: exp.Expression) -> list[exp.Expression]:
+        """Without a time grain in the group-by, the time range restricts the rows aggregated."""
+        out: list[exp.Expression] = []
+        if self.request.start:
+            out.append(exp.GTE(this=exp.cast(time_raw.copy(), "date"), expression=date_literal(self.request.start)))
+        if self.request.end:
+            out.append(exp.LT(this=exp.cast(time_raw.copy(), "date"),
+                              expression=date_literal(self.request.end + timedelta(days=1))))
+        return out
+
+    def from_clause(self, src: MeasureSource, select: exp.Select) -> exp.Select:
+        select = select.from_(exp.alias_(self.relation(src.ref.model.spec.model), BASE_ALIAS, table=True))
+        for join in src.joins:
+            select = select.join(
+                exp.alias_(self.relation(join.target.spec.model), join.alias, table=True),
+                on=exp.EQ(this=join.base_key.copy(), expression=join.target_key.copy()),
+                join_type="left",
+            )
+        for condition in src.where:
+            select = select.where(condition.copy(), copy=False)
+        return select
+
+    # -- nodes -------------------------------------------------------------------------------------------
+    def measure(self, node: MeasureNode, cte_name: str, group_by: tuple[str, ...]) -> str:
+        ref = self.graph.measures[node.measure]
+        if node.window or node.grain_to_date:
+            return self._cumulative(node, cte_name, group_by)
+        if ref.measure.non_additive_dimension:
+            return self._semi_additive(node, cte_name, group_by)
+        src = self.source(node.measure, node.filters, group_by)
+        value = qualify(parse_expression(ref.measure.expr or ref.measure.name).tree, BASE_ALIAS)
+        select = exp.select(*(exp.alias_(e.copy(), n) for n, e in src.group_by))
+        select = select.select(exp.alias_(aggregate(ref.measure.agg, value, ref.measure.percentile), "value"))
+        select = self.from_clause(src, select)
+        if src.group_by:
+            select = select.group_by(*(e.copy() for _, e in src.group_by))
+        return self.registry.add(cte_name, select)
+
+    def _daily(self, node: MeasureNode, cte_name: str, group_by: tuple[str, ...], day_expr_of: str) -> tuple[str, list[str]]:
+        """Aggregate by the non-time group-by names plus the day, as `<cte>__daily`."""
+        ref = self.graph.measures[node.measure]
+        other = [g for g in group_by if not g.startswith(TIME_ENTITY + "__")]
+        src = self.source(node.measure, node.filters, tuple(other))
+        if day_expr_of == "agg_time":
+            day = exp.cast(src.time_raw.copy(), "date")
+        else:
+            nad = ref.model.dimension(day_expr_of)
+            assert nad is not None
+            day = exp.cast(qualify(parse_expression(nad.expr or nad.name).tree, BASE_ALIAS), "date")
+        value = qualify(parse_expression(ref.measure.expr or ref.measure.name).tree, BASE_ALIAS)
+        select = exp.select(*(exp.alias_(e.copy(), n) for n, e in src.group_by))
+        select = select.select(exp.alias_(day, "__day"),
+                               exp.alias_(aggregate(ref.measure.agg, value, ref.measure.percentile), "value"))
+        select = self.from_clause(src, select)
+        select = select.group_by(*(e.copy() for _, e in src.group_by), day.copy())
+        return self.registry.add(f"{cte_name}__daily", select), other
+
+    def _time_out(self, group_by: tuple[str, ...]) -> tuple[str, exp.Expression] | None:
+        grain = self.request.time_grain
+        if grain is None:
+            return None
+        name = f"{TIME_ENTITY}__{grain}"
+        return name, truncate(col("__day"), grain)
+
+    def _semi_additive(self, node: MeasureNode, cte_name: str, group_by: tuple[str, ...]) -> str:
+        """Balances: add across other dimensions, take the first/last/average day within each period."""
+        ref = self.graph.measures[node.measure]
+        nad = ref.measure.non_additive_dimension
+        assert nad is not None
+        daily, other = self._daily(node, cte_name, group_by, nad.name)
+        time_out = self._time_out(group_by)
+        period = [time_out[1]] if time_out else []
+        outputs = [exp.alias_(time_out[1].copy(), time_out[0])] if time_out else []
+        outputs += [col(name) for name in other]
+        if nad.window_choice == "average":
+            days = exp.select(*(exp.alias_(p.copy(), "__period") for p in period))
+            days = days.select(exp.alias_(exp.Count(this=exp.Distinct(expressions=[col("__day")])), "__days"))
+            days = days.from_(daily)
+            if period:
+                days = days.group_by(*(p.copy() for p in period))
+            days_cte = self.registry.add(f"{cte_name}__days", days)
+            select = exp.select(*(exp.alias_(truncate(col("__day", "d"), self.request.time_grain), time_out[0])
+                                  for _ in [0] if time_out))
+            select = select.select(*(col(name, "d") for name in other))
+            ratio = exp.Div(this=exp.cast(exp.Sum(this=col("value", "d")), "double"),
+                            expression=exp.Max(this=col("__days", "n")))
+            select = select.select(exp.alias_(ratio, "value")).from_(exp.alias_(exp.to_table(daily), "d", table=True))
+            on = (exp.EQ(this=truncate(col("__day", "d"), self.request.time_grain), expression=col("__period", "n"))
+                  if time_out else exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(1)))
+            select = select.join(exp.alias_(exp.to_table(days_cte), "n", table=True), on=on, join_type="inner")
+            keys = [truncate(col("__day", "d"), self.request.time_grain)] if time_out else []
+            keys += [col(name, "d") for name in other]
+            if keys:
+                select = select.group_by(*keys)
+            return self.registry.add(cte_name, select)
+        edge_fn = exp.Max if nad.window_choice == "last" else exp.Min
+        window = exp.Window(this=edge_fn(this=col("__day")),
+                            partition_by=[p.copy() for p in period] or None)
+        marked = exp.select("*").select(exp.alias_(window, "__edge")).from_(daily)
+        marked_cte = self.registry.add(f"{cte_name}__edges", marked)
+        select = exp.select(*outputs, "value").from_(marked_cte).where(
+            exp.EQ(this=col("__day"), expression=col("__edge")))
+        return self.registry.add(cte_name, select)
+
+    def _cumulative(self, node: MeasureNode, cte_name: str, group_by: tuple[str, ...]) -> str:
+        """Running totals over a time spine: a rolling window or grain-to-date, read at each period's end."""
+        ref = self.graph.measures[node.measure]
+        if ref.measure.agg not in ("sum", "count", "sum_boolean"):
+            raise QueryError(f"cumulative metrics need an additive measure; '{node.measure}' is {ref.measure.agg}")
+        daily, other = self._daily(node, cte_name, group_by, "agg_time")
+        bounds = exp.select(exp.alias_(exp.Min(this=col("__day")), "__lo"),
+                            exp.alias_(exp.Max(this=col("__day")), "__hi")).from_(daily)
+        bounds_cte = self.registry.add(f"{cte_name}__bounds", bounds)
+        spine = (
+            exp.select(exp.alias_(exp.cast(col(TIME_SPINE_COLUMN, "s"), "date"), "__day"))
+            .from_(exp.alias_(self.relation(TIME_SPINE_MODEL), "s", table=True))
+            .join(exp.alias_(exp.to_table(bounds_cte), "b", table=True),
+                  on=exp.Between(this=exp.cast(col(TIME_SPINE_COLUMN, "s"), "date"),
+                                 low=col("__lo", "b"), high=col("__hi", "b")))
+        )
+        spine_cte = self.registry.add(f"{cte_name}__spine", spine)
+        if node.window:
+            count, unit = node.window
+            lower = exp.GT(this=col("__day", "d"), expression=shift(col("__day", "s"), -count, unit))
+        else:
+            lower = exp.GTE(this=col("__day", "d"), expression=truncate(col("__day", "s"), str(node.grain_to_date)))
+        condition = exp.and_(exp.LTE(this=col("__day", "d"), expression=col("__day", "s")), lower)
+        running = exp.select(col("__day", "s"), *(col(n, "d") for n in other))
+        running = running.select(exp.alias_(exp.Sum(this=col("value", "d")), "value"))
+        running = running.from_(exp.alias_(exp.to_table(spine_cte), "s", table=True))
+        running = running.join(exp.alias_(exp.to_table(daily), "d", table=True), on=condition, join_type="inner")
+        running = running.group_by(col("__day", "s"), *(col(n, "d") for n in other))
+        running_cte = self.registry.add(f"{cte_name}__running", running)
+        time_out = self._time_out(group_by)
+        period = [time_out[1].copy()] if time_out else []
+        window = exp.Window(this=exp.Max(this=col("__day")), partition_by=period or None)
+        marked = exp.select("*").select(exp.alias_(window, "__edge")).from_(running_cte)
+        marked_cte = self.registry.add(f"{cte_name}__edges", marked)
+        outputs = [exp.alias_(time_out[1].copy(), time_out[0])] if time_out else []
+        select = exp.select(*outputs, *(col(n) for n in other), "value").from_(marked_cte)
+        return self.registry.add(cte_name, select.where(exp.EQ(this=col("__day"), expression=col("__edge"))))
+
+    def conversion(self, node: ConversionNode, cte_name: str, group_by: tuple[str, ...]) -> str:
+        """Base events followed by a conversion event of the same entity within the window."""
+        base_src = self.source(node.base_measure, node.filters, group_by)
+        base_ref = self.graph.measures[node.base_measure]
+        entity = base_ref.model.entity(node.entity)
+        assert entity is not None
+        base = exp.select(*(exp.alias_(e.copy(), n) for n, e in base_src.group_by))
+        base = base.select(
+            exp.alias_(qualify(parse_expression(entity.expr or entity.name).tree, BASE_ALIAS), "__entity"),
+            exp.alias_(base_src.time_raw.copy(), "__ts"),
+        )
+        base_cte = self.registry.add(f"{cte_name}__base", self.from_clause(base_src, base))
+        conv_ref = self.graph.measures[node.conversion_measure]
+        conv_entity = conv_ref.model.entity(node.entity)
+        assert conv_entity is not None
+        conv_time = conv_ref.measure.agg_time_dimension or conv_ref.model.spec.agg_time_dimension
+        conv = exp.select(
+            exp.alias_(qualify(parse_expression(conv_entity.expr or conv_entity.name).tree, BASE_ALIAS), "__entity"),
+            exp.alias_(time_column(conv_ref.model, conv_time), "__ts"),
+        ).from_(exp.alias_(self.relation(conv_ref.model.spec.model), BASE_ALIAS, table=True))
+        if conv_ref.measure.filter:
+            conv = conv.where(qualify(parse_expression(conv_ref.measure.filter).tree, BASE_ALIAS))
+        conv_cte = self.registry.add(f"{cte_name}__conversions", conv)
+        count, unit = node.window
+        within = exp.and_(
+            exp.GTE(this=col("__ts", "c"), expression=col("__ts", "b")),
+            exp.LTE(this=col("__ts", "c"), expression=shift(col("__ts", "b"), count, unit)),
+        )
+        converted = exp.Max(this=exp.Case(ifs=[exp.If(this=within, true=exp.Literal.number(1))],
+                                          default=exp.Literal.number(0)))
+        keys = [col(n, "b") for n in group_by] + [col("__entity", "b"), col("__ts", "b")]
+        matched = exp.select(*keys, exp.alias_(converted, "__converted"))
+        matched = matched.from_(exp.alias_(exp.to_table(base_cte), "b", table=True)).join(
+            exp.alias_(exp.to_table(conv_cte), "c", table=True),
+            on=exp.EQ(this=col("__entity", "b"), expression=col("__entity", "c")), join_type="left",
+        ).group_by(*(k.copy() for k in keys))
+        matched_cte = self.registry.add(f"{cte_name}__matched", matched)
+        conversions = exp.Sum(this=col("__converted"))
+        value = conversions if node.calculation == "conversions" else exp.Div(
+            this=exp.cast(conversions, "double"),
+            expression=exp.Nullif(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)),
+        )
+        select = exp.select(*(col(n) for n in group_by), exp.alias_(value, "value")).from_(matched_cte)
+        if group_by:
+            select = select.group_by(*(col(n) for n in group_by))
+        return self.registry.add(cte_name, select)
+
+    def retention(self, node: RetentionNode, cte_name: str, group_by: tuple[str, ...]) -> str:
+        """Entities active in the previous period and this one, over entities active in the previous period."""
+        grain = self.request.time_grain
+        assert grain is not None
+        src = self.source(node.measure, node.filters, group_by)
+        ref = self.graph.measures[node.measure]
+        entity = ref.model.entity(node.entity)
+        assert entity is not None
+        active = exp.select(*(exp.alias_(e.copy(), n) for n, e in src.group_by)).select(
+            exp.alias_(qualify(parse_expression(entity.expr or entity.name).tree, BASE_ALIAS), "__entity")
+        ).distinct()
+        active_cte = self.registry.add(f"{cte_name}__active", self.from_clause(src, active))
+        time_name = f"{TIME_ENTITY}__{grain}"
+        other = [n for n in group_by if n != time_name]
+        previous = exp.select(
+            exp.alias_(truncate(shift(col(time_name), 1, grain), grain), time_name),
+            *(col(n) for n in other), col("__entity"),
+        ).from_(active_cte)
+        previous_cte = self.registry.add(f"{cte_name}__previous", previous)
+        on = exp.and_(*(exp.NullSafeEQ(this=col(n, "p"), expression=col(n, "c")) for n in (time_name, *other)),
+                      exp.EQ(this=col("__entity", "p"), expression=col("__entity", "c")))
+        last_period = exp.select(exp.Max(this=col(time_name))).from_(active_cte).subquery()
+        value = exp.Div(this=exp.cast(exp.Count(this=col("__entity", "c")), "double"),
+                        expression=exp.Nullif(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)))
+        select = (
+            exp.select(*(col(n, "p") for n in group_by), exp.alias_(value, "value"))
+            .from_(exp.alias_(exp.to_table(previous_cte), "p", table=True))
+            .join(exp.alias_(exp.to_table(active_cte), "c", table=True), on=on, join_type="left")
+            .where(exp.LTE(this=col(time_name, "p"), expression=last_period))
+            .group_by(*(col(n, "p") for n in group_by))
+        )
+        return self.registry.add(cte_name, select)

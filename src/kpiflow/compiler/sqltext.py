@@ -1,0 +1,58 @@
+"""From sqlglot trees to SQL text: for the warehouse directly, or as a dbt model with ref() calls."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from kpiflow.compiler.dbt_models import DbtModel
+from kpiflow.compiler.graph import SemanticGraph
+from kpiflow.compiler.plan import Planner, QueryRequest
+from kpiflow.compiler.render import QueryRenderer
+from kpiflow.compiler.render_measures import TIME_SPINE_MODEL
+
+_REF_PREFIX = "__dbt_ref__"
+_VAR_PREFIX = "__dbt_var__"
+_REF_PATTERN = re.compile(r'"?' + _REF_PREFIX + r'(\w+)"?')
+_VAR_PATTERN = re.compile(r'"?' + _VAR_PREFIX + r'(\w+)__default_(\w+)"?')
+
+Relation = Callable[[str], exp.Table]
+
+
+def warehouse_relation(dbt_models: dict[str, DbtModel]) -> Relation:
+    """Address dbt models as <schema>.<name>, as they are built in the warehouse."""
+
+    def relation(name: str) -> exp.Table:
+        model = dbt_models.get(name)
+        schema = model.schema if model else ("intermediate" if name == TIME_SPINE_MODEL else "main")
+        return exp.table_(name, db=schema)
+
+    return relation
+
+
+def dbt_ref_relation(name: str) -> exp.Table:
+    """A placeholder table that `to_dbt_sql` turns into {{ ref('name') }}."""
+    return exp.table_(f"{_REF_PREFIX}{name}")
+
+
+def dbt_var(name: str, default: int) -> exp.Column:
+    """A placeholder column that `to_dbt_sql` turns into {{ var('name', default) }}."""
+    return exp.column(f"{_VAR_PREFIX}{name}__default_{default}")
+
+
+def to_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:
+    return tree.sql(dialect=dialect, pretty=True)
+
+
+def to_dbt_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:
+    """SQL text for a dbt model: placeholders become ref() and var() calls, the only text substitution made."""
+    text = to_sql(tree, dialect)
+    text = _REF_PATTERN.sub(lambda m: "{{ ref('" + m.group(1) + "') }}", text)
+    return _VAR_PATTERN.sub(lambda m: "{{ var('" + m.group(1) + "', " + m.group(2) + ") }}", text)
+
+
+def build_query(graph: SemanticGraph, request: QueryRequest, relation: Relation) -> exp.Select:
+    plan = Planner(graph).plan(request)
+    return QueryRenderer(graph, relation).render(plan)
