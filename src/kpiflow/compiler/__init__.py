@@ -1,0 +1,24 @@
+"""The metric compiler: metrics/*.yml -> validated semantic graph -> query plans -> SQL (sqlglot) -> dbt models.
+
+Only this package imports sqlglot (its minor releases change APIs; one place to adapt).
+"""
+
+from __future__ import annotations
+
+from kpiflow.compiler.dbt_writer import CompileResult
+from kpiflow.config import Settings
+
+
+def compile_project(settings: Settings, dialect: str | None = None) -> CompileResult:
+    """Validate metrics/ and write the generated dbt models; raises SpecInvalid (exit 2) and writes nothing
+    when any definition is wrong."""
+    from kpiflow.compiler.dbt_writer import generate, write
+    from kpiflow.compiler.dialects import target_dialect
+    from kpiflow.compiler.validate import load_graph
+
+    graph = load_graph(settings.project_dir, settings.metrics_dir)
+    files = generate(graph, settings.generated_dir, dialect or target_dialect(settings))
+    return write(files, settings.generated_dir)
+
+
+__all__ = ["CompileResult", "compile_project"]

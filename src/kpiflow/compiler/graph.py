@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpiflow.compiler.dbt_models import DbtModel
-from kpiflow.compiler.spec import DimensionSpec, EntitySpec, MeasureSpec, MetricSpec, SemanticModelSpec
+from kpiflow.compiler.spec import DimensionSpec, EntitySpec, MartSpec, MeasureSpec, MetricSpec, SemanticModelSpec
 
 TIME_ENTITY = "metric_time"
 
@@ -55,7 +55,8 @@ class SemanticGraph:
     models: dict[str, SemanticModel]
     measures: dict[str, MeasureRef]
     metrics: dict[str, MetricSpec]
-    origins: dict[str, Origin] = field(default_factory=dict)  # "metric:x" / "measure:x" / "model:x"
+    origins: dict[str, Origin] = field(default_factory=dict)  # "metric:x" / "mart:x" / "model:x"
+    marts: dict[str, MartSpec] = field(default_factory=dict)
 
     def dimension_names(self) -> list[str]:
         """Every group-by name a query may use (for suggestions)."""

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kpiflow.compiler.issues import Location, ValidationIssue, closest
-from kpiflow.compiler.spec import MetricFileSpec, MetricSpec, SemanticModelSpec
+from kpiflow.compiler.spec import MartSpec, MetricFileSpec, MetricSpec, SemanticModelSpec
 from kpiflow.compiler.yaml_source import LocatedYaml, YamlSyntaxError, load_located
 
 SKIPPED_FOLDERS = ("scorecards", "targets")  # other kpiflow documents live beside the metrics
@@ -19,6 +19,7 @@ SKIPPED_FOLDERS = ("scorecards", "targets")  # other kpiflow documents live besi
 class LoadedSpecs:
     semantic_models: list[tuple[SemanticModelSpec, Location]] = field(default_factory=list)
     metrics: list[tuple[MetricSpec, Location]] = field(default_factory=list)
+    marts: list[tuple[MartSpec, Location]] = field(default_factory=list)
     sources: dict[Path, LocatedYaml] = field(default_factory=dict)
     issues: list[ValidationIssue] = field(default_factory=list)
 
@@ -77,7 +78,7 @@ def _model_for(path: tuple[str | int, ...]) -> Any:
         "semantic_models": spec.SemanticModelSpec, "entities": spec.EntitySpec,
         "dimensions": spec.DimensionSpec, "measures": spec.MeasureSpec, "kpi": spec.KpiSpec,
         "non_additive_dimension": spec.NonAdditiveSpec, "conversion": spec.ConversionSpec,
-        "retention": spec.RetentionSpec, "numerator": spec.MetricInput, "denominator": spec.MetricInput,
+        "retention": spec.RetentionSpec, "marts": spec.MartSpec, "numerator": spec.MetricInput, "denominator": spec.MetricInput,
     }
     current: Any = MetricFileSpec
     for key in (p for p in path[:-1] if isinstance(p, str)):
@@ -124,4 +125,7 @@ def load_specs(metrics_dir: Path) -> LoadedSpecs:
         for index, metric in enumerate(parsed.metrics):
             path = ("metrics", index)
             loaded.metrics.append((metric, Location(file, source.line_of(path), field_path(path))))
+        for index, mart in enumerate(parsed.marts):
+            path = ("marts", index)
+            loaded.marts.append((mart, Location(file, source.line_of(path), field_path(path))))
     return loaded

@@ -136,8 +136,18 @@ class MetricSpec(_Strict):
     kpi: KpiSpec | None = None
 
 
+class MartSpec(_Strict):
+    """A wide mart for BI tools: several metrics side by side at one group-by."""
+
+    name: str
+    description: str
+    metrics: list[str]
+    group_by: list[str]
+
+
 class MetricFileSpec(_Strict):
-    """One YAML file under metrics/: any mix of semantic models and metrics."""
+    """One YAML file under metrics/: any mix of semantic models, metrics and marts."""
 
     semantic_models: list[SemanticModelSpec] = Field(default_factory=list)
     metrics: list[MetricSpec] = Field(default_factory=list)
+    marts: list[MartSpec] = Field(default_factory=list)

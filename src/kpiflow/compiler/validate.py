@@ -323,7 +323,16 @@ def build_graph(loaded: LoadedSpecs, dbt_models: dict[str, DbtModel]) -> tuple[S
         metric_where.setdefault(spec.name, where)
     origins = {f"metric:{n}": Origin(w.file, w.line, w.field) for n, w in metric_where.items()}
     origins.update({f"model:{n}": Origin(w.file, w.line, w.field) for n, w in model_where.items()})
-    graph = SemanticGraph(models, measures, metrics, origins)
+    marts = {}
+    for spec, where in loaded.marts:
+        if spec.name in marts:
+            issues.add(where, ("name",), f"duplicate mart name '{spec.name}'", "Rename one of them.")
+        marts.setdefault(spec.name, spec)
+        origins[f"mart:{spec.name}"] = Origin(where.file, where.line, where.field)
+        for index, name in enumerate(spec.metrics):
+            if name not in metrics:
+                issues.add(where, ("metrics", index), f"unknown metric '{name}'", closest(name, metrics))
+    graph = SemanticGraph(models, measures, metrics, origins, marts)
     for name, model in models.items():
         _check_model(model, model_where[name], issues)
     resolver = Resolver(graph)

@@ -1,0 +1,189 @@
+"""CLI commands of the compiler: compile, list, query, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kpiflow.config import Settings
+from kpiflow.errors import UserInputError
+
+
+def _parse_date(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserInputError(f"{option} {text!r}: expected a date as YYYY-MM-DD") from None
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+def compile_command(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Fail (exit 1) if generated models are out of date.")] = False,
+    dialect: Annotated[str | None, typer.Option(help="SQL dialect; default: the dbt target's adapter.")] = None,
+) -> None:
+    """Validate metrics/ and write the KPI mart models into models/generated."""
+    from kpiflow.compiler import compile_project
+    from kpiflow.compiler.dbt_writer import generate
+    from kpiflow.compiler.dialects import target_dialect
+    from kpiflow.compiler.validate import load_graph
+    from kpiflow.errors import RunFailed
+
+    settings = Settings.from_env()
+    if check:
+        graph = load_graph(settings.project_dir, settings.metrics_dir)
+        stale = [f.path.name for f in generate(graph, settings.generated_dir, dialect or target_dialect(settings))
+                 if not f.path.exists() or f.path.read_text(encoding="utf-8") != f.content]
+        if stale:
+            raise RunFailed(f"generated models are out of date ({', '.join(stale[:5])}): run `kpiflow compile`")
+        if not quiet:
+            Console().print("generated models are up to date")
+        return
+    result = compile_project(settings, dialect)
+    if not quiet:
+        Console().print(
+            f"compiled {len(result.kpis)} KPIs: {len(result.written)} file(s) written, "
+            f"{len(result.unchanged)} unchanged, {len(result.removed)} removed -> "
+            f"{settings.generated_dir.relative_to(settings.project_dir)}"
+        )
+
+
+def list_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List every metric with its type, unit, direction and owner."""
+    from kpiflow.compiler.validate import load_graph
+
+    settings = Settings.from_env()
+    graph = load_graph(settings.project_dir, settings.metrics_dir)
+    rows = []
+    for name in sorted(graph.metrics):
+        metric = graph.metrics[name]
+        kpi = metric.kpi
+        rows.append({
+            "name": name, "type": metric.type, "label": metric.label,
+            "unit": kpi.unit if kpi else None, "direction": kpi.direction if kpi else None,
+            "owner": kpi.owner if kpi else None, "perspective": kpi.perspective if kpi else None,
+        })
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(rows)} metrics")
+    for column in ("name", "type", "unit", "direction", "owner"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row[c] or "") for c in ("name", "type", "unit", "direction", "owner")))
+    Console().print(table)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def query_command(
+    metrics: Annotated[str, typer.Option("--metrics", help="Comma-separated metric names.")],
+    group_by: Annotated[str | None, typer.Option("--group-by", help="e.g. metric_time__month,store__region")] = None,
+    where: Annotated[list[str] | None, typer.Option("--where", help="Filter over group-by names.")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="First date (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last date (YYYY-MM-DD).")] = None,
+    order: Annotated[str | None, typer.Option("--order", help="Comma-separated; prefix '-' for descending.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=0)] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    explain: Annotated[bool, typer.Option("--explain", help="Print the SQL without running it.")] = False,
+    dialect: Annotated[str, typer.Option(help="Dialect for --explain.")] = "duckdb",
+) -> None:
+    """Query metrics ad hoc on the warehouse (MetricFlow-style group-by names)."""
+    from kpiflow.compiler.dbt_models import load_dbt_models
+    from kpiflow.compiler.plan import QueryRequest
+    from kpiflow.compiler.render import DIALECTS
+    from kpiflow.compiler.sqltext import build_query, to_sql, warehouse_relation
+    from kpiflow.compiler.validate import load_graph
+
+    if output_format not in ("table", "csv", "json"):
+        raise UserInputError(f"--format {output_format!r}: use table, csv or json")
+    if dialect not in DIALECTS:
+        raise UserInputError(f"--dialect {dialect!r}: use one of {', '.join(DIALECTS)}")
+    settings = Settings.from_env()
+    graph = load_graph(settings.project_dir, settings.metrics_dir)
+    request = QueryRequest(
+        metrics=_split(metrics), group_by=_split(group_by), where=tuple(where or ()),
+        start=_parse_date(start, "--start"), end=_parse_date(end, "--end"), order_by=_split(order), limit=limit,
+    )
+    tree = build_query(graph, request, warehouse_relation(load_dbt_models(settings.project_dir)))
+    if explain:
+        typer.echo(to_sql(tree, dialect))
+        return
+    columns, rows = run_on_warehouse(settings.warehouse_path, to_sql(tree, "duckdb"))
+    print_rows(columns, rows, output_format)
+
+
+def run_on_warehouse(warehouse: Path, sql: str) -> tuple[list[str], list[tuple]]:
+    import duckdb
+
+    if not warehouse.exists():
+        raise UserInputError(f"no warehouse at {warehouse}: run `make run` or `kpiflow run` first")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        try:
+            cursor = con.execute(sql)
+        except duckdb.CatalogException as exc:
+            raise UserInputError(f"the warehouse is missing a model the query needs ({exc}); run `kpiflow run` "
+                                 "to build it") from None
+        columns = [d[0] for d in cursor.description]
+        return columns, cursor.fetchall()
+
+
+def print_rows(columns: list[str], rows: list[tuple], output_format: str) -> None:
+    if output_format == "json":
+        typer.echo(json.dumps([{c: _jsonable(v) for c, v in zip(columns, row, strict=True)} for row in rows],
+                              indent=2))
+    elif output_format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        writer.writerows([[_jsonable(v) for v in row] for row in rows])
+        sys.stdout.write(buffer.getvalue())
+    else:
+        table = Table()
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*("" if v is None else str(_jsonable(v)) for v in row))
+        Console().print(table)
+
+
+def export_command(
+    target: Annotated[str, typer.Argument(help="What to export: dbt-semantic-layer")],
+    directory: Annotated[Path, typer.Argument(help="Folder to write YAML into.")],
+) -> None:
+    """Export the semantic models and metrics as dbt semantic-layer YAML (dbt 1.11 spec)."""
+    from kpiflow.compiler.export_dbt_sl import export_semantic_layer
+    from kpiflow.compiler.validate import load_graph
+
+    if target != "dbt-semantic-layer":
+        raise UserInputError(f"unknown export target {target!r}: use dbt-semantic-layer")
+    settings = Settings.from_env()
+    graph = load_graph(settings.project_dir, settings.metrics_dir)
+    report = export_semantic_layer(graph, directory)
+    console = Console()
+    console.print(f"exported {len(report.exported)} metrics to {directory}")
+    for name, reason in report.skipped.items():
+        console.print(f"  not exported: {name}: {reason}")

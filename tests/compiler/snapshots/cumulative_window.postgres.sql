@@ -1,0 +1,49 @@
+-- test_snapshot[cumulative_window-postgres]: ('revenue_7d',) by ('metric_time__day',)
+WITH metric_revenue_7d__daily AS (
+  SELECT
+    CAST(base.sold_on AS DATE) AS __day,
+    SUM(base.amount) AS value
+  FROM intermediate.int_sales AS base
+  GROUP BY
+    CAST(base.sold_on AS DATE)
+), metric_revenue_7d__bounds AS (
+  SELECT
+    MIN(__day) AS __lo,
+    MAX(__day) AS __hi
+  FROM metric_revenue_7d__daily
+), metric_revenue_7d__spine AS (
+  SELECT
+    CAST(s.date_day AS DATE) AS __day
+  FROM intermediate.metricflow_time_spine AS s
+  JOIN metric_revenue_7d__bounds AS b
+    ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+), metric_revenue_7d__running AS (
+  SELECT
+    s.__day,
+    SUM(d.value) AS value
+  FROM metric_revenue_7d__spine AS s
+  INNER JOIN metric_revenue_7d__daily AS d
+    ON d.__day <= s.__day AND d.__day > (
+      s.__day - INTERVAL '7 DAY'
+    )
+  GROUP BY
+    s.__day
+), metric_revenue_7d__edges AS (
+  SELECT
+    *,
+    MAX(__day) OVER (PARTITION BY CAST(__day AS DATE)) AS __edge
+  FROM metric_revenue_7d__running
+), metric_revenue_7d AS (
+  SELECT
+    CAST(__day AS DATE) AS metric_time__day,
+    value
+  FROM metric_revenue_7d__edges
+  WHERE
+    __day = __edge
+)
+SELECT
+  metric_time__day,
+  value AS revenue_7d
+FROM metric_revenue_7d
+ORDER BY
+  metric_time__day ASC
