@@ -27,6 +27,15 @@ _ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
 )
 
 
+_STATEMENTS: tuple[type[exp.Expression], ...] = tuple(
+    getattr(exp, name) for name in (
+        "Query", "DDL", "DML", "Command", "Use", "Set", "Pragma", "Drop", "Create", "Alter", "TruncateTable",
+        "Insert", "Update", "Delete", "Merge", "Copy", "Transaction", "Commit", "Rollback", "Describe", "Show",
+        "Grant", "Revoke", "Attach", "Detach", "Install", "Load", "Export", "Analyze", "Kill",
+    ) if hasattr(exp, name)
+)
+
+
 class UnsafeExpression(ValueError):
     """The fragment is not a single safe scalar expression; the message says why."""
 
@@ -56,7 +65,7 @@ def parse_expression(text: str, *, allowed_columns: Collection[str] | None = Non
     if len(statements) != 1:
         raise UnsafeExpression("exactly one expression is required")
     tree = statements[0]
-    if isinstance(tree, exp.Query | exp.DDL | exp.DML | exp.Command | exp.Use | exp.Set | exp.Pragma):
+    if isinstance(tree, _STATEMENTS):
         raise UnsafeExpression(f"a {tree.key.upper()} statement is not an expression")
     for node in tree.walk():
         if isinstance(node, exp.Query | exp.Subquery | exp.Table | exp.Exists):

@@ -39,7 +39,8 @@ class ValidationIssue:
             except ValueError:
                 pass
         where = f"{file}:{self.location.line}" if self.location.line else str(file)
-        text = f"{where}: {self.severity}: {self.location.field}: {self.message}"
+        field = f"{self.location.field}: " if self.location.field else ""
+        text = f"{where}: {self.severity}: {field}{self.message}"
         if self.suggestion:
             text += f" {self.suggestion}"
         return text

@@ -66,7 +66,8 @@ def _check_duplicates(loaded: LoadedSpecs, issues: _Issues) -> None:
         for spec, where in items:
             key = f"{kind}:{spec.name}"
             if key in seen:
-                issues.add(where, ("name",), f"duplicate {kind} name '{spec.name}' (first defined at {seen[key]})",
+                issues.add(where, ("name",), f"duplicate {kind} name '{spec.name}' (first defined at "
+                           f"{seen[key].file.name}:{seen[key].line})",
                            "Rename one of them.")
             else:
                 seen[key] = where
@@ -75,7 +76,8 @@ def _check_duplicates(loaded: LoadedSpecs, issues: _Issues) -> None:
         for index, measure in enumerate(model.measures):
             if measure.name in measures:
                 issues.add(where, ("measures", index, "name"),
-                           f"duplicate measure name '{measure.name}' (first defined at {measures[measure.name]})",
+                           f"duplicate measure name '{measure.name}' (first defined in "
+                           f"{measures[measure.name].field} of {measures[measure.name].file.name})",
                            "Measure names are global; rename one of them.")
             else:
                 measures[measure.name] = where
