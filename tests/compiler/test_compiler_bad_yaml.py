@@ -37,94 +37,143 @@ metrics:
 
 # (id, YAML appended to or replacing parts of MODEL, expected message). Line numbers count from the file top.
 CORPUS = [
-    ("unknown-measure",
-     "  - {name: m2, type: simple, label: M, description: D, measure: revenu}\n",
-     "metrics/bad.yml:20: error: metrics[1].measure: unknown measure 'revenu' Did you mean 'revenue'?"),
-    ("unknown-metric-in-ratio",
-     "  - {name: m2, type: ratio, label: M, description: D, numerator: revenue, denominator: revnue}\n",
-     "metrics/bad.yml:20: error: metrics[1].denominator: unknown metric 'revnue' Did you mean 'revenue'?"),
-    ("unknown-dimension-in-filter",
-     "  - {name: m2, type: simple, label: M, description: D, measure: revenue, filter: \"store__regon = 'n'\"}\n",
-     "metrics/bad.yml:20: error: metrics[1].filter: filter: 'store__regon' is not a dimension reachable from "
-     "semantic model 'sales' Did you mean 'store__region'?"),
-    ("unknown-entity-in-filter",
-     "  - {name: m2, type: simple, label: M, description: D, measure: revenue, filter: \"shop__region = 'n'\"}\n",
-     "metrics/bad.yml:20: error: metrics[1].filter: filter: 'shop__region' is not a dimension reachable from "
-     "semantic model 'sales' Did you mean 'store__region'?"),
-    ("derived-cycle",
-     "  - {name: a, type: derived, label: A, description: D, expr: b + 1, metrics: [{name: b}]}\n"
-     "  - {name: b, type: derived, label: B, description: D, expr: a * 2, metrics: [{name: a}]}\n",
-     "metrics/bad.yml:20: error: metrics[1].metrics: derived metrics form a cycle: a -> b -> a Break the cycle: "
-     "a metric cannot depend on itself."),
-    ("duplicate-metric",
-     "  - {name: revenue, type: simple, label: R, description: D, measure: revenue}\n",
-     "metrics/bad.yml:20: error: metrics[1].name: duplicate metric name 'revenue' (first defined at "
-     "bad.yml:19) Rename one of them."),
-    ("unknown-field",
-     "  - {name: m2, type: simple, label: M, description: D, measure: revenue, fliter: x}\n",
-     "metrics/bad.yml:20: error: metrics[1].fliter: unknown field 'fliter' Did you mean 'filter'?"),
-    ("missing-label",
-     "  - {name: m2, type: simple, description: D, measure: revenue}\n",
-     "metrics/bad.yml:20: error: metrics[1].label: required field 'label' is missing"),
-    ("bad-metric-type",
-     "  - {name: m2, type: average, label: M, description: D, measure: revenue}\n",
-     "metrics/bad.yml:20: error: metrics[1].type: Input should be 'simple', 'ratio', 'derived', 'cumulative', "
-     "'conversion' or 'retention' (got 'average')"),
-    ("statement-in-expression",
-     "  - {name: m2, type: derived, label: M, description: D, expr: 'drop table x', metrics: [{name: revenue}]}\n",
-     "metrics/bad.yml:20: error: metrics[1].expr: invalid expression: a DROP statement is not an expression"),
-    ("subquery-in-filter",
-     "  - {name: m2, type: simple, label: M, description: D, measure: revenue,"
-     " filter: 'store__region in (select secret from passwords)'}\n",
-     "metrics/bad.yml:20: error: metrics[1].filter: invalid filter: subqueries and table references are not "
-     "allowed"),
-    ("comment-hides-text",
-     "  - {name: m2, type: simple, label: M, description: D, measure: revenue,"
-     " filter: \"store__region = 'n' /* or 1=1 */\"}\n",
-     "metrics/bad.yml:20: error: metrics[1].filter: invalid filter: comments are not allowed in expressions"),
-    ("second-statement",
-     "  - {name: m2, type: simple, label: M, description: D, measure: revenue,"
-     " filter: \"store__region = 'n'; delete from x\"}\n",
-     "metrics/bad.yml:20: error: metrics[1].filter: invalid filter: only one expression is allowed (found ';')"),
-    ("function-not-allowed",
-     "  - {name: m2, type: simple, label: M, description: D, measure: revenue,"
-     " filter: \"getenv('HOME') = store__region\"}\n",
-     "metrics/bad.yml:20: error: metrics[1].filter: invalid filter: 'GETENV('HOME')' is not an allowed function "
-     "or operator"),
-    ("derived-unknown-input",
-     "  - {name: m2, type: derived, label: M, description: D, expr: revenue - cost, metrics: [{name: revenue}]}\n",
-     "metrics/bad.yml:20: error: metrics[1].expr: 'cost' is not one of this metric's inputs Inputs: revenue."),
-    ("bad-offset-window",
-     "  - {name: m2, type: derived, label: M, description: D, expr: r / p,"
-     " metrics: [{name: revenue, alias: r}, {name: revenue, alias: p, offset_window: one year}]}\n",
-     "metrics/bad.yml:20: error: metrics[1].metrics[1].offset_window: expected '<count> <unit>' such as "
-     "'30 days' or '1 year', got 'one year'"),
-    ("cumulative-without-window",
-     "  - {name: m2, type: cumulative, label: M, description: D, measure: revenue}\n",
-     "metrics/bad.yml:20: error: metrics[1].type: a cumulative metric needs exactly one of 'window' or "
-     "'grain_to_date'"),
-    ("band-without-band",
-     "  - {name: m2, type: simple, label: M, description: D, measure: revenue, kpi: {unit: count,"
-     " direction: within_band, owner: o, perspective: finance, level: strategic}}\n",
-     "metrics/bad.yml:20: error: metrics[1].kpi.band: direction 'within_band' needs 'band: [low, high]'"),
+    (
+        "unknown-measure",
+        "  - {name: m2, type: simple, label: M, description: D, measure: revenu}\n",
+        "metrics/bad.yml:20: error: metrics[1].measure: unknown measure 'revenu' Did you mean 'revenue'?",
+    ),
+    (
+        "unknown-metric-in-ratio",
+        "  - {name: m2, type: ratio, label: M, description: D, numerator: revenue, denominator: revnue}\n",
+        "metrics/bad.yml:20: error: metrics[1].denominator: unknown metric 'revnue' Did you mean 'revenue'?",
+    ),
+    (
+        "unknown-dimension-in-filter",
+        "  - {name: m2, type: simple, label: M, description: D, measure: revenue, filter: \"store__regon = 'n'\"}\n",
+        "metrics/bad.yml:20: error: metrics[1].filter: filter: 'store__regon' is not a dimension reachable from "
+        "semantic model 'sales' Did you mean 'store__region'?",
+    ),
+    (
+        "unknown-entity-in-filter",
+        "  - {name: m2, type: simple, label: M, description: D, measure: revenue, filter: \"shop__region = 'n'\"}\n",
+        "metrics/bad.yml:20: error: metrics[1].filter: filter: 'shop__region' is not a dimension reachable from "
+        "semantic model 'sales' Did you mean 'store__region'?",
+    ),
+    (
+        "derived-cycle",
+        "  - {name: a, type: derived, label: A, description: D, expr: b + 1, metrics: [{name: b}]}\n"
+        "  - {name: b, type: derived, label: B, description: D, expr: a * 2, metrics: [{name: a}]}\n",
+        "metrics/bad.yml:20: error: metrics[1].metrics: derived metrics form a cycle: a -> b -> a Break the cycle: "
+        "a metric cannot depend on itself.",
+    ),
+    (
+        "duplicate-metric",
+        "  - {name: revenue, type: simple, label: R, description: D, measure: revenue}\n",
+        "metrics/bad.yml:20: error: metrics[1].name: duplicate metric name 'revenue' (first defined at "
+        "bad.yml:19) Rename one of them.",
+    ),
+    (
+        "unknown-field",
+        "  - {name: m2, type: simple, label: M, description: D, measure: revenue, fliter: x}\n",
+        "metrics/bad.yml:20: error: metrics[1].fliter: unknown field 'fliter' Did you mean 'filter'?",
+    ),
+    (
+        "missing-label",
+        "  - {name: m2, type: simple, description: D, measure: revenue}\n",
+        "metrics/bad.yml:20: error: metrics[1].label: required field 'label' is missing",
+    ),
+    (
+        "bad-metric-type",
+        "  - {name: m2, type: average, label: M, description: D, measure: revenue}\n",
+        "metrics/bad.yml:20: error: metrics[1].type: Input should be 'simple', 'ratio', 'derived', 'cumulative', "
+        "'conversion' or 'retention' (got 'average')",
+    ),
+    (
+        "statement-in-expression",
+        "  - {name: m2, type: derived, label: M, description: D, expr: 'drop table x', metrics: [{name: revenue}]}\n",
+        "metrics/bad.yml:20: error: metrics[1].expr: invalid expression: a DROP statement is not an expression",
+    ),
+    (
+        "subquery-in-filter",
+        "  - {name: m2, type: simple, label: M, description: D, measure: revenue,"
+        " filter: 'store__region in (select secret from passwords)'}\n",
+        "metrics/bad.yml:20: error: metrics[1].filter: invalid filter: subqueries and table references are not allowed",
+    ),
+    (
+        "comment-hides-text",
+        "  - {name: m2, type: simple, label: M, description: D, measure: revenue,"
+        " filter: \"store__region = 'n' /* or 1=1 */\"}\n",
+        "metrics/bad.yml:20: error: metrics[1].filter: invalid filter: comments are not allowed in expressions",
+    ),
+    (
+        "second-statement",
+        "  - {name: m2, type: simple, label: M, description: D, measure: revenue,"
+        " filter: \"store__region = 'n'; delete from x\"}\n",
+        "metrics/bad.yml:20: error: metrics[1].filter: invalid filter: only one expression is allowed (found ';')",
+    ),
+    (
+        "function-not-allowed",
+        "  - {name: m2, type: simple, label: M, description: D, measure: revenue,"
+        " filter: \"getenv('HOME') = store__region\"}\n",
+        "metrics/bad.yml:20: error: metrics[1].filter: invalid filter: 'GETENV('HOME')' is not an allowed function "
+        "or operator",
+    ),
+    (
+        "derived-unknown-input",
+        "  - {name: m2, type: derived, label: M, description: D, expr: revenue - cost, metrics: [{name: revenue}]}\n",
+        "metrics/bad.yml:20: error: metrics[1].expr: 'cost' is not one of this metric's inputs Inputs: revenue.",
+    ),
+    (
+        "bad-offset-window",
+        "  - {name: m2, type: derived, label: M, description: D, expr: r / p,"
+        " metrics: [{name: revenue, alias: r}, {name: revenue, alias: p, offset_window: one year}]}\n",
+        "metrics/bad.yml:20: error: metrics[1].metrics[1].offset_window: expected '<count> <unit>' such as "
+        "'30 days' or '1 year', got 'one year'",
+    ),
+    (
+        "cumulative-without-window",
+        "  - {name: m2, type: cumulative, label: M, description: D, measure: revenue}\n",
+        "metrics/bad.yml:20: error: metrics[1].type: a cumulative metric needs exactly one of 'window' or "
+        "'grain_to_date'",
+    ),
+    (
+        "band-without-band",
+        "  - {name: m2, type: simple, label: M, description: D, measure: revenue, kpi: {unit: count,"
+        " direction: within_band, owner: o, perspective: finance, level: strategic}}\n",
+        "metrics/bad.yml:20: error: metrics[1].kpi.band: direction 'within_band' needs 'band: [low, high]'",
+    ),
 ]
 
 MODEL_MISTAKES = [
-    ("unknown-column", ("expr: amount}", "expr: amout}"),
-     "metrics/bad.yml:11: error: semantic_models[0].measures[0].expr: column 'amout' is not a documented column "
-     "of dbt model 'int_sales' Did you mean 'amount'?"),
-    ("unknown-dbt-model", ("model: dim_stores", "model: dim_store"),
-     "metrics/bad.yml:13: error: semantic_models[1].model: dbt model 'dim_store' is not documented in any "
-     "models/**/*.yml Did you mean 'dim_stores'?"),
-    ("time-dimension-without-grain", ("type: time, time_granularity: day}", "type: time}"),
-     "metrics/bad.yml:9: error: semantic_models[0].dimensions[0]: time dimension 'sold_on' has no "
-     "time_granularity Add 'time_granularity: day' (or week, month, quarter, year)."),
-    ("aggregation-does-not-fit-type", ("{name: revenue, agg: sum, expr: amount}",
-                                       "{name: revenue, agg: sum, expr: store_id}"),
-     "metrics/bad.yml:11: error: semantic_models[0].measures[0].agg: 'sum' needs a numeric column, but "
-     "'store_id' is varchar in 'int_sales' Use count or count_distinct, or cast the column in the expression."),
-    ("fan-out-join", ("{name: store, type: primary, expr: store_id}", "{name: store, type: foreign, expr: store_id}"),
-     None),
+    (
+        "unknown-column",
+        ("expr: amount}", "expr: amout}"),
+        "metrics/bad.yml:11: error: semantic_models[0].measures[0].expr: column 'amout' is not a documented column "
+        "of dbt model 'int_sales' Did you mean 'amount'?",
+    ),
+    (
+        "unknown-dbt-model",
+        ("model: dim_stores", "model: dim_store"),
+        "metrics/bad.yml:13: error: semantic_models[1].model: dbt model 'dim_store' is not documented in any "
+        "models/**/*.yml Did you mean 'dim_stores'?",
+    ),
+    (
+        "time-dimension-without-grain",
+        ("type: time, time_granularity: day}", "type: time}"),
+        "metrics/bad.yml:9: error: semantic_models[0].dimensions[0]: time dimension 'sold_on' has no "
+        "time_granularity Add 'time_granularity: day' (or week, month, quarter, year).",
+    ),
+    (
+        "aggregation-does-not-fit-type",
+        ("{name: revenue, agg: sum, expr: amount}", "{name: revenue, agg: sum, expr: store_id}"),
+        "metrics/bad.yml:11: error: semantic_models[0].measures[0].agg: 'sum' needs a numeric column, but "
+        "'store_id' is varchar in 'int_sales' Use count or count_distinct, or cast the column in the expression.",
+    ),
+    (
+        "fan-out-join",
+        ("{name: store, type: primary, expr: store_id}", "{name: store, type: foreign, expr: store_id}"),
+        None,
+    ),
     ("yaml-syntax", ("    measures:\n", "    measures:\n  - [\n"), "metrics/bad.yml:12: error: YAML syntax"),
 ]
 
@@ -160,10 +209,16 @@ def test_model_mistake(tmp_path, case, change, expected):
     assert old in text
     text = text.replace(old, new, 1)
     if case == "fan-out-join":
-        text += "  - {name: m2, type: simple, label: M, description: D, measure: revenue, filter: \"store__region = 'n'\"}\n"
+        text += (
+            "  - {name: m2, type: simple, label: M, description: D, measure: revenue,"
+            " filter: \"store__region = 'n'\"}\n"
+        )
         errors = _errors(_project(tmp_path, text))
-        assert any("would join 'sales' to 'stores' on entity 'store', which is not primary or unique there: the "
-                   "join would fan out and double count" in e for e in errors), errors
+        assert any(
+            "would join 'sales' to 'stores' on entity 'store', which is not primary or unique there: the "
+            "join would fan out and double count" in e
+            for e in errors
+        ), errors
         return
     errors = _errors(_project(tmp_path, text))
     assert any(e.startswith(expected) for e in errors), errors

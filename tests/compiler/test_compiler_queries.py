@@ -97,8 +97,13 @@ CASES = [
         id="metric-filter-on-joined-dimension",
     ),
     pytest.param(
-        QueryRequest(("revenue",), ("store__region",), where=("store__region <> 'south'",),
-                     start=date(2024, 1, 1), end=date(2024, 12, 31)),
+        QueryRequest(
+            ("revenue",),
+            ("store__region",),
+            where=("store__region <> 'south'",),
+            start=date(2024, 1, 1),
+            end=date(2024, 12, 31),
+        ),
         """
         select d.region, sum(amount) from intermediate.int_sales s left join intermediate.dim_stores d
         using (store_id) where d.region <> 'south' and sold_on between '2024-01-01' and '2024-12-31' group by 1

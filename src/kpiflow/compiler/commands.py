@@ -47,8 +47,11 @@ def compile_command(
     settings = Settings.from_env()
     if check:
         graph = load_graph(settings.project_dir, settings.metrics_dir)
-        stale = [f.path.name for f in generate(graph, settings.generated_dir, dialect or target_dialect(settings))
-                 if not f.path.exists() or f.path.read_text(encoding="utf-8") != f.content]
+        stale = [
+            f.path.name
+            for f in generate(graph, settings.generated_dir, dialect or target_dialect(settings))
+            if not f.path.exists() or f.path.read_text(encoding="utf-8") != f.content
+        ]
         if stale:
             raise RunFailed(f"generated models are out of date ({', '.join(stale[:5])}): run `kpiflow compile`")
         if not quiet:
@@ -75,11 +78,17 @@ def list_command(
     for name in sorted(graph.metrics):
         metric = graph.metrics[name]
         kpi = metric.kpi
-        rows.append({
-            "name": name, "type": metric.type, "label": metric.label,
-            "unit": kpi.unit if kpi else None, "direction": kpi.direction if kpi else None,
-            "owner": kpi.owner if kpi else None, "perspective": kpi.perspective if kpi else None,
-        })
+        rows.append(
+            {
+                "name": name,
+                "type": metric.type,
+                "label": metric.label,
+                "unit": kpi.unit if kpi else None,
+                "direction": kpi.direction if kpi else None,
+                "owner": kpi.owner if kpi else None,
+                "perspective": kpi.perspective if kpi else None,
+            }
+        )
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -125,8 +134,13 @@ def query_command(
     settings = Settings.from_env()
     graph = load_graph(settings.project_dir, settings.metrics_dir)
     request = QueryRequest(
-        metrics=_split(metrics), group_by=_split(group_by), where=tuple(where or ()),
-        start=_parse_date(start, "--start"), end=_parse_date(end, "--end"), order_by=_split(order), limit=limit,
+        metrics=_split(metrics),
+        group_by=_split(group_by),
+        where=tuple(where or ()),
+        start=_parse_date(start, "--start"),
+        end=_parse_date(end, "--end"),
+        order_by=_split(order),
+        limit=limit,
     )
     tree = build_query(graph, request, warehouse_relation(load_dbt_models(settings.project_dir)))
     if explain:
@@ -145,16 +159,16 @@ def run_on_warehouse(warehouse: Path, sql: str) -> tuple[list[str], list[tuple]]
         try:
             cursor = con.execute(sql)
         except duckdb.CatalogException as exc:
-            raise UserInputError(f"the warehouse is missing a model the query needs ({exc}); run `kpiflow run` "
-                                 "to build it") from None
+            raise UserInputError(
+                f"the warehouse is missing a model the query needs ({exc}); run `kpiflow run` to build it"
+            ) from None
         columns = [d[0] for d in cursor.description]
         return columns, cursor.fetchall()
 
 
 def print_rows(columns: list[str], rows: list[tuple], output_format: str) -> None:
     if output_format == "json":
-        typer.echo(json.dumps([{c: _jsonable(v) for c, v in zip(columns, row, strict=True)} for row in rows],
-                              indent=2))
+        typer.echo(json.dumps([{c: _jsonable(v) for c, v in zip(columns, row, strict=True)} for row in rows], indent=2))
     elif output_format == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)

@@ -12,8 +12,20 @@ from pathlib import Path
 import yaml
 
 NUMERIC_TYPE_PREFIXES = (
-    "int", "integer", "bigint", "smallint", "tinyint", "hugeint", "decimal", "numeric", "double", "float",
-    "real", "number", "ubigint", "uinteger",
+    "int",
+    "integer",
+    "bigint",
+    "smallint",
+    "tinyint",
+    "hugeint",
+    "decimal",
+    "numeric",
+    "double",
+    "float",
+    "real",
+    "number",
+    "ubigint",
+    "uinteger",
 )
 
 

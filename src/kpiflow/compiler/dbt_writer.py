@@ -58,8 +58,9 @@ def value_columns(graph: SemanticGraph) -> list[str]:
     return [c for c in PREFERRED_COLUMNS if c in found] + sorted(found - set(PREFERRED_COLUMNS))
 
 
-def _kpi_select(graph: SemanticGraph, metric: MetricSpec, grain: str, dims: tuple[str, ...],
-                columns: list[str]) -> exp.Select:
+def _kpi_select(
+    graph: SemanticGraph, metric: MetricSpec, grain: str, dims: tuple[str, ...], columns: list[str]
+) -> exp.Select:
     assert metric.kpi is not None
     time_name = f"{TIME_ENTITY}__{grain}"
     count_metric = metric.kpi.privacy_count_metric
@@ -69,8 +70,10 @@ def _kpi_select(graph: SemanticGraph, metric: MetricSpec, grain: str, dims: tupl
     value: exp.Expression = exp.cast(exp.column(metric.name, "q"), "double")
     suppressed: exp.Expression = exp.false()
     if count_metric:
-        too_few = exp.LT(this=exp.Coalesce(this=exp.column(count_metric, "q"), expressions=[exp.Literal.number(0)]),
-                         expression=dbt_var(PRIVACY_VAR, PRIVACY_DEFAULT))
+        too_few = exp.LT(
+            this=exp.Coalesce(this=exp.column(count_metric, "q"), expressions=[exp.Literal.number(0)]),
+            expression=dbt_var(PRIVACY_VAR, PRIVACY_DEFAULT),
+        )
         value = exp.Case(ifs=[exp.If(this=too_few, true=exp.null())], default=value)
         suppressed = too_few.copy()
     select = exp.select(
@@ -95,9 +98,14 @@ def _kpi_model(graph: SemanticGraph, metric: MetricSpec, columns: list[str], dia
                 parts.append(_kpi_select(graph, metric, grain, dims, columns))
             except QueryError as exc:
                 origin = graph.origins[f"metric:{metric.name}"]
-                raise SpecInvalid([ValidationIssue(Location(origin.file, origin.line, f"{origin.field}.kpi"),
-                                                   f"cannot compute '{metric.name}' by {grain} "
-                                                   f"{'/'.join(dims) or 'overall'}: {exc}")]) from None
+                raise SpecInvalid(
+                    [
+                        ValidationIssue(
+                            Location(origin.file, origin.line, f"{origin.field}.kpi"),
+                            f"cannot compute '{metric.name}' by {grain} {'/'.join(dims) or 'overall'}: {exc}",
+                        )
+                    ]
+                ) from None
     union: exp.Query = parts[0]
     for part in parts[1:]:
         union = exp.union(union, part, distinct=False)
@@ -110,16 +118,44 @@ def _catalog_model(graph: SemanticGraph, dialect: str) -> str:
     for metric in kpi_metrics(graph):
         kpi = metric.kpi
         assert kpi is not None
-        values = [metric.name, metric.label, metric.description.strip(), metric.type, kpi.unit, kpi.format or "",
-                  kpi.direction, kpi.owner, kpi.perspective, kpi.level, ",".join(kpi.natural_dimensions)]
+        values = [
+            metric.name,
+            metric.label,
+            metric.description.strip(),
+            metric.type,
+            kpi.unit,
+            kpi.format or "",
+            kpi.direction,
+            kpi.owner,
+            kpi.perspective,
+            kpi.level,
+            ",".join(kpi.natural_dimensions),
+        ]
         row = [exp.Literal.string(v) for v in values]
-        row += [exp.cast(exp.Literal.number(b), "double") if b is not None else exp.cast(exp.null(), "double")
-                for b in (kpi.band or (None, None))]
+        row += [
+            exp.cast(exp.Literal.number(b), "double") if b is not None else exp.cast(exp.null(), "double")
+            for b in (kpi.band or (None, None))
+        ]
         rows.append(exp.Tuple(expressions=row))
-    names = ["kpi", "label", "description", "metric_type", "unit", "format", "direction", "owner", "perspective",
-             "level", "natural_dimensions", "band_low", "band_high"]
-    values = exp.Values(expressions=rows, alias=exp.TableAlias(this=exp.to_identifier("c"),
-                                                                 columns=[exp.to_identifier(n) for n in names]))
+    names = [
+        "kpi",
+        "label",
+        "description",
+        "metric_type",
+        "unit",
+        "format",
+        "direction",
+        "owner",
+        "perspective",
+        "level",
+        "natural_dimensions",
+        "band_low",
+        "band_high",
+    ]
+    values = exp.Values(
+        expressions=rows,
+        alias=exp.TableAlias(this=exp.to_identifier("c"), columns=[exp.to_identifier(n) for n in names]),
+    )
     select = exp.select(*(exp.column(n, "c") for n in names)).from_(values)
     config = "{{ config(schema='" + MART_SCHEMA + "') }}\n"
     return HEADER.format(source="metrics/*.yml") + config + to_dbt_sql(select, dialect) + "\n"
@@ -140,8 +176,12 @@ def _mart_model(graph: SemanticGraph, name: str, dialect: str) -> str:
         query = build_query(graph, QueryRequest(tuple(mart.metrics), tuple(mart.group_by)), dbt_ref_relation)
     except QueryError as exc:
         raise SpecInvalid([ValidationIssue(Location(origin.file, origin.line, origin.field), str(exc))]) from None
-    renamed = exp.select(*(exp.alias_(exp.column(g), dimension_column(g) if not g.startswith(TIME_ENTITY)
-                                      else "period_start") for g in mart.group_by))
+    renamed = exp.select(
+        *(
+            exp.alias_(exp.column(g), dimension_column(g) if not g.startswith(TIME_ENTITY) else "period_start")
+            for g in mart.group_by
+        )
+    )
     renamed = renamed.select(*(exp.column(m) for m in mart.metrics)).from_(query.subquery("q"))
     config = "{{ config(schema='" + MART_SCHEMA + "') }}\n"
     return HEADER.format(source=origin.file.name) + config + to_dbt_sql(renamed, dialect) + "\n"
@@ -155,37 +195,60 @@ def _column(name: str, description: str, tests: list | None = None) -> dict:
 
 
 def _docs(graph: SemanticGraph, columns: list[str]) -> str:
-    dims = {c: f"Dimension value when the row is broken down by {c.removesuffix('_id')}; NULL otherwise."
-            for c in columns}
+    dims = {
+        c: f"Dimension value when the row is broken down by {c.removesuffix('_id')}; NULL otherwise." for c in columns
+    }
     long_columns = [
         _column("kpi", "KPI name (see kpi_catalog).", ["not_null"]),
-        _column("grain", "Period length: day, week, month, quarter or year.",
-                [{"accepted_values": {"arguments": {"values": ["day", "week", "month", "quarter", "year"]}}}]),
+        _column(
+            "grain",
+            "Period length: day, week, month, quarter or year.",
+            [{"accepted_values": {"arguments": {"values": ["day", "week", "month", "quarter", "year"]}}}],
+        ),
         _column("period_start", "First day of the period.", ["not_null"]),
-        _column("dimension_set", "Which dimensions the row is broken down by ('overall' for the total).",
-                ["not_null"]),
+        _column(
+            "dimension_set",
+            "Which dimensions the row is broken down by ('overall' for the total).",
+            ["not_null"],
+        ),
         *(_column(c, d) for c, d in dims.items()),
         _column("value", "The KPI value; fractions for rates (0.25 = 25%). NULL when suppressed or undefined."),
-        _column("is_suppressed", "True when the cell covers fewer people than the privacy minimum "
-                                 f"(var {PRIVACY_VAR}, default {PRIVACY_DEFAULT}); value is then NULL.",
-                ["not_null"]),
+        _column(
+            "is_suppressed",
+            "True when the cell covers fewer people than the privacy minimum "
+            f"(var {PRIVACY_VAR}, default {PRIVACY_DEFAULT}); value is then NULL.",
+            ["not_null"],
+        ),
     ]
     models = []
     for metric in kpi_metrics(graph):
-        models.append({"name": f"kpi__{metric.name}",
-                       "description": f"{metric.label}: {metric.description.strip()} (all grains and breakdowns)",
-                       "columns": long_columns})
-    models.append({"name": "kpi_values", "description": "Every KPI at every grain, overall and by its natural "
-                   "dimensions, one row per KPI x grain x period x dimension values.", "columns": long_columns})
+        models.append(
+            {
+                "name": f"kpi__{metric.name}",
+                "description": f"{metric.label}: {metric.description.strip()} (all grains and breakdowns)",
+                "columns": long_columns,
+            }
+        )
+    models.append(
+        {
+            "name": "kpi_values",
+            "description": "Every KPI at every grain, overall and by its natural "
+            "dimensions, one row per KPI x grain x period x dimension values.",
+            "columns": long_columns,
+        }
+    )
     catalog_columns = [
-        _column("kpi", "KPI name.", ["not_null", "unique"]), _column("label", "Display label."),
+        _column("kpi", "KPI name.", ["not_null", "unique"]),
+        _column("label", "Display label."),
         _column("description", "What the KPI means and how it is computed."),
         _column("metric_type", "simple, ratio, derived, cumulative, conversion or retention."),
         _column("unit", "Unit of the value (currency, percent, count, ...)."),
         _column("format", "Display format hint."),
-        _column("direction", "higher_is_better, lower_is_better or within_band.",
-                [{"accepted_values": {"arguments": {"values": ["higher_is_better", "lower_is_better",
-                                                               "within_band"]}}}]),
+        _column(
+            "direction",
+            "higher_is_better, lower_is_better or within_band.",
+            [{"accepted_values": {"arguments": {"values": ["higher_is_better", "lower_is_better", "within_band"]}}}],
+        ),
         _column("owner", "Who answers for the KPI."),
         _column("perspective", "finance, customers, processes or people."),
         _column("level", "strategic, operational or functional."),
@@ -193,8 +256,13 @@ def _docs(graph: SemanticGraph, columns: list[str]) -> str:
         _column("band_low", "Lower edge of the acceptable band (within_band KPIs)."),
         _column("band_high", "Upper edge of the acceptable band (within_band KPIs)."),
     ]
-    models.append({"name": "kpi_catalog", "description": "Metadata of every KPI for BI tools.",
-                   "columns": catalog_columns})
+    models.append(
+        {
+            "name": "kpi_catalog",
+            "description": "Metadata of every KPI for BI tools.",
+            "columns": catalog_columns,
+        }
+    )
     for name in sorted(graph.marts):
         mart = graph.marts[name]
         cols = []
@@ -214,14 +282,15 @@ def _docs(graph: SemanticGraph, columns: list[str]) -> str:
 def generate(graph: SemanticGraph, generated_dir: Path, dialect: str = "duckdb") -> list[GeneratedFile]:
     columns = value_columns(graph)
     metrics = kpi_metrics(graph)
-    files = [GeneratedFile(generated_dir / f"kpi__{m.name}.sql", _kpi_model(graph, m, columns, dialect))
-             for m in metrics]
+    files = [
+        GeneratedFile(generated_dir / f"kpi__{m.name}.sql", _kpi_model(graph, m, columns, dialect)) for m in metrics
+    ]
     if metrics:
-        files.append(GeneratedFile(generated_dir / "kpi_values.sql",
-                                   _values_model([m.name for m in metrics], dialect)))
+        files.append(GeneratedFile(generated_dir / "kpi_values.sql", _values_model([m.name for m in metrics], dialect)))
         files.append(GeneratedFile(generated_dir / "kpi_catalog.sql", _catalog_model(graph, dialect)))
-    files += [GeneratedFile(generated_dir / f"{name}.sql", _mart_model(graph, name, dialect))
-              for name in sorted(graph.marts)]
+    files += [
+        GeneratedFile(generated_dir / f"{name}.sql", _mart_model(graph, name, dialect)) for name in sorted(graph.marts)
+    ]
     files.append(GeneratedFile(generated_dir / "_generated.yml", _docs(graph, columns)))
     return files
 

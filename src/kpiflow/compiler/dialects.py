@@ -10,8 +10,14 @@ import yaml
 from kpiflow.config import Settings
 
 ADAPTER_DIALECTS = {
-    "duckdb": "duckdb", "postgres": "postgres", "redshift": "redshift", "spark": "spark", "databricks": "databricks",
-    "trino": "trino", "snowflake": "snowflake", "bigquery": "bigquery",
+    "duckdb": "duckdb",
+    "postgres": "postgres",
+    "redshift": "redshift",
+    "spark": "spark",
+    "databricks": "databricks",
+    "trino": "trino",
+    "snowflake": "snowflake",
+    "bigquery": "bigquery",
 }
 _ENV_VAR = re.compile(r"\{\{\s*env_var\('(\w+)'(?:,\s*'([^']*)')?\)\s*\}\}")
 

@@ -60,8 +60,10 @@ def _measure(measure: MeasureSpec) -> dict | None:
     out: dict = {"name": measure.name, "agg": measure.agg, "expr": expr}
     if measure.agg in ("percentile", "median"):
         out["agg"] = "percentile"
-        out["agg_params"] = {"percentile": measure.percentile if measure.agg == "percentile" else 0.5,
-                             "use_discrete_percentile": False}
+        out["agg_params"] = {
+            "percentile": measure.percentile if measure.agg == "percentile" else 0.5,
+            "use_discrete_percentile": False,
+        }
     if measure.agg_time_dimension:
         out["agg_time_dimension"] = measure.agg_time_dimension
     if measure.description:
@@ -88,8 +90,12 @@ def _input(item: MetricInput) -> dict:
 
 
 def _metric(metric: MetricSpec) -> dict:
-    out: dict = {"name": metric.name, "label": metric.label, "description": metric.description.strip(),
-                 "type": metric.type}
+    out: dict = {
+        "name": metric.name,
+        "label": metric.label,
+        "description": metric.description.strip(),
+        "type": metric.type,
+    }
     params: dict = {}
     if metric.type in ("simple", "cumulative"):
         measure: dict = {"name": metric.measure}
@@ -112,8 +118,11 @@ def _metric(metric: MetricSpec) -> dict:
     if metric.type == "conversion" and metric.conversion:
         conv = metric.conversion
         params["conversion_type_params"] = {
-            "base_measure": {"name": conv.base_measure}, "conversion_measure": {"name": conv.conversion_measure},
-            "entity": conv.entity, "window": conv.window, "calculation": conv.calculation,
+            "base_measure": {"name": conv.base_measure},
+            "conversion_measure": {"name": conv.conversion_measure},
+            "entity": conv.entity,
+            "window": conv.window,
+            "calculation": conv.calculation,
         }
     out["type_params"] = params
     if metric.filter:
@@ -121,7 +130,9 @@ def _metric(metric: MetricSpec) -> dict:
     return out
 
 
-def _unsupported(graph: SemanticGraph, name: str, bad_measures: set[str], seen: frozenset[str] = frozenset()) -> str | None:
+def _unsupported(
+    graph: SemanticGraph, name: str, bad_measures: set[str], seen: frozenset[str] = frozenset()
+) -> str | None:
     metric = graph.metrics[name]
     if metric.type == "retention":
         return "retention metrics have no MetricFlow equivalent"
@@ -160,8 +171,12 @@ def export_semantic_layer(graph: SemanticGraph, directory: Path) -> ExportReport
             model["defaults"] = {"agg_time_dimension": spec.agg_time_dimension}
         model["entities"] = [{"name": e.name, "type": e.type, "expr": e.expr or e.name} for e in spec.entities]
         model["dimensions"] = [
-            {"name": d.name, "type": d.type, "expr": d.expr or d.name,
-             **({"type_params": {"time_granularity": d.time_granularity}} if d.type == "time" else {})}
+            {
+                "name": d.name,
+                "type": d.type,
+                "expr": d.expr or d.name,
+                **({"type_params": {"time_granularity": d.time_granularity}} if d.type == "time" else {}),
+            }
             for d in spec.dimensions
         ]
         if measures:
@@ -178,7 +193,9 @@ def export_semantic_layer(graph: SemanticGraph, directory: Path) -> ExportReport
     directory.mkdir(parents=True, exist_ok=True)
     header = "# Exported by `kpiflow export dbt-semantic-layer` from metrics/*.yml.\n"
     (directory / "semantic_models.yml").write_text(
-        header + yaml.safe_dump({"semantic_models": models}, sort_keys=False, width=110), encoding="utf-8")
+        header + yaml.safe_dump({"semantic_models": models}, sort_keys=False, width=110), encoding="utf-8"
+    )
     (directory / "metrics.yml").write_text(
-        header + yaml.safe_dump({"metrics": metrics}, sort_keys=False, width=110), encoding="utf-8")
+        header + yaml.safe_dump({"metrics": metrics}, sort_keys=False, width=110), encoding="utf-8"
+    )
     return report

@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpiflow.compiler.dbt_models import DbtModel
-from kpiflow.compiler.spec import DimensionSpec, EntitySpec, MartSpec, MeasureSpec, MetricSpec, SemanticModelSpec
+from kpiflow.compiler.spec import (
+    DimensionSpec,
+    EntitySpec,
+    MartSpec,
+    MeasureSpec,
+    MetricSpec,
+    SemanticModelSpec,
+)
 
 TIME_ENTITY = "metric_time"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,10 +35,8 @@ class ValidationIssue:
     def render(self, root: Path | None = None) -> str:
         file = self.location.file
         if root is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 file = file.relative_to(root)
-            except ValueError:
-                pass
         where = f"{file}:{self.location.line}" if self.location.line else str(file)
         field = f"{self.location.field}: " if self.location.field else ""
         text = f"{where}: {self.severity}: {field}{self.message}"

@@ -36,10 +36,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
             path.append(part)
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and part not in node and not path_is_branch(part):
@@ -65,9 +64,7 @@ def _schema_issue(source: LocatedYaml, error: dict[str, Any]) -> ValidationIssue
         message = f"required field '{path[-1]}' is missing"
     elif error["type"] == "literal_error":
         message = f"{error['msg']} (got {error.get('input')!r})"
-    return ValidationIssue(
-        Location(source.file, source.line_of(path), field_path(path)), message, suggestion
-    )
+    return ValidationIssue(Location(source.file, source.line_of(path), field_path(path)), message, suggestion)
 
 
 def _model_for(path: tuple[str | int, ...]) -> Any:
@@ -75,10 +72,17 @@ def _model_for(path: tuple[str | int, ...]) -> Any:
     from kpiflow.compiler import spec
 
     nested = {
-        "semantic_models": spec.SemanticModelSpec, "entities": spec.EntitySpec,
-        "dimensions": spec.DimensionSpec, "measures": spec.MeasureSpec, "kpi": spec.KpiSpec,
-        "non_additive_dimension": spec.NonAdditiveSpec, "conversion": spec.ConversionSpec,
-        "retention": spec.RetentionSpec, "marts": spec.MartSpec, "numerator": spec.MetricInput, "denominator": spec.MetricInput,
+        "semantic_models": spec.SemanticModelSpec,
+        "entities": spec.EntitySpec,
+        "dimensions": spec.DimensionSpec,
+        "measures": spec.MeasureSpec,
+        "kpi": spec.KpiSpec,
+        "non_additive_dimension": spec.NonAdditiveSpec,
+        "conversion": spec.ConversionSpec,
+        "retention": spec.RetentionSpec,
+        "marts": spec.MartSpec,
+        "numerator": spec.MetricInput,
+        "denominator": spec.MetricInput,
     }
     current: Any = MetricFileSpec
     for key in (p for p in path[:-1] if isinstance(p, str)):
@@ -98,9 +102,7 @@ def load_specs(metrics_dir: Path) -> LoadedSpecs:
     """Parse every metric file; schema problems become issues, valid parts are kept."""
     loaded = LoadedSpecs()
     if not metrics_dir.is_dir():
-        loaded.issues.append(
-            ValidationIssue(Location(metrics_dir, None, ""), "the metrics folder does not exist")
-        )
+        loaded.issues.append(ValidationIssue(Location(metrics_dir, None, ""), "the metrics folder does not exist"))
         return loaded
     for file in metric_files(metrics_dir):
         try:

@@ -133,11 +133,12 @@ class Planner:
         for name in request.order_by:
             bare = name.lstrip("-")
             if bare not in request.group_by and bare not in request.metrics:
-                raise QueryError(f"--order {name}: order by a group-by name or a requested metric",)
+                raise QueryError(
+                    f"--order {name}: order by a group-by name or a requested metric",
+                )
         return QueryPlan(request, nodes, tuple(leaves))
 
-    def _metric(self, name: str, request: QueryRequest, filters: tuple[str, ...],
-                stack: tuple[str, ...]) -> MetricNode:
+    def _metric(self, name: str, request: QueryRequest, filters: tuple[str, ...], stack: tuple[str, ...]) -> MetricNode:
         metric = self.graph.metrics.get(name)
         if metric is None:
             raise QueryError(f"unknown metric '{name}'. {closest(name, self.graph.metrics) or ''}".strip())
@@ -147,8 +148,9 @@ class Planner:
         body = self._body(metric, request, own, (*stack, name))
         return MetricNode(name, body, metric.fill_nulls_with, metric.join_to_timespine)
 
-    def _body(self, metric: MetricSpec, request: QueryRequest, filters: tuple[str, ...],
-              stack: tuple[str, ...]) -> MeasureNode | ConversionNode | RetentionNode | CombineNode:
+    def _body(
+        self, metric: MetricSpec, request: QueryRequest, filters: tuple[str, ...], stack: tuple[str, ...]
+    ) -> MeasureNode | ConversionNode | RetentionNode | CombineNode:
         if metric.type == "simple":
             return MeasureNode(str(metric.measure), filters)
         if metric.type == "cumulative":
@@ -162,8 +164,14 @@ class Planner:
         if metric.type == "conversion":
             spec = metric.conversion
             assert spec is not None
-            return ConversionNode(spec.base_measure, spec.conversion_measure, spec.entity,
-                                  parse_interval(spec.window), spec.calculation, filters)
+            return ConversionNode(
+                spec.base_measure,
+                spec.conversion_measure,
+                spec.entity,
+                parse_interval(spec.window),
+                spec.calculation,
+                filters,
+            )
         if metric.type == "retention":
             spec_r = metric.retention
             assert spec_r is not None
@@ -176,8 +184,14 @@ class Planner:
         kind = "ratio" if metric.type == "ratio" else "derived"
         return CombineNode(metric.name, kind, tuple(inputs), metric.expr)
 
-    def _input(self, item: MetricInput, request: QueryRequest, filters: tuple[str, ...],
-               stack: tuple[str, ...], parent: str) -> InputNode:
+    def _input(
+        self,
+        item: MetricInput,
+        request: QueryRequest,
+        filters: tuple[str, ...],
+        stack: tuple[str, ...],
+        parent: str,
+    ) -> InputNode:
         offset = parse_interval(item.offset_window) if item.offset_window else None
         if offset is not None:
             grain = request.time_grain

@@ -44,8 +44,10 @@ def _safe_division(tree: exp.Expression) -> exp.Expression:
 
     def _fix(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Div) and not isinstance(node.expression, exp.Nullif):
-            return exp.Div(this=exp.cast(node.this, "double"),
-                           expression=exp.Nullif(this=node.expression, expression=exp.Literal.number(0)))
+            return exp.Div(
+                this=exp.cast(node.this, "double"),
+                expression=exp.Nullif(this=node.expression, expression=exp.Literal.number(0)),
+            )
         return node
 
     return tree.transform(_fix)
@@ -90,24 +92,38 @@ class QueryRenderer:
         names[node] = name
         return name
 
-    def _metric(self, node: MetricNode, measures: MeasureRenderer, registry: CteRegistry,
-                group_by: tuple[str, ...], names: dict[MetricNode, str]) -> str:
+    def _metric(
+        self,
+        node: MetricNode,
+        measures: MeasureRenderer,
+        registry: CteRegistry,
+        group_by: tuple[str, ...],
+        names: dict[MetricNode, str],
+    ) -> str:
         if node in names and names[node] in registry.ctes:
             return names[node]
         cte_name = self._cte_name(node, names)
         body = node.body
         if isinstance(body, MeasureNode):
-            raw = measures.measure(body, f"{cte_name}__raw" if self._needs_wrap(node, group_by) else cte_name,
-                                   group_by)
+            raw = measures.measure(body, f"{cte_name}__raw" if self._needs_wrap(node, group_by) else cte_name, group_by)
         elif isinstance(body, ConversionNode):
-            raw = measures.conversion(body, cte_name if not self._needs_wrap(node, group_by) else f"{cte_name}__raw",
-                                      group_by)
+            raw = measures.conversion(
+                body, cte_name if not self._needs_wrap(node, group_by) else f"{cte_name}__raw", group_by
+            )
         elif isinstance(body, RetentionNode):
-            raw = measures.retention(body, cte_name if not self._needs_wrap(node, group_by) else f"{cte_name}__raw",
-                                     group_by)
+            raw = measures.retention(
+                body, cte_name if not self._needs_wrap(node, group_by) else f"{cte_name}__raw", group_by
+            )
         else:
-            raw = self._combine(body, node, measures, registry, group_by, names,
-                                f"{cte_name}__raw" if self._needs_wrap(node, group_by) else cte_name)
+            raw = self._combine(
+                body,
+                node,
+                measures,
+                registry,
+                group_by,
+                names,
+                f"{cte_name}__raw" if self._needs_wrap(node, group_by) else cte_name,
+            )
         if raw == cte_name:
             return cte_name
         return self._fill(node, raw, cte_name, registry, group_by)
@@ -118,8 +134,7 @@ class QueryRenderer:
             node.join_to_timespine and any(g.startswith(TIME_ENTITY + "__") for g in group_by)
         )
 
-    def _fill(self, node: MetricNode, raw: str, cte_name: str, registry: CteRegistry,
-              group_by: tuple[str, ...]) -> str:
+    def _fill(self, node: MetricNode, raw: str, cte_name: str, registry: CteRegistry, group_by: tuple[str, ...]) -> str:
         """Periods with no rows appear (time spine) and empty values take the fill value."""
         time_name = next((g for g in group_by if g.startswith(TIME_ENTITY + "__")), None)
         value = col("value", "m")
@@ -129,20 +144,25 @@ class QueryRenderer:
             select = exp.select(*(col(g, "m") for g in group_by), exp.alias_(value, "value"))
             return registry.add(cte_name, select.from_(exp.alias_(exp.to_table(raw), "m", table=True)))
         grain = time_name.split("__", 1)[1]
-        bounds = exp.select(exp.alias_(exp.Min(this=col(time_name)), "__lo"),
-                            exp.alias_(exp.Max(this=col(time_name)), "__hi")).from_(raw)
+        bounds = exp.select(
+            exp.alias_(exp.Min(this=col(time_name)), "__lo"), exp.alias_(exp.Max(this=col(time_name)), "__hi")
+        ).from_(raw)
         bounds_cte = registry.add(f"{cte_name}__bounds", bounds)
         period = truncate(exp.cast(col(TIME_SPINE_COLUMN, "s"), "date"), grain)
         periods = (
-            exp.select(exp.alias_(period, time_name)).distinct()
+            exp.select(exp.alias_(period, time_name))
+            .distinct()
             .from_(exp.alias_(self.relation(TIME_SPINE_MODEL), "s", table=True))
-            .join(exp.alias_(exp.to_table(bounds_cte), "b", table=True),
-                  on=exp.Between(this=period.copy(), low=col("__lo", "b"), high=col("__hi", "b")))
+            .join(
+                exp.alias_(exp.to_table(bounds_cte), "b", table=True),
+                on=exp.Between(this=period.copy(), low=col("__lo", "b"), high=col("__hi", "b")),
+            )
         )
         periods_cte = registry.add(f"{cte_name}__periods", periods)
         others = [g for g in group_by if g != time_name]
         keys_from: exp.Select = exp.select(col(time_name, "p"), *(col(g, "d") for g in others)).from_(
-            exp.alias_(exp.to_table(periods_cte), "p", table=True))
+            exp.alias_(exp.to_table(periods_cte), "p", table=True)
+        )
         if others:
             members = registry.add(f"{cte_name}__members", exp.select(*(col(g) for g in others)).distinct().from_(raw))
             keys_from = keys_from.join(exp.alias_(exp.to_table(members), "d", table=True), join_type="cross")
@@ -155,8 +175,16 @@ class QueryRenderer:
         )
         return registry.add(cte_name, select)
 
-    def _combine(self, body: CombineNode, node: MetricNode, measures: MeasureRenderer, registry: CteRegistry,
-                 group_by: tuple[str, ...], names: dict[MetricNode, str], cte_name: str) -> str:
+    def _combine(
+        self,
+        body: CombineNode,
+        node: MetricNode,
+        measures: MeasureRenderer,
+        registry: CteRegistry,
+        group_by: tuple[str, ...],
+        names: dict[MetricNode, str],
+        cte_name: str,
+    ) -> str:
         inputs: list[tuple[str, str, bool]] = []  # (alias, cte, shifted)
         for item in body.inputs:
             child = self._metric(item.node, measures, registry, group_by, names)
@@ -166,7 +194,8 @@ class QueryRenderer:
                 grain = time_name.split("__", 1)[1]
                 shifted = exp.select(
                     exp.alias_(truncate(shift(col(time_name), count, unit), grain), time_name),
-                    *(col(g) for g in group_by if g != time_name), "value",
+                    *(col(g) for g in group_by if g != time_name),
+                    "value",
                 ).from_(child)
                 child = registry.add(f"{child}__offset_{count}_{unit}", shifted)
             inputs.append((item.alias, child, bool(item.offset)))
@@ -185,8 +214,11 @@ class QueryRenderer:
         select = exp.select(*(col(g, "k") for g in group_by), exp.alias_(formula, "value"))
         select = select.from_(exp.alias_(exp.to_table(keys_cte), "k", table=True))
         for index, (_, cte, _) in enumerate(inputs):
-            select = select.join(exp.alias_(exp.to_table(cte), f"in_{index}", table=True),
-                                 on=self._key_match("k", f"in_{index}", group_by), join_type="left")
+            select = select.join(
+                exp.alias_(exp.to_table(cte), f"in_{index}", table=True),
+                on=self._key_match("k", f"in_{index}", group_by),
+                join_type="left",
+            )
         return registry.add(cte_name, select)
 
     # -- keys and final --------------------------------------------------------------------------------
@@ -206,8 +238,9 @@ class QueryRenderer:
             union = union.distinct()  # type: ignore[attr-defined]
         return registry.add(f"{owner}__keys", union)  # type: ignore[arg-type]
 
-    def _join_on_keys(self, outputs: list[tuple[str, str]], group_by: tuple[str, ...], registry: CteRegistry,
-                      owner: str) -> exp.Select:
+    def _join_on_keys(
+        self, outputs: list[tuple[str, str]], group_by: tuple[str, ...], registry: CteRegistry, owner: str
+    ) -> exp.Select:
         if len(outputs) == 1:
             name, cte = outputs[0]
             return exp.select(*(col(g) for g in group_by), exp.alias_(col("value"), name)).from_(cte)
@@ -216,8 +249,11 @@ class QueryRenderer:
         select = select.select(*(exp.alias_(col("value", f"m_{i}"), name) for i, (name, _) in enumerate(outputs)))
         select = select.from_(exp.alias_(exp.to_table(keys_cte), "k", table=True))
         for index, (_, cte) in enumerate(outputs):
-            select = select.join(exp.alias_(exp.to_table(cte), f"m_{index}", table=True),
-                                 on=self._key_match("k", f"m_{index}", group_by), join_type="left")
+            select = select.join(
+                exp.alias_(exp.to_table(cte), f"m_{index}", table=True),
+                on=self._key_match("k", f"m_{index}", group_by),
+                join_type="left",
+            )
         return select
 
     @staticmethod

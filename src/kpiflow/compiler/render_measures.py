@@ -39,8 +39,9 @@ def aggregate(agg: str, value: exp.Expression, percentile: float | None) -> exp.
     if agg == "sum":
         return exp.Sum(this=value)
     if agg == "sum_boolean":
-        return exp.Sum(this=exp.Case(ifs=[exp.If(this=value, true=exp.Literal.number(1))],
-                                     default=exp.Literal.number(0)))
+        return exp.Sum(
+            this=exp.Case(ifs=[exp.If(this=value, true=exp.Literal.number(1))], default=exp.Literal.number(0))
+        )
     if agg == "count":
         return exp.Count(this=value)
     if agg == "count_distinct":
@@ -52,8 +53,10 @@ def aggregate(agg: str, value: exp.Expression, percentile: float | None) -> exp.
     if agg == "max":
         return exp.Max(this=value)
     fraction = 0.5 if agg == "median" else float(percentile or 0.5)
-    return exp.WithinGroup(this=exp.PercentileCont(this=exp.Literal.number(fraction)),
-                           expression=exp.Order(expressions=[exp.Ordered(this=value)]))
+    return exp.WithinGroup(
+        this=exp.PercentileCont(this=exp.Literal.number(fraction)),
+        expression=exp.Order(expressions=[exp.Ordered(this=value)]),
+    )
 
 
 @dataclass
@@ -82,8 +85,13 @@ class MeasureSource:
 
 
 class MeasureRenderer:
-    def __init__(self, graph: SemanticGraph, registry: CteRegistry, relation: Callable[[str], exp.Table],
-                 request: QueryRequest) -> None:
+    def __init__(
+        self,
+        graph: SemanticGraph,
+        registry: CteRegistry,
+        relation: Callable[[str], exp.Table],
+        request: QueryRequest,
+    ) -> None:
         self.graph = graph
         self.resolver = Resolver(graph)
         self.registry = registry
@@ -129,8 +137,12 @@ class MeasureRenderer:
         if self.request.start:
             out.append(exp.GTE(this=exp.cast(time_raw.copy(), "date"), expression=date_literal(self.request.start)))
         if self.request.end:
-            out.append(exp.LT(this=exp.cast(time_raw.copy(), "date"),
-                              expression=date_literal(self.request.end + timedelta(days=1))))
+            out.append(
+                exp.LT(
+                    this=exp.cast(time_raw.copy(), "date"),
+                    expression=date_literal(self.request.end + timedelta(days=1)),
+                )
+            )
         return out
 
     def from_clause(self, src: MeasureSource, select: exp.Select) -> exp.Select:
@@ -161,7 +173,9 @@ class MeasureRenderer:
             select = select.group_by(*(e.copy() for _, e in src.group_by))
         return self.registry.add(cte_name, select)
 
-    def _daily(self, node: MeasureNode, cte_name: str, group_by: tuple[str, ...], day_expr_of: str) -> tuple[str, list[str]]:
+    def _daily(
+        self, node: MeasureNode, cte_name: str, group_by: tuple[str, ...], day_expr_of: str
+    ) -> tuple[str, list[str]]:
         """Aggregate by the non-time group-by names plus the day, as `<cte>__daily`."""
         ref = self.graph.measures[node.measure]
         other = [g for g in group_by if not g.startswith(TIME_ENTITY + "__")]
@@ -174,8 +188,10 @@ class MeasureRenderer:
             day = exp.cast(qualify(parse_expression(nad.expr or nad.name).tree, BASE_ALIAS), "date")
         value = qualify(parse_expression(ref.measure.expr or ref.measure.name).tree, BASE_ALIAS)
         select = exp.select(*(exp.alias_(e.copy(), n) for n, e in src.group_by))
-        select = select.select(exp.alias_(day, "__day"),
-                               exp.alias_(aggregate(ref.measure.agg, value, ref.measure.percentile), "value"))
+        select = select.select(
+            exp.alias_(day, "__day"),
+            exp.alias_(aggregate(ref.measure.agg, value, ref.measure.percentile), "value"),
+        )
         select = self.from_clause(src, select)
         select = select.group_by(*(e.copy() for _, e in src.group_by), day.copy())
         return self.registry.add(f"{cte_name}__daily", select), other
@@ -204,14 +220,24 @@ class MeasureRenderer:
             if period:
                 days = days.group_by(*(p.copy() for p in period))
             days_cte = self.registry.add(f"{cte_name}__days", days)
-            select = exp.select(*(exp.alias_(truncate(col("__day", "d"), self.request.time_grain), time_out[0])
-                                  for _ in [0] if time_out))
+            select = exp.select(
+                *(
+                    exp.alias_(truncate(col("__day", "d"), self.request.time_grain), time_out[0])
+                    for _ in [0]
+                    if time_out
+                )
+            )
             select = select.select(*(col(name, "d") for name in other))
-            ratio = exp.Div(this=exp.cast(exp.Sum(this=col("value", "d")), "double"),
-                            expression=exp.Max(this=col("__days", "n")))
+            ratio = exp.Div(
+                this=exp.cast(exp.Sum(this=col("value", "d")), "double"),
+                expression=exp.Max(this=col("__days", "n")),
+            )
             select = select.select(exp.alias_(ratio, "value")).from_(exp.alias_(exp.to_table(daily), "d", table=True))
-            on = (exp.EQ(this=truncate(col("__day", "d"), self.request.time_grain), expression=col("__period", "n"))
-                  if time_out else exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(1)))
+            on = (
+                exp.EQ(this=truncate(col("__day", "d"), self.request.time_grain), expression=col("__period", "n"))
+                if time_out
+                else exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(1))
+            )
             select = select.join(exp.alias_(exp.to_table(days_cte), "n", table=True), on=on, join_type="inner")
             keys = [truncate(col("__day", "d"), self.request.time_grain)] if time_out else []
             keys += [col(name, "d") for name in other]
@@ -219,12 +245,12 @@ class MeasureRenderer:
                 select = select.group_by(*keys)
             return self.registry.add(cte_name, select)
         edge_fn = exp.Max if nad.window_choice == "last" else exp.Min
-        window = exp.Window(this=edge_fn(this=col("__day")),
-                            partition_by=[p.copy() for p in period] or None)
+        window = exp.Window(this=edge_fn(this=col("__day")), partition_by=[p.copy() for p in period] or None)
         marked = exp.select("*").select(exp.alias_(window, "__edge")).from_(daily)
         marked_cte = self.registry.add(f"{cte_name}__edges", marked)
-        select = exp.select(*outputs, "value").from_(marked_cte).where(
-            exp.EQ(this=col("__day"), expression=col("__edge")))
+        select = (
+            exp.select(*outputs, "value").from_(marked_cte).where(exp.EQ(this=col("__day"), expression=col("__edge")))
+        )
         return self.registry.add(cte_name, select)
 
     def _cumulative(self, node: MeasureNode, cte_name: str, group_by: tuple[str, ...]) -> str:
@@ -233,15 +259,21 @@ class MeasureRenderer:
         if ref.measure.agg not in ("sum", "count", "sum_boolean"):
             raise QueryError(f"cumulative metrics need an additive measure; '{node.measure}' is {ref.measure.agg}")
         daily, other = self._daily(node, cte_name, group_by, "agg_time")
-        bounds = exp.select(exp.alias_(exp.Min(this=col("__day")), "__lo"),
-                            exp.alias_(exp.Max(this=col("__day")), "__hi")).from_(daily)
+        bounds = exp.select(
+            exp.alias_(exp.Min(this=col("__day")), "__lo"), exp.alias_(exp.Max(this=col("__day")), "__hi")
+        ).from_(daily)
         bounds_cte = self.registry.add(f"{cte_name}__bounds", bounds)
         spine = (
             exp.select(exp.alias_(exp.cast(col(TIME_SPINE_COLUMN, "s"), "date"), "__day"))
             .from_(exp.alias_(self.relation(TIME_SPINE_MODEL), "s", table=True))
-            .join(exp.alias_(exp.to_table(bounds_cte), "b", table=True),
-                  on=exp.Between(this=exp.cast(col(TIME_SPINE_COLUMN, "s"), "date"),
-                                 low=col("__lo", "b"), high=col("__hi", "b")))
+            .join(
+                exp.alias_(exp.to_table(bounds_cte), "b", table=True),
+                on=exp.Between(
+                    this=exp.cast(col(TIME_SPINE_COLUMN, "s"), "date"),
+                    low=col("__lo", "b"),
+                    high=col("__hi", "b"),
+                ),
+            )
         )
         spine_cte = self.registry.add(f"{cte_name}__spine", spine)
         if node.window:
@@ -293,19 +325,29 @@ class MeasureRenderer:
             exp.GTE(this=col("__ts", "c"), expression=col("__ts", "b")),
             exp.LTE(this=col("__ts", "c"), expression=shift(col("__ts", "b"), count, unit)),
         )
-        converted = exp.Max(this=exp.Case(ifs=[exp.If(this=within, true=exp.Literal.number(1))],
-                                          default=exp.Literal.number(0)))
+        converted = exp.Max(
+            this=exp.Case(ifs=[exp.If(this=within, true=exp.Literal.number(1))], default=exp.Literal.number(0))
+        )
         keys = [col(n, "b") for n in group_by] + [col("__entity", "b"), col("__ts", "b")]
         matched = exp.select(*keys, exp.alias_(converted, "__converted"))
-        matched = matched.from_(exp.alias_(exp.to_table(base_cte), "b", table=True)).join(
-            exp.alias_(exp.to_table(conv_cte), "c", table=True),
-            on=exp.EQ(this=col("__entity", "b"), expression=col("__entity", "c")), join_type="left",
-        ).group_by(*(k.copy() for k in keys))
+        matched = (
+            matched.from_(exp.alias_(exp.to_table(base_cte), "b", table=True))
+            .join(
+                exp.alias_(exp.to_table(conv_cte), "c", table=True),
+                on=exp.EQ(this=col("__entity", "b"), expression=col("__entity", "c")),
+                join_type="left",
+            )
+            .group_by(*(k.copy() for k in keys))
+        )
         matched_cte = self.registry.add(f"{cte_name}__matched", matched)
         conversions = exp.Sum(this=col("__converted"))
-        value = conversions if node.calculation == "conversions" else exp.Div(
-            this=exp.cast(conversions, "double"),
-            expression=exp.Nullif(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)),
+        value = (
+            conversions
+            if node.calculation == "conversions"
+            else exp.Div(
+                this=exp.cast(conversions, "double"),
+                expression=exp.Nullif(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)),
+            )
         )
         select = exp.select(*(col(n) for n in group_by), exp.alias_(value, "value")).from_(matched_cte)
         if group_by:
@@ -320,22 +362,29 @@ class MeasureRenderer:
         ref = self.graph.measures[node.measure]
         entity = ref.model.entity(node.entity)
         assert entity is not None
-        active = exp.select(*(exp.alias_(e.copy(), n) for n, e in src.group_by)).select(
-            exp.alias_(qualify(parse_expression(entity.expr or entity.name).tree, BASE_ALIAS), "__entity")
-        ).distinct()
+        active = (
+            exp.select(*(exp.alias_(e.copy(), n) for n, e in src.group_by))
+            .select(exp.alias_(qualify(parse_expression(entity.expr or entity.name).tree, BASE_ALIAS), "__entity"))
+            .distinct()
+        )
         active_cte = self.registry.add(f"{cte_name}__active", self.from_clause(src, active))
         time_name = f"{TIME_ENTITY}__{grain}"
         other = [n for n in group_by if n != time_name]
         previous = exp.select(
             exp.alias_(truncate(shift(col(time_name), 1, grain), grain), time_name),
-            *(col(n) for n in other), col("__entity"),
+            *(col(n) for n in other),
+            col("__entity"),
         ).from_(active_cte)
         previous_cte = self.registry.add(f"{cte_name}__previous", previous)
-        on = exp.and_(*(exp.NullSafeEQ(this=col(n, "p"), expression=col(n, "c")) for n in (time_name, *other)),
-                      exp.EQ(this=col("__entity", "p"), expression=col("__entity", "c")))
+        on = exp.and_(
+            *(exp.NullSafeEQ(this=col(n, "p"), expression=col(n, "c")) for n in (time_name, *other)),
+            exp.EQ(this=col("__entity", "p"), expression=col("__entity", "c")),
+        )
         last_period = exp.select(exp.Max(this=col(time_name))).from_(active_cte).subquery()
-        value = exp.Div(this=exp.cast(exp.Count(this=col("__entity", "c")), "double"),
-                        expression=exp.Nullif(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)))
+        value = exp.Div(
+            this=exp.cast(exp.Count(this=col("__entity", "c")), "double"),
+            expression=exp.Nullif(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)),
+        )
         select = (
             exp.select(*(col(n, "p") for n in group_by), exp.alias_(value, "value"))
             .from_(exp.alias_(exp.to_table(previous_cte), "p", table=True))

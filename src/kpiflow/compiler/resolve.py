@@ -76,7 +76,8 @@ class Resolver:
         if parts[0] == TIME_ENTITY:
             if len(parts) != 2 or parts[1] not in GRAINS:
                 raise ResolutionError(
-                    f"'{name}' is not a time grain", f"Use one of {', '.join(TIME_ENTITY + '__' + g for g in GRAINS)}."
+                    f"'{name}' is not a time grain",
+                    f"Use one of {', '.join(TIME_ENTITY + '__' + g for g in GRAINS)}.",
                 )
             return ResolvedName(name, truncate(time_column(model, time_dim), parts[1]), grain=parts[1])
         if len(parts) == 1:
@@ -110,7 +111,8 @@ class Resolver:
             )
             return ResolvedName(name, self._dim_value(target, target_dim, entity_name), join=join)
         fanning = [
-            t.name for t in self.graph.models.values()
+            t.name
+            for t in self.graph.models.values()
             if t.name != model.name and t.entity(entity_name) is not None and t.dimension(dim_name) is not None
         ]
         if fanning:

@@ -102,8 +102,20 @@ class RetentionSpec(_Strict):
 
 class KpiSpec(_Strict):
     unit: Literal[
-        "currency", "percent", "count", "ratio", "units", "days", "minutes", "hours", "score",
-        "currency_per_sqft", "currency_per_employee", "currency_per_order", "units_per_order", "times",
+        "currency",
+        "percent",
+        "count",
+        "ratio",
+        "units",
+        "days",
+        "minutes",
+        "hours",
+        "score",
+        "currency_per_sqft",
+        "currency_per_employee",
+        "currency_per_order",
+        "units_per_order",
+        "times",
     ]
     format: str | None = None
     direction: Literal["higher_is_better", "lower_is_better", "within_band"]

@@ -27,14 +27,19 @@ class _Issues:
         self.sources = sources
         self.items: list[ValidationIssue] = []
 
-    def add(self, base: Location, sub: tuple[str | int, ...], message: str, suggestion: str | None = None,
-            severity: str = "error") -> None:
+    def add(
+        self,
+        base: Location,
+        sub: tuple[str | int, ...],
+        message: str,
+        suggestion: str | None = None,
+        severity: str = "error",
+    ) -> None:
         source = self.sources.get(base.file)
         base_path = _parse_field(base.field)
         path = (*base_path, *sub)
         line = source.line_of(path) if source else base.line
-        self.items.append(ValidationIssue(Location(base.file, line, field_path(path)), message, suggestion,
-                                          severity))  # type: ignore[arg-type]
+        self.items.append(ValidationIssue(Location(base.file, line, field_path(path)), message, suggestion, severity))  # type: ignore[arg-type]
 
 
 def _parse_field(text: str) -> tuple[str | int, ...]:
@@ -66,19 +71,25 @@ def _check_duplicates(loaded: LoadedSpecs, issues: _Issues) -> None:
         for spec, where in items:
             key = f"{kind}:{spec.name}"
             if key in seen:
-                issues.add(where, ("name",), f"duplicate {kind} name '{spec.name}' (first defined at "
-                           f"{seen[key].file.name}:{seen[key].line})",
-                           "Rename one of them.")
+                issues.add(
+                    where,
+                    ("name",),
+                    f"duplicate {kind} name '{spec.name}' (first defined at {seen[key].file.name}:{seen[key].line})",
+                    "Rename one of them.",
+                )
             else:
                 seen[key] = where
     measures: dict[str, Location] = {}
     for model, where in loaded.semantic_models:
         for index, measure in enumerate(model.measures):
             if measure.name in measures:
-                issues.add(where, ("measures", index, "name"),
-                           f"duplicate measure name '{measure.name}' (first defined in "
-                           f"{measures[measure.name].field} of {measures[measure.name].file.name})",
-                           "Measure names are global; rename one of them.")
+                issues.add(
+                    where,
+                    ("measures", index, "name"),
+                    f"duplicate measure name '{measure.name}' (first defined in "
+                    f"{measures[measure.name].field} of {measures[measure.name].file.name})",
+                    "Measure names are global; rename one of them.",
+                )
             else:
                 measures[measure.name] = where
         for group in ("entities", "dimensions"):
@@ -97,8 +108,12 @@ def _check_model(model: SemanticModel, where: Location, issues: _Issues) -> None
         try:
             parse_expression(text, allowed_columns=columns)
         except UnknownColumn as exc:
-            issues.add(where, sub, f"column '{exc.name}' is not a documented column of dbt model '{spec.model}'",
-                       closest(exc.name, columns) or f"Columns: {', '.join(sorted(columns))}.")
+            issues.add(
+                where,
+                sub,
+                f"column '{exc.name}' is not a documented column of dbt model '{spec.model}'",
+                closest(exc.name, columns) or f"Columns: {', '.join(sorted(columns))}.",
+            )
         except UnsafeExpression as exc:
             issues.add(where, sub, f"invalid expression: {exc}")
 
@@ -107,13 +122,20 @@ def _check_model(model: SemanticModel, where: Location, issues: _Issues) -> None
     for index, dim in enumerate(spec.dimensions):
         check_expr(("dimensions", index, "expr" if dim.expr else "name"), dim.expr or dim.name)
         if dim.type == "time" and dim.time_granularity is None:
-            issues.add(where, ("dimensions", index), f"time dimension '{dim.name}' has no time_granularity",
-                       "Add 'time_granularity: day' (or week, month, quarter, year).")
+            issues.add(
+                where,
+                ("dimensions", index),
+                f"time dimension '{dim.name}' has no time_granularity",
+                "Add 'time_granularity: day' (or week, month, quarter, year).",
+            )
     time_dims = [d.name for d in spec.dimensions if d.type == "time"]
     if spec.agg_time_dimension and spec.agg_time_dimension not in time_dims:
-        issues.add(where, ("agg_time_dimension",),
-                   f"agg_time_dimension '{spec.agg_time_dimension}' is not a time dimension of '{spec.name}'",
-                   closest(spec.agg_time_dimension, time_dims))
+        issues.add(
+            where,
+            ("agg_time_dimension",),
+            f"agg_time_dimension '{spec.agg_time_dimension}' is not a time dimension of '{spec.name}'",
+            closest(spec.agg_time_dimension, time_dims),
+        )
     if sum(e.type == "primary" for e in spec.entities) > 1:
         issues.add(where, ("entities",), "a semantic model has at most one primary entity")
     for index, measure in enumerate(spec.measures):
@@ -124,31 +146,51 @@ def _check_model(model: SemanticModel, where: Location, issues: _Issues) -> None
                 parsed = parse_expression(expr, allowed_columns=columns)
             except UnsafeExpression:
                 parsed = None
-            if parsed is not None and len(parsed.column_names) == 1 and parsed.tree.key == "column":
-                if model.dbt_model.is_numeric(parsed.column_names[0]) is False:
-                    column = parsed.column_names[0]
-                    issues.add(where, ("measures", index, "agg"),
-                               f"'{measure.agg}' needs a numeric column, but '{column}' is "
-                               f"{columns[column]} in '{spec.model}'",
-                               "Use count or count_distinct, or cast the column in the expression.")
+            single_column = parsed is not None and parsed.tree.key == "column"
+            if single_column and model.dbt_model.is_numeric(parsed.column_names[0]) is False:
+                column = parsed.column_names[0]
+                issues.add(
+                    where,
+                    ("measures", index, "agg"),
+                    f"'{measure.agg}' needs a numeric column, but '{column}' is {columns[column]} in '{spec.model}'",
+                    "Use count or count_distinct, or cast the column in the expression.",
+                )
         if measure.agg == "percentile" and measure.percentile is None:
             issues.add(where, ("measures", index), "agg 'percentile' needs 'percentile: 0..1'")
         time_name = measure.agg_time_dimension or spec.agg_time_dimension
         if time_name is None:
-            issues.add(where, ("measures", index), f"measure '{measure.name}' has no agg_time_dimension",
-                       "Set agg_time_dimension on the semantic model or the measure.")
+            issues.add(
+                where,
+                ("measures", index),
+                f"measure '{measure.name}' has no agg_time_dimension",
+                "Set agg_time_dimension on the semantic model or the measure.",
+            )
         elif time_name not in time_dims:
-            issues.add(where, ("measures", index, "agg_time_dimension"),
-                       f"'{time_name}' is not a time dimension of '{spec.name}'", closest(time_name, time_dims))
+            issues.add(
+                where,
+                ("measures", index, "agg_time_dimension"),
+                f"'{time_name}' is not a time dimension of '{spec.name}'",
+                closest(time_name, time_dims),
+            )
         if measure.non_additive_dimension and measure.non_additive_dimension.name not in time_dims:
             name = measure.non_additive_dimension.name
-            issues.add(where, ("measures", index, "non_additive_dimension", "name"),
-                       f"non_additive_dimension '{name}' is not a time dimension of '{spec.name}'",
-                       closest(name, time_dims))
+            issues.add(
+                where,
+                ("measures", index, "non_additive_dimension", "name"),
+                f"non_additive_dimension '{name}' is not a time dimension of '{spec.name}'",
+                closest(name, time_dims),
+            )
 
 
-def _check_filter(graph: SemanticGraph, resolver: Resolver, text: str, measure_names: list[str],
-                  where: Location, sub: tuple[str | int, ...], issues: _Issues) -> None:
+def _check_filter(
+    graph: SemanticGraph,
+    resolver: Resolver,
+    text: str,
+    measure_names: list[str],
+    where: Location,
+    sub: tuple[str | int, ...],
+    issues: _Issues,
+) -> None:
     try:
         parsed = parse_expression(text)
     except UnsafeExpression as exc:
@@ -184,8 +226,9 @@ def _leaf_measures(graph: SemanticGraph, metric: MetricSpec, seen: frozenset[str
     return out
 
 
-def _check_metric(graph: SemanticGraph, resolver: Resolver, metric: MetricSpec, where: Location,
-                  issues: _Issues) -> None:
+def _check_metric(
+    graph: SemanticGraph, resolver: Resolver, metric: MetricSpec, where: Location, issues: _Issues
+) -> None:
     measures = sorted(graph.measures)
 
     def need_measure(sub: tuple[str | int, ...], name: str | None) -> None:
@@ -214,8 +257,12 @@ def _check_metric(graph: SemanticGraph, resolver: Resolver, metric: MetricSpec, 
             try:
                 parse_expression(metric.expr, allowed_columns=names)
             except UnknownColumn as exc:
-                issues.add(where, ("expr",), f"'{exc.name}' is not one of this metric's inputs",
-                           closest(exc.name, names) or f"Inputs: {', '.join(names)}.")
+                issues.add(
+                    where,
+                    ("expr",),
+                    f"'{exc.name}' is not one of this metric's inputs",
+                    closest(exc.name, names) or f"Inputs: {', '.join(names)}.",
+                )
             except UnsafeExpression as exc:
                 issues.add(where, ("expr",), f"invalid expression: {exc}")
     if metric.type == "conversion":
@@ -227,9 +274,12 @@ def _check_metric(graph: SemanticGraph, resolver: Resolver, metric: MetricSpec, 
             for key in ("base_measure", "conversion_measure"):
                 ref = graph.measures.get(getattr(metric.conversion, key))
                 if ref and ref.model.entity(metric.conversion.entity) is None:
-                    issues.add(where, ("conversion", "entity"),
-                               f"entity '{metric.conversion.entity}' is not an entity of '{ref.model.name}'",
-                               closest(metric.conversion.entity, [e.name for e in ref.model.spec.entities]))
+                    issues.add(
+                        where,
+                        ("conversion", "entity"),
+                        f"entity '{metric.conversion.entity}' is not an entity of '{ref.model.name}'",
+                        closest(metric.conversion.entity, [e.name for e in ref.model.spec.entities]),
+                    )
             try:
                 parse_interval(metric.conversion.window)
             except ValueError as exc:
@@ -241,13 +291,20 @@ def _check_metric(graph: SemanticGraph, resolver: Resolver, metric: MetricSpec, 
             need_measure(("retention", "measure"), metric.retention.measure)
             ref = graph.measures.get(metric.retention.measure)
             if ref and ref.model.entity(metric.retention.entity) is None:
-                issues.add(where, ("retention", "entity"),
-                           f"entity '{metric.retention.entity}' is not an entity of '{ref.model.name}'",
-                           closest(metric.retention.entity, [e.name for e in ref.model.spec.entities]))
+                issues.add(
+                    where,
+                    ("retention", "entity"),
+                    f"entity '{metric.retention.entity}' is not an entity of '{ref.model.name}'",
+                    closest(metric.retention.entity, [e.name for e in ref.model.spec.entities]),
+                )
     for sub, item in _inputs(metric):
         if item.name not in graph.metrics:
-            issues.add(where, (*sub, "name") if sub[0] == "metrics" else sub, f"unknown metric '{item.name}'",
-                       closest(item.name, graph.metrics))
+            issues.add(
+                where,
+                (*sub, "name") if sub[0] == "metrics" else sub,
+                f"unknown metric '{item.name}'",
+                closest(item.name, graph.metrics),
+            )
         if item.offset_window:
             try:
                 parse_interval(item.offset_window)
@@ -258,8 +315,15 @@ def _check_metric(graph: SemanticGraph, resolver: Resolver, metric: MetricSpec, 
         _check_filter(graph, resolver, metric.filter, leaves, where, ("filter",), issues)
     for sub, item in _inputs(metric):
         if item.filter and item.name in graph.metrics:
-            _check_filter(graph, resolver, item.filter, _leaf_measures(graph, graph.metrics[item.name]),
-                          where, (*sub, "filter"), issues)
+            _check_filter(
+                graph,
+                resolver,
+                item.filter,
+                _leaf_measures(graph, graph.metrics[item.name]),
+                where,
+                (*sub, "filter"),
+                issues,
+            )
     if metric.kpi:
         if metric.kpi.direction == "within_band" and metric.kpi.band is None:
             issues.add(where, ("kpi", "band"), "direction 'within_band' needs 'band: [low, high]'")
@@ -269,14 +333,20 @@ def _check_metric(graph: SemanticGraph, resolver: Resolver, metric: MetricSpec, 
                 if ref is None:
                     continue
                 try:
-                    resolver.resolve(ref.model, dim, ref.measure.agg_time_dimension or ref.model.spec.agg_time_dimension)
+                    resolver.resolve(
+                        ref.model, dim, ref.measure.agg_time_dimension or ref.model.spec.agg_time_dimension
+                    )
                 except ResolutionError as exc:
                     issues.add(where, ("kpi", "natural_dimensions", index), str(exc), exc.suggestion)
                     break
         count_metric = metric.kpi.privacy_count_metric
         if count_metric and count_metric not in graph.metrics:
-            issues.add(where, ("kpi", "privacy_count_metric"), f"unknown metric '{count_metric}'",
-                       closest(count_metric, graph.metrics))
+            issues.add(
+                where,
+                ("kpi", "privacy_count_metric"),
+                f"unknown metric '{count_metric}'",
+                closest(count_metric, graph.metrics),
+            )
 
 
 def _check_cycles(graph: SemanticGraph, origins: dict[str, Location], issues: _Issues) -> None:
@@ -286,9 +356,13 @@ def _check_cycles(graph: SemanticGraph, origins: dict[str, Location], issues: _I
         if state.get(name) == 2 or name not in graph.metrics:
             return
         if state.get(name) == 1:
-            cycle = [*stack[stack.index(name):], name]
-            issues.add(origins[name], ("metrics",), "derived metrics form a cycle: " + " -> ".join(cycle),
-                       "Break the cycle: a metric cannot depend on itself.")
+            cycle = [*stack[stack.index(name) :], name]
+            issues.add(
+                origins[name],
+                ("metrics",),
+                "derived metrics form a cycle: " + " -> ".join(cycle),
+                "Break the cycle: a metric cannot depend on itself.",
+            )
             return
         state[name] = 1
         for item in metric_inputs(graph.metrics[name]):
@@ -309,14 +383,17 @@ def build_graph(loaded: LoadedSpecs, dbt_models: dict[str, DbtModel]) -> tuple[S
     for spec, where in loaded.semantic_models:
         dbt_model = dbt_models.get(spec.model)
         if dbt_model is None:
-            issues.add(where, ("model",), f"dbt model '{spec.model}' is not documented in any models/**/*.yml",
-                       closest(spec.model, dbt_models))
+            issues.add(
+                where,
+                ("model",),
+                f"dbt model '{spec.model}' is not documented in any models/**/*.yml",
+                closest(spec.model, dbt_models),
+            )
             continue
         models.setdefault(spec.name, SemanticModel(spec, dbt_model))
         model_where.setdefault(spec.name, where)
     measures = {
-        measure.name: MeasureRef(measure, model)
-        for model in models.values() for measure in model.spec.measures
+        measure.name: MeasureRef(measure, model) for model in models.values() for measure in model.spec.measures
     }
     metrics: dict[str, MetricSpec] = {}
     metric_where: dict[str, Location] = {}
