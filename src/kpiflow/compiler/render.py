@@ -11,6 +11,9 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from kpiflow.compiler.sqltypes import DATE, DOUBLE
+
+
 from kpiflow.compiler.expressions import parse_expression, substitute_columns
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.plan import (
@@ -32,6 +35,12 @@ from kpiflow.compiler.render_measures import (
 )
 from kpiflow.compiler.resolve import truncate
 
+
+def _select(*expressions: exp.Expression | str) -> exp.Select:
+    """A SELECT that adopts its arguments instead of copying them (copies dominate compile time)."""
+    return exp.Select().select(*expressions, copy=False)
+
+
 DIALECTS = ("duckdb", "postgres", "spark", "trino", "snowflake", "bigquery")
 
 
@@ -45,7 +54,7 @@ def _safe_division(tree: exp.Expression) -> exp.Expression:
     def _fix(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Div) and not isinstance(node.expression, exp.Nullif):
             return exp.Div(
-                this=exp.cast(node.this, "double"),
+                this=exp.cast(node.this, DOUBLE),
                 expression=exp.Nullif(this=node.expression, expression=exp.Literal.number(0)),
             )
         return node
@@ -74,9 +83,9 @@ class QueryRenderer:
         final = self._join_on_keys(outputs, group_by, registry, "query")
         final = self._time_range(final, plan)
         for name in request.order_by or group_by:  # deterministic rows: by default, ordered by the keys
-            final = final.order_by(exp.Ordered(this=col(name.lstrip("-")), desc=name.startswith("-")))
+            final = final.order_by(exp.Ordered(this=col(name.lstrip("-")), desc=name.startswith("-")), copy=False)
         if request.limit is not None:
-            final = final.limit(request.limit)
+            final = final.limit(request.limit, copy=False)
         for cte_name, query in registry.ctes.items():
             final = final.with_(cte_name, as_=query, copy=False)
         return final
@@ -141,37 +150,46 @@ class QueryRenderer:
         if node.fill_nulls_with is not None:
             value = exp.Coalesce(this=value, expressions=[exp.Literal.number(node.fill_nulls_with)])
         if not (node.join_to_timespine and time_name):
-            select = exp.select(*(col(g, "m") for g in group_by), exp.alias_(value, "value"))
-            return registry.add(cte_name, select.from_(exp.alias_(exp.to_table(raw), "m", table=True)))
+            select = _select(*(col(g, "m") for g in group_by), exp.alias_(value, "value", copy=False))
+            return registry.add(
+                cte_name, select.from_(exp.alias_(exp.to_table(raw), "m", table=True, copy=False), copy=False)
+            )
         grain = time_name.split("__", 1)[1]
-        bounds = exp.select(
-            exp.alias_(exp.Min(this=col(time_name)), "__lo"), exp.alias_(exp.Max(this=col(time_name)), "__hi")
-        ).from_(raw)
+        bounds = _select(
+            exp.alias_(exp.Min(this=col(time_name)), "__lo", copy=False),
+            exp.alias_(exp.Max(this=col(time_name)), "__hi", copy=False),
+        ).from_(raw, copy=False)
         bounds_cte = registry.add(f"{cte_name}__bounds", bounds)
-        period = truncate(exp.cast(col(TIME_SPINE_COLUMN, "s"), "date"), grain)
+        period = truncate(exp.cast(col(TIME_SPINE_COLUMN, "s"), DATE), grain)
         periods = (
-            exp.select(exp.alias_(period, time_name))
-            .distinct()
-            .from_(exp.alias_(self.relation(TIME_SPINE_MODEL), "s", table=True))
+            _select(exp.alias_(period, time_name, copy=False))
+            .distinct(copy=False)
+            .from_(exp.alias_(self.relation(TIME_SPINE_MODEL), "s", table=True, copy=False), copy=False)
             .join(
-                exp.alias_(exp.to_table(bounds_cte), "b", table=True),
+                exp.alias_(exp.to_table(bounds_cte), "b", table=True, copy=False),
                 on=exp.Between(this=period.copy(), low=col("__lo", "b"), high=col("__hi", "b")),
+                copy=False,
             )
         )
         periods_cte = registry.add(f"{cte_name}__periods", periods)
         others = [g for g in group_by if g != time_name]
-        keys_from: exp.Select = exp.select(col(time_name, "p"), *(col(g, "d") for g in others)).from_(
-            exp.alias_(exp.to_table(periods_cte), "p", table=True)
+        keys_from: exp.Select = _select(col(time_name, "p"), *(col(g, "d") for g in others)).from_(
+            exp.alias_(exp.to_table(periods_cte), "p", table=True, copy=False), copy=False
         )
         if others:
-            members = registry.add(f"{cte_name}__members", exp.select(*(col(g) for g in others)).distinct().from_(raw))
-            keys_from = keys_from.join(exp.alias_(exp.to_table(members), "d", table=True), join_type="cross")
+            members = registry.add(
+                f"{cte_name}__members",
+                _select(*(col(g) for g in others)).distinct(copy=False).from_(raw, copy=False),
+            )
+            keys_from = keys_from.join(
+                exp.alias_(exp.to_table(members), "d", table=True, copy=False), join_type="cross", copy=False
+            )
         keys_cte = registry.add(f"{cte_name}__spine", keys_from)
-        on = exp.and_(*(exp.NullSafeEQ(this=col(g, "k"), expression=col(g, "m")) for g in group_by))
+        on = exp.and_(*(exp.NullSafeEQ(this=col(g, "k"), expression=col(g, "m")) for g in group_by), copy=False)
         select = (
-            exp.select(*(col(g, "k") for g in group_by), exp.alias_(value, "value"))
-            .from_(exp.alias_(exp.to_table(keys_cte), "k", table=True))
-            .join(exp.alias_(exp.to_table(raw), "m", table=True), on=on, join_type="left")
+            _select(*(col(g, "k") for g in group_by), exp.alias_(value, "value", copy=False))
+            .from_(exp.alias_(exp.to_table(keys_cte), "k", table=True, copy=False), copy=False)
+            .join(exp.alias_(exp.to_table(raw), "m", table=True, copy=False), on=on, join_type="left", copy=False)
         )
         return registry.add(cte_name, select)
 
@@ -192,18 +210,18 @@ class QueryRenderer:
                 count, unit = item.offset
                 time_name = next(g for g in group_by if g.startswith(TIME_ENTITY + "__"))
                 grain = time_name.split("__", 1)[1]
-                shifted = exp.select(
-                    exp.alias_(truncate(shift(col(time_name), count, unit), grain), time_name),
+                shifted = _select(
+                    exp.alias_(truncate(shift(col(time_name), count, unit), grain), time_name, copy=False),
                     *(col(g) for g in group_by if g != time_name),
                     "value",
-                ).from_(child)
+                ).from_(child, copy=False)
                 child = registry.add(f"{child}__offset_{count}_{unit}", shifted)
             inputs.append((item.alias, child, bool(item.offset)))
         if body.kind == "ratio":
             num, den = (f"in_{i}" for i in range(2))
             formula: exp.Expression = exp.Div(
-                this=exp.cast(col("value", num), "double"),
-                expression=exp.Nullif(this=exp.cast(col("value", den), "double"), expression=exp.Literal.number(0)),
+                this=exp.cast(col("value", num), DOUBLE),
+                expression=exp.Nullif(this=exp.cast(col("value", den), DOUBLE), expression=exp.Literal.number(0)),
             )
         else:
             tree = parse_expression(str(body.expr)).tree
@@ -211,13 +229,14 @@ class QueryRenderer:
             formula = _safe_division(substitute_columns(tree, mapping))
         key_sources = [cte for _, cte, shifted in inputs if not shifted] or [inputs[0][1]]
         keys_cte = self._keys(key_sources, group_by, registry, cte_name)
-        select = exp.select(*(col(g, "k") for g in group_by), exp.alias_(formula, "value"))
-        select = select.from_(exp.alias_(exp.to_table(keys_cte), "k", table=True))
+        select = _select(*(col(g, "k") for g in group_by), exp.alias_(formula, "value", copy=False))
+        select = select.from_(exp.alias_(exp.to_table(keys_cte), "k", table=True, copy=False), copy=False)
         for index, (_, cte, _) in enumerate(inputs):
             select = select.join(
-                exp.alias_(exp.to_table(cte), f"in_{index}", table=True),
+                exp.alias_(exp.to_table(cte), f"in_{index}", table=True, copy=False),
                 on=self._key_match("k", f"in_{index}", group_by),
                 join_type="left",
+                copy=False,
             )
         return registry.add(cte_name, select)
 
@@ -226,16 +245,18 @@ class QueryRenderer:
     def _key_match(left: str, right: str, group_by: tuple[str, ...]) -> exp.Expression:
         if not group_by:
             return _always_true()
-        return exp.and_(*(exp.NullSafeEQ(this=col(g, left), expression=col(g, right)) for g in group_by))
+        return exp.and_(*(exp.NullSafeEQ(this=col(g, left), expression=col(g, right)) for g in group_by), copy=False)
 
     def _keys(self, sources: list[str], group_by: tuple[str, ...], registry: CteRegistry, owner: str) -> str:
         if not group_by:
-            return registry.add(f"{owner}__keys", exp.select(exp.alias_(exp.Literal.number(1), "__all")))
-        union: exp.Query = exp.select(*(col(g) for g in group_by)).from_(sources[0])
+            return registry.add(f"{owner}__keys", _select(exp.alias_(exp.Literal.number(1), "__all", copy=False)))
+        union: exp.Query = _select(*(col(g) for g in group_by)).from_(sources[0], copy=False)
         for source in sources[1:]:
-            union = exp.union(union, exp.select(*(col(g) for g in group_by)).from_(source), distinct=True)
+            union = exp.union(
+                union, _select(*(col(g) for g in group_by)).from_(source, copy=False), distinct=True, copy=False
+            )
         if len(sources) == 1:
-            union = union.distinct()  # type: ignore[attr-defined]
+            union = union.distinct(copy=False)  # type: ignore[attr-defined]
         return registry.add(f"{owner}__keys", union)  # type: ignore[arg-type]
 
     def _join_on_keys(
@@ -243,16 +264,21 @@ class QueryRenderer:
     ) -> exp.Select:
         if len(outputs) == 1:
             name, cte = outputs[0]
-            return exp.select(*(col(g) for g in group_by), exp.alias_(col("value"), name)).from_(cte)
+            return _select(*(col(g) for g in group_by), exp.alias_(col("value"), name, copy=False)).from_(
+                cte, copy=False
+            )
         keys_cte = self._keys([cte for _, cte in outputs], group_by, registry, owner)
-        select = exp.select(*(col(g, "k") for g in group_by))
-        select = select.select(*(exp.alias_(col("value", f"m_{i}"), name) for i, (name, _) in enumerate(outputs)))
-        select = select.from_(exp.alias_(exp.to_table(keys_cte), "k", table=True))
+        select = _select(*(col(g, "k") for g in group_by))
+        select = select.select(
+            *(exp.alias_(col("value", f"m_{i}"), name, copy=False) for i, (name, _) in enumerate(outputs)), copy=False
+        )
+        select = select.from_(exp.alias_(exp.to_table(keys_cte), "k", table=True, copy=False), copy=False)
         for index, (_, cte) in enumerate(outputs):
             select = select.join(
-                exp.alias_(exp.to_table(cte), f"m_{index}", table=True),
+                exp.alias_(exp.to_table(cte), f"m_{index}", table=True, copy=False),
                 on=self._key_match("k", f"m_{index}", group_by),
                 join_type="left",
+                copy=False,
             )
         return select
 
@@ -266,7 +292,9 @@ class QueryRenderer:
         source = "k" if len(plan.metrics) > 1 else None
         column = col(time_name, source)
         if request.start:
-            select = select.where(exp.GTE(this=column.copy(), expression=truncate(date_literal(request.start), grain)))
+            select = select.where(
+                exp.GTE(this=column.copy(), expression=truncate(date_literal(request.start), grain)), copy=False
+            )
         if request.end:
-            select = select.where(exp.LTE(this=column.copy(), expression=date_literal(request.end)))
+            select = select.where(exp.LTE(this=column.copy(), expression=date_literal(request.end)), copy=False)
         return select

@@ -11,10 +11,19 @@ from datetime import date, timedelta
 
 from sqlglot import exp
 
+from kpiflow.compiler.sqltypes import DATE, DOUBLE
+
+
 from kpiflow.compiler.expressions import parse_expression, qualify, substitute_columns
 from kpiflow.compiler.graph import TIME_ENTITY, MeasureRef, SemanticGraph
 from kpiflow.compiler.plan import ConversionNode, MeasureNode, QueryError, QueryRequest, RetentionNode
 from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, time_column, truncate
+
+
+def _select(*expressions: exp.Expression | str) -> exp.Select:
+    """A SELECT that adopts its arguments instead of copying them (copies dominate compile time)."""
+    return exp.Select().select(*expressions, copy=False)
+
 
 TIME_SPINE_MODEL = "metricflow_time_spine"
 TIME_SPINE_COLUMN = "date_day"
@@ -25,7 +34,7 @@ def col(name: str, table: str | None = None) -> exp.Column:
 
 
 def date_literal(value: date) -> exp.Expression:
-    return exp.cast(exp.Literal.string(value.isoformat()), "date")
+    return exp.cast(exp.Literal.string(value.isoformat()), DATE)
 
 
 def shift(expr: exp.Expression, count: int, unit: str) -> exp.Expression:
@@ -135,23 +144,26 @@ class MeasureRenderer:
         """Without a time grain in the group-by, the time range restricts the rows aggregated."""
         out: list[exp.Expression] = []
         if self.request.start:
-            out.append(exp.GTE(this=exp.cast(time_raw.copy(), "date"), expression=date_literal(self.request.start)))
+            out.append(exp.GTE(this=exp.cast(time_raw.copy(), DATE), expression=date_literal(self.request.start)))
         if self.request.end:
             out.append(
                 exp.LT(
-                    this=exp.cast(time_raw.copy(), "date"),
+                    this=exp.cast(time_raw.copy(), DATE),
                     expression=date_literal(self.request.end + timedelta(days=1)),
                 )
             )
         return out
 
     def from_clause(self, src: MeasureSource, select: exp.Select) -> exp.Select:
-        select = select.from_(exp.alias_(self.relation(src.ref.model.spec.model), BASE_ALIAS, table=True))
+        select = select.from_(
+            exp.alias_(self.relation(src.ref.model.spec.model), BASE_ALIAS, table=True, copy=False), copy=False
+        )
         for join in src.joins:
             select = select.join(
-                exp.alias_(self.relation(join.target.spec.model), join.alias, table=True),
+                exp.alias_(self.relation(join.target.spec.model), join.alias, table=True, copy=False),
                 on=exp.EQ(this=join.base_key.copy(), expression=join.target_key.copy()),
                 join_type="left",
+                copy=False,
             )
         for condition in src.where:
             select = select.where(condition.copy(), copy=False)
@@ -166,11 +178,13 @@ class MeasureRenderer:
             return self._semi_additive(node, cte_name, group_by)
         src = self.source(node.measure, node.filters, group_by)
         value = qualify(parse_expression(ref.measure.expr or ref.measure.name).tree, BASE_ALIAS)
-        select = exp.select(*(exp.alias_(e.copy(), n) for n, e in src.group_by))
-        select = select.select(exp.alias_(aggregate(ref.measure.agg, value, ref.measure.percentile), "value"))
+        select = _select(*(exp.alias_(e.copy(), n, copy=False) for n, e in src.group_by))
+        select = select.select(
+            exp.alias_(aggregate(ref.measure.agg, value, ref.measure.percentile), "value", copy=False), copy=False
+        )
         select = self.from_clause(src, select)
         if src.group_by:
-            select = select.group_by(*(e.copy() for _, e in src.group_by))
+            select = select.group_by(*(e.copy() for _, e in src.group_by), copy=False)
         return self.registry.add(cte_name, select)
 
     def _daily(
@@ -181,19 +195,20 @@ class MeasureRenderer:
         other = [g for g in group_by if not g.startswith(TIME_ENTITY + "__")]
         src = self.source(node.measure, node.filters, tuple(other))
         if day_expr_of == "agg_time":
-            day = exp.cast(src.time_raw.copy(), "date")
+            day = exp.cast(src.time_raw.copy(), DATE)
         else:
             nad = ref.model.dimension(day_expr_of)
             assert nad is not None
-            day = exp.cast(qualify(parse_expression(nad.expr or nad.name).tree, BASE_ALIAS), "date")
+            day = exp.cast(qualify(parse_expression(nad.expr or nad.name).tree, BASE_ALIAS), DATE)
         value = qualify(parse_expression(ref.measure.expr or ref.measure.name).tree, BASE_ALIAS)
-        select = exp.select(*(exp.alias_(e.copy(), n) for n, e in src.group_by))
+        select = _select(*(exp.alias_(e.copy(), n, copy=False) for n, e in src.group_by))
         select = select.select(
-            exp.alias_(day, "__day"),
-            exp.alias_(aggregate(ref.measure.agg, value, ref.measure.percentile), "value"),
+            exp.alias_(day, "__day", copy=False),
+            exp.alias_(aggregate(ref.measure.agg, value, ref.measure.percentile), "value", copy=False),
+            copy=False,
         )
         select = self.from_clause(src, select)
-        select = select.group_by(*(e.copy() for _, e in src.group_by), day.copy())
+        select = select.group_by(*(e.copy() for _, e in src.group_by), day.copy(), copy=False)
         return self.registry.add(f"{cte_name}__daily", select), other
 
     def _time_out(self, group_by: tuple[str, ...]) -> tuple[str, exp.Expression] | None:
@@ -211,45 +226,53 @@ class MeasureRenderer:
         daily, other = self._daily(node, cte_name, group_by, nad.name)
         time_out = self._time_out(group_by)
         period = [time_out[1]] if time_out else []
-        outputs = [exp.alias_(time_out[1].copy(), time_out[0])] if time_out else []
+        outputs = [exp.alias_(time_out[1].copy(), time_out[0], copy=False)] if time_out else []
         outputs += [col(name) for name in other]
         if nad.window_choice == "average":
-            days = exp.select(*(exp.alias_(p.copy(), "__period") for p in period))
-            days = days.select(exp.alias_(exp.Count(this=exp.Distinct(expressions=[col("__day")])), "__days"))
-            days = days.from_(daily)
+            days = _select(*(exp.alias_(p.copy(), "__period", copy=False) for p in period))
+            days = days.select(
+                exp.alias_(exp.Count(this=exp.Distinct(expressions=[col("__day")])), "__days", copy=False), copy=False
+            )
+            days = days.from_(daily, copy=False)
             if period:
-                days = days.group_by(*(p.copy() for p in period))
+                days = days.group_by(*(p.copy() for p in period), copy=False)
             days_cte = self.registry.add(f"{cte_name}__days", days)
-            select = exp.select(
+            select = _select(
                 *(
-                    exp.alias_(truncate(col("__day", "d"), self.request.time_grain), time_out[0])
+                    exp.alias_(truncate(col("__day", "d"), self.request.time_grain), time_out[0], copy=False)
                     for _ in [0]
                     if time_out
                 )
             )
-            select = select.select(*(col(name, "d") for name in other))
+            select = select.select(*(col(name, "d") for name in other), copy=False)
             ratio = exp.Div(
-                this=exp.cast(exp.Sum(this=col("value", "d")), "double"),
+                this=exp.cast(exp.Sum(this=col("value", "d")), DOUBLE),
                 expression=exp.Max(this=col("__days", "n")),
             )
-            select = select.select(exp.alias_(ratio, "value")).from_(exp.alias_(exp.to_table(daily), "d", table=True))
+            select = select.select(exp.alias_(ratio, "value", copy=False), copy=False).from_(
+                exp.alias_(exp.to_table(daily), "d", table=True, copy=False), copy=False
+            )
             on = (
                 exp.EQ(this=truncate(col("__day", "d"), self.request.time_grain), expression=col("__period", "n"))
                 if time_out
                 else exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(1))
             )
-            select = select.join(exp.alias_(exp.to_table(days_cte), "n", table=True), on=on, join_type="inner")
+            select = select.join(
+                exp.alias_(exp.to_table(days_cte), "n", table=True, copy=False), on=on, join_type="inner", copy=False
+            )
             keys = [truncate(col("__day", "d"), self.request.time_grain)] if time_out else []
             keys += [col(name, "d") for name in other]
             if keys:
-                select = select.group_by(*keys)
+                select = select.group_by(*keys, copy=False)
             return self.registry.add(cte_name, select)
         edge_fn = exp.Max if nad.window_choice == "last" else exp.Min
         window = exp.Window(this=edge_fn(this=col("__day")), partition_by=[p.copy() for p in period] or None)
-        marked = exp.select("*").select(exp.alias_(window, "__edge")).from_(daily)
+        marked = _select("*").select(exp.alias_(window, "__edge", copy=False), copy=False).from_(daily, copy=False)
         marked_cte = self.registry.add(f"{cte_name}__edges", marked)
         select = (
-            exp.select(*outputs, "value").from_(marked_cte).where(exp.EQ(this=col("__day"), expression=col("__edge")))
+            _select(*outputs, "value")
+            .from_(marked_cte, copy=False)
+            .where(exp.EQ(this=col("__day"), expression=col("__edge")), copy=False)
         )
         return self.registry.add(cte_name, select)
 
@@ -259,20 +282,22 @@ class MeasureRenderer:
         if ref.measure.agg not in ("sum", "count", "sum_boolean"):
             raise QueryError(f"cumulative metrics need an additive measure; '{node.measure}' is {ref.measure.agg}")
         daily, other = self._daily(node, cte_name, group_by, "agg_time")
-        bounds = exp.select(
-            exp.alias_(exp.Min(this=col("__day")), "__lo"), exp.alias_(exp.Max(this=col("__day")), "__hi")
-        ).from_(daily)
+        bounds = _select(
+            exp.alias_(exp.Min(this=col("__day")), "__lo", copy=False),
+            exp.alias_(exp.Max(this=col("__day")), "__hi", copy=False),
+        ).from_(daily, copy=False)
         bounds_cte = self.registry.add(f"{cte_name}__bounds", bounds)
         spine = (
-            exp.select(exp.alias_(exp.cast(col(TIME_SPINE_COLUMN, "s"), "date"), "__day"))
-            .from_(exp.alias_(self.relation(TIME_SPINE_MODEL), "s", table=True))
+            _select(exp.alias_(exp.cast(col(TIME_SPINE_COLUMN, "s"), DATE), "__day", copy=False))
+            .from_(exp.alias_(self.relation(TIME_SPINE_MODEL), "s", table=True, copy=False), copy=False)
             .join(
-                exp.alias_(exp.to_table(bounds_cte), "b", table=True),
+                exp.alias_(exp.to_table(bounds_cte), "b", table=True, copy=False),
                 on=exp.Between(
-                    this=exp.cast(col(TIME_SPINE_COLUMN, "s"), "date"),
+                    this=exp.cast(col(TIME_SPINE_COLUMN, "s"), DATE),
                     low=col("__lo", "b"),
                     high=col("__hi", "b"),
                 ),
+                copy=False,
             )
         )
         spine_cte = self.registry.add(f"{cte_name}__spine", spine)
@@ -281,21 +306,27 @@ class MeasureRenderer:
             lower = exp.GT(this=col("__day", "d"), expression=shift(col("__day", "s"), -count, unit))
         else:
             lower = exp.GTE(this=col("__day", "d"), expression=truncate(col("__day", "s"), str(node.grain_to_date)))
-        condition = exp.and_(exp.LTE(this=col("__day", "d"), expression=col("__day", "s")), lower)
-        running = exp.select(col("__day", "s"), *(col(n, "d") for n in other))
-        running = running.select(exp.alias_(exp.Sum(this=col("value", "d")), "value"))
-        running = running.from_(exp.alias_(exp.to_table(spine_cte), "s", table=True))
-        running = running.join(exp.alias_(exp.to_table(daily), "d", table=True), on=condition, join_type="inner")
-        running = running.group_by(col("__day", "s"), *(col(n, "d") for n in other))
+        condition = exp.and_(exp.LTE(this=col("__day", "d"), expression=col("__day", "s")), lower, copy=False)
+        running = _select(col("__day", "s"), *(col(n, "d") for n in other))
+        running = running.select(exp.alias_(exp.Sum(this=col("value", "d")), "value", copy=False), copy=False)
+        running = running.from_(exp.alias_(exp.to_table(spine_cte), "s", table=True, copy=False), copy=False)
+        running = running.join(
+            exp.alias_(exp.to_table(daily), "d", table=True, copy=False), on=condition, join_type="inner", copy=False
+        )
+        running = running.group_by(col("__day", "s"), *(col(n, "d") for n in other), copy=False)
         running_cte = self.registry.add(f"{cte_name}__running", running)
         time_out = self._time_out(group_by)
         period = [time_out[1].copy()] if time_out else []
         window = exp.Window(this=exp.Max(this=col("__day")), partition_by=period or None)
-        marked = exp.select("*").select(exp.alias_(window, "__edge")).from_(running_cte)
+        marked = (
+            _select("*").select(exp.alias_(window, "__edge", copy=False), copy=False).from_(running_cte, copy=False)
+        )
         marked_cte = self.registry.add(f"{cte_name}__edges", marked)
-        outputs = [exp.alias_(time_out[1].copy(), time_out[0])] if time_out else []
-        select = exp.select(*outputs, *(col(n) for n in other), "value").from_(marked_cte)
-        return self.registry.add(cte_name, select.where(exp.EQ(this=col("__day"), expression=col("__edge"))))
+        outputs = [exp.alias_(time_out[1].copy(), time_out[0], copy=False)] if time_out else []
+        select = _select(*outputs, *(col(n) for n in other), "value").from_(marked_cte, copy=False)
+        return self.registry.add(
+            cte_name, select.where(exp.EQ(this=col("__day"), expression=col("__edge")), copy=False)
+        )
 
     def conversion(self, node: ConversionNode, cte_name: str, group_by: tuple[str, ...]) -> str:
         """Base events followed by a conversion event of the same entity within the window."""
@@ -303,41 +334,46 @@ class MeasureRenderer:
         base_ref = self.graph.measures[node.base_measure]
         entity = base_ref.model.entity(node.entity)
         assert entity is not None
-        base = exp.select(*(exp.alias_(e.copy(), n) for n, e in base_src.group_by))
+        base = _select(*(exp.alias_(e.copy(), n, copy=False) for n, e in base_src.group_by))
         base = base.select(
-            exp.alias_(qualify(parse_expression(entity.expr or entity.name).tree, BASE_ALIAS), "__entity"),
-            exp.alias_(base_src.time_raw.copy(), "__ts"),
+            exp.alias_(qualify(parse_expression(entity.expr or entity.name).tree, BASE_ALIAS), "__entity", copy=False),
+            exp.alias_(base_src.time_raw.copy(), "__ts", copy=False),
+            copy=False,
         )
         base_cte = self.registry.add(f"{cte_name}__base", self.from_clause(base_src, base))
         conv_ref = self.graph.measures[node.conversion_measure]
         conv_entity = conv_ref.model.entity(node.entity)
         assert conv_entity is not None
         conv_time = conv_ref.measure.agg_time_dimension or conv_ref.model.spec.agg_time_dimension
-        conv = exp.select(
-            exp.alias_(qualify(parse_expression(conv_entity.expr or conv_entity.name).tree, BASE_ALIAS), "__entity"),
-            exp.alias_(time_column(conv_ref.model, conv_time), "__ts"),
-        ).from_(exp.alias_(self.relation(conv_ref.model.spec.model), BASE_ALIAS, table=True))
+        conv = _select(
+            exp.alias_(
+                qualify(parse_expression(conv_entity.expr or conv_entity.name).tree, BASE_ALIAS), "__entity", copy=False
+            ),
+            exp.alias_(time_column(conv_ref.model, conv_time), "__ts", copy=False),
+        ).from_(exp.alias_(self.relation(conv_ref.model.spec.model), BASE_ALIAS, table=True, copy=False), copy=False)
         if conv_ref.measure.filter:
-            conv = conv.where(qualify(parse_expression(conv_ref.measure.filter).tree, BASE_ALIAS))
+            conv = conv.where(qualify(parse_expression(conv_ref.measure.filter).tree, BASE_ALIAS), copy=False)
         conv_cte = self.registry.add(f"{cte_name}__conversions", conv)
         count, unit = node.window
         within = exp.and_(
             exp.GTE(this=col("__ts", "c"), expression=col("__ts", "b")),
             exp.LTE(this=col("__ts", "c"), expression=shift(col("__ts", "b"), count, unit)),
+            copy=False,
         )
         converted = exp.Max(
             this=exp.Case(ifs=[exp.If(this=within, true=exp.Literal.number(1))], default=exp.Literal.number(0))
         )
         keys = [col(n, "b") for n in group_by] + [col("__entity", "b"), col("__ts", "b")]
-        matched = exp.select(*keys, exp.alias_(converted, "__converted"))
+        matched = _select(*keys, exp.alias_(converted, "__converted", copy=False))
         matched = (
-            matched.from_(exp.alias_(exp.to_table(base_cte), "b", table=True))
+            matched.from_(exp.alias_(exp.to_table(base_cte), "b", table=True, copy=False), copy=False)
             .join(
-                exp.alias_(exp.to_table(conv_cte), "c", table=True),
+                exp.alias_(exp.to_table(conv_cte), "c", table=True, copy=False),
                 on=exp.EQ(this=col("__entity", "b"), expression=col("__entity", "c")),
                 join_type="left",
+                copy=False,
             )
-            .group_by(*(k.copy() for k in keys))
+            .group_by(*(k.copy() for k in keys), copy=False)
         )
         matched_cte = self.registry.add(f"{cte_name}__matched", matched)
         conversions = exp.Sum(this=col("__converted"))
@@ -345,13 +381,15 @@ class MeasureRenderer:
             conversions
             if node.calculation == "conversions"
             else exp.Div(
-                this=exp.cast(conversions, "double"),
+                this=exp.cast(conversions, DOUBLE),
                 expression=exp.Nullif(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)),
             )
         )
-        select = exp.select(*(col(n) for n in group_by), exp.alias_(value, "value")).from_(matched_cte)
+        select = _select(*(col(n) for n in group_by), exp.alias_(value, "value", copy=False)).from_(
+            matched_cte, copy=False
+        )
         if group_by:
-            select = select.group_by(*(col(n) for n in group_by))
+            select = select.group_by(*(col(n) for n in group_by), copy=False)
         return self.registry.add(cte_name, select)
 
     def retention(self, node: RetentionNode, cte_name: str, group_by: tuple[str, ...]) -> str:
@@ -363,33 +401,41 @@ class MeasureRenderer:
         entity = ref.model.entity(node.entity)
         assert entity is not None
         active = (
-            exp.select(*(exp.alias_(e.copy(), n) for n, e in src.group_by))
-            .select(exp.alias_(qualify(parse_expression(entity.expr or entity.name).tree, BASE_ALIAS), "__entity"))
-            .distinct()
+            _select(*(exp.alias_(e.copy(), n, copy=False) for n, e in src.group_by))
+            .select(
+                exp.alias_(
+                    qualify(parse_expression(entity.expr or entity.name).tree, BASE_ALIAS), "__entity", copy=False
+                ),
+                copy=False,
+            )
+            .distinct(copy=False)
         )
         active_cte = self.registry.add(f"{cte_name}__active", self.from_clause(src, active))
         time_name = f"{TIME_ENTITY}__{grain}"
         other = [n for n in group_by if n != time_name]
-        previous = exp.select(
-            exp.alias_(truncate(shift(col(time_name), 1, grain), grain), time_name),
+        previous = _select(
+            exp.alias_(truncate(shift(col(time_name), 1, grain), grain), time_name, copy=False),
             *(col(n) for n in other),
             col("__entity"),
-        ).from_(active_cte)
+        ).from_(active_cte, copy=False)
         previous_cte = self.registry.add(f"{cte_name}__previous", previous)
         on = exp.and_(
             *(exp.NullSafeEQ(this=col(n, "p"), expression=col(n, "c")) for n in (time_name, *other)),
             exp.EQ(this=col("__entity", "p"), expression=col("__entity", "c")),
+            copy=False,
         )
-        last_period = exp.select(exp.Max(this=col(time_name))).from_(active_cte).subquery()
+        last_period = _select(exp.Max(this=col(time_name))).from_(active_cte, copy=False).subquery()
         value = exp.Div(
-            this=exp.cast(exp.Count(this=col("__entity", "c")), "double"),
+            this=exp.cast(exp.Count(this=col("__entity", "c")), DOUBLE),
             expression=exp.Nullif(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)),
         )
         select = (
-            exp.select(*(col(n, "p") for n in group_by), exp.alias_(value, "value"))
-            .from_(exp.alias_(exp.to_table(previous_cte), "p", table=True))
-            .join(exp.alias_(exp.to_table(active_cte), "c", table=True), on=on, join_type="left")
-            .where(exp.LTE(this=col(time_name, "p"), expression=last_period))
-            .group_by(*(col(n, "p") for n in group_by))
+            _select(*(col(n, "p") for n in group_by), exp.alias_(value, "value", copy=False))
+            .from_(exp.alias_(exp.to_table(previous_cte), "p", table=True, copy=False), copy=False)
+            .join(
+                exp.alias_(exp.to_table(active_cte), "c", table=True, copy=False), on=on, join_type="left", copy=False
+            )
+            .where(exp.LTE(this=col(time_name, "p"), expression=last_period), copy=False)
+            .group_by(*(col(n, "p") for n in group_by), copy=False)
         )
         return self.registry.add(cte_name, select)

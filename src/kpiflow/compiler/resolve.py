@@ -13,6 +13,7 @@ from sqlglot import exp
 from kpiflow.compiler.expressions import parse_expression, qualify
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph, SemanticModel
 from kpiflow.compiler.spec import GRAINS, DimensionSpec, EntitySpec
+from kpiflow.compiler.sqltypes import DATE
 
 BASE_ALIAS = "base"
 
@@ -52,8 +53,8 @@ def dimension_expr(model: SemanticModel, dim: DimensionSpec, alias: str) -> exp.
 def truncate(expr: exp.Expression, grain: str) -> exp.Expression:
     """Start of the period containing `expr`, as a DATE, in every dialect."""
     if grain == "day":
-        return exp.cast(expr, "date")
-    return exp.cast(exp.DateTrunc(this=expr, unit=exp.var(grain.upper())), "date")
+        return exp.cast(expr, DATE)
+    return exp.cast(exp.DateTrunc(this=expr, unit=exp.var(grain.upper())), DATE)
 
 
 def time_column(model: SemanticModel, time_dim: str | None) -> exp.Expression:

@@ -38,6 +38,7 @@ class YamlSyntaxError(Exception):
 def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int], constructor: yaml.SafeLoader) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        constructor.flatten_mapping(node)  # resolve YAML merge keys (<<: *anchor) the way PyYAML does
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = constructor.construct_object(key_node, deep=True)
