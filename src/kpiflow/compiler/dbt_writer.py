@@ -13,14 +13,12 @@ from pathlib import Path
 import yaml
 from sqlglot import exp
 
-from kpiflow.compiler.sqltypes import DOUBLE, VARCHAR
-
-
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
 from kpiflow.compiler.plan import QueryError, QueryRequest
 from kpiflow.compiler.spec import MetricSpec
 from kpiflow.compiler.sqltext import build_query, dbt_ref_relation, dbt_var, to_dbt_sql
+from kpiflow.compiler.sqltypes import DOUBLE, VARCHAR
 
 
 def _select(*expressions: exp.Expression | str) -> exp.Select:

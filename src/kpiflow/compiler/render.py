@@ -11,9 +11,6 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from kpiflow.compiler.sqltypes import DATE, DOUBLE
-
-
 from kpiflow.compiler.expressions import parse_expression, substitute_columns
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.plan import (
@@ -34,6 +31,7 @@ from kpiflow.compiler.render_measures import (
     shift,
 )
 from kpiflow.compiler.resolve import truncate
+from kpiflow.compiler.sqltypes import DATE, DOUBLE
 
 
 def _select(*expressions: exp.Expression | str) -> exp.Select:

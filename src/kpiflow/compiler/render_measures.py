@@ -11,13 +11,11 @@ from datetime import date, timedelta
 
 from sqlglot import exp
 
-from kpiflow.compiler.sqltypes import DATE, DOUBLE
-
-
 from kpiflow.compiler.expressions import parse_expression, qualify, substitute_columns
 from kpiflow.compiler.graph import TIME_ENTITY, MeasureRef, SemanticGraph
 from kpiflow.compiler.plan import ConversionNode, MeasureNode, QueryError, QueryRequest, RetentionNode
 from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, time_column, truncate
+from kpiflow.compiler.sqltypes import DATE, DOUBLE
 
 
 def _select(*expressions: exp.Expression | str) -> exp.Select:
@@ -138,6 +136,8 @@ class MeasureRenderer:
             raise QueryError(f"measure '{measure_name}': {exc}. {exc.suggestion or ''}".strip()) from None
         if self.request.time_grain is None:
             where.extend(self._range_filter(time_raw))
+        elif any(name.startswith(TIME_ENTITY + "__") for name in group_by):
+            where.append(exp.Not(this=exp.Is(this=time_raw.copy(), expression=exp.null())))  # no period, no row
         return MeasureSource(ref, tuple(resolved), time_raw, tuple(joins[a] for a in sorted(joins)), tuple(where))
 
     def _range_filter(self, time_raw: exp.Expression) -> list[exp.Expression]:

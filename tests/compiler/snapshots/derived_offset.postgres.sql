@@ -4,6 +4,8 @@ WITH metric_revenue AS (
     CAST(DATE_TRUNC('MONTH', base.sold_on) AS DATE) AS metric_time__month,
     SUM(base.amount) AS value
   FROM intermediate.int_sales AS base
+  WHERE
+    NOT base.sold_on IS NULL
   GROUP BY
     CAST(DATE_TRUNC('MONTH', base.sold_on) AS DATE)
 ), metric_revenue__offset_1_year AS (

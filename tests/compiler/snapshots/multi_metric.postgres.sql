@@ -4,6 +4,8 @@ WITH metric_revenue AS (
     CAST(DATE_TRUNC('YEAR', base.sold_on) AS DATE) AS metric_time__year,
     SUM(base.amount) AS value
   FROM intermediate.int_sales AS base
+  WHERE
+    NOT base.sold_on IS NULL
   GROUP BY
     CAST(DATE_TRUNC('YEAR', base.sold_on) AS DATE)
 ), metric_order_count AS (
@@ -11,6 +13,8 @@ WITH metric_revenue AS (
     CAST(DATE_TRUNC('YEAR', base.sold_on) AS DATE) AS metric_time__year,
     COUNT(DISTINCT base.order_id) AS value
   FROM intermediate.int_sales AS base
+  WHERE
+    NOT base.sold_on IS NULL
   GROUP BY
     CAST(DATE_TRUNC('YEAR', base.sold_on) AS DATE)
 ), query__keys AS (

@@ -4,6 +4,8 @@ WITH metric_retention__active AS (
     CAST(DATE_TRUNC('MONTH', base.sold_on) AS DATE) AS metric_time__month,
     base.customer_id AS __entity
   FROM intermediate.int_sales AS base
+  WHERE
+    NOT base.sold_on IS NULL
 ), metric_retention__previous AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', metric_time__month + INTERVAL '1 MONTH') AS DATE) AS metric_time__month,

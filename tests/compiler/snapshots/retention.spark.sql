@@ -4,6 +4,8 @@ WITH metric_retention__active AS (
     CAST(TRUNC(base.sold_on, 'MONTH') AS DATE) AS metric_time__month,
     base.customer_id AS __entity
   FROM intermediate.int_sales AS base
+  WHERE
+    NOT base.sold_on IS NULL
 ), metric_retention__previous AS (
   SELECT
     CAST(TRUNC(ADD_MONTHS(metric_time__month, 1), 'MONTH') AS DATE) AS metric_time__month,

@@ -7,6 +7,8 @@ WITH metric_revenue AS (
   FROM intermediate.int_sales AS base
   LEFT JOIN intermediate.dim_stores AS store
     ON base.store_id = store.store_id
+  WHERE
+    NOT base.sold_on IS NULL
   GROUP BY
     CAST(DATE_TRUNC('MONTH', base.sold_on) AS DATE),
     store.region

@@ -7,7 +7,7 @@ WITH metric_north_revenue AS (
   LEFT JOIN intermediate.dim_stores AS store
     ON base.store_id = store.store_id
   WHERE
-    store.region = 'north'
+    store.region = 'north' AND NOT base.sold_on IS NULL
   GROUP BY
     CAST(DATE_TRUNC('MONTH', base.sold_on) AS DATE)
 )

@@ -1,0 +1,16 @@
+with plans as (
+    select * from {{ ref('plans_sales_manager_monthly') }}
+),
+
+employees as (
+    select * from {{ ref('dim_employees') }}
+)
+
+select
+    {{ dbt.concat(["plans.employee_id", "'-'", "cast(plans.month_start as varchar)"]) }} as plan_id,
+    cast(plans.month_start as date) as month_start,
+    plans.employee_id,
+    employees.store_id,
+    cast(plans.plan_net_revenue as decimal(18, 2)) as plan_net_revenue
+from plans
+left join employees on plans.employee_id = employees.employee_id

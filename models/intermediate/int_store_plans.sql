@@ -1,0 +1,6 @@
+select
+    {{ dbt.concat(["store_id", "'-'", "cast(month_start as varchar)"]) }} as plan_id,
+    cast(month_start as date) as month_start,
+    store_id,
+    cast(plan_net_revenue as decimal(18, 2)) as plan_net_revenue
+from {{ ref('plans_store_monthly') }}
