@@ -60,6 +60,13 @@ def _safe_division(tree: exp.Expression) -> exp.Expression:
     return tree.transform(_fix)
 
 
+def _filled(value: exp.Expression, node: MetricNode) -> exp.Expression:
+    """A metric's value where its input has no row for a key: the metric's fill value, else NULL."""
+    if node.fill_nulls_with is None:
+        return value
+    return exp.Coalesce(this=value, expressions=[exp.Literal.number(node.fill_nulls_with)])
+
+
 def _digest(node: object) -> str:
     return hashlib.sha1(repr(node).encode()).hexdigest()[:6]
 
@@ -77,7 +84,7 @@ class QueryRenderer:
         names: dict[MetricNode, str] = {}
         outputs = []
         for node in plan.metrics:
-            outputs.append((node.name, self._metric(node, measures, registry, group_by, names)))
+            outputs.append((node, self._metric(node, measures, registry, group_by, names)))
         final = self._join_on_keys(outputs, group_by, registry, "query")
         final = self._time_range(final, plan)
         for name in request.order_by or group_by:  # deterministic rows: by default, ordered by the keys
@@ -215,15 +222,15 @@ class QueryRenderer:
                 ).from_(child, copy=False)
                 child = registry.add(f"{child}__offset_{count}_{unit}", shifted)
             inputs.append((item.alias, child, bool(item.offset)))
+        values = [_filled(col("value", f"in_{i}"), item.node) for i, item in enumerate(body.inputs)]
         if body.kind == "ratio":
-            num, den = (f"in_{i}" for i in range(2))
             formula: exp.Expression = exp.Div(
-                this=exp.cast(col("value", num), DOUBLE),
-                expression=exp.Nullif(this=exp.cast(col("value", den), DOUBLE), expression=exp.Literal.number(0)),
+                this=exp.cast(values[0], DOUBLE),
+                expression=exp.Nullif(this=exp.cast(values[1], DOUBLE), expression=exp.Literal.number(0)),
             )
         else:
             tree = parse_expression(str(body.expr)).tree
-            mapping = {alias: col("value", f"in_{i}") for i, (alias, _, _) in enumerate(inputs)}
+            mapping = {alias: values[i] for i, (alias, _, _) in enumerate(inputs)}
             formula = _safe_division(substitute_columns(tree, mapping))
         key_sources = [cte for _, cte, shifted in inputs if not shifted] or [inputs[0][1]]
         keys_cte = self._keys(key_sources, group_by, registry, cte_name)
@@ -258,17 +265,22 @@ class QueryRenderer:
         return registry.add(f"{owner}__keys", union)  # type: ignore[arg-type]
 
     def _join_on_keys(
-        self, outputs: list[tuple[str, str]], group_by: tuple[str, ...], registry: CteRegistry, owner: str
+        self, outputs: list[tuple[MetricNode, str]], group_by: tuple[str, ...], registry: CteRegistry, owner: str
     ) -> exp.Select:
+        """Requested metrics side by side: a row for every key any of them has; fill values where one is missing."""
         if len(outputs) == 1:
-            name, cte = outputs[0]
-            return _select(*(col(g) for g in group_by), exp.alias_(col("value"), name, copy=False)).from_(
+            node, cte = outputs[0]
+            return _select(*(col(g) for g in group_by), exp.alias_(col("value"), node.name, copy=False)).from_(
                 cte, copy=False
             )
         keys_cte = self._keys([cte for _, cte in outputs], group_by, registry, owner)
         select = _select(*(col(g, "k") for g in group_by))
         select = select.select(
-            *(exp.alias_(col("value", f"m_{i}"), name, copy=False) for i, (name, _) in enumerate(outputs)), copy=False
+            *(
+                exp.alias_(_filled(col("value", f"m_{i}"), node), node.name, copy=False)
+                for i, (node, _) in enumerate(outputs)
+            ),
+            copy=False,
         )
         select = select.from_(exp.alias_(exp.to_table(keys_cte), "k", table=True, copy=False), copy=False)
         for index, (_, cte) in enumerate(outputs):
