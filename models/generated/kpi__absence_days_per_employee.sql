@@ -29,7 +29,7 @@ FROM (
   ), metric_absence_days AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_days__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -65,7 +65,7 @@ FROM (
   ), metric_absence_days_per_employee AS (
     SELECT
       k.metric_time__day,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absence_days_per_employee__keys AS k
     LEFT JOIN metric_absence_days AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -135,7 +135,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_days__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -178,7 +178,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absence_days_per_employee__keys AS k
     LEFT JOIN metric_absence_days AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -260,7 +260,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_days__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -305,7 +305,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absence_days_per_employee__keys AS k
     LEFT JOIN metric_absence_days AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -384,7 +384,7 @@ FROM (
   ), metric_absence_days AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_days__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -420,7 +420,7 @@ FROM (
   ), metric_absence_days_per_employee AS (
     SELECT
       k.metric_time__month,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absence_days_per_employee__keys AS k
     LEFT JOIN metric_absence_days AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -490,7 +490,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_days__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -533,7 +533,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absence_days_per_employee__keys AS k
     LEFT JOIN metric_absence_days AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -615,7 +615,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_days__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -660,7 +660,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absence_days_per_employee__keys AS k
     LEFT JOIN metric_absence_days AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -739,7 +739,7 @@ FROM (
   ), metric_absence_days AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_days__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -775,7 +775,7 @@ FROM (
   ), metric_absence_days_per_employee AS (
     SELECT
       k.metric_time__quarter,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absence_days_per_employee__keys AS k
     LEFT JOIN metric_absence_days AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -845,7 +845,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_days__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -888,7 +888,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absence_days_per_employee__keys AS k
     LEFT JOIN metric_absence_days AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -970,7 +970,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_days__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -1015,7 +1015,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absence_days_per_employee__keys AS k
     LEFT JOIN metric_absence_days AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -1094,7 +1094,7 @@ FROM (
   ), metric_absence_days AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_days__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -1130,7 +1130,7 @@ FROM (
   ), metric_absence_days_per_employee AS (
     SELECT
       k.metric_time__year,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absence_days_per_employee__keys AS k
     LEFT JOIN metric_absence_days AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1200,7 +1200,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_days__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -1243,7 +1243,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absence_days_per_employee__keys AS k
     LEFT JOIN metric_absence_days AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1325,7 +1325,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_days__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -1370,7 +1370,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absence_days_per_employee__keys AS k
     LEFT JOIN metric_absence_days AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year

@@ -29,7 +29,7 @@ FROM (
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
@@ -51,7 +51,7 @@ FROM (
   ), metric_absenteeism_rate AS (
     SELECT
       k.metric_time__day,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absenteeism_rate__keys AS k
     LEFT JOIN metric_absence_hours AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -121,7 +121,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
@@ -148,7 +148,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absenteeism_rate__keys AS k
     LEFT JOIN metric_absence_hours AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -230,7 +230,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
@@ -259,7 +259,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absenteeism_rate__keys AS k
     LEFT JOIN metric_absence_hours AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -338,7 +338,7 @@ FROM (
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
@@ -360,7 +360,7 @@ FROM (
   ), metric_absenteeism_rate AS (
     SELECT
       k.metric_time__month,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absenteeism_rate__keys AS k
     LEFT JOIN metric_absence_hours AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -430,7 +430,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
@@ -457,7 +457,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absenteeism_rate__keys AS k
     LEFT JOIN metric_absence_hours AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -539,7 +539,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
@@ -568,7 +568,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absenteeism_rate__keys AS k
     LEFT JOIN metric_absence_hours AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -647,7 +647,7 @@ FROM (
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
@@ -669,7 +669,7 @@ FROM (
   ), metric_absenteeism_rate AS (
     SELECT
       k.metric_time__quarter,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absenteeism_rate__keys AS k
     LEFT JOIN metric_absence_hours AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -739,7 +739,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
@@ -766,7 +766,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absenteeism_rate__keys AS k
     LEFT JOIN metric_absence_hours AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -848,7 +848,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
@@ -877,7 +877,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absenteeism_rate__keys AS k
     LEFT JOIN metric_absence_hours AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -956,7 +956,7 @@ FROM (
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
@@ -978,7 +978,7 @@ FROM (
   ), metric_absenteeism_rate AS (
     SELECT
       k.metric_time__year,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absenteeism_rate__keys AS k
     LEFT JOIN metric_absence_hours AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1048,7 +1048,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
@@ -1075,7 +1075,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absenteeism_rate__keys AS k
     LEFT JOIN metric_absence_hours AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1157,7 +1157,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
@@ -1186,7 +1186,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absenteeism_rate__keys AS k
     LEFT JOIN metric_absence_hours AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year

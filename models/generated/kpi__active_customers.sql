@@ -25,7 +25,7 @@ FROM (
   ), metric_active_customers AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT
@@ -65,7 +65,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT
@@ -109,7 +109,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT
@@ -151,7 +151,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT
@@ -190,7 +190,7 @@ FROM (
   ), metric_active_customers AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT
@@ -230,7 +230,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT
@@ -274,7 +274,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT
@@ -316,7 +316,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT
@@ -355,7 +355,7 @@ FROM (
   ), metric_active_customers AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT
@@ -395,7 +395,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT
@@ -439,7 +439,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT
@@ -481,7 +481,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT
@@ -520,7 +520,7 @@ FROM (
   ), metric_active_customers AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT
@@ -560,7 +560,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT
@@ -604,7 +604,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT
@@ -646,7 +646,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   )
   SELECT

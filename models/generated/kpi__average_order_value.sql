@@ -34,7 +34,7 @@ FROM (
   ), metric_order_count AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -47,7 +47,7 @@ FROM (
   ), metric_average_order_value AS (
     SELECT
       k.metric_time__day,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -102,7 +102,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -118,7 +118,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -181,7 +181,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -197,7 +197,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store__region,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -258,7 +258,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -274,7 +274,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.order__channel,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -328,7 +328,7 @@ FROM (
   ), metric_order_count AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -341,7 +341,7 @@ FROM (
   ), metric_average_order_value AS (
     SELECT
       k.metric_time__month,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -396,7 +396,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -412,7 +412,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -475,7 +475,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -491,7 +491,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store__region,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -552,7 +552,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -568,7 +568,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.order__channel,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -622,7 +622,7 @@ FROM (
   ), metric_order_count AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -635,7 +635,7 @@ FROM (
   ), metric_average_order_value AS (
     SELECT
       k.metric_time__quarter,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -690,7 +690,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -706,7 +706,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -769,7 +769,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -785,7 +785,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store__region,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -846,7 +846,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -862,7 +862,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.order__channel,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -916,7 +916,7 @@ FROM (
   ), metric_order_count AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -929,7 +929,7 @@ FROM (
   ), metric_average_order_value AS (
     SELECT
       k.metric_time__year,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -984,7 +984,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -1000,7 +1000,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1063,7 +1063,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -1079,7 +1079,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store__region,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1140,7 +1140,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -1156,7 +1156,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.order__channel,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year

@@ -44,7 +44,7 @@ FROM (
   ), metric_receipts_value AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_receipts_value__raw AS m
   ), metric_inventory_value__daily AS (
     SELECT
@@ -81,7 +81,7 @@ FROM (
     SELECT
       k.metric_time__month,
       in_0.value + (
-        COALESCE(in_1.value, 0.0)
+        COALESCE(in_1.value, 0)
       ) - in_2.value AS value
     FROM metric_cogs_periodic__keys AS k
     LEFT JOIN metric_opening_inventory_value AS in_0
@@ -150,7 +150,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_receipts_value__raw AS m
   ), metric_inventory_value__daily AS (
     SELECT
@@ -194,7 +194,7 @@ FROM (
       k.metric_time__month,
       k.store,
       in_0.value + (
-        COALESCE(in_1.value, 0.0)
+        COALESCE(in_1.value, 0)
       ) - in_2.value AS value
     FROM metric_cogs_periodic__keys AS k
     LEFT JOIN metric_opening_inventory_value AS in_0
@@ -272,7 +272,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_receipts_value__raw AS m
   ), metric_inventory_value__daily AS (
     SELECT
@@ -318,7 +318,7 @@ FROM (
       k.metric_time__month,
       k.store__region,
       in_0.value + (
-        COALESCE(in_1.value, 0.0)
+        COALESCE(in_1.value, 0)
       ) - in_2.value AS value
     FROM metric_cogs_periodic__keys AS k
     LEFT JOIN metric_opening_inventory_value AS in_0
@@ -396,7 +396,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_receipts_value__raw AS m
   ), metric_inventory_value__daily AS (
     SELECT
@@ -442,7 +442,7 @@ FROM (
       k.metric_time__month,
       k.product__category,
       in_0.value + (
-        COALESCE(in_1.value, 0.0)
+        COALESCE(in_1.value, 0)
       ) - in_2.value AS value
     FROM metric_cogs_periodic__keys AS k
     LEFT JOIN metric_opening_inventory_value AS in_0
@@ -510,7 +510,7 @@ FROM (
   ), metric_receipts_value AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_receipts_value__raw AS m
   ), metric_inventory_value__daily AS (
     SELECT
@@ -547,7 +547,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       in_0.value + (
-        COALESCE(in_1.value, 0.0)
+        COALESCE(in_1.value, 0)
       ) - in_2.value AS value
     FROM metric_cogs_periodic__keys AS k
     LEFT JOIN metric_opening_inventory_value AS in_0
@@ -616,7 +616,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_receipts_value__raw AS m
   ), metric_inventory_value__daily AS (
     SELECT
@@ -660,7 +660,7 @@ FROM (
       k.metric_time__quarter,
       k.store,
       in_0.value + (
-        COALESCE(in_1.value, 0.0)
+        COALESCE(in_1.value, 0)
       ) - in_2.value AS value
     FROM metric_cogs_periodic__keys AS k
     LEFT JOIN metric_opening_inventory_value AS in_0
@@ -738,7 +738,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_receipts_value__raw AS m
   ), metric_inventory_value__daily AS (
     SELECT
@@ -784,7 +784,7 @@ FROM (
       k.metric_time__quarter,
       k.store__region,
       in_0.value + (
-        COALESCE(in_1.value, 0.0)
+        COALESCE(in_1.value, 0)
       ) - in_2.value AS value
     FROM metric_cogs_periodic__keys AS k
     LEFT JOIN metric_opening_inventory_value AS in_0
@@ -862,7 +862,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_receipts_value__raw AS m
   ), metric_inventory_value__daily AS (
     SELECT
@@ -908,7 +908,7 @@ FROM (
       k.metric_time__quarter,
       k.product__category,
       in_0.value + (
-        COALESCE(in_1.value, 0.0)
+        COALESCE(in_1.value, 0)
       ) - in_2.value AS value
     FROM metric_cogs_periodic__keys AS k
     LEFT JOIN metric_opening_inventory_value AS in_0
@@ -976,7 +976,7 @@ FROM (
   ), metric_receipts_value AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_receipts_value__raw AS m
   ), metric_inventory_value__daily AS (
     SELECT
@@ -1013,7 +1013,7 @@ FROM (
     SELECT
       k.metric_time__year,
       in_0.value + (
-        COALESCE(in_1.value, 0.0)
+        COALESCE(in_1.value, 0)
       ) - in_2.value AS value
     FROM metric_cogs_periodic__keys AS k
     LEFT JOIN metric_opening_inventory_value AS in_0
@@ -1082,7 +1082,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_receipts_value__raw AS m
   ), metric_inventory_value__daily AS (
     SELECT
@@ -1126,7 +1126,7 @@ FROM (
       k.metric_time__year,
       k.store,
       in_0.value + (
-        COALESCE(in_1.value, 0.0)
+        COALESCE(in_1.value, 0)
       ) - in_2.value AS value
     FROM metric_cogs_periodic__keys AS k
     LEFT JOIN metric_opening_inventory_value AS in_0
@@ -1204,7 +1204,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_receipts_value__raw AS m
   ), metric_inventory_value__daily AS (
     SELECT
@@ -1250,7 +1250,7 @@ FROM (
       k.metric_time__year,
       k.store__region,
       in_0.value + (
-        COALESCE(in_1.value, 0.0)
+        COALESCE(in_1.value, 0)
       ) - in_2.value AS value
     FROM metric_cogs_periodic__keys AS k
     LEFT JOIN metric_opening_inventory_value AS in_0
@@ -1328,7 +1328,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_receipts_value__raw AS m
   ), metric_inventory_value__daily AS (
     SELECT
@@ -1374,7 +1374,7 @@ FROM (
       k.metric_time__year,
       k.product__category,
       in_0.value + (
-        COALESCE(in_1.value, 0.0)
+        COALESCE(in_1.value, 0)
       ) - in_2.value AS value
     FROM metric_cogs_periodic__keys AS k
     LEFT JOIN metric_opening_inventory_value AS in_0

@@ -25,7 +25,7 @@ FROM (
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
@@ -39,7 +39,7 @@ FROM (
   ), metric_visitors AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_visitors__raw AS m
   ), metric_conversion_rate__keys AS (
     SELECT
@@ -52,7 +52,7 @@ FROM (
   ), metric_conversion_rate AS (
     SELECT
       k.metric_time__day,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_conversion_rate__keys AS k
     LEFT JOIN metric_physical_store_orders AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -96,7 +96,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
@@ -113,7 +113,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_visitors__raw AS m
   ), metric_conversion_rate__keys AS (
     SELECT
@@ -129,7 +129,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_conversion_rate__keys AS k
     LEFT JOIN metric_physical_store_orders AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -179,7 +179,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
@@ -198,7 +198,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_visitors__raw AS m
   ), metric_conversion_rate__keys AS (
     SELECT
@@ -214,7 +214,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_conversion_rate__keys AS k
     LEFT JOIN metric_physical_store_orders AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -259,7 +259,7 @@ FROM (
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
@@ -273,7 +273,7 @@ FROM (
   ), metric_visitors AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_visitors__raw AS m
   ), metric_conversion_rate__keys AS (
     SELECT
@@ -286,7 +286,7 @@ FROM (
   ), metric_conversion_rate AS (
     SELECT
       k.metric_time__month,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_conversion_rate__keys AS k
     LEFT JOIN metric_physical_store_orders AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -330,7 +330,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
@@ -347,7 +347,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_visitors__raw AS m
   ), metric_conversion_rate__keys AS (
     SELECT
@@ -363,7 +363,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_conversion_rate__keys AS k
     LEFT JOIN metric_physical_store_orders AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -413,7 +413,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
@@ -432,7 +432,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_visitors__raw AS m
   ), metric_conversion_rate__keys AS (
     SELECT
@@ -448,7 +448,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_conversion_rate__keys AS k
     LEFT JOIN metric_physical_store_orders AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -493,7 +493,7 @@ FROM (
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
@@ -507,7 +507,7 @@ FROM (
   ), metric_visitors AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_visitors__raw AS m
   ), metric_conversion_rate__keys AS (
     SELECT
@@ -520,7 +520,7 @@ FROM (
   ), metric_conversion_rate AS (
     SELECT
       k.metric_time__quarter,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_conversion_rate__keys AS k
     LEFT JOIN metric_physical_store_orders AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -564,7 +564,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
@@ -581,7 +581,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_visitors__raw AS m
   ), metric_conversion_rate__keys AS (
     SELECT
@@ -597,7 +597,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_conversion_rate__keys AS k
     LEFT JOIN metric_physical_store_orders AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -647,7 +647,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
@@ -666,7 +666,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_visitors__raw AS m
   ), metric_conversion_rate__keys AS (
     SELECT
@@ -682,7 +682,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_conversion_rate__keys AS k
     LEFT JOIN metric_physical_store_orders AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -727,7 +727,7 @@ FROM (
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
@@ -741,7 +741,7 @@ FROM (
   ), metric_visitors AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_visitors__raw AS m
   ), metric_conversion_rate__keys AS (
     SELECT
@@ -754,7 +754,7 @@ FROM (
   ), metric_conversion_rate AS (
     SELECT
       k.metric_time__year,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_conversion_rate__keys AS k
     LEFT JOIN metric_physical_store_orders AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -798,7 +798,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
@@ -815,7 +815,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_visitors__raw AS m
   ), metric_conversion_rate__keys AS (
     SELECT
@@ -831,7 +831,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_conversion_rate__keys AS k
     LEFT JOIN metric_physical_store_orders AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -881,7 +881,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
@@ -900,7 +900,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_visitors__raw AS m
   ), metric_conversion_rate__keys AS (
     SELECT
@@ -916,7 +916,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_conversion_rate__keys AS k
     LEFT JOIN metric_physical_store_orders AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year

@@ -25,7 +25,7 @@ FROM (
   ), metric_meetings AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_meetings__raw AS m
   )
   SELECT
@@ -65,7 +65,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_meetings__raw AS m
   )
   SELECT
@@ -107,7 +107,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_meetings__raw AS m
   )
   SELECT
@@ -146,7 +146,7 @@ FROM (
   ), metric_meetings AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_meetings__raw AS m
   )
   SELECT
@@ -186,7 +186,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_meetings__raw AS m
   )
   SELECT
@@ -228,7 +228,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_meetings__raw AS m
   )
   SELECT
@@ -267,7 +267,7 @@ FROM (
   ), metric_meetings AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_meetings__raw AS m
   )
   SELECT
@@ -307,7 +307,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_meetings__raw AS m
   )
   SELECT
@@ -349,7 +349,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_meetings__raw AS m
   )
   SELECT
@@ -388,7 +388,7 @@ FROM (
   ), metric_meetings AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_meetings__raw AS m
   )
   SELECT
@@ -428,7 +428,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_meetings__raw AS m
   )
   SELECT
@@ -470,7 +470,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_meetings__raw AS m
   )
   SELECT

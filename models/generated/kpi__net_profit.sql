@@ -43,7 +43,7 @@ FROM (
   ), metric_operating_expenses AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   ), metric_net_profit__keys AS (
     SELECT
@@ -61,7 +61,7 @@ FROM (
     SELECT
       k.metric_time__day,
       in_0.value - in_1.value - (
-        COALESCE(in_2.value, 0.0)
+        COALESCE(in_2.value, 0)
       ) AS value
     FROM metric_net_profit__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
@@ -130,7 +130,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   ), metric_net_profit__keys AS (
     SELECT
@@ -152,7 +152,7 @@ FROM (
       k.metric_time__day,
       k.store,
       in_0.value - in_1.value - (
-        COALESCE(in_2.value, 0.0)
+        COALESCE(in_2.value, 0)
       ) AS value
     FROM metric_net_profit__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
@@ -232,7 +232,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   ), metric_net_profit__keys AS (
     SELECT
@@ -254,7 +254,7 @@ FROM (
       k.metric_time__day,
       k.store__region,
       in_0.value - in_1.value - (
-        COALESCE(in_2.value, 0.0)
+        COALESCE(in_2.value, 0)
       ) AS value
     FROM metric_net_profit__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
@@ -321,7 +321,7 @@ FROM (
   ), metric_operating_expenses AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   ), metric_net_profit__keys AS (
     SELECT
@@ -339,7 +339,7 @@ FROM (
     SELECT
       k.metric_time__month,
       in_0.value - in_1.value - (
-        COALESCE(in_2.value, 0.0)
+        COALESCE(in_2.value, 0)
       ) AS value
     FROM metric_net_profit__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
@@ -408,7 +408,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   ), metric_net_profit__keys AS (
     SELECT
@@ -430,7 +430,7 @@ FROM (
       k.metric_time__month,
       k.store,
       in_0.value - in_1.value - (
-        COALESCE(in_2.value, 0.0)
+        COALESCE(in_2.value, 0)
       ) AS value
     FROM metric_net_profit__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
@@ -510,7 +510,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   ), metric_net_profit__keys AS (
     SELECT
@@ -532,7 +532,7 @@ FROM (
       k.metric_time__month,
       k.store__region,
       in_0.value - in_1.value - (
-        COALESCE(in_2.value, 0.0)
+        COALESCE(in_2.value, 0)
       ) AS value
     FROM metric_net_profit__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
@@ -599,7 +599,7 @@ FROM (
   ), metric_operating_expenses AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   ), metric_net_profit__keys AS (
     SELECT
@@ -617,7 +617,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       in_0.value - in_1.value - (
-        COALESCE(in_2.value, 0.0)
+        COALESCE(in_2.value, 0)
       ) AS value
     FROM metric_net_profit__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
@@ -686,7 +686,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   ), metric_net_profit__keys AS (
     SELECT
@@ -708,7 +708,7 @@ FROM (
       k.metric_time__quarter,
       k.store,
       in_0.value - in_1.value - (
-        COALESCE(in_2.value, 0.0)
+        COALESCE(in_2.value, 0)
       ) AS value
     FROM metric_net_profit__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
@@ -788,7 +788,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   ), metric_net_profit__keys AS (
     SELECT
@@ -810,7 +810,7 @@ FROM (
       k.metric_time__quarter,
       k.store__region,
       in_0.value - in_1.value - (
-        COALESCE(in_2.value, 0.0)
+        COALESCE(in_2.value, 0)
       ) AS value
     FROM metric_net_profit__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
@@ -877,7 +877,7 @@ FROM (
   ), metric_operating_expenses AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   ), metric_net_profit__keys AS (
     SELECT
@@ -895,7 +895,7 @@ FROM (
     SELECT
       k.metric_time__year,
       in_0.value - in_1.value - (
-        COALESCE(in_2.value, 0.0)
+        COALESCE(in_2.value, 0)
       ) AS value
     FROM metric_net_profit__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
@@ -964,7 +964,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   ), metric_net_profit__keys AS (
     SELECT
@@ -986,7 +986,7 @@ FROM (
       k.metric_time__year,
       k.store,
       in_0.value - in_1.value - (
-        COALESCE(in_2.value, 0.0)
+        COALESCE(in_2.value, 0)
       ) AS value
     FROM metric_net_profit__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
@@ -1066,7 +1066,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   ), metric_net_profit__keys AS (
     SELECT
@@ -1088,7 +1088,7 @@ FROM (
       k.metric_time__year,
       k.store__region,
       in_0.value - in_1.value - (
-        COALESCE(in_2.value, 0.0)
+        COALESCE(in_2.value, 0)
       ) AS value
     FROM metric_net_profit__keys AS k
     LEFT JOIN metric_net_revenue AS in_0

@@ -25,7 +25,7 @@ FROM (
   ), metric_new_customers AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -65,7 +65,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -109,7 +109,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -151,7 +151,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -193,7 +193,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -232,7 +232,7 @@ FROM (
   ), metric_new_customers AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -272,7 +272,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -316,7 +316,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -358,7 +358,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -400,7 +400,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -439,7 +439,7 @@ FROM (
   ), metric_new_customers AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -479,7 +479,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -523,7 +523,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -565,7 +565,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -607,7 +607,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -646,7 +646,7 @@ FROM (
   ), metric_new_customers AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -686,7 +686,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -730,7 +730,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -772,7 +772,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT
@@ -814,7 +814,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   )
   SELECT

@@ -25,7 +25,7 @@ FROM (
   ), metric_operating_expenses AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   )
   SELECT
@@ -65,7 +65,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   )
   SELECT
@@ -109,7 +109,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   )
   SELECT
@@ -148,7 +148,7 @@ FROM (
   ), metric_operating_expenses AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   )
   SELECT
@@ -188,7 +188,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   )
   SELECT
@@ -232,7 +232,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   )
   SELECT
@@ -271,7 +271,7 @@ FROM (
   ), metric_operating_expenses AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   )
   SELECT
@@ -311,7 +311,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   )
   SELECT
@@ -355,7 +355,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   )
   SELECT
@@ -394,7 +394,7 @@ FROM (
   ), metric_operating_expenses AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   )
   SELECT
@@ -434,7 +434,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   )
   SELECT
@@ -478,7 +478,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   )
   SELECT

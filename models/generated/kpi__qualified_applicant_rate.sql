@@ -25,7 +25,7 @@ FROM (
   ), metric_qualified_applications AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_qualified_applications__raw AS m
   ), metric_applications__raw AS (
     SELECT
@@ -39,7 +39,7 @@ FROM (
   ), metric_applications AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_applications__raw AS m
   ), metric_qualified_applicant_rate__keys AS (
     SELECT
@@ -52,7 +52,7 @@ FROM (
   ), metric_qualified_applicant_rate AS (
     SELECT
       k.metric_time__month,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_qualified_applicant_rate__keys AS k
     LEFT JOIN metric_qualified_applications AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -96,7 +96,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.application__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_qualified_applications__raw AS m
   ), metric_applications__raw AS (
     SELECT
@@ -113,7 +113,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.application__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_applications__raw AS m
   ), metric_qualified_applicant_rate__keys AS (
     SELECT
@@ -129,7 +129,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.application__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_qualified_applicant_rate__keys AS k
     LEFT JOIN metric_qualified_applications AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -174,7 +174,7 @@ FROM (
   ), metric_qualified_applications AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_qualified_applications__raw AS m
   ), metric_applications__raw AS (
     SELECT
@@ -188,7 +188,7 @@ FROM (
   ), metric_applications AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_applications__raw AS m
   ), metric_qualified_applicant_rate__keys AS (
     SELECT
@@ -201,7 +201,7 @@ FROM (
   ), metric_qualified_applicant_rate AS (
     SELECT
       k.metric_time__quarter,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_qualified_applicant_rate__keys AS k
     LEFT JOIN metric_qualified_applications AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -245,7 +245,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.application__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_qualified_applications__raw AS m
   ), metric_applications__raw AS (
     SELECT
@@ -262,7 +262,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.application__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_applications__raw AS m
   ), metric_qualified_applicant_rate__keys AS (
     SELECT
@@ -278,7 +278,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.application__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_qualified_applicant_rate__keys AS k
     LEFT JOIN metric_qualified_applications AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -323,7 +323,7 @@ FROM (
   ), metric_qualified_applications AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_qualified_applications__raw AS m
   ), metric_applications__raw AS (
     SELECT
@@ -337,7 +337,7 @@ FROM (
   ), metric_applications AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_applications__raw AS m
   ), metric_qualified_applicant_rate__keys AS (
     SELECT
@@ -350,7 +350,7 @@ FROM (
   ), metric_qualified_applicant_rate AS (
     SELECT
       k.metric_time__year,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_qualified_applicant_rate__keys AS k
     LEFT JOIN metric_qualified_applications AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -394,7 +394,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.application__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_qualified_applications__raw AS m
   ), metric_applications__raw AS (
     SELECT
@@ -411,7 +411,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.application__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_applications__raw AS m
   ), metric_qualified_applicant_rate__keys AS (
     SELECT
@@ -427,7 +427,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.application__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_qualified_applicant_rate__keys AS k
     LEFT JOIN metric_qualified_applications AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year

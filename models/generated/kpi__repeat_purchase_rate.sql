@@ -25,7 +25,7 @@ FROM (
   ), metric_repeat_customers AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -39,7 +39,7 @@ FROM (
   ), metric_active_customers AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -52,7 +52,7 @@ FROM (
   ), metric_repeat_purchase_rate AS (
     SELECT
       k.metric_time__day,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -96,7 +96,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -113,7 +113,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -129,7 +129,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -179,7 +179,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -198,7 +198,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -214,7 +214,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -262,7 +262,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -279,7 +279,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -295,7 +295,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.order__channel,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -340,7 +340,7 @@ FROM (
   ), metric_repeat_customers AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -354,7 +354,7 @@ FROM (
   ), metric_active_customers AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -367,7 +367,7 @@ FROM (
   ), metric_repeat_purchase_rate AS (
     SELECT
       k.metric_time__month,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -411,7 +411,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -428,7 +428,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -444,7 +444,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -494,7 +494,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -513,7 +513,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -529,7 +529,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -577,7 +577,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -594,7 +594,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -610,7 +610,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.order__channel,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -655,7 +655,7 @@ FROM (
   ), metric_repeat_customers AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -669,7 +669,7 @@ FROM (
   ), metric_active_customers AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -682,7 +682,7 @@ FROM (
   ), metric_repeat_purchase_rate AS (
     SELECT
       k.metric_time__quarter,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -726,7 +726,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -743,7 +743,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -759,7 +759,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -809,7 +809,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -828,7 +828,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -844,7 +844,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -892,7 +892,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -909,7 +909,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -925,7 +925,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.order__channel,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -970,7 +970,7 @@ FROM (
   ), metric_repeat_customers AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -984,7 +984,7 @@ FROM (
   ), metric_active_customers AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -997,7 +997,7 @@ FROM (
   ), metric_repeat_purchase_rate AS (
     SELECT
       k.metric_time__year,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1041,7 +1041,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -1058,7 +1058,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -1074,7 +1074,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1124,7 +1124,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -1143,7 +1143,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -1159,7 +1159,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1207,7 +1207,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_repeat_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -1224,7 +1224,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_repeat_purchase_rate__keys AS (
     SELECT
@@ -1240,7 +1240,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.order__channel,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_repeat_purchase_rate__keys AS k
     LEFT JOIN metric_repeat_customers AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year

@@ -25,7 +25,7 @@ FROM (
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
@@ -39,7 +39,7 @@ FROM (
   ), metric_leads AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads__raw AS m
   ), metric_responded_within_1h_rate__keys AS (
     SELECT
@@ -52,7 +52,7 @@ FROM (
   ), metric_responded_within_1h_rate AS (
     SELECT
       k.metric_time__day,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_responded_within_1h_rate__keys AS k
     LEFT JOIN metric_leads_responded_within_1h AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -96,7 +96,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
@@ -113,7 +113,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads__raw AS m
   ), metric_responded_within_1h_rate__keys AS (
     SELECT
@@ -129,7 +129,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.employee,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_responded_within_1h_rate__keys AS k
     LEFT JOIN metric_leads_responded_within_1h AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -177,7 +177,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
@@ -194,7 +194,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads__raw AS m
   ), metric_responded_within_1h_rate__keys AS (
     SELECT
@@ -210,7 +210,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_responded_within_1h_rate__keys AS k
     LEFT JOIN metric_leads_responded_within_1h AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -255,7 +255,7 @@ FROM (
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
@@ -269,7 +269,7 @@ FROM (
   ), metric_leads AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads__raw AS m
   ), metric_responded_within_1h_rate__keys AS (
     SELECT
@@ -282,7 +282,7 @@ FROM (
   ), metric_responded_within_1h_rate AS (
     SELECT
       k.metric_time__month,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_responded_within_1h_rate__keys AS k
     LEFT JOIN metric_leads_responded_within_1h AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -326,7 +326,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
@@ -343,7 +343,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads__raw AS m
   ), metric_responded_within_1h_rate__keys AS (
     SELECT
@@ -359,7 +359,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.employee,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_responded_within_1h_rate__keys AS k
     LEFT JOIN metric_leads_responded_within_1h AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -407,7 +407,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
@@ -424,7 +424,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads__raw AS m
   ), metric_responded_within_1h_rate__keys AS (
     SELECT
@@ -440,7 +440,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_responded_within_1h_rate__keys AS k
     LEFT JOIN metric_leads_responded_within_1h AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -485,7 +485,7 @@ FROM (
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
@@ -499,7 +499,7 @@ FROM (
   ), metric_leads AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads__raw AS m
   ), metric_responded_within_1h_rate__keys AS (
     SELECT
@@ -512,7 +512,7 @@ FROM (
   ), metric_responded_within_1h_rate AS (
     SELECT
       k.metric_time__quarter,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_responded_within_1h_rate__keys AS k
     LEFT JOIN metric_leads_responded_within_1h AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -556,7 +556,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
@@ -573,7 +573,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads__raw AS m
   ), metric_responded_within_1h_rate__keys AS (
     SELECT
@@ -589,7 +589,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.employee,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_responded_within_1h_rate__keys AS k
     LEFT JOIN metric_leads_responded_within_1h AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -637,7 +637,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
@@ -654,7 +654,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads__raw AS m
   ), metric_responded_within_1h_rate__keys AS (
     SELECT
@@ -670,7 +670,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_responded_within_1h_rate__keys AS k
     LEFT JOIN metric_leads_responded_within_1h AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -715,7 +715,7 @@ FROM (
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
@@ -729,7 +729,7 @@ FROM (
   ), metric_leads AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads__raw AS m
   ), metric_responded_within_1h_rate__keys AS (
     SELECT
@@ -742,7 +742,7 @@ FROM (
   ), metric_responded_within_1h_rate AS (
     SELECT
       k.metric_time__year,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_responded_within_1h_rate__keys AS k
     LEFT JOIN metric_leads_responded_within_1h AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -786,7 +786,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
@@ -803,7 +803,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads__raw AS m
   ), metric_responded_within_1h_rate__keys AS (
     SELECT
@@ -819,7 +819,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.employee,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_responded_within_1h_rate__keys AS k
     LEFT JOIN metric_leads_responded_within_1h AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -867,7 +867,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
@@ -884,7 +884,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads__raw AS m
   ), metric_responded_within_1h_rate__keys AS (
     SELECT
@@ -900,7 +900,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_responded_within_1h_rate__keys AS k
     LEFT JOIN metric_leads_responded_within_1h AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year

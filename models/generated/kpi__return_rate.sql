@@ -25,7 +25,7 @@ FROM (
   ), metric_returns_amount AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -39,7 +39,7 @@ FROM (
   ), metric_gross_revenue AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -52,7 +52,7 @@ FROM (
   ), metric_return_rate AS (
     SELECT
       k.metric_time__day,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -96,7 +96,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -113,7 +113,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -129,7 +129,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -179,7 +179,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -198,7 +198,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -214,7 +214,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -264,7 +264,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -283,7 +283,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -299,7 +299,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.order__channel,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -349,7 +349,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -368,7 +368,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -384,7 +384,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.product__category,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -429,7 +429,7 @@ FROM (
   ), metric_returns_amount AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -443,7 +443,7 @@ FROM (
   ), metric_gross_revenue AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -456,7 +456,7 @@ FROM (
   ), metric_return_rate AS (
     SELECT
       k.metric_time__month,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -500,7 +500,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -517,7 +517,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -533,7 +533,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -583,7 +583,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -602,7 +602,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -618,7 +618,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -668,7 +668,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -687,7 +687,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -703,7 +703,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.order__channel,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -753,7 +753,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -772,7 +772,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -788,7 +788,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.product__category,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -833,7 +833,7 @@ FROM (
   ), metric_returns_amount AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -847,7 +847,7 @@ FROM (
   ), metric_gross_revenue AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -860,7 +860,7 @@ FROM (
   ), metric_return_rate AS (
     SELECT
       k.metric_time__quarter,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -904,7 +904,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -921,7 +921,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -937,7 +937,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -987,7 +987,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -1006,7 +1006,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -1022,7 +1022,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -1072,7 +1072,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -1091,7 +1091,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -1107,7 +1107,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.order__channel,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -1157,7 +1157,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -1176,7 +1176,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -1192,7 +1192,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.product__category,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -1237,7 +1237,7 @@ FROM (
   ), metric_returns_amount AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -1251,7 +1251,7 @@ FROM (
   ), metric_gross_revenue AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -1264,7 +1264,7 @@ FROM (
   ), metric_return_rate AS (
     SELECT
       k.metric_time__year,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1308,7 +1308,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -1325,7 +1325,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -1341,7 +1341,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1391,7 +1391,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -1410,7 +1410,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -1426,7 +1426,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1476,7 +1476,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -1495,7 +1495,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -1511,7 +1511,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.order__channel,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1561,7 +1561,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_gross_revenue__raw AS (
     SELECT
@@ -1580,7 +1580,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_return_rate__keys AS (
     SELECT
@@ -1596,7 +1596,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.product__category,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year

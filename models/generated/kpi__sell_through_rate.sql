@@ -25,7 +25,7 @@ FROM (
   ), metric_units_sold AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
@@ -57,7 +57,7 @@ FROM (
   ), metric_sell_through_rate AS (
     SELECT
       k.metric_time__month,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_sell_through_rate__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -101,7 +101,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
@@ -139,7 +139,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_sell_through_rate__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -189,7 +189,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
@@ -229,7 +229,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_sell_through_rate__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -279,7 +279,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
@@ -319,7 +319,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.product__category,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_sell_through_rate__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -364,7 +364,7 @@ FROM (
   ), metric_units_sold AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
@@ -396,7 +396,7 @@ FROM (
   ), metric_sell_through_rate AS (
     SELECT
       k.metric_time__quarter,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_sell_through_rate__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -440,7 +440,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
@@ -478,7 +478,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_sell_through_rate__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -528,7 +528,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
@@ -568,7 +568,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_sell_through_rate__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -618,7 +618,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
@@ -658,7 +658,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.product__category,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_sell_through_rate__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -703,7 +703,7 @@ FROM (
   ), metric_units_sold AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
@@ -735,7 +735,7 @@ FROM (
   ), metric_sell_through_rate AS (
     SELECT
       k.metric_time__year,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_sell_through_rate__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -779,7 +779,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
@@ -817,7 +817,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_sell_through_rate__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -867,7 +867,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
@@ -907,7 +907,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_sell_through_rate__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -957,7 +957,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
@@ -997,7 +997,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.product__category,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_sell_through_rate__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year

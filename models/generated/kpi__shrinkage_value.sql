@@ -25,7 +25,7 @@ FROM (
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_shrinkage_value__raw AS m
   )
   SELECT
@@ -65,7 +65,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_shrinkage_value__raw AS m
   )
   SELECT
@@ -109,7 +109,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_shrinkage_value__raw AS m
   )
   SELECT
@@ -153,7 +153,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_shrinkage_value__raw AS m
   )
   SELECT
@@ -192,7 +192,7 @@ FROM (
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_shrinkage_value__raw AS m
   )
   SELECT
@@ -232,7 +232,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_shrinkage_value__raw AS m
   )
   SELECT
@@ -276,7 +276,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_shrinkage_value__raw AS m
   )
   SELECT
@@ -320,7 +320,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_shrinkage_value__raw AS m
   )
   SELECT
@@ -359,7 +359,7 @@ FROM (
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_shrinkage_value__raw AS m
   )
   SELECT
@@ -399,7 +399,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_shrinkage_value__raw AS m
   )
   SELECT
@@ -443,7 +443,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_shrinkage_value__raw AS m
   )
   SELECT
@@ -487,7 +487,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_shrinkage_value__raw AS m
   )
   SELECT

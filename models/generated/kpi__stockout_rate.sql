@@ -25,7 +25,7 @@ FROM (
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -47,7 +47,7 @@ FROM (
   ), metric_stockout_rate AS (
     SELECT
       k.metric_time__day,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -91,7 +91,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -118,7 +118,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -168,7 +168,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -197,7 +197,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -247,7 +247,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -276,7 +276,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.product__category,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -321,7 +321,7 @@ FROM (
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -343,7 +343,7 @@ FROM (
   ), metric_stockout_rate AS (
     SELECT
       k.metric_time__month,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -387,7 +387,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -414,7 +414,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -464,7 +464,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -493,7 +493,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -543,7 +543,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -572,7 +572,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.product__category,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -617,7 +617,7 @@ FROM (
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -639,7 +639,7 @@ FROM (
   ), metric_stockout_rate AS (
     SELECT
       k.metric_time__quarter,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -683,7 +683,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -710,7 +710,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -760,7 +760,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -789,7 +789,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -839,7 +839,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -868,7 +868,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.product__category,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -913,7 +913,7 @@ FROM (
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -935,7 +935,7 @@ FROM (
   ), metric_stockout_rate AS (
     SELECT
       k.metric_time__year,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -979,7 +979,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -1006,7 +1006,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1056,7 +1056,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -1085,7 +1085,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1135,7 +1135,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -1164,7 +1164,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.product__category,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year

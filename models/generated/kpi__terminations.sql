@@ -29,7 +29,7 @@ FROM (
   ), metric_terminations AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_terminations__raw AS m
   ), metric_employees_covered AS (
     SELECT
@@ -51,7 +51,7 @@ FROM (
   )
   SELECT
     k.metric_time__day,
-    COALESCE(m_0.value, 0.0) AS terminations,
+    COALESCE(m_0.value, 0) AS terminations,
     m_1.value AS employees_covered
   FROM query__keys AS k
   LEFT JOIN metric_terminations AS m_0
@@ -95,7 +95,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_terminations__raw AS m
   ), metric_employees_covered AS (
     SELECT
@@ -122,7 +122,7 @@ FROM (
   SELECT
     k.metric_time__day,
     k.store,
-    COALESCE(m_0.value, 0.0) AS terminations,
+    COALESCE(m_0.value, 0) AS terminations,
     m_1.value AS employees_covered
   FROM query__keys AS k
   LEFT JOIN metric_terminations AS m_0
@@ -171,7 +171,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_terminations__raw AS m
   ), metric_employees_covered AS (
     SELECT
@@ -200,7 +200,7 @@ FROM (
   SELECT
     k.metric_time__day,
     k.employee__department,
-    COALESCE(m_0.value, 0.0) AS terminations,
+    COALESCE(m_0.value, 0) AS terminations,
     m_1.value AS employees_covered
   FROM query__keys AS k
   LEFT JOIN metric_terminations AS m_0
@@ -244,7 +244,7 @@ FROM (
   ), metric_terminations AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_terminations__raw AS m
   ), metric_employees_covered AS (
     SELECT
@@ -266,7 +266,7 @@ FROM (
   )
   SELECT
     k.metric_time__month,
-    COALESCE(m_0.value, 0.0) AS terminations,
+    COALESCE(m_0.value, 0) AS terminations,
     m_1.value AS employees_covered
   FROM query__keys AS k
   LEFT JOIN metric_terminations AS m_0
@@ -310,7 +310,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_terminations__raw AS m
   ), metric_employees_covered AS (
     SELECT
@@ -337,7 +337,7 @@ FROM (
   SELECT
     k.metric_time__month,
     k.store,
-    COALESCE(m_0.value, 0.0) AS terminations,
+    COALESCE(m_0.value, 0) AS terminations,
     m_1.value AS employees_covered
   FROM query__keys AS k
   LEFT JOIN metric_terminations AS m_0
@@ -386,7 +386,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_terminations__raw AS m
   ), metric_employees_covered AS (
     SELECT
@@ -415,7 +415,7 @@ FROM (
   SELECT
     k.metric_time__month,
     k.employee__department,
-    COALESCE(m_0.value, 0.0) AS terminations,
+    COALESCE(m_0.value, 0) AS terminations,
     m_1.value AS employees_covered
   FROM query__keys AS k
   LEFT JOIN metric_terminations AS m_0
@@ -459,7 +459,7 @@ FROM (
   ), metric_terminations AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_terminations__raw AS m
   ), metric_employees_covered AS (
     SELECT
@@ -481,7 +481,7 @@ FROM (
   )
   SELECT
     k.metric_time__quarter,
-    COALESCE(m_0.value, 0.0) AS terminations,
+    COALESCE(m_0.value, 0) AS terminations,
     m_1.value AS employees_covered
   FROM query__keys AS k
   LEFT JOIN metric_terminations AS m_0
@@ -525,7 +525,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_terminations__raw AS m
   ), metric_employees_covered AS (
     SELECT
@@ -552,7 +552,7 @@ FROM (
   SELECT
     k.metric_time__quarter,
     k.store,
-    COALESCE(m_0.value, 0.0) AS terminations,
+    COALESCE(m_0.value, 0) AS terminations,
     m_1.value AS employees_covered
   FROM query__keys AS k
   LEFT JOIN metric_terminations AS m_0
@@ -601,7 +601,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_terminations__raw AS m
   ), metric_employees_covered AS (
     SELECT
@@ -630,7 +630,7 @@ FROM (
   SELECT
     k.metric_time__quarter,
     k.employee__department,
-    COALESCE(m_0.value, 0.0) AS terminations,
+    COALESCE(m_0.value, 0) AS terminations,
     m_1.value AS employees_covered
   FROM query__keys AS k
   LEFT JOIN metric_terminations AS m_0
@@ -674,7 +674,7 @@ FROM (
   ), metric_terminations AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_terminations__raw AS m
   ), metric_employees_covered AS (
     SELECT
@@ -696,7 +696,7 @@ FROM (
   )
   SELECT
     k.metric_time__year,
-    COALESCE(m_0.value, 0.0) AS terminations,
+    COALESCE(m_0.value, 0) AS terminations,
     m_1.value AS employees_covered
   FROM query__keys AS k
   LEFT JOIN metric_terminations AS m_0
@@ -740,7 +740,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_terminations__raw AS m
   ), metric_employees_covered AS (
     SELECT
@@ -767,7 +767,7 @@ FROM (
   SELECT
     k.metric_time__year,
     k.store,
-    COALESCE(m_0.value, 0.0) AS terminations,
+    COALESCE(m_0.value, 0) AS terminations,
     m_1.value AS employees_covered
   FROM query__keys AS k
   LEFT JOIN metric_terminations AS m_0
@@ -816,7 +816,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_terminations__raw AS m
   ), metric_employees_covered AS (
     SELECT
@@ -845,7 +845,7 @@ FROM (
   SELECT
     k.metric_time__year,
     k.employee__department,
-    COALESCE(m_0.value, 0.0) AS terminations,
+    COALESCE(m_0.value, 0) AS terminations,
     m_1.value AS employees_covered
   FROM query__keys AS k
   LEFT JOIN metric_terminations AS m_0

@@ -29,7 +29,7 @@ FROM (
   ), metric_trainings_passed AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
@@ -43,7 +43,7 @@ FROM (
   ), metric_trainings AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings__raw AS m
   ), metric_training_pass_rate__keys AS (
     SELECT
@@ -56,7 +56,7 @@ FROM (
   ), metric_training_pass_rate AS (
     SELECT
       k.metric_time__month,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_training_pass_rate__keys AS k
     LEFT JOIN metric_trainings_passed AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -126,7 +126,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
@@ -143,7 +143,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings__raw AS m
   ), metric_training_pass_rate__keys AS (
     SELECT
@@ -159,7 +159,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_training_pass_rate__keys AS k
     LEFT JOIN metric_trainings_passed AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -241,7 +241,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
@@ -260,7 +260,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings__raw AS m
   ), metric_training_pass_rate__keys AS (
     SELECT
@@ -276,7 +276,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_training_pass_rate__keys AS k
     LEFT JOIN metric_trainings_passed AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -355,7 +355,7 @@ FROM (
   ), metric_trainings_passed AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
@@ -369,7 +369,7 @@ FROM (
   ), metric_trainings AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings__raw AS m
   ), metric_training_pass_rate__keys AS (
     SELECT
@@ -382,7 +382,7 @@ FROM (
   ), metric_training_pass_rate AS (
     SELECT
       k.metric_time__quarter,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_training_pass_rate__keys AS k
     LEFT JOIN metric_trainings_passed AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -452,7 +452,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
@@ -469,7 +469,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings__raw AS m
   ), metric_training_pass_rate__keys AS (
     SELECT
@@ -485,7 +485,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_training_pass_rate__keys AS k
     LEFT JOIN metric_trainings_passed AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -567,7 +567,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
@@ -586,7 +586,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings__raw AS m
   ), metric_training_pass_rate__keys AS (
     SELECT
@@ -602,7 +602,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_training_pass_rate__keys AS k
     LEFT JOIN metric_trainings_passed AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -681,7 +681,7 @@ FROM (
   ), metric_trainings_passed AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
@@ -695,7 +695,7 @@ FROM (
   ), metric_trainings AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings__raw AS m
   ), metric_training_pass_rate__keys AS (
     SELECT
@@ -708,7 +708,7 @@ FROM (
   ), metric_training_pass_rate AS (
     SELECT
       k.metric_time__year,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_training_pass_rate__keys AS k
     LEFT JOIN metric_trainings_passed AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -778,7 +778,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
@@ -795,7 +795,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings__raw AS m
   ), metric_training_pass_rate__keys AS (
     SELECT
@@ -811,7 +811,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_training_pass_rate__keys AS k
     LEFT JOIN metric_trainings_passed AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -893,7 +893,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
@@ -912,7 +912,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings__raw AS m
   ), metric_training_pass_rate__keys AS (
     SELECT
@@ -928,7 +928,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_training_pass_rate__keys AS k
     LEFT JOIN metric_trainings_passed AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year

@@ -25,7 +25,7 @@ FROM (
   ), metric_units_sold AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -39,7 +39,7 @@ FROM (
   ), metric_order_count AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -52,7 +52,7 @@ FROM (
   ), metric_units_per_transaction AS (
     SELECT
       k.metric_time__day,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -96,7 +96,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -113,7 +113,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -129,7 +129,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -179,7 +179,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -198,7 +198,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -214,7 +214,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -264,7 +264,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -281,7 +281,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -297,7 +297,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.order__channel,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -342,7 +342,7 @@ FROM (
   ), metric_units_sold AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -356,7 +356,7 @@ FROM (
   ), metric_order_count AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -369,7 +369,7 @@ FROM (
   ), metric_units_per_transaction AS (
     SELECT
       k.metric_time__month,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -413,7 +413,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -430,7 +430,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -446,7 +446,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -496,7 +496,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -515,7 +515,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -531,7 +531,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -581,7 +581,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -598,7 +598,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -614,7 +614,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.order__channel,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -659,7 +659,7 @@ FROM (
   ), metric_units_sold AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -673,7 +673,7 @@ FROM (
   ), metric_order_count AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -686,7 +686,7 @@ FROM (
   ), metric_units_per_transaction AS (
     SELECT
       k.metric_time__quarter,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -730,7 +730,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -747,7 +747,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -763,7 +763,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -813,7 +813,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -832,7 +832,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -848,7 +848,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -898,7 +898,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -915,7 +915,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -931,7 +931,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.order__channel,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -976,7 +976,7 @@ FROM (
   ), metric_units_sold AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -990,7 +990,7 @@ FROM (
   ), metric_order_count AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -1003,7 +1003,7 @@ FROM (
   ), metric_units_per_transaction AS (
     SELECT
       k.metric_time__year,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1047,7 +1047,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -1064,7 +1064,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -1080,7 +1080,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1130,7 +1130,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -1149,7 +1149,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -1165,7 +1165,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store__region,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1215,7 +1215,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
@@ -1232,7 +1232,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_per_transaction__keys AS (
     SELECT
@@ -1248,7 +1248,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.order__channel,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year

@@ -25,7 +25,7 @@ FROM (
   ), metric_units_sold AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -65,7 +65,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -109,7 +109,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -153,7 +153,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -197,7 +197,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -236,7 +236,7 @@ FROM (
   ), metric_units_sold AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -276,7 +276,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -320,7 +320,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -364,7 +364,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -408,7 +408,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -447,7 +447,7 @@ FROM (
   ), metric_units_sold AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -487,7 +487,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -531,7 +531,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -575,7 +575,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -619,7 +619,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -658,7 +658,7 @@ FROM (
   ), metric_units_sold AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -698,7 +698,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -742,7 +742,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store__region,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -786,7 +786,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT
@@ -830,7 +830,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   )
   SELECT

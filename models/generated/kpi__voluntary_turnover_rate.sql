@@ -32,7 +32,7 @@ FROM (
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__day,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_voluntary_terminations__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -68,7 +68,7 @@ FROM (
   ), metric_voluntary_turnover_rate AS (
     SELECT
       k.metric_time__day,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_voluntary_turnover_rate__keys AS k
     LEFT JOIN metric_voluntary_terminations AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -141,7 +141,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_voluntary_terminations__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -184,7 +184,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_voluntary_turnover_rate__keys AS k
     LEFT JOIN metric_voluntary_terminations AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -269,7 +269,7 @@ FROM (
     SELECT
       m.metric_time__day,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_voluntary_terminations__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -314,7 +314,7 @@ FROM (
     SELECT
       k.metric_time__day,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_voluntary_turnover_rate__keys AS k
     LEFT JOIN metric_voluntary_terminations AS in_0
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
@@ -396,7 +396,7 @@ FROM (
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__month,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_voluntary_terminations__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -432,7 +432,7 @@ FROM (
   ), metric_voluntary_turnover_rate AS (
     SELECT
       k.metric_time__month,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_voluntary_turnover_rate__keys AS k
     LEFT JOIN metric_voluntary_terminations AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -505,7 +505,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_voluntary_terminations__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -548,7 +548,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_voluntary_turnover_rate__keys AS k
     LEFT JOIN metric_voluntary_terminations AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -633,7 +633,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_voluntary_terminations__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -678,7 +678,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_voluntary_turnover_rate__keys AS k
     LEFT JOIN metric_voluntary_terminations AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -760,7 +760,7 @@ FROM (
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__quarter,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_voluntary_terminations__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -796,7 +796,7 @@ FROM (
   ), metric_voluntary_turnover_rate AS (
     SELECT
       k.metric_time__quarter,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_voluntary_turnover_rate__keys AS k
     LEFT JOIN metric_voluntary_terminations AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -869,7 +869,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_voluntary_terminations__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -912,7 +912,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_voluntary_turnover_rate__keys AS k
     LEFT JOIN metric_voluntary_terminations AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -997,7 +997,7 @@ FROM (
     SELECT
       m.metric_time__quarter,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_voluntary_terminations__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -1042,7 +1042,7 @@ FROM (
     SELECT
       k.metric_time__quarter,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_voluntary_turnover_rate__keys AS k
     LEFT JOIN metric_voluntary_terminations AS in_0
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
@@ -1124,7 +1124,7 @@ FROM (
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__year,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_voluntary_terminations__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -1160,7 +1160,7 @@ FROM (
   ), metric_voluntary_turnover_rate AS (
     SELECT
       k.metric_time__year,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_voluntary_turnover_rate__keys AS k
     LEFT JOIN metric_voluntary_terminations AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1233,7 +1233,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_voluntary_terminations__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -1276,7 +1276,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_voluntary_turnover_rate__keys AS k
     LEFT JOIN metric_voluntary_terminations AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
@@ -1361,7 +1361,7 @@ FROM (
     SELECT
       m.metric_time__year,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_voluntary_terminations__raw AS m
   ), metric_average_headcount__daily AS (
     SELECT
@@ -1406,7 +1406,7 @@ FROM (
     SELECT
       k.metric_time__year,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_voluntary_turnover_rate__keys AS k
     LEFT JOIN metric_voluntary_terminations AS in_0
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year

@@ -106,6 +106,21 @@ FROM (VALUES
     CAST(NULL AS DOUBLE)
   ),
   (
+    'average_inventory_value_begin_end',
+    'Average inventory value (begin/end)',
+    '(Inventory value at period start + at period end) / 2, the begin_end option of rule 10 (4,000 and 6,000 -> 5,000).',
+    'derived',
+    'currency',
+    '$,.2f',
+    'lower_is_better',
+    'Head of Supply Chain',
+    'processes',
+    'operational',
+    'store,store__region,product__category',
+    CAST(NULL AS DOUBLE),
+    CAST(NULL AS DOUBLE)
+  ),
+  (
     'average_order_value',
     'Average order value',
     'Net revenue / orders.',
@@ -380,6 +395,21 @@ FROM (VALUES
     'Inventory turnover',
     'COGS / average inventory value (rule 10). Too high risks stockouts, too low ties up cash.',
     'ratio',
+    'times',
+    ',.2f',
+    'within_band',
+    'Head of Supply Chain',
+    'processes',
+    'operational',
+    'store,store__region,product__category',
+    CAST(0.5 AS DOUBLE),
+    CAST(2.0 AS DOUBLE)
+  ),
+  (
+    'inventory_turnover_begin_end',
+    'Inventory turnover (begin/end average)',
+    'COGS / ((inventory value at period start + at period end) / 2) (rule 10; 40,000 / 5,000 = 8).',
+    'derived',
     'times',
     ',.2f',
     'within_band',

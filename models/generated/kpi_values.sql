@@ -26,6 +26,10 @@ FROM {{ ref('kpi__average_inventory_value') }}
 UNION ALL
 SELECT
   *
+FROM {{ ref('kpi__average_inventory_value_begin_end') }}
+UNION ALL
+SELECT
+  *
 FROM {{ ref('kpi__average_order_value') }}
 UNION ALL
 SELECT
@@ -99,6 +103,10 @@ UNION ALL
 SELECT
   *
 FROM {{ ref('kpi__inventory_turnover') }}
+UNION ALL
+SELECT
+  *
+FROM {{ ref('kpi__inventory_turnover_begin_end') }}
 UNION ALL
 SELECT
   *

@@ -151,7 +151,7 @@ FROM (
       m.metric_time__month,
       m.store,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_hires__raw AS m
   ), metric_terminations__raw AS (
     SELECT
@@ -173,7 +173,7 @@ FROM (
       m.metric_time__month,
       m.store,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_terminations__raw AS m
   ), metric_employee_turnover_rate__keys AS (
     SELECT
@@ -192,7 +192,7 @@ FROM (
       k.metric_time__month,
       k.store,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_employee_turnover_rate__keys AS k
     LEFT JOIN metric_terminations AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -225,7 +225,7 @@ FROM (
       m.metric_time__month,
       m.store,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_voluntary_terminations__raw AS m
   ), metric_voluntary_turnover_rate__keys AS (
     SELECT
@@ -244,7 +244,7 @@ FROM (
       k.metric_time__month,
       k.store,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_voluntary_turnover_rate__keys AS k
     LEFT JOIN metric_voluntary_terminations AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -274,7 +274,7 @@ FROM (
       m.metric_time__month,
       m.store,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
@@ -308,7 +308,7 @@ FROM (
       k.metric_time__month,
       k.store,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absenteeism_rate__keys AS k
     LEFT JOIN metric_absence_hours AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -338,7 +338,7 @@ FROM (
       m.metric_time__month,
       m.store,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_absence_days__raw AS m
   ), metric_absence_days_per_employee__keys AS (
     SELECT
@@ -357,7 +357,7 @@ FROM (
       k.metric_time__month,
       k.store,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_absence_days_per_employee__keys AS k
     LEFT JOIN metric_absence_days AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -387,7 +387,7 @@ FROM (
       m.metric_time__month,
       m.store,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
@@ -409,7 +409,7 @@ FROM (
       m.metric_time__month,
       m.store,
       m.employee__department,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_trainings__raw AS m
   ), metric_training_pass_rate__keys AS (
     SELECT
@@ -428,7 +428,7 @@ FROM (
       k.metric_time__month,
       k.store,
       k.employee__department,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_training_pass_rate__keys AS k
     LEFT JOIN metric_trainings_passed AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -506,8 +506,8 @@ FROM (
     m_0.value AS employees_covered,
     m_1.value AS headcount,
     m_2.value AS average_headcount,
-    COALESCE(m_3.value, 0.0) AS hires,
-    COALESCE(m_4.value, 0.0) AS terminations,
+    COALESCE(m_3.value, 0) AS hires,
+    COALESCE(m_4.value, 0) AS terminations,
     m_5.value AS employee_turnover_rate,
     m_6.value AS voluntary_turnover_rate,
     m_7.value AS absenteeism_rate,

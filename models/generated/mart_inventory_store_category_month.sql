@@ -190,7 +190,7 @@ FROM (
       m.metric_time__month,
       m.store,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_receipts_value__raw AS m
   ), metric_cogs_periodic__keys AS (
     SELECT
@@ -216,7 +216,7 @@ FROM (
       k.store,
       k.product__category,
       in_0.value + (
-        COALESCE(in_1.value, 0.0)
+        COALESCE(in_1.value, 0)
       ) - in_2.value AS value
     FROM metric_cogs_periodic__keys AS k
     LEFT JOIN metric_opening_inventory_value AS in_0
@@ -251,7 +251,7 @@ FROM (
       m.metric_time__month,
       m.store,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
@@ -297,7 +297,7 @@ FROM (
       k.metric_time__month,
       k.store,
       k.product__category,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_sell_through_rate__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -327,7 +327,7 @@ FROM (
       m.metric_time__month,
       m.store,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_shrinkage_value__raw AS m
   ), metric_counted_book_value AS (
     SELECT
@@ -361,7 +361,7 @@ FROM (
       k.metric_time__month,
       k.store,
       k.product__category,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_shrinkage_rate__keys AS k
     LEFT JOIN metric_shrinkage_value AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -391,7 +391,7 @@ FROM (
       m.metric_time__month,
       m.store,
       m.product__category,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
@@ -425,7 +425,7 @@ FROM (
       k.metric_time__month,
       k.store,
       k.product__category,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
     FROM metric_stockout_rate__keys AS k
     LEFT JOIN metric_stockout_days AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -500,7 +500,7 @@ FROM (
     m_3.value AS inventory_turnover,
     m_4.value AS cogs_periodic,
     m_5.value AS sell_through_rate,
-    COALESCE(m_6.value, 0.0) AS shrinkage_value,
+    COALESCE(m_6.value, 0) AS shrinkage_value,
     m_7.value AS shrinkage_rate,
     m_8.value AS stockout_rate
   FROM query__keys AS k

@@ -33,7 +33,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_net_revenue AS (
     SELECT
@@ -122,7 +122,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_sold__raw AS (
     SELECT
@@ -141,7 +141,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -157,7 +157,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.order__channel,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -179,7 +179,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.order__channel,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -227,7 +227,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), metric_new_customers__raw AS (
     SELECT
@@ -244,7 +244,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.order__channel,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   ), query__keys AS (
     SELECT
@@ -310,18 +310,18 @@ FROM (
   SELECT
     k.metric_time__month,
     k.order__channel,
-    COALESCE(m_0.value, 0.0) AS gross_revenue,
+    COALESCE(m_0.value, 0) AS gross_revenue,
     m_1.value AS net_revenue,
     m_2.value AS cogs,
     m_3.value AS gross_profit,
     m_4.value AS gross_margin_pct,
-    COALESCE(m_5.value, 0.0) AS order_count,
-    COALESCE(m_6.value, 0.0) AS units_sold,
+    COALESCE(m_5.value, 0) AS order_count,
+    COALESCE(m_6.value, 0) AS units_sold,
     m_7.value AS average_order_value,
     m_8.value AS units_per_transaction,
     m_9.value AS revenue_yoy_growth,
-    COALESCE(m_10.value, 0.0) AS active_customers,
-    COALESCE(m_11.value, 0.0) AS new_customers
+    COALESCE(m_10.value, 0) AS active_customers,
+    COALESCE(m_11.value, 0) AS new_customers
   FROM query__keys AS k
   LEFT JOIN metric_gross_revenue AS m_0
     ON k.metric_time__month IS NOT DISTINCT FROM m_0.metric_time__month

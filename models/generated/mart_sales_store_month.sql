@@ -38,7 +38,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_gross_revenue__raw AS m
   ), metric_discount_amount__raw AS (
     SELECT
@@ -55,7 +55,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_discount_amount__raw AS m
   ), metric_returns_amount__raw AS (
     SELECT
@@ -72,7 +72,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_returns_amount__raw AS m
   ), metric_net_revenue AS (
     SELECT
@@ -157,7 +157,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_operating_expenses__raw AS m
   ), metric_net_profit__keys AS (
     SELECT
@@ -179,7 +179,7 @@ FROM (
       k.metric_time__month,
       k.store,
       in_0.value - in_1.value - (
-        COALESCE(in_2.value, 0.0)
+        COALESCE(in_2.value, 0)
       ) AS value
     FROM metric_net_profit__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
@@ -206,7 +206,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_order_count__raw AS m
   ), metric_units_sold__raw AS (
     SELECT
@@ -223,7 +223,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_units_sold__raw AS m
   ), metric_average_order_value__keys AS (
     SELECT
@@ -239,7 +239,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_order_value__keys AS k
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -261,7 +261,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_units_per_transaction__keys AS k
     LEFT JOIN metric_units_sold AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -284,7 +284,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_visitors__raw AS m
   ), metric_physical_store_orders__raw AS (
     SELECT
@@ -301,7 +301,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_physical_store_orders__raw AS m
   ), metric_conversion_rate__keys AS (
     SELECT
@@ -317,7 +317,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_conversion_rate__keys AS k
     LEFT JOIN metric_physical_store_orders AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -396,7 +396,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.store,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_return_rate__keys AS k
     LEFT JOIN metric_returns_amount AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -419,7 +419,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   ), metric_active_customers__raw AS (
     SELECT
@@ -436,7 +436,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.store,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_active_customers__raw AS m
   ), query__keys AS (
     SELECT
@@ -537,25 +537,25 @@ FROM (
   SELECT
     k.metric_time__month,
     k.store,
-    COALESCE(m_0.value, 0.0) AS gross_revenue,
-    COALESCE(m_1.value, 0.0) AS discount_amount,
-    COALESCE(m_2.value, 0.0) AS returns_amount,
+    COALESCE(m_0.value, 0) AS gross_revenue,
+    COALESCE(m_1.value, 0) AS discount_amount,
+    COALESCE(m_2.value, 0) AS returns_amount,
     m_3.value AS net_revenue,
     m_4.value AS cogs,
     m_5.value AS gross_profit,
     m_6.value AS gross_margin_pct,
-    COALESCE(m_7.value, 0.0) AS operating_expenses,
+    COALESCE(m_7.value, 0) AS operating_expenses,
     m_8.value AS net_profit,
-    COALESCE(m_9.value, 0.0) AS order_count,
-    COALESCE(m_10.value, 0.0) AS units_sold,
+    COALESCE(m_9.value, 0) AS order_count,
+    COALESCE(m_10.value, 0) AS units_sold,
     m_11.value AS average_order_value,
     m_12.value AS units_per_transaction,
-    COALESCE(m_13.value, 0.0) AS visitors,
+    COALESCE(m_13.value, 0) AS visitors,
     m_14.value AS conversion_rate,
     m_15.value AS sales_per_sqft,
     m_16.value AS return_rate,
-    COALESCE(m_17.value, 0.0) AS new_customers,
-    COALESCE(m_18.value, 0.0) AS active_customers
+    COALESCE(m_17.value, 0) AS new_customers,
+    COALESCE(m_18.value, 0) AS active_customers
   FROM query__keys AS k
   LEFT JOIN metric_gross_revenue AS m_0
     ON k.metric_time__month IS NOT DISTINCT FROM m_0.metric_time__month

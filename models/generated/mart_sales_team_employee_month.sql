@@ -31,7 +31,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads__raw AS m
   ), metric_lead_conversion_rate__base AS (
     SELECT
@@ -105,7 +105,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_responded_within_1h_rate__keys AS (
     SELECT
@@ -121,7 +121,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.employee,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_responded_within_1h_rate__keys AS k
     LEFT JOIN metric_leads_responded_within_1h AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -144,7 +144,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_calls__raw AS m
   ), metric_meetings__raw AS (
     SELECT
@@ -161,7 +161,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_meetings__raw AS m
   ), metric_follow_ups__raw AS (
     SELECT
@@ -178,7 +178,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_follow_ups__raw AS m
   ), metric_follow_ups_per_lead__keys AS (
     SELECT
@@ -194,7 +194,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.employee,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_follow_ups_per_lead__keys AS k
     LEFT JOIN metric_follow_ups AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -217,7 +217,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_call_agreements__raw AS m
   ), metric_call_agreement_rate__keys AS (
     SELECT
@@ -233,7 +233,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.employee,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_call_agreement_rate__keys AS k
     LEFT JOIN metric_call_agreements AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -256,7 +256,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_deals_won__raw AS m
   ), metric_deal_amount__raw AS (
     SELECT
@@ -273,7 +273,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_deal_amount__raw AS m
   ), metric_average_deal_size__keys AS (
     SELECT
@@ -289,7 +289,7 @@ FROM (
     SELECT
       k.metric_time__month,
       k.employee,
-      CAST(COALESCE(in_0.value, 0.0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0.0) AS DOUBLE), 0) AS value
+      CAST(COALESCE(in_0.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(in_1.value, 0) AS DOUBLE), 0) AS value
     FROM metric_average_deal_size__keys AS k
     LEFT JOIN metric_deal_amount AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
@@ -312,7 +312,7 @@ FROM (
     SELECT
       m.metric_time__month,
       m.employee,
-      COALESCE(m.value, 0.0) AS value
+      COALESCE(m.value, 0) AS value
     FROM metric_new_customers__raw AS m
   ), metric_net_revenue AS (
     SELECT
@@ -424,17 +424,17 @@ FROM (
   SELECT
     k.metric_time__month,
     k.employee,
-    COALESCE(m_0.value, 0.0) AS leads,
+    COALESCE(m_0.value, 0) AS leads,
     m_1.value AS lead_conversion_rate,
     m_2.value AS avg_first_response_minutes,
     m_3.value AS responded_within_1h_rate,
-    COALESCE(m_4.value, 0.0) AS calls,
-    COALESCE(m_5.value, 0.0) AS meetings,
+    COALESCE(m_4.value, 0) AS calls,
+    COALESCE(m_5.value, 0) AS meetings,
     m_6.value AS follow_ups_per_lead,
     m_7.value AS call_agreement_rate,
-    COALESCE(m_8.value, 0.0) AS deals_won,
+    COALESCE(m_8.value, 0) AS deals_won,
     m_9.value AS average_deal_size,
-    COALESCE(m_10.value, 0.0) AS new_customers,
+    COALESCE(m_10.value, 0) AS new_customers,
     m_11.value AS plan_attainment
   FROM query__keys AS k
   LEFT JOIN metric_leads AS m_0

@@ -60,11 +60,16 @@ def _safe_division(tree: exp.Expression) -> exp.Expression:
     return tree.transform(_fix)
 
 
+def _number(value: float) -> exp.Literal:
+    """An integer literal when the value is whole, so a count filled with 0 stays an integer."""
+    return exp.Literal.number(int(value) if float(value).is_integer() else value)
+
+
 def _filled(value: exp.Expression, node: MetricNode) -> exp.Expression:
     """A metric's value where its input has no row for a key: the metric's fill value, else NULL."""
     if node.fill_nulls_with is None:
         return value
-    return exp.Coalesce(this=value, expressions=[exp.Literal.number(node.fill_nulls_with)])
+    return exp.Coalesce(this=value, expressions=[_number(node.fill_nulls_with)])
 
 
 def _digest(node: object) -> str:
@@ -153,7 +158,7 @@ class QueryRenderer:
         time_name = next((g for g in group_by if g.startswith(TIME_ENTITY + "__")), None)
         value = col("value", "m")
         if node.fill_nulls_with is not None:
-            value = exp.Coalesce(this=value, expressions=[exp.Literal.number(node.fill_nulls_with)])
+            value = exp.Coalesce(this=value, expressions=[_number(node.fill_nulls_with)])
         if not (node.join_to_timespine and time_name):
             select = _select(*(col(g, "m") for g in group_by), exp.alias_(value, "value", copy=False))
             return registry.add(
