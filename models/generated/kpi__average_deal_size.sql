@@ -36,11 +36,28 @@ FROM (
       NOT base.won_date IS NULL
     GROUP BY
       CAST(base.won_date AS DATE)
+  ), metric_deals_won__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_deals_won__raw
+  ), metric_deals_won__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_deals_won__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_deals_won__spine AS (
+    SELECT
+      p.metric_time__day
+    FROM metric_deals_won__periods AS p
   ), metric_deals_won AS (
     SELECT
-      m.metric_time__day,
+      k.metric_time__day,
       COALESCE(m.value, 0) AS value
-    FROM metric_deals_won__raw AS m
+    FROM metric_deals_won__spine AS k
+    LEFT JOIN metric_deals_won__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
   ), metric_average_deal_size__keys AS (
     SELECT
       metric_time__day
@@ -109,12 +126,36 @@ FROM (
     GROUP BY
       CAST(base.won_date AS DATE),
       base.employee_id
+  ), metric_deals_won__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_deals_won__raw
+  ), metric_deals_won__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_deals_won__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_deals_won__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_deals_won__raw
+  ), metric_deals_won__spine AS (
+    SELECT
+      p.metric_time__day,
+      d.employee
+    FROM metric_deals_won__periods AS p
+    CROSS JOIN metric_deals_won__members AS d
   ), metric_deals_won AS (
     SELECT
-      m.metric_time__day,
-      m.employee,
+      k.metric_time__day,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_deals_won__raw AS m
+    FROM metric_deals_won__spine AS k
+    LEFT JOIN metric_deals_won__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
+      AND k.employee IS NOT DISTINCT FROM m.employee
   ), metric_average_deal_size__keys AS (
     SELECT
       metric_time__day,
@@ -190,12 +231,36 @@ FROM (
     GROUP BY
       CAST(base.won_date AS DATE),
       base.store_id
+  ), metric_deals_won__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_deals_won__raw
+  ), metric_deals_won__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_deals_won__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_deals_won__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_deals_won__raw
+  ), metric_deals_won__spine AS (
+    SELECT
+      p.metric_time__day,
+      d.store
+    FROM metric_deals_won__periods AS p
+    CROSS JOIN metric_deals_won__members AS d
   ), metric_deals_won AS (
     SELECT
-      m.metric_time__day,
-      m.store,
+      k.metric_time__day,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_deals_won__raw AS m
+    FROM metric_deals_won__spine AS k
+    LEFT JOIN metric_deals_won__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
+      AND k.store IS NOT DISTINCT FROM m.store
   ), metric_average_deal_size__keys AS (
     SELECT
       metric_time__day,
@@ -266,11 +331,28 @@ FROM (
       NOT base.won_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.won_date) AS DATE)
+  ), metric_deals_won__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_deals_won__raw
+  ), metric_deals_won__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_deals_won__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_deals_won__spine AS (
+    SELECT
+      p.metric_time__month
+    FROM metric_deals_won__periods AS p
   ), metric_deals_won AS (
     SELECT
-      m.metric_time__month,
+      k.metric_time__month,
       COALESCE(m.value, 0) AS value
-    FROM metric_deals_won__raw AS m
+    FROM metric_deals_won__spine AS k
+    LEFT JOIN metric_deals_won__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
   ), metric_average_deal_size__keys AS (
     SELECT
       metric_time__month
@@ -339,12 +421,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.won_date) AS DATE),
       base.employee_id
+  ), metric_deals_won__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_deals_won__raw
+  ), metric_deals_won__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_deals_won__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_deals_won__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_deals_won__raw
+  ), metric_deals_won__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.employee
+    FROM metric_deals_won__periods AS p
+    CROSS JOIN metric_deals_won__members AS d
   ), metric_deals_won AS (
     SELECT
-      m.metric_time__month,
-      m.employee,
+      k.metric_time__month,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_deals_won__raw AS m
+    FROM metric_deals_won__spine AS k
+    LEFT JOIN metric_deals_won__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.employee IS NOT DISTINCT FROM m.employee
   ), metric_average_deal_size__keys AS (
     SELECT
       metric_time__month,
@@ -420,12 +526,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.won_date) AS DATE),
       base.store_id
+  ), metric_deals_won__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_deals_won__raw
+  ), metric_deals_won__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_deals_won__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_deals_won__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_deals_won__raw
+  ), metric_deals_won__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.store
+    FROM metric_deals_won__periods AS p
+    CROSS JOIN metric_deals_won__members AS d
   ), metric_deals_won AS (
     SELECT
-      m.metric_time__month,
-      m.store,
+      k.metric_time__month,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_deals_won__raw AS m
+    FROM metric_deals_won__spine AS k
+    LEFT JOIN metric_deals_won__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.store IS NOT DISTINCT FROM m.store
   ), metric_average_deal_size__keys AS (
     SELECT
       metric_time__month,
@@ -496,11 +626,28 @@ FROM (
       NOT base.won_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.won_date) AS DATE)
+  ), metric_deals_won__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_deals_won__raw
+  ), metric_deals_won__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_deals_won__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_deals_won__spine AS (
+    SELECT
+      p.metric_time__quarter
+    FROM metric_deals_won__periods AS p
   ), metric_deals_won AS (
     SELECT
-      m.metric_time__quarter,
+      k.metric_time__quarter,
       COALESCE(m.value, 0) AS value
-    FROM metric_deals_won__raw AS m
+    FROM metric_deals_won__spine AS k
+    LEFT JOIN metric_deals_won__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
   ), metric_average_deal_size__keys AS (
     SELECT
       metric_time__quarter
@@ -569,12 +716,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.won_date) AS DATE),
       base.employee_id
+  ), metric_deals_won__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_deals_won__raw
+  ), metric_deals_won__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_deals_won__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_deals_won__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_deals_won__raw
+  ), metric_deals_won__spine AS (
+    SELECT
+      p.metric_time__quarter,
+      d.employee
+    FROM metric_deals_won__periods AS p
+    CROSS JOIN metric_deals_won__members AS d
   ), metric_deals_won AS (
     SELECT
-      m.metric_time__quarter,
-      m.employee,
+      k.metric_time__quarter,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_deals_won__raw AS m
+    FROM metric_deals_won__spine AS k
+    LEFT JOIN metric_deals_won__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
+      AND k.employee IS NOT DISTINCT FROM m.employee
   ), metric_average_deal_size__keys AS (
     SELECT
       metric_time__quarter,
@@ -650,12 +821,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.won_date) AS DATE),
       base.store_id
+  ), metric_deals_won__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_deals_won__raw
+  ), metric_deals_won__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_deals_won__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_deals_won__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_deals_won__raw
+  ), metric_deals_won__spine AS (
+    SELECT
+      p.metric_time__quarter,
+      d.store
+    FROM metric_deals_won__periods AS p
+    CROSS JOIN metric_deals_won__members AS d
   ), metric_deals_won AS (
     SELECT
-      m.metric_time__quarter,
-      m.store,
+      k.metric_time__quarter,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_deals_won__raw AS m
+    FROM metric_deals_won__spine AS k
+    LEFT JOIN metric_deals_won__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
+      AND k.store IS NOT DISTINCT FROM m.store
   ), metric_average_deal_size__keys AS (
     SELECT
       metric_time__quarter,
@@ -726,11 +921,28 @@ FROM (
       NOT base.won_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.won_date) AS DATE)
+  ), metric_deals_won__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_deals_won__raw
+  ), metric_deals_won__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_deals_won__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_deals_won__spine AS (
+    SELECT
+      p.metric_time__year
+    FROM metric_deals_won__periods AS p
   ), metric_deals_won AS (
     SELECT
-      m.metric_time__year,
+      k.metric_time__year,
       COALESCE(m.value, 0) AS value
-    FROM metric_deals_won__raw AS m
+    FROM metric_deals_won__spine AS k
+    LEFT JOIN metric_deals_won__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
   ), metric_average_deal_size__keys AS (
     SELECT
       metric_time__year
@@ -799,12 +1011,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.won_date) AS DATE),
       base.employee_id
+  ), metric_deals_won__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_deals_won__raw
+  ), metric_deals_won__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_deals_won__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_deals_won__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_deals_won__raw
+  ), metric_deals_won__spine AS (
+    SELECT
+      p.metric_time__year,
+      d.employee
+    FROM metric_deals_won__periods AS p
+    CROSS JOIN metric_deals_won__members AS d
   ), metric_deals_won AS (
     SELECT
-      m.metric_time__year,
-      m.employee,
+      k.metric_time__year,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_deals_won__raw AS m
+    FROM metric_deals_won__spine AS k
+    LEFT JOIN metric_deals_won__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
+      AND k.employee IS NOT DISTINCT FROM m.employee
   ), metric_average_deal_size__keys AS (
     SELECT
       metric_time__year,
@@ -880,12 +1116,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.won_date) AS DATE),
       base.store_id
+  ), metric_deals_won__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_deals_won__raw
+  ), metric_deals_won__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_deals_won__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_deals_won__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_deals_won__raw
+  ), metric_deals_won__spine AS (
+    SELECT
+      p.metric_time__year,
+      d.store
+    FROM metric_deals_won__periods AS p
+    CROSS JOIN metric_deals_won__members AS d
   ), metric_deals_won AS (
     SELECT
-      m.metric_time__year,
-      m.store,
+      k.metric_time__year,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_deals_won__raw AS m
+    FROM metric_deals_won__spine AS k
+    LEFT JOIN metric_deals_won__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
+      AND k.store IS NOT DISTINCT FROM m.store
   ), metric_average_deal_size__keys AS (
     SELECT
       metric_time__year,

@@ -22,11 +22,28 @@ FROM (
       NOT base.created_date IS NULL
     GROUP BY
       CAST(base.created_date AS DATE)
+  ), metric_leads__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_leads__raw
+  ), metric_leads__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_leads__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_leads__spine AS (
+    SELECT
+      p.metric_time__day
+    FROM metric_leads__periods AS p
   ), metric_leads AS (
     SELECT
-      m.metric_time__day,
+      k.metric_time__day,
       COALESCE(m.value, 0) AS value
-    FROM metric_leads__raw AS m
+    FROM metric_leads__spine AS k
+    LEFT JOIN metric_leads__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
   )
   SELECT
     metric_time__day,
@@ -61,12 +78,36 @@ FROM (
     GROUP BY
       CAST(base.created_date AS DATE),
       base.employee_id
+  ), metric_leads__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_leads__raw
+  ), metric_leads__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_leads__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_leads__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_leads__raw
+  ), metric_leads__spine AS (
+    SELECT
+      p.metric_time__day,
+      d.employee
+    FROM metric_leads__periods AS p
+    CROSS JOIN metric_leads__members AS d
   ), metric_leads AS (
     SELECT
-      m.metric_time__day,
-      m.employee,
+      k.metric_time__day,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_leads__raw AS m
+    FROM metric_leads__spine AS k
+    LEFT JOIN metric_leads__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
+      AND k.employee IS NOT DISTINCT FROM m.employee
   )
   SELECT
     metric_time__day,
@@ -103,12 +144,36 @@ FROM (
     GROUP BY
       CAST(base.created_date AS DATE),
       base.store_id
+  ), metric_leads__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_leads__raw
+  ), metric_leads__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_leads__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_leads__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_leads__raw
+  ), metric_leads__spine AS (
+    SELECT
+      p.metric_time__day,
+      d.store
+    FROM metric_leads__periods AS p
+    CROSS JOIN metric_leads__members AS d
   ), metric_leads AS (
     SELECT
-      m.metric_time__day,
-      m.store,
+      k.metric_time__day,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_leads__raw AS m
+    FROM metric_leads__spine AS k
+    LEFT JOIN metric_leads__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
+      AND k.store IS NOT DISTINCT FROM m.store
   )
   SELECT
     metric_time__day,
@@ -143,11 +208,28 @@ FROM (
       NOT base.created_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE)
+  ), metric_leads__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_leads__raw
+  ), metric_leads__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_leads__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_leads__spine AS (
+    SELECT
+      p.metric_time__month
+    FROM metric_leads__periods AS p
   ), metric_leads AS (
     SELECT
-      m.metric_time__month,
+      k.metric_time__month,
       COALESCE(m.value, 0) AS value
-    FROM metric_leads__raw AS m
+    FROM metric_leads__spine AS k
+    LEFT JOIN metric_leads__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
   )
   SELECT
     metric_time__month,
@@ -182,12 +264,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE),
       base.employee_id
+  ), metric_leads__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_leads__raw
+  ), metric_leads__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_leads__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_leads__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_leads__raw
+  ), metric_leads__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.employee
+    FROM metric_leads__periods AS p
+    CROSS JOIN metric_leads__members AS d
   ), metric_leads AS (
     SELECT
-      m.metric_time__month,
-      m.employee,
+      k.metric_time__month,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_leads__raw AS m
+    FROM metric_leads__spine AS k
+    LEFT JOIN metric_leads__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.employee IS NOT DISTINCT FROM m.employee
   )
   SELECT
     metric_time__month,
@@ -224,12 +330,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE),
       base.store_id
+  ), metric_leads__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_leads__raw
+  ), metric_leads__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_leads__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_leads__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_leads__raw
+  ), metric_leads__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.store
+    FROM metric_leads__periods AS p
+    CROSS JOIN metric_leads__members AS d
   ), metric_leads AS (
     SELECT
-      m.metric_time__month,
-      m.store,
+      k.metric_time__month,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_leads__raw AS m
+    FROM metric_leads__spine AS k
+    LEFT JOIN metric_leads__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.store IS NOT DISTINCT FROM m.store
   )
   SELECT
     metric_time__month,
@@ -264,11 +394,28 @@ FROM (
       NOT base.created_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.created_date) AS DATE)
+  ), metric_leads__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_leads__raw
+  ), metric_leads__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_leads__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_leads__spine AS (
+    SELECT
+      p.metric_time__quarter
+    FROM metric_leads__periods AS p
   ), metric_leads AS (
     SELECT
-      m.metric_time__quarter,
+      k.metric_time__quarter,
       COALESCE(m.value, 0) AS value
-    FROM metric_leads__raw AS m
+    FROM metric_leads__spine AS k
+    LEFT JOIN metric_leads__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
   )
   SELECT
     metric_time__quarter,
@@ -303,12 +450,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.created_date) AS DATE),
       base.employee_id
+  ), metric_leads__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_leads__raw
+  ), metric_leads__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_leads__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_leads__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_leads__raw
+  ), metric_leads__spine AS (
+    SELECT
+      p.metric_time__quarter,
+      d.employee
+    FROM metric_leads__periods AS p
+    CROSS JOIN metric_leads__members AS d
   ), metric_leads AS (
     SELECT
-      m.metric_time__quarter,
-      m.employee,
+      k.metric_time__quarter,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_leads__raw AS m
+    FROM metric_leads__spine AS k
+    LEFT JOIN metric_leads__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
+      AND k.employee IS NOT DISTINCT FROM m.employee
   )
   SELECT
     metric_time__quarter,
@@ -345,12 +516,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.created_date) AS DATE),
       base.store_id
+  ), metric_leads__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_leads__raw
+  ), metric_leads__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_leads__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_leads__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_leads__raw
+  ), metric_leads__spine AS (
+    SELECT
+      p.metric_time__quarter,
+      d.store
+    FROM metric_leads__periods AS p
+    CROSS JOIN metric_leads__members AS d
   ), metric_leads AS (
     SELECT
-      m.metric_time__quarter,
-      m.store,
+      k.metric_time__quarter,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_leads__raw AS m
+    FROM metric_leads__spine AS k
+    LEFT JOIN metric_leads__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
+      AND k.store IS NOT DISTINCT FROM m.store
   )
   SELECT
     metric_time__quarter,
@@ -385,11 +580,28 @@ FROM (
       NOT base.created_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.created_date) AS DATE)
+  ), metric_leads__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_leads__raw
+  ), metric_leads__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_leads__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_leads__spine AS (
+    SELECT
+      p.metric_time__year
+    FROM metric_leads__periods AS p
   ), metric_leads AS (
     SELECT
-      m.metric_time__year,
+      k.metric_time__year,
       COALESCE(m.value, 0) AS value
-    FROM metric_leads__raw AS m
+    FROM metric_leads__spine AS k
+    LEFT JOIN metric_leads__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
   )
   SELECT
     metric_time__year,
@@ -424,12 +636,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.created_date) AS DATE),
       base.employee_id
+  ), metric_leads__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_leads__raw
+  ), metric_leads__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_leads__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_leads__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_leads__raw
+  ), metric_leads__spine AS (
+    SELECT
+      p.metric_time__year,
+      d.employee
+    FROM metric_leads__periods AS p
+    CROSS JOIN metric_leads__members AS d
   ), metric_leads AS (
     SELECT
-      m.metric_time__year,
-      m.employee,
+      k.metric_time__year,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_leads__raw AS m
+    FROM metric_leads__spine AS k
+    LEFT JOIN metric_leads__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
+      AND k.employee IS NOT DISTINCT FROM m.employee
   )
   SELECT
     metric_time__year,
@@ -466,12 +702,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.created_date) AS DATE),
       base.store_id
+  ), metric_leads__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_leads__raw
+  ), metric_leads__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_leads__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_leads__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_leads__raw
+  ), metric_leads__spine AS (
+    SELECT
+      p.metric_time__year,
+      d.store
+    FROM metric_leads__periods AS p
+    CROSS JOIN metric_leads__members AS d
   ), metric_leads AS (
     SELECT
-      m.metric_time__year,
-      m.store,
+      k.metric_time__year,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_leads__raw AS m
+    FROM metric_leads__spine AS k
+    LEFT JOIN metric_leads__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
+      AND k.store IS NOT DISTINCT FROM m.store
   )
   SELECT
     metric_time__year,

@@ -22,11 +22,28 @@ FROM (
       base.is_first_order AND NOT base.order_date IS NULL
     GROUP BY
       CAST(base.order_date AS DATE)
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__day
+    FROM metric_new_customers__periods AS p
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__day,
+      k.metric_time__day,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
   )
   SELECT
     metric_time__day,
@@ -61,12 +78,36 @@ FROM (
     GROUP BY
       CAST(base.order_date AS DATE),
       base.store_id
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__day,
+      d.store
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__day,
-      m.store,
+      k.metric_time__day,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
+      AND k.store IS NOT DISTINCT FROM m.store
   )
   SELECT
     metric_time__day,
@@ -105,12 +146,36 @@ FROM (
     GROUP BY
       CAST(base.order_date AS DATE),
       store.region
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      store__region
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__day,
+      d.store__region
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__day,
-      m.store__region,
+      k.metric_time__day,
+      k.store__region,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
+      AND k.store__region IS NOT DISTINCT FROM m.store__region
   )
   SELECT
     metric_time__day,
@@ -147,12 +212,36 @@ FROM (
     GROUP BY
       CAST(base.order_date AS DATE),
       base.channel
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      order__channel
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__day,
+      d.order__channel
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__day,
-      m.order__channel,
+      k.metric_time__day,
+      k.order__channel,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
+      AND k.order__channel IS NOT DISTINCT FROM m.order__channel
   )
   SELECT
     metric_time__day,
@@ -189,12 +278,36 @@ FROM (
     GROUP BY
       CAST(base.order_date AS DATE),
       base.employee_id
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__day,
+      d.employee
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__day,
-      m.employee,
+      k.metric_time__day,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
+      AND k.employee IS NOT DISTINCT FROM m.employee
   )
   SELECT
     metric_time__day,
@@ -229,11 +342,28 @@ FROM (
       base.is_first_order AND NOT base.order_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE)
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__month
+    FROM metric_new_customers__periods AS p
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__month,
+      k.metric_time__month,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
   )
   SELECT
     metric_time__month,
@@ -268,12 +398,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.store_id
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.store
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__month,
-      m.store,
+      k.metric_time__month,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.store IS NOT DISTINCT FROM m.store
   )
   SELECT
     metric_time__month,
@@ -312,12 +466,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       store.region
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      store__region
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.store__region
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__month,
-      m.store__region,
+      k.metric_time__month,
+      k.store__region,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.store__region IS NOT DISTINCT FROM m.store__region
   )
   SELECT
     metric_time__month,
@@ -354,12 +532,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.channel
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      order__channel
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.order__channel
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__month,
-      m.order__channel,
+      k.metric_time__month,
+      k.order__channel,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.order__channel IS NOT DISTINCT FROM m.order__channel
   )
   SELECT
     metric_time__month,
@@ -396,12 +598,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.employee_id
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.employee
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__month,
-      m.employee,
+      k.metric_time__month,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.employee IS NOT DISTINCT FROM m.employee
   )
   SELECT
     metric_time__month,
@@ -436,11 +662,28 @@ FROM (
       base.is_first_order AND NOT base.order_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE)
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__quarter
+    FROM metric_new_customers__periods AS p
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__quarter,
+      k.metric_time__quarter,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
   )
   SELECT
     metric_time__quarter,
@@ -475,12 +718,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE),
       base.store_id
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__quarter,
+      d.store
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__quarter,
-      m.store,
+      k.metric_time__quarter,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
+      AND k.store IS NOT DISTINCT FROM m.store
   )
   SELECT
     metric_time__quarter,
@@ -519,12 +786,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE),
       store.region
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      store__region
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__quarter,
+      d.store__region
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__quarter,
-      m.store__region,
+      k.metric_time__quarter,
+      k.store__region,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
+      AND k.store__region IS NOT DISTINCT FROM m.store__region
   )
   SELECT
     metric_time__quarter,
@@ -561,12 +852,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE),
       base.channel
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      order__channel
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__quarter,
+      d.order__channel
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__quarter,
-      m.order__channel,
+      k.metric_time__quarter,
+      k.order__channel,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
+      AND k.order__channel IS NOT DISTINCT FROM m.order__channel
   )
   SELECT
     metric_time__quarter,
@@ -603,12 +918,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE),
       base.employee_id
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__quarter,
+      d.employee
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__quarter,
-      m.employee,
+      k.metric_time__quarter,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
+      AND k.employee IS NOT DISTINCT FROM m.employee
   )
   SELECT
     metric_time__quarter,
@@ -643,11 +982,28 @@ FROM (
       base.is_first_order AND NOT base.order_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE)
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__year
+    FROM metric_new_customers__periods AS p
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__year,
+      k.metric_time__year,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
   )
   SELECT
     metric_time__year,
@@ -682,12 +1038,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE),
       base.store_id
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__year,
+      d.store
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__year,
-      m.store,
+      k.metric_time__year,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
+      AND k.store IS NOT DISTINCT FROM m.store
   )
   SELECT
     metric_time__year,
@@ -726,12 +1106,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE),
       store.region
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      store__region
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__year,
+      d.store__region
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__year,
-      m.store__region,
+      k.metric_time__year,
+      k.store__region,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
+      AND k.store__region IS NOT DISTINCT FROM m.store__region
   )
   SELECT
     metric_time__year,
@@ -768,12 +1172,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE),
       base.channel
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      order__channel
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__year,
+      d.order__channel
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__year,
-      m.order__channel,
+      k.metric_time__year,
+      k.order__channel,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
+      AND k.order__channel IS NOT DISTINCT FROM m.order__channel
   )
   SELECT
     metric_time__year,
@@ -810,12 +1238,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE),
       base.employee_id
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__year,
+      d.employee
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__year,
-      m.employee,
+      k.metric_time__year,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
+      AND k.employee IS NOT DISTINCT FROM m.employee
   )
   SELECT
     metric_time__year,

@@ -132,6 +132,79 @@ FROM (
 UNION ALL
 SELECT
   'plan_attainment' AS kpi,
+  'month' AS grain,
+  q.metric_time__month AS period_start,
+  'department' AS dimension_set,
+  CAST(NULL AS TEXT) AS store_id,
+  CAST(NULL AS TEXT) AS region,
+  CAST(NULL AS TEXT) AS channel,
+  CAST(NULL AS TEXT) AS category,
+  CAST(q.employee__department AS TEXT) AS department,
+  CAST(NULL AS TEXT) AS employee_id,
+  CAST(q.plan_attainment AS DOUBLE) AS value,
+  FALSE AS is_suppressed
+FROM (
+  WITH metric_net_revenue AS (
+    SELECT
+      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
+      employee.department AS employee__department,
+      SUM(base.net_amount) AS value
+    FROM {{ ref('int_revenue_events') }} AS base
+    LEFT JOIN {{ ref('dim_employees') }} AS employee
+      ON base.employee_id = employee.employee_id
+    WHERE
+      employee.job_role = 'sales_manager' AND NOT base.event_date IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
+      employee.department
+  ), metric_plan_net_revenue AS (
+    SELECT
+      CAST(DATE_TRUNC('MONTH', base.month_start) AS DATE) AS metric_time__month,
+      employee.department AS employee__department,
+      SUM(base.plan_net_revenue) AS value
+    FROM {{ ref('int_sales_plans') }} AS base
+    LEFT JOIN {{ ref('dim_employees') }} AS employee
+      ON base.employee_id = employee.employee_id
+    WHERE
+      NOT base.month_start IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('MONTH', base.month_start) AS DATE),
+      employee.department
+  ), metric_plan_attainment__keys AS (
+    SELECT
+      metric_time__month,
+      employee__department
+    FROM metric_net_revenue
+    UNION
+    SELECT
+      metric_time__month,
+      employee__department
+    FROM metric_plan_net_revenue
+  ), metric_plan_attainment AS (
+    SELECT
+      k.metric_time__month,
+      k.employee__department,
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+    FROM metric_plan_attainment__keys AS k
+    LEFT JOIN metric_net_revenue AS in_0
+      ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
+      AND k.employee__department IS NOT DISTINCT FROM in_0.employee__department
+    LEFT JOIN metric_plan_net_revenue AS in_1
+      ON k.metric_time__month IS NOT DISTINCT FROM in_1.metric_time__month
+      AND k.employee__department IS NOT DISTINCT FROM in_1.employee__department
+  )
+  SELECT
+    metric_time__month,
+    employee__department,
+    value AS plan_attainment
+  FROM metric_plan_attainment
+  ORDER BY
+    metric_time__month ASC,
+    employee__department ASC
+) AS q
+UNION ALL
+SELECT
+  'plan_attainment' AS kpi,
   'quarter' AS grain,
   q.metric_time__quarter AS period_start,
   'overall' AS dimension_set,
@@ -263,6 +336,79 @@ FROM (
 UNION ALL
 SELECT
   'plan_attainment' AS kpi,
+  'quarter' AS grain,
+  q.metric_time__quarter AS period_start,
+  'department' AS dimension_set,
+  CAST(NULL AS TEXT) AS store_id,
+  CAST(NULL AS TEXT) AS region,
+  CAST(NULL AS TEXT) AS channel,
+  CAST(NULL AS TEXT) AS category,
+  CAST(q.employee__department AS TEXT) AS department,
+  CAST(NULL AS TEXT) AS employee_id,
+  CAST(q.plan_attainment AS DOUBLE) AS value,
+  FALSE AS is_suppressed
+FROM (
+  WITH metric_net_revenue AS (
+    SELECT
+      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
+      employee.department AS employee__department,
+      SUM(base.net_amount) AS value
+    FROM {{ ref('int_revenue_events') }} AS base
+    LEFT JOIN {{ ref('dim_employees') }} AS employee
+      ON base.employee_id = employee.employee_id
+    WHERE
+      employee.job_role = 'sales_manager' AND NOT base.event_date IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
+      employee.department
+  ), metric_plan_net_revenue AS (
+    SELECT
+      CAST(DATE_TRUNC('QUARTER', base.month_start) AS DATE) AS metric_time__quarter,
+      employee.department AS employee__department,
+      SUM(base.plan_net_revenue) AS value
+    FROM {{ ref('int_sales_plans') }} AS base
+    LEFT JOIN {{ ref('dim_employees') }} AS employee
+      ON base.employee_id = employee.employee_id
+    WHERE
+      NOT base.month_start IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('QUARTER', base.month_start) AS DATE),
+      employee.department
+  ), metric_plan_attainment__keys AS (
+    SELECT
+      metric_time__quarter,
+      employee__department
+    FROM metric_net_revenue
+    UNION
+    SELECT
+      metric_time__quarter,
+      employee__department
+    FROM metric_plan_net_revenue
+  ), metric_plan_attainment AS (
+    SELECT
+      k.metric_time__quarter,
+      k.employee__department,
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+    FROM metric_plan_attainment__keys AS k
+    LEFT JOIN metric_net_revenue AS in_0
+      ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
+      AND k.employee__department IS NOT DISTINCT FROM in_0.employee__department
+    LEFT JOIN metric_plan_net_revenue AS in_1
+      ON k.metric_time__quarter IS NOT DISTINCT FROM in_1.metric_time__quarter
+      AND k.employee__department IS NOT DISTINCT FROM in_1.employee__department
+  )
+  SELECT
+    metric_time__quarter,
+    employee__department,
+    value AS plan_attainment
+  FROM metric_plan_attainment
+  ORDER BY
+    metric_time__quarter ASC,
+    employee__department ASC
+) AS q
+UNION ALL
+SELECT
+  'plan_attainment' AS kpi,
   'year' AS grain,
   q.metric_time__year AS period_start,
   'overall' AS dimension_set,
@@ -390,4 +536,77 @@ FROM (
   ORDER BY
     metric_time__year ASC,
     employee ASC
+) AS q
+UNION ALL
+SELECT
+  'plan_attainment' AS kpi,
+  'year' AS grain,
+  q.metric_time__year AS period_start,
+  'department' AS dimension_set,
+  CAST(NULL AS TEXT) AS store_id,
+  CAST(NULL AS TEXT) AS region,
+  CAST(NULL AS TEXT) AS channel,
+  CAST(NULL AS TEXT) AS category,
+  CAST(q.employee__department AS TEXT) AS department,
+  CAST(NULL AS TEXT) AS employee_id,
+  CAST(q.plan_attainment AS DOUBLE) AS value,
+  FALSE AS is_suppressed
+FROM (
+  WITH metric_net_revenue AS (
+    SELECT
+      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
+      employee.department AS employee__department,
+      SUM(base.net_amount) AS value
+    FROM {{ ref('int_revenue_events') }} AS base
+    LEFT JOIN {{ ref('dim_employees') }} AS employee
+      ON base.employee_id = employee.employee_id
+    WHERE
+      employee.job_role = 'sales_manager' AND NOT base.event_date IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
+      employee.department
+  ), metric_plan_net_revenue AS (
+    SELECT
+      CAST(DATE_TRUNC('YEAR', base.month_start) AS DATE) AS metric_time__year,
+      employee.department AS employee__department,
+      SUM(base.plan_net_revenue) AS value
+    FROM {{ ref('int_sales_plans') }} AS base
+    LEFT JOIN {{ ref('dim_employees') }} AS employee
+      ON base.employee_id = employee.employee_id
+    WHERE
+      NOT base.month_start IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('YEAR', base.month_start) AS DATE),
+      employee.department
+  ), metric_plan_attainment__keys AS (
+    SELECT
+      metric_time__year,
+      employee__department
+    FROM metric_net_revenue
+    UNION
+    SELECT
+      metric_time__year,
+      employee__department
+    FROM metric_plan_net_revenue
+  ), metric_plan_attainment AS (
+    SELECT
+      k.metric_time__year,
+      k.employee__department,
+      CAST(in_0.value AS DOUBLE) / NULLIF(CAST(in_1.value AS DOUBLE), 0) AS value
+    FROM metric_plan_attainment__keys AS k
+    LEFT JOIN metric_net_revenue AS in_0
+      ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
+      AND k.employee__department IS NOT DISTINCT FROM in_0.employee__department
+    LEFT JOIN metric_plan_net_revenue AS in_1
+      ON k.metric_time__year IS NOT DISTINCT FROM in_1.metric_time__year
+      AND k.employee__department IS NOT DISTINCT FROM in_1.employee__department
+  )
+  SELECT
+    metric_time__year,
+    employee__department,
+    value AS plan_attainment
+  FROM metric_plan_attainment
+  ORDER BY
+    metric_time__year ASC,
+    employee__department ASC
 ) AS q

@@ -26,11 +26,28 @@ FROM (
       base.event_type = 'termination' AND NOT base.event_date IS NULL
     GROUP BY
       CAST(base.event_date AS DATE)
+  ), metric_terminations__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_terminations__raw
+  ), metric_terminations__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_terminations__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_terminations__spine AS (
+    SELECT
+      p.metric_time__day
+    FROM metric_terminations__periods AS p
   ), metric_terminations AS (
     SELECT
-      m.metric_time__day,
+      k.metric_time__day,
       COALESCE(m.value, 0) AS value
-    FROM metric_terminations__raw AS m
+    FROM metric_terminations__spine AS k
+    LEFT JOIN metric_terminations__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
   ), metric_employees_covered AS (
     SELECT
       CAST(base.date_day AS DATE) AS metric_time__day,
@@ -91,12 +108,36 @@ FROM (
     GROUP BY
       CAST(base.event_date AS DATE),
       base.store_id
+  ), metric_terminations__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_terminations__raw
+  ), metric_terminations__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_terminations__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_terminations__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_terminations__raw
+  ), metric_terminations__spine AS (
+    SELECT
+      p.metric_time__day,
+      d.store
+    FROM metric_terminations__periods AS p
+    CROSS JOIN metric_terminations__members AS d
   ), metric_terminations AS (
     SELECT
-      m.metric_time__day,
-      m.store,
+      k.metric_time__day,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_terminations__raw AS m
+    FROM metric_terminations__spine AS k
+    LEFT JOIN metric_terminations__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
+      AND k.store IS NOT DISTINCT FROM m.store
   ), metric_employees_covered AS (
     SELECT
       CAST(base.date_day AS DATE) AS metric_time__day,
@@ -167,12 +208,36 @@ FROM (
     GROUP BY
       CAST(base.event_date AS DATE),
       employee.department
+  ), metric_terminations__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_terminations__raw
+  ), metric_terminations__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_terminations__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_terminations__members AS (
+    SELECT DISTINCT
+      employee__department
+    FROM metric_terminations__raw
+  ), metric_terminations__spine AS (
+    SELECT
+      p.metric_time__day,
+      d.employee__department
+    FROM metric_terminations__periods AS p
+    CROSS JOIN metric_terminations__members AS d
   ), metric_terminations AS (
     SELECT
-      m.metric_time__day,
-      m.employee__department,
+      k.metric_time__day,
+      k.employee__department,
       COALESCE(m.value, 0) AS value
-    FROM metric_terminations__raw AS m
+    FROM metric_terminations__spine AS k
+    LEFT JOIN metric_terminations__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
+      AND k.employee__department IS NOT DISTINCT FROM m.employee__department
   ), metric_employees_covered AS (
     SELECT
       CAST(base.date_day AS DATE) AS metric_time__day,
@@ -241,11 +306,28 @@ FROM (
       base.event_type = 'termination' AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE)
+  ), metric_terminations__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_terminations__raw
+  ), metric_terminations__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_terminations__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_terminations__spine AS (
+    SELECT
+      p.metric_time__month
+    FROM metric_terminations__periods AS p
   ), metric_terminations AS (
     SELECT
-      m.metric_time__month,
+      k.metric_time__month,
       COALESCE(m.value, 0) AS value
-    FROM metric_terminations__raw AS m
+    FROM metric_terminations__spine AS k
+    LEFT JOIN metric_terminations__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
   ), metric_employees_covered AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE) AS metric_time__month,
@@ -306,12 +388,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       base.store_id
+  ), metric_terminations__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_terminations__raw
+  ), metric_terminations__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_terminations__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_terminations__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_terminations__raw
+  ), metric_terminations__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.store
+    FROM metric_terminations__periods AS p
+    CROSS JOIN metric_terminations__members AS d
   ), metric_terminations AS (
     SELECT
-      m.metric_time__month,
-      m.store,
+      k.metric_time__month,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_terminations__raw AS m
+    FROM metric_terminations__spine AS k
+    LEFT JOIN metric_terminations__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.store IS NOT DISTINCT FROM m.store
   ), metric_employees_covered AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE) AS metric_time__month,
@@ -382,12 +488,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       employee.department
+  ), metric_terminations__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_terminations__raw
+  ), metric_terminations__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_terminations__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_terminations__members AS (
+    SELECT DISTINCT
+      employee__department
+    FROM metric_terminations__raw
+  ), metric_terminations__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.employee__department
+    FROM metric_terminations__periods AS p
+    CROSS JOIN metric_terminations__members AS d
   ), metric_terminations AS (
     SELECT
-      m.metric_time__month,
-      m.employee__department,
+      k.metric_time__month,
+      k.employee__department,
       COALESCE(m.value, 0) AS value
-    FROM metric_terminations__raw AS m
+    FROM metric_terminations__spine AS k
+    LEFT JOIN metric_terminations__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.employee__department IS NOT DISTINCT FROM m.employee__department
   ), metric_employees_covered AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE) AS metric_time__month,
@@ -456,11 +586,28 @@ FROM (
       base.event_type = 'termination' AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE)
+  ), metric_terminations__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_terminations__raw
+  ), metric_terminations__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_terminations__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_terminations__spine AS (
+    SELECT
+      p.metric_time__quarter
+    FROM metric_terminations__periods AS p
   ), metric_terminations AS (
     SELECT
-      m.metric_time__quarter,
+      k.metric_time__quarter,
       COALESCE(m.value, 0) AS value
-    FROM metric_terminations__raw AS m
+    FROM metric_terminations__spine AS k
+    LEFT JOIN metric_terminations__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
   ), metric_employees_covered AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE) AS metric_time__quarter,
@@ -521,12 +668,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
       base.store_id
+  ), metric_terminations__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_terminations__raw
+  ), metric_terminations__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_terminations__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_terminations__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_terminations__raw
+  ), metric_terminations__spine AS (
+    SELECT
+      p.metric_time__quarter,
+      d.store
+    FROM metric_terminations__periods AS p
+    CROSS JOIN metric_terminations__members AS d
   ), metric_terminations AS (
     SELECT
-      m.metric_time__quarter,
-      m.store,
+      k.metric_time__quarter,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_terminations__raw AS m
+    FROM metric_terminations__spine AS k
+    LEFT JOIN metric_terminations__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
+      AND k.store IS NOT DISTINCT FROM m.store
   ), metric_employees_covered AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE) AS metric_time__quarter,
@@ -597,12 +768,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
       employee.department
+  ), metric_terminations__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_terminations__raw
+  ), metric_terminations__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_terminations__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_terminations__members AS (
+    SELECT DISTINCT
+      employee__department
+    FROM metric_terminations__raw
+  ), metric_terminations__spine AS (
+    SELECT
+      p.metric_time__quarter,
+      d.employee__department
+    FROM metric_terminations__periods AS p
+    CROSS JOIN metric_terminations__members AS d
   ), metric_terminations AS (
     SELECT
-      m.metric_time__quarter,
-      m.employee__department,
+      k.metric_time__quarter,
+      k.employee__department,
       COALESCE(m.value, 0) AS value
-    FROM metric_terminations__raw AS m
+    FROM metric_terminations__spine AS k
+    LEFT JOIN metric_terminations__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
+      AND k.employee__department IS NOT DISTINCT FROM m.employee__department
   ), metric_employees_covered AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE) AS metric_time__quarter,
@@ -671,11 +866,28 @@ FROM (
       base.event_type = 'termination' AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE)
+  ), metric_terminations__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_terminations__raw
+  ), metric_terminations__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_terminations__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_terminations__spine AS (
+    SELECT
+      p.metric_time__year
+    FROM metric_terminations__periods AS p
   ), metric_terminations AS (
     SELECT
-      m.metric_time__year,
+      k.metric_time__year,
       COALESCE(m.value, 0) AS value
-    FROM metric_terminations__raw AS m
+    FROM metric_terminations__spine AS k
+    LEFT JOIN metric_terminations__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
   ), metric_employees_covered AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE) AS metric_time__year,
@@ -736,12 +948,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
       base.store_id
+  ), metric_terminations__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_terminations__raw
+  ), metric_terminations__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_terminations__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_terminations__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_terminations__raw
+  ), metric_terminations__spine AS (
+    SELECT
+      p.metric_time__year,
+      d.store
+    FROM metric_terminations__periods AS p
+    CROSS JOIN metric_terminations__members AS d
   ), metric_terminations AS (
     SELECT
-      m.metric_time__year,
-      m.store,
+      k.metric_time__year,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_terminations__raw AS m
+    FROM metric_terminations__spine AS k
+    LEFT JOIN metric_terminations__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
+      AND k.store IS NOT DISTINCT FROM m.store
   ), metric_employees_covered AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE) AS metric_time__year,
@@ -812,12 +1048,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
       employee.department
+  ), metric_terminations__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_terminations__raw
+  ), metric_terminations__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_terminations__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_terminations__members AS (
+    SELECT DISTINCT
+      employee__department
+    FROM metric_terminations__raw
+  ), metric_terminations__spine AS (
+    SELECT
+      p.metric_time__year,
+      d.employee__department
+    FROM metric_terminations__periods AS p
+    CROSS JOIN metric_terminations__members AS d
   ), metric_terminations AS (
     SELECT
-      m.metric_time__year,
-      m.employee__department,
+      k.metric_time__year,
+      k.employee__department,
       COALESCE(m.value, 0) AS value
-    FROM metric_terminations__raw AS m
+    FROM metric_terminations__spine AS k
+    LEFT JOIN metric_terminations__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
+      AND k.employee__department IS NOT DISTINCT FROM m.employee__department
   ), metric_employees_covered AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE) AS metric_time__year,

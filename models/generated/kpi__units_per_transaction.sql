@@ -36,11 +36,28 @@ FROM (
       NOT base.order_date IS NULL
     GROUP BY
       CAST(base.order_date AS DATE)
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__day
+    FROM metric_order_count__periods AS p
   ), metric_order_count AS (
     SELECT
-      m.metric_time__day,
+      k.metric_time__day,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__day
@@ -109,12 +126,36 @@ FROM (
     GROUP BY
       CAST(base.order_date AS DATE),
       base.store_id
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_order_count__raw
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__day,
+      d.store
+    FROM metric_order_count__periods AS p
+    CROSS JOIN metric_order_count__members AS d
   ), metric_order_count AS (
     SELECT
-      m.metric_time__day,
-      m.store,
+      k.metric_time__day,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
+      AND k.store IS NOT DISTINCT FROM m.store
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__day,
@@ -194,12 +235,36 @@ FROM (
     GROUP BY
       CAST(base.order_date AS DATE),
       store.region
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__members AS (
+    SELECT DISTINCT
+      store__region
+    FROM metric_order_count__raw
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__day,
+      d.store__region
+    FROM metric_order_count__periods AS p
+    CROSS JOIN metric_order_count__members AS d
   ), metric_order_count AS (
     SELECT
-      m.metric_time__day,
-      m.store__region,
+      k.metric_time__day,
+      k.store__region,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
+      AND k.store__region IS NOT DISTINCT FROM m.store__region
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__day,
@@ -277,12 +342,36 @@ FROM (
     GROUP BY
       CAST(base.order_date AS DATE),
       base.channel
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__day) AS __lo,
+      MAX(metric_time__day) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(s.date_day AS DATE) AS metric_time__day
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__members AS (
+    SELECT DISTINCT
+      order__channel
+    FROM metric_order_count__raw
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__day,
+      d.order__channel
+    FROM metric_order_count__periods AS p
+    CROSS JOIN metric_order_count__members AS d
   ), metric_order_count AS (
     SELECT
-      m.metric_time__day,
-      m.order__channel,
+      k.metric_time__day,
+      k.order__channel,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__day IS NOT DISTINCT FROM m.metric_time__day
+      AND k.order__channel IS NOT DISTINCT FROM m.order__channel
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__day,
@@ -353,11 +442,28 @@ FROM (
       NOT base.order_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE)
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__month
+    FROM metric_order_count__periods AS p
   ), metric_order_count AS (
     SELECT
-      m.metric_time__month,
+      k.metric_time__month,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__month
@@ -426,12 +532,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.store_id
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_order_count__raw
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.store
+    FROM metric_order_count__periods AS p
+    CROSS JOIN metric_order_count__members AS d
   ), metric_order_count AS (
     SELECT
-      m.metric_time__month,
-      m.store,
+      k.metric_time__month,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.store IS NOT DISTINCT FROM m.store
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__month,
@@ -511,12 +641,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       store.region
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__members AS (
+    SELECT DISTINCT
+      store__region
+    FROM metric_order_count__raw
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.store__region
+    FROM metric_order_count__periods AS p
+    CROSS JOIN metric_order_count__members AS d
   ), metric_order_count AS (
     SELECT
-      m.metric_time__month,
-      m.store__region,
+      k.metric_time__month,
+      k.store__region,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.store__region IS NOT DISTINCT FROM m.store__region
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__month,
@@ -594,12 +748,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.channel
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__members AS (
+    SELECT DISTINCT
+      order__channel
+    FROM metric_order_count__raw
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.order__channel
+    FROM metric_order_count__periods AS p
+    CROSS JOIN metric_order_count__members AS d
   ), metric_order_count AS (
     SELECT
-      m.metric_time__month,
-      m.order__channel,
+      k.metric_time__month,
+      k.order__channel,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.order__channel IS NOT DISTINCT FROM m.order__channel
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__month,
@@ -670,11 +848,28 @@ FROM (
       NOT base.order_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE)
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__quarter
+    FROM metric_order_count__periods AS p
   ), metric_order_count AS (
     SELECT
-      m.metric_time__quarter,
+      k.metric_time__quarter,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__quarter
@@ -743,12 +938,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE),
       base.store_id
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_order_count__raw
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__quarter,
+      d.store
+    FROM metric_order_count__periods AS p
+    CROSS JOIN metric_order_count__members AS d
   ), metric_order_count AS (
     SELECT
-      m.metric_time__quarter,
-      m.store,
+      k.metric_time__quarter,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
+      AND k.store IS NOT DISTINCT FROM m.store
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__quarter,
@@ -828,12 +1047,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE),
       store.region
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__members AS (
+    SELECT DISTINCT
+      store__region
+    FROM metric_order_count__raw
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__quarter,
+      d.store__region
+    FROM metric_order_count__periods AS p
+    CROSS JOIN metric_order_count__members AS d
   ), metric_order_count AS (
     SELECT
-      m.metric_time__quarter,
-      m.store__region,
+      k.metric_time__quarter,
+      k.store__region,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
+      AND k.store__region IS NOT DISTINCT FROM m.store__region
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__quarter,
@@ -911,12 +1154,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE),
       base.channel
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__quarter) AS __lo,
+      MAX(metric_time__quarter) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__quarter
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__members AS (
+    SELECT DISTINCT
+      order__channel
+    FROM metric_order_count__raw
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__quarter,
+      d.order__channel
+    FROM metric_order_count__periods AS p
+    CROSS JOIN metric_order_count__members AS d
   ), metric_order_count AS (
     SELECT
-      m.metric_time__quarter,
-      m.order__channel,
+      k.metric_time__quarter,
+      k.order__channel,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__quarter IS NOT DISTINCT FROM m.metric_time__quarter
+      AND k.order__channel IS NOT DISTINCT FROM m.order__channel
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__quarter,
@@ -987,11 +1254,28 @@ FROM (
       NOT base.order_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE)
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__year
+    FROM metric_order_count__periods AS p
   ), metric_order_count AS (
     SELECT
-      m.metric_time__year,
+      k.metric_time__year,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__year
@@ -1060,12 +1344,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE),
       base.store_id
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_order_count__raw
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__year,
+      d.store
+    FROM metric_order_count__periods AS p
+    CROSS JOIN metric_order_count__members AS d
   ), metric_order_count AS (
     SELECT
-      m.metric_time__year,
-      m.store,
+      k.metric_time__year,
+      k.store,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
+      AND k.store IS NOT DISTINCT FROM m.store
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__year,
@@ -1145,12 +1453,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE),
       store.region
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__members AS (
+    SELECT DISTINCT
+      store__region
+    FROM metric_order_count__raw
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__year,
+      d.store__region
+    FROM metric_order_count__periods AS p
+    CROSS JOIN metric_order_count__members AS d
   ), metric_order_count AS (
     SELECT
-      m.metric_time__year,
-      m.store__region,
+      k.metric_time__year,
+      k.store__region,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
+      AND k.store__region IS NOT DISTINCT FROM m.store__region
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__year,
@@ -1228,12 +1560,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE),
       base.channel
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__year) AS __lo,
+      MAX(metric_time__year) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__year
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__members AS (
+    SELECT DISTINCT
+      order__channel
+    FROM metric_order_count__raw
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__year,
+      d.order__channel
+    FROM metric_order_count__periods AS p
+    CROSS JOIN metric_order_count__members AS d
   ), metric_order_count AS (
     SELECT
-      m.metric_time__year,
-      m.order__channel,
+      k.metric_time__year,
+      k.order__channel,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__year IS NOT DISTINCT FROM m.metric_time__year
+      AND k.order__channel IS NOT DISTINCT FROM m.order__channel
   ), metric_units_per_transaction__keys AS (
     SELECT
       metric_time__year,

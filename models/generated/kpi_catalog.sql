@@ -581,7 +581,7 @@ FROM (VALUES
     'Head of Sales',
     'finance',
     'operational',
-    'employee',
+    'employee,employee__department',
     CAST(NULL AS DOUBLE),
     CAST(NULL AS DOUBLE)
   ),

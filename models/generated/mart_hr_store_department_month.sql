@@ -146,13 +146,40 @@ FROM (
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       base.store_id,
       employee.department
+  ), metric_hires__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_hires__raw
+  ), metric_hires__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_hires__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_hires__members AS (
+    SELECT DISTINCT
+      store,
+      employee__department
+    FROM metric_hires__raw
+  ), metric_hires__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.store,
+      d.employee__department
+    FROM metric_hires__periods AS p
+    CROSS JOIN metric_hires__members AS d
   ), metric_hires AS (
     SELECT
-      m.metric_time__month,
-      m.store,
-      m.employee__department,
+      k.metric_time__month,
+      k.store,
+      k.employee__department,
       COALESCE(m.value, 0) AS value
-    FROM metric_hires__raw AS m
+    FROM metric_hires__spine AS k
+    LEFT JOIN metric_hires__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.store IS NOT DISTINCT FROM m.store
+      AND k.employee__department IS NOT DISTINCT FROM m.employee__department
   ), metric_terminations__raw AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
@@ -168,13 +195,40 @@ FROM (
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       base.store_id,
       employee.department
+  ), metric_terminations__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_terminations__raw
+  ), metric_terminations__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_terminations__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_terminations__members AS (
+    SELECT DISTINCT
+      store,
+      employee__department
+    FROM metric_terminations__raw
+  ), metric_terminations__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.store,
+      d.employee__department
+    FROM metric_terminations__periods AS p
+    CROSS JOIN metric_terminations__members AS d
   ), metric_terminations AS (
     SELECT
-      m.metric_time__month,
-      m.store,
-      m.employee__department,
+      k.metric_time__month,
+      k.store,
+      k.employee__department,
       COALESCE(m.value, 0) AS value
-    FROM metric_terminations__raw AS m
+    FROM metric_terminations__spine AS k
+    LEFT JOIN metric_terminations__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.store IS NOT DISTINCT FROM m.store
+      AND k.employee__department IS NOT DISTINCT FROM m.employee__department
   ), metric_employee_turnover_rate__keys AS (
     SELECT
       metric_time__month,

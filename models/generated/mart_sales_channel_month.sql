@@ -118,12 +118,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.channel
+  ), metric_order_count__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_order_count__raw
+  ), metric_order_count__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_order_count__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_order_count__members AS (
+    SELECT DISTINCT
+      order__channel
+    FROM metric_order_count__raw
+  ), metric_order_count__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.order__channel
+    FROM metric_order_count__periods AS p
+    CROSS JOIN metric_order_count__members AS d
   ), metric_order_count AS (
     SELECT
-      m.metric_time__month,
-      m.order__channel,
+      k.metric_time__month,
+      k.order__channel,
       COALESCE(m.value, 0) AS value
-    FROM metric_order_count__raw AS m
+    FROM metric_order_count__spine AS k
+    LEFT JOIN metric_order_count__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.order__channel IS NOT DISTINCT FROM m.order__channel
   ), metric_units_sold__raw AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
@@ -240,12 +264,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.channel
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      order__channel
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.order__channel
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__month,
-      m.order__channel,
+      k.metric_time__month,
+      k.order__channel,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.order__channel IS NOT DISTINCT FROM m.order__channel
   ), query__keys AS (
     SELECT
       metric_time__month,

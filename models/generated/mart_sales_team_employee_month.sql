@@ -27,12 +27,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE),
       base.employee_id
+  ), metric_leads__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_leads__raw
+  ), metric_leads__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_leads__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_leads__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_leads__raw
+  ), metric_leads__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.employee
+    FROM metric_leads__periods AS p
+    CROSS JOIN metric_leads__members AS d
   ), metric_leads AS (
     SELECT
-      m.metric_time__month,
-      m.employee,
+      k.metric_time__month,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_leads__raw AS m
+    FROM metric_leads__spine AS k
+    LEFT JOIN metric_leads__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.employee IS NOT DISTINCT FROM m.employee
   ), metric_lead_conversion_rate__base AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', base.created_at) AS DATE) AS metric_time__month,
@@ -140,12 +164,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE),
       base.employee_id
+  ), metric_calls__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_calls__raw
+  ), metric_calls__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_calls__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_calls__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_calls__raw
+  ), metric_calls__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.employee
+    FROM metric_calls__periods AS p
+    CROSS JOIN metric_calls__members AS d
   ), metric_calls AS (
     SELECT
-      m.metric_time__month,
-      m.employee,
+      k.metric_time__month,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_calls__raw AS m
+    FROM metric_calls__spine AS k
+    LEFT JOIN metric_calls__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.employee IS NOT DISTINCT FROM m.employee
   ), metric_meetings__raw AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE) AS metric_time__month,
@@ -157,12 +205,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE),
       base.employee_id
+  ), metric_meetings__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_meetings__raw
+  ), metric_meetings__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_meetings__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_meetings__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_meetings__raw
+  ), metric_meetings__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.employee
+    FROM metric_meetings__periods AS p
+    CROSS JOIN metric_meetings__members AS d
   ), metric_meetings AS (
     SELECT
-      m.metric_time__month,
-      m.employee,
+      k.metric_time__month,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_meetings__raw AS m
+    FROM metric_meetings__spine AS k
+    LEFT JOIN metric_meetings__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.employee IS NOT DISTINCT FROM m.employee
   ), metric_follow_ups__raw AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE) AS metric_time__month,
@@ -252,12 +324,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.won_date) AS DATE),
       base.employee_id
+  ), metric_deals_won__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_deals_won__raw
+  ), metric_deals_won__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_deals_won__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_deals_won__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_deals_won__raw
+  ), metric_deals_won__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.employee
+    FROM metric_deals_won__periods AS p
+    CROSS JOIN metric_deals_won__members AS d
   ), metric_deals_won AS (
     SELECT
-      m.metric_time__month,
-      m.employee,
+      k.metric_time__month,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_deals_won__raw AS m
+    FROM metric_deals_won__spine AS k
+    LEFT JOIN metric_deals_won__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.employee IS NOT DISTINCT FROM m.employee
   ), metric_deal_amount__raw AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', base.won_date) AS DATE) AS metric_time__month,
@@ -308,12 +404,36 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.employee_id
+  ), metric_new_customers__bounds AS (
+    SELECT
+      MIN(metric_time__month) AS __lo,
+      MAX(metric_time__month) AS __hi
+    FROM metric_new_customers__raw
+  ), metric_new_customers__periods AS (
+    SELECT DISTINCT
+      CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) AS metric_time__month
+    FROM {{ ref('metricflow_time_spine') }} AS s
+    JOIN metric_new_customers__bounds AS b
+      ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_new_customers__members AS (
+    SELECT DISTINCT
+      employee
+    FROM metric_new_customers__raw
+  ), metric_new_customers__spine AS (
+    SELECT
+      p.metric_time__month,
+      d.employee
+    FROM metric_new_customers__periods AS p
+    CROSS JOIN metric_new_customers__members AS d
   ), metric_new_customers AS (
     SELECT
-      m.metric_time__month,
-      m.employee,
+      k.metric_time__month,
+      k.employee,
       COALESCE(m.value, 0) AS value
-    FROM metric_new_customers__raw AS m
+    FROM metric_new_customers__spine AS k
+    LEFT JOIN metric_new_customers__raw AS m
+      ON k.metric_time__month IS NOT DISTINCT FROM m.metric_time__month
+      AND k.employee IS NOT DISTINCT FROM m.employee
   ), metric_net_revenue AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,

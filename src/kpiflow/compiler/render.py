@@ -36,7 +36,10 @@ from kpiflow.compiler.sqltypes import DATE, DOUBLE
 
 def _select(*expressions: exp.Expression | str) -> exp.Select:
     """A SELECT that adopts its arguments instead of copying them (copies dominate compile time)."""
-    return exp.Select().select(*expressions, copy=False)
+    parsed = [
+        (exp.Star() if e == "*" else exp.column(e)) if isinstance(e, str) else e for e in expressions
+    ]  # strings would go through sqlglot's parser: slow, and nothing here needs parsing
+    return exp.Select().select(*parsed, copy=False)
 
 
 DIALECTS = ("duckdb", "postgres", "spark", "trino", "snowflake", "bigquery")
@@ -97,7 +100,7 @@ class QueryRenderer:
         if request.limit is not None:
             final = final.limit(request.limit, copy=False)
         for cte_name, query in registry.ctes.items():
-            final = final.with_(cte_name, as_=query, copy=False)
+            final = final.with_(exp.TableAlias(this=exp.to_identifier(cte_name)), as_=query, copy=False)
         return final
 
     # -- metrics -----------------------------------------------------------------------------------------
@@ -162,13 +165,13 @@ class QueryRenderer:
         if not (node.join_to_timespine and time_name):
             select = _select(*(col(g, "m") for g in group_by), exp.alias_(value, "value", copy=False))
             return registry.add(
-                cte_name, select.from_(exp.alias_(exp.to_table(raw), "m", table=True, copy=False), copy=False)
+                cte_name, select.from_(exp.alias_(exp.table_(raw), "m", table=True, copy=False), copy=False)
             )
         grain = time_name.split("__", 1)[1]
         bounds = _select(
             exp.alias_(exp.Min(this=col(time_name)), "__lo", copy=False),
             exp.alias_(exp.Max(this=col(time_name)), "__hi", copy=False),
-        ).from_(raw, copy=False)
+        ).from_(exp.table_(raw), copy=False)
         bounds_cte = registry.add(f"{cte_name}__bounds", bounds)
         period = truncate(exp.cast(col(TIME_SPINE_COLUMN, "s"), DATE), grain)
         periods = (
@@ -176,7 +179,7 @@ class QueryRenderer:
             .distinct(copy=False)
             .from_(exp.alias_(self.relation(TIME_SPINE_MODEL), "s", table=True, copy=False), copy=False)
             .join(
-                exp.alias_(exp.to_table(bounds_cte), "b", table=True, copy=False),
+                exp.alias_(exp.table_(bounds_cte), "b", table=True, copy=False),
                 on=exp.Between(this=period.copy(), low=col("__lo", "b"), high=col("__hi", "b")),
                 copy=False,
             )
@@ -184,22 +187,22 @@ class QueryRenderer:
         periods_cte = registry.add(f"{cte_name}__periods", periods)
         others = [g for g in group_by if g != time_name]
         keys_from: exp.Select = _select(col(time_name, "p"), *(col(g, "d") for g in others)).from_(
-            exp.alias_(exp.to_table(periods_cte), "p", table=True, copy=False), copy=False
+            exp.alias_(exp.table_(periods_cte), "p", table=True, copy=False), copy=False
         )
         if others:
             members = registry.add(
                 f"{cte_name}__members",
-                _select(*(col(g) for g in others)).distinct(copy=False).from_(raw, copy=False),
+                _select(*(col(g) for g in others)).distinct(copy=False).from_(exp.table_(raw), copy=False),
             )
             keys_from = keys_from.join(
-                exp.alias_(exp.to_table(members), "d", table=True, copy=False), join_type="cross", copy=False
+                exp.alias_(exp.table_(members), "d", table=True, copy=False), join_type="cross", copy=False
             )
         keys_cte = registry.add(f"{cte_name}__spine", keys_from)
         on = exp.and_(*(exp.NullSafeEQ(this=col(g, "k"), expression=col(g, "m")) for g in group_by), copy=False)
         select = (
             _select(*(col(g, "k") for g in group_by), exp.alias_(value, "value", copy=False))
-            .from_(exp.alias_(exp.to_table(keys_cte), "k", table=True, copy=False), copy=False)
-            .join(exp.alias_(exp.to_table(raw), "m", table=True, copy=False), on=on, join_type="left", copy=False)
+            .from_(exp.alias_(exp.table_(keys_cte), "k", table=True, copy=False), copy=False)
+            .join(exp.alias_(exp.table_(raw), "m", table=True, copy=False), on=on, join_type="left", copy=False)
         )
         return registry.add(cte_name, select)
 
@@ -224,7 +227,7 @@ class QueryRenderer:
                     exp.alias_(truncate(shift(col(time_name), count, unit), grain), time_name, copy=False),
                     *(col(g) for g in group_by if g != time_name),
                     "value",
-                ).from_(child, copy=False)
+                ).from_(exp.table_(child), copy=False)
                 child = registry.add(f"{child}__offset_{count}_{unit}", shifted)
             inputs.append((item.alias, child, bool(item.offset)))
         values = [_filled(col("value", f"in_{i}"), item.node) for i, item in enumerate(body.inputs)]
@@ -240,10 +243,10 @@ class QueryRenderer:
         key_sources = [cte for _, cte, shifted in inputs if not shifted] or [inputs[0][1]]
         keys_cte = self._keys(key_sources, group_by, registry, cte_name)
         select = _select(*(col(g, "k") for g in group_by), exp.alias_(formula, "value", copy=False))
-        select = select.from_(exp.alias_(exp.to_table(keys_cte), "k", table=True, copy=False), copy=False)
+        select = select.from_(exp.alias_(exp.table_(keys_cte), "k", table=True, copy=False), copy=False)
         for index, (_, cte, _) in enumerate(inputs):
             select = select.join(
-                exp.alias_(exp.to_table(cte), f"in_{index}", table=True, copy=False),
+                exp.alias_(exp.table_(cte), f"in_{index}", table=True, copy=False),
                 on=self._key_match("k", f"in_{index}", group_by),
                 join_type="left",
                 copy=False,
@@ -260,10 +263,10 @@ class QueryRenderer:
     def _keys(self, sources: list[str], group_by: tuple[str, ...], registry: CteRegistry, owner: str) -> str:
         if not group_by:
             return registry.add(f"{owner}__keys", _select(exp.alias_(exp.Literal.number(1), "__all", copy=False)))
-        union: exp.Query = _select(*(col(g) for g in group_by)).from_(sources[0], copy=False)
+        union: exp.Query = _select(*(col(g) for g in group_by)).from_(exp.table_(sources[0]), copy=False)
         for source in sources[1:]:
             union = exp.union(
-                union, _select(*(col(g) for g in group_by)).from_(source, copy=False), distinct=True, copy=False
+                union, _select(*(col(g) for g in group_by)).from_(exp.table_(source), copy=False), distinct=True, copy=False
             )
         if len(sources) == 1:
             union = union.distinct(copy=False)  # type: ignore[attr-defined]
@@ -287,10 +290,10 @@ class QueryRenderer:
             ),
             copy=False,
         )
-        select = select.from_(exp.alias_(exp.to_table(keys_cte), "k", table=True, copy=False), copy=False)
+        select = select.from_(exp.alias_(exp.table_(keys_cte), "k", table=True, copy=False), copy=False)
         for index, (_, cte) in enumerate(outputs):
             select = select.join(
-                exp.alias_(exp.to_table(cte), f"m_{index}", table=True, copy=False),
+                exp.alias_(exp.table_(cte), f"m_{index}", table=True, copy=False),
                 on=self._key_match("k", f"m_{index}", group_by),
                 join_type="left",
                 copy=False,

@@ -20,7 +20,10 @@ from kpiflow.compiler.sqltypes import DATE, DOUBLE
 
 def _select(*expressions: exp.Expression | str) -> exp.Select:
     """A SELECT that adopts its arguments instead of copying them (copies dominate compile time)."""
-    return exp.Select().select(*expressions, copy=False)
+    parsed = [
+        (exp.Star() if e == "*" else exp.column(e)) if isinstance(e, str) else e for e in expressions
+    ]  # strings would go through sqlglot's parser: slow, and nothing here needs parsing
+    return exp.Select().select(*parsed, copy=False)
 
 
 TIME_SPINE_MODEL = "metricflow_time_spine"
@@ -233,7 +236,7 @@ class MeasureRenderer:
             days = days.select(
                 exp.alias_(exp.Count(this=exp.Distinct(expressions=[col("__day")])), "__days", copy=False), copy=False
             )
-            days = days.from_(daily, copy=False)
+            days = days.from_(exp.table_(daily), copy=False)
             if period:
                 days = days.group_by(*(p.copy() for p in period), copy=False)
             days_cte = self.registry.add(f"{cte_name}__days", days)
@@ -250,7 +253,7 @@ class MeasureRenderer:
                 expression=exp.Max(this=col("__days", "n")),
             )
             select = select.select(exp.alias_(ratio, "value", copy=False), copy=False).from_(
-                exp.alias_(exp.to_table(daily), "d", table=True, copy=False), copy=False
+                exp.alias_(exp.table_(daily), "d", table=True, copy=False), copy=False
             )
             on = (
                 exp.EQ(this=truncate(col("__day", "d"), self.request.time_grain), expression=col("__period", "n"))
@@ -258,7 +261,7 @@ class MeasureRenderer:
                 else exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(1))
             )
             select = select.join(
-                exp.alias_(exp.to_table(days_cte), "n", table=True, copy=False), on=on, join_type="inner", copy=False
+                exp.alias_(exp.table_(days_cte), "n", table=True, copy=False), on=on, join_type="inner", copy=False
             )
             keys = [truncate(col("__day", "d"), self.request.time_grain)] if time_out else []
             keys += [col(name, "d") for name in other]
@@ -267,11 +270,11 @@ class MeasureRenderer:
             return self.registry.add(cte_name, select)
         edge_fn = exp.Max if nad.window_choice == "last" else exp.Min
         window = exp.Window(this=edge_fn(this=col("__day")), partition_by=[p.copy() for p in period] or None)
-        marked = _select("*").select(exp.alias_(window, "__edge", copy=False), copy=False).from_(daily, copy=False)
+        marked = _select("*").select(exp.alias_(window, "__edge", copy=False), copy=False).from_(exp.table_(daily), copy=False)
         marked_cte = self.registry.add(f"{cte_name}__edges", marked)
         select = (
             _select(*outputs, "value")
-            .from_(marked_cte, copy=False)
+            .from_(exp.table_(marked_cte), copy=False)
             .where(exp.EQ(this=col("__day"), expression=col("__edge")), copy=False)
         )
         return self.registry.add(cte_name, select)
@@ -285,13 +288,13 @@ class MeasureRenderer:
         bounds = _select(
             exp.alias_(exp.Min(this=col("__day")), "__lo", copy=False),
             exp.alias_(exp.Max(this=col("__day")), "__hi", copy=False),
-        ).from_(daily, copy=False)
+        ).from_(exp.table_(daily), copy=False)
         bounds_cte = self.registry.add(f"{cte_name}__bounds", bounds)
         spine = (
             _select(exp.alias_(exp.cast(col(TIME_SPINE_COLUMN, "s"), DATE), "__day", copy=False))
             .from_(exp.alias_(self.relation(TIME_SPINE_MODEL), "s", table=True, copy=False), copy=False)
             .join(
-                exp.alias_(exp.to_table(bounds_cte), "b", table=True, copy=False),
+                exp.alias_(exp.table_(bounds_cte), "b", table=True, copy=False),
                 on=exp.Between(
                     this=exp.cast(col(TIME_SPINE_COLUMN, "s"), DATE),
                     low=col("__lo", "b"),
@@ -309,9 +312,9 @@ class MeasureRenderer:
         condition = exp.and_(exp.LTE(this=col("__day", "d"), expression=col("__day", "s")), lower, copy=False)
         running = _select(col("__day", "s"), *(col(n, "d") for n in other))
         running = running.select(exp.alias_(exp.Sum(this=col("value", "d")), "value", copy=False), copy=False)
-        running = running.from_(exp.alias_(exp.to_table(spine_cte), "s", table=True, copy=False), copy=False)
+        running = running.from_(exp.alias_(exp.table_(spine_cte), "s", table=True, copy=False), copy=False)
         running = running.join(
-            exp.alias_(exp.to_table(daily), "d", table=True, copy=False), on=condition, join_type="inner", copy=False
+            exp.alias_(exp.table_(daily), "d", table=True, copy=False), on=condition, join_type="inner", copy=False
         )
         running = running.group_by(col("__day", "s"), *(col(n, "d") for n in other), copy=False)
         running_cte = self.registry.add(f"{cte_name}__running", running)
@@ -319,11 +322,11 @@ class MeasureRenderer:
         period = [time_out[1].copy()] if time_out else []
         window = exp.Window(this=exp.Max(this=col("__day")), partition_by=period or None)
         marked = (
-            _select("*").select(exp.alias_(window, "__edge", copy=False), copy=False).from_(running_cte, copy=False)
+            _select("*").select(exp.alias_(window, "__edge", copy=False), copy=False).from_(exp.table_(running_cte), copy=False)
         )
         marked_cte = self.registry.add(f"{cte_name}__edges", marked)
         outputs = [exp.alias_(time_out[1].copy(), time_out[0], copy=False)] if time_out else []
-        select = _select(*outputs, *(col(n) for n in other), "value").from_(marked_cte, copy=False)
+        select = _select(*outputs, *(col(n) for n in other), "value").from_(exp.table_(marked_cte), copy=False)
         return self.registry.add(
             cte_name, select.where(exp.EQ(this=col("__day"), expression=col("__edge")), copy=False)
         )
@@ -366,9 +369,9 @@ class MeasureRenderer:
         keys = [col(n, "b") for n in group_by] + [col("__entity", "b"), col("__ts", "b")]
         matched = _select(*keys, exp.alias_(converted, "__converted", copy=False))
         matched = (
-            matched.from_(exp.alias_(exp.to_table(base_cte), "b", table=True, copy=False), copy=False)
+            matched.from_(exp.alias_(exp.table_(base_cte), "b", table=True, copy=False), copy=False)
             .join(
-                exp.alias_(exp.to_table(conv_cte), "c", table=True, copy=False),
+                exp.alias_(exp.table_(conv_cte), "c", table=True, copy=False),
                 on=exp.EQ(this=col("__entity", "b"), expression=col("__entity", "c")),
                 join_type="left",
                 copy=False,
@@ -417,23 +420,23 @@ class MeasureRenderer:
             exp.alias_(truncate(shift(col(time_name), 1, grain), grain), time_name, copy=False),
             *(col(n) for n in other),
             col("__entity"),
-        ).from_(active_cte, copy=False)
+        ).from_(exp.table_(active_cte), copy=False)
         previous_cte = self.registry.add(f"{cte_name}__previous", previous)
         on = exp.and_(
             *(exp.NullSafeEQ(this=col(n, "p"), expression=col(n, "c")) for n in (time_name, *other)),
             exp.EQ(this=col("__entity", "p"), expression=col("__entity", "c")),
             copy=False,
         )
-        last_period = _select(exp.Max(this=col(time_name))).from_(active_cte, copy=False).subquery()
+        last_period = _select(exp.Max(this=col(time_name))).from_(exp.table_(active_cte), copy=False).subquery()
         value = exp.Div(
             this=exp.cast(exp.Count(this=col("__entity", "c")), DOUBLE),
             expression=exp.Nullif(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)),
         )
         select = (
             _select(*(col(n, "p") for n in group_by), exp.alias_(value, "value", copy=False))
-            .from_(exp.alias_(exp.to_table(previous_cte), "p", table=True, copy=False), copy=False)
+            .from_(exp.alias_(exp.table_(previous_cte), "p", table=True, copy=False), copy=False)
             .join(
-                exp.alias_(exp.to_table(active_cte), "c", table=True, copy=False), on=on, join_type="left", copy=False
+                exp.alias_(exp.table_(active_cte), "c", table=True, copy=False), on=on, join_type="left", copy=False
             )
             .where(exp.LTE(this=col(time_name, "p"), expression=last_period), copy=False)
             .group_by(*(col(n, "p") for n in group_by), copy=False)
