@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 NUMERIC_TYPE_PREFIXES = (
     "int",
     "integer",
@@ -58,7 +59,7 @@ def load_dbt_models(project_dir: Path) -> dict[str, DbtModel]:
     schemas = _folder_schemas(project_dir)
     found: dict[str, DbtModel] = {}
     for yml in sorted(models_dir.rglob("*.yml")):
-        doc = yaml.safe_load(yml.read_text(encoding="utf-8")) or {}
+        doc = yaml.load(yml.read_text(encoding="utf-8"), Loader=_LOADER) or {}
         folder = yml.relative_to(models_dir).parts[0]
         for model in doc.get("models") or []:
             config = model.get("config") or {}

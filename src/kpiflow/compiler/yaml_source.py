@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 Path_ = tuple[str | int, ...]
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: same nodes, several times faster
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class YamlSyntaxError(Exception):
         self.file, self.line, self.message = file, line, message
 
 
-def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int], constructor: yaml.SafeLoader) -> Any:
+def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int], constructor: Any) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         constructor.flatten_mapping(node)  # resolve YAML merge keys (<<: *anchor) the way PyYAML does
@@ -60,7 +61,7 @@ def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int], constructo
 def load_located(file: Path, text: str | None = None) -> LocatedYaml:
     """Parse one YAML document, keeping the line of every key."""
     source = file.read_text(encoding="utf-8") if text is None else text
-    loader = yaml.SafeLoader(source)
+    loader = _LOADER(source)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -72,6 +73,6 @@ def load_located(file: Path, text: str | None = None) -> LocatedYaml:
     lines: dict[Path_, int] = {}
     if root is None:
         return LocatedYaml(file, {}, {(): 1})
-    constructor = yaml.SafeLoader("")
+    constructor = _LOADER("")
     data = _to_python(root, (), lines, constructor)
     return LocatedYaml(file, data, lines)
