@@ -34,7 +34,6 @@ fmt: $(STAMP)
 	$(BIN)/ruff format src tests bench flows
 
 parity: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,parity]"
 	$(BIN)/python -m pytest -q -m parity
 
 bench: $(STAMP)
