@@ -1,0 +1,14 @@
+"""Targets, achievement, scorecards and pay, computed in Decimal (DECISIONS rules 15-21).
+
+Public API: `build_scorecards(con, project_dir)` (the pipeline step after dbt) and
+`load_scorecards(directory, known_kpis)` (validate card YAML, returning issues).
+"""
+
+from __future__ import annotations
+
+from kpiflow.scorecards.build import ScorecardBuildSummary, build_scorecards
+from kpiflow.scorecards.loader import load_scorecards
+from kpiflow.scorecards.model import Scorecard
+from kpiflow.scorecards.validation import ValidationIssue
+
+__all__ = ["Scorecard", "ScorecardBuildSummary", "ValidationIssue", "build_scorecards", "load_scorecards"]

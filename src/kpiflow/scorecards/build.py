@@ -1,0 +1,211 @@
+"""The pipeline step after dbt: targets -> achievement -> scorecards -> pay, written to the warehouse.
+
+build_scorecards reads only from the connection it is given (kpi_values, kpi_catalog, stg_employees,
+the seeds) and the card YAML, and replaces its three output tables in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from kpiflow.errors import UserInputError
+from kpiflow.scorecards import inputs
+from kpiflow.scorecards.achievement_table import AchievementIndex, build_achievements, index_achievements
+from kpiflow.scorecards.department import DepartmentFactor, DepartmentPlans, department_factor
+from kpiflow.scorecards.kpi_index import IndexResult, score_card
+from kpiflow.scorecards.loader import load_scorecards
+from kpiflow.scorecards.model import BaselineTarget, ConstantTarget, Scorecard, TargetRule
+from kpiflow.scorecards.payout import Payout, compute_payout
+from kpiflow.scorecards.periods import MONTHS_IN_GRAIN, shift_period
+from kpiflow.scorecards.targets import (
+    SeedTargets,
+    Series,
+    TargetKey,
+    index_actuals,
+    seed_row_key,
+    seed_row_lines,
+)
+
+CARDS_FOLDER = Path("metrics") / "scorecards"
+
+
+@dataclass(frozen=True)
+class ScorecardBuildSummary:
+    """What build_scorecards wrote, and what a person should look at."""
+
+    cards: tuple[str, ...]
+    achievement_rows: int
+    scorecard_rows: int
+    payout_rows: int
+    incomplete_payouts: int
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CardPeriodResult:
+    card: Scorecard
+    employee: inputs.Employee
+    period_start: date
+    result: IndexResult
+    payout: Payout
+
+
+def _raise_for(problems: Iterable[str], heading: str) -> None:
+    problems = list(problems)
+    if problems:
+        raise UserInputError(heading + "\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def _check_seeds(
+    seeds: SeedTargets, plans: DepartmentPlans, catalog: dict[str, inputs.CatalogEntry], root: Path
+) -> None:
+    target_csv = root / "seeds" / "kpi_targets.csv"
+    lines = seed_row_lines(target_csv)
+    directions = {kpi: entry.direction for kpi, entry in catalog.items()}
+    problems = []
+    for row, message in seeds.problems(set(catalog), directions):
+        line = lines.get(seed_row_key(row))
+        where = f"{target_csv}:{line}" if line else f"{target_csv} (row {row.describe()})"
+        problems.append(f"{where}: {message}")
+    for plan, message in plans.problems():
+        problems.append(f"{root / 'seeds' / 'department_plans.csv'} (department {plan.department}): {message}")
+    _raise_for(problems, "the scorecard seeds have problems; fix these rows:")
+
+
+def _rules(cards: list[Scorecard]) -> tuple[dict[TargetKey, tuple[TargetRule, str]], set[TargetKey]]:
+    rules: dict[TargetKey, tuple[TargetRule, str]] = {}
+    keys: set[TargetKey] = set()
+    for card in cards:
+        for item in card.kpis:
+            key = (item.kpi, item.entity_type, card.grain)
+            keys.add(key)
+            if isinstance(item.target_rule, ConstantTarget | BaselineTarget):
+                rules[key] = (item.target_rule, card.name)
+    return rules, keys
+
+
+def _cap_warnings(cards: list[Scorecard], catalog: dict[str, inputs.CatalogEntry]) -> list[str]:
+    return [
+        f"{card.source}: {item.kpi} is lower_is_better without a cap; an actual of 0 would leave the index undefined"
+        for card in cards
+        for item in card.kpis
+        if catalog[item.kpi].direction == "lower_is_better" and item.cap is None and card.index_cap is None
+    ]
+
+
+def _score_cards(
+    cards: list[Scorecard],
+    employees: list[inputs.Employee],
+    achievements: AchievementIndex,
+    series_by_key: dict[TargetKey, Series],
+    plans: DepartmentPlans,
+    catalog: dict[str, inputs.CatalogEntry],
+) -> list[CardPeriodResult]:
+    results = []
+    for card in cards:
+        grain = card.grain
+        periods = sorted(
+            {p for item in card.kpis for (_, p) in series_by_key.get((item.kpi, item.entity_type, grain), {})}
+        )
+        holders = [e for e in employees if e.job_role == card.role]
+        for period_start in periods:
+            last_day = shift_period(period_start, grain, 1) - timedelta(days=1)
+            for employee in (e for e in holders if e.active_between(period_start, last_day)):
+                lines = []
+                for item in card.kpis:
+                    entity_id = employee.entity_id(item.entity_type)
+                    key = (item.kpi, item.entity_type, entity_id or "", grain, period_start)
+                    lines.append((item, entity_id, achievements.get(key)))
+                result = score_card(card, lines)
+                factor = DepartmentFactor(Decimal(1), None, "")
+                if card.department_multiplier is not None:
+                    rule = card.department_multiplier
+                    values = series_by_key.get((rule.kpi, "department", grain), {})
+                    direction = catalog[rule.kpi].direction
+                    factor = department_factor(rule, plans, values, employee.department, grain, period_start, direction)
+                months = Decimal(MONTHS_IN_GRAIN[grain])
+                payout = compute_payout(
+                    card,
+                    result,
+                    employee.monthly_base_pay * months,
+                    employee.monthly_variable_pay * months,
+                    factor,
+                )
+                results.append(CardPeriodResult(card, employee, period_start, result, payout))
+    return results
+
+
+def build_scorecards(con: duckdb.DuckDBPyConnection, project_dir: Path) -> ScorecardBuildSummary:
+    """Compute kpi_achievement, scorecard_results and payouts; raise UserInputError for bad cards or seeds."""
+    catalog = inputs.read_catalog(con)
+    cards, issues = load_scorecards(project_dir / CARDS_FOLDER, set(catalog))
+    _raise_for((str(i) for i in issues if i.severity == "error"), "the scorecard definitions have errors:")
+    warnings = [str(i) for i in issues if i.severity == "warning"]
+
+    seed_rows = inputs.read_target_seed(con)
+    plan_rows = inputs.read_department_plans(con)
+    if seed_rows is None:
+        warnings.append("seeds.kpi_targets is missing: run `dbt seed`; cards using seed targets get no targets")
+    if plan_rows is None and any(card.department_multiplier for card in cards):
+        warnings.append("seeds.department_plans is missing: department multipliers default to 1")
+    seeds, plans = SeedTargets(seed_rows or []), DepartmentPlans(plan_rows or [])
+    _check_seeds(seeds, plans, catalog, project_dir)
+
+    rules, card_keys = _rules(cards)
+    needed = {key[0] for key in seeds.keys() | card_keys}
+    needed |= {card.department_multiplier.kpi for card in cards if card.department_multiplier}
+    series_by_key = index_actuals(inputs.read_actuals(con, needed))
+    achievement_rows, achievement_warnings = build_achievements(series_by_key, seeds, rules, card_keys, catalog)
+    warnings += achievement_warnings + _cap_warnings(cards, catalog)
+
+    results = _score_cards(
+        cards, inputs.read_employees(con), index_achievements(achievement_rows), series_by_key, plans, catalog
+    )
+    write_outputs_for(con, achievement_rows, results)
+    return ScorecardBuildSummary(
+        cards=tuple(card.name for card in cards),
+        achievement_rows=len(achievement_rows),
+        scorecard_rows=sum(len(r.result.lines) for r in results),
+        payout_rows=len(results),
+        incomplete_payouts=sum(1 for r in results if r.payout.total_pay is None),
+        warnings=tuple(warnings),
+    )
+
+
+def write_outputs_for(con: duckdb.DuckDBPyConnection, achievement_rows: list, results: list[CardPeriodResult]) -> None:
+    from kpiflow.scorecards.outputs import write_outputs
+
+    achievement = [
+        (r.kpi, r.entity_type, r.entity_id, r.grain, r.period_start, r.actual, r.target, r.minimum,
+         r.stretch, r.variance, r.achievement, r.status, r.band_low, r.band_high, r.direction,
+         r.target_source, r.target_note)
+        for r in achievement_rows
+    ]  # fmt: skip
+    scorecard = [
+        (r.card.name, r.employee.employee_id, r.period_start, line.kpi, line.actual, line.target,
+         line.achievement, line.capped_achievement, line.weight, line.weighted_score, line.status,
+         r.card.grain, line.entity_type, line.entity_id, line.direction, line.cap, line.target_note)
+        for r in results
+        for line in r.result.lines
+    ]  # fmt: skip
+    payouts = [
+        (r.card.name, r.employee.employee_id, r.period_start, p.fixed_pay, p.variable_pay, p.kpi_index,
+         p.bonus_coefficient, p.bonus, p.department_multiplier, p.total_pay, r.card.grain, p.pay_scheme,
+         r.card.rounding.describe(), p.bonus_note)
+        for r in results
+        for p in (r.payout,)
+    ]  # fmt: skip
+    write_outputs(
+        con,
+        {
+            "marts.kpi_achievement": achievement,
+            "marts.scorecard_results": scorecard,
+            "payroll.payouts": payouts,
+        },
+    )
