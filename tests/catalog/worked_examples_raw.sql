@@ -17,7 +17,8 @@ create table raw.stores as select * from (values
   ('S_GP',   'Gross profit store', 'physical', 'R4', 'C', 1000, 1200, date '2010-01-01'),
   ('S_NP',   'Net profit store',   'physical', 'R4', 'C', 1000, 1200, date '2010-01-01'),
   ('S_RET',  'Retention store',    'online',   'R5', null, null, null, date '2010-01-01'),
-  ('S_HR',   'HR store',           'physical', 'R5', 'C', 1000, 1200, date '2010-01-01')
+  ('S_HR',   'HR store',           'physical', 'R5', 'C', 1000, 1200, date '2010-01-01'),
+  ('S_MKT',  'Marketer store',     'online',   'R6', null, null, null, date '2010-01-01')
 ) t(store_id, store_name, store_type, region, city, selling_area_sqft, total_area_sqft, opened_on);
 
 -- P1 costs 0 (revenue-only examples), P2 costs 4 per unit (TC-10 COGS), P3 costs 10 (inventory examples).
@@ -82,7 +83,10 @@ create table raw.orders as
   from range(1, 141) r(i)
   union all
   select 5200000 + i, timestamp '2017-02-01 10:00', 'S_RET', 'online', 'C' || lpad(cast(i as varchar), 4, '0'), null
-  from range(201, 261) r(i);
+  from range(201, 261) r(i)
+  union all
+  -- Marketer (DECISIONS rule 17): 30 of the marketer's 100 June leads are won by an order within 30 days
+  select 9100000 + i, timestamp '2023-06-10 10:00', 'S_MKT', 'online', null, 'E_MKT' from range(30) r(i);
 
 create table raw.order_lines as
   select first_order_id as order_id, 1 as line_no, product_id, cast(units as integer) as quantity,
@@ -100,7 +104,9 @@ create table raw.order_lines as
   union all
   select 4000000 + i, 1, 'P1', case when i < 2000 then 2 else 1 end, 1.00, 0.00, 0.00 from range(3000) r(i)
   union all
-  select order_id, 1, 'P1', 1, 5.00, 0.00, 0.00 from raw.orders where store_id = 'S_RET';
+  select order_id, 1, 'P1', 1, 5.00, 0.00, 0.00 from raw.orders where store_id = 'S_RET'
+  union all
+  select 9100000 + i, 1, 'P1', 1, 10.00, 0.00, 0.00 from range(30) r(i);
 
 create table raw.returns (return_id bigint, order_id bigint, line_no integer, return_ts timestamp, quantity integer,
                           refund_amount decimal(12,2));
@@ -152,7 +158,10 @@ create table raw.employees as
   from range(150) r(i)
   union all
   select 'E_NEW' || cast(i as varchar), 'S_HR', 'operations', 'cashier', date '2016-04-15', null, null, 2500.00, 0.00
-  from range(18) r(i);
+  from range(18) r(i)
+  union all
+  -- The marketer of DECISIONS rule 17: fixed 560, variable 240
+  select 'E_MKT', 'S_MKT', 'marketing', 'marketer', date '2023-01-01', null, null, 560.00, 240.00;
 
 create table raw.employee_assignments as
   select employee_id, store_id, hire_date as valid_from,
@@ -164,10 +173,20 @@ create table raw.job_applications (application_id bigint, requisition_id varchar
                                    applied_on date, is_qualified boolean, hired_on date, hired_employee_id varchar);
 create table raw.trainings (employee_id varchar, course_id varchar, course_name varchar, completed_on date,
                             pre_score integer, post_score integer, passed boolean);
-create table raw.crm_leads (lead_id bigint, created_ts timestamp, owner_employee_id varchar,
-                            first_response_ts timestamp, source varchar, won_order_id bigint, store_id varchar);
-create table raw.crm_activities (activity_id bigint, employee_id varchar, lead_id bigint, activity_ts timestamp,
-                                 activity_type varchar, outcome varchar);
+-- Marketer: 100 leads in June 2023; 22 answered within the hour (22%), 30 won within 30 days (30%); 100 calls of
+-- which 17 reached an agreement (17%).
+create table raw.crm_leads as
+  select cast(9000000 + i as bigint) as lead_id, timestamp '2023-06-05 09:00' as created_ts,
+         'E_MKT' as owner_employee_id,
+         timestamp '2023-06-05 09:00' + case when i < 22 then interval 30 minute else interval 3 hour end
+             as first_response_ts,
+         'web' as source, case when i < 30 then cast(9100000 + i as bigint) end as won_order_id, 'S_MKT' as store_id
+  from range(100) r(i);
+create table raw.crm_activities as
+  select cast(9200000 + i as bigint) as activity_id, 'E_MKT' as employee_id, cast(9000000 + i as bigint) as lead_id,
+         timestamp '2023-06-06 10:00' as activity_ts, 'call' as activity_type,
+         case when i < 17 then 'agreement' else 'callback' end as outcome
+  from range(100) r(i);
 
 -- TC-09: 9,000 of operating expenses in 2017
 create table raw.expenses as select * from (values
