@@ -141,3 +141,29 @@ def test_ctes_are_named_after_what_they_compute(graph, relation):
     sql = to_sql(build_query(graph, QueryRequest(("upt",), ("metric_time__month",)), relation))
     for name in ("metric_upt", "metric_units", "metric_order_count"):
         assert f"{name} AS (" in sql
+
+
+WINDOWED = [
+    ("revenue_yoy", "metric_time__month", date(2025, 1, 1), date(2025, 3, 31)),
+    ("revenue_ytd", "metric_time__month", date(2024, 2, 1), date(2024, 3, 31)),
+    ("revenue_7d", "metric_time__day", date(2024, 2, 12), date(2024, 2, 14)),
+    ("retention", "metric_time__year", date(2025, 1, 1), date(2025, 12, 31)),
+    ("inventory_value", "metric_time__month", date(2024, 2, 1), date(2024, 2, 29)),
+    ("upt", "metric_time__month", date(2024, 2, 1), date(2025, 1, 31)),
+]
+
+
+@pytest.mark.parametrize(("metric", "grain", "start", "end"), WINDOWED, ids=[w[0] for w in WINDOWED])
+def test_time_range_reads_only_what_periods_need(graph, relation, con, metric, grain, start, end):
+    """A start date is pushed into every scan, moved back by offsets, windows, grain-to-date and retention, so
+    the bounded query equals the unbounded one restricted to the same periods."""
+    bounded = to_sql(build_query(graph, QueryRequest((metric,), (grain,), start=start, end=end), relation))
+    unbounded = to_sql(build_query(graph, QueryRequest((metric,), (grain,)), relation))
+    first_period = {
+        "metric_time__day": start,
+        "metric_time__month": start.replace(day=1),
+        "metric_time__year": start.replace(month=1, day=1),
+    }[grain]
+    expected = [row for row in con.execute(unbounded).fetchall() if first_period <= row[0] <= end]
+    assert _normalise(con.execute(bounded).fetchall()) == _normalise(expected)
+    assert bounded.count(">=") > unbounded.count(">="), "the start date must reach the scans"

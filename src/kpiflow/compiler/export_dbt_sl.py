@@ -1,7 +1,8 @@
 """Export the kpiflow spec as dbt semantic-layer YAML (dbt 1.11 / MetricFlow spec with measures).
 
 Everything MetricFlow can express is exported; what it cannot (retention metrics, balances averaged over time,
-and anything that depends on them) is reported with the reason instead of being exported wrongly.
+and anything that depends on them) is reported with the reason instead of being exported wrongly. The parity test
+(`tests/parity/`) runs MetricFlow on the exported YAML and compares every exported metric with kpiflow's numbers.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from sqlglot import exp
 
 from kpiflow.compiler.expressions import parse_expression
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
-from kpiflow.compiler.spec import MeasureSpec, MetricInput, MetricSpec
+from kpiflow.compiler.spec import MeasureSpec, MetricInput, MetricSpec, SemanticModelSpec
 from kpiflow.compiler.validate import metric_inputs
 
 _WINDOW_CHOICE = {"last": "max", "first": "min"}
+_AGGREGATION = {"avg": "average"}  # dbt spells the mean `average`
 _PLACEHOLDER = "__mf_ref__"
+# kpiflow reads a running total at each period's last day (DECISIONS rule 8); MetricFlow's default is the first.
+_CUMULATIVE_PERIOD_AGG = "last"
 
 
 @dataclass
@@ -53,11 +57,36 @@ def jinja_filter(text: str) -> str:
     return text_out
 
 
-def _measure(measure: MeasureSpec) -> dict | None:
+def filter_dimension_name(measure: MeasureSpec) -> str:
+    """The boolean dimension that carries a measure's row filter (MetricFlow measures have no filter)."""
+    return f"{measure.name}_filter"
+
+
+def _primary_entity(spec: SemanticModelSpec) -> str | None:
+    return next((e.name for e in spec.entities if e.type == "primary"), None)
+
+
+def _measure_filters(graph: SemanticGraph) -> dict[str, str]:
+    """Measure name -> MetricFlow where-filter selecting the measure's rows.
+
+    A measure filter drops rows before aggregation, so a group whose rows are all filtered out has no row at all.
+    Folding the filter into the aggregated expression instead would keep such groups (with 0 or NULL), so the
+    filter is exported as a dimension of the semantic model that every metric over the measure filters on.
+    """
+    filters: dict[str, str] = {}
+    for ref in graph.measures.values():
+        entity = _primary_entity(ref.model.spec)
+        if ref.measure.filter and entity:
+            dimension = f"{entity}__{filter_dimension_name(ref.measure)}"
+            filters[ref.measure.name] = "{{ Dimension('" + dimension + "') }}"
+    return filters
+
+
+def _measure(measure: MeasureSpec, has_primary_entity: bool) -> dict | None:
     expr = measure.expr or measure.name
-    if measure.filter:  # aggregate functions skip NULLs, so a filter folds into the expression
+    if measure.filter and not has_primary_entity:  # no dimension can carry the filter: fold it (keeps empty groups)
         expr = f"case when {measure.filter} then {expr} end"
-    out: dict = {"name": measure.name, "agg": measure.agg, "expr": expr}
+    out: dict = {"name": measure.name, "agg": _AGGREGATION.get(measure.agg, measure.agg), "expr": expr}
     if measure.agg in ("percentile", "median"):
         out["agg"] = "percentile"
         out["agg_params"] = {
@@ -89,7 +118,11 @@ def _input(item: MetricInput) -> dict:
     return out
 
 
-def _metric(metric: MetricSpec) -> dict:
+def _filter_value(filters: list[str]) -> str | list[str]:
+    return filters[0] if len(filters) == 1 else filters
+
+
+def _metric(metric: MetricSpec, measure_filters: dict[str, str]) -> dict:
     out: dict = {
         "name": metric.name,
         "label": metric.label,
@@ -97,6 +130,7 @@ def _metric(metric: MetricSpec) -> dict:
         "type": metric.type,
     }
     params: dict = {}
+    filters = [jinja_filter(metric.filter)] if metric.filter else []
     if metric.type in ("simple", "cumulative"):
         measure: dict = {"name": metric.measure}
         if metric.fill_nulls_with is not None:
@@ -104,10 +138,13 @@ def _metric(metric: MetricSpec) -> dict:
         if metric.join_to_timespine:
             measure["join_to_timespine"] = True
         params["measure"] = measure
+        if metric.measure in measure_filters:
+            filters.append(measure_filters[metric.measure])
     if metric.type == "cumulative":
-        params["cumulative_type_params"] = (
-            {"window": metric.window} if metric.window else {"grain_to_date": metric.grain_to_date}
-        )
+        params["cumulative_type_params"] = {
+            **({"window": metric.window} if metric.window else {"grain_to_date": metric.grain_to_date}),
+            "period_agg": _CUMULATIVE_PERIOD_AGG,
+        }
     if metric.type == "ratio":
         for key in ("numerator", "denominator"):
             value = getattr(metric, key)
@@ -117,16 +154,22 @@ def _metric(metric: MetricSpec) -> dict:
         params["metrics"] = [_input(item) for item in metric.metrics]
     if metric.type == "conversion" and metric.conversion:
         conv = metric.conversion
+        base: dict = {"name": conv.base_measure}
+        # kpiflow counts converted base rows, so a group where none converted has 0 conversions, not NULL.
+        converted: dict = {"name": conv.conversion_measure, "fill_nulls_with": 0}
+        for side, name in ((base, conv.base_measure), (converted, conv.conversion_measure)):
+            if name in measure_filters:
+                side["filter"] = measure_filters[name]
         params["conversion_type_params"] = {
-            "base_measure": {"name": conv.base_measure},
-            "conversion_measure": {"name": conv.conversion_measure},
+            "base_measure": base,
+            "conversion_measure": converted,
             "entity": conv.entity,
             "window": conv.window,
             "calculation": conv.calculation,
         }
     out["type_params"] = params
-    if metric.filter:
-        out["filter"] = jinja_filter(metric.filter)
+    if filters:
+        out["filter"] = _filter_value(filters)
     return out
 
 
@@ -151,44 +194,58 @@ def _unsupported(
     return None
 
 
+def _semantic_model(spec: SemanticModelSpec, bad_measures: set[str]) -> dict:
+    has_primary = _primary_entity(spec) is not None
+    measures = []
+    for measure in spec.measures:
+        exported = _measure(measure, has_primary)
+        if exported is None:
+            bad_measures.add(measure.name)
+        else:
+            measures.append(exported)
+    model: dict = {"name": spec.name, "model": f"ref('{spec.model}')"}
+    if spec.description:
+        model["description"] = spec.description
+    if spec.agg_time_dimension:
+        model["defaults"] = {"agg_time_dimension": spec.agg_time_dimension}
+    model["entities"] = [{"name": e.name, "type": e.type, "expr": e.expr or e.name} for e in spec.entities]
+    model["dimensions"] = [
+        {
+            "name": d.name,
+            "type": d.type,
+            "expr": d.expr or d.name,
+            **({"type_params": {"time_granularity": d.time_granularity}} if d.type == "time" else {}),
+        }
+        for d in spec.dimensions
+    ]
+    if has_primary:
+        model["dimensions"] += [
+            {
+                "name": filter_dimension_name(m),
+                "type": "categorical",
+                "expr": m.filter,
+                "description": f"True on the rows measure '{m.name}' aggregates (its kpiflow filter).",
+            }
+            for m in spec.measures
+            if m.filter
+        ]
+    if measures:
+        model["measures"] = measures
+    return model
+
+
 def export_semantic_layer(graph: SemanticGraph, directory: Path) -> ExportReport:
     report = ExportReport()
-    models = []
     bad_measures: set[str] = set()
-    for name in sorted(graph.models):
-        spec = graph.models[name].spec
-        measures = []
-        for measure in spec.measures:
-            exported = _measure(measure)
-            if exported is None:
-                bad_measures.add(measure.name)
-            else:
-                measures.append(exported)
-        model: dict = {"name": spec.name, "model": f"ref('{spec.model}')"}
-        if spec.description:
-            model["description"] = spec.description
-        if spec.agg_time_dimension:
-            model["defaults"] = {"agg_time_dimension": spec.agg_time_dimension}
-        model["entities"] = [{"name": e.name, "type": e.type, "expr": e.expr or e.name} for e in spec.entities]
-        model["dimensions"] = [
-            {
-                "name": d.name,
-                "type": d.type,
-                "expr": d.expr or d.name,
-                **({"type_params": {"time_granularity": d.time_granularity}} if d.type == "time" else {}),
-            }
-            for d in spec.dimensions
-        ]
-        if measures:
-            model["measures"] = measures
-        models.append(model)
+    models = [_semantic_model(graph.models[name].spec, bad_measures) for name in sorted(graph.models)]
+    measure_filters = _measure_filters(graph)
     metrics = []
     for name in sorted(graph.metrics):
         reason = _unsupported(graph, name, bad_measures)
         if reason:
             report.skipped[name] = reason
             continue
-        metrics.append(_metric(graph.metrics[name]))
+        metrics.append(_metric(graph.metrics[name], measure_filters))
         report.exported.append(name)
     directory.mkdir(parents=True, exist_ok=True)
     header = "# Exported by `kpiflow export dbt-semantic-layer` from metrics/*.yml.\n"

@@ -49,6 +49,7 @@ class MeasureNode:
     filters: tuple[str, ...]
     window: tuple[int, str] | None = None
     grain_to_date: str | None = None
+    lookback: tuple[tuple[int, str], ...] = ()  # offsets above this node: how much earlier data a period needs
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class ConversionNode:
     window: tuple[int, str]
     calculation: str
     filters: tuple[str, ...]
+    lookback: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class RetentionNode:
     measure: str
     entity: str
     filters: tuple[str, ...]
+    lookback: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,21 +141,33 @@ class Planner:
                 )
         return QueryPlan(request, nodes, tuple(leaves))
 
-    def _metric(self, name: str, request: QueryRequest, filters: tuple[str, ...], stack: tuple[str, ...]) -> MetricNode:
+    def _metric(
+        self,
+        name: str,
+        request: QueryRequest,
+        filters: tuple[str, ...],
+        stack: tuple[str, ...],
+        lookback: tuple[tuple[int, str], ...] = (),
+    ) -> MetricNode:
         metric = self.graph.metrics.get(name)
         if metric is None:
             raise QueryError(f"unknown metric '{name}'. {closest(name, self.graph.metrics) or ''}".strip())
         if name in stack:
             raise QueryError("derived metrics form a cycle: " + " -> ".join((*stack, name)))
         own = filters + ((metric.filter,) if metric.filter else ())
-        body = self._body(metric, request, own, (*stack, name))
+        body = self._body(metric, request, own, (*stack, name), lookback)
         return MetricNode(name, body, metric.fill_nulls_with, metric.join_to_timespine)
 
     def _body(
-        self, metric: MetricSpec, request: QueryRequest, filters: tuple[str, ...], stack: tuple[str, ...]
+        self,
+        metric: MetricSpec,
+        request: QueryRequest,
+        filters: tuple[str, ...],
+        stack: tuple[str, ...],
+        lookback: tuple[tuple[int, str], ...],
     ) -> MeasureNode | ConversionNode | RetentionNode | CombineNode:
         if metric.type == "simple":
-            return MeasureNode(str(metric.measure), filters)
+            return MeasureNode(str(metric.measure), filters, lookback=lookback)
         if metric.type == "cumulative":
             window = parse_interval(metric.window) if metric.window else None
             grain = request.time_grain
@@ -160,7 +175,7 @@ class Planner:
                 raise QueryError(
                     f"'{metric.name}' accumulates {metric.grain_to_date}-to-date; it cannot be shown by {grain}"
                 )
-            return MeasureNode(str(metric.measure), filters, window, metric.grain_to_date)
+            return MeasureNode(str(metric.measure), filters, window, metric.grain_to_date, lookback)
         if metric.type == "conversion":
             spec = metric.conversion
             assert spec is not None
@@ -171,16 +186,17 @@ class Planner:
                 parse_interval(spec.window),
                 spec.calculation,
                 filters,
+                lookback,
             )
         if metric.type == "retention":
             spec_r = metric.retention
             assert spec_r is not None
             if request.time_grain is None:
                 raise QueryError(f"'{metric.name}' compares consecutive periods: group by a metric_time grain")
-            return RetentionNode(spec_r.measure, spec_r.entity, filters)
+            return RetentionNode(spec_r.measure, spec_r.entity, filters, lookback)
         inputs = []
         for item in metric_inputs(metric):
-            inputs.append(self._input(item, request, filters, stack, metric.name))
+            inputs.append(self._input(item, request, filters, stack, metric.name, lookback))
         kind = "ratio" if metric.type == "ratio" else "derived"
         return CombineNode(metric.name, kind, tuple(inputs), metric.expr)
 
@@ -191,6 +207,7 @@ class Planner:
         filters: tuple[str, ...],
         stack: tuple[str, ...],
         parent: str,
+        lookback: tuple[tuple[int, str], ...],
     ) -> InputNode:
         offset = parse_interval(item.offset_window) if item.offset_window else None
         if offset is not None:
@@ -200,7 +217,9 @@ class Planner:
             if GRAINS.index(offset[1]) < GRAINS.index(grain):
                 raise QueryError(f"'{parent}' shifts by {offset[0]} {offset[1]}, finer than the grain '{grain}'")
         child_filters = filters + ((item.filter,) if item.filter else ())
-        node = self._metric(item.name, request, child_filters, stack)
+        # Earlier data matters only when a start date limits what is read; otherwise share the unshifted node.
+        needs_history = offset is not None and request.start is not None
+        node = self._metric(item.name, request, child_filters, stack, lookback + ((offset,) if needs_history else ()))
         return InputNode(item.alias or item.name, node, offset)
 
 

@@ -266,7 +266,10 @@ class QueryRenderer:
         union: exp.Query = _select(*(col(g) for g in group_by)).from_(exp.table_(sources[0]), copy=False)
         for source in sources[1:]:
             union = exp.union(
-                union, _select(*(col(g) for g in group_by)).from_(exp.table_(source), copy=False), distinct=True, copy=False
+                union,
+                _select(*(col(g) for g in group_by)).from_(exp.table_(source), copy=False),
+                distinct=True,
+                copy=False,
             )
         if len(sources) == 1:
             union = union.distinct(copy=False)  # type: ignore[attr-defined]

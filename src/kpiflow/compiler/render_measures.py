@@ -45,6 +45,10 @@ def shift(expr: exp.Expression, count: int, unit: str) -> exp.Expression:
     return exp.DateAdd(this=expr, expression=exp.Literal.number(count), unit=exp.var(unit.upper()))
 
 
+def _history(lookback: tuple[tuple[int, str], ...]) -> tuple[tuple[str, int, str], ...]:
+    return tuple(("shift", count, unit) for count, unit in lookback)
+
+
 def aggregate(agg: str, value: exp.Expression, percentile: float | None) -> exp.Expression:
     if agg == "sum":
         return exp.Sum(this=value)
@@ -109,7 +113,15 @@ class MeasureRenderer:
         self.request = request
 
     # -- sources -----------------------------------------------------------------------------------------
-    def source(self, measure_name: str, filters: tuple[str, ...], group_by: tuple[str, ...]) -> MeasureSource:
+    def source(
+        self,
+        measure_name: str,
+        filters: tuple[str, ...],
+        group_by: tuple[str, ...],
+        history: tuple[tuple[str, int, str], ...] = (),
+    ) -> MeasureSource:
+        """FROM/JOIN/WHERE for a measure. `history` says how much data before the requested start the node needs
+        (('shift', n, unit) for offsets, windows and retention; ('trunc', 0, grain) for grain-to-date)."""
         ref = self.graph.measures[measure_name]
         time_dim = ref.measure.agg_time_dimension or ref.model.spec.agg_time_dimension
         joins: dict[str, Join] = {}
@@ -139,7 +151,9 @@ class MeasureRenderer:
             raise QueryError(f"measure '{measure_name}': {exc}. {exc.suggestion or ''}".strip()) from None
         if self.request.time_grain is None:
             where.extend(self._range_filter(time_raw))
-        elif any(name.startswith(TIME_ENTITY + "__") for name in group_by):
+        else:
+            where.extend(self._window_filter(time_raw, history))
+        if self.request.time_grain and any(name.startswith(TIME_ENTITY + "__") for name in group_by):
             where.append(exp.Not(this=exp.Is(this=time_raw.copy(), expression=exp.null())))  # no period, no row
         return MeasureSource(ref, tuple(resolved), time_raw, tuple(joins[a] for a in sorted(joins)), tuple(where))
 
@@ -153,6 +167,26 @@ class MeasureRenderer:
                 exp.LT(
                     this=exp.cast(time_raw.copy(), DATE),
                     expression=date_literal(self.request.end + timedelta(days=1)),
+                )
+            )
+        return out
+
+    def _window_filter(
+        self, time_raw: exp.Expression, history: tuple[tuple[str, int, str], ...]
+    ) -> list[exp.Expression]:
+        """With a time grain, read only the rows the requested periods need: from the first period's start, moved
+        back by every offset, window and grain-to-date above the measure, through the end date."""
+        grain = self.request.time_grain
+        out: list[exp.Expression] = []
+        if self.request.start and grain:
+            lower: exp.Expression = truncate(date_literal(self.request.start), grain)
+            for kind, count, unit in history:
+                lower = shift(lower, -count, unit) if kind == "shift" else truncate(lower, unit)
+            out.append(exp.GTE(this=exp.cast(time_raw.copy(), DATE), expression=lower))
+        if self.request.end:
+            out.append(
+                exp.LT(
+                    this=exp.cast(time_raw.copy(), DATE), expression=date_literal(self.request.end + timedelta(days=1))
                 )
             )
         return out
@@ -179,7 +213,7 @@ class MeasureRenderer:
             return self._cumulative(node, cte_name, group_by)
         if ref.measure.non_additive_dimension:
             return self._semi_additive(node, cte_name, group_by)
-        src = self.source(node.measure, node.filters, group_by)
+        src = self.source(node.measure, node.filters, group_by, _history(node.lookback))
         value = qualify(parse_expression(ref.measure.expr or ref.measure.name).tree, BASE_ALIAS)
         select = _select(*(exp.alias_(e.copy(), n, copy=False) for n, e in src.group_by))
         select = select.select(
@@ -196,7 +230,12 @@ class MeasureRenderer:
         """Aggregate by the non-time group-by names plus the day, as `<cte>__daily`."""
         ref = self.graph.measures[node.measure]
         other = [g for g in group_by if not g.startswith(TIME_ENTITY + "__")]
-        src = self.source(node.measure, node.filters, tuple(other))
+        own: tuple[tuple[str, int, str], ...] = ()
+        if node.window:
+            own = (("shift", node.window[0], node.window[1]),)
+        elif node.grain_to_date:
+            own = (("trunc", 0, node.grain_to_date),)
+        src = self.source(node.measure, node.filters, tuple(other), _history(node.lookback) + own)
         if day_expr_of == "agg_time":
             day = exp.cast(src.time_raw.copy(), DATE)
         else:
@@ -270,7 +309,11 @@ class MeasureRenderer:
             return self.registry.add(cte_name, select)
         edge_fn = exp.Max if nad.window_choice == "last" else exp.Min
         window = exp.Window(this=edge_fn(this=col("__day")), partition_by=[p.copy() for p in period] or None)
-        marked = _select("*").select(exp.alias_(window, "__edge", copy=False), copy=False).from_(exp.table_(daily), copy=False)
+        marked = (
+            _select("*")
+            .select(exp.alias_(window, "__edge", copy=False), copy=False)
+            .from_(exp.table_(daily), copy=False)
+        )
         marked_cte = self.registry.add(f"{cte_name}__edges", marked)
         select = (
             _select(*outputs, "value")
@@ -285,9 +328,11 @@ class MeasureRenderer:
         if ref.measure.agg not in ("sum", "count", "sum_boolean"):
             raise QueryError(f"cumulative metrics need an additive measure; '{node.measure}' is {ref.measure.agg}")
         daily, other = self._daily(node, cte_name, group_by, "agg_time")
+        # A window goes on after the last row; with an end date the rows stop there, so the spine runs to it.
+        high: exp.Expression = date_literal(self.request.end) if self.request.end else exp.Max(this=col("__day"))
         bounds = _select(
             exp.alias_(exp.Min(this=col("__day")), "__lo", copy=False),
-            exp.alias_(exp.Max(this=col("__day")), "__hi", copy=False),
+            exp.alias_(high, "__hi", copy=False),
         ).from_(exp.table_(daily), copy=False)
         bounds_cte = self.registry.add(f"{cte_name}__bounds", bounds)
         spine = (
@@ -322,7 +367,9 @@ class MeasureRenderer:
         period = [time_out[1].copy()] if time_out else []
         window = exp.Window(this=exp.Max(this=col("__day")), partition_by=period or None)
         marked = (
-            _select("*").select(exp.alias_(window, "__edge", copy=False), copy=False).from_(exp.table_(running_cte), copy=False)
+            _select("*")
+            .select(exp.alias_(window, "__edge", copy=False), copy=False)
+            .from_(exp.table_(running_cte), copy=False)
         )
         marked_cte = self.registry.add(f"{cte_name}__edges", marked)
         outputs = [exp.alias_(time_out[1].copy(), time_out[0], copy=False)] if time_out else []
@@ -333,7 +380,7 @@ class MeasureRenderer:
 
     def conversion(self, node: ConversionNode, cte_name: str, group_by: tuple[str, ...]) -> str:
         """Base events followed by a conversion event of the same entity within the window."""
-        base_src = self.source(node.base_measure, node.filters, group_by)
+        base_src = self.source(node.base_measure, node.filters, group_by, _history(node.lookback))
         base_ref = self.graph.measures[node.base_measure]
         entity = base_ref.model.entity(node.entity)
         assert entity is not None
@@ -399,7 +446,7 @@ class MeasureRenderer:
         """Entities active in the previous period and this one, over entities active in the previous period."""
         grain = self.request.time_grain
         assert grain is not None
-        src = self.source(node.measure, node.filters, group_by)
+        src = self.source(node.measure, node.filters, group_by, (*_history(node.lookback), ("shift", 1, grain)))
         ref = self.graph.measures[node.measure]
         entity = ref.model.entity(node.entity)
         assert entity is not None
@@ -435,9 +482,7 @@ class MeasureRenderer:
         select = (
             _select(*(col(n, "p") for n in group_by), exp.alias_(value, "value", copy=False))
             .from_(exp.alias_(exp.table_(previous_cte), "p", table=True, copy=False), copy=False)
-            .join(
-                exp.alias_(exp.table_(active_cte), "c", table=True, copy=False), on=on, join_type="left", copy=False
-            )
+            .join(exp.alias_(exp.table_(active_cte), "c", table=True, copy=False), on=on, join_type="left", copy=False)
             .where(exp.LTE(this=col(time_name, "p"), expression=last_period), copy=False)
             .group_by(*(col(n, "p") for n in group_by), copy=False)
         )
