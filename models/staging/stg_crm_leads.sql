@@ -1,0 +1,23 @@
+with source as (
+
+    select * from {{ source('raw', 'crm_leads') }}
+
+),
+
+renamed as (
+
+    select
+        lead_id,
+        created_ts as created_at,
+        cast(created_ts as date) as created_date,
+        owner_employee_id,
+        first_response_ts as first_responded_at,
+        source as lead_source,
+        won_order_id,
+        store_id
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,22 @@
+with source as (
+
+    select * from {{ source('raw', 'orders') }}
+
+),
+
+renamed as (
+
+    select
+        order_id,
+        order_ts as ordered_at,
+        cast(order_ts as date) as order_date,
+        store_id,
+        channel,
+        customer_id,
+        employee_id
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,124 @@
+"""`kpiflow demo-data`: generate, replace or extend the demo warehouse."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from kpiflow.errors import UserInputError
+
+if TYPE_CHECKING:
+    from kpiflow.demo.warehouse import DemoSummary
+
+
+class OutputFormat(StrEnum):
+    duckdb = "duckdb"
+    parquet = "parquet"
+
+
+def demo_data(
+    scale: Annotated[float, typer.Option(help="Size: 1 is about a million order lines over two years.")] = 1.0,
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")] = "2024-01-01",
+    end: Annotated[str, typer.Option(help="Last day, inclusive (YYYY-MM-DD).")] = "2025-12-31",
+    seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 42,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="duckdb: schema raw of a DuckDB file; parquet: one file per table.")
+    ] = OutputFormat.duckdb,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="DuckDB file (default: KPIFLOW_WAREHOUSE) or, with --format parquet, a directory."),
+    ] = None,
+    append_through: Annotated[
+        str | None, typer.Option(help="Extend an existing warehouse by the days after its last day, through this day.")
+    ] = None,
+    if_missing: Annotated[bool, typer.Option(help="Do nothing if the warehouse already holds demo data.")] = False,
+    seeds_dir: Annotated[
+        Path | None, typer.Option(help="Where to write the plan seed CSVs (default: the project's seeds/).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result (row counts) as JSON.")] = False,
+) -> None:
+    """Generate the demo retailer's raw data (sales, inventory, HR, CRM) deterministically from a seed."""
+    from kpiflow.config import Settings
+    from kpiflow.demo.warehouse import append_demo_days, generate_demo_warehouse, read_demo_spec
+
+    settings = Settings.from_env()
+    show_progress = not quiet and not json_output
+    summary: DemoSummary
+    if append_through is not None:
+        if output_format is OutputFormat.parquet:
+            raise UserInputError("--append-through works on a DuckDB warehouse; drop --format parquet.")
+        warehouse = out or settings.warehouse_path
+        summary = append_demo_days(
+            warehouse, _parse_day("--append-through", append_through), seeds_dir=seeds_dir, progress=show_progress
+        )
+    elif output_format is OutputFormat.parquet:
+        if out is None:
+            raise UserInputError("--format parquet needs --out DIR (the directory for the Parquet files).")
+        if if_missing and (out / "orders.parquet").is_file():
+            _report_unchanged(out, json_output)
+            return
+        with tempfile.TemporaryDirectory(prefix="kpiflow-demo-") as scratch:
+            summary = generate_demo_warehouse(
+                Path(scratch) / "demo.duckdb",
+                scale=scale,
+                start=_parse_day("--start", start),
+                end=_parse_day("--end", end),
+                seed=seed,
+                seeds_dir=seeds_dir,
+                parquet_dir=out,
+                progress=show_progress,
+            )
+    else:
+        warehouse = out or settings.warehouse_path
+        if if_missing and read_demo_spec(warehouse) is not None:
+            _report_unchanged(warehouse, json_output)
+            return
+        summary = generate_demo_warehouse(
+            warehouse,
+            scale=scale,
+            start=_parse_day("--start", start),
+            end=_parse_day("--end", end),
+            seed=seed,
+            seeds_dir=seeds_dir,
+            progress=show_progress,
+        )
+    if json_output:
+        typer.echo(json.dumps(summary.to_dict(), indent=2, sort_keys=True))
+    else:
+        _print_counts(summary)
+
+
+def _parse_day(option: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserInputError(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. 2024-01-31.") from None
+
+
+def _report_unchanged(location: Path, json_output: bool) -> None:
+    if json_output:
+        typer.echo(json.dumps({"action": "unchanged", "location": str(location)}))
+    else:
+        Console().print(f"Demo data already present in {location}; nothing to do (--if-missing).")
+
+
+def _print_counts(summary: DemoSummary) -> None:
+    where = summary.parquet_dir if summary.parquet_dir else summary.warehouse_path
+    table = Table(
+        title=f"Demo data {summary.action}: {where} ({summary.start}..{summary.end}, seed {summary.seed}, "
+        f"scale {summary.scale:g})"
+    )
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in summary.row_counts.items():
+        table.add_row(name, f"{rows:,}")
+    Console().print(table)
