@@ -10,8 +10,12 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.sales_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CASE
+    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
+    THEN NULL
+    ELSE CAST(q.sales_per_employee AS DOUBLE)
+  END AS value,
+  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -66,11 +70,33 @@ FROM (
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__day IS NOT DISTINCT FROM in_1.metric_time__day
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(base.date_day AS DATE) AS metric_time__day,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    WHERE
+      NOT base.date_day IS NULL
+    GROUP BY
+      CAST(base.date_day AS DATE)
+  ), query__keys AS (
+    SELECT
+      metric_time__day
+    FROM metric_sales_per_employee
+    UNION
+    SELECT
+      metric_time__day
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__day,
-    value AS sales_per_employee
-  FROM metric_sales_per_employee
+    k.metric_time__day,
+    m_0.value AS sales_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_sales_per_employee AS m_0
+    ON k.metric_time__day IS NOT DISTINCT FROM m_0.metric_time__day
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__day IS NOT DISTINCT FROM m_1.metric_time__day
   ORDER BY
     metric_time__day ASC
 ) AS q
@@ -86,8 +112,12 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.sales_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CASE
+    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
+    THEN NULL
+    ELSE CAST(q.sales_per_employee AS DOUBLE)
+  END AS value,
+  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -153,12 +183,40 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__day IS NOT DISTINCT FROM in_1.metric_time__day
       AND k.store IS NOT DISTINCT FROM in_1.store
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(base.date_day AS DATE) AS metric_time__day,
+      base.store_id AS store,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    WHERE
+      NOT base.date_day IS NULL
+    GROUP BY
+      CAST(base.date_day AS DATE),
+      base.store_id
+  ), query__keys AS (
+    SELECT
+      metric_time__day,
+      store
+    FROM metric_sales_per_employee
+    UNION
+    SELECT
+      metric_time__day,
+      store
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__day,
-    store,
-    value AS sales_per_employee
-  FROM metric_sales_per_employee
+    k.metric_time__day,
+    k.store,
+    m_0.value AS sales_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_sales_per_employee AS m_0
+    ON k.metric_time__day IS NOT DISTINCT FROM m_0.metric_time__day
+    AND k.store IS NOT DISTINCT FROM m_0.store
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__day IS NOT DISTINCT FROM m_1.metric_time__day
+    AND k.store IS NOT DISTINCT FROM m_1.store
   ORDER BY
     metric_time__day ASC,
     store ASC
@@ -175,8 +233,12 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.sales_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CASE
+    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
+    THEN NULL
+    ELSE CAST(q.sales_per_employee AS DOUBLE)
+  END AS value,
+  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -246,12 +308,42 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__day IS NOT DISTINCT FROM in_1.metric_time__day
       AND k.store__region IS NOT DISTINCT FROM in_1.store__region
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(base.date_day AS DATE) AS metric_time__day,
+      store.region AS store__region,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    LEFT JOIN {{ ref('dim_stores') }} AS store
+      ON base.store_id = store.store_id
+    WHERE
+      NOT base.date_day IS NULL
+    GROUP BY
+      CAST(base.date_day AS DATE),
+      store.region
+  ), query__keys AS (
+    SELECT
+      metric_time__day,
+      store__region
+    FROM metric_sales_per_employee
+    UNION
+    SELECT
+      metric_time__day,
+      store__region
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__day,
-    store__region,
-    value AS sales_per_employee
-  FROM metric_sales_per_employee
+    k.metric_time__day,
+    k.store__region,
+    m_0.value AS sales_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_sales_per_employee AS m_0
+    ON k.metric_time__day IS NOT DISTINCT FROM m_0.metric_time__day
+    AND k.store__region IS NOT DISTINCT FROM m_0.store__region
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__day IS NOT DISTINCT FROM m_1.metric_time__day
+    AND k.store__region IS NOT DISTINCT FROM m_1.store__region
   ORDER BY
     metric_time__day ASC,
     store__region ASC
@@ -268,8 +360,12 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.sales_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CASE
+    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
+    THEN NULL
+    ELSE CAST(q.sales_per_employee AS DOUBLE)
+  END AS value,
+  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -324,11 +420,33 @@ FROM (
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__month IS NOT DISTINCT FROM in_1.metric_time__month
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE) AS metric_time__month,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    WHERE
+      NOT base.date_day IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE)
+  ), query__keys AS (
+    SELECT
+      metric_time__month
+    FROM metric_sales_per_employee
+    UNION
+    SELECT
+      metric_time__month
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__month,
-    value AS sales_per_employee
-  FROM metric_sales_per_employee
+    k.metric_time__month,
+    m_0.value AS sales_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_sales_per_employee AS m_0
+    ON k.metric_time__month IS NOT DISTINCT FROM m_0.metric_time__month
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__month IS NOT DISTINCT FROM m_1.metric_time__month
   ORDER BY
     metric_time__month ASC
 ) AS q
@@ -344,8 +462,12 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.sales_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CASE
+    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
+    THEN NULL
+    ELSE CAST(q.sales_per_employee AS DOUBLE)
+  END AS value,
+  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -411,12 +533,40 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__month IS NOT DISTINCT FROM in_1.metric_time__month
       AND k.store IS NOT DISTINCT FROM in_1.store
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE) AS metric_time__month,
+      base.store_id AS store,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    WHERE
+      NOT base.date_day IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE),
+      base.store_id
+  ), query__keys AS (
+    SELECT
+      metric_time__month,
+      store
+    FROM metric_sales_per_employee
+    UNION
+    SELECT
+      metric_time__month,
+      store
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__month,
-    store,
-    value AS sales_per_employee
-  FROM metric_sales_per_employee
+    k.metric_time__month,
+    k.store,
+    m_0.value AS sales_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_sales_per_employee AS m_0
+    ON k.metric_time__month IS NOT DISTINCT FROM m_0.metric_time__month
+    AND k.store IS NOT DISTINCT FROM m_0.store
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__month IS NOT DISTINCT FROM m_1.metric_time__month
+    AND k.store IS NOT DISTINCT FROM m_1.store
   ORDER BY
     metric_time__month ASC,
     store ASC
@@ -433,8 +583,12 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.sales_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CASE
+    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
+    THEN NULL
+    ELSE CAST(q.sales_per_employee AS DOUBLE)
+  END AS value,
+  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -504,12 +658,42 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__month IS NOT DISTINCT FROM in_1.metric_time__month
       AND k.store__region IS NOT DISTINCT FROM in_1.store__region
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE) AS metric_time__month,
+      store.region AS store__region,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    LEFT JOIN {{ ref('dim_stores') }} AS store
+      ON base.store_id = store.store_id
+    WHERE
+      NOT base.date_day IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE),
+      store.region
+  ), query__keys AS (
+    SELECT
+      metric_time__month,
+      store__region
+    FROM metric_sales_per_employee
+    UNION
+    SELECT
+      metric_time__month,
+      store__region
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__month,
-    store__region,
-    value AS sales_per_employee
-  FROM metric_sales_per_employee
+    k.metric_time__month,
+    k.store__region,
+    m_0.value AS sales_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_sales_per_employee AS m_0
+    ON k.metric_time__month IS NOT DISTINCT FROM m_0.metric_time__month
+    AND k.store__region IS NOT DISTINCT FROM m_0.store__region
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__month IS NOT DISTINCT FROM m_1.metric_time__month
+    AND k.store__region IS NOT DISTINCT FROM m_1.store__region
   ORDER BY
     metric_time__month ASC,
     store__region ASC
@@ -526,8 +710,12 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.sales_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CASE
+    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
+    THEN NULL
+    ELSE CAST(q.sales_per_employee AS DOUBLE)
+  END AS value,
+  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -582,11 +770,33 @@ FROM (
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_1.metric_time__quarter
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE) AS metric_time__quarter,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    WHERE
+      NOT base.date_day IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE)
+  ), query__keys AS (
+    SELECT
+      metric_time__quarter
+    FROM metric_sales_per_employee
+    UNION
+    SELECT
+      metric_time__quarter
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__quarter,
-    value AS sales_per_employee
-  FROM metric_sales_per_employee
+    k.metric_time__quarter,
+    m_0.value AS sales_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_sales_per_employee AS m_0
+    ON k.metric_time__quarter IS NOT DISTINCT FROM m_0.metric_time__quarter
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__quarter IS NOT DISTINCT FROM m_1.metric_time__quarter
   ORDER BY
     metric_time__quarter ASC
 ) AS q
@@ -602,8 +812,12 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.sales_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CASE
+    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
+    THEN NULL
+    ELSE CAST(q.sales_per_employee AS DOUBLE)
+  END AS value,
+  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -669,12 +883,40 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_1.metric_time__quarter
       AND k.store IS NOT DISTINCT FROM in_1.store
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE) AS metric_time__quarter,
+      base.store_id AS store,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    WHERE
+      NOT base.date_day IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE),
+      base.store_id
+  ), query__keys AS (
+    SELECT
+      metric_time__quarter,
+      store
+    FROM metric_sales_per_employee
+    UNION
+    SELECT
+      metric_time__quarter,
+      store
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__quarter,
-    store,
-    value AS sales_per_employee
-  FROM metric_sales_per_employee
+    k.metric_time__quarter,
+    k.store,
+    m_0.value AS sales_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_sales_per_employee AS m_0
+    ON k.metric_time__quarter IS NOT DISTINCT FROM m_0.metric_time__quarter
+    AND k.store IS NOT DISTINCT FROM m_0.store
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__quarter IS NOT DISTINCT FROM m_1.metric_time__quarter
+    AND k.store IS NOT DISTINCT FROM m_1.store
   ORDER BY
     metric_time__quarter ASC,
     store ASC
@@ -691,8 +933,12 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.sales_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CASE
+    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
+    THEN NULL
+    ELSE CAST(q.sales_per_employee AS DOUBLE)
+  END AS value,
+  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -762,12 +1008,42 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_1.metric_time__quarter
       AND k.store__region IS NOT DISTINCT FROM in_1.store__region
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE) AS metric_time__quarter,
+      store.region AS store__region,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    LEFT JOIN {{ ref('dim_stores') }} AS store
+      ON base.store_id = store.store_id
+    WHERE
+      NOT base.date_day IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE),
+      store.region
+  ), query__keys AS (
+    SELECT
+      metric_time__quarter,
+      store__region
+    FROM metric_sales_per_employee
+    UNION
+    SELECT
+      metric_time__quarter,
+      store__region
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__quarter,
-    store__region,
-    value AS sales_per_employee
-  FROM metric_sales_per_employee
+    k.metric_time__quarter,
+    k.store__region,
+    m_0.value AS sales_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_sales_per_employee AS m_0
+    ON k.metric_time__quarter IS NOT DISTINCT FROM m_0.metric_time__quarter
+    AND k.store__region IS NOT DISTINCT FROM m_0.store__region
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__quarter IS NOT DISTINCT FROM m_1.metric_time__quarter
+    AND k.store__region IS NOT DISTINCT FROM m_1.store__region
   ORDER BY
     metric_time__quarter ASC,
     store__region ASC
@@ -784,8 +1060,12 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.sales_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CASE
+    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
+    THEN NULL
+    ELSE CAST(q.sales_per_employee AS DOUBLE)
+  END AS value,
+  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -840,11 +1120,33 @@ FROM (
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__year IS NOT DISTINCT FROM in_1.metric_time__year
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE) AS metric_time__year,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    WHERE
+      NOT base.date_day IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE)
+  ), query__keys AS (
+    SELECT
+      metric_time__year
+    FROM metric_sales_per_employee
+    UNION
+    SELECT
+      metric_time__year
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__year,
-    value AS sales_per_employee
-  FROM metric_sales_per_employee
+    k.metric_time__year,
+    m_0.value AS sales_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_sales_per_employee AS m_0
+    ON k.metric_time__year IS NOT DISTINCT FROM m_0.metric_time__year
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__year IS NOT DISTINCT FROM m_1.metric_time__year
   ORDER BY
     metric_time__year ASC
 ) AS q
@@ -860,8 +1162,12 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.sales_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CASE
+    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
+    THEN NULL
+    ELSE CAST(q.sales_per_employee AS DOUBLE)
+  END AS value,
+  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -927,12 +1233,40 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__year IS NOT DISTINCT FROM in_1.metric_time__year
       AND k.store IS NOT DISTINCT FROM in_1.store
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE) AS metric_time__year,
+      base.store_id AS store,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    WHERE
+      NOT base.date_day IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE),
+      base.store_id
+  ), query__keys AS (
+    SELECT
+      metric_time__year,
+      store
+    FROM metric_sales_per_employee
+    UNION
+    SELECT
+      metric_time__year,
+      store
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__year,
-    store,
-    value AS sales_per_employee
-  FROM metric_sales_per_employee
+    k.metric_time__year,
+    k.store,
+    m_0.value AS sales_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_sales_per_employee AS m_0
+    ON k.metric_time__year IS NOT DISTINCT FROM m_0.metric_time__year
+    AND k.store IS NOT DISTINCT FROM m_0.store
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__year IS NOT DISTINCT FROM m_1.metric_time__year
+    AND k.store IS NOT DISTINCT FROM m_1.store
   ORDER BY
     metric_time__year ASC,
     store ASC
@@ -949,8 +1283,12 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.sales_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CASE
+    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
+    THEN NULL
+    ELSE CAST(q.sales_per_employee AS DOUBLE)
+  END AS value,
+  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -1020,12 +1358,42 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__year IS NOT DISTINCT FROM in_1.metric_time__year
       AND k.store__region IS NOT DISTINCT FROM in_1.store__region
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE) AS metric_time__year,
+      store.region AS store__region,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    LEFT JOIN {{ ref('dim_stores') }} AS store
+      ON base.store_id = store.store_id
+    WHERE
+      NOT base.date_day IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE),
+      store.region
+  ), query__keys AS (
+    SELECT
+      metric_time__year,
+      store__region
+    FROM metric_sales_per_employee
+    UNION
+    SELECT
+      metric_time__year,
+      store__region
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__year,
-    store__region,
-    value AS sales_per_employee
-  FROM metric_sales_per_employee
+    k.metric_time__year,
+    k.store__region,
+    m_0.value AS sales_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_sales_per_employee AS m_0
+    ON k.metric_time__year IS NOT DISTINCT FROM m_0.metric_time__year
+    AND k.store__region IS NOT DISTINCT FROM m_0.store__region
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__year IS NOT DISTINCT FROM m_1.metric_time__year
+    AND k.store__region IS NOT DISTINCT FROM m_1.store__region
   ORDER BY
     metric_time__year ASC,
     store__region ASC
