@@ -1,0 +1,54 @@
+"""`kpiflow check`: run the input quality gate and print its summary (or JSON).
+
+Exit codes: 0 when no error-severity check failed, 1 when one did (RunFailed), 2 for bad input (UserInputError).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from kpiflow.errors import RunFailed, UserInputError
+
+
+def _parse_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserInputError(f"--date '{text}' is not a date; use YYYY-MM-DD, e.g. --date 2025-03-31") from None
+
+
+def check(
+    run_date: Annotated[
+        str | None,
+        typer.Option("--date", help="Run date YYYY-MM-DD (default: the latest order date in raw.orders)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing unless the gate fails.")] = False,
+    no_data_docs: Annotated[bool, typer.Option("--no-data-docs", help="Skip writing GE Data Docs (faster).")] = False,
+    no_quarantine: Annotated[
+        bool, typer.Option("--no-quarantine", help="Report failing rows but never move them to quarantine.")
+    ] = False,
+) -> None:
+    """Check the raw warehouse tables (Great Expectations) before building; exit 1 if an error check fails."""
+    from kpiflow.config import Settings
+    from kpiflow.quality.gate import run_gate
+
+    report = run_gate(
+        Settings.from_env(),
+        _parse_date(run_date),
+        data_docs=not no_data_docs,
+        quarantine=not no_quarantine,
+    )
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    elif not quiet or not report.passed:
+        typer.echo(report.summary_text())
+    if not report.passed:
+        failed = [r.name for r in report.results if r.blocks_publishing]
+        raise RunFailed(f"quality gate failed for {report.run_date.isoformat()}: {', '.join(failed[:10])}")

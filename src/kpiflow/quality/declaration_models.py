@@ -1,0 +1,123 @@
+"""The YAML boundary of `_source_checks.yml`: one strict pydantic model per check kind and for the file itself.
+
+Only `kpiflow.quality.declarations` uses these; it turns them into the frozen specs in `kpiflow.quality.specs`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kpiflow.quality import specs as s
+
+Op = Literal[">=", ">", "<=", "<"]
+Name = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckArgs(Strict):
+    name: Name | None = None
+    severity: s.Severity = s.Severity.ERROR
+
+
+class RowCheckArgs(CheckArgs):
+    quarantine: bool = False
+
+
+class NotNullArgs(RowCheckArgs):
+    columns: list[str] = Field(min_length=1)
+
+
+class UniqueArgs(CheckArgs):
+    columns: list[str] = Field(min_length=1)
+
+
+class AcceptedValuesArgs(RowCheckArgs):
+    column: str
+    values: list[str | int | bool] = Field(min_length=1)
+
+
+class RangeArgs(RowCheckArgs):
+    column: str
+    min: Decimal | None = None
+    max: Decimal | None = None
+    min_exclusive: bool = False
+    max_exclusive: bool = False
+
+
+class DatesArgs(RowCheckArgs):
+    columns: list[str] = Field(min_length=1)
+
+
+class CompareArgs(RowCheckArgs):
+    column: str
+    op: Op
+    other: str
+
+
+class RuleArgs(RowCheckArgs):
+    name: Name
+    condition: str
+    description: str | None = None
+
+
+class ReferencesArgs(RowCheckArgs):
+    column: str | None = None
+    columns: list[str] | None = None
+    parent: str
+    parent_columns: list[str] | None = None
+
+
+class CompareParentArgs(RowCheckArgs):
+    column: str
+    op: Op
+    parent: str
+    parent_column: str
+    join: list[str] = Field(min_length=1)
+
+
+class FreshnessArgs(CheckArgs):
+    column: str
+
+
+class VolumeArgs(CheckArgs):
+    column: str
+    trailing_days: int | None = Field(default=None, ge=1)
+    min_ratio: Decimal | None = Field(default=None, ge=0)
+    max_ratio: Decimal | None = Field(default=None, gt=0)
+    min_average: Decimal | None = Field(default=None, ge=0)
+
+
+class VolumeDefaults(Strict):
+    trailing_days: int = Field(default=28, ge=1)
+    min_ratio: Decimal = Field(default=Decimal("0.3"), ge=0)
+    max_ratio: Decimal = Field(default=Decimal("2.5"), gt=0)
+    min_average: Decimal = Field(default=Decimal(20), ge=0)
+
+
+class SettingsModel(Strict):
+    founded_on: date
+    run_date_from: str = Field(pattern=r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
+    quarantine_limit: Decimal = Field(default=Decimal("0.01"), ge=0, le=1)
+    min_rows: int = Field(default=1, ge=0)
+    volume: VolumeDefaults = VolumeDefaults()
+
+
+class TableModel(Strict):
+    columns: dict[Name, s.TypeFamily] = Field(min_length=1)
+    key: list[str] = Field(default_factory=list)
+    min_rows: int | None = Field(default=None, ge=0)
+    quarantine_limit: Decimal | None = Field(default=None, ge=0, le=1)
+    checks: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ChecksFile(Strict):
+    checks_format: Literal[1]
+    settings: SettingsModel
+    tables: dict[Name, TableModel] = Field(min_length=1)

@@ -1,0 +1,148 @@
+"""`run_gate`: validate the raw warehouse, quarantine what may be quarantined, report.
+
+Rounds: validate -> quarantine failing rows of `quarantine: true` checks -> validate again (rows removed from a
+parent table can orphan child rows, which the next round catches), at most `MAX_ROUNDS` validations. The last
+validation decides; quarantined rows and example keys of earlier rounds are carried into the report.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kpiflow.config import Settings
+from kpiflow.errors import RunFailed, UserInputError
+from kpiflow.quality import specs as s
+from kpiflow.quality.declarations import CHECKS_FILE, load_gate_spec
+from kpiflow.quality.quarantine import QUARANTINE_SCHEMA, QuarantineLedger, quarantine_failures
+from kpiflow.quality.report import CheckResult, GateReport
+from kpiflow.quality.sql import Context, latest_date_query
+from kpiflow.quality.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from kpiflow.quality.validation import GeRunner
+
+MAX_ROUNDS = 3
+
+
+def _merge(first: CheckResult, final: CheckResult, ledger: QuarantineLedger) -> CheckResult:
+    """The final round's verdict, with what quarantine did and the examples seen before the rows moved."""
+    moved = ledger.moved_by_check.get(final.name, 0)
+    refused = ledger.refused.get(final.name)
+    message = final.message
+    if refused and not final.success:
+        message = f"{final.message}; {refused}"
+    elif moved and final.success:
+        message = f"{moved} row(s) moved to {QUARANTINE_SCHEMA}.{final.table}: {first.message}"
+    examples = final.example_keys or (first.example_keys if moved or refused else [])
+    failing = final.failing_rows if not final.success else (first.failing_rows if moved else final.failing_rows)
+    return replace(final, message=message, example_keys=examples, quarantined_rows=moved, failing_rows=failing)
+
+
+def _default_run_date(warehouse: Warehouse, gate: s.GateSpec) -> date:
+    """The latest date in `settings.run_date_from` (raw.orders.order_ts): the day the last load brought."""
+    table, column = gate.run_date_from
+    try:
+        latest = warehouse.scalar(latest_date_query(gate.schema, table, column))
+    except Exception as exc:  # the table or column may be missing; the gate reports that, but needs a date first
+        raise UserInputError(
+            f"no --date given and {gate.schema}.{table}.{column} cannot be read ({str(exc).splitlines()[0]}); "
+            "pass --date YYYY-MM-DD"
+        ) from None
+    if not isinstance(latest, date):
+        raise UserInputError(f"no --date given and {gate.schema}.{table} has no dated rows; pass --date YYYY-MM-DD")
+    return latest
+
+
+def _affected_tables(gate: s.GateSpec, changed: set[str]) -> set[str]:
+    """Tables whose results can change when rows leave `changed`: those tables and their children."""
+    children = {
+        check.table
+        for check in gate.checks
+        if isinstance(check, s.References | s.CompareParent) and check.parent in changed
+    }
+    return changed | children
+
+
+def _open_runner(settings: Settings, gate: s.GateSpec, docs_dir: Path | None) -> GeRunner:
+    from kpiflow.quality.validation import GeRunner  # Great Expectations loads here, not at `kpiflow --help`
+
+    try:
+        return GeRunner(settings.warehouse_path, gate, docs_dir)
+    except Exception as exc:  # GE wraps driver errors in its own types
+        text = str(exc)
+        if "lock" in text.lower() or "configuration" in text.lower():
+            raise RunFailed(
+                f"cannot open {settings.warehouse_path}: {text.splitlines()[0]}; another process (or an open "
+                "connection in this one) is using the warehouse, close it and retry"
+            ) from None
+        raise
+
+
+def _validate_and_quarantine(
+    runner: GeRunner, gate: s.GateSpec, ctx: Context, quarantine: bool
+) -> tuple[list[CheckResult], QuarantineLedger]:
+    """Validate; while quarantine moves rows, validate the affected tables again (at most MAX_ROUNDS)."""
+    final, ledger = runner.validate(ctx), QuarantineLedger()
+    first_failure = {r.name: r for r in final if not r.success}
+    checks = {check.name: check for check in gate.checks}
+    for round_no in range(2, MAX_ROUNDS + 1):
+        if not quarantine:
+            break
+        moved_before = dict(ledger.moved_by_table)
+        failed = [checks[r.name] for r in final if not r.success]
+        if not quarantine_failures(runner.warehouse, gate, ctx, failed, ledger):
+            break
+        changed = {t for t, n in ledger.moved_by_table.items() if n != moved_before.get(t, 0)}
+        again = {
+            r.name: r
+            for r in runner.validate(ctx, f" (round {round_no}, after quarantine)", _affected_tables(gate, changed))
+        }
+        final = [again.get(r.name, r) for r in final]
+        first_failure.update({n: r for n, r in again.items() if not r.success and n not in first_failure})
+    return [_merge(first_failure.get(r.name, r), r, ledger) for r in final], ledger
+
+
+def run_gate(
+    settings: Settings,
+    run_date: date | None = None,
+    *,
+    data_docs: bool = True,
+    quarantine: bool = True,
+    data_docs_dir: Path | None = None,
+    checks_file: Path | None = None,
+) -> GateReport:
+    """Check the raw warehouse for `run_date` (default: the latest order date) and report.
+
+    Writes Data Docs under `data_docs_dir` (default state_dir/data_docs) and the JSON report to
+    state_dir/quality/<run_date>.json. Raises UserInputError for a missing warehouse or bad declarations.
+    """
+    started = time.perf_counter()
+    if not settings.warehouse_path.is_file():
+        raise UserInputError(
+            f"warehouse {settings.warehouse_path} not found; create it (kpiflow demo-data) or set KPIFLOW_WAREHOUSE"
+        )
+    gate = load_gate_spec(checks_file or settings.project_dir / CHECKS_FILE)
+    docs_dir = (data_docs_dir or settings.state_dir / "data_docs") if data_docs else None
+    runner = _open_runner(settings, gate, docs_dir)
+    try:
+        if run_date is None:
+            run_date = _default_run_date(runner.warehouse, gate)
+        ctx = Context(gate.schema, run_date, gate.founded_on)
+        results, ledger = _validate_and_quarantine(runner, gate, ctx, quarantine)
+        docs_index = runner.build_data_docs()
+    finally:
+        runner.close()
+    report = GateReport(
+        run_date=run_date,
+        warehouse=settings.warehouse_path,
+        results=results,
+        quarantined_rows=dict(ledger.moved_by_table),
+        data_docs_path=docs_index,
+        elapsed_seconds=time.perf_counter() - started,
+    )
+    report.save(settings.state_dir / "quality")
+    return report

@@ -1,0 +1,124 @@
+"""The gate's verdict: one CheckResult per declared check, a plain-text summary and a JSON form."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+MAX_EXAMPLE_KEYS = 5
+NOT_RUN = "not run:"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one check found. `failing_rows` is None for table-level checks (schema, freshness, volume...)."""
+
+    name: str
+    table: str
+    column: str | None
+    severity: str
+    success: bool
+    failing_rows: int | None
+    example_keys: list[str]
+    message: str
+    quarantined_rows: int = 0
+
+    @property
+    def blocks_publishing(self) -> bool:
+        return not self.success and self.severity == "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "table": self.table,
+            "column": self.column,
+            "severity": self.severity,
+            "success": self.success,
+            "failing_rows": self.failing_rows,
+            "example_keys": list(self.example_keys),
+            "message": self.message,
+            "quarantined_rows": self.quarantined_rows,
+        }
+
+
+@dataclass(frozen=True)
+class GateReport:
+    """All results of one gate run. `passed` is False when any error-severity check failed."""
+
+    run_date: date
+    warehouse: Path
+    results: list[CheckResult]
+    quarantined_rows: dict[str, int] = field(default_factory=dict)
+    data_docs_path: Path | None = None
+    elapsed_seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not any(result.blocks_publishing for result in self.results)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        """Failed checks, blocking ones first, then by table and name."""
+        failed = [r for r in self.results if not r.success]
+        return sorted(failed, key=lambda r: (not r.blocks_publishing, r.table, r.name))
+
+    def summary_text(self) -> str:
+        """A few lines a person can act on: verdict, then every failed check with rows and example keys."""
+        verdict = "PASSED" if self.passed else "FAILED"
+        blocking = sum(r.blocks_publishing for r in self.results)
+        warnings = sum(not r.success and not r.blocks_publishing for r in self.results)
+        lines = [
+            f"Quality gate {verdict} for {self.run_date.isoformat()}: {len(self.results)} checks, "
+            f"{blocking} blocking failure(s), {warnings} warning(s) ({self.elapsed_seconds:.1f}s)"
+        ]
+        not_run: dict[str, int] = {}
+        for result in self.failures:
+            if result.message.startswith(NOT_RUN):
+                not_run[result.table] = not_run.get(result.table, 0) + 1
+                continue
+            label = "FAIL" if result.blocks_publishing else "WARN"
+            where = f"{result.table}.{result.column}" if result.column else result.table
+            rows = f", {result.failing_rows} failing row(s)" if result.failing_rows is not None else ""
+            lines.append(f"  {label} {result.name} [{where}{rows}]: {result.message}")
+            if result.example_keys:
+                lines.append(f"       e.g. {'; '.join(result.example_keys)}")
+        for table, count in not_run.items():
+            lines.append(f"  NOT RUN {count} more check(s) on {table}: the table is missing")
+        for result in self.results:
+            if result.quarantined_rows and result.success:
+                lines.append(
+                    f"  QUARANTINED {result.name} [{result.table}]: {result.quarantined_rows} row(s) moved to "
+                    f"quarantine.{result.table}"
+                )
+                if result.example_keys:
+                    lines.append(f"       e.g. {'; '.join(result.example_keys)}")
+        if self.data_docs_path:
+            lines.append(f"Data Docs: {self.data_docs_path}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_date": self.run_date.isoformat(),
+            "warehouse": str(self.warehouse),
+            "passed": self.passed,
+            "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "quarantined_rows": dict(self.quarantined_rows),
+            "data_docs_path": str(self.data_docs_path) if self.data_docs_path else None,
+            "results": [result.to_dict() for result in self.results],
+        }
+
+    def save(self, folder: Path) -> Path:
+        """Write `<folder>/<run_date>.json` atomically (a reader never sees half a report)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{self.run_date.isoformat()}.json"
+        handle, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(self.to_dict(), out, indent=2)
+            out.write("\n")
+        os.replace(tmp, target)
+        return target

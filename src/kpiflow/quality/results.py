@@ -1,0 +1,146 @@
+"""Turn one Great Expectations validation result into a CheckResult a person can act on.
+
+GE decides pass/fail and counts failing rows. Example keys (up to five) and the numbers behind a freshness or
+volume failure are read with the check's own query, LIMIT 5, and only when the check failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from great_expectations.core.expectation_validation_result import ExpectationValidationResult
+
+from kpiflow.quality import specs as s
+from kpiflow.quality.report import MAX_EXAMPLE_KEYS, NOT_RUN, CheckResult
+from kpiflow.quality.sql import Context, check_query, to_sql, warehouse_source
+from kpiflow.quality.warehouse import Warehouse
+
+
+def _exception_message(result: ExpectationValidationResult) -> str | None:
+    """GE reports errors either flat or per metric; return the first message, one line."""
+    info = result.exception_info or {}
+    entries = [info] if "raised_exception" in info else list(info.values())
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("raised_exception"):
+            message = str(entry.get("exception_message") or "unknown error")
+            return message.strip().splitlines()[0][:300]
+    return None
+
+
+def _show(value: Any) -> str:
+    return "NULL" if value is None else str(value)
+
+
+def _format_key(row: dict[str, Any], key: tuple[str, ...], shown: tuple[str, ...]) -> str:
+    """`order_id=17, line_no=2 (quantity=-1)`: the row's key, then the offending value(s)."""
+    parts = [f"{name}={_show(row.get(name))}" for name in key if name in row]
+    extra = [f"{name}={_show(value)}" for name, value in row.items() if name not in key and name in shown]
+    if parts and extra:
+        return f"{', '.join(parts)} ({', '.join(extra)})"
+    return ", ".join(parts or extra or [f"{k}={_show(v)}" for k, v in row.items()])
+
+
+def _shown_columns(check: s.CheckSpec) -> tuple[str, ...]:
+    """Columns worth showing next to the key of a failing row."""
+    if isinstance(check, s.References | s.Rule):
+        return check.columns
+    if isinstance(check, s.RowCheckSpec) and check.column:
+        return (check.column,)
+    return ()
+
+
+def _sql_examples(check: s.CheckSpec, table: s.TableSpec, ctx: Context, warehouse: Warehouse) -> list[dict[str, Any]]:
+    """Up to five failing rows (or repeated keys, or the freshness/volume figures), read with the check's SQL."""
+    columns = tuple(dict.fromkeys((*table.key, *_shown_columns(check))))
+    query = check_query(check, ctx, columns, warehouse_source(ctx, table.name)).limit(MAX_EXAMPLE_KEYS)
+    try:
+        return warehouse.rows(to_sql(query))
+    except Exception:  # examples are a courtesy: GE's verdict and count stand without them
+        return []
+
+
+def _message(
+    check: s.CheckSpec,
+    table: s.TableSpec,
+    result: ExpectationValidationResult,
+    failing: int | None,
+    ctx: Context,
+    details: list[dict[str, Any]],
+) -> str:
+    observed = result.result.get("observed_value")
+    where = f"raw.{table.name}"
+    if isinstance(check, s.ColumnsPresent):
+        present = set(observed or [])
+        missing = [c for c in check.columns if c not in present]
+        return f"{where} lacks column(s) {', '.join(missing)}; rename them back or update the declaration"
+    if isinstance(check, s.ColumnType):
+        return f"{where}.{check.target} is {observed}, expected {check.family.value}; fix the loader's type"
+    if isinstance(check, s.RowCount):
+        return f"{where} has {observed} row(s), at least {check.min_rows} expected; reload the table"
+    if isinstance(check, s.Freshness):
+        return f"no rows dated {ctx.run_date.isoformat()} in {where}.{check.target}; land that day's data"
+    if isinstance(check, s.Volume) and details:
+        row = details[0]
+        return (
+            f"{row['run_date_rows']} row(s) on {ctx.run_date.isoformat()} vs a trailing average of "
+            f"{float(row['trailing_average']):.1f} (allowed {check.min_ratio}x..{check.max_ratio}x); "
+            "check the day's load"
+        )
+    if isinstance(check, s.Unique) and len(check.columns) > 1:
+        return f"{failing} key value(s) of {where} occur more than once: ({check.column}) must be unique"
+    return f"{failing if failing is not None else 'some'} row(s) of {where} fail: {check.description}"
+
+
+def interpret(
+    check: s.CheckSpec,
+    table: s.TableSpec,
+    result: ExpectationValidationResult,
+    ctx: Context,
+    warehouse: Warehouse,
+) -> CheckResult:
+    """The CheckResult for `check`, from GE's `result` (plus example keys for failed SQL checks)."""
+    base = {"name": check.name, "table": table.name, "column": check.column, "severity": check.severity.value}
+    error = _exception_message(result)
+    if error is not None:
+        return CheckResult(
+            **base,
+            success=False,
+            failing_rows=None,
+            example_keys=[],
+            message=f"could not run in raw.{table.name}: {error}",
+        )
+    outcome = result.result or {}
+    failing: int | None = None
+    if isinstance(check, s.RowCheckSpec | s.Unique):
+        count = outcome.get("unexpected_count", outcome.get("observed_value"))
+        failing = int(count) if count is not None else None
+    details: list[dict[str, Any]] = []
+    if not result.success and isinstance(check, s.RowCheckSpec | s.Unique | s.Freshness | s.Volume):
+        details = _sql_examples(check, table, ctx, warehouse)
+    examples = (
+        [_format_key(row, table.key, _shown_columns(check)) for row in details[:MAX_EXAMPLE_KEYS]]
+        if isinstance(check, s.RowCheckSpec | s.Unique)
+        else []
+    )
+    message = "ok" if result.success else _message(check, table, result, failing, ctx, details)
+    return CheckResult(
+        **base, success=bool(result.success), failing_rows=failing, example_keys=examples, message=message
+    )
+
+
+def missing_table_results(table: s.TableSpec, schema: str) -> list[CheckResult]:
+    """A table that does not exist fails its schema check; nothing else about it can be judged."""
+    message = f"table {schema}.{table.name} does not exist; load it or remove it from the declarations"
+    return [
+        CheckResult(
+            check.name,
+            table.name,
+            check.column,
+            check.severity.value,
+            False,
+            None,
+            [],
+            message if isinstance(check, s.ColumnsPresent) else f"{NOT_RUN} the table is missing",
+        )
+        for check in table.checks
+    ]

@@ -1,0 +1,253 @@
+"""What the gate checks, as frozen data: one class per kind of check, built from `_source_checks.yml`.
+
+Everything downstream (Great Expectations suites, quarantine predicates, reports) reads these classes only, so
+the YAML format can change without touching the runner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    """`error` blocks publishing; `warn` is reported only."""
+
+    ERROR = "error"
+    WARN = "warn"
+
+
+class TypeFamily(StrEnum):
+    """Column type families: generator choices (INTEGER vs BIGINT, VARCHAR vs INTEGER ids) stay compatible."""
+
+    IDENTIFIER = "identifier"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    NUMBER = "number"
+    TEXT = "text"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+    BOOLEAN = "boolean"
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """Fields every check has. `name` is unique in the gate: `<table>.<what>`."""
+
+    name: str
+    table: str
+    severity: Severity
+    description: str
+
+    @property
+    def column(self) -> str | None:
+        """The column a person should look at, if the check is about one."""
+        return None
+
+    @property
+    def quarantinable(self) -> bool:
+        """Row-level checks can move their failing rows aside instead of blocking."""
+        return False
+
+
+@dataclass(frozen=True)
+class RowCheckSpec(CheckSpec):
+    """A check that judges rows one at a time, so its failures can be quarantined."""
+
+    quarantine: bool
+
+    @property
+    def quarantinable(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class NotNull(RowCheckSpec):
+    target: str
+
+    @property
+    def column(self) -> str:
+        return self.target
+
+
+@dataclass(frozen=True)
+class Unique(CheckSpec):
+    columns: tuple[str, ...]
+
+    @property
+    def column(self) -> str:
+        return ", ".join(self.columns)
+
+
+@dataclass(frozen=True)
+class AcceptedValues(RowCheckSpec):
+    target: str
+    values: tuple[Any, ...]
+
+    @property
+    def column(self) -> str:
+        return self.target
+
+
+@dataclass(frozen=True)
+class Range(RowCheckSpec):
+    target: str
+    minimum: Decimal | None
+    maximum: Decimal | None
+    min_exclusive: bool
+    max_exclusive: bool
+
+    @property
+    def column(self) -> str:
+        return self.target
+
+
+@dataclass(frozen=True)
+class DateBound(RowCheckSpec):
+    """`latest=True`: not after the run date; `latest=False`: not before the founding date."""
+
+    target: str
+    is_timestamp: bool
+    latest: bool
+
+    @property
+    def column(self) -> str:
+        return self.target
+
+
+@dataclass(frozen=True)
+class Compare(RowCheckSpec):
+    """`target op other` on the same row; rows where either side is NULL are not judged."""
+
+    target: str
+    op: str
+    other: str
+
+    @property
+    def column(self) -> str:
+        return self.target
+
+
+@dataclass(frozen=True)
+class Rule(RowCheckSpec):
+    """A row passes when `condition` (a safe SQL expression over the table's columns) is true."""
+
+    condition: str
+    columns: tuple[str, ...]
+
+    @property
+    def column(self) -> str | None:
+        return ", ".join(self.columns) or None
+
+
+@dataclass(frozen=True)
+class References(RowCheckSpec):
+    """Foreign key: non-NULL `columns` must exist as `parent_columns` in `parent`."""
+
+    columns: tuple[str, ...]
+    parent: str
+    parent_columns: tuple[str, ...]
+
+    @property
+    def column(self) -> str:
+        return ", ".join(self.columns)
+
+
+@dataclass(frozen=True)
+class CompareParent(RowCheckSpec):
+    """`target op parent.parent_column` for the parent row matched on `on` (e.g. a return after its order)."""
+
+    target: str
+    op: str
+    parent: str
+    parent_column: str
+    on: tuple[str, ...]
+
+    @property
+    def column(self) -> str:
+        return self.target
+
+
+@dataclass(frozen=True)
+class Freshness(CheckSpec):
+    """The run date's rows have arrived (at least one row dated on it)."""
+
+    target: str
+    is_timestamp: bool
+
+    @property
+    def column(self) -> str:
+        return self.target
+
+
+@dataclass(frozen=True)
+class Volume(CheckSpec):
+    """The run date's row count is within [min_ratio, max_ratio] x the trailing daily average; judged only when
+    that average is at least `min_average` (a handful of rows a day is too noisy for any band)."""
+
+    target: str
+    is_timestamp: bool
+    trailing_days: int
+    min_ratio: Decimal
+    max_ratio: Decimal
+    min_average: Decimal
+
+    @property
+    def column(self) -> str:
+        return self.target
+
+
+@dataclass(frozen=True)
+class RowCount(CheckSpec):
+    min_rows: int
+
+
+@dataclass(frozen=True)
+class ColumnsPresent(CheckSpec):
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ColumnType(CheckSpec):
+    target: str
+    family: TypeFamily
+
+    @property
+    def column(self) -> str:
+        return self.target
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One raw table: its expected columns, key (for example keys in reports) and checks."""
+
+    name: str
+    columns: tuple[tuple[str, TypeFamily], ...]
+    key: tuple[str, ...]
+    quarantine_limit: Decimal
+    checks: tuple[CheckSpec, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.columns)
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    """All declarations, as loaded from one file."""
+
+    source_file: str
+    schema: str
+    founded_on: date
+    run_date_from: tuple[str, str]  # (table, column) whose latest date is the default run date
+    tables: tuple[TableSpec, ...]
+
+    @property
+    def checks(self) -> tuple[CheckSpec, ...]:
+        return tuple(check for table in self.tables for check in table.checks)
+
+    def table(self, name: str) -> TableSpec:
+        return next(table for table in self.tables if table.name == name)

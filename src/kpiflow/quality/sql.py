@@ -1,0 +1,272 @@
+"""SQL the gate runs, as sqlglot trees built from declarations (the only kpiflow.quality module importing sqlglot).
+
+One predicate per row-level check says "this row fails". The same predicate feeds Great Expectations
+(`UnexpectedRowsExpectation` queries), the example-key lookup and the quarantine move, so what the report counts
+is exactly what quarantine moves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import singledispatch
+
+import sqlglot
+from sqlglot import exp
+
+from kpiflow.quality import specs as s
+
+DIALECT = "duckdb"
+ROW = "t"  # alias of the checked table in every query
+PARENT = "p"
+_BATCH_PLACEHOLDER = "kpiflow_ge_batch"
+_OPS: dict[str, type[exp.Binary]] = {">=": exp.GTE, ">": exp.GT, "<=": exp.LTE, "<": exp.LT}
+
+
+def table(schema: str, name: str, alias: str | None = None) -> exp.Table:
+    return exp.table_(name, db=schema, alias=alias)
+
+
+def col(name: str, alias: str = ROW) -> exp.Column:
+    return exp.column(name, table=alias, quoted=True)
+
+
+def literal(value: object) -> exp.Expression:
+    """A SQL literal for a declared value (text, number, bool, date)."""
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | Decimal | float):
+        return exp.Literal.number(value)
+    if isinstance(value, date):
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
+    return exp.Literal.string(str(value))
+
+
+def _compare(op: str, left: exp.Expression, right: exp.Expression) -> exp.Expression:
+    return _OPS[op](this=left, expression=right)
+
+
+def _not_null(*columns: exp.Expression) -> exp.Expression:
+    return exp.and_(*(exp.Not(this=exp.Is(this=c.copy(), expression=exp.Null())) for c in columns))
+
+
+def _qualified_condition(text: str) -> exp.Expression:
+    """A declared rule condition with every column bound to the checked row (parsed, never pasted)."""
+    tree = sqlglot.parse_one(text, read=DIALECT)
+    return tree.transform(lambda node: col(node.name) if isinstance(node, exp.Column) else node)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What predicates depend on besides the check: where raw tables live and the run's dates."""
+
+    schema: str
+    run_date: date
+    founded_on: date
+
+    def day_after_run(self) -> exp.Expression:
+        return literal(self.run_date + timedelta(days=1))
+
+
+@singledispatch
+def failing_rows(check: s.CheckSpec, ctx: Context) -> exp.Expression:
+    """Predicate over alias `t` that is TRUE exactly for the rows failing a row-level check."""
+    raise TypeError(f"{type(check).__name__} does not judge single rows")
+
+
+@failing_rows.register
+def _(check: s.NotNull, ctx: Context) -> exp.Expression:
+    return exp.Is(this=col(check.target), expression=exp.Null())
+
+
+@failing_rows.register
+def _(check: s.AcceptedValues, ctx: Context) -> exp.Expression:
+    allowed = exp.In(this=col(check.target), expressions=[literal(v) for v in check.values])
+    return exp.and_(_not_null(col(check.target)), exp.Not(this=allowed))
+
+
+@failing_rows.register
+def _(check: s.Range, ctx: Context) -> exp.Expression:
+    bounds: list[exp.Expression] = []
+    if check.minimum is not None:
+        bounds.append(_compare(">" if check.min_exclusive else ">=", col(check.target), literal(check.minimum)))
+    if check.maximum is not None:
+        bounds.append(_compare("<" if check.max_exclusive else "<=", col(check.target), literal(check.maximum)))
+    return exp.and_(_not_null(col(check.target)), exp.Not(this=exp.paren(exp.and_(*bounds))))
+
+
+@failing_rows.register
+def _(check: s.DateBound, ctx: Context) -> exp.Expression:
+    if check.latest:
+        bad = _compare(">=", col(check.target), ctx.day_after_run())
+    else:
+        bad = _compare("<", col(check.target), literal(ctx.founded_on))
+    return exp.and_(_not_null(col(check.target)), bad)
+
+
+@failing_rows.register
+def _(check: s.Compare, ctx: Context) -> exp.Expression:
+    holds = _compare(check.op, col(check.target), col(check.other))
+    return exp.and_(_not_null(col(check.target), col(check.other)), exp.Not(this=exp.paren(holds)))
+
+
+@failing_rows.register
+def _(check: s.Rule, ctx: Context) -> exp.Expression:
+    return exp.Not(this=exp.paren(_qualified_condition(check.condition)))
+
+
+@failing_rows.register
+def _(check: s.References, ctx: Context) -> exp.Expression:
+    matches = exp.and_(
+        *(
+            exp.EQ(this=col(pc, PARENT), expression=col(c))
+            for c, pc in zip(check.columns, check.parent_columns, strict=True)
+        )
+    )
+    parent_row = exp.select(exp.Literal.number(1)).from_(table(ctx.schema, check.parent, PARENT)).where(matches)
+    return exp.and_(_not_null(*(col(c) for c in check.columns)), exp.Not(this=exp.Exists(this=parent_row)))
+
+
+@failing_rows.register
+def _(check: s.CompareParent, ctx: Context) -> exp.Expression:
+    joined = exp.and_(*(exp.EQ(this=col(c, PARENT), expression=col(c)) for c in check.on))
+    holds = _compare(check.op, col(check.target), col(check.parent_column, PARENT))
+    violating = exp.and_(joined, exp.Not(this=exp.paren(holds)))
+    parent_row = exp.select(exp.Literal.number(1)).from_(table(ctx.schema, check.parent, PARENT)).where(violating)
+    return exp.Exists(this=parent_row)
+
+
+def _missing_run_date(check: s.Freshness, ctx: Context, source: exp.Expression) -> exp.Select:
+    on_run_date = exp.and_(
+        _compare(">=", col(check.target), literal(ctx.run_date)), _compare("<", col(check.target), ctx.day_after_run())
+    )
+    arrived = exp.select(exp.Literal.number(1)).from_(source).where(on_run_date)
+    return exp.select(literal(ctx.run_date).as_("missing_date")).where(exp.Not(this=exp.Exists(this=arrived)))
+
+
+def _volume_outside_band(check: s.Volume, ctx: Context, source: exp.Expression) -> exp.Select:
+    first_day = literal(ctx.run_date - timedelta(days=check.trailing_days))
+    day = exp.cast(col(check.target), exp.DataType.Type.DATE)
+    window = exp.and_(
+        _compare(">=", col(check.target), first_day), _compare("<", col(check.target), ctx.day_after_run())
+    )
+    daily = (
+        exp.select(day.as_("day"), exp.Count(this=exp.Star()).as_("row_count"))
+        .from_(source)
+        .where(window)
+        .group_by(day.copy())
+    )
+    is_run_date = exp.EQ(this=exp.column("day"), expression=literal(ctx.run_date))
+    run_rows = exp.Coalesce(
+        this=exp.Sum(this=exp.If(this=is_run_date, true=exp.column("row_count"), false=exp.Literal.number(0))),
+        expressions=[exp.Literal.number(0)],
+    )
+    trailing = exp.Avg(this=exp.If(this=exp.Not(this=is_run_date.copy()), true=exp.column("row_count")))
+    summary = exp.select(run_rows.as_("run_date_rows"), trailing.as_("trailing_average")).from_(
+        exp.alias_(exp.paren(daily), "daily", table=True)
+    )
+    avg = exp.column("trailing_average")
+    outside = exp.or_(
+        _compare("<", exp.column("run_date_rows"), exp.Mul(this=avg, expression=literal(check.min_ratio))),
+        _compare(">", exp.column("run_date_rows"), exp.Mul(this=avg.copy(), expression=literal(check.max_ratio))),
+    )
+    return (
+        exp.select("run_date_rows", "trailing_average")
+        .from_(exp.alias_(exp.paren(summary), "volume", table=True))
+        .where(exp.and_(_compare(">=", avg.copy(), literal(check.min_average)), outside))
+    )
+
+
+def _repeated_keys(check: s.Unique, source: exp.Expression) -> exp.Select:
+    """Each key value that occurs more than once, with its number of copies (one aggregation pass)."""
+    key = [col(c) for c in check.columns]
+    return (
+        exp.select(*key, exp.Count(this=exp.Star()).as_("copies"))
+        .from_(source)
+        .where(_not_null(*key))
+        .group_by(*(k.copy() for k in key))
+        .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)))
+    )
+
+
+def check_query(check: s.CheckSpec, ctx: Context, columns: tuple[str, ...], source: exp.Expression) -> exp.Select:
+    """What makes `check` fail, read from `source` (aliased `t`): `columns` of failing rows for row checks, each
+    repeated key for unique, the missing date for freshness, the observed and trailing counts for volume."""
+    if isinstance(check, s.Freshness):
+        return _missing_run_date(check, ctx, source)
+    if isinstance(check, s.Volume):
+        return _volume_outside_band(check, ctx, source)
+    if isinstance(check, s.Unique):
+        return _repeated_keys(check, source)
+    selected = [col(c) for c in columns] or [exp.Star()]
+    return exp.select(*selected).from_(source).where(failing_rows(check, ctx))
+
+
+def warehouse_source(ctx: Context, table_name: str) -> exp.Table:
+    return table(ctx.schema, table_name, ROW)
+
+
+def unexpected_rows_query(check: s.CheckSpec, ctx: Context, columns: tuple[str, ...]) -> str:
+    """SQL text for GE's UnexpectedRowsExpectation: GE substitutes `{batch}` with the table it validates."""
+    # GE renders `{batch}` as a table or as an aliased subquery; wrapping it lets us alias it `t` either way.
+    batch = exp.select(exp.Star()).from_(exp.table_(_BATCH_PLACEHOLDER)).subquery(ROW)
+    tree = check_query(check, ctx, columns, batch)
+    text = tree.sql(dialect=DIALECT).replace("{", "{{").replace("}", "}}")
+    return text.replace(_BATCH_PLACEHOLDER, "{batch}")
+
+
+def failing_share_query(checks: list[s.CheckSpec], ctx: Context, table_name: str) -> str:
+    """Rows failing any of `checks` (counted once) and all rows of the table."""
+    any_failing = exp.or_(*(exp.paren(failing_rows(check, ctx)) for check in checks))
+    failing = exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=any_failing))
+    query = exp.select(failing.as_("failing"), exp.Count(this=exp.Star()).as_("total"))
+    return to_sql(query.from_(warehouse_source(ctx, table_name)))
+
+
+def quarantine_statements(check: s.CheckSpec, ctx: Context, quarantine_schema: str, append: bool) -> tuple[str, str]:
+    """(copy, delete): copy the failing rows with `_reason`, `_check`, `_run_date` into the quarantine table
+    (created on first use, union by name so new raw columns are kept), then delete them from raw."""
+    moved = (
+        exp.select(
+            exp.Star(),
+            exp.Literal.string(check.description).as_("_reason"),
+            exp.Literal.string(check.name).as_("_check"),
+            literal(ctx.run_date).as_("_run_date"),
+        )
+        .from_(warehouse_source(ctx, check.table))
+        .where(failing_rows(check, ctx))
+    )
+    target = table(quarantine_schema, check.table)
+    if append:
+        earlier = exp.select(exp.Star()).from_(table(quarantine_schema, check.table))
+        body: exp.Expression = exp.Union(this=earlier, expression=moved, distinct=False, by_name=True)
+    else:
+        body = moved
+    copy = exp.Create(this=target, kind="TABLE", replace=True, expression=body)
+    delete = exp.delete(warehouse_source(ctx, check.table), where=failing_rows(check, ctx))
+    return to_sql(copy), to_sql(delete)
+
+
+def create_schema_statement(schema: str) -> str:
+    return to_sql(exp.Create(this=exp.Table(db=exp.to_identifier(schema)), kind="SCHEMA", exists=True))
+
+
+def tables_query(schema: str) -> str:
+    """Names of the tables in `schema`."""
+    query = (
+        exp.select("table_name")
+        .from_(exp.table_("tables", db="information_schema"))
+        .where(exp.EQ(this=exp.column("table_schema"), expression=exp.Literal.string(schema)))
+    )
+    return to_sql(query)
+
+
+def latest_date_query(schema: str, table_name: str, column: str) -> str:
+    """The latest date in `schema.table_name.column` (NULL for an empty table)."""
+    latest = exp.Max(this=exp.cast(col(column), exp.DataType.Type.DATE))
+    return to_sql(exp.select(latest.as_("latest")).from_(table(schema, table_name, ROW)))
+
+
+def to_sql(tree: exp.Expression) -> str:
+    return tree.sql(dialect=DIALECT)

@@ -1,0 +1,279 @@
+"""The gate end to end on a generated warehouse: clean passes, each kind of bad batch fails or is quarantined."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+import pytest
+
+from kpiflow.config import Settings
+from kpiflow.quality import CheckResult, GateReport, run_gate
+
+from .conftest import RUN_DATE
+
+pytestmark = pytest.mark.slow  # each case runs the whole gate (~300 GE expectations): seconds apiece
+
+FIRST_ORDER = "(select min(order_id) from raw.orders)"
+RUN_DAY_ORDERS = f"(select order_id from raw.orders where cast(order_ts as date) = date '{RUN_DATE}')"
+
+
+def _result(report: GateReport, name: str) -> CheckResult:
+    return next(r for r in report.results if r.name == name)
+
+
+def test_clean_warehouse_passes_every_check(clean_run) -> None:
+    report, _, _ = clean_run
+    failed = [f"{r.name}: {r.message}" for r in report.results if not r.success]
+    assert failed == []
+    assert report.passed
+    assert len(report.results) > 250  # every declared check ran, one result each
+    assert report.quarantined_rows == {}
+    assert report.summary_text().startswith(f"Quality gate PASSED for {RUN_DATE.isoformat()}")
+
+
+def test_clean_run_writes_data_docs_and_json_report(clean_run) -> None:
+    report, settings, _ = clean_run
+    assert report.data_docs_path == settings.state_dir / "data_docs" / "index.html"
+    assert report.data_docs_path.is_file()
+    index = report.data_docs_path.read_text()
+    tables = {r.table for r in report.results}
+    assert [t for t in sorted(tables) if f"raw.{t}" not in index] == []  # every table's suite is listed
+    pages = list((settings.state_dir / "data_docs" / "validations").rglob("*.html"))
+    assert len(pages) == len(tables)  # one validation page per table
+    saved = json.loads((settings.state_dir / "quality" / f"{RUN_DATE.isoformat()}.json").read_text())
+    assert saved == json.loads(json.dumps(report.to_dict()))
+    assert saved["passed"] is True and len(saved["results"]) == len(report.results)
+
+
+def test_gate_makes_no_network_connection(clean_run) -> None:
+    _, _, guard = clean_run
+    assert guard.attempts == []
+
+
+@dataclass(frozen=True)
+class BadBatch:
+    """A damaged copy of the warehouse and the check that must catch it."""
+
+    kind: str
+    statements: tuple[str, ...]
+    check: str
+    table: str
+    quarantined: int = 0  # rows the check must move to quarantine (0: it must block publishing instead)
+
+
+BAD_BATCHES = [
+    BadBatch(
+        "duplicate order ids",
+        (f"insert into raw.orders select * from raw.orders where order_id = {FIRST_ORDER}",),
+        "orders.order_id.unique",
+        "orders",
+    ),
+    BadBatch(
+        "NULL store id",
+        (f"update raw.orders set store_id = null where order_id = {FIRST_ORDER}",),
+        "orders.store_id.not_null",
+        "orders",
+    ),
+    BadBatch(
+        "negative quantity",
+        (
+            "update raw.order_lines set quantity = -2 where (order_id, line_no) in (select order_id, line_no "
+            "from raw.order_lines where discount_amount = 0 and (order_id, line_no) not in "
+            "(select order_id, line_no from raw.returns) order by order_id, line_no limit 3)",
+        ),
+        "order_lines.quantity.positive",
+        "order_lines",
+        quarantined=3,
+    ),
+    BadBatch(
+        "order line for an unknown product",
+        (
+            "update raw.order_lines set product_id = 'NO-SUCH-PRODUCT' where (order_id, line_no) in "
+            "(select order_id, line_no from raw.order_lines where (order_id, line_no) not in "
+            "(select order_id, line_no from raw.returns) order by order_id desc, line_no limit 2)",
+        ),
+        "order_lines.product_id.references_products",
+        "order_lines",
+        quarantined=2,
+    ),
+    BadBatch(
+        "order dated in the future",
+        (f"update raw.orders set order_ts = timestamp '2024-04-15 10:00:00' where order_id = {FIRST_ORDER}",),
+        "orders.order_ts.not_in_future",
+        "orders",
+        quarantined=1,
+    ),
+    BadBatch(
+        "a missing day of data",
+        (
+            f"delete from raw.returns where order_id in {RUN_DAY_ORDERS}",
+            f"delete from raw.order_lines where order_id in {RUN_DAY_ORDERS}",
+            f"update raw.crm_leads set won_order_id = null where won_order_id in {RUN_DAY_ORDERS}",
+            f"delete from raw.orders where order_id in {RUN_DAY_ORDERS}",
+        ),
+        "orders.freshness",
+        "orders",
+    ),
+    BadBatch("a table empty", ("delete from raw.expenses",), "expenses.row_count", "expenses"),
+    BadBatch("a table missing", ("drop table raw.expenses",), "expenses.schema", "expenses"),
+    BadBatch(
+        "a column renamed",
+        ("alter table raw.orders rename column channel to sales_channel",),
+        "orders.schema",
+        "orders",
+    ),
+    BadBatch(
+        "a column with the wrong type",
+        ("alter table raw.stores alter column store_type type integer using length(store_type)",),
+        "stores.store_type.type",
+        "stores",
+    ),
+    BadBatch(
+        "inventory below zero",
+        (
+            "update raw.inventory_snapshots set units_on_hand = -4 where (snapshot_date, store_id, product_id) in "
+            "(select snapshot_date, store_id, product_id from raw.inventory_snapshots order by all limit 5)",
+        ),
+        "inventory_snapshots.units_on_hand.non_negative",
+        "inventory_snapshots",
+        quarantined=5,
+    ),
+    BadBatch(
+        "an employee who leaves before being hired",
+        (
+            "update raw.employees set termination_date = hire_date - 30, termination_reason = 'resignation' "
+            "where employee_id = (select min(employee_id) from raw.employees)",
+        ),
+        "employees.terminated_after_hire",
+        "employees",
+    ),
+    BadBatch(
+        "a row-count collapse",
+        (
+            f"create temp table dropped as select order_id from {RUN_DAY_ORDERS} order by order_id offset 5",
+            "delete from raw.returns where order_id in (select order_id from dropped)",
+            "delete from raw.order_lines where order_id in (select order_id from dropped)",
+            "update raw.crm_leads set won_order_id = null where won_order_id in (select order_id from dropped)",
+            "delete from raw.orders where order_id in (select order_id from dropped)",
+        ),
+        "orders.volume",
+        "orders",
+    ),
+    BadBatch(
+        "a channel outside the accepted set",
+        (f"update raw.orders set channel = 'phone' where order_id = {FIRST_ORDER}",),
+        "orders.channel.accepted_values",
+        "orders",
+    ),
+    BadBatch(
+        "store traffic missing for the run date",
+        (f"delete from raw.store_traffic where traffic_date = date '{RUN_DATE}'",),
+        "store_traffic.freshness",
+        "store_traffic",
+    ),
+]
+
+
+@pytest.mark.parametrize("bad", BAD_BATCHES, ids=[b.kind for b in BAD_BATCHES])
+def test_bad_batch_is_caught_by_the_right_check(bad: BadBatch, warehouse_copy: Callable[..., Settings]) -> None:
+    settings = warehouse_copy(*bad.statements)
+    report = run_gate(settings, RUN_DATE, data_docs=False)
+    result = _result(report, bad.check)
+    summary = report.summary_text()
+    assert result.table == bad.table
+    if bad.quarantined:
+        assert report.passed, summary
+        assert result.success and result.quarantined_rows == bad.quarantined, summary
+        assert f"QUARANTINED {bad.check} [{bad.table}]: {bad.quarantined} row(s)" in summary
+        assert len(result.example_keys) == min(bad.quarantined, 5)
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            moved = con.execute(
+                f"select count(*) from quarantine.{bad.table} where _check = ? and _run_date = ?",
+                [bad.check, RUN_DATE],
+            ).fetchone()
+        assert moved == (bad.quarantined,)
+    else:
+        assert not report.passed, summary
+        assert result.blocks_publishing, summary
+        assert f"FAIL {bad.check} [{bad.table}" in summary
+        assert report.quarantined_rows == {}
+
+
+def test_blocking_failure_names_rows_and_example_keys(warehouse_copy: Callable[..., Settings]) -> None:
+    settings = warehouse_copy(f"update raw.orders set store_id = null where order_id = {FIRST_ORDER}")
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        (first_order,) = con.execute(f"select {FIRST_ORDER}").fetchone()
+    report = run_gate(settings, RUN_DATE, data_docs=False)
+    result = _result(report, "orders.store_id.not_null")
+    assert (result.failing_rows, result.example_keys) == (1, [f"order_id={first_order} (store_id=NULL)"])
+    assert result.column == "store_id" and result.severity == "error"
+    assert "  FAIL orders.store_id.not_null [orders.store_id, 1 failing row(s)]" in report.summary_text()
+
+
+def test_warn_failures_are_reported_but_do_not_block(warehouse_copy: Callable[..., Settings]) -> None:
+    settings = warehouse_copy(
+        "update raw.products set list_price = unit_cost - 1 "
+        "where product_id = (select min(product_id) from raw.products)"
+    )
+    report = run_gate(settings, RUN_DATE, data_docs=False)
+    result = _result(report, "products.priced_at_or_above_cost")
+    assert report.passed
+    assert (result.success, result.severity, result.failing_rows) == (False, "warn", 1)
+    assert "WARN products.priced_at_or_above_cost [products.list_price, 1 failing row(s)]" in report.summary_text()
+
+
+def test_quarantine_cascades_to_rows_orphaned_by_an_earlier_move(warehouse_copy: Callable[..., Settings]) -> None:
+    settings = warehouse_copy(
+        f"update raw.orders set order_ts = timestamp '2024-04-15 10:00:00' where order_id = {FIRST_ORDER}"
+    )
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        (lines,) = con.execute(f"select count(*) from raw.order_lines where order_id = {FIRST_ORDER}").fetchone()
+    report = run_gate(settings, RUN_DATE, data_docs=False)
+    assert report.passed
+    assert _result(report, "order_lines.order_id.references_orders").quarantined_rows == lines > 0
+    assert report.quarantined_rows["orders"] == 1
+    assert report.quarantined_rows["order_lines"] == lines
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        orphans = con.execute(
+            "select count(*) from raw.order_lines l where not exists (select 1 from raw.orders o "
+            "where o.order_id = l.order_id)"
+        ).fetchone()
+        reasons = con.execute("select distinct _reason from quarantine.orders").fetchall()
+    assert orphans == (0,)
+    assert reasons == [("not after the run date",)]
+
+
+def test_quarantine_refuses_above_the_limit_and_blocks(warehouse_copy: Callable[..., Settings]) -> None:
+    settings = warehouse_copy(
+        "update raw.order_lines set quantity = -1 where hash(order_id, line_no) % 20 = 0"  # ~5% > the 1% limit
+    )
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        (bad,) = con.execute("select count(*) from raw.order_lines where quantity < 0").fetchone()
+    report = run_gate(settings, RUN_DATE, data_docs=False)
+    result = _result(report, "order_lines.quantity.positive")
+    assert not report.passed
+    assert result.blocks_publishing and result.failing_rows == bad and result.quarantined_rows == 0
+    assert "not quarantined" in result.message and "above the limit of 1.00%" in result.message
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert con.execute("select count(*) from raw.order_lines where quantity < 0").fetchone() == (bad,)
+        schemas = con.execute("select schema_name from information_schema.schemata").fetchall()
+    assert ("quarantine",) not in schemas
+
+
+def test_without_quarantine_row_failures_block(warehouse_copy: Callable[..., Settings]) -> None:
+    settings = warehouse_copy(
+        "update raw.inventory_snapshots set units_on_hand = -1 where snapshot_date = date '2024-03-01' "
+        "and store_id = (select min(store_id) from raw.stores)"
+    )
+    report = run_gate(settings, RUN_DATE, data_docs=False, quarantine=False)
+    result = _result(report, "inventory_snapshots.units_on_hand.non_negative")
+    assert not report.passed and result.blocks_publishing and result.quarantined_rows == 0
+    assert report.quarantined_rows == {}
+
+
+def test_default_run_date_is_the_latest_order_date(clean_run, warehouse_copy: Callable[..., Settings]) -> None:
+    report = run_gate(warehouse_copy(), data_docs=False, quarantine=False)
+    assert report.run_date == RUN_DATE

@@ -1,0 +1,109 @@
+"""The failing-row predicates (shared by GE queries, example keys and quarantine), run on DuckDB."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from kpiflow.quality import specs as s
+from kpiflow.quality.sql import Context, check_query, unexpected_rows_query, warehouse_source
+
+CTX = Context(schema="raw", run_date=date(2024, 3, 31), founded_on=date(2015, 1, 1))
+ERR = s.Severity.ERROR
+
+
+@pytest.fixture(scope="module")
+def con() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("""
+        create schema raw;
+        create table raw.parent as select * from (values (1, timestamp '2024-03-01 10:00'), (2, timestamp
+            '2024-03-05 10:00')) v(id, created_ts);
+        create table raw.child as select * from (values
+            (10, 1, 5, 2.00, 1.00, timestamp '2024-03-02 09:00', date '2024-03-02', 'a', date '2020-01-01', null),
+            (11, 2, 0, 1.00, 0.50, timestamp '2024-03-04 09:00', date '2024-04-01', 'b', date '2020-01-01',
+                date '2019-12-31'),
+            (12, 3, -1, 3.00, 9.00, timestamp '2014-12-31 23:59', date '2014-01-01', 'z', date '2020-01-01',
+                date '2020-01-01'),
+            (13, null, null, null, null, timestamp '2024-04-01 00:00', null, null, null, null),
+            (14, 1, 2, 5.00, 0.00, timestamp '2024-03-31 23:59:59', date '2024-03-31', 'a', date '2021-01-01',
+                date '2022-01-01')
+        ) v(id, parent_id, quantity, unit_price, discount, event_ts, event_date, code, hired, left_on);
+        insert into raw.child select * from raw.child where id = 14;
+    """)
+    return con
+
+
+CASES = [
+    ("not null", s.NotNull("c", "child", ERR, "", False, "parent_id"), [13]),
+    ("accepted values skip NULL", s.AcceptedValues("c", "child", ERR, "", False, "code", ("a", "b")), [12]),
+    ("positive", s.Range("c", "child", ERR, "", False, "quantity", Decimal(0), None, True, False), [11, 12]),
+    ("non negative", s.Range("c", "child", ERR, "", False, "quantity", Decimal(0), None, False, False), [12]),
+    (
+        "range (0, 4]",
+        s.Range("c", "child", ERR, "", False, "quantity", Decimal(0), Decimal(4), True, False),
+        [10, 11, 12],
+    ),
+    ("timestamp not in future", s.DateBound("c", "child", ERR, "", False, "event_ts", True, latest=True), [13]),
+    ("date not in future", s.DateBound("c", "child", ERR, "", False, "event_date", False, latest=True), [11]),
+    ("not before founding", s.DateBound("c", "child", ERR, "", False, "event_ts", True, latest=False), [12]),
+    ("compare skips NULL", s.Compare("c", "child", ERR, "", False, "left_on", ">=", "hired"), [11]),
+    ("rule", s.Rule("c", "child", ERR, "", False, "discount <= quantity * unit_price", ()), [11, 12]),
+    ("references", s.References("c", "child", ERR, "", False, ("parent_id",), "parent", ("id",)), [12]),
+    (
+        "compare with parent",
+        s.CompareParent("c", "child", ERR, "", False, "event_ts", ">=", "parent", "created_ts", ("id",)),
+        [],
+    ),
+    ("unique lists each repeated key once", s.Unique("c", "child", ERR, "", ("id",)), [14]),
+]
+
+
+@pytest.mark.parametrize(("case", "check", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_failing_rows_predicate(con: duckdb.DuckDBPyConnection, case, check, expected) -> None:
+    query = check_query(check, CTX, ("id",), warehouse_source(CTX, "child")).order_by("id")
+    assert [row[0] for row in con.execute(query.sql(dialect="duckdb")).fetchall()] == expected
+
+
+def test_compare_with_parent_joins_on_the_declared_columns(con: duckdb.DuckDBPyConnection) -> None:
+    check = s.CompareParent("c", "child", ERR, "", False, "event_ts", ">=", "parent", "created_ts", ("parent_id",))
+    con.execute("create or replace table raw.parent as select id as parent_id, created_ts from raw.parent")
+    try:
+        query = check_query(check, CTX, ("id",), warehouse_source(CTX, "child")).order_by("id")
+        assert [row[0] for row in con.execute(query.sql(dialect="duckdb")).fetchall()] == [11]
+    finally:
+        con.execute("create or replace table raw.parent as select parent_id as id, created_ts from raw.parent")
+
+
+@pytest.mark.parametrize("batch", ["raw.child", "(SELECT * FROM raw.child) AS subselect", "(SELECT * FROM raw.child)"])
+def test_ge_query_works_with_every_form_of_batch(con: duckdb.DuckDBPyConnection, batch: str) -> None:
+    """GE substitutes {batch} with a table name or a subquery, aliased or not; all must give the same rows."""
+    check = s.Range("c", "child", ERR, "", False, "quantity", Decimal(0), None, True, False)
+    text = unexpected_rows_query(check, CTX, ("id",))
+    assert text.count("{batch}") == 1
+    rows = con.execute(text.format(batch=batch)).fetchall()
+    assert sorted(r[0] for r in rows) == [11, 12]
+
+
+def test_freshness_and_volume_queries(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+        create or replace table raw.events as
+        select timestamp '2024-03-01' + to_days(d) + to_minutes(h) as event_ts
+        from range(0, 30) r(d), range(0, 30) q(h) where d < 30
+    """)
+    fresh = s.Freshness("f", "events", ERR, "", "event_ts", True)
+    volume = s.Volume("v", "events", ERR, "", "event_ts", True, 28, Decimal("0.5"), Decimal(2), Decimal(20))
+    source = warehouse_source(CTX, "events")
+
+    def rows(check: s.CheckSpec) -> list[tuple]:
+        return con.execute(check_query(check, CTX, (), source).sql(dialect="duckdb")).fetchall()
+
+    assert rows(fresh) == [(date(2024, 3, 31),)]  # the 30 days end on 2024-03-30
+    assert rows(volume) == [(0, 30.0)]
+    con.execute("insert into raw.events select timestamp '2024-03-31 08:00' + to_minutes(m) from range(0, 20) r(m)")
+    assert rows(fresh) == [] and rows(volume) == []  # 20 rows vs 30 a day: within 0.5x..2x
+    quiet = s.Volume("v", "events", ERR, "", "event_ts", True, 28, Decimal("0.9"), Decimal(2), Decimal(31))
+    assert rows(quiet) == []  # fewer than 31 rows a day on average: not judged
