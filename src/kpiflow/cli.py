@@ -52,8 +52,23 @@ def _register() -> None:
 _register()
 
 
+def _click_error_types() -> tuple[type[Exception], type[Exception]]:
+    """(UsageError, ClickException) from click, and from the copy of click that newer typer vendors."""
+    usage: list[type[Exception]] = []
+    generic: list[type[Exception]] = []
+    for name in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        usage.append(module.UsageError)
+        generic.append(module.ClickException)
+    return tuple(usage), tuple(generic)  # type: ignore[return-value]
+
+
 def main() -> None:
     """Entry point: user-facing errors become a message and an exit code, never a traceback."""
+    usage_errors, click_errors = _click_error_types()
     try:
         app(standalone_mode=False)
     except KpiflowError as exc:
@@ -63,16 +78,12 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(1)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except usage_errors as exc:
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(2)
+    except click_errors as exc:
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":
