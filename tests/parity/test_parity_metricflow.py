@@ -125,24 +125,8 @@ def member_by_period_grid(row: RowOnOneSide) -> bool:
     return row.side == "kpiflow" or row.key[1] is None
 
 
-def padding_stops_at_data(row: RowOnOneSide) -> bool:
-    """Known kpiflow bug, pinned by `test_time_spine_padding_covers_the_requested_range` (xfail, strict): kpiflow
-    pads only between the first and last period that has rows, so an empty period at either end of the requested
-    range is missing; MetricFlow shows it with the fill value. Remove this rule when that test passes."""
-    periods = row.kpiflow_periods
-    return (
-        row.side == "metricflow"
-        and row.facts.pads_time_spine
-        and is_padding(row.value, row.facts)
-        and bool(periods)
-        and isinstance(row.key[0], date)
-        and (row.key[0] > max(periods) or row.key[0] < min(periods))
-    )
-
-
 ACCEPTED: dict[str, Callable[[RowOnOneSide], bool]] = {
     "member-by-period grid": member_by_period_grid,
-    "padding stops at data (kpiflow bug)": padding_stops_at_data,
 }
 
 
@@ -302,11 +286,6 @@ def month_start(day: date, months_later: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler bug: a time-spine metric is padded only between its first and last period with rows, not over "
-    "the requested --start/--end (MetricFlow pads the requested range); see render.QueryRenderer._fill",
-)
 def test_time_spine_padding_covers_the_requested_range(demo_build) -> None:
     from kpiflow.compiler.commands import run_on_warehouse
     from kpiflow.compiler.dbt_models import load_dbt_models

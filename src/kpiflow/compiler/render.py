@@ -86,6 +86,7 @@ class QueryRenderer:
 
     def render(self, plan: QueryPlan) -> exp.Select:
         request = plan.request
+        self._request = request
         registry = CteRegistry()
         measures = MeasureRenderer(self.graph, registry, self.relation, request)
         group_by = request.group_by
@@ -168,9 +169,17 @@ class QueryRenderer:
                 cte_name, select.from_(exp.alias_(exp.table_(raw), "m", table=True, copy=False), copy=False)
             )
         grain = time_name.split("__", 1)[1]
+        # The spine covers the requested range where one is given, else the periods that have data.
+        request = self._request
+        low: exp.Expression = (
+            truncate(date_literal(request.start), grain) if request.start else exp.Min(this=col(time_name))
+        )
+        high: exp.Expression = (
+            truncate(date_literal(request.end), grain) if request.end else exp.Max(this=col(time_name))
+        )
         bounds = _select(
-            exp.alias_(exp.Min(this=col(time_name)), "__lo", copy=False),
-            exp.alias_(exp.Max(this=col(time_name)), "__hi", copy=False),
+            exp.alias_(low, "__lo", copy=False),
+            exp.alias_(high, "__hi", copy=False),
         ).from_(exp.table_(raw), copy=False)
         bounds_cte = registry.add(f"{cte_name}__bounds", bounds)
         period = truncate(exp.cast(col(TIME_SPINE_COLUMN, "s"), DATE), grain)
