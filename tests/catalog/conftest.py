@@ -21,8 +21,9 @@ def worked_examples(tmp_path_factory, project_copier, dbt_runner) -> duckdb.Duck
 
     root = tmp_path_factory.mktemp("worked_examples")
     project = project_copier(root / "project")
+    (project / "seeds" / "demo").mkdir(exist_ok=True)
     for name, header in EMPTY_SEEDS.items():
-        (project / "seeds" / name).write_text(header, encoding="utf-8")
+        (project / "seeds" / "demo" / name).write_text(header, encoding="utf-8")
     warehouse = root / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         con.execute(RAW_SQL.read_text())

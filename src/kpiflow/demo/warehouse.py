@@ -192,7 +192,7 @@ def _finish(
     if seeds_dir is None:
         from kpiflow.config import Settings
 
-        seeds_dir = Settings.from_env().seeds_dir
+        seeds_dir = Settings.from_env().demo_seeds_dir
     plan_rows = write_plan_seeds(con, spec, Path(seeds_dir))
     if parquet_dir is not None:
         export_parquet(con, Path(parquet_dir))

@@ -1,0 +1,60 @@
+"""The audit between write and publish: only a complete, non-empty build may reach BI tools.
+
+dbt tests already passed when the audit runs (a failed test stops the build); the audit adds what dbt
+cannot see from inside one model: every published schema exists and no published table is empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kpiflow.errors import RunFailed
+from kpiflow.orchestration.duckdb_files import attached_read_only
+from kpiflow.orchestration.fingerprints import PUBLISHED_SCHEMAS, TableFingerprint, fingerprint_catalog
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """What would be published, and every reason it must not be."""
+
+    warehouse_path: Path
+    tables: tuple[TableFingerprint, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+    def headline(self) -> str:
+        rows = sum(fp.row_count for fp in self.tables)
+        return f"{len(self.tables)} tables, {rows:,} rows" + ("" if self.passed else f", {len(self.problems)} problems")
+
+    def raise_if_failed(self) -> None:
+        if self.problems:
+            listed = "\n".join(f"  - {problem}" for problem in self.problems)
+            raise RunFailed(f"audit failed, nothing was published (the published marts are unchanged):\n{listed}")
+
+
+def audit_warehouse(warehouse_path: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> AuditReport:
+    """Fingerprint every relation in `schemas` of the built warehouse and list what blocks publishing."""
+    if not warehouse_path.exists():
+        return AuditReport(warehouse_path, (), (f"warehouse {warehouse_path} does not exist",))
+    with attached_read_only(warehouse_path, "wh") as con:
+        prints = fingerprint_catalog(con, "wh", schemas)
+    return AuditReport(warehouse_path, tuple(prints.values()), tuple(_problems(warehouse_path, prints, schemas)))
+
+
+def _problems(warehouse_path: Path, prints: dict[str, TableFingerprint], schemas: tuple[str, ...]) -> list[str]:
+    problems: list[str] = []
+    for schema in schemas:
+        if not any(fp.schema == schema for fp in prints.values()):
+            problems.append(
+                f"schema '{schema}' has no tables in {warehouse_path}; the stage that writes it did not run"
+            )
+    problems.extend(
+        f"{fp.qualified_name} has 0 rows in {warehouse_path}; check the run date and inputs (kpiflow check)"
+        for fp in prints.values()
+        if fp.row_count == 0
+    )
+    return problems

@@ -1,0 +1,190 @@
+"""`kpiflow run`, `backfill`, `deploy` and `serve`. Option parsing and output only; the work is elsewhere.
+
+Prefect and dbt are imported inside the commands (via execution/deployment), never at module import,
+so `kpiflow --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from kpiflow.config import Settings
+from kpiflow.errors import KpiflowError, RunFailed, UserInputError
+from kpiflow.orchestration.backfill import run_backfill
+from kpiflow.orchestration.console import print_json, print_summary, show_progress
+from kpiflow.orchestration.deployment import DEFAULT_CRON, DEFAULT_TIMEZONE, DEPLOYMENT_NAME, NightlySchedule
+from kpiflow.orchestration.execution import RunOutcome, RunRequest, run_nightly_once
+from kpiflow.orchestration.prefect_env import configure_prefect
+
+FullRefresh = Annotated[
+    bool, typer.Option("--full-refresh", help="Rebuild incremental models from scratch (dbt --full-refresh).")
+]
+EnsureDemoData = Annotated[
+    bool,
+    typer.Option(
+        "--ensure-demo-data",
+        help="Create the demo warehouse if it is missing (scale: env KPIFLOW_DEMO_SCALE) and extend it "
+        "through the run date.",
+    ),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (and --json).")]
+JsonOutput = Annotated[bool, typer.Option("--json", help="Print a machine-readable result on stdout.")]
+Wait = Annotated[
+    float,
+    typer.Option("--wait", help="Seconds to wait for a run already in progress (default 0: refuse at once)."),
+]
+Cron = Annotated[str, typer.Option("--cron", help="When to run, as cron in --timezone.")]
+Timezone = Annotated[str, typer.Option("--timezone", help="IANA time zone for --cron and the default run date.")]
+DeploymentName = Annotated[str, typer.Option("--name", help="Deployment name.")]
+
+
+def run(
+    run_date: Annotated[
+        str | None, typer.Option("--date", help="Day to build and publish, YYYY-MM-DD (default: yesterday).")
+    ] = None,
+    full_refresh: FullRefresh = False,
+    ensure_demo_data: EnsureDemoData = False,
+    quiet: Quiet = False,
+    json_output: JsonOutput = False,
+    wait: Wait = 0.0,
+) -> None:
+    """Run the nightly pipeline once: inputs, checks, compile, dbt build + tests, scorecards, publish, report."""
+    settings = Settings.from_env()
+    day = parse_date(run_date, "--date") if run_date is not None else None
+    request = RunRequest(day, full_refresh, ensure_demo_data, check_wait(wait))
+    if not quiet:
+        _stderr().print(f"kpiflow run: warehouse {settings.warehouse_path}", highlight=False, soft_wrap=True)
+    with show_progress(not quiet):
+        outcome = run_nightly_once(settings, request)
+    if json_output:
+        print_json(_with_exit_code(outcome))
+    if outcome.error is not None:
+        raise outcome.error
+    if not quiet and not json_output:
+        print_summary(outcome.result)
+
+
+def backfill(
+    start: Annotated[str, typer.Option("--start", help="First day to run, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--end", help="Last day to run, YYYY-MM-DD (inclusive).")],
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Rebuild incremental models from scratch on the first day only.")
+    ] = False,
+    ensure_demo_data: EnsureDemoData = False,
+    quiet: Quiet = False,
+    json_output: JsonOutput = False,
+    wait: Wait = 0.0,
+) -> None:
+    """Run the pipeline for each day from --start to --end in order; stop at the first failure."""
+    settings = Settings.from_env()
+    first, last = parse_date(start, "--start"), parse_date(end, "--end")
+    check_wait(wait)
+    runs: list[dict[str, Any]] = []
+
+    def run_one(day: date) -> KpiflowError | None:
+        if not quiet:
+            _stderr().print(f"kpiflow backfill: {day}", highlight=False)
+        request = RunRequest(day, full_refresh and day == first, ensure_demo_data, wait)
+        with show_progress(not quiet):
+            outcome = run_nightly_once(settings, request)
+        runs.append(_with_exit_code(outcome))
+        return outcome.error
+
+    result = run_backfill(first, last, run_one)
+    if json_output:
+        print_json(
+            {
+                "status": "completed" if result.ok else "failed",
+                "completed": [str(day) for day in result.completed],
+                "failed_date": str(result.failed_date) if result.failed_date else None,
+                "resume_command": result.resume_command() or None,
+                "runs": runs,
+            }
+        )
+    if result.error is not None:
+        raise type(result.error)(result.explain_failure())
+    if not quiet and not json_output:
+        _stderr().print(f"backfill completed: {len(result.completed)} days, {first}..{last}", highlight=False)
+
+
+def deploy(
+    cron: Cron = DEFAULT_CRON,
+    timezone: Timezone = DEFAULT_TIMEZONE,
+    name: DeploymentName = DEPLOYMENT_NAME,
+    ensure_demo_data: EnsureDemoData = False,
+    work_pool: Annotated[
+        str | None, typer.Option("--work-pool", help="Run by a Prefect worker of this pool instead of `serve`.")
+    ] = None,
+) -> None:
+    """Register the nightly deployment (default 02:00 Europe/Warsaw) with the Prefect API."""
+    settings = Settings.from_env()
+    configure_prefect(settings)
+    from kpiflow.orchestration.deployment import nightly_deployment
+
+    schedule = NightlySchedule(cron, timezone)
+    deployment = nightly_deployment(schedule, name=name, ensure_demo_data=ensure_demo_data)
+    try:
+        deployment_id = deployment.apply(work_pool_name=work_pool)
+    except Exception as exc:  # the API refused it (unknown work pool, no server at PREFECT_API_URL)
+        pool = f" Create the pool first: prefect work-pool create {work_pool} --type process." if work_pool else ""
+        raise RunFailed(f"could not register the deployment: {str(exc).strip().splitlines()[0]}.{pool}") from exc
+    runner = f"a worker: prefect worker start --pool {work_pool}" if work_pool else "`kpiflow serve`"
+    Console().print(
+        f"Deployment kpiflow-nightly/{name} ({deployment_id}) runs '{schedule.cron}' in {schedule.timezone}. "
+        f"Its runs are executed by {runner}.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def serve(
+    cron: Cron = DEFAULT_CRON,
+    timezone: Timezone = DEFAULT_TIMEZONE,
+    name: DeploymentName = DEPLOYMENT_NAME,
+    ensure_demo_data: EnsureDemoData = False,
+    port: Annotated[
+        int, typer.Option("--port", help="Port of the local Prefect server (when PREFECT_API_URL is unset).")
+    ] = 4200,
+) -> None:
+    """Serve the nightly deployment until stopped (Ctrl-C): runs fire on the schedule, one at a time."""
+    settings = Settings.from_env()
+    schedule = NightlySchedule(cron, timezone)
+    configure_prefect(settings)
+    from kpiflow.orchestration.deployment import nightly_deployment, prefect_api_server
+
+    with prefect_api_server(settings, port) as api_url:
+        from prefect import serve as prefect_serve
+
+        deployment = nightly_deployment(schedule, name=name, ensure_demo_data=ensure_demo_data)
+        Console().print(
+            f"Serving kpiflow-nightly/{name}: '{schedule.cron}' in {schedule.timezone}; Prefect API {api_url} "
+            f"(UI at {api_url.removesuffix('/api')}). Stop with Ctrl-C.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        prefect_serve(deployment, print_starting_message=False)
+
+
+def parse_date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserInputError(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. 2025-03-31") from None
+
+
+def check_wait(seconds: float) -> float:
+    if seconds < 0:
+        raise UserInputError(f"--wait must be 0 or more seconds, got {seconds:g}")
+    return seconds
+
+
+def _with_exit_code(outcome: RunOutcome) -> dict[str, Any]:
+    return {**outcome.result, "exit_code": outcome.error.exit_code if outcome.error else 0}
+
+
+def _stderr() -> Console:
+    return Console(stderr=True)

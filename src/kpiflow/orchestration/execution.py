@@ -1,0 +1,90 @@
+"""Run the nightly flow once on the local (ephemeral) Prefect API and turn its final state into an outcome.
+
+The CLI's `run` and `backfill` share this: a failed flow becomes a KpiflowError with the exit code the
+user expects (1 run failed, 2 bad input), never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from kpiflow.config import Settings
+from kpiflow.errors import KpiflowError, RunFailed
+from kpiflow.orchestration.journal import read_last_run
+from kpiflow.orchestration.prefect_env import configure_prefect
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """The `kpiflow run` options that become flow parameters."""
+
+    run_date: date | None = None
+    full_refresh: bool = False
+    ensure_demo_data: bool = False
+    wait_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A finished run: the machine-readable result, and the error when it failed."""
+
+    result: dict[str, Any]
+    error: KpiflowError | None = None
+
+
+def run_nightly_once(settings: Settings, request: RunRequest) -> RunOutcome:
+    """Run the flow in this process; the flow run is recorded by Prefect's local API."""
+    configure_prefect(settings)
+    from kpiflow.orchestration.flow import nightly
+
+    try:
+        state = nightly(
+            run_date=request.run_date,
+            full_refresh=request.full_refresh,
+            ensure_demo_data=request.ensure_demo_data,
+            wait_seconds=request.wait_seconds,
+            return_state=True,
+        )
+    except Exception as exc:  # Prefect itself failed (its API did not start): the flow never ran
+        raise RunFailed(
+            f"Prefect could not run the flow: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}\n"
+            f"Prefect keeps its state in PREFECT_HOME={os.environ.get('PREFECT_HOME')}; check that it is "
+            "writable, or point PREFECT_API_URL at a running Prefect server."
+        ) from exc
+    flow_run_id = str(state.state_details.flow_run_id)
+    if state.is_completed():
+        return RunOutcome(result=state.result())
+    raised = state.result(raise_on_failure=False)
+    error = as_user_error(raised, flow_run_id, settings)
+    return RunOutcome(result=_failure_result(settings, flow_run_id, request, error), error=error)
+
+
+def as_user_error(raised: object, flow_run_id: str, settings: Settings) -> KpiflowError:
+    """Keep kpiflow's own errors; wrap anything else with where to find the details."""
+    if isinstance(raised, KpiflowError):
+        return raised
+    detail = f"{type(raised).__name__}: {raised}" if isinstance(raised, BaseException) else str(raised)
+    return RunFailed(
+        f"the run failed unexpectedly: {detail}\n"
+        f"The traceback is in Prefect's log of flow run {flow_run_id}: "
+        f"PREFECT_HOME={os.environ.get('PREFECT_HOME', settings.state_dir / 'prefect')} "
+        f"prefect flow-run logs {flow_run_id}"
+    )
+
+
+def _failure_result(settings: Settings, flow_run_id: str, request: RunRequest, error: KpiflowError) -> dict[str, Any]:
+    """The journal of the failed run when it got that far (it names the failed stage), else a minimal record."""
+    journal = read_last_run(settings.state_dir)
+    if journal and journal.get("run_id") == flow_run_id:
+        return {**journal, "error": str(error)}
+    return {
+        "run_id": flow_run_id,
+        "run_date": request.run_date.isoformat() if request.run_date else None,
+        "status": "failed",
+        "failed_stage": None,
+        "error": str(error),
+        "stages": [],
+    }

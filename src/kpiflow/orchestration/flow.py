@@ -1,0 +1,230 @@
+"""The nightly Prefect flow: one thin @flow for one run date, one small @task per stage.
+
+Retries are for passing trouble only: every task that touches files or the warehouse retries with
+backoff when `is_transient` says the error may go away (a lock held by another process, a slow disk);
+a failed quality gate, dbt test or audit is a verdict and fails the flow at once, with the quality
+report attached as an artifact. The run lock is held by the flow, across all stages.
+
+Import this module only after `prefect_env.configure_prefect` (the CLI does): Prefect reads its
+settings on first import.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any, TypeVar
+
+from prefect import Task, flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+from prefect.runtime import flow_run
+from prefect.states import State
+
+from kpiflow.config import Settings
+from kpiflow.errors import RunFailed
+from kpiflow.orchestration.audit import AuditReport, audit_warehouse
+from kpiflow.orchestration.dbt import DbtBuildSummary
+from kpiflow.orchestration.journal import RunJournal
+from kpiflow.orchestration.lock import run_lock
+from kpiflow.orchestration.pipeline import (
+    CompileSummary,
+    GateOutcome,
+    LandingSummary,
+    RunContext,
+    RunOptions,
+    ScorecardSummary,
+    Stages,
+    run_date_for,
+)
+from kpiflow.orchestration.publish import PublishReceipt, publish_marts, remove_stray_tmp_files
+from kpiflow.orchestration.report import KpiReport, build_kpi_report, quality_markdown, run_markdown
+from kpiflow.orchestration.stages import real_stages
+from kpiflow.orchestration.transient import is_transient
+
+FLOW_NAME = "kpiflow-nightly"
+RETRY_DELAYS_SECONDS = [10, 60, 300]
+
+_stage_override: Stages | None = None
+T = TypeVar("T")
+
+
+def retry_if_transient(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
+    """Prefect retry condition: retry lock conflicts and I/O errors, never a data verdict."""
+    error = state.data if isinstance(state.data, BaseException) else None
+    return error is not None and is_transient(error)
+
+
+IO_RETRIES: dict[str, Any] = {
+    "retries": len(RETRY_DELAYS_SECONDS),
+    "retry_delay_seconds": RETRY_DELAYS_SECONDS,
+    "retry_condition_fn": retry_if_transient,
+}
+# Tasks have side effects and must run every time: no cache, no pickled results on disk.
+NO_RESULTS: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+@task(name="land_or_verify_inputs", **IO_RETRIES, **NO_RESULTS)
+def land_or_verify_inputs(ctx: RunContext, stages: Stages) -> LandingSummary:
+    return stages.land(ctx)
+
+
+@task(name="check_inputs", **IO_RETRIES, **NO_RESULTS)
+def check_inputs(ctx: RunContext, stages: Stages) -> GateOutcome:
+    """Run the input quality gate; attach its report either way, and fail the flow when it fails."""
+    outcome = stages.check(ctx)
+    create_markdown_artifact(
+        markdown=quality_markdown(outcome, ctx.run_date),
+        key="kpiflow-quality",
+        description=f"Input checks for {ctx.run_date}",
+    )
+    if not outcome.passed:
+        docs = f"\nData Docs: {outcome.data_docs_path}" if outcome.data_docs_path else ""
+        raise RunFailed(
+            f"input checks failed for {ctx.run_date}; nothing was built or published.\n"
+            f"{outcome.summary_text.strip()}{docs}"
+        )
+    return outcome
+
+
+@task(name="compile_metrics", **NO_RESULTS)
+def compile_metrics(ctx: RunContext, stages: Stages) -> CompileSummary:
+    return stages.compile(ctx)
+
+
+@task(name="build", **IO_RETRIES, **NO_RESULTS)
+def build(ctx: RunContext, stages: Stages) -> DbtBuildSummary:
+    """dbt seed + models + tests into the warehouse (the write of write-audit-publish)."""
+    return stages.build(ctx)
+
+
+@task(name="build_scorecards", **IO_RETRIES, **NO_RESULTS)
+def build_scorecards(ctx: RunContext, stages: Stages) -> ScorecardSummary:
+    summary = stages.scorecards(ctx)
+    for warning in summary.warnings:
+        get_run_logger().warning("scorecards: %s", warning)
+    return summary
+
+
+@task(name="audit", **NO_RESULTS)
+def audit(ctx: RunContext) -> AuditReport:
+    report = audit_warehouse(ctx.settings.warehouse_path)
+    report.raise_if_failed()
+    return report
+
+
+@task(name="publish", **IO_RETRIES, **NO_RESULTS)
+def publish(ctx: RunContext, audited: AuditReport) -> PublishReceipt:
+    return publish_marts(
+        ctx.settings.warehouse_path,
+        ctx.settings.marts_path,
+        audited=audited.tables,
+        run_id=ctx.run_id,
+        run_date=ctx.run_date,
+    )
+
+
+@task(name="report", **IO_RETRIES, **NO_RESULTS)
+def report(ctx: RunContext, journal: RunJournal) -> KpiReport:
+    """Attach the published KPIs (a table) and the run summary (markdown) to the flow run."""
+    kpis = build_kpi_report(ctx.settings.marts_path, ctx.run_date)
+    create_table_artifact(table=list(kpis.rows), key="kpiflow-kpis", description=f"KPIs published for {ctx.run_date}")
+    stage_lines = [
+        f"{stage.name}: {stage.headline} ({stage.seconds:.1f} s)"
+        for stage in journal.stages
+        if stage.status == "completed"
+    ]
+    create_markdown_artifact(
+        markdown=run_markdown(ctx.run_date, ctx.settings.marts_path, kpis, stage_lines),
+        key="kpiflow-run-report",
+        description=f"kpiflow nightly run for {ctx.run_date}",
+    )
+    return kpis
+
+
+@flow(name=FLOW_NAME, persist_result=False, log_prints=False)
+def nightly(
+    run_date: date | None = None,
+    full_refresh: bool = False,
+    ensure_demo_data: bool = False,
+    wait_seconds: float = 0.0,
+    timezone: str | None = None,
+) -> dict[str, Any]:
+    """Build, test and publish the KPI marts for one day (default: the day before the run was scheduled)."""
+    settings = Settings.from_env()
+    options = RunOptions(
+        run_date=run_date or default_run_date(timezone),
+        full_refresh=full_refresh,
+        ensure_demo_data=ensure_demo_data,
+        wait_seconds=wait_seconds,
+    )
+    ctx = RunContext(settings=settings, options=options, run_id=flow_run.get_id() or uuid.uuid4().hex)
+    stages = _stage_override or real_stages()
+    with run_lock(settings.state_dir, run_id=ctx.run_id, run_date=str(ctx.run_date), wait_seconds=options.wait_seconds):
+        journal = RunJournal(settings.state_dir, ctx.run_id, ctx.run_date)
+        try:
+            remove_stray_tmp_files(settings.marts_path)
+            _stage(journal, land_or_verify_inputs, ctx, stages)
+            gate = _stage(journal, check_inputs, ctx, stages)
+            _stage(journal, compile_metrics, ctx, stages)
+            _stage(journal, build, ctx, stages)
+            _stage(journal, build_scorecards, ctx, stages)
+            audited = _stage(journal, audit, ctx)
+            receipt = _stage(journal, publish, ctx, audited)
+            kpis = _stage(journal, report, ctx, journal)
+        except BaseException as exc:
+            journal.finish("failed", exc)
+            raise
+        journal.finish("completed")
+    return {
+        **journal.to_dict(),
+        "published": {
+            "marts_path": str(receipt.marts_path),
+            "tables": {fp.qualified_name: {"rows": fp.row_count, "checksum": fp.checksum} for fp in receipt.tables},
+        },
+        "quality": {
+            "passed": gate.passed,
+            "summary": gate.summary_text,
+            "data_docs": _str_or_none(gate.data_docs_path),
+        },
+        "kpis": list(kpis.rows),
+        "headline_kpis": list(kpis.headline_rows),
+    }
+
+
+def default_run_date(timezone: str | None = None) -> date:
+    """The day before this flow run was scheduled (a 02:00 run closes yesterday)."""
+    return run_date_for(flow_run.get_scheduled_start_time(), timezone)
+
+
+@contextmanager
+def use_stages(stages: Stages) -> Iterator[None]:
+    """Run the flow with other stage callables (tests, rehearsals); the real ones come back afterwards."""
+    global _stage_override
+    previous, _stage_override = _stage_override, stages
+    try:
+        yield
+    finally:
+        _stage_override = previous
+
+
+def _stage(journal: RunJournal, stage_task: Task[..., T], *args: Any) -> T:
+    """Call one task, recording its start, outcome and one-line summary in the journal and the run log."""
+    name = stage_task.name
+    journal.stage_started(name)
+    try:
+        result = stage_task(*args)
+    except BaseException as exc:
+        journal.stage_failed(name, exc)
+        raise
+    summary = result.headline() if hasattr(result, "headline") else "done"
+    journal.stage_finished(name, summary)
+    get_run_logger().info("%s: %s", name, summary)
+    return result
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)

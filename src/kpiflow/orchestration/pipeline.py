@@ -1,0 +1,107 @@
+"""The pipeline's vocabulary: one run's context, each stage's summary, and the stage callables.
+
+The Prefect flow (flow.py) decides order, retries and artifacts; the stages here do the work. Stages
+are plain callables of a RunContext so that tests can swap a stage (say, a build that fails once)
+without Prefect, dbt or a warehouse in the way: `dataclasses.replace(real_stages(), build=...)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from kpiflow.config import Settings
+from kpiflow.orchestration.dbt import DbtBuildSummary
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the person (or the schedule) asked for."""
+
+    run_date: date
+    full_refresh: bool = False
+    ensure_demo_data: bool = False
+    wait_seconds: float = 0.0
+
+
+def run_date_for(scheduled: datetime, timezone: str | None = None) -> date:
+    """The day a run scheduled at `scheduled` closes: the day before, on the calendar of `timezone`
+    (else the machine's), so that 02:00 in Tokyo is not mistaken for 17:00 the day before in UTC."""
+    local = scheduled.astimezone(ZoneInfo(timezone)) if timezone else scheduled.astimezone()
+    return local.date() - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything a stage needs to know about the run it is part of."""
+
+    settings: Settings
+    options: RunOptions
+    run_id: str
+
+    @property
+    def run_date(self) -> date:
+        return self.options.run_date
+
+
+@dataclass(frozen=True)
+class LandingSummary:
+    """The inputs the run will read: where they are and how far they reach."""
+
+    warehouse_path: Path
+    created_demo_data: bool
+    latest_input_date: date | None
+    note: str
+
+    def headline(self) -> str:
+        reach = f"inputs through {self.latest_input_date}" if self.latest_input_date else "inputs present"
+        return f"{reach}; {self.note}"
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """The input quality gate's verdict, in the form the flow reports and the CLI prints."""
+
+    passed: bool
+    summary_text: str
+    data_docs_path: Path | None = None
+
+    def headline(self) -> str:
+        first_line = self.summary_text.strip().splitlines()[0] if self.summary_text.strip() else ""
+        return ("passed" if self.passed else "FAILED") + (f": {first_line}" if first_line else "")
+
+
+@dataclass(frozen=True)
+class CompileSummary:
+    """What the metric compiler wrote into models/generated."""
+
+    model_count: int
+    note: str = ""
+
+    def headline(self) -> str:
+        return f"{self.model_count} generated models" + (f"; {self.note}" if self.note else "")
+
+
+@dataclass(frozen=True)
+class ScorecardSummary:
+    """Scorecards and payouts written into the warehouse after the KPI marts, and what to look at."""
+
+    note: str
+    warnings: tuple[str, ...] = ()
+
+    def headline(self) -> str:
+        return self.note + (f" ({len(self.warnings)} warnings)" if self.warnings else "")
+
+
+@dataclass(frozen=True)
+class Stages:
+    """The work of each stage that other kpiflow packages own; audit and publish are always the real ones."""
+
+    land: Callable[[RunContext], LandingSummary]
+    check: Callable[[RunContext], GateOutcome]
+    compile: Callable[[RunContext], CompileSummary]
+    build: Callable[[RunContext], DbtBuildSummary]
+    scorecards: Callable[[RunContext], ScorecardSummary]

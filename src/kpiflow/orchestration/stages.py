@@ -1,0 +1,148 @@
+"""The real stages: thin adapters from a RunContext to the packages that own each piece of work.
+
+Each imports its package inside the function, so the CLI stays fast and a stage can be replaced in
+tests before the package it calls is even importable.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+from kpiflow.errors import UserInputError
+from kpiflow.orchestration.dbt import DbtBuildSummary, dbt_build
+from kpiflow.orchestration.duckdb_files import attached_read_only
+from kpiflow.orchestration.pipeline import (
+    CompileSummary,
+    GateOutcome,
+    LandingSummary,
+    RunContext,
+    ScorecardSummary,
+    Stages,
+)
+from kpiflow.orchestration.transient import TransientRunError
+
+DEMO_SCALE_ENV = "KPIFLOW_DEMO_SCALE"
+
+
+def real_stages() -> Stages:
+    return Stages(
+        land=land_or_verify_inputs,
+        check=check_inputs,
+        compile=compile_metrics,
+        build=build_models,
+        scorecards=build_scorecards,
+    )
+
+
+def demo_scale() -> float:
+    """Scale of generated demo data: KPIFLOW_DEMO_SCALE, else 1.0 (see docs/operations.md)."""
+    raw = os.environ.get(DEMO_SCALE_ENV, "1")
+    try:
+        scale = float(raw)
+    except ValueError:
+        raise UserInputError(f"{DEMO_SCALE_ENV}={raw!r} is not a number; use e.g. 0.25 or 1") from None
+    if scale <= 0:
+        raise UserInputError(f"{DEMO_SCALE_ENV}={raw!r} must be greater than 0")
+    return scale
+
+
+def land_or_verify_inputs(ctx: RunContext) -> LandingSummary:
+    """Demo: create the warehouse once, then extend it through the run date. Otherwise: check the day landed."""
+    if ctx.options.ensure_demo_data:
+        return _ensure_demo_data(ctx)
+    path = ctx.settings.warehouse_path
+    if not _has_raw_data(path):
+        raise UserInputError(
+            f"warehouse {path} has no raw input data. Create demo data with `kpiflow run --ensure-demo-data` "
+            "(or `kpiflow demo-data`), or point KPIFLOW_WAREHOUSE at your warehouse."
+        )
+    latest = latest_input_date(path)
+    if latest is not None and latest < ctx.run_date:
+        raise TransientRunError(
+            f"inputs for {ctx.run_date} have not landed yet: raw.orders ends on {latest}. The run retries; "
+            "if the load is late for good, rerun later or pass --date for a day that has landed."
+        )
+    return LandingSummary(path, False, latest, "verified existing inputs")
+
+
+def _ensure_demo_data(ctx: RunContext) -> LandingSummary:
+    from kpiflow.demo import append_demo_days, generate_demo_warehouse, read_demo_spec
+
+    settings, path = ctx.settings, ctx.settings.warehouse_path
+    spec = read_demo_spec(path)
+    if spec is None and _has_raw_data(path):
+        raise UserInputError(
+            f"warehouse {path} holds raw data that is not kpiflow demo data; --ensure-demo-data would replace it. "
+            "Run without --ensure-demo-data, or set KPIFLOW_WAREHOUSE to a new file for the demo."
+        )
+    if spec is None:
+        scale = demo_scale()
+        # Two calendar years before the run date: enough history for year-over-year KPIs.
+        summary = generate_demo_warehouse(
+            path,
+            scale=scale,
+            start=date(ctx.run_date.year - 1, 1, 1),
+            end=ctx.run_date,
+            seeds_dir=settings.demo_seeds_dir,
+        )
+        return LandingSummary(path, True, summary.end, f"created demo data at scale {scale:g} from {summary.start}")
+    if spec.end < ctx.run_date:
+        summary = append_demo_days(path, ctx.run_date, seeds_dir=settings.demo_seeds_dir)
+        return LandingSummary(path, False, summary.end, f"appended demo days {spec.end + timedelta(days=1)}..")
+    return LandingSummary(path, False, spec.end, "demo data already present")
+
+
+def _has_raw_data(path: Path) -> bool:
+    if not path.exists():
+        return False
+    with attached_read_only(path, "wh") as con:
+        count = con.execute(
+            "select count(*) from information_schema.tables where table_catalog = 'wh' and table_schema = 'raw'"
+        ).fetchone()
+    return bool(count and count[0])
+
+
+def latest_input_date(path: Path) -> date | None:
+    """The last day with orders in the raw data, or None when the warehouse has no raw.orders to tell."""
+    with attached_read_only(path, "wh") as con:
+        try:
+            row = con.execute("select max(order_ts)::date from wh.raw.orders").fetchone()
+        except duckdb.Error:
+            return None
+    return row[0] if row else None
+
+
+def check_inputs(ctx: RunContext) -> GateOutcome:
+    from kpiflow.quality import run_gate
+
+    report = run_gate(ctx.settings, ctx.run_date, data_docs=True, quarantine=True)
+    return GateOutcome(passed=report.passed, summary_text=report.summary_text(), data_docs_path=report.data_docs_path)
+
+
+def compile_metrics(ctx: RunContext) -> CompileSummary:
+    from kpiflow.compiler import compile_project
+
+    result = compile_project(ctx.settings)
+    return CompileSummary(
+        model_count=len(result.written) + len(result.unchanged),
+        note=f"{len(result.kpis)} KPIs; {len(result.written)} files rewritten, {len(result.removed)} removed",
+    )
+
+
+def build_models(ctx: RunContext) -> DbtBuildSummary:
+    return dbt_build(ctx.settings, run_date=ctx.run_date, full_refresh=ctx.options.full_refresh)
+
+
+def build_scorecards(ctx: RunContext) -> ScorecardSummary:
+    from kpiflow.scorecards import build_scorecards as write_scorecards
+
+    with duckdb.connect(str(ctx.settings.warehouse_path)) as con:
+        result = write_scorecards(con, ctx.settings.project_dir)
+    return ScorecardSummary(
+        note=f"{len(result.cards)} cards, {result.scorecard_rows} scorecard rows, {result.payout_rows} payouts",
+        warnings=result.warnings,
+    )

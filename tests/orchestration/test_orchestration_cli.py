@@ -1,0 +1,87 @@
+"""`kpiflow run` through the real entry point: output, --json, exit codes and refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from orchestration_helpers import RUN_DATE, CliResult, Warehouse
+from orchestration_standins import standin_stages
+
+from kpiflow.orchestration.lock import run_lock
+from kpiflow.orchestration.stages import real_stages
+
+Cli = Callable[..., CliResult]
+BASELINE_DATE = date(2025, 3, 30)
+
+
+def test_run_prints_progress_kpis_and_published_path(warehouse: Warehouse, kpiflow_cli: Cli) -> None:
+    done = kpiflow_cli("run", "--date", str(RUN_DATE))
+    assert done.returncode == 0, done.stderr
+    assert "Headline KPIs for 2025-03-31" in done.stdout
+    assert "Net revenue" in done.stdout
+    assert f"Published 3 tables to {warehouse.settings.marts_path}" in done.stdout.replace("\n", "")
+    for stage in ("land_or_verify_inputs", "check_inputs", "build", "audit", "publish"):
+        assert stage in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_quiet_run_prints_nothing(kpiflow_cli: Cli) -> None:
+    done = kpiflow_cli("run", "--date", str(RUN_DATE), "--quiet")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_json_result_on_success_and_on_a_failed_check(warehouse: Warehouse, kpiflow_cli: Cli) -> None:
+    done = kpiflow_cli("run", "--date", str(BASELINE_DATE), "--json", "--quiet")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["status"], result["exit_code"], result["run_date"]) == ("completed", 0, "2025-03-30")
+    assert result["published"]["tables"]["marts.kpi_values"]["rows"] > 0
+
+    bad_day = standin_stages(bad_dates=frozenset({RUN_DATE}))
+    failed = kpiflow_cli("run", "--date", str(RUN_DATE), "--json", "--quiet", stages=bad_day)
+    assert failed.returncode == 1
+    result = json.loads(failed.stdout)
+    assert (result["status"], result["failed_stage"], result["exit_code"]) == ("failed", "check_inputs", 1)
+    assert "quantity < 0" in result["error"]
+    assert "error: input checks failed for 2025-03-31" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert [day for _, day in warehouse.published_runs()] == [BASELINE_DATE]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("run", "--date", "2025-13-01"), "--date '2025-13-01' is not a date"),
+        (("run", "--wait", "-1"), "--wait must be 0 or more seconds"),
+        (("backfill", "--start", "2025-03-05", "--end", "2025-03-01"), "is before --start"),
+        (("backfill", "--start", "yesterday", "--end", "2025-03-01"), "--start 'yesterday' is not a date"),
+        (("deploy", "--timezone", "Mars/Olympus"), "not an IANA time zone"),
+        (("deploy", "--cron", "at two"), "is not a cron expression"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(kpiflow_cli: Cli, args: tuple[str, ...], expected: str) -> None:
+    done = kpiflow_cli(*args)
+    assert done.returncode == 2, done.stderr
+    assert expected in done.stderr.replace("\n", "")
+    assert "Traceback" not in done.stderr
+
+
+def test_missing_warehouse_is_bad_input_for_the_real_pipeline(warehouse: Warehouse, kpiflow_cli: Cli) -> None:
+    done = kpiflow_cli("run", "--date", str(RUN_DATE), "--quiet", stages=real_stages())
+    assert done.returncode == 2, done.stderr
+    assert f"warehouse {warehouse.settings.warehouse_path} has no raw input data" in done.stderr.replace("\n", "")
+    assert "--ensure-demo-data" in done.stderr
+
+
+def test_second_run_is_refused_naming_the_holder(warehouse: Warehouse, kpiflow_cli: Cli) -> None:
+    with run_lock(warehouse.settings.state_dir, run_id="nightly-1", run_date="2025-03-30"):
+        done = kpiflow_cli("run", "--date", str(RUN_DATE), "--quiet")
+    assert done.returncode == 1
+    stderr = done.stderr.replace("\n", "")
+    assert f"pid {os.getpid()}" in stderr
+    assert "run nightly-1 for 2025-03-30" in stderr
+    assert not warehouse.settings.marts_path.exists()
