@@ -41,8 +41,10 @@ def write_definitions(root: Path, count: int) -> None:
         elif kind == "ratio":
             base |= {"numerator": "net_revenue", "denominator": "order_count"}
         elif kind == "derived":
-            base |= {"expr": "a - b", "metrics": [{"name": "net_revenue", "alias": "a"},
-                                                 {"name": "cogs", "alias": "b"}]}
+            base |= {
+                "expr": "a - b",
+                "metrics": [{"name": "net_revenue", "alias": "a"}, {"name": "cogs", "alias": "b"}],
+            }
         else:
             base |= {"measure": "net_revenue", "grain_to_date": "year"}
         metrics.append(base)
@@ -75,8 +77,10 @@ def main(count: int = 1000) -> None:
     print(f"{count} metric definitions")
     print(f"baseline (PyYAML parse only): {baseline:.3f} s")
     print(f"validate:                     {validate:.3f} s  ratio {validate / baseline:.1f}x baseline")
-    print(f"compile (validate+plan+SQL):  {compiled:.3f} s  ratio {compiled / baseline:.1f}x baseline"
-          f"  target < 2 s: {'met' if compiled < 2 else 'NOT met'}")
+    print(
+        f"compile (validate+plan+SQL):  {compiled:.3f} s  ratio {compiled / baseline:.1f}x baseline"
+        f"  target < 2 s: {'met' if compiled < 2 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

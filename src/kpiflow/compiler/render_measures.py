@@ -16,15 +16,7 @@ from kpiflow.compiler.graph import TIME_ENTITY, MeasureRef, SemanticGraph
 from kpiflow.compiler.plan import ConversionNode, MeasureNode, QueryError, QueryRequest, RetentionNode
 from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, time_column, truncate
 from kpiflow.compiler.sqltypes import DATE, DOUBLE
-
-
-def _select(*expressions: exp.Expression | str) -> exp.Select:
-    """A SELECT that adopts its arguments instead of copying them (copies dominate compile time)."""
-    parsed = [
-        (exp.Star() if e == "*" else exp.column(e)) if isinstance(e, str) else e for e in expressions
-    ]  # strings would go through sqlglot's parser: slow, and nothing here needs parsing
-    return exp.Select().select(*parsed, copy=False)
-
+from kpiflow.compiler.sqltypes import adopting_select as _select
 
 TIME_SPINE_MODEL = "metricflow_time_spine"
 TIME_SPINE_COLUMN = "date_day"
