@@ -31,15 +31,33 @@ FROM (
     FROM {{ ref('metricflow_time_spine') }} AS s
     JOIN metric_revenue_ytd__bounds AS b
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_revenue_ytd__grid AS (
+    SELECT
+      s.__day
+    FROM metric_revenue_ytd__spine AS s
+  ), metric_revenue_ytd__windowed AS (
+    SELECT
+      g.__day,
+      SUM(d.value) OVER (
+        PARTITION BY CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS value,
+      COUNT(d.value) OVER (
+        PARTITION BY CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS __rows
+    FROM metric_revenue_ytd__grid AS g
+    LEFT JOIN metric_revenue_ytd__daily AS d
+      ON g.__day = d.__day
   ), metric_revenue_ytd__running AS (
     SELECT
-      s.__day,
-      SUM(d.value) AS value
-    FROM metric_revenue_ytd__spine AS s
-    INNER JOIN metric_revenue_ytd__daily AS d
-      ON d.__day <= s.__day AND d.__day >= CAST(DATE_TRUNC('YEAR', s.__day) AS DATE)
-    GROUP BY
-      s.__day
+      __day,
+      value
+    FROM metric_revenue_ytd__windowed
+    WHERE
+      __rows > 0
   ), metric_revenue_ytd__edges AS (
     SELECT
       *,
@@ -95,17 +113,41 @@ FROM (
     FROM {{ ref('metricflow_time_spine') }} AS s
     JOIN metric_revenue_ytd__bounds AS b
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
-  ), metric_revenue_ytd__running AS (
+  ), metric_revenue_ytd__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_revenue_ytd__daily
+  ), metric_revenue_ytd__grid AS (
     SELECT
       s.__day,
-      d.store,
-      SUM(d.value) AS value
+      m.store
     FROM metric_revenue_ytd__spine AS s
-    INNER JOIN metric_revenue_ytd__daily AS d
-      ON d.__day <= s.__day AND d.__day >= CAST(DATE_TRUNC('YEAR', s.__day) AS DATE)
-    GROUP BY
-      s.__day,
-      d.store
+    CROSS JOIN metric_revenue_ytd__members AS m
+  ), metric_revenue_ytd__windowed AS (
+    SELECT
+      g.__day,
+      g.store,
+      SUM(d.value) OVER (
+        PARTITION BY g.store, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS value,
+      COUNT(d.value) OVER (
+        PARTITION BY g.store, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS __rows
+    FROM metric_revenue_ytd__grid AS g
+    LEFT JOIN metric_revenue_ytd__daily AS d
+      ON g.__day = d.__day AND g.store IS NOT DISTINCT FROM d.store
+  ), metric_revenue_ytd__running AS (
+    SELECT
+      __day,
+      store,
+      value
+    FROM metric_revenue_ytd__windowed
+    WHERE
+      __rows > 0
   ), metric_revenue_ytd__edges AS (
     SELECT
       *,
@@ -166,17 +208,41 @@ FROM (
     FROM {{ ref('metricflow_time_spine') }} AS s
     JOIN metric_revenue_ytd__bounds AS b
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
-  ), metric_revenue_ytd__running AS (
+  ), metric_revenue_ytd__members AS (
+    SELECT DISTINCT
+      store__region
+    FROM metric_revenue_ytd__daily
+  ), metric_revenue_ytd__grid AS (
     SELECT
       s.__day,
-      d.store__region,
-      SUM(d.value) AS value
+      m.store__region
     FROM metric_revenue_ytd__spine AS s
-    INNER JOIN metric_revenue_ytd__daily AS d
-      ON d.__day <= s.__day AND d.__day >= CAST(DATE_TRUNC('YEAR', s.__day) AS DATE)
-    GROUP BY
-      s.__day,
-      d.store__region
+    CROSS JOIN metric_revenue_ytd__members AS m
+  ), metric_revenue_ytd__windowed AS (
+    SELECT
+      g.__day,
+      g.store__region,
+      SUM(d.value) OVER (
+        PARTITION BY g.store__region, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS value,
+      COUNT(d.value) OVER (
+        PARTITION BY g.store__region, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS __rows
+    FROM metric_revenue_ytd__grid AS g
+    LEFT JOIN metric_revenue_ytd__daily AS d
+      ON g.__day = d.__day AND g.store__region IS NOT DISTINCT FROM d.store__region
+  ), metric_revenue_ytd__running AS (
+    SELECT
+      __day,
+      store__region,
+      value
+    FROM metric_revenue_ytd__windowed
+    WHERE
+      __rows > 0
   ), metric_revenue_ytd__edges AS (
     SELECT
       *,
@@ -233,15 +299,33 @@ FROM (
     FROM {{ ref('metricflow_time_spine') }} AS s
     JOIN metric_revenue_ytd__bounds AS b
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_revenue_ytd__grid AS (
+    SELECT
+      s.__day
+    FROM metric_revenue_ytd__spine AS s
+  ), metric_revenue_ytd__windowed AS (
+    SELECT
+      g.__day,
+      SUM(d.value) OVER (
+        PARTITION BY CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS value,
+      COUNT(d.value) OVER (
+        PARTITION BY CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS __rows
+    FROM metric_revenue_ytd__grid AS g
+    LEFT JOIN metric_revenue_ytd__daily AS d
+      ON g.__day = d.__day
   ), metric_revenue_ytd__running AS (
     SELECT
-      s.__day,
-      SUM(d.value) AS value
-    FROM metric_revenue_ytd__spine AS s
-    INNER JOIN metric_revenue_ytd__daily AS d
-      ON d.__day <= s.__day AND d.__day >= CAST(DATE_TRUNC('YEAR', s.__day) AS DATE)
-    GROUP BY
-      s.__day
+      __day,
+      value
+    FROM metric_revenue_ytd__windowed
+    WHERE
+      __rows > 0
   ), metric_revenue_ytd__edges AS (
     SELECT
       *,
@@ -297,17 +381,41 @@ FROM (
     FROM {{ ref('metricflow_time_spine') }} AS s
     JOIN metric_revenue_ytd__bounds AS b
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
-  ), metric_revenue_ytd__running AS (
+  ), metric_revenue_ytd__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_revenue_ytd__daily
+  ), metric_revenue_ytd__grid AS (
     SELECT
       s.__day,
-      d.store,
-      SUM(d.value) AS value
+      m.store
     FROM metric_revenue_ytd__spine AS s
-    INNER JOIN metric_revenue_ytd__daily AS d
-      ON d.__day <= s.__day AND d.__day >= CAST(DATE_TRUNC('YEAR', s.__day) AS DATE)
-    GROUP BY
-      s.__day,
-      d.store
+    CROSS JOIN metric_revenue_ytd__members AS m
+  ), metric_revenue_ytd__windowed AS (
+    SELECT
+      g.__day,
+      g.store,
+      SUM(d.value) OVER (
+        PARTITION BY g.store, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS value,
+      COUNT(d.value) OVER (
+        PARTITION BY g.store, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS __rows
+    FROM metric_revenue_ytd__grid AS g
+    LEFT JOIN metric_revenue_ytd__daily AS d
+      ON g.__day = d.__day AND g.store IS NOT DISTINCT FROM d.store
+  ), metric_revenue_ytd__running AS (
+    SELECT
+      __day,
+      store,
+      value
+    FROM metric_revenue_ytd__windowed
+    WHERE
+      __rows > 0
   ), metric_revenue_ytd__edges AS (
     SELECT
       *,
@@ -368,17 +476,41 @@ FROM (
     FROM {{ ref('metricflow_time_spine') }} AS s
     JOIN metric_revenue_ytd__bounds AS b
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
-  ), metric_revenue_ytd__running AS (
+  ), metric_revenue_ytd__members AS (
+    SELECT DISTINCT
+      store__region
+    FROM metric_revenue_ytd__daily
+  ), metric_revenue_ytd__grid AS (
     SELECT
       s.__day,
-      d.store__region,
-      SUM(d.value) AS value
+      m.store__region
     FROM metric_revenue_ytd__spine AS s
-    INNER JOIN metric_revenue_ytd__daily AS d
-      ON d.__day <= s.__day AND d.__day >= CAST(DATE_TRUNC('YEAR', s.__day) AS DATE)
-    GROUP BY
-      s.__day,
-      d.store__region
+    CROSS JOIN metric_revenue_ytd__members AS m
+  ), metric_revenue_ytd__windowed AS (
+    SELECT
+      g.__day,
+      g.store__region,
+      SUM(d.value) OVER (
+        PARTITION BY g.store__region, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS value,
+      COUNT(d.value) OVER (
+        PARTITION BY g.store__region, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS __rows
+    FROM metric_revenue_ytd__grid AS g
+    LEFT JOIN metric_revenue_ytd__daily AS d
+      ON g.__day = d.__day AND g.store__region IS NOT DISTINCT FROM d.store__region
+  ), metric_revenue_ytd__running AS (
+    SELECT
+      __day,
+      store__region,
+      value
+    FROM metric_revenue_ytd__windowed
+    WHERE
+      __rows > 0
   ), metric_revenue_ytd__edges AS (
     SELECT
       *,
@@ -435,15 +567,33 @@ FROM (
     FROM {{ ref('metricflow_time_spine') }} AS s
     JOIN metric_revenue_ytd__bounds AS b
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_revenue_ytd__grid AS (
+    SELECT
+      s.__day
+    FROM metric_revenue_ytd__spine AS s
+  ), metric_revenue_ytd__windowed AS (
+    SELECT
+      g.__day,
+      SUM(d.value) OVER (
+        PARTITION BY CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS value,
+      COUNT(d.value) OVER (
+        PARTITION BY CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS __rows
+    FROM metric_revenue_ytd__grid AS g
+    LEFT JOIN metric_revenue_ytd__daily AS d
+      ON g.__day = d.__day
   ), metric_revenue_ytd__running AS (
     SELECT
-      s.__day,
-      SUM(d.value) AS value
-    FROM metric_revenue_ytd__spine AS s
-    INNER JOIN metric_revenue_ytd__daily AS d
-      ON d.__day <= s.__day AND d.__day >= CAST(DATE_TRUNC('YEAR', s.__day) AS DATE)
-    GROUP BY
-      s.__day
+      __day,
+      value
+    FROM metric_revenue_ytd__windowed
+    WHERE
+      __rows > 0
   ), metric_revenue_ytd__edges AS (
     SELECT
       *,
@@ -499,17 +649,41 @@ FROM (
     FROM {{ ref('metricflow_time_spine') }} AS s
     JOIN metric_revenue_ytd__bounds AS b
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
-  ), metric_revenue_ytd__running AS (
+  ), metric_revenue_ytd__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_revenue_ytd__daily
+  ), metric_revenue_ytd__grid AS (
     SELECT
       s.__day,
-      d.store,
-      SUM(d.value) AS value
+      m.store
     FROM metric_revenue_ytd__spine AS s
-    INNER JOIN metric_revenue_ytd__daily AS d
-      ON d.__day <= s.__day AND d.__day >= CAST(DATE_TRUNC('YEAR', s.__day) AS DATE)
-    GROUP BY
-      s.__day,
-      d.store
+    CROSS JOIN metric_revenue_ytd__members AS m
+  ), metric_revenue_ytd__windowed AS (
+    SELECT
+      g.__day,
+      g.store,
+      SUM(d.value) OVER (
+        PARTITION BY g.store, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS value,
+      COUNT(d.value) OVER (
+        PARTITION BY g.store, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS __rows
+    FROM metric_revenue_ytd__grid AS g
+    LEFT JOIN metric_revenue_ytd__daily AS d
+      ON g.__day = d.__day AND g.store IS NOT DISTINCT FROM d.store
+  ), metric_revenue_ytd__running AS (
+    SELECT
+      __day,
+      store,
+      value
+    FROM metric_revenue_ytd__windowed
+    WHERE
+      __rows > 0
   ), metric_revenue_ytd__edges AS (
     SELECT
       *,
@@ -570,17 +744,41 @@ FROM (
     FROM {{ ref('metricflow_time_spine') }} AS s
     JOIN metric_revenue_ytd__bounds AS b
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
-  ), metric_revenue_ytd__running AS (
+  ), metric_revenue_ytd__members AS (
+    SELECT DISTINCT
+      store__region
+    FROM metric_revenue_ytd__daily
+  ), metric_revenue_ytd__grid AS (
     SELECT
       s.__day,
-      d.store__region,
-      SUM(d.value) AS value
+      m.store__region
     FROM metric_revenue_ytd__spine AS s
-    INNER JOIN metric_revenue_ytd__daily AS d
-      ON d.__day <= s.__day AND d.__day >= CAST(DATE_TRUNC('YEAR', s.__day) AS DATE)
-    GROUP BY
-      s.__day,
-      d.store__region
+    CROSS JOIN metric_revenue_ytd__members AS m
+  ), metric_revenue_ytd__windowed AS (
+    SELECT
+      g.__day,
+      g.store__region,
+      SUM(d.value) OVER (
+        PARTITION BY g.store__region, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS value,
+      COUNT(d.value) OVER (
+        PARTITION BY g.store__region, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS __rows
+    FROM metric_revenue_ytd__grid AS g
+    LEFT JOIN metric_revenue_ytd__daily AS d
+      ON g.__day = d.__day AND g.store__region IS NOT DISTINCT FROM d.store__region
+  ), metric_revenue_ytd__running AS (
+    SELECT
+      __day,
+      store__region,
+      value
+    FROM metric_revenue_ytd__windowed
+    WHERE
+      __rows > 0
   ), metric_revenue_ytd__edges AS (
     SELECT
       *,
@@ -637,15 +835,33 @@ FROM (
     FROM {{ ref('metricflow_time_spine') }} AS s
     JOIN metric_revenue_ytd__bounds AS b
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+  ), metric_revenue_ytd__grid AS (
+    SELECT
+      s.__day
+    FROM metric_revenue_ytd__spine AS s
+  ), metric_revenue_ytd__windowed AS (
+    SELECT
+      g.__day,
+      SUM(d.value) OVER (
+        PARTITION BY CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS value,
+      COUNT(d.value) OVER (
+        PARTITION BY CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS __rows
+    FROM metric_revenue_ytd__grid AS g
+    LEFT JOIN metric_revenue_ytd__daily AS d
+      ON g.__day = d.__day
   ), metric_revenue_ytd__running AS (
     SELECT
-      s.__day,
-      SUM(d.value) AS value
-    FROM metric_revenue_ytd__spine AS s
-    INNER JOIN metric_revenue_ytd__daily AS d
-      ON d.__day <= s.__day AND d.__day >= CAST(DATE_TRUNC('YEAR', s.__day) AS DATE)
-    GROUP BY
-      s.__day
+      __day,
+      value
+    FROM metric_revenue_ytd__windowed
+    WHERE
+      __rows > 0
   ), metric_revenue_ytd__edges AS (
     SELECT
       *,
@@ -701,17 +917,41 @@ FROM (
     FROM {{ ref('metricflow_time_spine') }} AS s
     JOIN metric_revenue_ytd__bounds AS b
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
-  ), metric_revenue_ytd__running AS (
+  ), metric_revenue_ytd__members AS (
+    SELECT DISTINCT
+      store
+    FROM metric_revenue_ytd__daily
+  ), metric_revenue_ytd__grid AS (
     SELECT
       s.__day,
-      d.store,
-      SUM(d.value) AS value
+      m.store
     FROM metric_revenue_ytd__spine AS s
-    INNER JOIN metric_revenue_ytd__daily AS d
-      ON d.__day <= s.__day AND d.__day >= CAST(DATE_TRUNC('YEAR', s.__day) AS DATE)
-    GROUP BY
-      s.__day,
-      d.store
+    CROSS JOIN metric_revenue_ytd__members AS m
+  ), metric_revenue_ytd__windowed AS (
+    SELECT
+      g.__day,
+      g.store,
+      SUM(d.value) OVER (
+        PARTITION BY g.store, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS value,
+      COUNT(d.value) OVER (
+        PARTITION BY g.store, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS __rows
+    FROM metric_revenue_ytd__grid AS g
+    LEFT JOIN metric_revenue_ytd__daily AS d
+      ON g.__day = d.__day AND g.store IS NOT DISTINCT FROM d.store
+  ), metric_revenue_ytd__running AS (
+    SELECT
+      __day,
+      store,
+      value
+    FROM metric_revenue_ytd__windowed
+    WHERE
+      __rows > 0
   ), metric_revenue_ytd__edges AS (
     SELECT
       *,
@@ -772,17 +1012,41 @@ FROM (
     FROM {{ ref('metricflow_time_spine') }} AS s
     JOIN metric_revenue_ytd__bounds AS b
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
-  ), metric_revenue_ytd__running AS (
+  ), metric_revenue_ytd__members AS (
+    SELECT DISTINCT
+      store__region
+    FROM metric_revenue_ytd__daily
+  ), metric_revenue_ytd__grid AS (
     SELECT
       s.__day,
-      d.store__region,
-      SUM(d.value) AS value
+      m.store__region
     FROM metric_revenue_ytd__spine AS s
-    INNER JOIN metric_revenue_ytd__daily AS d
-      ON d.__day <= s.__day AND d.__day >= CAST(DATE_TRUNC('YEAR', s.__day) AS DATE)
-    GROUP BY
-      s.__day,
-      d.store__region
+    CROSS JOIN metric_revenue_ytd__members AS m
+  ), metric_revenue_ytd__windowed AS (
+    SELECT
+      g.__day,
+      g.store__region,
+      SUM(d.value) OVER (
+        PARTITION BY g.store__region, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS value,
+      COUNT(d.value) OVER (
+        PARTITION BY g.store__region, CAST(DATE_TRUNC('YEAR', g.__day) AS DATE)
+        ORDER BY g.__day
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+      ) AS __rows
+    FROM metric_revenue_ytd__grid AS g
+    LEFT JOIN metric_revenue_ytd__daily AS d
+      ON g.__day = d.__day AND g.store__region IS NOT DISTINCT FROM d.store__region
+  ), metric_revenue_ytd__running AS (
+    SELECT
+      __day,
+      store__region,
+      value
+    FROM metric_revenue_ytd__windowed
+    WHERE
+      __rows > 0
   ), metric_revenue_ytd__edges AS (
     SELECT
       *,

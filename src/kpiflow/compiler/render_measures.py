@@ -341,19 +341,10 @@ class MeasureRenderer:
             )
         )
         spine_cte = self.registry.add(f"{cte_name}__spine", spine)
-        if node.window:
-            count, unit = node.window
-            lower = exp.GT(this=col("__day", "d"), expression=shift(col("__day", "s"), -count, unit))
+        if node.grain_to_date or (node.window and node.window[1] == "day"):
+            running = self._running_by_window(node, daily, spine_cte, other, cte_name)
         else:
-            lower = exp.GTE(this=col("__day", "d"), expression=truncate(col("__day", "s"), str(node.grain_to_date)))
-        condition = exp.and_(exp.LTE(this=col("__day", "d"), expression=col("__day", "s")), lower, copy=False)
-        running = _select(col("__day", "s"), *(col(n, "d") for n in other))
-        running = running.select(exp.alias_(exp.Sum(this=col("value", "d")), "value", copy=False), copy=False)
-        running = running.from_(exp.alias_(exp.table_(spine_cte), "s", table=True, copy=False), copy=False)
-        running = running.join(
-            exp.alias_(exp.table_(daily), "d", table=True, copy=False), on=condition, join_type="inner", copy=False
-        )
-        running = running.group_by(col("__day", "s"), *(col(n, "d") for n in other), copy=False)
+            running = self._running_by_join(node, daily, spine_cte, other)
         running_cte = self.registry.add(f"{cte_name}__running", running)
         time_out = self._time_out(group_by)
         period = [time_out[1].copy()] if time_out else []
@@ -368,6 +359,76 @@ class MeasureRenderer:
         select = _select(*outputs, *(col(n) for n in other), "value").from_(exp.table_(marked_cte), copy=False)
         return self.registry.add(
             cte_name, select.where(exp.EQ(this=col("__day"), expression=col("__edge")), copy=False)
+        )
+
+    @staticmethod
+    def _running_by_join(node: MeasureNode, daily: str, spine_cte: str, other: list[str]) -> exp.Select:
+        """Each spine day sums the daily rows in its window: general (any window unit), an inequality join."""
+        if node.window:
+            count, unit = node.window
+            lower = exp.GT(this=col("__day", "d"), expression=shift(col("__day", "s"), -count, unit))
+        else:
+            lower = exp.GTE(this=col("__day", "d"), expression=truncate(col("__day", "s"), str(node.grain_to_date)))
+        condition = exp.and_(exp.LTE(this=col("__day", "d"), expression=col("__day", "s")), lower, copy=False)
+        running = _select(col("__day", "s"), *(col(n, "d") for n in other))
+        running = running.select(exp.alias_(exp.Sum(this=col("value", "d")), "value", copy=False), copy=False)
+        running = running.from_(exp.alias_(exp.table_(spine_cte), "s", table=True, copy=False), copy=False)
+        running = running.join(
+            exp.alias_(exp.table_(daily), "d", table=True, copy=False), on=condition, join_type="inner", copy=False
+        )
+        return running.group_by(col("__day", "s"), *(col(n, "d") for n in other), copy=False)
+
+    def _running_by_window(
+        self, node: MeasureNode, daily: str, spine_cte: str, other: list[str], cte_name: str
+    ) -> exp.Select:
+        """Grain-to-date and day windows in one pass: a window sum over a dense (day x members) grid, keeping the
+        days whose window holds at least one row (what the inequality join would return)."""
+        grid = _select(col("__day", "s"), *(col(n, "m") for n in other)).from_(
+            exp.alias_(exp.table_(spine_cte), "s", table=True, copy=False), copy=False
+        )
+        if other:
+            members = self.registry.add(
+                f"{cte_name}__members",
+                _select(*(col(n) for n in other)).distinct().from_(exp.table_(daily), copy=False),
+            )
+            grid = grid.join(
+                exp.alias_(exp.table_(members), "m", table=True, copy=False), join_type="cross", copy=False
+            )
+        grid_cte = self.registry.add(f"{cte_name}__grid", grid)
+        on = exp.and_(
+            exp.EQ(this=col("__day", "g"), expression=col("__day", "d")),
+            *(exp.NullSafeEQ(this=col(n, "g"), expression=col(n, "d")) for n in other),
+            copy=False,
+        )
+        partition = [col(n, "g") for n in other]
+        if node.grain_to_date:
+            partition.append(truncate(col("__day", "g"), node.grain_to_date))
+            spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
+        else:
+            assert node.window is not None
+            spec = exp.WindowSpec(
+                kind="ROWS", start=exp.Literal.number(node.window[0] - 1), start_side="PRECEDING", end="CURRENT ROW"
+            )
+        order = exp.Order(expressions=[exp.Ordered(this=col("__day", "g"))])
+
+        def windowed(function: exp.Expression) -> exp.Window:
+            return exp.Window(
+                this=function, partition_by=[p.copy() for p in partition] or None, order=order.copy(), spec=spec.copy()
+            )
+
+        summed = _select(col("__day", "g"), *(col(n, "g") for n in other)).select(
+            exp.alias_(windowed(exp.Sum(this=col("value", "d"))), "value", copy=False),
+            exp.alias_(windowed(exp.Count(this=col("value", "d"))), "__rows", copy=False),
+            copy=False,
+        )
+        summed = summed.from_(exp.alias_(exp.table_(grid_cte), "g", table=True, copy=False), copy=False).join(
+            exp.alias_(exp.table_(daily), "d", table=True, copy=False), on=on, join_type="left", copy=False
+        )
+        summed_cte = self.registry.add(f"{cte_name}__windowed", summed)
+        return (
+            _select("__day", *other, "value")
+            .from_(exp.table_(summed_cte), copy=False)
+            .where(exp.GT(this=col("__rows"), expression=exp.Literal.number(0)), copy=False)
         )
 
     def conversion(self, node: ConversionNode, cte_name: str, group_by: tuple[str, ...]) -> str:

@@ -17,15 +17,33 @@ WITH metric_revenue_ytd__daily AS (
   FROM intermediate.metricflow_time_spine AS s
   JOIN metric_revenue_ytd__bounds AS b
     ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+), metric_revenue_ytd__grid AS (
+  SELECT
+    s.__day
+  FROM metric_revenue_ytd__spine AS s
+), metric_revenue_ytd__windowed AS (
+  SELECT
+    g.__day,
+    SUM(d.value) OVER (
+      PARTITION BY CAST(TRUNC(g.__day, 'YEAR') AS DATE)
+      ORDER BY g.__day NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS value,
+    COUNT(d.value) OVER (
+      PARTITION BY CAST(TRUNC(g.__day, 'YEAR') AS DATE)
+      ORDER BY g.__day NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS __rows
+  FROM metric_revenue_ytd__grid AS g
+  LEFT JOIN metric_revenue_ytd__daily AS d
+    ON g.__day = d.__day
 ), metric_revenue_ytd__running AS (
   SELECT
-    s.__day,
-    SUM(d.value) AS value
-  FROM metric_revenue_ytd__spine AS s
-  INNER JOIN metric_revenue_ytd__daily AS d
-    ON d.__day <= s.__day AND d.__day >= CAST(TRUNC(s.__day, 'YEAR') AS DATE)
-  GROUP BY
-    s.__day
+    __day,
+    value
+  FROM metric_revenue_ytd__windowed
+  WHERE
+    __rows > 0
 ), metric_revenue_ytd__edges AS (
   SELECT
     *,

@@ -17,15 +17,25 @@ WITH metric_revenue_7d__daily AS (
   FROM intermediate.metricflow_time_spine AS s
   JOIN metric_revenue_7d__bounds AS b
     ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
+), metric_revenue_7d__grid AS (
+  SELECT
+    s.__day
+  FROM metric_revenue_7d__spine AS s
+), metric_revenue_7d__windowed AS (
+  SELECT
+    g.__day,
+    SUM(d.value) OVER (ORDER BY g.__day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS value,
+    COUNT(d.value) OVER (ORDER BY g.__day ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS __rows
+  FROM metric_revenue_7d__grid AS g
+  LEFT JOIN metric_revenue_7d__daily AS d
+    ON g.__day = d.__day
 ), metric_revenue_7d__running AS (
   SELECT
-    s.__day,
-    SUM(d.value) AS value
-  FROM metric_revenue_7d__spine AS s
-  INNER JOIN metric_revenue_7d__daily AS d
-    ON d.__day <= s.__day AND d.__day > DATE_ADD('DAY', 7 * -1, s.__day)
-  GROUP BY
-    s.__day
+    __day,
+    value
+  FROM metric_revenue_7d__windowed
+  WHERE
+    __rows > 0
 ), metric_revenue_7d__edges AS (
   SELECT
     *,
