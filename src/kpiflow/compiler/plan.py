@@ -109,9 +109,9 @@ class QueryPlan:
 
 
 class Planner:
-    def __init__(self, graph: SemanticGraph) -> None:
+    def __init__(self, graph: SemanticGraph, resolver: Resolver | None = None) -> None:
         self.graph = graph
-        self.resolver = Resolver(graph)
+        self.resolver = resolver or Resolver(graph)
 
     def plan(self, request: QueryRequest) -> QueryPlan:
         if not request.metrics:

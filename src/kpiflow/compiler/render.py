@@ -30,7 +30,7 @@ from kpiflow.compiler.render_measures import (
     date_literal,
     shift,
 )
-from kpiflow.compiler.resolve import truncate
+from kpiflow.compiler.resolve import Resolver, truncate
 from kpiflow.compiler.sqltypes import DATE, DOUBLE
 from kpiflow.compiler.sqltypes import adopting_select as _select
 
@@ -72,15 +72,18 @@ def _digest(node: object) -> str:
 
 
 class QueryRenderer:
-    def __init__(self, graph: SemanticGraph, relation: Callable[[str], exp.Table]) -> None:
+    def __init__(
+        self, graph: SemanticGraph, relation: Callable[[str], exp.Table], resolver: Resolver | None = None
+    ) -> None:
         self.graph = graph
         self.relation = relation
+        self.resolver = resolver or Resolver(graph)
 
     def render(self, plan: QueryPlan) -> exp.Select:
         request = plan.request
         self._request = request
         registry = CteRegistry()
-        measures = MeasureRenderer(self.graph, registry, self.relation, request)
+        measures = MeasureRenderer(self.graph, registry, self.relation, request, self.resolver)
         group_by = request.group_by
         names: dict[MetricNode, str] = {}
         outputs = []

@@ -97,9 +97,10 @@ class MeasureRenderer:
         registry: CteRegistry,
         relation: Callable[[str], exp.Table],
         request: QueryRequest,
+        resolver: Resolver | None = None,
     ) -> None:
         self.graph = graph
-        self.resolver = Resolver(graph)
+        self.resolver = resolver or Resolver(graph)
         self.registry = registry
         self.relation = relation
         self.request = request

@@ -71,8 +71,16 @@ class Resolver:
 
     def __init__(self, graph: SemanticGraph) -> None:
         self.graph = graph
+        self._resolved: dict[tuple[str, str, str | None], ResolvedName] = {}
 
     def resolve(self, model: SemanticModel, name: str, time_dim: str | None) -> ResolvedName:
+        """Resolve once per (model, name, time dimension). Callers copy the trees they place in a query."""
+        key = (model.name, name, time_dim)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(model, name, time_dim)
+        return self._resolved[key]
+
+    def _resolve(self, model: SemanticModel, name: str, time_dim: str | None) -> ResolvedName:
         parts = name.split("__")
         if parts[0] == TIME_ENTITY:
             if len(parts) != 2 or parts[1] not in GRAINS:

@@ -12,6 +12,7 @@ from kpiflow.compiler.graph import SemanticGraph
 from kpiflow.compiler.plan import Planner, QueryRequest
 from kpiflow.compiler.render import QueryRenderer
 from kpiflow.compiler.render_measures import TIME_SPINE_MODEL
+from kpiflow.compiler.resolve import Resolver
 
 _REF_PREFIX = "__dbt_ref__"
 _VAR_PREFIX = "__dbt_var__"
@@ -53,6 +54,22 @@ def to_dbt_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:
     return _VAR_PATTERN.sub(lambda m: "{{ var('" + m.group(1) + "', " + m.group(2) + ") }}", text)
 
 
+_ENGINES: dict[tuple[int, int], tuple[SemanticGraph, Relation, Planner, QueryRenderer]] = {}
+
+
+def _engine(graph: SemanticGraph, relation: Relation) -> tuple[Planner, QueryRenderer]:
+    """One planner and renderer per (graph, relation), sharing a resolver: names resolve once per graph. The tuple
+    keeps the graph and relation alive, so their ids stay theirs."""
+    key = (id(graph), id(relation))
+    if key not in _ENGINES:
+        if len(_ENGINES) >= 8:
+            _ENGINES.clear()
+        resolver = Resolver(graph)
+        _ENGINES[key] = (graph, relation, Planner(graph, resolver), QueryRenderer(graph, relation, resolver))
+    _, _, planner, renderer = _ENGINES[key]
+    return planner, renderer
+
+
 def build_query(graph: SemanticGraph, request: QueryRequest, relation: Relation) -> exp.Select:
-    plan = Planner(graph).plan(request)
-    return QueryRenderer(graph, relation).render(plan)
+    planner, renderer = _engine(graph, relation)
+    return renderer.render(planner.plan(request))
