@@ -17,15 +17,7 @@ from rich.table import Table
 
 from kpiflow.config import Settings
 from kpiflow.errors import UserInputError
-
-
-def _parse_date(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UserInputError(f"{option} {text!r}: expected a date as YYYY-MM-DD") from None
+from kpiflow.options import parse_date_option
 
 
 def _split(text: str | None) -> tuple[str, ...]:
@@ -137,8 +129,8 @@ def query_command(
         metrics=_split(metrics),
         group_by=_split(group_by),
         where=tuple(where or ()),
-        start=_parse_date(start, "--start"),
-        end=_parse_date(end, "--end"),
+        start=parse_date_option(start, "--start") if start is not None else None,
+        end=parse_date_option(end, "--end") if end is not None else None,
         order_by=_split(order),
         limit=limit,
     )

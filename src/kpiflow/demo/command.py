@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kpiflow.errors import UserInputError
+from kpiflow.options import parse_date_option
 
 if TYPE_CHECKING:
     from kpiflow.demo.warehouse import DemoSummary
@@ -58,7 +58,10 @@ def demo_data(
             raise UserInputError("--append-through works on a DuckDB warehouse; drop --format parquet.")
         warehouse = out or settings.warehouse_path
         summary = append_demo_days(
-            warehouse, _parse_day("--append-through", append_through), seeds_dir=seeds_dir, progress=show_progress
+            warehouse,
+            parse_date_option(append_through, "--append-through"),
+            seeds_dir=seeds_dir,
+            progress=show_progress,
         )
     elif output_format is OutputFormat.parquet:
         if out is None:
@@ -70,8 +73,8 @@ def demo_data(
             summary = generate_demo_warehouse(
                 Path(scratch) / "demo.duckdb",
                 scale=scale,
-                start=_parse_day("--start", start),
-                end=_parse_day("--end", end),
+                start=parse_date_option(start, "--start"),
+                end=parse_date_option(end, "--end"),
                 seed=seed,
                 seeds_dir=seeds_dir,
                 parquet_dir=out,
@@ -85,8 +88,8 @@ def demo_data(
         summary = generate_demo_warehouse(
             warehouse,
             scale=scale,
-            start=_parse_day("--start", start),
-            end=_parse_day("--end", end),
+            start=parse_date_option(start, "--start"),
+            end=parse_date_option(end, "--end"),
             seed=seed,
             seeds_dir=seeds_dir,
             progress=show_progress,
@@ -95,13 +98,6 @@ def demo_data(
         typer.echo(json.dumps(summary.to_dict(), indent=2, sort_keys=True))
     else:
         _print_counts(summary)
-
-
-def _parse_day(option: str, value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UserInputError(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. 2024-01-31.") from None
 
 
 def _report_unchanged(location: Path, json_output: bool) -> None:

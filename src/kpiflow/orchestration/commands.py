@@ -14,6 +14,7 @@ from rich.console import Console
 
 from kpiflow.config import Settings
 from kpiflow.errors import KpiflowError, RunFailed, UserInputError
+from kpiflow.options import parse_date_option
 from kpiflow.orchestration.backfill import run_backfill
 from kpiflow.orchestration.console import print_json, print_summary, show_progress
 from kpiflow.orchestration.deployment import DEFAULT_CRON, DEFAULT_TIMEZONE, DEPLOYMENT_NAME, NightlySchedule
@@ -54,7 +55,7 @@ def run(
 ) -> None:
     """Run the nightly pipeline once: inputs, checks, compile, dbt build + tests, scorecards, publish, report."""
     settings = Settings.from_env()
-    day = parse_date(run_date, "--date") if run_date is not None else None
+    day = parse_date_option(run_date, "--date") if run_date is not None else None
     request = RunRequest(day, full_refresh, ensure_demo_data, check_wait(wait))
     if not quiet:
         _stderr().print(f"kpiflow run: warehouse {settings.warehouse_path}", highlight=False, soft_wrap=True)
@@ -81,7 +82,7 @@ def backfill(
 ) -> None:
     """Run the pipeline for each day from --start to --end in order; stop at the first failure."""
     settings = Settings.from_env()
-    first, last = parse_date(start, "--start"), parse_date(end, "--end")
+    first, last = parse_date_option(start, "--start"), parse_date_option(end, "--end")
     check_wait(wait)
     runs: list[dict[str, Any]] = []
 
@@ -167,13 +168,6 @@ def serve(
             soft_wrap=True,
         )
         prefect_serve(deployment, print_starting_message=False)
-
-
-def parse_date(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UserInputError(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. 2025-03-31") from None
 
 
 def check_wait(seconds: float) -> float:

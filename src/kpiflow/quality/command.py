@@ -6,21 +6,12 @@ Exit codes: 0 when no error-severity check failed, 1 when one did (RunFailed), 2
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated
 
 import typer
 
-from kpiflow.errors import RunFailed, UserInputError
-
-
-def _parse_date(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UserInputError(f"--date '{text}' is not a date; use YYYY-MM-DD, e.g. --date 2025-03-31") from None
+from kpiflow.errors import RunFailed
+from kpiflow.options import parse_date_option
 
 
 def check(
@@ -41,7 +32,7 @@ def check(
 
     report = run_gate(
         Settings.from_env(),
-        _parse_date(run_date),
+        parse_date_option(run_date, "--date") if run_date is not None else None,
         data_docs=not no_data_docs,
         quarantine=not no_quarantine,
     )
