@@ -6,7 +6,7 @@ measure at its own grain before anything is joined, and nothing fans out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from kpiflow.compiler.expressions import UnsafeExpression, parse_expression, parse_interval
@@ -74,7 +74,7 @@ class RetentionNode:
 @dataclass(frozen=True)
 class InputNode:
     alias: str
-    node: PlanNode
+    node: MetricNode
     offset: tuple[int, str] | None = None
 
 
@@ -98,14 +98,10 @@ class MetricNode:
     join_to_timespine: bool = False
 
 
-PlanNode = MetricNode
-
-
 @dataclass(frozen=True)
 class QueryPlan:
     request: QueryRequest
     metrics: tuple[MetricNode, ...]
-    leaf_measures: tuple[str, ...] = field(default=())
 
 
 class Planner:
@@ -139,7 +135,7 @@ class Planner:
                 raise QueryError(
                     f"--order {name}: order by a group-by name or a requested metric",
                 )
-        return QueryPlan(request, nodes, tuple(leaves))
+        return QueryPlan(request, nodes)
 
     def _metric(
         self,
