@@ -66,7 +66,8 @@ FROM (
     LEFT JOIN {{ ref('dim_employees') }} AS employee
       ON base.employee_id = employee.employee_id
     WHERE
-      NOT base.date_day IS NULL
+      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.date_day IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE),
       base.store_id,
@@ -80,6 +81,8 @@ FROM (
     FROM {{ ref('int_employee_days') }} AS base
     LEFT JOIN {{ ref('dim_employees') }} AS employee
       ON base.employee_id = employee.employee_id
+    WHERE
+      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
       base.store_id,
       employee.department,
@@ -107,6 +110,8 @@ FROM (
     FROM {{ ref('int_employee_days') }} AS base
     LEFT JOIN {{ ref('dim_employees') }} AS employee
       ON base.employee_id = employee.employee_id
+    WHERE
+      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
       base.store_id,
       employee.department,
@@ -141,14 +146,26 @@ FROM (
     LEFT JOIN {{ ref('dim_employees') }} AS employee
       ON base.employee_id = employee.employee_id
     WHERE
-      base.event_type = 'hire' AND NOT base.event_date IS NULL
+      (
+        base.event_type = 'hire'
+        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      )
+      AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       base.store_id,
       employee.department
   ), metric_hires__bounds AS (
     SELECT
-      MIN(metric_time__month) AS __lo,
+      CASE
+        WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE) IS NULL
+        OR MIN(metric_time__month) IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE),
+          MIN(metric_time__month)
+        )
+      END AS __lo,
       MAX(metric_time__month) AS __hi
     FROM metric_hires__raw
   ), metric_hires__periods AS (
@@ -190,14 +207,26 @@ FROM (
     LEFT JOIN {{ ref('dim_employees') }} AS employee
       ON base.employee_id = employee.employee_id
     WHERE
-      base.event_type = 'termination' AND NOT base.event_date IS NULL
+      (
+        base.event_type = 'termination'
+        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      )
+      AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       base.store_id,
       employee.department
   ), metric_terminations__bounds AS (
     SELECT
-      MIN(metric_time__month) AS __lo,
+      CASE
+        WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE) IS NULL
+        OR MIN(metric_time__month) IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE),
+          MIN(metric_time__month)
+        )
+      END AS __lo,
       MAX(metric_time__month) AS __hi
     FROM metric_terminations__raw
   ), metric_terminations__periods AS (
@@ -267,7 +296,10 @@ FROM (
       ON base.employee_id = employee.employee_id
     WHERE
       (
-        base.event_type = 'termination' AND base.termination_reason = 'resignation'
+        (
+          base.event_type = 'termination' AND base.termination_reason = 'resignation'
+        )
+        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
       )
       AND NOT base.event_date IS NULL
     GROUP BY
@@ -318,7 +350,8 @@ FROM (
     LEFT JOIN {{ ref('dim_employees') }} AS employee
       ON base.employee_id = employee.employee_id
     WHERE
-      NOT base.absence_date IS NULL
+      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.absence_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE),
       base.store_id,
@@ -340,7 +373,8 @@ FROM (
     LEFT JOIN {{ ref('dim_employees') }} AS employee
       ON base.employee_id = employee.employee_id
     WHERE
-      NOT base.date_day IS NULL
+      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.date_day IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE),
       base.store_id,
@@ -382,7 +416,8 @@ FROM (
     LEFT JOIN {{ ref('dim_employees') }} AS employee
       ON base.employee_id = employee.employee_id
     WHERE
-      NOT base.absence_date IS NULL
+      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.absence_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE),
       base.store_id,
@@ -431,7 +466,8 @@ FROM (
     LEFT JOIN {{ ref('dim_employees') }} AS employee
       ON base.employee_id = employee.employee_id
     WHERE
-      NOT base.completed_on IS NULL
+      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.completed_on IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE),
       base.store_id,
@@ -453,7 +489,8 @@ FROM (
     LEFT JOIN {{ ref('dim_employees') }} AS employee
       ON base.employee_id = employee.employee_id
     WHERE
-      NOT base.completed_on IS NULL
+      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.completed_on IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE),
       base.store_id,
@@ -608,6 +645,8 @@ FROM (
     ON k.metric_time__month IS NOT DISTINCT FROM m_9.metric_time__month
     AND k.store IS NOT DISTINCT FROM m_9.store
     AND k.employee__department IS NOT DISTINCT FROM m_9.employee__department
+  WHERE
+    k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
   ORDER BY
     metric_time__month ASC,
     store ASC,

@@ -25,7 +25,8 @@ FROM (
     LEFT JOIN {{ ref('int_orders') }} AS "order"
       ON base.order_id = "order".order_id
     WHERE
-      NOT base.event_date IS NULL
+      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       "order".channel
@@ -44,7 +45,8 @@ FROM (
     LEFT JOIN {{ ref('int_orders') }} AS "order"
       ON base.order_id = "order".order_id
     WHERE
-      NOT base.event_date IS NULL
+      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       "order".channel
@@ -57,7 +59,8 @@ FROM (
     LEFT JOIN {{ ref('int_orders') }} AS "order"
       ON base.order_id = "order".order_id
     WHERE
-      NOT base.event_date IS NULL
+      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       "order".channel
@@ -114,13 +117,22 @@ FROM (
       COUNT(base.order_id) AS value
     FROM {{ ref('int_orders') }} AS base
     WHERE
-      NOT base.order_date IS NULL
+      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.order_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.channel
   ), metric_order_count__bounds AS (
     SELECT
-      MIN(metric_time__month) AS __lo,
+      CASE
+        WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE) IS NULL
+        OR MIN(metric_time__month) IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE),
+          MIN(metric_time__month)
+        )
+      END AS __lo,
       MAX(metric_time__month) AS __hi
     FROM metric_order_count__raw
   ), metric_order_count__periods AS (
@@ -157,7 +169,8 @@ FROM (
     LEFT JOIN {{ ref('int_orders') }} AS "order"
       ON base.order_id = "order".order_id
     WHERE
-      NOT base.event_date IS NULL
+      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       "order".channel
@@ -211,12 +224,28 @@ FROM (
     LEFT JOIN metric_order_count AS in_1
       ON k.metric_time__month IS NOT DISTINCT FROM in_1.metric_time__month
       AND k.order__channel IS NOT DISTINCT FROM in_1.order__channel
-  ), metric_net_revenue__offset_1_year AS (
+  ), metric_net_revenue_d5fee5 AS (
+    SELECT
+      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
+      "order".channel AS order__channel,
+      SUM(base.net_amount) AS value
+    FROM {{ ref('int_revenue_events') }} AS base
+    LEFT JOIN {{ ref('int_orders') }} AS "order"
+      ON base.order_id = "order".order_id
+    WHERE
+      CAST(base.event_date AS DATE) >= (
+        CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE) - INTERVAL 1 YEAR
+      )
+      AND NOT base.event_date IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
+      "order".channel
+  ), metric_net_revenue_d5fee5__offset_1_year AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', metric_time__month + INTERVAL 1 YEAR) AS DATE) AS metric_time__month,
       order__channel,
       value
-    FROM metric_net_revenue
+    FROM metric_net_revenue_d5fee5
   ), metric_revenue_yoy_growth__keys AS (
     SELECT DISTINCT
       metric_time__month,
@@ -233,7 +262,7 @@ FROM (
     LEFT JOIN metric_net_revenue AS in_0
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
       AND k.order__channel IS NOT DISTINCT FROM in_0.order__channel
-    LEFT JOIN metric_net_revenue__offset_1_year AS in_1
+    LEFT JOIN metric_net_revenue_d5fee5__offset_1_year AS in_1
       ON k.metric_time__month IS NOT DISTINCT FROM in_1.metric_time__month
       AND k.order__channel IS NOT DISTINCT FROM in_1.order__channel
   ), metric_active_customers__raw AS (
@@ -243,7 +272,8 @@ FROM (
       COUNT(DISTINCT base.customer_id) AS value
     FROM {{ ref('int_orders') }} AS base
     WHERE
-      NOT base.order_date IS NULL
+      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.order_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.channel
@@ -260,13 +290,25 @@ FROM (
       COUNT(DISTINCT base.customer_id) AS value
     FROM {{ ref('int_orders') }} AS base
     WHERE
-      base.is_first_order AND NOT base.order_date IS NULL
+      (
+        base.is_first_order
+        AND CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      )
+      AND NOT base.order_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.channel
   ), metric_new_customers__bounds AS (
     SELECT
-      MIN(metric_time__month) AS __lo,
+      CASE
+        WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE) IS NULL
+        OR MIN(metric_time__month) IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE),
+          MIN(metric_time__month)
+        )
+      END AS __lo,
       MAX(metric_time__month) AS __hi
     FROM metric_new_customers__raw
   ), metric_new_customers__periods AS (
@@ -407,6 +449,8 @@ FROM (
   LEFT JOIN metric_new_customers AS m_11
     ON k.metric_time__month IS NOT DISTINCT FROM m_11.metric_time__month
     AND k.order__channel IS NOT DISTINCT FROM m_11.order__channel
+  WHERE
+    k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
   ORDER BY
     metric_time__month ASC,
     order__channel ASC

@@ -30,7 +30,8 @@ FROM (
       SUM(base.gross_amount) AS value
     FROM {{ ref('int_revenue_events') }} AS base
     WHERE
-      NOT base.event_date IS NULL
+      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       base.store_id
@@ -47,7 +48,8 @@ FROM (
       SUM(base.discount_amount) AS value
     FROM {{ ref('int_revenue_events') }} AS base
     WHERE
-      NOT base.event_date IS NULL
+      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       base.store_id
@@ -64,7 +66,8 @@ FROM (
       SUM(base.refund_amount) AS value
     FROM {{ ref('int_revenue_events') }} AS base
     WHERE
-      NOT base.event_date IS NULL
+      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       base.store_id
@@ -81,7 +84,8 @@ FROM (
       SUM(base.net_amount) AS value
     FROM {{ ref('int_revenue_events') }} AS base
     WHERE
-      NOT base.event_date IS NULL
+      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       base.store_id
@@ -92,7 +96,8 @@ FROM (
       SUM(base.cost_amount) AS value
     FROM {{ ref('int_revenue_events') }} AS base
     WHERE
-      NOT base.event_date IS NULL
+      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       base.store_id
@@ -149,7 +154,8 @@ FROM (
       SUM(base.amount) AS value
     FROM {{ ref('int_expenses') }} AS base
     WHERE
-      NOT base.expense_date IS NULL
+      CAST(base.expense_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.expense_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.expense_date) AS DATE),
       base.store_id
@@ -198,13 +204,22 @@ FROM (
       COUNT(base.order_id) AS value
     FROM {{ ref('int_orders') }} AS base
     WHERE
-      NOT base.order_date IS NULL
+      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.order_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.store_id
   ), metric_order_count__bounds AS (
     SELECT
-      MIN(metric_time__month) AS __lo,
+      CASE
+        WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE) IS NULL
+        OR MIN(metric_time__month) IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE),
+          MIN(metric_time__month)
+        )
+      END AS __lo,
       MAX(metric_time__month) AS __hi
     FROM metric_order_count__raw
   ), metric_order_count__periods AS (
@@ -239,7 +254,8 @@ FROM (
       SUM(base.quantity) AS value
     FROM {{ ref('int_revenue_events') }} AS base
     WHERE
-      NOT base.event_date IS NULL
+      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       base.store_id
@@ -300,7 +316,8 @@ FROM (
       SUM(base.visitors) AS value
     FROM {{ ref('int_store_traffic') }} AS base
     WHERE
-      NOT base.traffic_date IS NULL
+      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.traffic_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.traffic_date) AS DATE),
       base.store_id
@@ -317,7 +334,11 @@ FROM (
       COUNT(base.order_id) AS value
     FROM {{ ref('int_orders') }} AS base
     WHERE
-      base.is_physical_store AND NOT base.order_date IS NULL
+      (
+        base.is_physical_store
+        AND CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      )
+      AND NOT base.order_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.store_id
@@ -358,7 +379,11 @@ FROM (
     LEFT JOIN {{ ref('dim_stores') }} AS store
       ON base.store_id = store.store_id
     WHERE
-      store.store_type = 'physical' AND NOT base.event_date IS NULL
+      (
+        store.store_type = 'physical'
+        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      )
+      AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       base.store_id
@@ -368,6 +393,8 @@ FROM (
       CAST(base.date_day AS DATE) AS __day,
       SUM(base.selling_area_sqft) AS value
     FROM {{ ref('int_store_days') }} AS base
+    WHERE
+      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
       base.store_id,
       CAST(base.date_day AS DATE)
@@ -435,13 +462,25 @@ FROM (
       COUNT(DISTINCT base.customer_id) AS value
     FROM {{ ref('int_orders') }} AS base
     WHERE
-      base.is_first_order AND NOT base.order_date IS NULL
+      (
+        base.is_first_order
+        AND CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      )
+      AND NOT base.order_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.store_id
   ), metric_new_customers__bounds AS (
     SELECT
-      MIN(metric_time__month) AS __lo,
+      CASE
+        WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE) IS NULL
+        OR MIN(metric_time__month) IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE),
+          MIN(metric_time__month)
+        )
+      END AS __lo,
       MAX(metric_time__month) AS __hi
     FROM metric_new_customers__raw
   ), metric_new_customers__periods AS (
@@ -476,7 +515,8 @@ FROM (
       COUNT(DISTINCT base.customer_id) AS value
     FROM {{ ref('int_orders') }} AS base
     WHERE
-      NOT base.order_date IS NULL
+      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.order_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.store_id
@@ -662,6 +702,8 @@ FROM (
   LEFT JOIN metric_active_customers AS m_18
     ON k.metric_time__month IS NOT DISTINCT FROM m_18.metric_time__month
     AND k.store IS NOT DISTINCT FROM m_18.store
+  WHERE
+    k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
   ORDER BY
     metric_time__month ASC,
     store ASC

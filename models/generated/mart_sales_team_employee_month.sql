@@ -23,13 +23,22 @@ FROM (
       COUNT(base.lead_id) AS value
     FROM {{ ref('int_crm_leads') }} AS base
     WHERE
-      NOT base.created_date IS NULL
+      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.created_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE),
       base.employee_id
   ), metric_leads__bounds AS (
     SELECT
-      MIN(metric_time__month) AS __lo,
+      CASE
+        WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE) IS NULL
+        OR MIN(metric_time__month) IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE),
+          MIN(metric_time__month)
+        )
+      END AS __lo,
       MAX(metric_time__month) AS __hi
     FROM metric_leads__raw
   ), metric_leads__periods AS (
@@ -65,7 +74,8 @@ FROM (
       base.created_at AS __ts
     FROM {{ ref('int_crm_leads') }} AS base
     WHERE
-      NOT base.created_at IS NULL
+      CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.created_at IS NULL
   ), metric_lead_conversion_rate__conversions AS (
     SELECT
       base.lead_id AS __entity,
@@ -110,7 +120,8 @@ FROM (
       AVG(base.first_response_minutes) AS value
     FROM {{ ref('int_crm_leads') }} AS base
     WHERE
-      NOT base.created_date IS NULL
+      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.created_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE),
       base.employee_id
@@ -121,7 +132,8 @@ FROM (
       SUM(CASE WHEN base.is_responded_within_1h THEN 1 ELSE 0 END) AS value
     FROM {{ ref('int_crm_leads') }} AS base
     WHERE
-      NOT base.created_date IS NULL
+      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.created_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE),
       base.employee_id
@@ -160,13 +172,22 @@ FROM (
       SUM(CASE WHEN base.is_call THEN 1 ELSE 0 END) AS value
     FROM {{ ref('int_crm_activities') }} AS base
     WHERE
-      NOT base.activity_date IS NULL
+      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.activity_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE),
       base.employee_id
   ), metric_calls__bounds AS (
     SELECT
-      MIN(metric_time__month) AS __lo,
+      CASE
+        WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE) IS NULL
+        OR MIN(metric_time__month) IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE),
+          MIN(metric_time__month)
+        )
+      END AS __lo,
       MAX(metric_time__month) AS __hi
     FROM metric_calls__raw
   ), metric_calls__periods AS (
@@ -201,13 +222,22 @@ FROM (
       SUM(CASE WHEN base.is_meeting THEN 1 ELSE 0 END) AS value
     FROM {{ ref('int_crm_activities') }} AS base
     WHERE
-      NOT base.activity_date IS NULL
+      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.activity_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE),
       base.employee_id
   ), metric_meetings__bounds AS (
     SELECT
-      MIN(metric_time__month) AS __lo,
+      CASE
+        WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE) IS NULL
+        OR MIN(metric_time__month) IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE),
+          MIN(metric_time__month)
+        )
+      END AS __lo,
       MAX(metric_time__month) AS __hi
     FROM metric_meetings__raw
   ), metric_meetings__periods AS (
@@ -242,7 +272,8 @@ FROM (
       SUM(CASE WHEN base.is_follow_up THEN 1 ELSE 0 END) AS value
     FROM {{ ref('int_crm_activities') }} AS base
     WHERE
-      NOT base.activity_date IS NULL
+      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.activity_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE),
       base.employee_id
@@ -281,7 +312,8 @@ FROM (
       SUM(CASE WHEN base.is_agreement THEN 1 ELSE 0 END) AS value
     FROM {{ ref('int_crm_activities') }} AS base
     WHERE
-      NOT base.activity_date IS NULL
+      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.activity_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE),
       base.employee_id
@@ -320,13 +352,22 @@ FROM (
       COUNT(base.lead_id) AS value
     FROM {{ ref('int_crm_deals') }} AS base
     WHERE
-      NOT base.won_date IS NULL
+      CAST(base.won_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.won_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.won_date) AS DATE),
       base.employee_id
   ), metric_deals_won__bounds AS (
     SELECT
-      MIN(metric_time__month) AS __lo,
+      CASE
+        WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE) IS NULL
+        OR MIN(metric_time__month) IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE),
+          MIN(metric_time__month)
+        )
+      END AS __lo,
       MAX(metric_time__month) AS __hi
     FROM metric_deals_won__raw
   ), metric_deals_won__periods AS (
@@ -361,7 +402,8 @@ FROM (
       SUM(base.deal_amount) AS value
     FROM {{ ref('int_crm_deals') }} AS base
     WHERE
-      NOT base.won_date IS NULL
+      CAST(base.won_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.won_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.won_date) AS DATE),
       base.employee_id
@@ -400,13 +442,25 @@ FROM (
       COUNT(DISTINCT base.customer_id) AS value
     FROM {{ ref('int_orders') }} AS base
     WHERE
-      base.is_first_order AND NOT base.order_date IS NULL
+      (
+        base.is_first_order
+        AND CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      )
+      AND NOT base.order_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.employee_id
   ), metric_new_customers__bounds AS (
     SELECT
-      MIN(metric_time__month) AS __lo,
+      CASE
+        WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE) IS NULL
+        OR MIN(metric_time__month) IS NULL
+        THEN NULL
+        ELSE GREATEST(
+          CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE),
+          MIN(metric_time__month)
+        )
+      END AS __lo,
       MAX(metric_time__month) AS __hi
     FROM metric_new_customers__raw
   ), metric_new_customers__periods AS (
@@ -443,7 +497,11 @@ FROM (
     LEFT JOIN {{ ref('dim_employees') }} AS employee
       ON base.employee_id = employee.employee_id
     WHERE
-      employee.job_role = 'sales_manager' AND NOT base.event_date IS NULL
+      (
+        employee.job_role = 'sales_manager'
+        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      )
+      AND NOT base.event_date IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
       base.employee_id
@@ -454,7 +512,8 @@ FROM (
       SUM(base.plan_net_revenue) AS value
     FROM {{ ref('int_sales_plans') }} AS base
     WHERE
-      NOT base.month_start IS NULL
+      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      AND NOT base.month_start IS NULL
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.month_start) AS DATE),
       base.employee_id
@@ -593,6 +652,8 @@ FROM (
   LEFT JOIN metric_plan_attainment AS m_11
     ON k.metric_time__month IS NOT DISTINCT FROM m_11.metric_time__month
     AND k.employee IS NOT DISTINCT FROM m_11.employee
+  WHERE
+    k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
   ORDER BY
     metric_time__month ASC,
     employee ASC

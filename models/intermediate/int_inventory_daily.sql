@@ -1,7 +1,15 @@
 -- End-of-day book inventory valued at cost, with the opening balance (the previous day's close; NULL on the
 -- first day of data, when nothing earlier is known).
+-- Incremental: a nightly run replaces the days from the window start on; the opening balance of the window's first
+-- day comes from each store and product's last row already built.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='snapshot_date',
+          on_schema_change='fail') }}
+
 with snapshots as (
     select * from {{ ref('stg_inventory_snapshots') }}
+    {% if is_incremental() %}
+    where snapshot_date >= {{ kpiflow_window_start() }}
+    {% endif %}
 ),
 
 products as (
@@ -18,6 +26,26 @@ valued as (
         cast(snapshots.units_on_hand * snapshots.unit_cost as decimal(18, 2)) as inventory_value
     from snapshots
     left join products on snapshots.product_id = products.product_id
+    {% if is_incremental() %}
+    union all
+    select
+        built.snapshot_date,
+        built.store_id,
+        built.product_id,
+        built.category,
+        built.units_on_hand,
+        built.inventory_value
+    from {{ this }} as built
+    inner join (
+        select store_id, product_id, max(snapshot_date) as snapshot_date
+        from {{ this }}
+        where snapshot_date < {{ kpiflow_window_start() }}
+        group by store_id, product_id
+    ) as last_built
+        on built.store_id = last_built.store_id
+        and built.product_id = last_built.product_id
+        and built.snapshot_date = last_built.snapshot_date
+    {% endif %}
 ),
 
 final as (
@@ -36,3 +64,6 @@ final as (
 )
 
 select * from final
+{% if is_incremental() %}
+where snapshot_date >= {{ kpiflow_window_start() }}
+{% endif %}

@@ -1,9 +1,20 @@
+-- Incremental: a nightly run replaces the order days from the window start on; a customer's order number
+-- continues from the orders already built before the window.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='order_date',
+          on_schema_change='fail') }}
+
 with orders as (
     select * from {{ ref('stg_orders') }}
+    {% if is_incremental() %}
+    where order_date >= {{ kpiflow_window_start() }}
+    {% endif %}
 ),
 
 lines as (
     select * from {{ ref('stg_order_lines') }}
+    {% if is_incremental() %}
+    where order_id in (select order_id from orders)
+    {% endif %}
 ),
 
 stores as (
@@ -19,12 +30,25 @@ order_totals as (
     group by order_id
 ),
 
+{% if is_incremental() %}
+earlier_orders as (
+    select customer_id, count(*) as orders_before
+    from {{ this }}
+    where order_date < {{ kpiflow_window_start() }} and customer_id is not null
+    group by customer_id
+),
+{% endif %}
+
 customer_sequence as (
     select
-        order_id,
-        row_number() over (partition by customer_id order by ordered_at, order_id) as customer_order_number
+        orders.order_id,
+        row_number() over (partition by orders.customer_id order by orders.ordered_at, orders.order_id)
+        {% if is_incremental() %} + coalesce(earlier_orders.orders_before, 0) {% endif %} as customer_order_number
     from orders
-    where customer_id is not null
+    {% if is_incremental() %}
+    left join earlier_orders on orders.customer_id = earlier_orders.customer_id
+    {% endif %}
+    where orders.customer_id is not null
 ),
 
 final as (

@@ -1,4 +1,8 @@
 -- Sales and returns in one table, each on its own date (DECISIONS rule 1): net revenue and COGS are plain sums.
+-- Incremental: a nightly run replaces the days from the window start on (late rows included).
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='event_date',
+          on_schema_change='fail') }}
+
 with orders as (
     select * from {{ ref('stg_orders') }}
 ),
@@ -35,6 +39,9 @@ sales as (
         cast(lines.quantity * lines.unit_cost as decimal(18, 2)) as cost_amount
     from lines
     inner join orders on lines.order_id = orders.order_id
+    {% if is_incremental() %}
+    where orders.order_date >= {{ kpiflow_window_start() }}
+    {% endif %}
 ),
 
 refunds as (
@@ -58,6 +65,9 @@ refunds as (
     from returns
     inner join lines on returns.order_id = lines.order_id and returns.line_no = lines.line_no
     inner join orders on returns.order_id = orders.order_id
+    {% if is_incremental() %}
+    where returns.return_date >= {{ kpiflow_window_start() }}
+    {% endif %}
 ),
 
 events as (

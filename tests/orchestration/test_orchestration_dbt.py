@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
@@ -40,10 +39,12 @@ PROJECT_FILES = {
               threads: 1
     """,
     "seeds/plan.csv": "store_id,target\n1,100\n2,200\n",
-    "models/daily.sql": "select store_id, target, '{{ var(\"run_date\") }}' as run_date from {{ ref('plan') }}",
+    "models/daily.sql": (
+        "select store_id, target, '{{ env_var(\"KPIFLOW_RUN_DATE\") }}' as run_date from {{ ref('plan') }}"
+    ),
     "models/summary.sql": """
         select count(*) as stores from {{ ref('daily') }}
-        {% if var('run_date') == '1999-01-01' %} where no_such_column = 1 {% endif %}
+        {% if env_var('KPIFLOW_RUN_DATE') == '1999-01-01' %} where no_such_column = 1 {% endif %}
     """,
     "models/schema.yml": """
         version: 2
@@ -80,12 +81,12 @@ def tiny_project(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         (False, "kpi_values+", ["--select", "kpi_values+"], ["--full-refresh"]),
     ],
 )
-def test_build_args_pass_run_date_and_options_through(
+def test_build_args_pass_options_through_and_no_nightly_changing_vars(
     tiny_project: Settings, full_refresh: bool, select: str | None, present: list[str], absent: list[str]
 ) -> None:
-    args = build_args(tiny_project, run_date=date(2025, 3, 31), full_refresh=full_refresh, select=select)
+    args = build_args(tiny_project, full_refresh=full_refresh, select=select)
     assert args[0] == "build"
-    assert json.loads(args[args.index("--vars") + 1]) == {"run_date": "2025-03-31"}
+    assert "--vars" not in args  # a var that changes nightly would make dbt re-parse the whole project
     assert args[args.index("--project-dir") + 1] == str(tiny_project.project_dir)
     assert args[args.index("--profiles-dir") + 1] == str(tiny_project.profiles_dir)
     assert args[args.index("--target-path") + 1] == str(DbtPaths.for_settings(tiny_project).target_dir)

@@ -14,10 +14,12 @@ def compile_project(settings: Settings, dialect: str | None = None) -> CompileRe
     when any definition is wrong."""
     from kpiflow.compiler.dbt_writer import generate, write
     from kpiflow.compiler.dialects import target_dialect
+    from kpiflow.compiler.lineage import seed_fed_models
     from kpiflow.compiler.validate import load_graph
 
     graph = load_graph(settings.project_dir, settings.metrics_dir)
-    files = generate(graph, settings.generated_dir, dialect or target_dialect(settings))
+    rebuilt = seed_fed_models(settings.project_dir, skip=settings.generated_dir)
+    files = generate(graph, settings.generated_dir, dialect or target_dialect(settings), rebuilt)
     return write(files, settings.generated_dir)
 
 

@@ -33,6 +33,7 @@ def compile_command(
     from kpiflow.compiler import compile_project
     from kpiflow.compiler.dbt_writer import generate
     from kpiflow.compiler.dialects import target_dialect
+    from kpiflow.compiler.lineage import seed_fed_models
     from kpiflow.compiler.validate import load_graph
     from kpiflow.errors import RunFailed
 
@@ -41,7 +42,12 @@ def compile_command(
         graph = load_graph(settings.project_dir, settings.metrics_dir)
         stale = [
             f.path.name
-            for f in generate(graph, settings.generated_dir, dialect or target_dialect(settings))
+            for f in generate(
+                graph,
+                settings.generated_dir,
+                dialect or target_dialect(settings),
+                seed_fed_models(settings.project_dir, skip=settings.generated_dir),
+            )
             if not f.path.exists() or f.path.read_text(encoding="utf-8") != f.content
         ]
         if stale:

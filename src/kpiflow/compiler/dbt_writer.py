@@ -15,9 +15,11 @@ from sqlglot import exp
 
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
-from kpiflow.compiler.plan import QueryError, QueryRequest
-from kpiflow.compiler.spec import MetricSpec
-from kpiflow.compiler.sqltext import build_query, dbt_ref_relation, dbt_var, to_dbt_sql
+from kpiflow.compiler.plan import QueryError, QueryRequest, RuntimeDate
+from kpiflow.compiler.render_measures import date_literal
+from kpiflow.compiler.resolve import truncate
+from kpiflow.compiler.spec import GRAINS, MetricSpec
+from kpiflow.compiler.sqltext import REF_PREFIX, build_query, dbt_ref_relation, dbt_var, to_dbt_sql
 from kpiflow.compiler.sqltypes import DOUBLE, VARCHAR
 from kpiflow.compiler.sqltypes import adopting_select as _select
 
@@ -26,6 +28,54 @@ PREFERRED_COLUMNS = ("store_id", "region", "channel", "category", "department", 
 PRIVACY_VAR = "hr_min_cell_size"
 PRIVACY_DEFAULT = 5
 MART_SCHEMA = "marts"
+# Incremental builds recompute the periods from the window start on (macros/kpiflow_window.sql); a full build
+# gets an early date from the same macro, so one model text serves both.
+WINDOW_START = RuntimeDate("kpiflow_window_start")
+PERIOD_KEY = ("kpi", "grain", "period_start")
+# Rebuilt in full every night: a model over seeds (a plan may change any past period) or one that fills the time
+# spine for every member ever seen (see _window_safe).
+FULL_REBUILD_CONFIG = (
+    "-- Reads a seed or fills periods for every member ever seen: rebuilt in full every night.\n"
+    "{{ config(materialized='table') }}\n"
+)
+
+
+def incremental_config(unique_key: tuple[str, ...], schema: str | None = None) -> str:
+    """dbt config for a model whose rows are keyed by period: each run deletes the periods it recomputes (those
+    from the window start on) and inserts them again, so late rows are picked up and reruns change nothing."""
+    keys = ", ".join(f"'{k}'" for k in unique_key)
+    parts = [
+        "materialized='incremental'",
+        "incremental_strategy='delete+insert'",
+        f"unique_key=[{keys}]",
+        "on_schema_change='fail'",
+    ]
+    if schema:
+        parts.insert(0, f"schema='{schema}'")
+    return "{{ config(" + ", ".join(parts) + ") }}\n"
+
+
+def _reads(tree: exp.Expression) -> set[str]:
+    """dbt models a generated query reads (the ref placeholders among its tables)."""
+    return {
+        table.name.removeprefix(REF_PREFIX) for table in tree.find_all(exp.Table) if table.name.startswith(REF_PREFIX)
+    }
+
+
+def _window_safe(tree: exp.Expression, rebuilt: frozenset[str]) -> bool:
+    """Can the model replace only the window's periods? Not when it reads a model rebuilt in full nightly, nor when it
+    fills the time spine for every member seen (`__members`): which members those are depends on all history."""
+    if _reads(tree) & rebuilt:
+        return False
+    return not any(cte.alias.endswith("__members") for cte in tree.find_all(exp.CTE))
+
+
+def window_floor(grain: exp.Expression) -> exp.Expression:
+    """First period start a run recomputes, for the grain in the `grain` column: the window start truncated."""
+    return exp.Case(
+        this=grain,
+        ifs=[exp.If(this=exp.Literal.string(g), true=truncate(date_literal(WINDOW_START), g)) for g in GRAINS],
+    )
 
 
 def dimension_column(name: str) -> str:
@@ -67,7 +117,7 @@ def _kpi_select(
     time_name = f"{TIME_ENTITY}__{grain}"
     count_metric = metric.kpi.privacy_count_metric
     wanted = (metric.name,) + ((count_metric,) if count_metric and count_metric != metric.name else ())
-    inner = build_query(graph, QueryRequest(wanted, (time_name, *dims)), dbt_ref_relation)
+    inner = build_query(graph, QueryRequest(wanted, (time_name, *dims), start=WINDOW_START), dbt_ref_relation)
     by_column = {dimension_column(d): d for d in dims}
     value: exp.Expression = exp.cast(exp.column(metric.name, "q"), DOUBLE)
     suppressed: exp.Expression = exp.false()
@@ -90,7 +140,10 @@ def _kpi_select(
     return select.from_(inner.subquery("q"), copy=False)
 
 
-def _kpi_model(graph: SemanticGraph, metric: MetricSpec, columns: list[str], dialect: str) -> str:
+def _kpi_model(
+    graph: SemanticGraph, metric: MetricSpec, columns: list[str], dialect: str, rebuilt: frozenset[str]
+) -> tuple[str, bool]:
+    """The model text, and whether it is incremental (False when it reads a model rebuilt in full nightly)."""
     assert metric.kpi is not None
     parts: list[exp.Select] = []
     for grain in metric.kpi.grains:
@@ -111,7 +164,9 @@ def _kpi_model(graph: SemanticGraph, metric: MetricSpec, columns: list[str], dia
     for part in parts[1:]:
         union = exp.union(union, part, distinct=False, copy=False)
     origin = graph.origins[f"metric:{metric.name}"]
-    return HEADER.format(source=origin.file.name) + to_dbt_sql(union, dialect) + "\n"
+    incremental = _window_safe(union, rebuilt)
+    config = incremental_config(PERIOD_KEY) if incremental else FULL_REBUILD_CONFIG
+    return HEADER.format(source=origin.file.name) + config + to_dbt_sql(union, dialect) + "\n", incremental
 
 
 def _catalog_model(graph: SemanticGraph, dialect: str) -> str:
@@ -162,13 +217,18 @@ def _catalog_model(graph: SemanticGraph, dialect: str) -> str:
     return HEADER.format(source="metrics/*.yml") + config + to_dbt_sql(select, dialect) + "\n"
 
 
-def _values_model(names: list[str], dialect: str) -> str:
-    union: exp.Query = _select("*").from_(dbt_ref_relation(f"kpi__{names[0]}"), copy=False)
+def _values_model(names: list[str], dialect: str, rebuilt_kpis: set[str]) -> str:
+    def recomputed(name: str) -> exp.Select:
+        select = _select("*").from_(dbt_ref_relation(f"kpi__{name}"), copy=False)
+        if name in rebuilt_kpis:  # every period may have changed
+            return select
+        in_window = exp.GTE(this=exp.column("period_start"), expression=window_floor(exp.column("grain")))
+        return select.where(in_window, copy=False)
+
+    union: exp.Query = recomputed(names[0])
     for name in names[1:]:
-        union = exp.union(
-            union, _select("*").from_(dbt_ref_relation(f"kpi__{name}"), copy=False), distinct=False, copy=False
-        )
-    config = "{{ config(schema='" + MART_SCHEMA + "') }}\n"
+        union = exp.union(union, recomputed(name), distinct=False, copy=False)
+    config = incremental_config(PERIOD_KEY, MART_SCHEMA)
     return HEADER.format(source="metrics/*.yml") + config + to_dbt_sql(union, dialect) + "\n"
 
 
@@ -189,13 +249,15 @@ def _too_few(count_metric: str) -> exp.Expression:
     )
 
 
-def _mart_model(graph: SemanticGraph, name: str, dialect: str) -> str:
+def _mart_model(graph: SemanticGraph, name: str, dialect: str, rebuilt: frozenset[str]) -> str:
     mart = graph.marts[name]
     origin = graph.origins[f"mart:{name}"]
     counts = _privacy_counts(graph, mart.metrics)
     wanted = list(mart.metrics) + sorted(set(counts.values()) - set(mart.metrics))
+    time_key = [g for g in mart.group_by if g.startswith(TIME_ENTITY + "__")]
+    start = WINDOW_START if time_key else None
     try:
-        query = build_query(graph, QueryRequest(tuple(wanted), tuple(mart.group_by)), dbt_ref_relation)
+        query = build_query(graph, QueryRequest(tuple(wanted), tuple(mart.group_by), start=start), dbt_ref_relation)
     except QueryError as exc:
         raise SpecInvalid([ValidationIssue(Location(origin.file, origin.line, origin.field), str(exc))]) from None
     renamed = _select(
@@ -216,7 +278,10 @@ def _mart_model(graph: SemanticGraph, name: str, dialect: str) -> str:
         flag = exp.or_(*(_too_few(c) for c in sorted(set(counts.values()))), copy=False)
         renamed = renamed.select(exp.alias_(flag, "is_suppressed", copy=False), copy=False)
     renamed = renamed.from_(query.subquery("q"), copy=False)
-    config = "{{ config(schema='" + MART_SCHEMA + "') }}\n"
+    if time_key and _window_safe(renamed, rebuilt):
+        config = incremental_config(("period_start",), MART_SCHEMA)
+    else:
+        config = "{{ config(schema='" + MART_SCHEMA + "') }}\n"
     return HEADER.format(source=origin.file.name) + config + to_dbt_sql(renamed, dialect) + "\n"
 
 
@@ -321,17 +386,26 @@ def _docs(graph: SemanticGraph, columns: list[str]) -> str:
     return header + yaml.safe_dump({"version": 2, "models": models}, sort_keys=False, width=110)
 
 
-def generate(graph: SemanticGraph, generated_dir: Path, dialect: str = "duckdb") -> list[GeneratedFile]:
+def generate(
+    graph: SemanticGraph, generated_dir: Path, dialect: str = "duckdb", rebuilt: frozenset[str] = frozenset()
+) -> list[GeneratedFile]:
+    """Every generated file. `rebuilt`: dbt models rebuilt in full nightly (seed-fed, see lineage.py); a model
+    reading one is a table, the others are incremental."""
     columns = value_columns(graph)
     metrics = kpi_metrics(graph)
-    files = [
-        GeneratedFile(generated_dir / f"kpi__{m.name}.sql", _kpi_model(graph, m, columns, dialect)) for m in metrics
-    ]
+    files, rebuilt_kpis = [], set()
+    for metric in metrics:
+        text, incremental = _kpi_model(graph, metric, columns, dialect, rebuilt)
+        files.append(GeneratedFile(generated_dir / f"kpi__{metric.name}.sql", text))
+        if not incremental:
+            rebuilt_kpis.add(metric.name)
     if metrics:
-        files.append(GeneratedFile(generated_dir / "kpi_values.sql", _values_model([m.name for m in metrics], dialect)))
+        values = _values_model([m.name for m in metrics], dialect, rebuilt_kpis)
+        files.append(GeneratedFile(generated_dir / "kpi_values.sql", values))
         files.append(GeneratedFile(generated_dir / "kpi_catalog.sql", _catalog_model(graph, dialect)))
     files += [
-        GeneratedFile(generated_dir / f"{name}.sql", _mart_model(graph, name, dialect)) for name in sorted(graph.marts)
+        GeneratedFile(generated_dir / f"{name}.sql", _mart_model(graph, name, dialect, rebuilt))
+        for name in sorted(graph.marts)
     ]
     files.append(GeneratedFile(generated_dir / "_generated.yml", _docs(graph, columns)))
     return files

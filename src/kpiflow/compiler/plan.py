@@ -22,12 +22,29 @@ class QueryError(UserInputError):
     """A request that cannot be planned (unknown name, offset without a time grain, ...). Exit code 2."""
 
 
+RUNTIME_DATE_PREFIX = "__dbt_macro__"
+
+
+@dataclass(frozen=True)
+class RuntimeDate:
+    """A start date the warehouse supplies when the query runs: a dbt macro's value, such as an incremental model's
+    window start. The time spine then starts at the later of it and the first period with data, so that one model
+    text serves both the full build (the macro returns an early date) and the incremental one."""
+
+    macro: str
+
+    @property
+    def placeholder(self) -> str:
+        """Column name that `to_dbt_sql` turns into `{{ macro() }}`, a DATE-typed SQL expression."""
+        return f"{RUNTIME_DATE_PREFIX}{self.macro}"
+
+
 @dataclass(frozen=True)
 class QueryRequest:
     metrics: tuple[str, ...]
     group_by: tuple[str, ...] = ()
     where: tuple[str, ...] = ()
-    start: date | None = None
+    start: date | RuntimeDate | None = None
     end: date | None = None
     order_by: tuple[str, ...] = ()
     limit: int | None = None

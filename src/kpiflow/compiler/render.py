@@ -20,6 +20,7 @@ from kpiflow.compiler.plan import (
     MetricNode,
     QueryPlan,
     RetentionNode,
+    RuntimeDate,
 )
 from kpiflow.compiler.render_measures import (
     TIME_SPINE_COLUMN,
@@ -166,9 +167,11 @@ class QueryRenderer:
         grain = time_name.split("__", 1)[1]
         # The spine covers the requested range where one is given, else the periods that have data.
         request = self._request
-        low: exp.Expression = (
-            truncate(date_literal(request.start), grain) if request.start else exp.Min(this=col(time_name))
-        )
+        low: exp.Expression = exp.Min(this=col(time_name))
+        if isinstance(request.start, RuntimeDate):
+            low = exp.Greatest(this=truncate(date_literal(request.start), grain), expressions=[low])
+        elif request.start:
+            low = truncate(date_literal(request.start), grain)
         high: exp.Expression = (
             truncate(date_literal(request.end), grain) if request.end else exp.Max(this=col(time_name))
         )

@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from kpiflow.compiler.expressions import parse_expression, qualify, substitute_columns
 from kpiflow.compiler.graph import TIME_ENTITY, MeasureRef, SemanticGraph
-from kpiflow.compiler.plan import ConversionNode, MeasureNode, QueryError, QueryRequest, RetentionNode
+from kpiflow.compiler.plan import ConversionNode, MeasureNode, QueryError, QueryRequest, RetentionNode, RuntimeDate
 from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, time_column, truncate
 from kpiflow.compiler.sqltypes import DATE, DOUBLE
 from kpiflow.compiler.sqltypes import adopting_select as _select
@@ -26,7 +26,10 @@ def col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table=table)
 
 
-def date_literal(value: date) -> exp.Expression:
+def date_literal(value: date | RuntimeDate) -> exp.Expression:
+    """A date constant, or the placeholder of a date the warehouse supplies (a DATE-typed macro call)."""
+    if isinstance(value, RuntimeDate):
+        return exp.column(value.placeholder)
     return exp.cast(exp.Literal.string(value.isoformat()), DATE)
 
 

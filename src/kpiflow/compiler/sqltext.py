@@ -9,15 +9,16 @@ from sqlglot import exp
 
 from kpiflow.compiler.dbt_models import DbtModel
 from kpiflow.compiler.graph import SemanticGraph
-from kpiflow.compiler.plan import Planner, QueryRequest
+from kpiflow.compiler.plan import RUNTIME_DATE_PREFIX, Planner, QueryRequest
 from kpiflow.compiler.render import QueryRenderer
 from kpiflow.compiler.render_measures import TIME_SPINE_MODEL
 from kpiflow.compiler.resolve import Resolver
 
-_REF_PREFIX = "__dbt_ref__"
+REF_PREFIX = "__dbt_ref__"
 _VAR_PREFIX = "__dbt_var__"
-_REF_PATTERN = re.compile(r'"?' + _REF_PREFIX + r'(\w+)"?')
+_REF_PATTERN = re.compile(r'"?' + REF_PREFIX + r'(\w+)"?')
 _VAR_PATTERN = re.compile(r'"?' + _VAR_PREFIX + r'(\w+)__default_(\w+)"?')
+_MACRO_PATTERN = re.compile(r'["`]?' + RUNTIME_DATE_PREFIX + r'(\w+)["`]?')
 
 Relation = Callable[[str], exp.Table]
 
@@ -35,7 +36,7 @@ def warehouse_relation(dbt_models: dict[str, DbtModel]) -> Relation:
 
 def dbt_ref_relation(name: str) -> exp.Table:
     """A placeholder table that `to_dbt_sql` turns into {{ ref('name') }}."""
-    return exp.table_(f"{_REF_PREFIX}{name}")
+    return exp.table_(f"{REF_PREFIX}{name}")
 
 
 def dbt_var(name: str, default: int) -> exp.Column:
@@ -48,9 +49,10 @@ def to_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:
 
 
 def to_dbt_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:
-    """SQL text for a dbt model: placeholders become ref() and var() calls, the only text substitution made."""
+    """SQL text for a dbt model: placeholders become ref(), var() and macro calls, the only text substitution made."""
     text = to_sql(tree, dialect)
     text = _REF_PATTERN.sub(lambda m: "{{ ref('" + m.group(1) + "') }}", text)
+    text = _MACRO_PATTERN.sub(lambda m: "{{ " + m.group(1) + "() }}", text)
     return _VAR_PATTERN.sub(lambda m: "{{ var('" + m.group(1) + "', " + m.group(2) + ") }}", text)
 
 

@@ -32,6 +32,15 @@ EnsureDemoData = Annotated[
         "through the run date.",
     ),
 ]
+LateDays = Annotated[
+    int | None,
+    typer.Option(
+        "--late-days",
+        min=0,
+        help="Recompute this many days before the run date, to pick up late rows (default: env KPIFLOW_LATE_DAYS, "
+        "else 3). Ignored by a full rebuild.",
+    ),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (and --json).")]
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print a machine-readable result on stdout.")]
 Wait = Annotated[
@@ -49,6 +58,7 @@ def run(
     ] = None,
     full_refresh: FullRefresh = False,
     ensure_demo_data: EnsureDemoData = False,
+    late_days: LateDays = None,
     quiet: Quiet = False,
     json_output: JsonOutput = False,
     wait: Wait = 0.0,
@@ -56,7 +66,7 @@ def run(
     """Run the nightly pipeline once: inputs, checks, compile, dbt build + tests, scorecards, publish, report."""
     settings = Settings.from_env()
     day = parse_date_option(run_date, "--date") if run_date is not None else None
-    request = RunRequest(day, full_refresh, ensure_demo_data, check_wait(wait))
+    request = RunRequest(day, full_refresh, ensure_demo_data, check_wait(wait), late_days)
     if not quiet:
         _stderr().print(f"kpiflow run: warehouse {settings.warehouse_path}", highlight=False, soft_wrap=True)
     with show_progress(not quiet):
@@ -76,6 +86,7 @@ def backfill(
         bool, typer.Option("--full-refresh", help="Rebuild incremental models from scratch on the first day only.")
     ] = False,
     ensure_demo_data: EnsureDemoData = False,
+    late_days: LateDays = None,
     quiet: Quiet = False,
     json_output: JsonOutput = False,
     wait: Wait = 0.0,
@@ -89,7 +100,7 @@ def backfill(
     def run_one(day: date) -> KpiflowError | None:
         if not quiet:
             _stderr().print(f"kpiflow backfill: {day}", highlight=False)
-        request = RunRequest(day, full_refresh and day == first, ensure_demo_data, wait)
+        request = RunRequest(day, full_refresh and day == first, ensure_demo_data, wait, late_days)
         with show_progress(not quiet):
             outcome = run_nightly_once(settings, request)
         runs.append(_with_exit_code(outcome))

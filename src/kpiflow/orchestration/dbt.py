@@ -11,7 +11,6 @@ a long-running `kpiflow serve` does not hold the warehouse file between nightly 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -25,6 +24,7 @@ from kpiflow.config import Settings
 from kpiflow.errors import RunFailed
 from kpiflow.orchestration.transient import TransientRunError, mentions_lock_conflict
 
+RUN_DATE_ENV = "KPIFLOW_RUN_DATE"  # models may read it with env_var('KPIFLOW_RUN_DATE')
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 _MESSAGE_LINES = 6
 
@@ -59,6 +59,7 @@ class DbtBuildSummary:
     nodes: tuple[NodeResult, ...]
     log_path: Path
     seconds: float
+    mode: str = ""  # "full rebuild (...)" or "incremental from D (...)", when the caller planned it
 
     def count(self, resource_type: str) -> int:
         return sum(1 for node in self.nodes if node.resource_type == resource_type)
@@ -70,7 +71,7 @@ class DbtBuildSummary:
     def headline(self) -> str:
         return (
             f"{self.count('model')} models, {self.count('seed')} seeds, {self.tests_passed} tests passed "
-            f"in {self.seconds:.1f} s"
+            f"in {self.seconds:.1f} s" + (f"; {self.mode}" if self.mode else "")
         )
 
 
@@ -90,8 +91,9 @@ class DbtPaths:
         return self.log_dir / "dbt.log"
 
 
-def build_args(settings: Settings, *, run_date: date, full_refresh: bool, select: str | None = None) -> list[str]:
-    """The `dbt build` command line: run_date is passed as a 'YYYY-MM-DD' string var."""
+def build_args(settings: Settings, *, full_refresh: bool, select: str | None = None) -> list[str]:
+    """The `dbt build` command line. No --vars: a var that changes every night (the run date) would make dbt
+    re-parse the whole project every night; the run date reaches models as env KPIFLOW_RUN_DATE instead."""
     paths = DbtPaths.for_settings(settings)
     args = [
         "build",
@@ -100,7 +102,6 @@ def build_args(settings: Settings, *, run_date: date, full_refresh: bool, select
         "--target", settings.target,
         "--target-path", str(paths.target_dir),
         "--log-path", str(paths.log_dir),
-        "--vars", json.dumps({"run_date": run_date.isoformat()}),
         "--log-level", "none",
         "--log-level-file", "info",
     ]  # fmt: skip
@@ -125,10 +126,10 @@ def dbt_build(
     paths = DbtPaths.for_settings(settings)
     started = time.perf_counter()
     callbacks = [_node_callback(on_node)] if on_node else []
-    with _environment(settings.dbt_env()):
+    with _environment(settings.dbt_env() | {RUN_DATE_ENV: run_date.isoformat()}):
         try:
             outcome = dbtRunner(callbacks=callbacks).invoke(
-                build_args(settings, run_date=run_date, full_refresh=full_refresh, select=select)
+                build_args(settings, full_refresh=full_refresh, select=select)
             )
         finally:
             _release_warehouse()

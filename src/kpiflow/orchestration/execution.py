@@ -25,6 +25,7 @@ class RunRequest:
     full_refresh: bool = False
     ensure_demo_data: bool = False
     wait_seconds: float = 0.0
+    late_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ def run_nightly_once(settings: Settings, request: RunRequest) -> RunOutcome:
             full_refresh=request.full_refresh,
             ensure_demo_data=request.ensure_demo_data,
             wait_seconds=request.wait_seconds,
+            late_days=request.late_days,
             return_state=True,
         )
     except Exception as exc:  # Prefect itself failed (its API did not start): the flow never ran

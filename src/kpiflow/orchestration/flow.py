@@ -152,6 +152,7 @@ def nightly(
     ensure_demo_data: bool = False,
     wait_seconds: float = 0.0,
     timezone: str | None = None,
+    late_days: int | None = None,
 ) -> dict[str, Any]:
     """Build, test and publish the KPI marts for one day (default: the day before the run was scheduled)."""
     settings = Settings.from_env()
@@ -160,6 +161,7 @@ def nightly(
         full_refresh=full_refresh,
         ensure_demo_data=ensure_demo_data,
         wait_seconds=wait_seconds,
+        late_days=late_days,
     )
     ctx = RunContext(settings=settings, options=options, run_id=flow_run.get_id() or uuid.uuid4().hex)
     stages = _stage_override or real_stages()

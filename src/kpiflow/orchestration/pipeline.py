@@ -25,6 +25,7 @@ class RunOptions:
     full_refresh: bool = False
     ensure_demo_data: bool = False
     wait_seconds: float = 0.0
+    late_days: int | None = None  # None: KPIFLOW_LATE_DAYS, else 3
 
 
 def run_date_for(scheduled: datetime, timezone: str | None = None) -> date:

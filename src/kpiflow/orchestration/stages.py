@@ -7,6 +7,7 @@ tests before the package it calls is even importable.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import duckdb
 from kpiflow.errors import UserInputError
 from kpiflow.orchestration.dbt import DbtBuildSummary, dbt_build
 from kpiflow.orchestration.duckdb_files import attached_read_only
+from kpiflow.orchestration.incremental import late_days_setting, plan_build, record_build, set_window
 from kpiflow.orchestration.pipeline import (
     CompileSummary,
     GateOutcome,
@@ -124,17 +126,28 @@ def check_inputs(ctx: RunContext) -> GateOutcome:
 
 
 def compile_metrics(ctx: RunContext) -> CompileSummary:
-    from kpiflow.compiler import compile_project
+    from kpiflow.compiler.cache import compile_cached
 
-    result = compile_project(ctx.settings)
-    return CompileSummary(
-        model_count=len(result.written) + len(result.unchanged),
-        note=f"{len(result.kpis)} KPIs; {len(result.written)} files rewritten, {len(result.removed)} removed",
-    )
+    result, cached = compile_cached(ctx.settings)
+    if cached:
+        note = f"{len(result.kpis)} KPIs; metrics and compiler unchanged since the last compile (skipped)"
+    else:
+        note = f"{len(result.kpis)} KPIs; {len(result.written)} files rewritten, {len(result.removed)} removed"
+    return CompileSummary(model_count=len(result.written) + len(result.unchanged), note=note)
 
 
 def build_models(ctx: RunContext) -> DbtBuildSummary:
-    return dbt_build(ctx.settings, run_date=ctx.run_date, full_refresh=ctx.options.full_refresh)
+    """dbt build, incremental from the window start when the warehouse's record allows (see incremental.py)."""
+    plan = plan_build(
+        ctx.settings,
+        ctx.run_date,
+        late_days=late_days_setting(ctx.options.late_days),
+        full_refresh=ctx.options.full_refresh,
+    )
+    set_window(ctx.settings.warehouse_path, plan)
+    summary = dbt_build(ctx.settings, run_date=ctx.run_date, full_refresh=plan.full_refresh)
+    record_build(ctx.settings.warehouse_path, ctx.run_date, plan)
+    return replace(summary, mode=plan.headline())
 
 
 def build_scorecards(ctx: RunContext) -> ScorecardSummary:

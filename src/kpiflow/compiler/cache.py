@@ -1,0 +1,65 @@
+"""Skip a compile whose inputs and outputs are as the last compile left them.
+
+The nightly run compiles before every build; with 65 KPIs that is seconds of planning for files that almost never
+change. The cache key covers everything the output depends on - the metric YAML, the dbt model YAML the compiler
+reads, dbt_project.yml, the target dialect and the compiler's own code - and the generated files themselves, so an
+edited or deleted generated file is rewritten. `kpiflow compile` always compiles; only the pipeline uses the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from kpiflow.compiler.dbt_writer import CompileResult
+from kpiflow.config import Settings
+
+CACHE_FILE = "compile_cache.json"
+_COMPILER_DIR = Path(__file__).resolve().parent
+
+
+def _digest(paths: list[Path], root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def inputs_digest(settings: Settings, dialect: str) -> str:
+    project = settings.project_dir
+    files = sorted(settings.metrics_dir.rglob("*.yml")) + sorted(
+        p for p in (project / "models").rglob("*.yml") if settings.generated_dir not in p.parents
+    )
+    files.append(project / "dbt_project.yml")
+    code = _digest(sorted(_COMPILER_DIR.glob("*.py")), _COMPILER_DIR)
+    return hashlib.sha256(f"{dialect}\0{code}\0{_digest(files, project)}".encode()).hexdigest()
+
+
+def outputs_digest(settings: Settings) -> str:
+    folder = settings.generated_dir
+    return _digest(sorted(folder.glob("*.sql")) + sorted(folder.glob("*.yml")), folder) if folder.exists() else ""
+
+
+def compile_cached(settings: Settings, dialect: str | None = None) -> tuple[CompileResult, bool]:
+    """(result, True) without compiling when nothing changed since the last compile; else compile and remember."""
+    from kpiflow.compiler import compile_project
+    from kpiflow.compiler.dialects import target_dialect
+
+    dialect = dialect or target_dialect(settings)
+    cache = settings.state_dir / CACHE_FILE
+    key = inputs_digest(settings, dialect)
+    try:
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    if saved.get("inputs") == key and saved.get("outputs") == outputs_digest(settings):
+        unchanged = tuple(sorted(settings.generated_dir.glob("*.sql")) + sorted(settings.generated_dir.glob("*.yml")))
+        kpis = tuple(p.stem.removeprefix("kpi__") for p in unchanged if p.stem.startswith("kpi__"))
+        return CompileResult((), unchanged, (), kpis), True
+    result = compile_project(settings, dialect)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"inputs": key, "outputs": outputs_digest(settings)}), encoding="utf-8")
+    tmp.replace(cache)
+    return result, False

@@ -1,0 +1,138 @@
+"""Full or incremental: which build a nightly run needs, and from which day it recomputes.
+
+The warehouse keeps its own record of successful builds (kpiflow_state.builds): the run date, the window it
+recomputed and a fingerprint of the project files that shape the models (model SQL, the generated models
+included, macros, dbt_project.yml). A run is incremental when an earlier build is recorded and nothing that shapes
+the models has changed since; it then recomputes from
+
+    window_start = min(run_date, last built run date + 1 day) - late_days
+
+so late rows of the last `late_days` days are picked up, missed nights are caught up, and re-running a date
+recomputes the same window (identical marts). Anything else - the first build, `--full-refresh`, a changed model,
+macro or metric - rebuilds everything. Models over seeds are rebuilt in full every night anyway. The record is
+written only after dbt succeeded, so a failed run is recomputed by the next one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from kpiflow.config import Settings
+from kpiflow.errors import UserInputError
+
+LATE_DAYS_ENV = "KPIFLOW_LATE_DAYS"
+DEFAULT_LATE_DAYS = 3
+STATE_TABLE = "kpiflow_state.builds"
+WINDOW_TABLE = "kpiflow_state.build_window"  # read by macros/kpiflow_window.sql while dbt runs
+EARLIEST = date(1900, 1, 1)
+# What shapes the built models: a change in any of these makes the history stale, so the next run is full.
+# Seeds are not among them: every model that reads a seed is rebuilt in full nightly (compiler/lineage.py).
+_SHAPING_FILES = (("models", "*.sql"), ("macros", "*.sql"))
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """The dbt build a run does: everything, or the periods from `window_start` on."""
+
+    full_refresh: bool
+    window_start: date | None
+    reason: str
+    fingerprint: str
+
+    def headline(self) -> str:
+        if self.full_refresh:
+            return f"full rebuild ({self.reason})"
+        return f"incremental from {self.window_start} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class RecordedBuild:
+    run_date: date
+    fingerprint: str
+
+
+def late_days_setting(value: int | None = None) -> int:
+    """Days before the run date whose late rows a nightly run picks up: `value`, else KPIFLOW_LATE_DAYS, else 3."""
+    if value is None:
+        raw = os.environ.get(LATE_DAYS_ENV, str(DEFAULT_LATE_DAYS))
+        try:
+            value = int(raw)
+        except ValueError:
+            raise UserInputError(f"{LATE_DAYS_ENV}={raw!r} is not a whole number of days; use e.g. 3") from None
+    if value < 0:
+        raise UserInputError(f"late days must be 0 or more, got {value}")
+    return value
+
+
+def project_fingerprint(project_dir: Path) -> str:
+    """sha256 over the model SQL, macros and dbt_project.yml (paths and bytes, in a stable order)."""
+    digest = hashlib.sha256()
+    files = [project_dir / "dbt_project.yml"]
+    for folder, pattern in _SHAPING_FILES:
+        files += sorted((project_dir / folder).rglob(pattern))
+    for path in files:
+        if path.is_file():
+            digest.update(path.relative_to(project_dir).as_posix().encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def last_build(warehouse_path: Path) -> RecordedBuild | None:
+    """The latest successful build recorded in the warehouse, or None (no warehouse, no record yet)."""
+    if not warehouse_path.exists():
+        return None
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        try:
+            row = con.execute(
+                f"select run_date, fingerprint from {STATE_TABLE} order by recorded_at desc, run_date desc limit 1"
+            ).fetchone()
+        except duckdb.CatalogException:
+            return None
+    return RecordedBuild(row[0], row[1]) if row else None
+
+
+def plan_build(settings: Settings, run_date: date, *, late_days: int, full_refresh: bool = False) -> BuildPlan:
+    fingerprint = project_fingerprint(settings.project_dir)
+    if full_refresh:
+        return BuildPlan(True, None, "--full-refresh asked for", fingerprint)
+    previous = last_build(settings.warehouse_path)
+    if previous is None:
+        return BuildPlan(True, None, "no earlier build recorded in the warehouse", fingerprint)
+    if previous.fingerprint != fingerprint:
+        return BuildPlan(True, None, "models, macros or metrics changed since the last build", fingerprint)
+    window_start = min(run_date, previous.run_date + timedelta(days=1)) - timedelta(days=late_days)
+    reason = f"{late_days} late day(s); last build {previous.run_date}"
+    return BuildPlan(False, window_start, reason, fingerprint)
+
+
+def set_window(warehouse_path: Path, plan: BuildPlan) -> None:
+    """Tell the models where this build's window starts. A table, not a dbt var: a var that changes every night
+    would make dbt re-parse the whole project every night."""
+    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(warehouse_path)) as con:
+        con.execute("create schema if not exists kpiflow_state")
+        con.execute(f"create or replace table {WINDOW_TABLE} (window_start date not null)")
+        con.execute(f"insert into {WINDOW_TABLE} values (?)", [plan.window_start or EARLIEST])
+
+
+def record_build(warehouse_path: Path, run_date: date, plan: BuildPlan) -> None:
+    """Remember a successful build, so that the next run knows where to start."""
+    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(warehouse_path)) as con:
+        con.execute("create schema if not exists kpiflow_state")
+        con.execute(
+            f"create table if not exists {STATE_TABLE} (run_date date, window_start date, full_refresh boolean, "
+            "fingerprint varchar, recorded_at timestamp)"
+        )
+        con.execute(
+            f"insert into {STATE_TABLE} values (?, ?, ?, ?, ?)",
+            [run_date, plan.window_start, plan.full_refresh, plan.fingerprint, datetime.now(UTC).replace(tzinfo=None)],
+        )

@@ -1,0 +1,84 @@
+"""Which build a run gets: full or incremental, and the window start (table-driven, no dbt)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from kpiflow.config import Settings
+from kpiflow.errors import UserInputError
+from kpiflow.orchestration.incremental import (
+    BuildPlan,
+    last_build,
+    late_days_setting,
+    plan_build,
+    project_fingerprint,
+    record_build,
+)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "macros").mkdir()
+    (project / "dbt_project.yml").write_text("name: t\n")
+    (project / "models" / "a.sql").write_text("select 1 as x\n")
+    return Settings(project, tmp_path / "wh" / "kpiflow.duckdb", tmp_path / "wh" / "marts.duckdb", "dev")
+
+
+def test_first_build_is_full_and_records_nothing_until_it_succeeded(settings: Settings) -> None:
+    plan = plan_build(settings, date(2026, 3, 10), late_days=3)
+    assert (plan.full_refresh, plan.window_start) == (True, None)
+    assert plan.reason == "no earlier build recorded in the warehouse"
+    assert last_build(settings.warehouse_path) is None
+
+
+@pytest.mark.parametrize(
+    ("last_run", "run_date", "late_days", "window_start"),
+    [
+        (date(2026, 3, 9), date(2026, 3, 10), 3, date(2026, 3, 7)),  # the next night
+        (date(2026, 3, 10), date(2026, 3, 10), 3, date(2026, 3, 7)),  # the same night again: same window
+        (date(2026, 3, 5), date(2026, 3, 10), 3, date(2026, 3, 3)),  # four nights missed: caught up
+        (date(2026, 3, 20), date(2026, 3, 10), 0, date(2026, 3, 10)),  # an older date re-run
+        (date(2026, 3, 9), date(2026, 3, 10), 0, date(2026, 3, 10)),  # no late rows expected
+    ],
+)
+def test_window_starts_late_days_before_the_earlier_of_run_date_and_day_after_last_build(
+    settings: Settings, last_run: date, run_date: date, late_days: int, window_start: date
+) -> None:
+    record_build(
+        settings.warehouse_path, last_run, BuildPlan(True, None, "", project_fingerprint(settings.project_dir))
+    )
+    plan = plan_build(settings, run_date, late_days=late_days)
+    assert (plan.full_refresh, plan.window_start) == (False, window_start)
+
+
+def test_changed_model_or_full_refresh_option_rebuilds_everything(settings: Settings) -> None:
+    record_build(
+        settings.warehouse_path, date(2026, 3, 9), BuildPlan(True, None, "", project_fingerprint(settings.project_dir))
+    )
+    assert plan_build(settings, date(2026, 3, 10), late_days=3, full_refresh=True).reason == "--full-refresh asked for"
+    (settings.project_dir / "models" / "a.sql").write_text("select 2 as x\n")
+    plan = plan_build(settings, date(2026, 3, 10), late_days=3)
+    assert plan.full_refresh and plan.reason == "models, macros or metrics changed since the last build"
+
+
+@pytest.mark.parametrize(("value", "env", "expected"), [(None, None, 3), (None, "7", 7), (5, "7", 5), (0, None, 0)])
+def test_late_days_come_from_the_option_then_the_environment(
+    monkeypatch: pytest.MonkeyPatch, value: int | None, env: str | None, expected: int
+) -> None:
+    if env is None:
+        monkeypatch.delenv("KPIFLOW_LATE_DAYS", raising=False)
+    else:
+        monkeypatch.setenv("KPIFLOW_LATE_DAYS", env)
+    assert late_days_setting(value) == expected
+
+
+@pytest.mark.parametrize(("env", "message"), [("three", "is not a whole number"), ("-1", "must be 0 or more")])
+def test_bad_late_days_say_what_to_write(monkeypatch: pytest.MonkeyPatch, env: str, message: str) -> None:
+    monkeypatch.setenv("KPIFLOW_LATE_DAYS", env)
+    with pytest.raises(UserInputError, match=message):
+        late_days_setting()
