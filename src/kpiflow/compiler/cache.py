@@ -14,16 +14,10 @@ from pathlib import Path
 
 from kpiflow.compiler.dbt_writer import CompileResult
 from kpiflow.config import Settings
+from kpiflow.digests import files_digest
 
 CACHE_FILE = "compile_cache.json"
 _COMPILER_DIR = Path(__file__).resolve().parent
-
-
-def _digest(paths: list[Path], root: Path) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def inputs_digest(settings: Settings, dialect: str) -> str:
@@ -32,13 +26,13 @@ def inputs_digest(settings: Settings, dialect: str) -> str:
         p for p in (project / "models").rglob("*.yml") if settings.generated_dir not in p.parents
     )
     files.append(project / "dbt_project.yml")
-    code = _digest(sorted(_COMPILER_DIR.glob("*.py")), _COMPILER_DIR)
-    return hashlib.sha256(f"{dialect}\0{code}\0{_digest(files, project)}".encode()).hexdigest()
+    code = files_digest(sorted(_COMPILER_DIR.glob("*.py")), _COMPILER_DIR)
+    return hashlib.sha256(f"{dialect}\0{code}\0{files_digest(files, project)}".encode()).hexdigest()
 
 
 def outputs_digest(settings: Settings) -> str:
     folder = settings.generated_dir
-    return _digest(sorted(folder.glob("*.sql")) + sorted(folder.glob("*.yml")), folder) if folder.exists() else ""
+    return files_digest(sorted(folder.glob("*.sql")) + sorted(folder.glob("*.yml")), folder) if folder.exists() else ""
 
 
 def compile_cached(settings: Settings, dialect: str | None = None) -> tuple[CompileResult, bool]:

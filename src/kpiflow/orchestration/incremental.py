@@ -15,7 +15,6 @@ written only after dbt succeeded, so a failed run is recomputed by the next one.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -24,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from kpiflow.config import Settings
+from kpiflow.digests import files_digest
 from kpiflow.errors import UserInputError
 
 LATE_DAYS_ENV = "KPIFLOW_LATE_DAYS"
@@ -72,17 +72,10 @@ def late_days_setting(value: int | None = None) -> int:
 
 def project_fingerprint(project_dir: Path) -> str:
     """sha256 over the model SQL, macros and dbt_project.yml (paths and bytes, in a stable order)."""
-    digest = hashlib.sha256()
     files = [project_dir / "dbt_project.yml"]
     for folder, pattern in _SHAPING_FILES:
         files += sorted((project_dir / folder).rglob(pattern))
-    for path in files:
-        if path.is_file():
-            digest.update(path.relative_to(project_dir).as_posix().encode())
-            digest.update(b"\0")
-            digest.update(path.read_bytes())
-            digest.update(b"\0")
-    return digest.hexdigest()
+    return files_digest(files, project_dir)
 
 
 def last_build(warehouse_path: Path) -> RecordedBuild | None:
