@@ -5,22 +5,28 @@ Only this package imports sqlglot (its minor releases change APIs; one place to 
 
 from __future__ import annotations
 
-from kpiflow.compiler.dbt_writer import CompileResult
+from kpiflow.compiler.dbt_writer import CompileResult, GeneratedFile
 from kpiflow.config import Settings
 
 
-def compile_project(settings: Settings, dialect: str | None = None) -> CompileResult:
-    """Validate metrics/ and write the generated dbt models; raises SpecInvalid (exit 2) and writes nothing
-    when any definition is wrong."""
-    from kpiflow.compiler.dbt_writer import generate, write
+def generated_files(settings: Settings, dialect: str | None = None) -> list[GeneratedFile]:
+    """What `kpiflow compile` writes, without writing it; raises SpecInvalid (exit 2) on a wrong definition."""
+    from kpiflow.compiler.dbt_writer import generate
     from kpiflow.compiler.dialects import target_dialect
     from kpiflow.compiler.lineage import seed_fed_models
     from kpiflow.compiler.validate import load_graph
 
     graph = load_graph(settings.project_dir, settings.metrics_dir)
     rebuilt = seed_fed_models(settings.project_dir, skip=settings.generated_dir)
-    files = generate(graph, settings.generated_dir, dialect or target_dialect(settings), rebuilt)
-    return write(files, settings.generated_dir)
+    return generate(graph, settings.generated_dir, dialect or target_dialect(settings), rebuilt)
 
 
-__all__ = ["CompileResult", "compile_project"]
+def compile_project(settings: Settings, dialect: str | None = None) -> CompileResult:
+    """Validate metrics/ and write the generated dbt models; raises SpecInvalid (exit 2) and writes nothing
+    when any definition is wrong."""
+    from kpiflow.compiler.dbt_writer import write
+
+    return write(generated_files(settings, dialect), settings.generated_dir)
+
+
+__all__ = ["CompileResult", "compile_project", "generated_files"]

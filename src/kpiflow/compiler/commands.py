@@ -30,24 +30,14 @@ def compile_command(
     dialect: Annotated[str | None, typer.Option(help="SQL dialect; default: the dbt target's adapter.")] = None,
 ) -> None:
     """Validate metrics/ and write the KPI mart models into models/generated."""
-    from kpiflow.compiler import compile_project
-    from kpiflow.compiler.dbt_writer import generate
-    from kpiflow.compiler.dialects import target_dialect
-    from kpiflow.compiler.lineage import seed_fed_models
-    from kpiflow.compiler.validate import load_graph
+    from kpiflow.compiler import compile_project, generated_files
     from kpiflow.errors import RunFailed
 
     settings = Settings.from_env()
     if check:
-        graph = load_graph(settings.project_dir, settings.metrics_dir)
         stale = [
             f.path.name
-            for f in generate(
-                graph,
-                settings.generated_dir,
-                dialect or target_dialect(settings),
-                seed_fed_models(settings.project_dir, skip=settings.generated_dir),
-            )
+            for f in generated_files(settings, dialect)
             if not f.path.exists() or f.path.read_text(encoding="utf-8") != f.content
         ]
         if stale:
