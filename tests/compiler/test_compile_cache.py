@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kpiflow.compiler.cache import compile_cached
+from kpiflow.compiler.cache import compile_cached, inputs_digest
 from kpiflow.config import Settings
 
 pytestmark = pytest.mark.slow  # each real compile plans every KPI: seconds
@@ -36,3 +36,11 @@ def test_second_compile_is_skipped_and_changes_invalidate_it(settings: Settings)
     sales.write_text(sales.read_text().replace("label: Net revenue", "label: Net sales revenue", 1))
     result, cached = compile_cached(settings)
     assert not cached and settings.generated_dir / "kpi_catalog.sql" in result.written
+
+
+def test_a_model_that_starts_reading_a_seed_changes_the_cache_key(settings: Settings) -> None:
+    """Seed lineage decides table vs incremental models, so a new ref() to a seed must invalidate the cache."""
+    before = inputs_digest(settings, "duckdb")
+    model = settings.project_dir / "models" / "intermediate" / "int_orders.sql"
+    model.write_text(model.read_text() + "\n-- {{ ref('kpi_targets') }}\n")
+    assert inputs_digest(settings, "duckdb") != before

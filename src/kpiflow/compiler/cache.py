@@ -2,8 +2,9 @@
 
 The nightly run compiles before every build; with 65 KPIs that is seconds of planning for files that almost never
 change. The cache key covers everything the output depends on - the metric YAML, the dbt model YAML the compiler
-reads, dbt_project.yml, the target dialect and the compiler's own code - and the generated files themselves, so an
-edited or deleted generated file is rewritten. `kpiflow compile` always compiles; only the pipeline uses the cache.
+reads, dbt_project.yml, the target dialect, which models read seeds and the compiler's own code - and the generated
+files themselves, so an edited or deleted generated file is rewritten. `kpiflow compile` always compiles; only the
+pipeline uses the cache.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 from pathlib import Path
 
 from kpiflow.compiler.dbt_writer import CompileResult
+from kpiflow.compiler.lineage import seed_fed_models
 from kpiflow.config import Settings
 from kpiflow.digests import files_digest
 
@@ -27,7 +29,10 @@ def inputs_digest(settings: Settings, dialect: str) -> str:
     )
     files.append(project / "dbt_project.yml")
     code = files_digest(sorted(_COMPILER_DIR.glob("*.py")), _COMPILER_DIR)
-    return hashlib.sha256(f"{dialect}\0{code}\0{files_digest(files, project)}".encode()).hexdigest()
+    # Which models read seeds decides which generated models are tables (lineage.py): it is read from the
+    # hand-written model SQL and the seed files, so it belongs in the key as well.
+    seed_fed = ",".join(sorted(seed_fed_models(project, skip=settings.generated_dir)))
+    return hashlib.sha256(f"{dialect}\0{code}\0{seed_fed}\0{files_digest(files, project)}".encode()).hexdigest()
 
 
 def outputs_digest(settings: Settings) -> str:
