@@ -131,7 +131,7 @@ class ParsedExpression:
     text: str
     tree: exp.Expression
 
-    @property
+    @functools.cached_property
     def column_names(self) -> list[str]:
         return sorted({c.name for c in self.tree.find_all(exp.Column)})
 
@@ -148,6 +148,12 @@ def parse_expression(text: str, *, allowed_columns: Collection[str] | None = Non
             if name not in allowed_columns:
                 raise UnknownColumn(name)
     return ParsedExpression(text, parsed.tree.copy())
+
+
+def checked_expression(text: str) -> ParsedExpression:
+    """Like parse_expression, but the one cached instance: for reading (column names, safety); never mutate its
+    tree (`qualified` and `substitute_columns` return copies)."""
+    return _parse_checked(text)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -207,10 +213,23 @@ def qualify(tree: exp.Expression, table_alias: str) -> exp.Expression:
 
     def _fix(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Column) and not node.table:
-            return exp.column(node.name, table=table_alias, quoted=False)
+            return exp.Column(
+                this=exp.Identifier(this=node.name, quoted=False),
+                table=exp.Identifier(this=table_alias, quoted=False),
+            )
         return node
 
-    return tree.copy().transform(_fix)
+    return tree.transform(_fix)
+
+
+def qualified(text: str, table_alias: str) -> exp.Expression:
+    """`text` parsed and qualified by `table_alias`: built once per (text, alias), a fresh copy per call."""
+    return _qualified(text, table_alias).copy()
+
+
+@functools.lru_cache(maxsize=4096)
+def _qualified(text: str, table_alias: str) -> exp.Expression:
+    return qualify(_parse_checked(text).tree, table_alias)
 
 
 def substitute_columns(tree: exp.Expression, mapping: dict[str, exp.Expression]) -> exp.Expression:
@@ -219,7 +238,7 @@ def substitute_columns(tree: exp.Expression, mapping: dict[str, exp.Expression])
     def _swap(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Column) and not node.table and node.name in mapping:
             replacement = mapping[node.name].copy()
-            return replacement if isinstance(replacement, exp.Column) else exp.paren(replacement)
+            return replacement if isinstance(replacement, exp.Column) else exp.paren(replacement, copy=False)
         return node
 
-    return tree.copy().transform(_swap)
+    return tree.transform(_swap)
