@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from kpiflow.compiler.ctes import CteMemo, CteRegistry
 from kpiflow.compiler.expressions import checked_expression, substitute_columns
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.plan import (
@@ -24,7 +25,6 @@ from kpiflow.compiler.plan import (
 from kpiflow.compiler.render_measures import (
     TIME_SPINE_COLUMN,
     TIME_SPINE_MODEL,
-    CteRegistry,
     MeasureRenderer,
     date_literal,
     shift,
@@ -78,6 +78,7 @@ class QueryRenderer:
         self.graph = graph
         self.relation = relation
         self.resolver = resolver or Resolver(graph)
+        self.memo = CteMemo()
 
     def render(self, plan: QueryPlan) -> exp.Select:
         request = plan.request
@@ -122,29 +123,21 @@ class QueryRenderer:
             return names[node]
         cte_name = self._cte_name(node, names)
         body = node.body
-        if isinstance(body, MeasureNode):
-            raw = measures.measure(body, f"{cte_name}__raw" if self._needs_wrap(node, group_by) else cte_name, group_by)
-        elif isinstance(body, ConversionNode):
-            raw = measures.conversion(
-                body, cte_name if not self._needs_wrap(node, group_by) else f"{cte_name}__raw", group_by
-            )
-        elif isinstance(body, RetentionNode):
-            raw = measures.retention(
-                body, cte_name if not self._needs_wrap(node, group_by) else f"{cte_name}__raw", group_by
-            )
+        target = f"{cte_name}__raw" if self._needs_wrap(node, group_by) else cte_name
+        span = (group_by, self._request.start, self._request.end)  # with the node, all a chain depends on
+        if isinstance(body, CombineNode):
+            raw = self._combine(body, node, measures, registry, group_by, names, target)
         else:
-            raw = self._combine(
-                body,
-                node,
-                measures,
-                registry,
-                group_by,
-                names,
-                f"{cte_name}__raw" if self._needs_wrap(node, group_by) else cte_name,
-            )
+            build = {
+                MeasureNode: measures.measure,
+                ConversionNode: measures.conversion,
+                RetentionNode: measures.retention,
+            }[type(body)]
+            raw = self.memo.chain((body, target, span), registry, lambda: build(body, target, group_by))
         if raw == cte_name:
             return cte_name
-        return self._fill(node, raw, cte_name, registry, group_by)
+        fill = (node.fill_nulls_with, node.join_to_timespine, raw, cte_name, span)
+        return self.memo.chain(fill, registry, lambda: self._fill(node, raw, cte_name, registry, group_by))
 
     @staticmethod
     def _needs_wrap(node: MetricNode, group_by: tuple[str, ...]) -> bool:

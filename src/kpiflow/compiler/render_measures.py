@@ -6,11 +6,12 @@ Each function returns the name of a CTE whose columns are the group-by names plu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlglot import exp
 
+from kpiflow.compiler.ctes import CteRegistry
 from kpiflow.compiler.expressions import checked_expression, qualified, substitute_columns
 from kpiflow.compiler.graph import TIME_ENTITY, MeasureRef, SemanticGraph
 from kpiflow.compiler.plan import ConversionNode, MeasureNode, QueryError, QueryRequest, RetentionNode
@@ -60,20 +61,6 @@ def aggregate(agg: str, value: exp.Expression, percentile: float | None) -> exp.
         this=exp.PercentileCont(this=exp.Literal.number(fraction)),
         expression=exp.Order(expressions=[exp.Ordered(this=value)]),
     )
-
-
-@dataclass
-class CteRegistry:
-    """CTEs in dependency order; a name always means the same query (names derive from what they compute)."""
-
-    ctes: dict[str, exp.Select] = field(default_factory=dict)
-
-    def add(self, name: str, query: exp.Select) -> str:
-        existing = self.ctes.get(name)
-        if existing is not None and existing != query:
-            raise AssertionError(f"two different queries named {name}")
-        self.ctes.setdefault(name, query)
-        return name
 
 
 @dataclass(frozen=True)

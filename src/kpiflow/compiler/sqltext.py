@@ -14,6 +14,7 @@ from kpiflow.compiler.render import QueryRenderer
 from kpiflow.compiler.render_measures import TIME_SPINE_MODEL
 from kpiflow.compiler.resolve import Resolver
 from kpiflow.compiler.sqlbuild import table
+from kpiflow.compiler.sqlgen import generate
 
 _REF_PREFIX = "__dbt_ref__"
 _VAR_PREFIX = "__dbt_var__"
@@ -45,7 +46,8 @@ def dbt_var(name: str, default: int) -> exp.Column:
 
 
 def to_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:
-    return tree.sql(dialect=dialect, pretty=True)
+    """Pretty SQL in `dialect`, as tree.sql(dialect=dialect, pretty=True) writes it (memoised CTEs: sqlgen.py)."""
+    return generate(tree, dialect)
 
 
 def to_dbt_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:
