@@ -1,8 +1,10 @@
 """SQL text from sqlglot trees: sqlglot's generator, except that the text of a recorded CTE body (ctes.py) is
 generated once per dialect and reused wherever the same body comes again.
 
-The generator works on a copy of the tree (sqlglot's generator may change what it is given). In that copy, a body
-whose text is known and which is still exactly the recorded body becomes an empty SELECT that carries the text.
+The generator works on a copy of the tree (sqlglot's generator may change what it is given). A body is given its
+recorded text only while it is still exactly the recorded body. With pure-Python sqlglot, such a body is not even
+copied: the copy has an empty SELECT carrying the text in its place. With the compiled sqlglot, whose own copy is
+faster than any copying in Python, the generator copies the whole tree and the check happens as it goes.
 The hook is the generator's dispatch table (expression type -> handler), the one place where both the pure-Python
 and the compiled sqlglot look a handler up; sqlglot is pinned to one minor version.
 """
@@ -16,7 +18,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.generator import Generator
 
 from kpiflow.compiler.ctes import MEMO_META_KEY, SqlMemo, sql_memo
-from kpiflow.compiler.treecopy import copy_tree, same_tree
+from kpiflow.compiler.treecopy import COMPILED_SQLGLOT, copy_tree, same_tree
 
 Handler = Callable[[Generator, exp.Expression], str]
 Text = tuple[str, tuple[str, ...]]  # SQL and the generator's unsupported-feature warnings
@@ -34,6 +36,8 @@ def generate(tree: exp.Expression, dialect: str) -> str:
     if dispatch is None:
         dispatch = _DISPATCH[key] = _memoising(generator._dispatch, key)
     generator._dispatch = dispatch
+    if COMPILED_SQLGLOT:
+        return generator.generate(tree, copy=True)
 
     def known_text(node: exp.Expression) -> exp.Expression | None:
         memo = sql_memo(node)
@@ -63,12 +67,14 @@ def _memoised(original: Handler, key: Hashable) -> Handler:
         text: Text | None = meta.get(_TEXT_META_KEY)
         if text is None:
             memo: SqlMemo | None = meta.get(MEMO_META_KEY)
-            if memo is None or key in memo.texts or not same_tree(node, memo.tree):
+            if memo is None or not same_tree(node, memo.tree):
                 return original(generator, node)
-            before = len(generator.unsupported_messages)
-            sql = original(generator, node)
-            text = memo.texts[key] = (sql, tuple(generator.unsupported_messages[before:]))
-            return sql
+            text = memo.texts.get(key)
+            if text is None:
+                before = len(generator.unsupported_messages)
+                sql = original(generator, node)
+                memo.texts[key] = (sql, tuple(generator.unsupported_messages[before:]))
+                return sql
         generator.unsupported_messages.extend(text[1])
         return text[0]
 
