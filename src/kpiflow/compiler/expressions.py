@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
+from kpiflow.compiler.treecopy import copy_tree
+
 AUTHORING_DIALECT = "duckdb"
 
 _ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
@@ -147,7 +149,7 @@ def parse_expression(text: str, *, allowed_columns: Collection[str] | None = Non
         for name in parsed.column_names:
             if name not in allowed_columns:
                 raise UnknownColumn(name)
-    return ParsedExpression(text, parsed.tree.copy())
+    return ParsedExpression(text, copy_tree(parsed.tree))
 
 
 def checked_expression(text: str) -> ParsedExpression:
@@ -221,12 +223,12 @@ def qualify(tree: exp.Expression, table_alias: str) -> exp.Expression:
             )
         return node
 
-    return tree.transform(_fix)
+    return copy_tree(tree).transform(_fix, copy=False)
 
 
 def qualified(text: str, table_alias: str) -> exp.Expression:
     """`text` parsed and qualified by `table_alias`: built once per (text, alias), a fresh copy per call."""
-    return _qualified(text, table_alias).copy()
+    return copy_tree(_qualified(text, table_alias))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -239,8 +241,8 @@ def substitute_columns(tree: exp.Expression, mapping: dict[str, exp.Expression])
 
     def _swap(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Column) and not node.table and node.name in mapping:
-            replacement = mapping[node.name].copy()
+            replacement = copy_tree(mapping[node.name])
             return replacement if isinstance(replacement, exp.Column) else exp.paren(replacement, copy=False)
         return node
 
-    return tree.transform(_swap)
+    return copy_tree(tree).transform(_swap, copy=False)

@@ -33,6 +33,7 @@ from kpiflow.compiler.resolve import Resolver, truncate
 from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, ident, join_node, table
 from kpiflow.compiler.sqltypes import DATE, DOUBLE
 from kpiflow.compiler.sqltypes import adopting_select as _select
+from kpiflow.compiler.treecopy import copy_tree
 
 DIALECTS = ("duckdb", "postgres", "spark", "trino", "snowflake", "bigquery")
 
@@ -52,7 +53,7 @@ def _safe_division(tree: exp.Expression) -> exp.Expression:
             )
         return node
 
-    return tree.transform(_fix)
+    return tree.transform(_fix, copy=False)  # a tree of its own: substitute_columns copied it
 
 
 def _number(value: float) -> exp.Literal:
@@ -176,7 +177,7 @@ class QueryRenderer:
             .join(
                 join_node(
                     table(bounds_cte, alias="b"),
-                    on=exp.Between(this=period.copy(), low=col("__lo", "b"), high=col("__hi", "b")),
+                    on=exp.Between(this=copy_tree(period), low=col("__lo", "b"), high=col("__hi", "b")),
                 ),
                 copy=False,
             )
@@ -302,8 +303,8 @@ class QueryRenderer:
         column = col(time_name, source)
         if request.start:
             select = select.where(
-                exp.GTE(this=column.copy(), expression=truncate(date_literal(request.start), grain)), copy=False
+                exp.GTE(this=copy_tree(column), expression=truncate(date_literal(request.start), grain)), copy=False
             )
         if request.end:
-            select = select.where(exp.LTE(this=column.copy(), expression=date_literal(request.end)), copy=False)
+            select = select.where(exp.LTE(this=copy_tree(column), expression=date_literal(request.end)), copy=False)
         return select

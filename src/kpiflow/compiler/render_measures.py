@@ -19,6 +19,7 @@ from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver
 from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, join_node, table
 from kpiflow.compiler.sqltypes import DATE, DOUBLE
 from kpiflow.compiler.sqltypes import adopting_select as _select
+from kpiflow.compiler.treecopy import copy_tree
 
 TIME_SPINE_MODEL = "metricflow_time_spine"
 TIME_SPINE_COLUMN = "date_day"
@@ -131,18 +132,18 @@ class MeasureRenderer:
         else:
             where.extend(self._window_filter(time_raw, history))
         if self.request.time_grain and any(name.startswith(TIME_ENTITY + "__") for name in group_by):
-            where.append(exp.Not(this=exp.Is(this=time_raw.copy(), expression=exp.null())))  # no period, no row
+            where.append(exp.Not(this=exp.Is(this=copy_tree(time_raw), expression=exp.null())))  # no period, no row
         return MeasureSource(ref, tuple(resolved), time_raw, tuple(joins[a] for a in sorted(joins)), tuple(where))
 
     def _range_filter(self, time_raw: exp.Expression) -> list[exp.Expression]:
         """Without a time grain in the group-by, the time range restricts the rows aggregated."""
         out: list[exp.Expression] = []
         if self.request.start:
-            out.append(exp.GTE(this=cast(time_raw.copy(), DATE), expression=date_literal(self.request.start)))
+            out.append(exp.GTE(this=cast(copy_tree(time_raw), DATE), expression=date_literal(self.request.start)))
         if self.request.end:
             out.append(
                 exp.LT(
-                    this=cast(time_raw.copy(), DATE),
+                    this=cast(copy_tree(time_raw), DATE),
                     expression=date_literal(self.request.end + timedelta(days=1)),
                 )
             )
@@ -159,10 +160,12 @@ class MeasureRenderer:
             lower: exp.Expression = truncate(date_literal(self.request.start), grain)
             for kind, count, unit in history:
                 lower = shift(lower, -count, unit) if kind == "shift" else truncate(lower, unit)
-            out.append(exp.GTE(this=cast(time_raw.copy(), DATE), expression=lower))
+            out.append(exp.GTE(this=cast(copy_tree(time_raw), DATE), expression=lower))
         if self.request.end:
             out.append(
-                exp.LT(this=cast(time_raw.copy(), DATE), expression=date_literal(self.request.end + timedelta(days=1)))
+                exp.LT(
+                    this=cast(copy_tree(time_raw), DATE), expression=date_literal(self.request.end + timedelta(days=1))
+                )
             )
         return out
 
@@ -172,13 +175,13 @@ class MeasureRenderer:
             select = select.join(
                 join_node(
                     aliased_table(self.relation(join.target.spec.model), join.alias),
-                    on=exp.EQ(this=join.base_key.copy(), expression=join.target_key.copy()),
+                    on=exp.EQ(this=copy_tree(join.base_key), expression=copy_tree(join.target_key)),
                     how="left",
                 ),
                 copy=False,
             )
         for condition in src.where:
-            select = select.where(condition.copy(), copy=False)
+            select = select.where(copy_tree(condition), copy=False)
         return select
 
     # -- nodes -------------------------------------------------------------------------------------------
@@ -190,11 +193,11 @@ class MeasureRenderer:
             return self._semi_additive(node, cte_name, group_by)
         src = self.source(node.measure, node.filters, group_by, _history(node.lookback))
         value = qualified(ref.measure.expr or ref.measure.name, BASE_ALIAS)
-        select = _select(*(alias(e.copy(), n) for n, e in src.group_by))
+        select = _select(*(alias(copy_tree(e), n) for n, e in src.group_by))
         select = select.select(alias(aggregate(ref.measure.agg, value, ref.measure.percentile), "value"), copy=False)
         select = self.from_clause(src, select)
         if src.group_by:
-            select = select.group_by(*(e.copy() for _, e in src.group_by), copy=False)
+            select = select.group_by(*(copy_tree(e) for _, e in src.group_by), copy=False)
         return self.registry.add(cte_name, select)
 
     def _daily(
@@ -210,20 +213,20 @@ class MeasureRenderer:
             own = (("trunc", 0, node.grain_to_date),)
         src = self.source(node.measure, node.filters, tuple(other), _history(node.lookback) + own)
         if day_expr_of == "agg_time":
-            day = cast(src.time_raw.copy(), DATE)
+            day = cast(copy_tree(src.time_raw), DATE)
         else:
             nad = ref.model.dimension(day_expr_of)
             assert nad is not None
             day = cast(qualified(nad.expr or nad.name, BASE_ALIAS), DATE)
         value = qualified(ref.measure.expr or ref.measure.name, BASE_ALIAS)
-        select = _select(*(alias(e.copy(), n) for n, e in src.group_by))
+        select = _select(*(alias(copy_tree(e), n) for n, e in src.group_by))
         select = select.select(
             alias(day, "__day"),
             alias(aggregate(ref.measure.agg, value, ref.measure.percentile), "value"),
             copy=False,
         )
         select = self.from_clause(src, select)
-        select = select.group_by(*(e.copy() for _, e in src.group_by), day.copy(), copy=False)
+        select = select.group_by(*(copy_tree(e) for _, e in src.group_by), copy_tree(day), copy=False)
         return self.registry.add(f"{cte_name}__daily", select), other
 
     def _time_out(self, group_by: tuple[str, ...]) -> tuple[str, exp.Expression] | None:
@@ -241,14 +244,14 @@ class MeasureRenderer:
         daily, other = self._daily(node, cte_name, group_by, nad.name)
         time_out = self._time_out(group_by)
         period = [time_out[1]] if time_out else []
-        outputs = [alias(time_out[1].copy(), time_out[0])] if time_out else []
+        outputs = [alias(copy_tree(time_out[1]), time_out[0])] if time_out else []
         outputs += [col(name) for name in other]
         if nad.window_choice == "average":
-            days = _select(*(alias(p.copy(), "__period") for p in period))
+            days = _select(*(alias(copy_tree(p), "__period") for p in period))
             days = days.select(alias(exp.Count(this=exp.Distinct(expressions=[col("__day")])), "__days"), copy=False)
             days = days.from_(table(daily), copy=False)
             if period:
-                days = days.group_by(*(p.copy() for p in period), copy=False)
+                days = days.group_by(*(copy_tree(p) for p in period), copy=False)
             days_cte = self.registry.add(f"{cte_name}__days", days)
             select = _select(
                 *(alias(truncate(col("__day", "d"), self.request.time_grain), time_out[0]) for _ in [0] if time_out)
@@ -271,7 +274,7 @@ class MeasureRenderer:
                 select = select.group_by(*keys, copy=False)
             return self.registry.add(cte_name, select)
         edge_fn = exp.Max if nad.window_choice == "last" else exp.Min
-        window = exp.Window(this=edge_fn(this=col("__day")), partition_by=[p.copy() for p in period] or None)
+        window = exp.Window(this=edge_fn(this=col("__day")), partition_by=[copy_tree(p) for p in period] or None)
         marked = _select("*").select(alias(window, "__edge"), copy=False).from_(table(daily), copy=False)
         marked_cte = self.registry.add(f"{cte_name}__edges", marked)
         select = (
@@ -316,11 +319,11 @@ class MeasureRenderer:
             running = self._running_by_join(node, daily, spine_cte, other)
         running_cte = self.registry.add(f"{cte_name}__running", running)
         time_out = self._time_out(group_by)
-        period = [time_out[1].copy()] if time_out else []
+        period = [copy_tree(time_out[1])] if time_out else []
         window = exp.Window(this=exp.Max(this=col("__day")), partition_by=period or None)
         marked = _select("*").select(alias(window, "__edge"), copy=False).from_(table(running_cte), copy=False)
         marked_cte = self.registry.add(f"{cte_name}__edges", marked)
-        outputs = [alias(time_out[1].copy(), time_out[0])] if time_out else []
+        outputs = [alias(copy_tree(time_out[1]), time_out[0])] if time_out else []
         select = _select(*outputs, *(col(n) for n in other), "value").from_(table(marked_cte), copy=False)
         return self.registry.add(
             cte_name, select.where(exp.EQ(this=col("__day"), expression=col("__edge")), copy=False)
@@ -372,7 +375,10 @@ class MeasureRenderer:
 
         def windowed(function: exp.Expression) -> exp.Window:
             return exp.Window(
-                this=function, partition_by=[p.copy() for p in partition] or None, order=order.copy(), spec=spec.copy()
+                this=function,
+                partition_by=[copy_tree(p) for p in partition] or None,
+                order=copy_tree(order),
+                spec=copy_tree(spec),
             )
 
         summed = _select(col("__day", "g"), *(col(n, "g") for n in other)).select(
@@ -396,10 +402,10 @@ class MeasureRenderer:
         base_ref = self.graph.measures[node.base_measure]
         entity = base_ref.model.entity(node.entity)
         assert entity is not None
-        base = _select(*(alias(e.copy(), n) for n, e in base_src.group_by))
+        base = _select(*(alias(copy_tree(e), n) for n, e in base_src.group_by))
         base = base.select(
             alias(qualified(entity.expr or entity.name, BASE_ALIAS), "__entity"),
-            alias(base_src.time_raw.copy(), "__ts"),
+            alias(copy_tree(base_src.time_raw), "__ts"),
             copy=False,
         )
         base_cte = self.registry.add(f"{cte_name}__base", self.from_clause(base_src, base))
@@ -435,7 +441,7 @@ class MeasureRenderer:
                 ),
                 copy=False,
             )
-            .group_by(*(k.copy() for k in keys), copy=False)
+            .group_by(*(copy_tree(k) for k in keys), copy=False)
         )
         matched_cte = self.registry.add(f"{cte_name}__matched", matched)
         conversions = exp.Sum(this=col("__converted"))
@@ -461,7 +467,7 @@ class MeasureRenderer:
         entity = ref.model.entity(node.entity)
         assert entity is not None
         active = (
-            _select(*(alias(e.copy(), n) for n, e in src.group_by))
+            _select(*(alias(copy_tree(e), n) for n, e in src.group_by))
             .select(
                 alias(qualified(entity.expr or entity.name, BASE_ALIAS), "__entity"),
                 copy=False,

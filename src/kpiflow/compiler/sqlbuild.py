@@ -8,6 +8,8 @@ import functools
 
 from sqlglot import exp
 
+from kpiflow.compiler.treecopy import copy_tree
+
 _JOIN_TYPES = {"left": {"side": "LEFT"}, "inner": {"kind": "INNER"}, "cross": {"kind": "CROSS"}, None: {}}
 
 
@@ -55,8 +57,8 @@ def alias(expression: exp.Expression, name: str) -> exp.Expression:
 def cast(expression: exp.Expression, to: exp.DataType) -> exp.Expression:
     """CAST(expression AS to), adopting `expression`; a cast already of that type is kept as is, like exp.cast."""
     if isinstance(expression, exp.Cast):
-        return exp.cast(expression, to.copy(), copy=False)
-    return exp.Cast(this=expression, to=to.copy())
+        return exp.cast(expression, copy_tree(to), copy=False)
+    return exp.Cast(this=expression, to=copy_tree(to))
 
 
 def join_node(source: exp.Expression, on: exp.Expression | None = None, how: str | None = None) -> exp.Join:

@@ -37,7 +37,7 @@ def generate(tree: exp.Expression, dialect: str) -> str:
         dispatch = _DISPATCH[key] = _memoising(generator._dispatch, key)
     generator._dispatch = dispatch
     if COMPILED_SQLGLOT:
-        return generator.generate(tree, copy=True)
+        return generator.generate(copy_tree(tree), copy=False)
 
     def known_text(node: exp.Expression) -> exp.Expression | None:
         memo = sql_memo(node)

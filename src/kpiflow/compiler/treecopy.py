@@ -24,7 +24,7 @@ def copy_tree(node: exp.Expression, swap: Swap | None = None) -> exp.Expression:
     """A copy of `node`, as node.copy() makes it. `swap`, asked about each node that has meta, may return a node to
     put in the copy instead of copying that subtree."""
     if swap is None and COMPILED_SQLGLOT:
-        return node.copy()
+        return node.__deepcopy__({})  # what node.copy() runs, without copy.deepcopy's Python-level bookkeeping
     return _copy(node, None, None, None, swap)
 
 
