@@ -97,8 +97,11 @@ class QueryRenderer:
             final = final.order_by(exp.Ordered(this=col(name.lstrip("-")), desc=name.startswith("-")), copy=False)
         if request.limit is not None:
             final = final.limit(request.limit, copy=False)
-        for cte_name, query in registry.ctes.items():
-            final = final.with_(exp.TableAlias(this=ident(cte_name)), as_=query, copy=False)
+        if registry.ctes:  # one WITH (Select.with_ rebuilds it for every CTE it adds)
+            ctes = [
+                exp.CTE(this=query, alias=exp.TableAlias(this=ident(name))) for name, query in registry.ctes.items()
+            ]
+            final.set("with_", exp.With(expressions=ctes))
         return final
 
     # -- metrics -----------------------------------------------------------------------------------------

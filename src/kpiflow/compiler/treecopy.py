@@ -17,15 +17,19 @@ from sqlglot import exp
 
 Swap = Callable[[exp.Expression], exp.Expression | None]
 COMPILED_SQLGLOT = not isinstance(exp.Expression.copy, types.FunctionType)
+_TOP = (exp.With, exp.CTE)  # where a memoised CTE body can be, below the root
 _LEAVES = frozenset({exp.Identifier, exp.Literal, exp.Var, exp.Null, exp.Boolean})  # args never hold a node
 
 
 def copy_tree(node: exp.Expression, swap: Swap | None = None) -> exp.Expression:
     """A copy of `node`, as node.copy() makes it. `swap`, asked about each node that has meta, may return a node to
-    put in the copy instead of copying that subtree."""
-    if swap is None and COMPILED_SQLGLOT:
+    put in the copy instead of copying that subtree. With compiled sqlglot, `swap` sees only `node`, the WITH and
+    its CTEs and their children (where the memoised CTE bodies are), and the rest is copied by sqlglot."""
+    if not COMPILED_SQLGLOT:
+        return _copy(node, None, None, None, swap)
+    if swap is None:
         return node.__deepcopy__({})  # what node.copy() runs, without copy.deepcopy's Python-level bookkeeping
-    return _copy(node, None, None, None, swap)
+    return _copy_top(node, None, None, None, swap)
 
 
 def _copy(
@@ -53,13 +57,49 @@ def _copy(
             else:
                 args[key] = value
         new.args = args
+    _copy_attributes(node, new, parent, arg_key, index)
+    return new
+
+
+def _copy_attributes(
+    node: exp.Expression, new: exp.Expression, parent: exp.Expression | None, arg_key: str | None, index: int | None
+) -> None:
     new.parent = parent
     new.arg_key = arg_key
     new.index = index
     new.comments = None if node.comments is None else list(node.comments)
-    new._type = None if node._type is None else node._type.copy()
+    new._type = None if node._type is None else copy_tree(node._type)  # type: ignore[assignment]
     new._meta = None if node._meta is None else deepcopy(node._meta)
     new._hash = None
+
+
+def _copy_top(
+    node: exp.Expression, parent: exp.Expression | None, arg_key: str | None, index: int | None, swap: Swap
+) -> exp.Expression:
+    if node._meta is not None:
+        swapped = swap(node)
+        if swapped is not None:
+            swapped.parent, swapped.arg_key, swapped.index = parent, arg_key, index
+            return swapped
+    if parent is not None and node._meta is None and not isinstance(node, _TOP):
+        new = node.__deepcopy__({})
+        new.parent, new.arg_key, new.index = parent, arg_key, index
+        return new
+    cls = node.__class__
+    new = cls.__new__(cls)
+    args = {}
+    for key, value in node.args.items():
+        if isinstance(value, exp.Expression):
+            args[key] = _copy_top(value, new, key, None, swap)
+        elif type(value) is list:
+            args[key] = [
+                _copy_top(item, new, key, i, swap) if isinstance(item, exp.Expression) else item
+                for i, item in enumerate(value)
+            ]
+        else:
+            args[key] = value
+    new.args = args
+    _copy_attributes(node, new, parent, arg_key, index)
     return new
 
 
