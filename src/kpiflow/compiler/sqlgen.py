@@ -18,7 +18,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.generator import Generator
 
 from kpiflow.compiler.ctes import MEMO_META_KEY, SqlMemo, sql_memo
-from kpiflow.compiler.treecopy import COMPILED_SQLGLOT, copy_tree, same_tree
+from kpiflow.compiler.treecopy import copy_tree, release, same_tree
 
 Handler = Callable[[Generator, exp.Expression], str]
 Text = tuple[str, tuple[str, ...]]  # SQL and the generator's unsupported-feature warnings
@@ -36,8 +36,6 @@ def generate(tree: exp.Expression, dialect: str) -> str:
     if dispatch is None:
         dispatch = _DISPATCH[key] = _memoising(generator._dispatch, key)
     generator._dispatch = dispatch
-    if COMPILED_SQLGLOT:
-        return generator.generate(copy_tree(tree), copy=False)
 
     def known_text(node: exp.Expression) -> exp.Expression | None:
         memo = sql_memo(node)
@@ -48,7 +46,10 @@ def generate(tree: exp.Expression, dialect: str) -> str:
         stand_in.meta[_TEXT_META_KEY] = text
         return stand_in
 
-    return generator.generate(copy_tree(tree, known_text), copy=False)
+    work = copy_tree(tree, known_text)
+    sql = generator.generate(work, copy=False)
+    release(work)
+    return sql
 
 
 def _memoising(dispatch: dict[type[exp.Expression], Handler], key: Hashable) -> dict[type[exp.Expression], Handler]:

@@ -103,6 +103,14 @@ def _copy_top(
     return new
 
 
+def release(tree: exp.Expression) -> None:
+    """Unlink every node from its parent, for a tree about to be dropped: without the child -> parent references
+    it has no reference cycles, so reference counting frees it at once instead of Python's cycle collector, whose
+    passes over thousands of discarded trees took a fifth of the compile."""
+    for node in tree.walk():
+        node.parent = None
+
+
 def same_tree(a: exp.Expression, b: exp.Expression) -> bool:
     """Whether two trees are the same, names' case and comments included (what generating SQL reads)."""
     if a.__class__ is not b.__class__ or a.comments != b.comments or a._type != b._type:
