@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlglot import exp
 
-from kpiflow.compiler.ctes import sql_memo
+from kpiflow.compiler.ctes import CteMemo, CteRegistry, sql_memo
 from kpiflow.compiler.plan import QueryRequest
 from kpiflow.compiler.render import DIALECTS
 from kpiflow.compiler.sqltext import build_query, to_sql
@@ -66,3 +66,15 @@ def test_same_tree_sees_the_case_of_names():
     assert not same_tree(exp.column("a", "t"), exp.column("A", "t"))
     assert not same_tree(exp.var("MONTH"), exp.var("month"))
     assert exp.var("MONTH") == exp.var("month")  # why sqlglot's equality cannot key the memo
+
+
+def test_the_chain_memo_is_bounded():
+    memo = CteMemo(limit=2)
+    for round_ in range(3):
+        for key in range(10):
+            registry = CteRegistry()
+            assert memo.chain(key, registry, lambda k=key, r=registry: r.add(f"cte_{k}", exp.select(str(k)))) == (
+                f"cte_{key}"
+            )
+            assert registry.ctes[f"cte_{key}"].sql() == f"SELECT {key}", round_
+    assert len(memo._chains) <= 2 and len(memo._seen) <= 8

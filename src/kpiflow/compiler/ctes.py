@@ -66,9 +66,11 @@ class _Chain:
 
 
 class CteMemo:
-    """CTE chains of one engine by what determines them (the plan node, CTE name, group-by and time range)."""
+    """CTE chains of one engine by what determines them (the plan node, CTE name, group-by and time range). A
+    long-lived engine (the API) sees ever new time ranges: past `limit` chains, the memo starts over."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
         self._seen: set[Hashable] = set()
         self._chains: dict[Hashable, _Chain] = {}
 
@@ -81,6 +83,9 @@ class CteMemo:
                 registry.add(name, _with_memo(copy_tree(memo.tree), memo))  # type: ignore[arg-type]
             return chain.result
         if key not in self._seen:
+            if len(self._seen) >= 4 * self.limit or len(self._chains) >= self.limit:
+                self._seen.clear()
+                self._chains.clear()
             self._seen.add(key)
             return build()
         log: list[tuple[str, exp.Query]] = []
