@@ -1,12 +1,16 @@
 """The compile-speed memos (CTE chains per engine, SQL text per CTE body) change no SQL: whatever they reuse, to_sql
-writes what sqlglot itself writes for the tree, also after a caller changed the tree."""
+writes what sqlglot itself writes for the tree, also after a caller changed the tree. And the load's pause of the
+cycle collector leaves it as it was."""
 
 from __future__ import annotations
+
+import gc
 
 import pytest
 from sqlglot import exp
 
 from kpiflow.compiler.ctes import CteMemo, CteRegistry, sql_memo
+from kpiflow.compiler.gcpause import gc_paused
 from kpiflow.compiler.plan import QueryRequest
 from kpiflow.compiler.render import DIALECTS
 from kpiflow.compiler.sqltext import build_query, to_sql
@@ -78,3 +82,20 @@ def test_the_chain_memo_is_bounded():
             )
             assert registry.ctes[f"cte_{key}"].sql() == f"SELECT {key}", round_
     assert len(memo._chains) <= 2 and len(memo._seen) <= 8
+
+
+def test_gc_paused_restores_the_collector():
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # off before, off after
+    finally:
+        gc.enable()
