@@ -1,10 +1,12 @@
 """SQL text from sqlglot trees: sqlglot's generator, except that the text of a recorded CTE body (ctes.py) is
 generated once per dialect and reused wherever the same body comes again.
 
-The generator works on a copy of the tree (sqlglot's generator may change what it is given). A body is given its
-recorded text only while it is still exactly the recorded body. With pure-Python sqlglot, such a body is not even
-copied: the copy has an empty SELECT carrying the text in its place. With the compiled sqlglot, whose own copy is
-faster than any copying in Python, the generator copies the whole tree and the check happens as it goes.
+The generator works on a copy of the tree (sqlglot's generator may change what it is given). A body gets its
+recorded text only while it is still exactly the recorded body; such a body is not even copied: the copy has an
+empty SELECT carrying the text in its place (with compiled sqlglot, only the bodies of the top WITH are looked at
+while copying, the rest being copied by sqlglot itself, and any other is checked when generated). A recorded body
+without a text for the dialect yet gets it generated and kept.
+
 The hook is the generator's dispatch table (expression type -> handler), the one place where both the pure-Python
 and the compiled sqlglot look a handler up; sqlglot is pinned to one minor version.
 """

@@ -47,11 +47,11 @@ def _copy(
     else:
         args = {}
         for key, value in node.args.items():
-            if isinstance(value, exp.Expression):
+            if isinstance(value, exp.Expr):
                 args[key] = _copy(value, new, key, None, swap)
             elif type(value) is list:
                 args[key] = [
-                    _copy(item, new, key, i, swap) if isinstance(item, exp.Expression) else item
+                    _copy(item, new, key, i, swap) if isinstance(item, exp.Expr) else item
                     for i, item in enumerate(value)
                 ]
             else:
@@ -89,11 +89,11 @@ def _copy_top(
     new = cls.__new__(cls)
     args = {}
     for key, value in node.args.items():
-        if isinstance(value, exp.Expression):
+        if isinstance(value, exp.Expr):
             args[key] = _copy_top(value, new, key, None, swap)
         elif type(value) is list:
             args[key] = [
-                _copy_top(item, new, key, i, swap) if isinstance(item, exp.Expression) else item
+                _copy_top(item, new, key, i, swap) if isinstance(item, exp.Expr) else item
                 for i, item in enumerate(value)
             ]
         else:
@@ -120,15 +120,15 @@ def same_tree(a: exp.Expression, b: exp.Expression) -> bool:
         return False
     for key, value in args_a.items():
         other = args_b[key]
-        if isinstance(value, exp.Expression):
-            if not isinstance(other, exp.Expression) or not same_tree(value, other):
+        if isinstance(value, exp.Expr):
+            if not isinstance(other, exp.Expr) or not same_tree(value, other):
                 return False
         elif type(value) is list:
             if type(other) is not list or len(value) != len(other):
                 return False
             for item, other_item in zip(value, other, strict=True):
-                if isinstance(item, exp.Expression):
-                    if not isinstance(other_item, exp.Expression) or not same_tree(item, other_item):
+                if isinstance(item, exp.Expr):
+                    if not isinstance(other_item, exp.Expr) or not same_tree(item, other_item):
                         return False
                 elif type(item) is not type(other_item) or item != other_item:
                     return False
