@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from kpiflow.compiler.gcpause import gc_paused
+
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 NUMERIC_TYPE_PREFIXES = (
     "int",
@@ -55,6 +57,11 @@ def _folder_schemas(project_dir: Path) -> dict[str, str]:
 
 def load_dbt_models(project_dir: Path) -> dict[str, DbtModel]:
     """Every model documented in a .yml under models/, with the schema its folder builds into."""
+    with gc_paused():
+        return _load_dbt_models(project_dir)
+
+
+def _load_dbt_models(project_dir: Path) -> dict[str, DbtModel]:
     models_dir = project_dir / "models"
     schemas = _folder_schemas(project_dir)
     found: dict[str, DbtModel] = {}

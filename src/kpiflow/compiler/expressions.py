@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
+from kpiflow.compiler.treecopy import copy_tree
+
 AUTHORING_DIALECT = "duckdb"
 
 _ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
@@ -131,7 +133,7 @@ class ParsedExpression:
     text: str
     tree: exp.Expression
 
-    @property
+    @functools.cached_property
     def column_names(self) -> list[str]:
         return sorted({c.name for c in self.tree.find_all(exp.Column)})
 
@@ -147,7 +149,13 @@ def parse_expression(text: str, *, allowed_columns: Collection[str] | None = Non
         for name in parsed.column_names:
             if name not in allowed_columns:
                 raise UnknownColumn(name)
-    return ParsedExpression(text, parsed.tree.copy())
+    return ParsedExpression(text, copy_tree(parsed.tree))
+
+
+def checked_expression(text: str) -> ParsedExpression:
+    """Like parse_expression, but the one cached instance: for reading (column names, safety); never mutate its
+    tree (`qualified` and `substitute_columns` return copies)."""
+    return _parse_checked(text)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -182,6 +190,8 @@ def _parse_checked(text: str) -> ParsedExpression:
     for column in tree.find_all(exp.Column):
         if column.table:
             raise UnsafeExpression(f"qualified column '{column.sql()}' is not allowed; use the bare name")
+    for node in tree.walk():
+        node._meta = None  # token positions: unused past this check, and every copy of the tree would copy them
     return ParsedExpression(text, tree)
 
 
@@ -207,10 +217,23 @@ def qualify(tree: exp.Expression, table_alias: str) -> exp.Expression:
 
     def _fix(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Column) and not node.table:
-            return exp.column(node.name, table=table_alias, quoted=False)
+            return exp.Column(
+                this=exp.Identifier(this=node.name, quoted=False),
+                table=exp.Identifier(this=table_alias, quoted=False),
+            )
         return node
 
-    return tree.copy().transform(_fix)
+    return copy_tree(tree).transform(_fix, copy=False)
+
+
+def qualified(text: str, table_alias: str) -> exp.Expression:
+    """`text` parsed and qualified by `table_alias`: built once per (text, alias), a fresh copy per call."""
+    return copy_tree(_qualified(text, table_alias))
+
+
+@functools.lru_cache(maxsize=4096)
+def _qualified(text: str, table_alias: str) -> exp.Expression:
+    return qualify(_parse_checked(text).tree, table_alias)
 
 
 def substitute_columns(tree: exp.Expression, mapping: dict[str, exp.Expression]) -> exp.Expression:
@@ -218,8 +241,8 @@ def substitute_columns(tree: exp.Expression, mapping: dict[str, exp.Expression])
 
     def _swap(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Column) and not node.table and node.name in mapping:
-            replacement = mapping[node.name].copy()
-            return replacement if isinstance(replacement, exp.Column) else exp.paren(replacement)
+            replacement = copy_tree(mapping[node.name])
+            return replacement if isinstance(replacement, exp.Column) else exp.paren(replacement, copy=False)
         return node
 
-    return tree.copy().transform(_swap)
+    return copy_tree(tree).transform(_swap, copy=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from kpiflow.compiler.expressions import UnsafeExpression, parse_expression, parse_interval
+from kpiflow.compiler.expressions import UnsafeExpression, checked_expression, parse_interval
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.issues import closest
 from kpiflow.compiler.resolve import ResolutionError, Resolver
@@ -131,7 +131,7 @@ class Planner:
             raise QueryError("name at least one metric (--metrics a,b)")
         for text in request.where:
             try:
-                parse_expression(text)
+                checked_expression(text)
             except UnsafeExpression as exc:
                 raise QueryError(f"--where {text!r}: {exc}") from None
         if sum(name.startswith(TIME_ENTITY + "__") for name in request.group_by) > 1:

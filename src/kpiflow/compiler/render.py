@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from kpiflow.compiler.expressions import parse_expression, substitute_columns
+from kpiflow.compiler.ctes import CteMemo, CteRegistry
+from kpiflow.compiler.expressions import checked_expression, substitute_columns
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.plan import (
     CombineNode,
@@ -25,15 +26,15 @@ from kpiflow.compiler.plan import (
 from kpiflow.compiler.render_measures import (
     TIME_SPINE_COLUMN,
     TIME_SPINE_MODEL,
-    CteRegistry,
     MeasureRenderer,
-    col,
     date_literal,
     shift,
 )
 from kpiflow.compiler.resolve import Resolver, truncate
+from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, ident, join_node, table
 from kpiflow.compiler.sqltypes import DATE, DOUBLE
 from kpiflow.compiler.sqltypes import adopting_select as _select
+from kpiflow.compiler.treecopy import copy_tree
 
 DIALECTS = ("duckdb", "postgres", "spark", "trino", "snowflake", "bigquery")
 
@@ -48,12 +49,12 @@ def _safe_division(tree: exp.Expression) -> exp.Expression:
     def _fix(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Div) and not isinstance(node.expression, exp.Nullif):
             return exp.Div(
-                this=exp.cast(node.this, DOUBLE),
+                this=cast(node.this, DOUBLE),
                 expression=exp.Nullif(this=node.expression, expression=exp.Literal.number(0)),
             )
         return node
 
-    return tree.transform(_fix)
+    return tree.transform(_fix, copy=False)  # a tree of its own: substitute_columns copied it
 
 
 def _number(value: float) -> exp.Literal:
@@ -79,6 +80,7 @@ class QueryRenderer:
         self.graph = graph
         self.relation = relation
         self.resolver = resolver or Resolver(graph)
+        self.memo = CteMemo()
 
     def render(self, plan: QueryPlan) -> exp.Select:
         request = plan.request
@@ -96,8 +98,11 @@ class QueryRenderer:
             final = final.order_by(exp.Ordered(this=col(name.lstrip("-")), desc=name.startswith("-")), copy=False)
         if request.limit is not None:
             final = final.limit(request.limit, copy=False)
-        for cte_name, query in registry.ctes.items():
-            final = final.with_(exp.TableAlias(this=exp.to_identifier(cte_name)), as_=query, copy=False)
+        if registry.ctes:  # one WITH (Select.with_ rebuilds it for every CTE it adds)
+            ctes = [
+                exp.CTE(this=query, alias=exp.TableAlias(this=ident(name))) for name, query in registry.ctes.items()
+            ]
+            final.set("with_", exp.With(expressions=ctes))
         return final
 
     # -- metrics -----------------------------------------------------------------------------------------
@@ -123,29 +128,21 @@ class QueryRenderer:
             return names[node]
         cte_name = self._cte_name(node, names)
         body = node.body
-        if isinstance(body, MeasureNode):
-            raw = measures.measure(body, f"{cte_name}__raw" if self._needs_wrap(node, group_by) else cte_name, group_by)
-        elif isinstance(body, ConversionNode):
-            raw = measures.conversion(
-                body, cte_name if not self._needs_wrap(node, group_by) else f"{cte_name}__raw", group_by
-            )
-        elif isinstance(body, RetentionNode):
-            raw = measures.retention(
-                body, cte_name if not self._needs_wrap(node, group_by) else f"{cte_name}__raw", group_by
-            )
+        target = f"{cte_name}__raw" if self._needs_wrap(node, group_by) else cte_name
+        span = (group_by, self._request.start, self._request.end)  # with the node, all a chain depends on
+        if isinstance(body, CombineNode):
+            raw = self._combine(body, node, measures, registry, group_by, names, target)
         else:
-            raw = self._combine(
-                body,
-                node,
-                measures,
-                registry,
-                group_by,
-                names,
-                f"{cte_name}__raw" if self._needs_wrap(node, group_by) else cte_name,
-            )
+            build = {
+                MeasureNode: measures.measure,
+                ConversionNode: measures.conversion,
+                RetentionNode: measures.retention,
+            }[type(body)]
+            raw = self.memo.chain((body, target, span), registry, lambda: build(body, target, group_by))
         if raw == cte_name:
             return cte_name
-        return self._fill(node, raw, cte_name, registry, group_by)
+        fill = (node.fill_nulls_with, node.join_to_timespine, raw, cte_name, span)
+        return self.memo.chain(fill, registry, lambda: self._fill(node, raw, cte_name, registry, group_by))
 
     @staticmethod
     def _needs_wrap(node: MetricNode, group_by: tuple[str, ...]) -> bool:
@@ -160,10 +157,8 @@ class QueryRenderer:
         if node.fill_nulls_with is not None:
             value = exp.Coalesce(this=value, expressions=[_number(node.fill_nulls_with)])
         if not (node.join_to_timespine and time_name):
-            select = _select(*(col(g, "m") for g in group_by), exp.alias_(value, "value", copy=False))
-            return registry.add(
-                cte_name, select.from_(exp.alias_(exp.table_(raw), "m", table=True, copy=False), copy=False)
-            )
+            select = _select(*(col(g, "m") for g in group_by), alias(value, "value"))
+            return registry.add(cte_name, select.from_(table(raw, alias="m"), copy=False))
         grain = time_name.split("__", 1)[1]
         # The spine covers the requested range where one is given, else the periods that have data.
         request = self._request
@@ -176,40 +171,40 @@ class QueryRenderer:
             truncate(date_literal(request.end), grain) if request.end else exp.Max(this=col(time_name))
         )
         bounds = _select(
-            exp.alias_(low, "__lo", copy=False),
-            exp.alias_(high, "__hi", copy=False),
-        ).from_(exp.table_(raw), copy=False)
+            alias(low, "__lo"),
+            alias(high, "__hi"),
+        ).from_(table(raw), copy=False)
         bounds_cte = registry.add(f"{cte_name}__bounds", bounds)
-        period = truncate(exp.cast(col(TIME_SPINE_COLUMN, "s"), DATE), grain)
+        period = truncate(cast(col(TIME_SPINE_COLUMN, "s"), DATE), grain)
         periods = (
-            _select(exp.alias_(period, time_name, copy=False))
+            _select(alias(period, time_name))
             .distinct(copy=False)
-            .from_(exp.alias_(self.relation(TIME_SPINE_MODEL), "s", table=True, copy=False), copy=False)
+            .from_(aliased_table(self.relation(TIME_SPINE_MODEL), "s"), copy=False)
             .join(
-                exp.alias_(exp.table_(bounds_cte), "b", table=True, copy=False),
-                on=exp.Between(this=period.copy(), low=col("__lo", "b"), high=col("__hi", "b")),
+                join_node(
+                    table(bounds_cte, alias="b"),
+                    on=exp.Between(this=copy_tree(period), low=col("__lo", "b"), high=col("__hi", "b")),
+                ),
                 copy=False,
             )
         )
         periods_cte = registry.add(f"{cte_name}__periods", periods)
         others = [g for g in group_by if g != time_name]
         keys_from: exp.Select = _select(col(time_name, "p"), *(col(g, "d") for g in others)).from_(
-            exp.alias_(exp.table_(periods_cte), "p", table=True, copy=False), copy=False
+            table(periods_cte, alias="p"), copy=False
         )
         if others:
             members = registry.add(
                 f"{cte_name}__members",
-                _select(*(col(g) for g in others)).distinct(copy=False).from_(exp.table_(raw), copy=False),
+                _select(*(col(g) for g in others)).distinct(copy=False).from_(table(raw), copy=False),
             )
-            keys_from = keys_from.join(
-                exp.alias_(exp.table_(members), "d", table=True, copy=False), join_type="cross", copy=False
-            )
+            keys_from = keys_from.join(join_node(table(members, alias="d"), how="cross"), copy=False)
         keys_cte = registry.add(f"{cte_name}__spine", keys_from)
         on = exp.and_(*(exp.NullSafeEQ(this=col(g, "k"), expression=col(g, "m")) for g in group_by), copy=False)
         select = (
-            _select(*(col(g, "k") for g in group_by), exp.alias_(value, "value", copy=False))
-            .from_(exp.alias_(exp.table_(keys_cte), "k", table=True, copy=False), copy=False)
-            .join(exp.alias_(exp.table_(raw), "m", table=True, copy=False), on=on, join_type="left", copy=False)
+            _select(*(col(g, "k") for g in group_by), alias(value, "value"))
+            .from_(table(keys_cte, alias="k"), copy=False)
+            .join(join_node(table(raw, alias="m"), on=on, how="left"), copy=False)
         )
         return registry.add(cte_name, select)
 
@@ -231,31 +226,31 @@ class QueryRenderer:
                 time_name = next(g for g in group_by if g.startswith(TIME_ENTITY + "__"))
                 grain = time_name.split("__", 1)[1]
                 shifted = _select(
-                    exp.alias_(truncate(shift(col(time_name), count, unit), grain), time_name, copy=False),
+                    alias(truncate(shift(col(time_name), count, unit), grain), time_name),
                     *(col(g) for g in group_by if g != time_name),
                     "value",
-                ).from_(exp.table_(child), copy=False)
+                ).from_(table(child), copy=False)
                 child = registry.add(f"{child}__offset_{count}_{unit}", shifted)
             inputs.append((item.alias, child, bool(item.offset)))
         values = [_filled(col("value", f"in_{i}"), item.node) for i, item in enumerate(body.inputs)]
         if body.kind == "ratio":
             formula: exp.Expression = exp.Div(
-                this=exp.cast(values[0], DOUBLE),
-                expression=exp.Nullif(this=exp.cast(values[1], DOUBLE), expression=exp.Literal.number(0)),
+                this=cast(values[0], DOUBLE),
+                expression=exp.Nullif(this=cast(values[1], DOUBLE), expression=exp.Literal.number(0)),
             )
         else:
-            tree = parse_expression(str(body.expr)).tree
+            tree = checked_expression(str(body.expr)).tree
             mapping = {alias: values[i] for i, (alias, _, _) in enumerate(inputs)}
             formula = _safe_division(substitute_columns(tree, mapping))
         key_sources = [cte for _, cte, shifted in inputs if not shifted] or [inputs[0][1]]
         keys_cte = self._keys(key_sources, group_by, registry, cte_name)
-        select = _select(*(col(g, "k") for g in group_by), exp.alias_(formula, "value", copy=False))
-        select = select.from_(exp.alias_(exp.table_(keys_cte), "k", table=True, copy=False), copy=False)
+        select = _select(*(col(g, "k") for g in group_by), alias(formula, "value"))
+        select = select.from_(table(keys_cte, alias="k"), copy=False)
         for index, (_, cte, _) in enumerate(inputs):
             select = select.join(
-                exp.alias_(exp.table_(cte), f"in_{index}", table=True, copy=False),
-                on=self._key_match("k", f"in_{index}", group_by),
-                join_type="left",
+                join_node(
+                    table(cte, alias=f"in_{index}"), on=self._key_match("k", f"in_{index}", group_by), how="left"
+                ),
                 copy=False,
             )
         return registry.add(cte_name, select)
@@ -269,12 +264,12 @@ class QueryRenderer:
 
     def _keys(self, sources: list[str], group_by: tuple[str, ...], registry: CteRegistry, owner: str) -> str:
         if not group_by:
-            return registry.add(f"{owner}__keys", _select(exp.alias_(exp.Literal.number(1), "__all", copy=False)))
-        union: exp.Query = _select(*(col(g) for g in group_by)).from_(exp.table_(sources[0]), copy=False)
+            return registry.add(f"{owner}__keys", _select(alias(exp.Literal.number(1), "__all")))
+        union: exp.Query = _select(*(col(g) for g in group_by)).from_(table(sources[0]), copy=False)
         for source in sources[1:]:
             union = exp.union(
                 union,
-                _select(*(col(g) for g in group_by)).from_(exp.table_(source), copy=False),
+                _select(*(col(g) for g in group_by)).from_(table(source), copy=False),
                 distinct=True,
                 copy=False,
             )
@@ -288,24 +283,17 @@ class QueryRenderer:
         """Requested metrics side by side: a row for every key any of them has; fill values where one is missing."""
         if len(outputs) == 1:
             node, cte = outputs[0]
-            return _select(*(col(g) for g in group_by), exp.alias_(col("value"), node.name, copy=False)).from_(
-                cte, copy=False
-            )
+            return _select(*(col(g) for g in group_by), alias(col("value"), node.name)).from_(table(cte), copy=False)
         keys_cte = self._keys([cte for _, cte in outputs], group_by, registry, owner)
         select = _select(*(col(g, "k") for g in group_by))
         select = select.select(
-            *(
-                exp.alias_(_filled(col("value", f"m_{i}"), node), node.name, copy=False)
-                for i, (node, _) in enumerate(outputs)
-            ),
+            *(alias(_filled(col("value", f"m_{i}"), node), node.name) for i, (node, _) in enumerate(outputs)),
             copy=False,
         )
-        select = select.from_(exp.alias_(exp.table_(keys_cte), "k", table=True, copy=False), copy=False)
+        select = select.from_(table(keys_cte, alias="k"), copy=False)
         for index, (_, cte) in enumerate(outputs):
             select = select.join(
-                exp.alias_(exp.table_(cte), f"m_{index}", table=True, copy=False),
-                on=self._key_match("k", f"m_{index}", group_by),
-                join_type="left",
+                join_node(table(cte, alias=f"m_{index}"), on=self._key_match("k", f"m_{index}", group_by), how="left"),
                 copy=False,
             )
         return select
@@ -321,8 +309,8 @@ class QueryRenderer:
         column = col(time_name, source)
         if request.start:
             select = select.where(
-                exp.GTE(this=column.copy(), expression=truncate(date_literal(request.start), grain)), copy=False
+                exp.GTE(this=copy_tree(column), expression=truncate(date_literal(request.start), grain)), copy=False
             )
         if request.end:
-            select = select.where(exp.LTE(this=column.copy(), expression=date_literal(request.end)), copy=False)
+            select = select.where(exp.LTE(this=copy_tree(column), expression=date_literal(request.end)), copy=False)
         return select

@@ -6,31 +6,30 @@ Each function returns the name of a CTE whose columns are the group-by names plu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlglot import exp
 
-from kpiflow.compiler.expressions import parse_expression, qualify, substitute_columns
+from kpiflow.compiler.ctes import CteRegistry
+from kpiflow.compiler.expressions import checked_expression, qualified, substitute_columns
 from kpiflow.compiler.graph import TIME_ENTITY, MeasureRef, SemanticGraph
 from kpiflow.compiler.plan import ConversionNode, MeasureNode, QueryError, QueryRequest, RetentionNode, RuntimeDate
 from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, time_column, truncate
+from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, join_node, table
 from kpiflow.compiler.sqltypes import DATE, DOUBLE
 from kpiflow.compiler.sqltypes import adopting_select as _select
+from kpiflow.compiler.treecopy import copy_tree
 
 TIME_SPINE_MODEL = "metricflow_time_spine"
 TIME_SPINE_COLUMN = "date_day"
 
 
-def col(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(name, table=table)
-
-
 def date_literal(value: date | RuntimeDate) -> exp.Expression:
     """A date constant, or the placeholder of a date the warehouse supplies (a DATE-typed macro call)."""
     if isinstance(value, RuntimeDate):
-        return exp.column(value.placeholder)
-    return exp.cast(exp.Literal.string(value.isoformat()), DATE)
+        return col(value.placeholder)
+    return cast(exp.Literal.string(value.isoformat()), DATE)
 
 
 def shift(expr: exp.Expression, count: int, unit: str) -> exp.Expression:
@@ -66,20 +65,6 @@ def aggregate(agg: str, value: exp.Expression, percentile: float | None) -> exp.
         this=exp.PercentileCont(this=exp.Literal.number(fraction)),
         expression=exp.Order(expressions=[exp.Ordered(this=value)]),
     )
-
-
-@dataclass
-class CteRegistry:
-    """CTEs in dependency order; a name always means the same query (names derive from what they compute)."""
-
-    ctes: dict[str, exp.Select] = field(default_factory=dict)
-
-    def add(self, name: str, query: exp.Select) -> str:
-        existing = self.ctes.get(name)
-        if existing is not None and existing != query:
-            raise AssertionError(f"two different queries named {name}")
-        self.ctes.setdefault(name, query)
-        return name
 
 
 @dataclass(frozen=True)
@@ -131,10 +116,10 @@ class MeasureRenderer:
             where: list[exp.Expression] = []
             texts = [*filters, *([ref.measure.filter] if ref.measure.filter else [])]
             for index, text in enumerate(texts):
-                parsed = parse_expression(text)
                 if ref.measure.filter and index == len(texts) - 1:
-                    where.append(qualify(parsed.tree, BASE_ALIAS))  # a measure filter is over its own columns
+                    where.append(qualified(text, BASE_ALIAS))  # a measure filter is over its own columns
                     continue
+                parsed = checked_expression(text)
                 mapping = {}
                 for column in parsed.column_names:
                     item = self.resolver.resolve(ref.model, column, time_dim)
@@ -150,18 +135,18 @@ class MeasureRenderer:
         else:
             where.extend(self._window_filter(time_raw, history))
         if self.request.time_grain and any(name.startswith(TIME_ENTITY + "__") for name in group_by):
-            where.append(exp.Not(this=exp.Is(this=time_raw.copy(), expression=exp.null())))  # no period, no row
+            where.append(exp.Not(this=exp.Is(this=copy_tree(time_raw), expression=exp.null())))  # no period, no row
         return MeasureSource(ref, tuple(resolved), time_raw, tuple(joins[a] for a in sorted(joins)), tuple(where))
 
     def _range_filter(self, time_raw: exp.Expression) -> list[exp.Expression]:
         """Without a time grain in the group-by, the time range restricts the rows aggregated."""
         out: list[exp.Expression] = []
         if self.request.start:
-            out.append(exp.GTE(this=exp.cast(time_raw.copy(), DATE), expression=date_literal(self.request.start)))
+            out.append(exp.GTE(this=cast(copy_tree(time_raw), DATE), expression=date_literal(self.request.start)))
         if self.request.end:
             out.append(
                 exp.LT(
-                    this=exp.cast(time_raw.copy(), DATE),
+                    this=cast(copy_tree(time_raw), DATE),
                     expression=date_literal(self.request.end + timedelta(days=1)),
                 )
             )
@@ -178,28 +163,28 @@ class MeasureRenderer:
             lower: exp.Expression = truncate(date_literal(self.request.start), grain)
             for kind, count, unit in history:
                 lower = shift(lower, -count, unit) if kind == "shift" else truncate(lower, unit)
-            out.append(exp.GTE(this=exp.cast(time_raw.copy(), DATE), expression=lower))
+            out.append(exp.GTE(this=cast(copy_tree(time_raw), DATE), expression=lower))
         if self.request.end:
             out.append(
                 exp.LT(
-                    this=exp.cast(time_raw.copy(), DATE), expression=date_literal(self.request.end + timedelta(days=1))
+                    this=cast(copy_tree(time_raw), DATE), expression=date_literal(self.request.end + timedelta(days=1))
                 )
             )
         return out
 
     def from_clause(self, src: MeasureSource, select: exp.Select) -> exp.Select:
-        select = select.from_(
-            exp.alias_(self.relation(src.ref.model.spec.model), BASE_ALIAS, table=True, copy=False), copy=False
-        )
+        select = select.from_(aliased_table(self.relation(src.ref.model.spec.model), BASE_ALIAS), copy=False)
         for join in src.joins:
             select = select.join(
-                exp.alias_(self.relation(join.target.spec.model), join.alias, table=True, copy=False),
-                on=exp.EQ(this=join.base_key.copy(), expression=join.target_key.copy()),
-                join_type="left",
+                join_node(
+                    aliased_table(self.relation(join.target.spec.model), join.alias),
+                    on=exp.EQ(this=copy_tree(join.base_key), expression=copy_tree(join.target_key)),
+                    how="left",
+                ),
                 copy=False,
             )
         for condition in src.where:
-            select = select.where(condition.copy(), copy=False)
+            select = select.where(copy_tree(condition), copy=False)
         return select
 
     # -- nodes -------------------------------------------------------------------------------------------
@@ -210,14 +195,12 @@ class MeasureRenderer:
         if ref.measure.non_additive_dimension:
             return self._semi_additive(node, cte_name, group_by)
         src = self.source(node.measure, node.filters, group_by, _history(node.lookback))
-        value = qualify(parse_expression(ref.measure.expr or ref.measure.name).tree, BASE_ALIAS)
-        select = _select(*(exp.alias_(e.copy(), n, copy=False) for n, e in src.group_by))
-        select = select.select(
-            exp.alias_(aggregate(ref.measure.agg, value, ref.measure.percentile), "value", copy=False), copy=False
-        )
+        value = qualified(ref.measure.expr or ref.measure.name, BASE_ALIAS)
+        select = _select(*(alias(copy_tree(e), n) for n, e in src.group_by))
+        select = select.select(alias(aggregate(ref.measure.agg, value, ref.measure.percentile), "value"), copy=False)
         select = self.from_clause(src, select)
         if src.group_by:
-            select = select.group_by(*(e.copy() for _, e in src.group_by), copy=False)
+            select = select.group_by(*(copy_tree(e) for _, e in src.group_by), copy=False)
         return self.registry.add(cte_name, select)
 
     def _daily(
@@ -233,20 +216,20 @@ class MeasureRenderer:
             own = (("trunc", 0, node.grain_to_date),)
         src = self.source(node.measure, node.filters, tuple(other), _history(node.lookback) + own)
         if day_expr_of == "agg_time":
-            day = exp.cast(src.time_raw.copy(), DATE)
+            day = cast(copy_tree(src.time_raw), DATE)
         else:
             nad = ref.model.dimension(day_expr_of)
             assert nad is not None
-            day = exp.cast(qualify(parse_expression(nad.expr or nad.name).tree, BASE_ALIAS), DATE)
-        value = qualify(parse_expression(ref.measure.expr or ref.measure.name).tree, BASE_ALIAS)
-        select = _select(*(exp.alias_(e.copy(), n, copy=False) for n, e in src.group_by))
+            day = cast(qualified(nad.expr or nad.name, BASE_ALIAS), DATE)
+        value = qualified(ref.measure.expr or ref.measure.name, BASE_ALIAS)
+        select = _select(*(alias(copy_tree(e), n) for n, e in src.group_by))
         select = select.select(
-            exp.alias_(day, "__day", copy=False),
-            exp.alias_(aggregate(ref.measure.agg, value, ref.measure.percentile), "value", copy=False),
+            alias(day, "__day"),
+            alias(aggregate(ref.measure.agg, value, ref.measure.percentile), "value"),
             copy=False,
         )
         select = self.from_clause(src, select)
-        select = select.group_by(*(e.copy() for _, e in src.group_by), day.copy(), copy=False)
+        select = select.group_by(*(copy_tree(e) for _, e in src.group_by), copy_tree(day), copy=False)
         return self.registry.add(f"{cte_name}__daily", select), other
 
     def _time_out(self, group_by: tuple[str, ...]) -> tuple[str, exp.Expression] | None:
@@ -264,56 +247,42 @@ class MeasureRenderer:
         daily, other = self._daily(node, cte_name, group_by, nad.name)
         time_out = self._time_out(group_by)
         period = [time_out[1]] if time_out else []
-        outputs = [exp.alias_(time_out[1].copy(), time_out[0], copy=False)] if time_out else []
+        outputs = [alias(copy_tree(time_out[1]), time_out[0])] if time_out else []
         outputs += [col(name) for name in other]
         if nad.window_choice == "average":
-            days = _select(*(exp.alias_(p.copy(), "__period", copy=False) for p in period))
-            days = days.select(
-                exp.alias_(exp.Count(this=exp.Distinct(expressions=[col("__day")])), "__days", copy=False), copy=False
-            )
-            days = days.from_(exp.table_(daily), copy=False)
+            days = _select(*(alias(copy_tree(p), "__period") for p in period))
+            days = days.select(alias(exp.Count(this=exp.Distinct(expressions=[col("__day")])), "__days"), copy=False)
+            days = days.from_(table(daily), copy=False)
             if period:
-                days = days.group_by(*(p.copy() for p in period), copy=False)
+                days = days.group_by(*(copy_tree(p) for p in period), copy=False)
             days_cte = self.registry.add(f"{cte_name}__days", days)
             select = _select(
-                *(
-                    exp.alias_(truncate(col("__day", "d"), self.request.time_grain), time_out[0], copy=False)
-                    for _ in [0]
-                    if time_out
-                )
+                *(alias(truncate(col("__day", "d"), self.request.time_grain), time_out[0]) for _ in [0] if time_out)
             )
             select = select.select(*(col(name, "d") for name in other), copy=False)
             ratio = exp.Div(
-                this=exp.cast(exp.Sum(this=col("value", "d")), DOUBLE),
+                this=cast(exp.Sum(this=col("value", "d")), DOUBLE),
                 expression=exp.Max(this=col("__days", "n")),
             )
-            select = select.select(exp.alias_(ratio, "value", copy=False), copy=False).from_(
-                exp.alias_(exp.table_(daily), "d", table=True, copy=False), copy=False
-            )
+            select = select.select(alias(ratio, "value"), copy=False).from_(table(daily, alias="d"), copy=False)
             on = (
                 exp.EQ(this=truncate(col("__day", "d"), self.request.time_grain), expression=col("__period", "n"))
                 if time_out
                 else exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(1))
             )
-            select = select.join(
-                exp.alias_(exp.table_(days_cte), "n", table=True, copy=False), on=on, join_type="inner", copy=False
-            )
+            select = select.join(join_node(table(days_cte, alias="n"), on=on, how="inner"), copy=False)
             keys = [truncate(col("__day", "d"), self.request.time_grain)] if time_out else []
             keys += [col(name, "d") for name in other]
             if keys:
                 select = select.group_by(*keys, copy=False)
             return self.registry.add(cte_name, select)
         edge_fn = exp.Max if nad.window_choice == "last" else exp.Min
-        window = exp.Window(this=edge_fn(this=col("__day")), partition_by=[p.copy() for p in period] or None)
-        marked = (
-            _select("*")
-            .select(exp.alias_(window, "__edge", copy=False), copy=False)
-            .from_(exp.table_(daily), copy=False)
-        )
+        window = exp.Window(this=edge_fn(this=col("__day")), partition_by=[copy_tree(p) for p in period] or None)
+        marked = _select("*").select(alias(window, "__edge"), copy=False).from_(table(daily), copy=False)
         marked_cte = self.registry.add(f"{cte_name}__edges", marked)
         select = (
             _select(*outputs, "value")
-            .from_(exp.table_(marked_cte), copy=False)
+            .from_(table(marked_cte), copy=False)
             .where(exp.EQ(this=col("__day"), expression=col("__edge")), copy=False)
         )
         return self.registry.add(cte_name, select)
@@ -327,19 +296,21 @@ class MeasureRenderer:
         # A window goes on after the last row; with an end date the rows stop there, so the spine runs to it.
         high: exp.Expression = date_literal(self.request.end) if self.request.end else exp.Max(this=col("__day"))
         bounds = _select(
-            exp.alias_(exp.Min(this=col("__day")), "__lo", copy=False),
-            exp.alias_(high, "__hi", copy=False),
-        ).from_(exp.table_(daily), copy=False)
+            alias(exp.Min(this=col("__day")), "__lo"),
+            alias(high, "__hi"),
+        ).from_(table(daily), copy=False)
         bounds_cte = self.registry.add(f"{cte_name}__bounds", bounds)
         spine = (
-            _select(exp.alias_(exp.cast(col(TIME_SPINE_COLUMN, "s"), DATE), "__day", copy=False))
-            .from_(exp.alias_(self.relation(TIME_SPINE_MODEL), "s", table=True, copy=False), copy=False)
+            _select(alias(cast(col(TIME_SPINE_COLUMN, "s"), DATE), "__day"))
+            .from_(aliased_table(self.relation(TIME_SPINE_MODEL), "s"), copy=False)
             .join(
-                exp.alias_(exp.table_(bounds_cte), "b", table=True, copy=False),
-                on=exp.Between(
-                    this=exp.cast(col(TIME_SPINE_COLUMN, "s"), DATE),
-                    low=col("__lo", "b"),
-                    high=col("__hi", "b"),
+                join_node(
+                    table(bounds_cte, alias="b"),
+                    on=exp.Between(
+                        this=cast(col(TIME_SPINE_COLUMN, "s"), DATE),
+                        low=col("__lo", "b"),
+                        high=col("__hi", "b"),
+                    ),
                 ),
                 copy=False,
             )
@@ -351,16 +322,12 @@ class MeasureRenderer:
             running = self._running_by_join(node, daily, spine_cte, other)
         running_cte = self.registry.add(f"{cte_name}__running", running)
         time_out = self._time_out(group_by)
-        period = [time_out[1].copy()] if time_out else []
+        period = [copy_tree(time_out[1])] if time_out else []
         window = exp.Window(this=exp.Max(this=col("__day")), partition_by=period or None)
-        marked = (
-            _select("*")
-            .select(exp.alias_(window, "__edge", copy=False), copy=False)
-            .from_(exp.table_(running_cte), copy=False)
-        )
+        marked = _select("*").select(alias(window, "__edge"), copy=False).from_(table(running_cte), copy=False)
         marked_cte = self.registry.add(f"{cte_name}__edges", marked)
-        outputs = [exp.alias_(time_out[1].copy(), time_out[0], copy=False)] if time_out else []
-        select = _select(*outputs, *(col(n) for n in other), "value").from_(exp.table_(marked_cte), copy=False)
+        outputs = [alias(copy_tree(time_out[1]), time_out[0])] if time_out else []
+        select = _select(*outputs, *(col(n) for n in other), "value").from_(table(marked_cte), copy=False)
         return self.registry.add(
             cte_name, select.where(exp.EQ(this=col("__day"), expression=col("__edge")), copy=False)
         )
@@ -375,11 +342,9 @@ class MeasureRenderer:
             lower = exp.GTE(this=col("__day", "d"), expression=truncate(col("__day", "s"), str(node.grain_to_date)))
         condition = exp.and_(exp.LTE(this=col("__day", "d"), expression=col("__day", "s")), lower, copy=False)
         running = _select(col("__day", "s"), *(col(n, "d") for n in other))
-        running = running.select(exp.alias_(exp.Sum(this=col("value", "d")), "value", copy=False), copy=False)
-        running = running.from_(exp.alias_(exp.table_(spine_cte), "s", table=True, copy=False), copy=False)
-        running = running.join(
-            exp.alias_(exp.table_(daily), "d", table=True, copy=False), on=condition, join_type="inner", copy=False
-        )
+        running = running.select(alias(exp.Sum(this=col("value", "d")), "value"), copy=False)
+        running = running.from_(table(spine_cte, alias="s"), copy=False)
+        running = running.join(join_node(table(daily, alias="d"), on=condition, how="inner"), copy=False)
         return running.group_by(col("__day", "s"), *(col(n, "d") for n in other), copy=False)
 
     def _running_by_window(
@@ -387,17 +352,13 @@ class MeasureRenderer:
     ) -> exp.Select:
         """Grain-to-date and day windows in one pass: a window sum over a dense (day x members) grid, keeping the
         days whose window holds at least one row (what the inequality join would return)."""
-        grid = _select(col("__day", "s"), *(col(n, "m") for n in other)).from_(
-            exp.alias_(exp.table_(spine_cte), "s", table=True, copy=False), copy=False
-        )
+        grid = _select(col("__day", "s"), *(col(n, "m") for n in other)).from_(table(spine_cte, alias="s"), copy=False)
         if other:
             members = self.registry.add(
                 f"{cte_name}__members",
-                _select(*(col(n) for n in other)).distinct().from_(exp.table_(daily), copy=False),
+                _select(*(col(n) for n in other)).distinct(copy=False).from_(table(daily), copy=False),
             )
-            grid = grid.join(
-                exp.alias_(exp.table_(members), "m", table=True, copy=False), join_type="cross", copy=False
-            )
+            grid = grid.join(join_node(table(members, alias="m"), how="cross"), copy=False)
         grid_cte = self.registry.add(f"{cte_name}__grid", grid)
         on = exp.and_(
             exp.EQ(this=col("__day", "g"), expression=col("__day", "d")),
@@ -417,21 +378,24 @@ class MeasureRenderer:
 
         def windowed(function: exp.Expression) -> exp.Window:
             return exp.Window(
-                this=function, partition_by=[p.copy() for p in partition] or None, order=order.copy(), spec=spec.copy()
+                this=function,
+                partition_by=[copy_tree(p) for p in partition] or None,
+                order=copy_tree(order),
+                spec=copy_tree(spec),
             )
 
         summed = _select(col("__day", "g"), *(col(n, "g") for n in other)).select(
-            exp.alias_(windowed(exp.Sum(this=col("value", "d"))), "value", copy=False),
-            exp.alias_(windowed(exp.Count(this=col("value", "d"))), "__rows", copy=False),
+            alias(windowed(exp.Sum(this=col("value", "d"))), "value"),
+            alias(windowed(exp.Count(this=col("value", "d"))), "__rows"),
             copy=False,
         )
-        summed = summed.from_(exp.alias_(exp.table_(grid_cte), "g", table=True, copy=False), copy=False).join(
-            exp.alias_(exp.table_(daily), "d", table=True, copy=False), on=on, join_type="left", copy=False
+        summed = summed.from_(table(grid_cte, alias="g"), copy=False).join(
+            join_node(table(daily, alias="d"), on=on, how="left"), copy=False
         )
         summed_cte = self.registry.add(f"{cte_name}__windowed", summed)
         return (
             _select("__day", *other, "value")
-            .from_(exp.table_(summed_cte), copy=False)
+            .from_(table(summed_cte), copy=False)
             .where(exp.GT(this=col("__rows"), expression=exp.Literal.number(0)), copy=False)
         )
 
@@ -441,10 +405,10 @@ class MeasureRenderer:
         base_ref = self.graph.measures[node.base_measure]
         entity = base_ref.model.entity(node.entity)
         assert entity is not None
-        base = _select(*(exp.alias_(e.copy(), n, copy=False) for n, e in base_src.group_by))
+        base = _select(*(alias(copy_tree(e), n) for n, e in base_src.group_by))
         base = base.select(
-            exp.alias_(qualify(parse_expression(entity.expr or entity.name).tree, BASE_ALIAS), "__entity", copy=False),
-            exp.alias_(base_src.time_raw.copy(), "__ts", copy=False),
+            alias(qualified(entity.expr or entity.name, BASE_ALIAS), "__entity"),
+            alias(copy_tree(base_src.time_raw), "__ts"),
             copy=False,
         )
         base_cte = self.registry.add(f"{cte_name}__base", self.from_clause(base_src, base))
@@ -453,13 +417,11 @@ class MeasureRenderer:
         assert conv_entity is not None
         conv_time = conv_ref.measure.agg_time_dimension or conv_ref.model.spec.agg_time_dimension
         conv = _select(
-            exp.alias_(
-                qualify(parse_expression(conv_entity.expr or conv_entity.name).tree, BASE_ALIAS), "__entity", copy=False
-            ),
-            exp.alias_(time_column(conv_ref.model, conv_time), "__ts", copy=False),
-        ).from_(exp.alias_(self.relation(conv_ref.model.spec.model), BASE_ALIAS, table=True, copy=False), copy=False)
+            alias(qualified(conv_entity.expr or conv_entity.name, BASE_ALIAS), "__entity"),
+            alias(time_column(conv_ref.model, conv_time), "__ts"),
+        ).from_(aliased_table(self.relation(conv_ref.model.spec.model), BASE_ALIAS), copy=False)
         if conv_ref.measure.filter:
-            conv = conv.where(qualify(parse_expression(conv_ref.measure.filter).tree, BASE_ALIAS), copy=False)
+            conv = conv.where(qualified(conv_ref.measure.filter, BASE_ALIAS), copy=False)
         conv_cte = self.registry.add(f"{cte_name}__conversions", conv)
         count, unit = node.window
         within = exp.and_(
@@ -471,16 +433,18 @@ class MeasureRenderer:
             this=exp.Case(ifs=[exp.If(this=within, true=exp.Literal.number(1))], default=exp.Literal.number(0))
         )
         keys = [col(n, "b") for n in group_by] + [col("__entity", "b"), col("__ts", "b")]
-        matched = _select(*keys, exp.alias_(converted, "__converted", copy=False))
+        matched = _select(*keys, alias(converted, "__converted"))
         matched = (
-            matched.from_(exp.alias_(exp.table_(base_cte), "b", table=True, copy=False), copy=False)
+            matched.from_(table(base_cte, alias="b"), copy=False)
             .join(
-                exp.alias_(exp.table_(conv_cte), "c", table=True, copy=False),
-                on=exp.EQ(this=col("__entity", "b"), expression=col("__entity", "c")),
-                join_type="left",
+                join_node(
+                    table(conv_cte, alias="c"),
+                    on=exp.EQ(this=col("__entity", "b"), expression=col("__entity", "c")),
+                    how="left",
+                ),
                 copy=False,
             )
-            .group_by(*(k.copy() for k in keys), copy=False)
+            .group_by(*(copy_tree(k) for k in keys), copy=False)
         )
         matched_cte = self.registry.add(f"{cte_name}__matched", matched)
         conversions = exp.Sum(this=col("__converted"))
@@ -488,13 +452,11 @@ class MeasureRenderer:
             conversions
             if node.calculation == "conversions"
             else exp.Div(
-                this=exp.cast(conversions, DOUBLE),
+                this=cast(conversions, DOUBLE),
                 expression=exp.Nullif(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)),
             )
         )
-        select = _select(*(col(n) for n in group_by), exp.alias_(value, "value", copy=False)).from_(
-            matched_cte, copy=False
-        )
+        select = _select(*(col(n) for n in group_by), alias(value, "value")).from_(table(matched_cte), copy=False)
         if group_by:
             select = select.group_by(*(col(n) for n in group_by), copy=False)
         return self.registry.add(cte_name, select)
@@ -508,11 +470,9 @@ class MeasureRenderer:
         entity = ref.model.entity(node.entity)
         assert entity is not None
         active = (
-            _select(*(exp.alias_(e.copy(), n, copy=False) for n, e in src.group_by))
+            _select(*(alias(copy_tree(e), n) for n, e in src.group_by))
             .select(
-                exp.alias_(
-                    qualify(parse_expression(entity.expr or entity.name).tree, BASE_ALIAS), "__entity", copy=False
-                ),
+                alias(qualified(entity.expr or entity.name, BASE_ALIAS), "__entity"),
                 copy=False,
             )
             .distinct(copy=False)
@@ -521,25 +481,25 @@ class MeasureRenderer:
         time_name = f"{TIME_ENTITY}__{grain}"
         other = [n for n in group_by if n != time_name]
         previous = _select(
-            exp.alias_(truncate(shift(col(time_name), 1, grain), grain), time_name, copy=False),
+            alias(truncate(shift(col(time_name), 1, grain), grain), time_name),
             *(col(n) for n in other),
             col("__entity"),
-        ).from_(exp.table_(active_cte), copy=False)
+        ).from_(table(active_cte), copy=False)
         previous_cte = self.registry.add(f"{cte_name}__previous", previous)
         on = exp.and_(
             *(exp.NullSafeEQ(this=col(n, "p"), expression=col(n, "c")) for n in (time_name, *other)),
             exp.EQ(this=col("__entity", "p"), expression=col("__entity", "c")),
             copy=False,
         )
-        last_period = _select(exp.Max(this=col(time_name))).from_(exp.table_(active_cte), copy=False).subquery()
+        last_period = _select(exp.Max(this=col(time_name))).from_(table(active_cte), copy=False).subquery()
         value = exp.Div(
-            this=exp.cast(exp.Count(this=col("__entity", "c")), DOUBLE),
+            this=cast(exp.Count(this=col("__entity", "c")), DOUBLE),
             expression=exp.Nullif(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)),
         )
         select = (
-            _select(*(col(n, "p") for n in group_by), exp.alias_(value, "value", copy=False))
-            .from_(exp.alias_(exp.table_(previous_cte), "p", table=True, copy=False), copy=False)
-            .join(exp.alias_(exp.table_(active_cte), "c", table=True, copy=False), on=on, join_type="left", copy=False)
+            _select(*(col(n, "p") for n in group_by), alias(value, "value"))
+            .from_(table(previous_cte, alias="p"), copy=False)
+            .join(join_node(table(active_cte, alias="c"), on=on, how="left"), copy=False)
             .where(exp.LTE(this=col(time_name, "p"), expression=last_period), copy=False)
             .group_by(*(col(n, "p") for n in group_by), copy=False)
         )

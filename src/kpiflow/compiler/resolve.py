@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from kpiflow.compiler.expressions import parse_expression, qualify
+from kpiflow.compiler.expressions import qualified
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph, SemanticModel
 from kpiflow.compiler.spec import GRAINS, DimensionSpec, EntitySpec
+from kpiflow.compiler.sqlbuild import cast
 from kpiflow.compiler.sqltypes import DATE
 
 BASE_ALIAS = "base"
@@ -43,18 +44,18 @@ class ResolvedName:
 
 
 def entity_expr(model: SemanticModel, entity: EntitySpec, alias: str) -> exp.Expression:
-    return qualify(parse_expression(entity.expr or entity.name).tree, alias)
+    return qualified(entity.expr or entity.name, alias)
 
 
 def dimension_expr(model: SemanticModel, dim: DimensionSpec, alias: str) -> exp.Expression:
-    return qualify(parse_expression(dim.expr or dim.name).tree, alias)
+    return qualified(dim.expr or dim.name, alias)
 
 
 def truncate(expr: exp.Expression, grain: str) -> exp.Expression:
     """Start of the period containing `expr`, as a DATE, in every dialect."""
     if grain == "day":
-        return exp.cast(expr, DATE)
-    return exp.cast(exp.DateTrunc(this=expr, unit=exp.var(grain.upper())), DATE)
+        return cast(expr, DATE)
+    return cast(exp.DateTrunc(this=expr, unit=exp.var(grain.upper())), DATE)
 
 
 def time_column(model: SemanticModel, time_dim: str | None) -> exp.Expression:

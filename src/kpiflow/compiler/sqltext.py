@@ -13,6 +13,8 @@ from kpiflow.compiler.plan import RUNTIME_DATE_PREFIX, Planner, QueryRequest
 from kpiflow.compiler.render import QueryRenderer
 from kpiflow.compiler.render_measures import TIME_SPINE_MODEL
 from kpiflow.compiler.resolve import Resolver
+from kpiflow.compiler.sqlbuild import table
+from kpiflow.compiler.sqlgen import generate
 
 REF_PREFIX = "__dbt_ref__"
 _VAR_PREFIX = "__dbt_var__"
@@ -29,14 +31,14 @@ def warehouse_relation(dbt_models: dict[str, DbtModel]) -> Relation:
     def relation(name: str) -> exp.Table:
         model = dbt_models.get(name)
         schema = model.schema if model else ("intermediate" if name == TIME_SPINE_MODEL else "main")
-        return exp.table_(name, db=schema)
+        return table(name, db=schema)
 
     return relation
 
 
 def dbt_ref_relation(name: str) -> exp.Table:
     """A placeholder table that `to_dbt_sql` turns into {{ ref('name') }}."""
-    return exp.table_(f"{REF_PREFIX}{name}")
+    return table(f"{REF_PREFIX}{name}")
 
 
 def dbt_var(name: str, default: int) -> exp.Column:
@@ -45,7 +47,8 @@ def dbt_var(name: str, default: int) -> exp.Column:
 
 
 def to_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:
-    return tree.sql(dialect=dialect, pretty=True)
+    """Pretty SQL in `dialect`, as tree.sql(dialect=dialect, pretty=True) writes it (memoised CTEs: sqlgen.py)."""
+    return generate(tree, dialect)
 
 
 def to_dbt_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from kpiflow.compiler.sqlbuild import col
+
 DATE = exp.DataType.build("date")
 DOUBLE = exp.DataType.build("double")
 VARCHAR = exp.DataType.build("varchar")
@@ -13,5 +15,6 @@ VARCHAR = exp.DataType.build("varchar")
 def adopting_select(*expressions: exp.Expression | str) -> exp.Select:
     """A SELECT that adopts its arguments instead of copying them (copies dominate compile time); a string is a
     column name or '*', never SQL to parse."""
-    parsed = [(exp.Star() if e == "*" else exp.column(e)) if isinstance(e, str) else e for e in expressions]
-    return exp.Select().select(*parsed, copy=False)
+    return exp.Select(
+        expressions=[(exp.Star() if e == "*" else col(e)) if isinstance(e, str) else e for e in expressions]
+    )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kpiflow.compiler.dbt_models import DbtModel, load_dbt_models
 from kpiflow.compiler.expressions import UnknownColumn, UnsafeExpression, parse_expression, parse_interval
+from kpiflow.compiler.gcpause import gc_paused
 from kpiflow.compiler.graph import MeasureRef, Origin, SemanticGraph, SemanticModel
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue, closest
 from kpiflow.compiler.loader import LoadedSpecs, field_path, load_specs
@@ -423,8 +424,9 @@ def build_graph(loaded: LoadedSpecs, dbt_models: dict[str, DbtModel]) -> tuple[S
 
 def load_graph(project_dir: Path, metrics_dir: Path | None = None) -> SemanticGraph:
     """Load and validate; raise SpecInvalid (exit 2) listing every error when anything is wrong."""
-    loaded = load_specs(metrics_dir or project_dir / "metrics")
-    graph, issues = build_graph(loaded, load_dbt_models(project_dir))
+    with gc_paused():
+        loaded = load_specs(metrics_dir or project_dir / "metrics")
+        graph, issues = build_graph(loaded, load_dbt_models(project_dir))
     if any(i.severity == "error" for i in issues):
         raise SpecInvalid(issues, project_dir)
     return graph
