@@ -11,6 +11,7 @@ from kpiflow.config import Settings
 from kpiflow.errors import UserInputError
 from kpiflow.orchestration.incremental import (
     BuildPlan,
+    check_window,
     last_build,
     late_days_setting,
     plan_build,
@@ -54,6 +55,14 @@ def test_window_starts_late_days_before_the_earlier_of_run_date_and_day_after_la
     )
     plan = plan_build(settings, run_date, late_days=late_days)
     assert (plan.full_refresh, plan.window_start) == (False, window_start)
+    assert check_window(settings, run_date, late_days=late_days) == window_start  # the gate judges the same rows
+
+
+def test_gate_judges_every_row_without_an_earlier_build_or_with_full_refresh(settings: Settings) -> None:
+    assert check_window(settings, date(2026, 3, 10), late_days=3) is None
+    record_build(settings.warehouse_path, date(2026, 3, 9), BuildPlan(True, None, "", "any"))
+    assert check_window(settings, date(2026, 3, 10), late_days=3, full_refresh=True) is None
+    assert check_window(settings, date(2026, 3, 10), late_days=3) == date(2026, 3, 7)
 
 
 def test_changed_model_or_full_refresh_option_rebuilds_everything(settings: Settings) -> None:

@@ -179,6 +179,13 @@ BAD_DECLARATIONS = [
         "each check is a one-key mapping like '- not_null: [col]', got keys ['not_null', 'unique']",
     ),
     (
+        "window column not a date",
+        "      - not_null: [store_id]\n    window_column: amount\n",
+        11,
+        "window_column must name a declared date or timestamp column of orders; 'amount' is not one "
+        "(date columns: order_ts)",
+    ),
+    (
         "unknown argument",
         "      - not_null: {columns: [store_id], severity: fatal}\n",
         10,

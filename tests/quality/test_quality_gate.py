@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import duckdb
 import pytest
@@ -277,3 +278,59 @@ def test_without_quarantine_row_failures_block(warehouse_copy: Callable[..., Set
 def test_default_run_date_is_the_latest_order_date(clean_run, warehouse_copy: Callable[..., Settings]) -> None:
     report = run_gate(warehouse_copy(), data_docs=False, quarantine=False)
     assert report.run_date == RUN_DATE
+
+
+# An incremental run's window (kpiflow.orchestration.incremental.check_window): row checks of tables declaring a
+# window_column judge rows from its first day on; table-wide checks still read every row.
+WINDOW_START = date(2024, 3, 29)
+_BAD_SNAPSHOT = (
+    "update raw.inventory_snapshots set units_on_hand = -1 where snapshot_date = date '{day}' "
+    "and store_id = (select min(store_id) from raw.stores) "
+    "and product_id = (select min(product_id) from raw.products)"
+)
+
+
+@pytest.mark.parametrize(
+    ("day", "windowed_verdict"),
+    [
+        ("2024-03-01", None),  # before the window: judged by the run that brought it, not again
+        ("2024-03-29", 1),  # the window's first day
+        ("2024-03-31", 1),  # the run date
+    ],
+)
+def test_window_limits_row_checks_of_dated_tables(
+    warehouse_copy: Callable[..., Settings], day: str, windowed_verdict: int | None
+) -> None:
+    settings = warehouse_copy(_BAD_SNAPSHOT.format(day=day))
+    full = run_gate(settings, RUN_DATE, data_docs=False, quarantine=False)
+    windowed = run_gate(settings, RUN_DATE, data_docs=False, quarantine=False, window_start=WINDOW_START)
+    name = "inventory_snapshots.units_on_hand.non_negative"
+    assert _result(full, name).failing_rows == 1 and not full.passed
+    if windowed_verdict is None:
+        assert _result(windowed, name).success and windowed.passed
+    else:
+        assert _result(windowed, name).failing_rows == windowed_verdict and not windowed.passed
+        assert _result(windowed, name).example_keys == _result(full, name).example_keys
+    assert f"row checks of dated tables over rows from {WINDOW_START}" in windowed.summary_text()
+    assert windowed.to_dict()["window_start"] == str(WINDOW_START) and full.to_dict()["window_start"] is None
+
+
+def test_window_keeps_table_wide_checks_and_undated_tables_whole(warehouse_copy: Callable[..., Settings]) -> None:
+    """A duplicated old order (unique key) and a bad old order line (no window_column) fail in a windowed run."""
+    settings = warehouse_copy(
+        f"insert into raw.orders select * from raw.orders where order_id = {FIRST_ORDER}",
+        f"update raw.order_lines set quantity = -1 where order_id = {FIRST_ORDER}",
+    )
+    report = run_gate(settings, RUN_DATE, data_docs=False, quarantine=False, window_start=WINDOW_START)
+    assert not _result(report, "orders.order_id.unique").success
+    assert not _result(report, "order_lines.quantity.positive").success
+
+
+def test_window_quarantines_only_the_windows_rows(warehouse_copy: Callable[..., Settings]) -> None:
+    settings = warehouse_copy(_BAD_SNAPSHOT.format(day="2024-03-01"), _BAD_SNAPSHOT.format(day="2024-03-30"))
+    report = run_gate(settings, RUN_DATE, data_docs=False, window_start=WINDOW_START)
+    assert report.passed and report.quarantined_rows == {"inventory_snapshots": 1}
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        left = con.execute("select snapshot_date from raw.inventory_snapshots where units_on_hand < 0").fetchall()
+        moved = con.execute("select snapshot_date from quarantine.inventory_snapshots").fetchall()
+    assert left == [(date(2024, 3, 1),)] and moved == [(date(2024, 3, 30),)]

@@ -101,9 +101,23 @@ def plan_build(settings: Settings, run_date: date, *, late_days: int, full_refre
         return BuildPlan(True, None, "no earlier build recorded in the warehouse", fingerprint)
     if previous.fingerprint != fingerprint:
         return BuildPlan(True, None, "models, macros or metrics changed since the last build", fingerprint)
-    window_start = min(run_date, previous.run_date + timedelta(days=1)) - timedelta(days=late_days)
     reason = f"{late_days} late day(s); last build {previous.run_date}"
-    return BuildPlan(False, window_start, reason, fingerprint)
+    return BuildPlan(False, _window_start(previous, run_date, late_days), reason, fingerprint)
+
+
+def _window_start(previous: RecordedBuild, run_date: date, late_days: int) -> date:
+    return min(run_date, previous.run_date + timedelta(days=1)) - timedelta(days=late_days)
+
+
+def check_window(settings: Settings, run_date: date, *, late_days: int, full_refresh: bool = False) -> date | None:
+    """First day whose rows the quality gate's row checks judge, before the build is planned: the window the build
+    will use after an earlier successful build, else None (every row). Rows before it were judged by the runs that
+    brought them. The gate runs before the compile, so a model change found later still makes the build full
+    while the gate judged the window; `--full-refresh` judges every row."""
+    if full_refresh:
+        return None
+    previous = last_build(settings.warehouse_path)
+    return None if previous is None else _window_start(previous, run_date, late_days)
 
 
 def set_window(warehouse_path: Path, plan: BuildPlan) -> None:

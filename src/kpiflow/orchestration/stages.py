@@ -16,7 +16,13 @@ import duckdb
 from kpiflow.errors import UserInputError
 from kpiflow.orchestration.dbt import DbtBuildSummary, dbt_build
 from kpiflow.orchestration.duckdb_files import attached_read_only
-from kpiflow.orchestration.incremental import late_days_setting, plan_build, record_build, set_window
+from kpiflow.orchestration.incremental import (
+    check_window,
+    late_days_setting,
+    plan_build,
+    record_build,
+    set_window,
+)
 from kpiflow.orchestration.pipeline import (
     CompileSummary,
     GateOutcome,
@@ -121,7 +127,13 @@ def latest_input_date(path: Path) -> date | None:
 def check_inputs(ctx: RunContext) -> GateOutcome:
     from kpiflow.quality import run_gate
 
-    report = run_gate(ctx.settings, ctx.run_date, data_docs=True, quarantine=True)
+    window = check_window(
+        ctx.settings,
+        ctx.run_date,
+        late_days=late_days_setting(ctx.options.late_days),
+        full_refresh=ctx.options.full_refresh,
+    )
+    report = run_gate(ctx.settings, ctx.run_date, data_docs=True, quarantine=True, window_start=window)
     return GateOutcome(passed=report.passed, summary_text=report.summary_text(), data_docs_path=report.data_docs_path)
 
 

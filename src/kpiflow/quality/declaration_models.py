@@ -114,6 +114,8 @@ class TableModel(Strict):
     key: list[str] = Field(default_factory=list)
     min_rows: int | None = Field(default=None, ge=0)
     quarantine_limit: Decimal | None = Field(default=None, ge=0, le=1)
+    # The row's business date: an incremental run checks only the rows from its window start on (row checks).
+    window_column: str | None = None
     checks: list[dict[str, Any]] = Field(default_factory=list)
 
 

@@ -337,7 +337,19 @@ def _build(located: LocatedYaml) -> s.GateSpec:
                 seen[check.name] = path
             found.extend(new)
         limit = table.quarantine_limit if table.quarantine_limit is not None else parsed.settings.quarantine_limit
-        tables.append(s.TableSpec(name, tuple(table.columns.items()), tuple(table.key), limit, tuple(found)))
+        window = table.window_column
+        dated = (s.TypeFamily.DATE, s.TypeFamily.TIMESTAMP)
+        if window is not None and table.columns.get(window) not in dated:
+            declared = ", ".join(c for c, t in table.columns.items() if t in dated)
+            problems.append(
+                DeclarationError(
+                    ("tables", name, "window_column"),
+                    f"window_column must name a declared date or timestamp column of {name}; '{window}' is not one"
+                    + (f" (date columns: {declared})" if declared else " (the table declares none)"),
+                )
+            )
+            window = None
+        tables.append(s.TableSpec(name, tuple(table.columns.items()), tuple(table.key), limit, tuple(found), window))
     run_table, run_column = parsed.settings.run_date_from.split(".")
     known = parsed.tables.get(run_table)
     if known is None or known.columns.get(run_column) not in (s.TypeFamily.DATE, s.TypeFamily.TIMESTAMP):

@@ -51,18 +51,32 @@ def _common(check: s.CheckSpec) -> dict[str, object]:
     }
 
 
-@singledispatch
 def expectation_for(check: s.CheckSpec, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
-    """The GE expectation that decides `check`; `key` names the columns shown as example keys."""
+    """The GE expectation that decides `check`; `key` names the columns shown as example keys.
+
+    In an incremental run a row check of a windowed table judges only the window's rows: it runs as the check's own
+    failing-rows SQL (the same predicate quarantine uses) limited to the window, rather than as a built-in
+    expectation over the whole table."""
+    if isinstance(check, s.RowCheckSpec) and ctx.window(check.table) is not None:
+        return _sql_expectation(check, ctx, key)
+    return _expectation(check, ctx, key)
+
+
+def _sql_expectation(check: s.CheckSpec, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     return gxe.UnexpectedRowsExpectation(unexpected_rows_query=unexpected_rows_query(check, ctx, key), **_common(check))
 
 
-@expectation_for.register
+@singledispatch
+def _expectation(check: s.CheckSpec, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
+    return _sql_expectation(check, ctx, key)
+
+
+@_expectation.register
 def _(check: s.NotNull, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     return gxe.ExpectColumnValuesToNotBeNull(column=check.target, **_common(check))
 
 
-@expectation_for.register
+@_expectation.register
 def _(check: s.Unique, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     if len(check.columns) == 1:
         return gxe.ExpectColumnValuesToBeUnique(column=check.columns[0], **_common(check))
@@ -72,12 +86,12 @@ def _(check: s.Unique, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     return gxe.UnexpectedRowsExpectation(unexpected_rows_query=unexpected_rows_query(check, ctx, key), **_common(check))
 
 
-@expectation_for.register
+@_expectation.register
 def _(check: s.AcceptedValues, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     return gxe.ExpectColumnValuesToBeInSet(column=check.target, value_set=list(check.values), **_common(check))
 
 
-@expectation_for.register
+@_expectation.register
 def _(check: s.Range, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     return gxe.ExpectColumnValuesToBeBetween(
         column=check.target,
@@ -89,7 +103,7 @@ def _(check: s.Range, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     )
 
 
-@expectation_for.register
+@_expectation.register
 def _(check: s.DateBound, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     if check.latest:
         bounds = {"max_value": _bound(ctx.run_date + timedelta(days=1), check.is_timestamp), "strict_max": True}
@@ -98,7 +112,7 @@ def _(check: s.DateBound, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation
     return gxe.ExpectColumnValuesToBeBetween(column=check.target, **bounds, **_common(check))
 
 
-@expectation_for.register
+@_expectation.register
 def _(check: s.Compare, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     greater, smaller = (check.target, check.other) if check.op in (">", ">=") else (check.other, check.target)
     return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
@@ -110,17 +124,17 @@ def _(check: s.Compare, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     )
 
 
-@expectation_for.register
+@_expectation.register
 def _(check: s.RowCount, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     return gxe.ExpectTableRowCountToBeBetween(min_value=check.min_rows, **_common(check))
 
 
-@expectation_for.register
+@_expectation.register
 def _(check: s.ColumnsPresent, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     return gxe.ExpectTableColumnsToMatchSet(column_set=list(check.columns), exact_match=False, **_common(check))
 
 
-@expectation_for.register
+@_expectation.register
 def _(check: s.ColumnType, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     return gxe.ExpectColumnValuesToBeInTypeList(
         column=check.target, type_list=TYPE_NAMES[check.family], **_common(check)

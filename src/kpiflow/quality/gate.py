@@ -114,8 +114,13 @@ def run_gate(
     quarantine: bool = True,
     data_docs_dir: Path | None = None,
     checks_file: Path | None = None,
+    window_start: date | None = None,
 ) -> GateReport:
     """Check the raw warehouse for `run_date` (default: the latest order date) and report.
+
+    `window_start`: an incremental run's first day; row checks of tables declaring a `window_column` then judge
+    only rows from that day on. Table-wide checks (schema, types, unique keys, row counts, freshness, volume)
+    always read the whole table.
 
     Writes Data Docs under `data_docs_dir` (default state_dir/data_docs) and the JSON report to
     state_dir/quality/<run_date>.json. Raises UserInputError for a missing warehouse or bad declarations.
@@ -131,7 +136,8 @@ def run_gate(
     try:
         if run_date is None:
             run_date = _default_run_date(runner.warehouse, gate)
-        ctx = Context(gate.schema, run_date, gate.founded_on)
+        windowed = tuple((t.name, t.window_column) for t in gate.tables if t.window_column)
+        ctx = Context(gate.schema, run_date, gate.founded_on, window_start, windowed)
         results, ledger = _validate_and_quarantine(runner, gate, ctx, quarantine)
         docs_index = runner.build_data_docs()
     finally:
@@ -143,6 +149,7 @@ def run_gate(
         quarantined_rows=dict(ledger.moved_by_table),
         data_docs_path=docs_index,
         elapsed_seconds=time.perf_counter() - started,
+        window_start=window_start,
     )
     report.save(settings.state_dir / "quality")
     return report

@@ -56,6 +56,7 @@ class GateReport:
     quarantined_rows: dict[str, int] = field(default_factory=dict)
     data_docs_path: Path | None = None
     elapsed_seconds: float = 0.0
+    window_start: date | None = None  # row checks of dated tables judged rows from this day on (None: all rows)
 
     @property
     def passed(self) -> bool:
@@ -72,9 +73,10 @@ class GateReport:
         verdict = "PASSED" if self.passed else "FAILED"
         blocking = sum(r.blocks_publishing for r in self.results)
         warnings = sum(not r.success and not r.blocks_publishing for r in self.results)
+        scope = f"; row checks of dated tables over rows from {self.window_start}" if self.window_start else ""
         lines = [
             f"Quality gate {verdict} for {self.run_date.isoformat()}: {len(self.results)} checks, "
-            f"{blocking} blocking failure(s), {warnings} warning(s) ({self.elapsed_seconds:.1f}s)"
+            f"{blocking} blocking failure(s), {warnings} warning(s) ({self.elapsed_seconds:.1f}s){scope}"
         ]
         not_run: dict[str, int] = {}
         for result in self.failures:
@@ -107,6 +109,7 @@ class GateReport:
             "warehouse": str(self.warehouse),
             "passed": self.passed,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "window_start": self.window_start.isoformat() if self.window_start else None,
             "quarantined_rows": dict(self.quarantined_rows),
             "data_docs_path": str(self.data_docs_path) if self.data_docs_path else None,
             "results": [result.to_dict() for result in self.results],

@@ -229,6 +229,7 @@ class TableSpec:
     key: tuple[str, ...]
     quarantine_limit: Decimal
     checks: tuple[CheckSpec, ...]
+    window_column: str | None = None  # date/timestamp column that limits row checks to an incremental run's window
 
     @property
     def column_names(self) -> tuple[str, ...]:

@@ -64,9 +64,20 @@ class Context:
     schema: str
     run_date: date
     founded_on: date
+    # An incremental run's first day, and table -> date column: row checks of those tables judge only the rows
+    # from that day on (earlier rows were judged by the runs that brought them). None: every row.
+    window_start: date | None = None
+    window_columns: tuple[tuple[str, str], ...] = ()
 
     def day_after_run(self) -> exp.Expression:
         return literal(self.run_date + timedelta(days=1))
+
+    def window(self, table_name: str) -> exp.Expression | None:
+        """`t.<date column> >= window start` for a windowed table in an incremental run, else None."""
+        column = dict(self.window_columns).get(table_name)
+        if self.window_start is None or column is None:
+            return None
+        return _compare(">=", col(column), literal(self.window_start))
 
 
 @singledispatch
@@ -137,6 +148,13 @@ def _(check: s.CompareParent, ctx: Context) -> exp.Expression:
     return exp.Exists(this=parent_row)
 
 
+def failing_in_window(check: s.CheckSpec, ctx: Context) -> exp.Expression:
+    """`failing_rows`, limited to the run's window for a windowed table (see Context.window)."""
+    window = ctx.window(check.table)
+    failing = failing_rows(check, ctx)
+    return failing if window is None else exp.and_(window, exp.paren(failing))
+
+
 def _missing_run_date(check: s.Freshness, ctx: Context, source: exp.Expression) -> exp.Select:
     on_run_date = exp.and_(
         _compare(">=", col(check.target), literal(ctx.run_date)), _compare("<", col(check.target), ctx.day_after_run())
@@ -200,7 +218,7 @@ def check_query(check: s.CheckSpec, ctx: Context, columns: tuple[str, ...], sour
     if isinstance(check, s.Unique):
         return _repeated_keys(check, source)
     selected = [col(c) for c in columns] or [exp.Star()]
-    return exp.select(*selected).from_(source).where(failing_rows(check, ctx))
+    return exp.select(*selected).from_(source).where(failing_in_window(check, ctx))
 
 
 def warehouse_source(ctx: Context, table_name: str) -> exp.Table:
@@ -217,11 +235,13 @@ def unexpected_rows_query(check: s.CheckSpec, ctx: Context, columns: tuple[str, 
 
 
 def failing_share_query(checks: list[s.CheckSpec], ctx: Context, table_name: str) -> str:
-    """Rows failing any of `checks` (counted once) and all rows of the table."""
+    """Rows failing any of `checks` (counted once) and all rows of the table (of the window, when windowed)."""
     any_failing = exp.or_(*(exp.paren(failing_rows(check, ctx)) for check in checks))
     failing = exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=any_failing))
     query = exp.select(failing.as_("failing"), exp.Count(this=exp.Star()).as_("total"))
-    return to_sql(query.from_(warehouse_source(ctx, table_name)))
+    query = query.from_(warehouse_source(ctx, table_name))
+    window = ctx.window(table_name)
+    return to_sql(query if window is None else query.where(window))
 
 
 def quarantine_statements(check: s.CheckSpec, ctx: Context, quarantine_schema: str, append: bool) -> tuple[str, str]:
@@ -235,7 +255,7 @@ def quarantine_statements(check: s.CheckSpec, ctx: Context, quarantine_schema: s
             literal(ctx.run_date).as_("_run_date"),
         )
         .from_(warehouse_source(ctx, check.table))
-        .where(failing_rows(check, ctx))
+        .where(failing_in_window(check, ctx))
     )
     target = table(quarantine_schema, check.table)
     if append:
@@ -244,7 +264,7 @@ def quarantine_statements(check: s.CheckSpec, ctx: Context, quarantine_schema: s
     else:
         body = moved
     copy = exp.Create(this=target, kind="TABLE", replace=True, expression=body)
-    delete = exp.delete(warehouse_source(ctx, check.table), where=failing_rows(check, ctx))
+    delete = exp.delete(warehouse_source(ctx, check.table), where=failing_in_window(check, ctx))
     return to_sql(copy), to_sql(delete)
 
 
