@@ -12,6 +12,7 @@ from functools import singledispatch
 
 import great_expectations.expectations as gxe
 from great_expectations.expectations.metadata_types import FailureSeverity
+from great_expectations.expectations.row_conditions import Column
 
 from kpiflow.quality import specs as s
 from kpiflow.quality.sql import Context, unexpected_rows_query
@@ -43,40 +44,35 @@ def _bound(day: date, as_timestamp: bool) -> date | datetime:
     return datetime.combine(day, time()) if as_timestamp else day
 
 
-def _common(check: s.CheckSpec) -> dict[str, object]:
-    return {
+def _common(check: s.CheckSpec, ctx: Context | None = None) -> dict[str, object]:
+    """Arguments every expectation takes; with `ctx`, a built-in row expectation of a windowed table gets the
+    window as GE's row condition (GE still computes the expectations of one table in shared queries)."""
+    common: dict[str, object] = {
         "meta": {CHECK_META_KEY: check.name},
         "notes": f"kpiflow check `{check.name}` ({check.severity.value}): {check.description}",
         "severity": _SEVERITY[check.severity],
     }
-
-
-def expectation_for(check: s.CheckSpec, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
-    """The GE expectation that decides `check`; `key` names the columns shown as example keys.
-
-    In an incremental run a row check of a windowed table judges only the window's rows: it runs as the check's own
-    failing-rows SQL (the same predicate quarantine uses) limited to the window, rather than as a built-in
-    expectation over the whole table."""
-    if isinstance(check, s.RowCheckSpec) and ctx.window(check.table) is not None:
-        return _sql_expectation(check, ctx, key)
-    return _expectation(check, ctx, key)
-
-
-def _sql_expectation(check: s.CheckSpec, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
-    return gxe.UnexpectedRowsExpectation(unexpected_rows_query=unexpected_rows_query(check, ctx, key), **_common(check))
+    column = ctx.window_column(check.table) if ctx is not None and isinstance(check, s.RowCheckSpec) else None
+    if column is not None:
+        assert ctx is not None and ctx.window_start is not None
+        common["row_condition"] = Column(column) >= ctx.window_start.isoformat()
+    return common
 
 
 @singledispatch
-def _expectation(check: s.CheckSpec, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
-    return _sql_expectation(check, ctx, key)
+def expectation_for(check: s.CheckSpec, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
+    """The GE expectation that decides `check`; `key` names the columns shown as example keys. In an incremental
+    run, row checks of a windowed table judge the window's rows only (the SQL ones carry the window in their SQL,
+    the built-in ones as a row condition)."""
+    return gxe.UnexpectedRowsExpectation(unexpected_rows_query=unexpected_rows_query(check, ctx, key), **_common(check))
 
 
-@_expectation.register
+@expectation_for.register
 def _(check: s.NotNull, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
-    return gxe.ExpectColumnValuesToNotBeNull(column=check.target, **_common(check))
+    return gxe.ExpectColumnValuesToNotBeNull(column=check.target, **_common(check, ctx))
 
 
-@_expectation.register
+@expectation_for.register
 def _(check: s.Unique, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     if len(check.columns) == 1:
         return gxe.ExpectColumnValuesToBeUnique(column=check.columns[0], **_common(check))
@@ -86,12 +82,12 @@ def _(check: s.Unique, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     return gxe.UnexpectedRowsExpectation(unexpected_rows_query=unexpected_rows_query(check, ctx, key), **_common(check))
 
 
-@_expectation.register
+@expectation_for.register
 def _(check: s.AcceptedValues, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
-    return gxe.ExpectColumnValuesToBeInSet(column=check.target, value_set=list(check.values), **_common(check))
+    return gxe.ExpectColumnValuesToBeInSet(column=check.target, value_set=list(check.values), **_common(check, ctx))
 
 
-@_expectation.register
+@expectation_for.register
 def _(check: s.Range, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     return gxe.ExpectColumnValuesToBeBetween(
         column=check.target,
@@ -99,20 +95,20 @@ def _(check: s.Range, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
         max_value=_number(check.maximum),
         strict_min=check.min_exclusive,
         strict_max=check.max_exclusive,
-        **_common(check),
+        **_common(check, ctx),
     )
 
 
-@_expectation.register
+@expectation_for.register
 def _(check: s.DateBound, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     if check.latest:
         bounds = {"max_value": _bound(ctx.run_date + timedelta(days=1), check.is_timestamp), "strict_max": True}
     else:
         bounds = {"min_value": _bound(ctx.founded_on, check.is_timestamp)}
-    return gxe.ExpectColumnValuesToBeBetween(column=check.target, **bounds, **_common(check))
+    return gxe.ExpectColumnValuesToBeBetween(column=check.target, **bounds, **_common(check, ctx))
 
 
-@_expectation.register
+@expectation_for.register
 def _(check: s.Compare, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     greater, smaller = (check.target, check.other) if check.op in (">", ">=") else (check.other, check.target)
     return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
@@ -120,21 +116,21 @@ def _(check: s.Compare, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
         column_B=smaller,
         or_equal=check.op in (">=", "<="),
         ignore_row_if="either_value_is_missing",
-        **_common(check),
+        **_common(check, ctx),
     )
 
 
-@_expectation.register
+@expectation_for.register
 def _(check: s.RowCount, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     return gxe.ExpectTableRowCountToBeBetween(min_value=check.min_rows, **_common(check))
 
 
-@_expectation.register
+@expectation_for.register
 def _(check: s.ColumnsPresent, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     return gxe.ExpectTableColumnsToMatchSet(column_set=list(check.columns), exact_match=False, **_common(check))
 
 
-@_expectation.register
+@expectation_for.register
 def _(check: s.ColumnType, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     return gxe.ExpectColumnValuesToBeInTypeList(
         column=check.target, type_list=TYPE_NAMES[check.family], **_common(check)

@@ -72,9 +72,13 @@ class Context:
     def day_after_run(self) -> exp.Expression:
         return literal(self.run_date + timedelta(days=1))
 
+    def window_column(self, table_name: str) -> str | None:
+        """The date column limiting row checks of `table_name` in this run, or None (every row is judged)."""
+        return None if self.window_start is None else dict(self.window_columns).get(table_name)
+
     def window(self, table_name: str) -> exp.Expression | None:
         """`t.<date column> >= window start` for a windowed table in an incremental run, else None."""
-        column = dict(self.window_columns).get(table_name)
+        column = self.window_column(table_name)
         if self.window_start is None or column is None:
             return None
         return _compare(">=", col(column), literal(self.window_start))
