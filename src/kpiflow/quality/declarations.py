@@ -178,7 +178,7 @@ def _dates(b: _TableBuilder, p: DatesArgs, path: tuple[str | int, ...]) -> list[
     found: list[s.CheckSpec] = []
     for column in (b._col(c, path) for c in p.columns):
         family = b.table.columns[column]
-        if family not in (s.TypeFamily.DATE, s.TypeFamily.TIMESTAMP):
+        if family not in s.DATED_FAMILIES:
             raise DeclarationError(path, f"'{column}' is {family.value}; 'dates' needs a date or timestamp column")
         ts = b._is_timestamp(column)
         founded = b.settings.founded_on.isoformat()
@@ -252,7 +252,7 @@ def _compare_parent(b: _TableBuilder, p: CompareParentArgs, path: tuple[str | in
 
 def _event_column(b: _TableBuilder, column: str, path: tuple[str | int, ...]) -> str:
     b._col(column, path)
-    if b.table.columns[column] not in (s.TypeFamily.DATE, s.TypeFamily.TIMESTAMP):
+    if b.table.columns[column] not in s.DATED_FAMILIES:
         raise DeclarationError(path, f"'{column}' must be a date or timestamp column")
     return column
 
@@ -338,9 +338,8 @@ def _build(located: LocatedYaml) -> s.GateSpec:
             found.extend(new)
         limit = table.quarantine_limit if table.quarantine_limit is not None else parsed.settings.quarantine_limit
         window = table.window_column
-        dated = (s.TypeFamily.DATE, s.TypeFamily.TIMESTAMP)
-        if window is not None and table.columns.get(window) not in dated:
-            declared = ", ".join(c for c, t in table.columns.items() if t in dated)
+        if window is not None and table.columns.get(window) not in s.DATED_FAMILIES:
+            declared = ", ".join(c for c, t in table.columns.items() if t in s.DATED_FAMILIES)
             problems.append(
                 DeclarationError(
                     ("tables", name, "window_column"),
@@ -352,7 +351,7 @@ def _build(located: LocatedYaml) -> s.GateSpec:
         tables.append(s.TableSpec(name, tuple(table.columns.items()), tuple(table.key), limit, tuple(found), window))
     run_table, run_column = parsed.settings.run_date_from.split(".")
     known = parsed.tables.get(run_table)
-    if known is None or known.columns.get(run_column) not in (s.TypeFamily.DATE, s.TypeFamily.TIMESTAMP):
+    if known is None or known.columns.get(run_column) not in s.DATED_FAMILIES:
         problems.append(
             DeclarationError(
                 ("settings", "run_date_from"),

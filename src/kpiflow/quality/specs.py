@@ -33,6 +33,9 @@ class TypeFamily(StrEnum):
     BOOLEAN = "boolean"
 
 
+DATED_FAMILIES = frozenset({TypeFamily.DATE, TypeFamily.TIMESTAMP})  # columns that can carry a business date
+
+
 @dataclass(frozen=True)
 class CheckSpec:
     """Fields every check has. `name` is unique in the gate: `<table>.<what>`."""

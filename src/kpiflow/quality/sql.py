@@ -79,7 +79,7 @@ class Context:
     def window(self, table_name: str) -> exp.Expression | None:
         """`t.<date column> >= window start` for a windowed table in an incremental run, else None."""
         column = self.window_column(table_name)
-        if self.window_start is None or column is None:
+        if column is None:
             return None
         return _compare(">=", col(column), literal(self.window_start))
 
