@@ -16,6 +16,8 @@ written only after dbt succeeded, so a failed run is recomputed by the next one.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -120,21 +122,26 @@ def check_window(settings: Settings, run_date: date, *, late_days: int, full_ref
     return None if previous is None else _window_start(previous, run_date, late_days)
 
 
-def set_window(warehouse_path: Path, plan: BuildPlan) -> None:
-    """Tell the models where this build's window starts. A table, not a dbt var: a var that changes every night
-    would make dbt re-parse the whole project every night."""
+@contextmanager
+def _state_schema(warehouse_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse (created if missing) with the kpiflow_state schema present."""
     warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse_path)) as con:
         con.execute("create schema if not exists kpiflow_state")
+        yield con
+
+
+def set_window(warehouse_path: Path, plan: BuildPlan) -> None:
+    """Tell the models where this build's window starts. A table, not a dbt var: a var that changes every night
+    would make dbt re-parse the whole project every night."""
+    with _state_schema(warehouse_path) as con:
         con.execute(f"create or replace table {WINDOW_TABLE} (window_start date not null)")
         con.execute(f"insert into {WINDOW_TABLE} values (?)", [plan.window_start or EARLIEST])
 
 
 def record_build(warehouse_path: Path, run_date: date, plan: BuildPlan) -> None:
     """Remember a successful build, so that the next run knows where to start."""
-    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(warehouse_path)) as con:
-        con.execute("create schema if not exists kpiflow_state")
+    with _state_schema(warehouse_path) as con:
         con.execute(
             f"create table if not exists {STATE_TABLE} (run_date date, window_start date, full_refresh boolean, "
             "fingerprint varchar, recorded_at timestamp)"
