@@ -13,7 +13,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from kpiflow.compiler.dbt_writer import CompileResult
+from kpiflow.compiler.dbt_writer import CompileResult, generated_paths, kpi_names
 from kpiflow.compiler.lineage import seed_fed_models
 from kpiflow.config import Settings
 from kpiflow.digests import files_digest
@@ -37,7 +37,7 @@ def inputs_digest(settings: Settings, dialect: str) -> str:
 
 def outputs_digest(settings: Settings) -> str:
     folder = settings.generated_dir
-    return files_digest(sorted(folder.glob("*.sql")) + sorted(folder.glob("*.yml")), folder) if folder.exists() else ""
+    return files_digest(generated_paths(folder), folder) if folder.exists() else ""
 
 
 def compile_cached(settings: Settings, dialect: str | None = None) -> tuple[CompileResult, bool]:
@@ -53,9 +53,8 @@ def compile_cached(settings: Settings, dialect: str | None = None) -> tuple[Comp
     except (OSError, ValueError):
         saved = {}
     if saved.get("inputs") == key and saved.get("outputs") == outputs_digest(settings):
-        unchanged = tuple(sorted(settings.generated_dir.glob("*.sql")) + sorted(settings.generated_dir.glob("*.yml")))
-        kpis = tuple(p.stem.removeprefix("kpi__") for p in unchanged if p.stem.startswith("kpi__"))
-        return CompileResult((), unchanged, (), kpis), True
+        unchanged = tuple(generated_paths(settings.generated_dir))
+        return CompileResult((), unchanged, (), kpi_names(unchanged)), True
     result = compile_project(settings, dialect)
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp")

@@ -7,6 +7,7 @@ One model per KPI holds its values at every grain, overall and by each natural d
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -431,5 +432,14 @@ def write(files: list[GeneratedFile], generated_dir: Path) -> CompileResult:
         if stale.is_file() and stale not in keep and stale.suffix in (".sql", ".yml"):
             stale.unlink()
             removed.append(stale)
-    kpis = tuple(f.path.stem.removeprefix("kpi__") for f in files if f.path.stem.startswith("kpi__"))
-    return CompileResult(tuple(written), tuple(unchanged), tuple(removed), kpis)
+    return CompileResult(tuple(written), tuple(unchanged), tuple(removed), kpi_names(f.path for f in files))
+
+
+def generated_paths(generated_dir: Path) -> list[Path]:
+    """The model and docs files a compile left in `generated_dir`: .sql, then .yml, each sorted."""
+    return sorted(generated_dir.glob("*.sql")) + sorted(generated_dir.glob("*.yml"))
+
+
+def kpi_names(paths: Iterable[Path]) -> tuple[str, ...]:
+    """KPI names of the per-KPI models (`kpi__<name>.sql`) among `paths`."""
+    return tuple(p.stem.removeprefix("kpi__") for p in paths if p.stem.startswith("kpi__"))
