@@ -2,850 +2,290 @@
 {{ config(schema='marts', materialized='incremental', incremental_strategy='delete+insert', unique_key=['kpi', 'grain', 'period_start']) }}
 SELECT
   *
-FROM {{ ref('kpi__absence_days_per_employee') }}
+FROM (
+  SELECT
+    *
+  FROM {{ ref('kpi__absence_days_per_employee') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__absenteeism_rate') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__active_customers') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__average_deal_size') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__average_headcount') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__average_inventory_value') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__average_inventory_value_begin_end') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__average_order_value') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__avg_first_response_minutes') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__call_agreement_rate') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__calls') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__cogs') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__cogs_periodic') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__conversion_rate') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__customer_retention_rate') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__days_inventory_outstanding') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__deals_won') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__discount_amount') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__employee_turnover_rate') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__follow_ups_per_lead') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__gross_margin_pct') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__gross_profit') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__gross_revenue') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__headcount') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__hires') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__inventory_turnover') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__inventory_turnover_begin_end') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__inventory_units') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__inventory_value') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__lead_conversion_rate') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__leads') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__meetings') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__net_profit') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__net_revenue') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__new_customers') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__operating_expenses') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__order_count') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__plan_attainment') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__qualified_applicant_rate') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__repeat_purchase_rate') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__responded_within_1h_rate') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__retirement_rate') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__return_rate') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__returns_amount') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__revenue_mom_growth') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__revenue_mtd') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__revenue_per_employee') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__revenue_qoq_growth') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__revenue_yoy_growth') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__revenue_ytd') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__sales_per_employee') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__sales_per_sqft') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__sell_through_rate') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__shrinkage_rate') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__shrinkage_value') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__stockout_rate') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__store_plan_attainment') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__terminations') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__time_to_hire_days') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__training_pass_rate') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__training_score_gain') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__units_per_transaction') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__units_sold') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__visitors') }}
+  UNION ALL
+  SELECT
+    *
+  FROM {{ ref('kpi__voluntary_turnover_rate') }}
+) AS k
 WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__absenteeism_rate') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__active_customers') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__average_deal_size') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__average_headcount') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__average_inventory_value') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__average_inventory_value_begin_end') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__average_order_value') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__avg_first_response_minutes') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__call_agreement_rate') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__calls') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__cogs') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__cogs_periodic') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__conversion_rate') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__customer_retention_rate') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__days_inventory_outstanding') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__deals_won') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__discount_amount') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__employee_turnover_rate') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__follow_ups_per_lead') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__gross_margin_pct') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__gross_profit') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__gross_revenue') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__headcount') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__hires') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__inventory_turnover') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__inventory_turnover_begin_end') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__inventory_units') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__inventory_value') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__lead_conversion_rate') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__leads') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__meetings') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__net_profit') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__net_revenue') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__new_customers') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__operating_expenses') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__order_count') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__plan_attainment') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__qualified_applicant_rate') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__repeat_purchase_rate') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__responded_within_1h_rate') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__retirement_rate') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__return_rate') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__returns_amount') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__revenue_mom_growth') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__revenue_mtd') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__revenue_per_employee') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__revenue_qoq_growth') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__revenue_yoy_growth') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__revenue_ytd') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__sales_per_employee') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__sales_per_sqft') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__sell_through_rate') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__shrinkage_rate') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__shrinkage_value') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__stockout_rate') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__store_plan_attainment') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__terminations') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__time_to_hire_days') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__training_pass_rate') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__training_score_gain') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__units_per_transaction') }}
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__units_sold') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__visitors') }}
-WHERE
-  period_start >= CASE grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start() }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-  END
-UNION ALL
-SELECT
-  *
-FROM {{ ref('kpi__voluntary_turnover_rate') }}
-WHERE
-  period_start >= CASE grain
+  kpi IN (
+    'average_deal_size',
+    'average_order_value',
+    'call_agreement_rate',
+    'calls',
+    'deals_won',
+    'employee_turnover_rate',
+    'follow_ups_per_lead',
+    'hires',
+    'leads',
+    'meetings',
+    'new_customers',
+    'order_count',
+    'plan_attainment',
+    'responded_within_1h_rate',
+    'revenue_mtd',
+    'revenue_ytd',
+    'store_plan_attainment',
+    'terminations',
+    'units_per_transaction'
+  )
+  OR period_start >= CASE grain
     WHEN 'day'
     THEN CAST({{ kpiflow_window_start() }} AS DATE)
     WHEN 'week'

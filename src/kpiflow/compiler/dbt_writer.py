@@ -218,18 +218,20 @@ def _catalog_model(graph: SemanticGraph, dialect: str) -> str:
 
 
 def _values_model(names: list[str], dialect: str, rebuilt_kpis: set[str]) -> str:
-    def recomputed(name: str) -> exp.Select:
-        select = _select("*").from_(dbt_ref_relation(f"kpi__{name}"), copy=False)
-        if name in rebuilt_kpis:  # every period may have changed
-            return select
-        in_window = exp.GTE(this=exp.column("period_start"), expression=window_floor(exp.column("grain")))
-        return select.where(in_window, copy=False)
-
-    union: exp.Query = recomputed(names[0])
+    """The union of every per-KPI model, keeping the periods this run recomputed: from the window's floor at each
+    grain, and every period of a KPI rebuilt in full (any period may have changed). One filter for the union, so
+    the floor is written (and planned) once."""
+    union: exp.Query = _select("*").from_(dbt_ref_relation(f"kpi__{names[0]}"), copy=False)
     for name in names[1:]:
-        union = exp.union(union, recomputed(name), distinct=False, copy=False)
+        part = _select("*").from_(dbt_ref_relation(f"kpi__{name}"), copy=False)
+        union = exp.union(union, part, distinct=False, copy=False)
+    recomputed: exp.Expression = exp.GTE(this=exp.column("period_start"), expression=window_floor(exp.column("grain")))
+    if rebuilt_kpis:
+        rebuilt = exp.In(this=exp.column("kpi"), expressions=[exp.Literal.string(n) for n in sorted(rebuilt_kpis)])
+        recomputed = exp.or_(rebuilt, recomputed, copy=False)
+    kept = _select("*").from_(union.subquery("k"), copy=False).where(recomputed, copy=False)
     config = incremental_config(PERIOD_KEY, MART_SCHEMA)
-    return HEADER.format(source="metrics/*.yml") + config + to_dbt_sql(union, dialect) + "\n"
+    return HEADER.format(source="metrics/*.yml") + config + to_dbt_sql(kept, dialect) + "\n"
 
 
 def _privacy_counts(graph: SemanticGraph, metrics: list[str]) -> dict[str, str]:
