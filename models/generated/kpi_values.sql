@@ -264,27 +264,7 @@ FROM (
   FROM {{ ref('kpi__voluntary_turnover_rate') }}
 ) AS k
 WHERE
-  kpi IN (
-    'average_deal_size',
-    'average_order_value',
-    'call_agreement_rate',
-    'calls',
-    'deals_won',
-    'employee_turnover_rate',
-    'follow_ups_per_lead',
-    'hires',
-    'leads',
-    'meetings',
-    'new_customers',
-    'order_count',
-    'plan_attainment',
-    'responded_within_1h_rate',
-    'revenue_mtd',
-    'revenue_ytd',
-    'store_plan_attainment',
-    'terminations',
-    'units_per_transaction'
-  )
+  kpi IN ('plan_attainment', 'store_plan_attainment')
   OR period_start >= CASE grain
     WHEN 'day'
     THEN CAST({{ kpiflow_window_start() }} AS DATE)

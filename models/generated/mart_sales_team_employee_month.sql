@@ -49,8 +49,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_leads__members AS (
     SELECT DISTINCT
-      employee
-    FROM metric_leads__raw
+      base.employee_id AS employee
+    FROM {{ ref('int_crm_leads') }} AS base
+    WHERE
+      NOT base.created_date IS NULL
   ), metric_leads__spine AS (
     SELECT
       p.metric_time__month,
@@ -198,8 +200,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_calls__members AS (
     SELECT DISTINCT
-      employee
-    FROM metric_calls__raw
+      base.employee_id AS employee
+    FROM {{ ref('int_crm_activities') }} AS base
+    WHERE
+      NOT base.activity_date IS NULL
   ), metric_calls__spine AS (
     SELECT
       p.metric_time__month,
@@ -248,8 +252,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_meetings__members AS (
     SELECT DISTINCT
-      employee
-    FROM metric_meetings__raw
+      base.employee_id AS employee
+    FROM {{ ref('int_crm_activities') }} AS base
+    WHERE
+      NOT base.activity_date IS NULL
   ), metric_meetings__spine AS (
     SELECT
       p.metric_time__month,
@@ -378,8 +384,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_deals_won__members AS (
     SELECT DISTINCT
-      employee
-    FROM metric_deals_won__raw
+      base.employee_id AS employee
+    FROM {{ ref('int_crm_deals') }} AS base
+    WHERE
+      NOT base.won_date IS NULL
   ), metric_deals_won__spine AS (
     SELECT
       p.metric_time__month,
@@ -471,8 +479,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_new_customers__members AS (
     SELECT DISTINCT
-      employee
-    FROM metric_new_customers__raw
+      base.employee_id AS employee
+    FROM {{ ref('int_orders') }} AS base
+    WHERE
+      base.is_first_order AND NOT base.order_date IS NULL
   ), metric_new_customers__spine AS (
     SELECT
       p.metric_time__month,

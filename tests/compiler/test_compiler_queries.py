@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from kpiflow.compiler.plan import QueryRequest
+from kpiflow.compiler.plan import QueryRequest, RuntimeDate
+from kpiflow.compiler.render import reads_all_history
 from kpiflow.compiler.sqltext import build_query, to_sql
 
 CASES = [
@@ -167,3 +168,40 @@ def test_time_range_reads_only_what_periods_need(graph, relation, con, metric, g
     expected = [row for row in con.execute(unbounded).fetchall() if first_period <= row[0] <= end]
     assert _normalise(con.execute(bounded).fetchall()) == _normalise(expected)
     assert bounded.count(">=") > unbounded.count(">="), "the start date must reach the scans"
+
+
+RUNTIME_START = RuntimeDate("kpiflow_window_start")
+
+
+def _at(sql: str, start: date) -> str:
+    """The query as the warehouse runs it: the runtime start placeholder replaced by a date."""
+    assert RUNTIME_START.placeholder in sql
+    return sql.replace(RUNTIME_START.placeholder, f"DATE '{start}'")
+
+
+@pytest.mark.parametrize("by", ["store", "store__region"])
+def test_runtime_window_fills_every_member_ever_seen(graph, relation, con, by):
+    """An incremental model recomputes periods from its window start and must fill the members a full build
+    fills: s1 sold only before the window (2025-01-07), yet gets its zero months in the window."""
+    start = date(2025, 2, 1)
+    windowed = build_query(
+        graph, QueryRequest(("orders_filled",), ("metric_time__month", by), start=RUNTIME_START), relation
+    )
+    everything = to_sql(build_query(graph, QueryRequest(("orders_filled",), ("metric_time__month", by)), relation))
+    expected = [row for row in con.execute(everything).fetchall() if row[0] >= start]
+    got = con.execute(_at(to_sql(windowed), start)).fetchall()
+    assert _normalise(got) == _normalise(expected)
+    if by == "store":
+        assert (date(2025, 2, 1), "s1", 0) in got  # the member the window alone does not show
+    assert not reads_all_history(windowed)
+
+
+def test_runtime_window_reports_members_it_cannot_read_from_history(graph, relation):
+    """A zero-filled running total takes its members from the window; the renderer says the query then needs all
+    history, so the dbt writer builds it in full rather than incrementally."""
+    windowed = QueryRequest(("revenue_ytd_filled",), ("metric_time__month", "store"), start=RUNTIME_START)
+    assert reads_all_history(build_query(graph, windowed, relation))
+    dated = QueryRequest(("revenue_ytd_filled",), ("metric_time__month", "store"), start=date(2025, 2, 1))
+    assert not reads_all_history(build_query(graph, dated, relation))
+    overall = QueryRequest(("revenue_ytd_filled",), ("metric_time__month",), start=RUNTIME_START)
+    assert not reads_all_history(build_query(graph, overall, relation))

@@ -17,6 +17,7 @@ from sqlglot import exp
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
 from kpiflow.compiler.plan import QueryError, QueryRequest, RuntimeDate
+from kpiflow.compiler.render import reads_all_history
 from kpiflow.compiler.render_measures import date_literal
 from kpiflow.compiler.resolve import truncate
 from kpiflow.compiler.spec import GRAINS, MetricSpec
@@ -63,11 +64,9 @@ def _reads(tree: exp.Expression) -> set[str]:
 
 
 def _window_safe(tree: exp.Expression, rebuilt: frozenset[str]) -> bool:
-    """Can the model replace only the window's periods? Not when it reads a model rebuilt in full nightly, nor when it
-    fills the time spine for every member seen (`__members`): which members those are depends on all history."""
-    if _reads(tree) & rebuilt:
-        return False
-    return not any(cte.alias.endswith("__members") for cte in tree.find_all(exp.CTE))
+    """Can the model replace only the window's periods? Not when it reads a model rebuilt in full nightly, nor when
+    the renderer reports that its window's rows depend on rows before the window (render.reads_all_history)."""
+    return not (_reads(tree) & rebuilt) and not reads_all_history(tree)
 
 
 def window_floor(grain: exp.Expression) -> exp.Expression:

@@ -37,6 +37,14 @@ from kpiflow.compiler.sqltypes import adopting_select as _select
 from kpiflow.compiler.treecopy import copy_tree
 
 DIALECTS = ("duckdb", "postgres", "spark", "trino", "snowflake", "bigquery")
+# Set in a rendered query's meta when its rows from the window start on depend on rows before it: a zero-filled
+# spine whose members could only be read from the window. Such a query cannot replace just the window's periods.
+READS_ALL_HISTORY = "kpiflow_reads_all_history"
+
+
+def reads_all_history(tree: exp.Expression) -> bool:
+    """Does any query rendered into `tree` need every row to recompute the periods from its runtime window start?"""
+    return any(node._meta and node._meta.get(READS_ALL_HISTORY) for node in tree.find_all(exp.Select))
 
 
 def _always_true() -> exp.Expression:
@@ -85,6 +93,7 @@ class QueryRenderer:
     def render(self, plan: QueryPlan) -> exp.Select:
         request = plan.request
         self._request = request
+        self._reads_all_history = False
         registry = CteRegistry()
         measures = MeasureRenderer(self.graph, registry, self.relation, request, self.resolver)
         group_by = request.group_by
@@ -103,6 +112,8 @@ class QueryRenderer:
                 exp.CTE(this=query, alias=exp.TableAlias(this=ident(name))) for name, query in registry.ctes.items()
             ]
             final.set("with_", exp.With(expressions=ctes))
+        if self._reads_all_history:
+            final.meta[READS_ALL_HISTORY] = True
         return final
 
     # -- metrics -----------------------------------------------------------------------------------------
@@ -141,8 +152,11 @@ class QueryRenderer:
             raw = self.memo.chain((body, target, span), registry, lambda: build(body, target, group_by))
         if raw == cte_name:
             return cte_name
-        fill = (node.fill_nulls_with, node.join_to_timespine, raw, cte_name, span)
-        return self.memo.chain(fill, registry, lambda: self._fill(node, raw, cte_name, registry, group_by))
+        windowed_at_runtime = isinstance(self._request.start, RuntimeDate)
+        if windowed_at_runtime and self._fills_members(node, group_by) and not self._members_from_history(node):
+            self._reads_all_history = True
+        fill = (node.fill_nulls_with, node.join_to_timespine, node.body, raw, cte_name, span)
+        return self.memo.chain(fill, registry, lambda: self._fill(node, raw, cte_name, measures, registry, group_by))
 
     @staticmethod
     def _needs_wrap(node: MetricNode, group_by: tuple[str, ...]) -> bool:
@@ -150,7 +164,31 @@ class QueryRenderer:
             node.join_to_timespine and any(g.startswith(TIME_ENTITY + "__") for g in group_by)
         )
 
-    def _fill(self, node: MetricNode, raw: str, cte_name: str, registry: CteRegistry, group_by: tuple[str, ...]) -> str:
+    @staticmethod
+    def _fills_members(node: MetricNode, group_by: tuple[str, ...]) -> bool:
+        """Does the metric's spine cross its periods with members (the non-time group-by)?"""
+        has_time = any(g.startswith(TIME_ENTITY + "__") for g in group_by)
+        return node.join_to_timespine and has_time and len(group_by) > 1
+
+    def _members_from_history(self, node: MetricNode) -> bool:
+        """Under a runtime window start (an incremental model), the spine's members are those of all history, as a
+        full build has them. Read directly for a plain measure; other bodies (ratios, windows, balances) would need
+        their whole chain recomputed, so their members come from the window and the query reads all history."""
+        if not isinstance(self._request.start, RuntimeDate) or not isinstance(node.body, MeasureNode):
+            return False
+        body = node.body
+        plain = not (body.window or body.grain_to_date)
+        return plain and self.graph.measures[body.measure].measure.non_additive_dimension is None
+
+    def _fill(
+        self,
+        node: MetricNode,
+        raw: str,
+        cte_name: str,
+        measures: MeasureRenderer,
+        registry: CteRegistry,
+        group_by: tuple[str, ...],
+    ) -> str:
         """Periods with no rows appear (time spine) and empty values take the fill value."""
         time_name = next((g for g in group_by if g.startswith(TIME_ENTITY + "__")), None)
         value = col("value", "m")
@@ -194,10 +232,14 @@ class QueryRenderer:
             table(periods_cte, alias="p"), copy=False
         )
         if others:
-            members = registry.add(
-                f"{cte_name}__members",
-                _select(*(col(g) for g in others)).distinct(copy=False).from_(table(raw), copy=False),
-            )
+            if self._members_from_history(node):
+                assert isinstance(node.body, MeasureNode)
+                members = measures.members_ever_seen(node.body, cte_name, tuple(others))
+            else:
+                members = registry.add(
+                    f"{cte_name}__members",
+                    _select(*(col(g) for g in others)).distinct(copy=False).from_(table(raw), copy=False),
+                )
             keys_from = keys_from.join(join_node(table(members, alias="d"), how="cross"), copy=False)
         keys_cte = registry.add(f"{cte_name}__spine", keys_from)
         on = exp.and_(*(exp.NullSafeEQ(this=col(g, "k"), expression=col(g, "m")) for g in group_by), copy=False)

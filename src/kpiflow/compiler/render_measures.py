@@ -100,9 +100,12 @@ class MeasureRenderer:
         filters: tuple[str, ...],
         group_by: tuple[str, ...],
         history: tuple[tuple[str, int, str], ...] = (),
+        *,
+        whole_history: bool = False,
     ) -> MeasureSource:
         """FROM/JOIN/WHERE for a measure. `history` says how much data before the requested start the node needs
-        (('shift', n, unit) for offsets, windows and retention; ('trunc', 0, grain) for grain-to-date)."""
+        (('shift', n, unit) for offsets, windows and retention; ('trunc', 0, grain) for grain-to-date).
+        `whole_history` reads every row with a period, whatever the start: the members a spine fills."""
         ref = self.graph.measures[measure_name]
         time_dim = ref.measure.agg_time_dimension or ref.model.spec.agg_time_dimension
         joins: dict[str, Join] = {}
@@ -133,8 +136,8 @@ class MeasureRenderer:
         if self.request.time_grain is None:
             where.extend(self._range_filter(time_raw))
         else:
-            where.extend(self._window_filter(time_raw, history))
-        if self.request.time_grain and any(name.startswith(TIME_ENTITY + "__") for name in group_by):
+            where.extend(self._window_filter(time_raw, history, from_start=not whole_history))
+        if self.request.time_grain and (whole_history or any(n.startswith(TIME_ENTITY + "__") for n in group_by)):
             where.append(exp.Not(this=exp.Is(this=copy_tree(time_raw), expression=exp.null())))  # no period, no row
         return MeasureSource(ref, tuple(resolved), time_raw, tuple(joins[a] for a in sorted(joins)), tuple(where))
 
@@ -153,13 +156,13 @@ class MeasureRenderer:
         return out
 
     def _window_filter(
-        self, time_raw: exp.Expression, history: tuple[tuple[str, int, str], ...]
+        self, time_raw: exp.Expression, history: tuple[tuple[str, int, str], ...], *, from_start: bool = True
     ) -> list[exp.Expression]:
         """With a time grain, read only the rows the requested periods need: from the first period's start, moved
         back by every offset, window and grain-to-date above the measure, through the end date."""
         grain = self.request.time_grain
         out: list[exp.Expression] = []
-        if self.request.start and grain:
+        if from_start and self.request.start and grain:
             lower: exp.Expression = truncate(date_literal(self.request.start), grain)
             for kind, count, unit in history:
                 lower = shift(lower, -count, unit) if kind == "shift" else truncate(lower, unit)
@@ -202,6 +205,14 @@ class MeasureRenderer:
         if src.group_by:
             select = select.group_by(*(copy_tree(e) for _, e in src.group_by), copy=False)
         return self.registry.add(cte_name, select)
+
+    def members_ever_seen(self, node: MeasureNode, cte_name: str, others: tuple[str, ...]) -> str:
+        """Every member (value of the non-time group-by) the measure has a row for, over all history through the
+        end date: the members a zero-filled spine covers in a full build. An incremental run reads them here, not
+        from its window, so that it fills the same members; only those columns are read."""
+        src = self.source(node.measure, node.filters, others, whole_history=True)
+        select = _select(*(alias(copy_tree(e), n) for n, e in src.group_by)).distinct(copy=False)
+        return self.registry.add(f"{cte_name}__members", self.from_clause(src, select))
 
     def _daily(
         self, node: MeasureNode, cte_name: str, group_by: tuple[str, ...], day_expr_of: str
