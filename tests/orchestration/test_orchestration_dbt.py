@@ -74,17 +74,23 @@ def tiny_project(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.mark.parametrize(
-    ("full_refresh", "select", "present", "absent"),
+    ("full_refresh", "select", "exclude", "present", "absent"),
     [
-        (False, None, [], ["--full-refresh", "--select"]),
-        (True, None, ["--full-refresh"], ["--select"]),
-        (False, "kpi_values+", ["--select", "kpi_values+"], ["--full-refresh"]),
+        (False, None, None, [], ["--full-refresh", "--select", "--exclude"]),
+        (True, None, None, ["--full-refresh"], ["--select", "--exclude"]),
+        (False, "kpi_values+", None, ["--select", "kpi_values+"], ["--full-refresh", "--exclude"]),
+        (False, None, "tag:restates_input_gate", ["--exclude", "tag:restates_input_gate"], ["--select"]),
     ],
 )
 def test_build_args_pass_options_through_and_no_nightly_changing_vars(
-    tiny_project: Settings, full_refresh: bool, select: str | None, present: list[str], absent: list[str]
+    tiny_project: Settings,
+    full_refresh: bool,
+    select: str | None,
+    exclude: str | None,
+    present: list[str],
+    absent: list[str],
 ) -> None:
-    args = build_args(tiny_project, full_refresh=full_refresh, select=select)
+    args = build_args(tiny_project, full_refresh=full_refresh, select=select, exclude=exclude)
     assert args[0] == "build"
     assert "--vars" not in args  # a var that changes nightly would make dbt re-parse the whole project
     assert args[args.index("--project-dir") + 1] == str(tiny_project.project_dir)

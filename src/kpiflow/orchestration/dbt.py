@@ -91,7 +91,9 @@ class DbtPaths:
         return self.log_dir / "dbt.log"
 
 
-def build_args(settings: Settings, *, full_refresh: bool, select: str | None = None) -> list[str]:
+def build_args(
+    settings: Settings, *, full_refresh: bool, select: str | None = None, exclude: str | None = None
+) -> list[str]:
     """The `dbt build` command line. No --vars: a var that changes every night (the run date) would make dbt
     re-parse the whole project every night; the run date reaches models as env KPIFLOW_RUN_DATE instead."""
     paths = DbtPaths.for_settings(settings)
@@ -109,6 +111,8 @@ def build_args(settings: Settings, *, full_refresh: bool, select: str | None = N
         args.append("--full-refresh")
     if select:
         args += ["--select", select]
+    if exclude:
+        args += ["--exclude", exclude]
     return args
 
 
@@ -118,6 +122,7 @@ def dbt_build(
     run_date: date,
     full_refresh: bool = False,
     select: str | None = None,
+    exclude: str | None = None,
     on_node: Callable[[NodeResult], None] | None = None,
 ) -> DbtBuildSummary:
     """Build and test the project into the warehouse; raise RunFailed naming the failing nodes."""
@@ -129,7 +134,7 @@ def dbt_build(
     with _environment(settings.dbt_env() | {RUN_DATE_ENV: run_date.isoformat()}):
         try:
             outcome = dbtRunner(callbacks=callbacks).invoke(
-                build_args(settings, full_refresh=full_refresh, select=select)
+                build_args(settings, full_refresh=full_refresh, select=select, exclude=exclude)
             )
         finally:
             _release_warehouse()
