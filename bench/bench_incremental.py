@@ -6,7 +6,8 @@ first, not timed). Then, with real `kpiflow run` processes (Prefect's temporary 
   full-2   (with --repeat-full) `kpiflow run --date D --full-refresh`: the same, replacing existing tables;
   nightly  `kpiflow run --ensure-demo-data --date D+1`, then D+2: one new day landed, then built incrementally.
 Prints wall time and every stage's time, and the ratios nightly / full for the whole run and for the dbt build.
-Usage: .venv/bin/python bench/bench_incremental.py [--scales 1 10] [--date 2026-11-10]
+Usage: .venv/bin/python bench/bench_incremental.py [--scales 1 10] [--date 2026-11-10] [--history-start 2025-01-01]
+A later --history-start (e.g. 2026-01-01) gives the same days with less history: how the nightly grows with it.
 """
 
 from __future__ import annotations
@@ -61,13 +62,13 @@ def timed_run(folder: Path, scale: float, label: str, *args: str) -> Measured:
     return Measured(label, seconds, stages, build)
 
 
-def bench_scale(scale: float, base: date, repeat_full: bool) -> list[Measured]:
+def bench_scale(scale: float, base: date, repeat_full: bool, history_start: date) -> list[Measured]:
     with tempfile.TemporaryDirectory(prefix="kpiflow-bench-incremental-") as tmp:
         folder = Path(tmp)
         copy_project(folder / "project")
         warehouse = folder / "warehouse" / "kpiflow.duckdb"
         seeds = folder / "project" / "seeds" / "demo"
-        _kpiflow(folder, scale, "demo-data", "--scale", str(scale), "--start", "2025-01-01", "--end", str(base),
+        _kpiflow(folder, scale, "demo-data", "--scale", str(scale), "--start", str(history_start), "--end", str(base),
                  "--out", str(warehouse), "--seeds-dir", str(seeds), "--quiet")  # fmt: skip
         runs = [timed_run(folder, scale, "full", "--date", str(base))]
         if repeat_full:
@@ -83,12 +84,15 @@ def main() -> None:
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0])
     parser.add_argument("--date", default="2026-11-10", help="base date D")
     parser.add_argument("--repeat-full", action="store_true", help="also time a --full-refresh over the first build")
+    parser.add_argument("--history-start", default="2025-01-01", help="first day of the demo warehouse")
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; history from {args.history_start}")
     header = ["scale", "run", "wall s", *STAGES, "build"]
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     for scale in args.scales:
-        runs = bench_scale(scale, date.fromisoformat(args.date), args.repeat_full)
+        runs = bench_scale(
+            scale, date.fromisoformat(args.date), args.repeat_full, date.fromisoformat(args.history_start)
+        )
         for run in runs:
             stages = " | ".join(f"{run.stages.get(name, 0):.1f}" for name in STAGES)
             print(f"| {scale:g} | {run.label} | {run.seconds:.1f} | {stages} | {run.build_line} |", flush=True)
