@@ -5,14 +5,22 @@
     period; so does an incremental build outside kpiflow when the table is missing (everything is recomputed).
     `--vars '{kpiflow_window_start: 2026-01-01}'` sets the day explicitly. -#}
 {% macro kpiflow_window_start() -%}
-    {%- if not is_incremental() -%}
-        cast('1900-01-01' as date)
-    {%- elif var('kpiflow_window_start', none) is not none -%}
-        cast('{{ var("kpiflow_window_start") }}' as date)
-    {%- elif execute and adapter.get_relation(database=target.database, schema='kpiflow_state',
-                                               identifier='build_window') is not none -%}
-        (select max(window_start) from kpiflow_state.build_window)
-    {%- else -%}
-        cast('1900-01-01' as date)
+    {%- set start = kpiflow_recorded_window_start() if is_incremental() else none -%}
+    cast('{{ start or "1900-01-01" }}' as date)
+{%- endmacro %}
+
+
+{#- The recorded window's first day as 'YYYY-MM-DD': the `kpiflow_window_start` var, else the day in
+    kpiflow_state.build_window; none while parsing, without either, or after a full build (1900-01-01). Read
+    once per node and written as a literal, which DuckDB plans faster than a subquery in every scan. -#}
+{% macro kpiflow_recorded_window_start() -%}
+    {%- if var('kpiflow_window_start', none) is not none -%}
+        {{ return(var('kpiflow_window_start') | string) }}
     {%- endif -%}
+    {%- if not execute or adapter.get_relation(database=target.database, schema='kpiflow_state',
+                                                identifier='build_window') is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set start = run_query('select max(window_start) from kpiflow_state.build_window').columns[0].values()[0] -%}
+    {{ return(none if start is none or start.year <= 1900 else start | string) }}
 {%- endmacro %}
