@@ -20,14 +20,14 @@ SELECT
 FROM (
   WITH metric_absence_days__raw AS (
     SELECT
-      CAST(base.absence_date AS DATE) AS metric_time__day,
-      COUNT(base.absence_id) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      CAST(SUM(r.m__absence_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.absence_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_absence_days AS (
     SELECT
       m.metric_time__day,
@@ -129,16 +129,16 @@ SELECT
 FROM (
   WITH metric_absence_days__raw AS (
     SELECT
-      CAST(base.absence_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      COUNT(base.absence_id) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      CAST(SUM(r.m__absence_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.absence_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_absence_days AS (
     SELECT
       m.metric_time__day,
@@ -258,18 +258,16 @@ SELECT
 FROM (
   WITH metric_absence_days__raw AS (
     SELECT
-      CAST(base.absence_date AS DATE) AS metric_time__day,
-      employee.department AS employee__department,
-      COUNT(base.absence_id) AS value
-    FROM {{ ref('int_absences') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__absence_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.absence_date AS DATE),
-      employee.department
+      CAST(r.__day AS DATE),
+      r.d__employee__department
   ), metric_absence_days AS (
     SELECT
       m.metric_time__day,
@@ -393,14 +391,14 @@ SELECT
 FROM (
   WITH metric_absence_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE) AS metric_time__month,
-      COUNT(base.absence_id) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      CAST(SUM(r.m__absence_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_absence_days AS (
     SELECT
       m.metric_time__month,
@@ -502,16 +500,16 @@ SELECT
 FROM (
   WITH metric_absence_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      COUNT(base.absence_id) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      CAST(SUM(r.m__absence_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_absence_days AS (
     SELECT
       m.metric_time__month,
@@ -631,18 +629,16 @@ SELECT
 FROM (
   WITH metric_absence_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE) AS metric_time__month,
-      employee.department AS employee__department,
-      COUNT(base.absence_id) AS value
-    FROM {{ ref('int_absences') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__absence_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_absence_days AS (
     SELECT
       m.metric_time__month,
@@ -766,14 +762,14 @@ SELECT
 FROM (
   WITH metric_absence_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.absence_date) AS DATE) AS metric_time__quarter,
-      COUNT(base.absence_id) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      CAST(SUM(r.m__absence_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.absence_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_absence_days AS (
     SELECT
       m.metric_time__quarter,
@@ -875,16 +871,16 @@ SELECT
 FROM (
   WITH metric_absence_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.absence_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      COUNT(base.absence_id) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      CAST(SUM(r.m__absence_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.absence_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_absence_days AS (
     SELECT
       m.metric_time__quarter,
@@ -1004,18 +1000,16 @@ SELECT
 FROM (
   WITH metric_absence_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.absence_date) AS DATE) AS metric_time__quarter,
-      employee.department AS employee__department,
-      COUNT(base.absence_id) AS value
-    FROM {{ ref('int_absences') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__absence_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.absence_date) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_absence_days AS (
     SELECT
       m.metric_time__quarter,
@@ -1139,14 +1133,14 @@ SELECT
 FROM (
   WITH metric_absence_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.absence_date) AS DATE) AS metric_time__year,
-      COUNT(base.absence_id) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      CAST(SUM(r.m__absence_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.absence_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_absence_days AS (
     SELECT
       m.metric_time__year,
@@ -1248,16 +1242,16 @@ SELECT
 FROM (
   WITH metric_absence_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.absence_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      COUNT(base.absence_id) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      CAST(SUM(r.m__absence_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.absence_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_absence_days AS (
     SELECT
       m.metric_time__year,
@@ -1377,18 +1371,16 @@ SELECT
 FROM (
   WITH metric_absence_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.absence_date) AS DATE) AS metric_time__year,
-      employee.department AS employee__department,
-      COUNT(base.absence_id) AS value
-    FROM {{ ref('int_absences') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__absence_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.absence_date) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_absence_days AS (
     SELECT
       m.metric_time__year,

@@ -20,14 +20,14 @@ SELECT
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
-      CAST(base.absence_date AS DATE) AS metric_time__day,
-      SUM(base.hours) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      SUM(r.m__absence_hours) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.absence_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__day,
@@ -35,14 +35,14 @@ FROM (
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
-      CAST(base.date_day AS DATE) AS metric_time__day,
-      SUM(base.scheduled_hours) AS value
-    FROM {{ ref('int_employee_days') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      SUM(r.m__scheduled_hours) AS value
+    FROM {{ ref('rollup__employee_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.date_day IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.date_day AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_absenteeism_rate__keys AS (
     SELECT
       metric_time__day
@@ -114,16 +114,16 @@ SELECT
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
-      CAST(base.absence_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      SUM(base.hours) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      SUM(r.m__absence_hours) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.absence_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__day,
@@ -132,16 +132,16 @@ FROM (
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
-      CAST(base.date_day AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      SUM(base.scheduled_hours) AS value
-    FROM {{ ref('int_employee_days') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      SUM(r.m__scheduled_hours) AS value
+    FROM {{ ref('rollup__employee_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.date_day IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.date_day AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_absenteeism_rate__keys AS (
     SELECT
       metric_time__day,
@@ -226,18 +226,16 @@ SELECT
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
-      CAST(base.absence_date AS DATE) AS metric_time__day,
-      employee.department AS employee__department,
-      SUM(base.hours) AS value
-    FROM {{ ref('int_absences') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__employee__department AS employee__department,
+      SUM(r.m__absence_hours) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.absence_date AS DATE),
-      employee.department
+      CAST(r.__day AS DATE),
+      r.d__employee__department
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__day,
@@ -246,18 +244,16 @@ FROM (
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
-      CAST(base.date_day AS DATE) AS metric_time__day,
-      employee.department AS employee__department,
-      SUM(base.scheduled_hours) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__employee__department AS employee__department,
+      SUM(r.m__scheduled_hours) AS value
+    FROM {{ ref('rollup__employee_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.date_day IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.date_day AS DATE),
-      employee.department
+      CAST(r.__day AS DATE),
+      r.d__employee__department
   ), metric_absenteeism_rate__keys AS (
     SELECT
       metric_time__day,
@@ -344,14 +340,14 @@ SELECT
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE) AS metric_time__month,
-      SUM(base.hours) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__absence_hours) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__month,
@@ -359,14 +355,14 @@ FROM (
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE) AS metric_time__month,
-      SUM(base.scheduled_hours) AS value
-    FROM {{ ref('int_employee_days') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__scheduled_hours) AS value
+    FROM {{ ref('rollup__employee_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.date_day IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_absenteeism_rate__keys AS (
     SELECT
       metric_time__month
@@ -438,16 +434,16 @@ SELECT
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.hours) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__absence_hours) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__month,
@@ -456,16 +452,16 @@ FROM (
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.scheduled_hours) AS value
-    FROM {{ ref('int_employee_days') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__scheduled_hours) AS value
+    FROM {{ ref('rollup__employee_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.date_day IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_absenteeism_rate__keys AS (
     SELECT
       metric_time__month,
@@ -550,18 +546,16 @@ SELECT
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE) AS metric_time__month,
-      employee.department AS employee__department,
-      SUM(base.hours) AS value
-    FROM {{ ref('int_absences') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee__department AS employee__department,
+      SUM(r.m__absence_hours) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__month,
@@ -570,18 +564,16 @@ FROM (
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE) AS metric_time__month,
-      employee.department AS employee__department,
-      SUM(base.scheduled_hours) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee__department AS employee__department,
+      SUM(r.m__scheduled_hours) AS value
+    FROM {{ ref('rollup__employee_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.date_day IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_absenteeism_rate__keys AS (
     SELECT
       metric_time__month,
@@ -668,14 +660,14 @@ SELECT
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.absence_date) AS DATE) AS metric_time__quarter,
-      SUM(base.hours) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__absence_hours) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.absence_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__quarter,
@@ -683,14 +675,14 @@ FROM (
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE) AS metric_time__quarter,
-      SUM(base.scheduled_hours) AS value
-    FROM {{ ref('int_employee_days') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__scheduled_hours) AS value
+    FROM {{ ref('rollup__employee_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.date_day IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_absenteeism_rate__keys AS (
     SELECT
       metric_time__quarter
@@ -762,16 +754,16 @@ SELECT
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.absence_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(base.hours) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__absence_hours) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.absence_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__quarter,
@@ -780,16 +772,16 @@ FROM (
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(base.scheduled_hours) AS value
-    FROM {{ ref('int_employee_days') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__scheduled_hours) AS value
+    FROM {{ ref('rollup__employee_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.date_day IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_absenteeism_rate__keys AS (
     SELECT
       metric_time__quarter,
@@ -874,18 +866,16 @@ SELECT
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.absence_date) AS DATE) AS metric_time__quarter,
-      employee.department AS employee__department,
-      SUM(base.hours) AS value
-    FROM {{ ref('int_absences') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__employee__department AS employee__department,
+      SUM(r.m__absence_hours) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.absence_date) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__quarter,
@@ -894,18 +884,16 @@ FROM (
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE) AS metric_time__quarter,
-      employee.department AS employee__department,
-      SUM(base.scheduled_hours) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__employee__department AS employee__department,
+      SUM(r.m__scheduled_hours) AS value
+    FROM {{ ref('rollup__employee_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.date_day IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_absenteeism_rate__keys AS (
     SELECT
       metric_time__quarter,
@@ -992,14 +980,14 @@ SELECT
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.absence_date) AS DATE) AS metric_time__year,
-      SUM(base.hours) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__absence_hours) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.absence_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__year,
@@ -1007,14 +995,14 @@ FROM (
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE) AS metric_time__year,
-      SUM(base.scheduled_hours) AS value
-    FROM {{ ref('int_employee_days') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__scheduled_hours) AS value
+    FROM {{ ref('rollup__employee_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.date_day IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_absenteeism_rate__keys AS (
     SELECT
       metric_time__year
@@ -1086,16 +1074,16 @@ SELECT
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.absence_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(base.hours) AS value
-    FROM {{ ref('int_absences') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__absence_hours) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.absence_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__year,
@@ -1104,16 +1092,16 @@ FROM (
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(base.scheduled_hours) AS value
-    FROM {{ ref('int_employee_days') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__scheduled_hours) AS value
+    FROM {{ ref('rollup__employee_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.date_day IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_absenteeism_rate__keys AS (
     SELECT
       metric_time__year,
@@ -1198,18 +1186,16 @@ SELECT
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.absence_date) AS DATE) AS metric_time__year,
-      employee.department AS employee__department,
-      SUM(base.hours) AS value
-    FROM {{ ref('int_absences') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__employee__department AS employee__department,
+      SUM(r.m__absence_hours) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.absence_date) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__year,
@@ -1218,18 +1204,16 @@ FROM (
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE) AS metric_time__year,
-      employee.department AS employee__department,
-      SUM(base.scheduled_hours) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__employee__department AS employee__department,
+      SUM(r.m__scheduled_hours) AS value
+    FROM {{ ref('rollup__employee_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.date_day IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_absenteeism_rate__keys AS (
     SELECT
       metric_time__year,

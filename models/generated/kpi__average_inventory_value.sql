@@ -16,13 +16,14 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(__day AS DATE) AS __period,
@@ -66,15 +67,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(__day AS DATE) AS __period,
@@ -122,17 +124,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(__day AS DATE) AS __period,
@@ -180,17 +181,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(__day AS DATE) AS __period,
@@ -238,13 +238,14 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', __day) AS DATE) AS __period,
@@ -288,15 +289,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', __day) AS DATE) AS __period,
@@ -344,17 +346,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', __day) AS DATE) AS __period,
@@ -402,17 +403,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', __day) AS DATE) AS __period,
@@ -460,13 +460,14 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', __day) AS DATE) AS __period,
@@ -510,15 +511,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', __day) AS DATE) AS __period,
@@ -566,17 +568,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', __day) AS DATE) AS __period,
@@ -624,17 +625,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', __day) AS DATE) AS __period,
@@ -682,13 +682,14 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', __day) AS DATE) AS __period,
@@ -732,15 +733,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', __day) AS DATE) AS __period,
@@ -788,17 +790,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', __day) AS DATE) AS __period,
@@ -846,17 +847,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', __day) AS DATE) AS __period,

@@ -16,13 +16,14 @@ SELECT
 FROM (
   WITH metric_opening_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_opening_inventory_value__edges AS (
     SELECT
       *,
@@ -37,13 +38,14 @@ FROM (
       __day = __edge
   ), metric_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -102,15 +104,16 @@ SELECT
 FROM (
   WITH metric_opening_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_opening_inventory_value__edges AS (
     SELECT
       *,
@@ -126,15 +129,16 @@ FROM (
       __day = __edge
   ), metric_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -201,17 +205,16 @@ SELECT
 FROM (
   WITH metric_opening_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_opening_inventory_value__edges AS (
     SELECT
       *,
@@ -227,17 +230,16 @@ FROM (
       __day = __edge
   ), metric_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -304,17 +306,16 @@ SELECT
 FROM (
   WITH metric_opening_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_opening_inventory_value__edges AS (
     SELECT
       *,
@@ -330,17 +331,16 @@ FROM (
       __day = __edge
   ), metric_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -407,13 +407,14 @@ SELECT
 FROM (
   WITH metric_opening_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_opening_inventory_value__edges AS (
     SELECT
       *,
@@ -428,13 +429,14 @@ FROM (
       __day = __edge
   ), metric_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -493,15 +495,16 @@ SELECT
 FROM (
   WITH metric_opening_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_opening_inventory_value__edges AS (
     SELECT
       *,
@@ -517,15 +520,16 @@ FROM (
       __day = __edge
   ), metric_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -592,17 +596,16 @@ SELECT
 FROM (
   WITH metric_opening_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_opening_inventory_value__edges AS (
     SELECT
       *,
@@ -618,17 +621,16 @@ FROM (
       __day = __edge
   ), metric_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -695,17 +697,16 @@ SELECT
 FROM (
   WITH metric_opening_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_opening_inventory_value__edges AS (
     SELECT
       *,
@@ -721,17 +722,16 @@ FROM (
       __day = __edge
   ), metric_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -798,13 +798,14 @@ SELECT
 FROM (
   WITH metric_opening_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_opening_inventory_value__edges AS (
     SELECT
       *,
@@ -819,13 +820,14 @@ FROM (
       __day = __edge
   ), metric_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -884,15 +886,16 @@ SELECT
 FROM (
   WITH metric_opening_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_opening_inventory_value__edges AS (
     SELECT
       *,
@@ -908,15 +911,16 @@ FROM (
       __day = __edge
   ), metric_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -983,17 +987,16 @@ SELECT
 FROM (
   WITH metric_opening_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_opening_inventory_value__edges AS (
     SELECT
       *,
@@ -1009,17 +1012,16 @@ FROM (
       __day = __edge
   ), metric_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -1086,17 +1088,16 @@ SELECT
 FROM (
   WITH metric_opening_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_opening_inventory_value__edges AS (
     SELECT
       *,
@@ -1112,17 +1113,16 @@ FROM (
       __day = __edge
   ), metric_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,

@@ -16,14 +16,14 @@ SELECT
 FROM (
   WITH metric_calls__raw AS (
     SELECT
-      CAST(base.activity_date AS DATE) AS metric_time__day,
-      SUM(CASE WHEN base.is_call THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      SUM(r.m__calls) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.activity_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_calls__bounds AS (
     SELECT
       CASE
@@ -78,16 +78,16 @@ SELECT
 FROM (
   WITH metric_calls__raw AS (
     SELECT
-      CAST(base.activity_date AS DATE) AS metric_time__day,
-      base.employee_id AS employee,
-      SUM(CASE WHEN base.is_call THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__employee AS employee,
+      SUM(r.m__calls) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.activity_date AS DATE),
-      base.employee_id
+      CAST(r.__day AS DATE),
+      r.d__employee
   ), metric_calls__bounds AS (
     SELECT
       CASE
@@ -106,10 +106,10 @@ FROM (
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_calls__members AS (
     SELECT DISTINCT
-      base.employee_id AS employee
-    FROM {{ ref('int_crm_activities') }} AS base
+      r.d__employee AS employee
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      NOT base.activity_date IS NULL
+      r.__set = 'employee'
   ), metric_calls__spine AS (
     SELECT
       p.metric_time__day,
@@ -154,16 +154,16 @@ SELECT
 FROM (
   WITH metric_calls__raw AS (
     SELECT
-      CAST(base.activity_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      SUM(CASE WHEN base.is_call THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      SUM(r.m__calls) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.activity_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_calls__bounds AS (
     SELECT
       CASE
@@ -182,10 +182,10 @@ FROM (
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_calls__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_crm_activities') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      NOT base.activity_date IS NULL
+      r.__set = 'store'
   ), metric_calls__spine AS (
     SELECT
       p.metric_time__day,
@@ -230,14 +230,14 @@ SELECT
 FROM (
   WITH metric_calls__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE) AS metric_time__month,
-      SUM(CASE WHEN base.is_call THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__calls) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_calls__bounds AS (
     SELECT
       CASE
@@ -295,16 +295,16 @@ SELECT
 FROM (
   WITH metric_calls__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE) AS metric_time__month,
-      base.employee_id AS employee,
-      SUM(CASE WHEN base.is_call THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee AS employee,
+      SUM(r.m__calls) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee
   ), metric_calls__bounds AS (
     SELECT
       CASE
@@ -326,10 +326,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_calls__members AS (
     SELECT DISTINCT
-      base.employee_id AS employee
-    FROM {{ ref('int_crm_activities') }} AS base
+      r.d__employee AS employee
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      NOT base.activity_date IS NULL
+      r.__set = 'employee'
   ), metric_calls__spine AS (
     SELECT
       p.metric_time__month,
@@ -374,16 +374,16 @@ SELECT
 FROM (
   WITH metric_calls__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(CASE WHEN base.is_call THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__calls) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_calls__bounds AS (
     SELECT
       CASE
@@ -405,10 +405,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_calls__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_crm_activities') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      NOT base.activity_date IS NULL
+      r.__set = 'store'
   ), metric_calls__spine AS (
     SELECT
       p.metric_time__month,
@@ -453,14 +453,14 @@ SELECT
 FROM (
   WITH metric_calls__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.activity_date) AS DATE) AS metric_time__quarter,
-      SUM(CASE WHEN base.is_call THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__calls) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.activity_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_calls__bounds AS (
     SELECT
       CASE
@@ -518,16 +518,16 @@ SELECT
 FROM (
   WITH metric_calls__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.activity_date) AS DATE) AS metric_time__quarter,
-      base.employee_id AS employee,
-      SUM(CASE WHEN base.is_call THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__employee AS employee,
+      SUM(r.m__calls) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.activity_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__employee
   ), metric_calls__bounds AS (
     SELECT
       CASE
@@ -549,10 +549,10 @@ FROM (
       ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_calls__members AS (
     SELECT DISTINCT
-      base.employee_id AS employee
-    FROM {{ ref('int_crm_activities') }} AS base
+      r.d__employee AS employee
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      NOT base.activity_date IS NULL
+      r.__set = 'employee'
   ), metric_calls__spine AS (
     SELECT
       p.metric_time__quarter,
@@ -597,16 +597,16 @@ SELECT
 FROM (
   WITH metric_calls__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.activity_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(CASE WHEN base.is_call THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__calls) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.activity_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_calls__bounds AS (
     SELECT
       CASE
@@ -628,10 +628,10 @@ FROM (
       ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_calls__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_crm_activities') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      NOT base.activity_date IS NULL
+      r.__set = 'store'
   ), metric_calls__spine AS (
     SELECT
       p.metric_time__quarter,
@@ -676,14 +676,14 @@ SELECT
 FROM (
   WITH metric_calls__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.activity_date) AS DATE) AS metric_time__year,
-      SUM(CASE WHEN base.is_call THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__calls) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.activity_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_calls__bounds AS (
     SELECT
       CASE
@@ -741,16 +741,16 @@ SELECT
 FROM (
   WITH metric_calls__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.activity_date) AS DATE) AS metric_time__year,
-      base.employee_id AS employee,
-      SUM(CASE WHEN base.is_call THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__employee AS employee,
+      SUM(r.m__calls) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.activity_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__employee
   ), metric_calls__bounds AS (
     SELECT
       CASE
@@ -772,10 +772,10 @@ FROM (
       ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_calls__members AS (
     SELECT DISTINCT
-      base.employee_id AS employee
-    FROM {{ ref('int_crm_activities') }} AS base
+      r.d__employee AS employee
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      NOT base.activity_date IS NULL
+      r.__set = 'employee'
   ), metric_calls__spine AS (
     SELECT
       p.metric_time__year,
@@ -820,16 +820,16 @@ SELECT
 FROM (
   WITH metric_calls__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.activity_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(CASE WHEN base.is_call THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__calls) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.activity_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_calls__bounds AS (
     SELECT
       CASE
@@ -851,10 +851,10 @@ FROM (
       ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_calls__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_crm_activities') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      NOT base.activity_date IS NULL
+      r.__set = 'store'
   ), metric_calls__spine AS (
     SELECT
       p.metric_time__year,

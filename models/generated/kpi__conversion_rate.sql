@@ -16,17 +16,17 @@ SELECT
 FROM (
   WITH metric_physical_store_orders__raw AS (
     SELECT
-      CAST(base.order_date AS DATE) AS metric_time__day,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      CAST(SUM(r.m__physical_store_orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
       (
-        base.is_physical_store
-        AND CAST(base.order_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+        r.__set = 'overall'
+        AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
       )
-      AND NOT base.order_date IS NULL
+      AND r.m__physical_store_orders__rows > 0
     GROUP BY
-      CAST(base.order_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__day,
@@ -34,14 +34,14 @@ FROM (
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
-      CAST(base.traffic_date AS DATE) AS metric_time__day,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.traffic_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_visitors AS (
     SELECT
       m.metric_time__day,
@@ -91,19 +91,19 @@ SELECT
 FROM (
   WITH metric_physical_store_orders__raw AS (
     SELECT
-      CAST(base.order_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      CAST(SUM(r.m__physical_store_orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
       (
-        base.is_physical_store
-        AND CAST(base.order_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+        r.__set = 'store'
+        AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
       )
-      AND NOT base.order_date IS NULL
+      AND r.m__physical_store_orders__rows > 0
     GROUP BY
-      CAST(base.order_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__day,
@@ -112,16 +112,16 @@ FROM (
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
-      CAST(base.traffic_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.traffic_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_visitors AS (
     SELECT
       m.metric_time__day,
@@ -179,21 +179,19 @@ SELECT
 FROM (
   WITH metric_physical_store_orders__raw AS (
     SELECT
-      CAST(base.order_date AS DATE) AS metric_time__day,
-      store.region AS store__region,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__physical_store_orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
       (
-        base.is_physical_store
-        AND CAST(base.order_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+        r.__set = 'store__region'
+        AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
       )
-      AND NOT base.order_date IS NULL
+      AND r.m__physical_store_orders__rows > 0
     GROUP BY
-      CAST(base.order_date AS DATE),
-      store.region
+      CAST(r.__day AS DATE),
+      r.d__store__region
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__day,
@@ -202,18 +200,16 @@ FROM (
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
-      CAST(base.traffic_date AS DATE) AS metric_time__day,
-      store.region AS store__region,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store__region AS store__region,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.traffic_date AS DATE),
-      store.region
+      CAST(r.__day AS DATE),
+      r.d__store__region
   ), metric_visitors AS (
     SELECT
       m.metric_time__day,
@@ -271,17 +267,17 @@ SELECT
 FROM (
   WITH metric_physical_store_orders__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE) AS metric_time__month,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      CAST(SUM(r.m__physical_store_orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
       (
-        base.is_physical_store
-        AND CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'overall'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.order_date IS NULL
+      AND r.m__physical_store_orders__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__month,
@@ -289,14 +285,14 @@ FROM (
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.traffic_date) AS DATE) AS metric_time__month,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.traffic_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_visitors AS (
     SELECT
       m.metric_time__month,
@@ -346,19 +342,19 @@ SELECT
 FROM (
   WITH metric_physical_store_orders__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      CAST(SUM(r.m__physical_store_orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
       (
-        base.is_physical_store
-        AND CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'store'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.order_date IS NULL
+      AND r.m__physical_store_orders__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__month,
@@ -367,16 +363,16 @@ FROM (
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.traffic_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.traffic_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_visitors AS (
     SELECT
       m.metric_time__month,
@@ -434,21 +430,19 @@ SELECT
 FROM (
   WITH metric_physical_store_orders__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__physical_store_orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
       (
-        base.is_physical_store
-        AND CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'store__region'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.order_date IS NULL
+      AND r.m__physical_store_orders__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__month,
@@ -457,18 +451,16 @@ FROM (
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.traffic_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.traffic_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   ), metric_visitors AS (
     SELECT
       m.metric_time__month,
@@ -526,17 +518,17 @@ SELECT
 FROM (
   WITH metric_physical_store_orders__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE) AS metric_time__quarter,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      CAST(SUM(r.m__physical_store_orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
       (
-        base.is_physical_store
-        AND CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'overall'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.order_date IS NULL
+      AND r.m__physical_store_orders__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__quarter,
@@ -544,14 +536,14 @@ FROM (
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.traffic_date) AS DATE) AS metric_time__quarter,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.traffic_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_visitors AS (
     SELECT
       m.metric_time__quarter,
@@ -601,19 +593,19 @@ SELECT
 FROM (
   WITH metric_physical_store_orders__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      CAST(SUM(r.m__physical_store_orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
       (
-        base.is_physical_store
-        AND CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'store'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.order_date IS NULL
+      AND r.m__physical_store_orders__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__quarter,
@@ -622,16 +614,16 @@ FROM (
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.traffic_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.traffic_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_visitors AS (
     SELECT
       m.metric_time__quarter,
@@ -689,21 +681,19 @@ SELECT
 FROM (
   WITH metric_physical_store_orders__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__physical_store_orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
       (
-        base.is_physical_store
-        AND CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'store__region'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.order_date IS NULL
+      AND r.m__physical_store_orders__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__quarter,
@@ -712,18 +702,16 @@ FROM (
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.traffic_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.traffic_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   ), metric_visitors AS (
     SELECT
       m.metric_time__quarter,
@@ -781,17 +769,17 @@ SELECT
 FROM (
   WITH metric_physical_store_orders__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE) AS metric_time__year,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      CAST(SUM(r.m__physical_store_orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
       (
-        base.is_physical_store
-        AND CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'overall'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.order_date IS NULL
+      AND r.m__physical_store_orders__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__year,
@@ -799,14 +787,14 @@ FROM (
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.traffic_date) AS DATE) AS metric_time__year,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.traffic_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_visitors AS (
     SELECT
       m.metric_time__year,
@@ -856,19 +844,19 @@ SELECT
 FROM (
   WITH metric_physical_store_orders__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      CAST(SUM(r.m__physical_store_orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
       (
-        base.is_physical_store
-        AND CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'store'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.order_date IS NULL
+      AND r.m__physical_store_orders__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__year,
@@ -877,16 +865,16 @@ FROM (
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.traffic_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.traffic_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_visitors AS (
     SELECT
       m.metric_time__year,
@@ -944,21 +932,19 @@ SELECT
 FROM (
   WITH metric_physical_store_orders__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__physical_store_orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
       (
-        base.is_physical_store
-        AND CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'store__region'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.order_date IS NULL
+      AND r.m__physical_store_orders__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__year,
@@ -967,18 +953,16 @@ FROM (
     FROM metric_physical_store_orders__raw AS m
   ), metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.traffic_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.traffic_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   ), metric_visitors AS (
     SELECT
       m.metric_time__year,

@@ -16,13 +16,14 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', __day) AS DATE) AS __period,
@@ -41,14 +42,14 @@ FROM (
       CAST(DATE_TRUNC('MONTH', d.__day) AS DATE)
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_inventory_days_in_period AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE) AS metric_time__month,
@@ -109,15 +110,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', __day) AS DATE) AS __period,
@@ -138,16 +140,16 @@ FROM (
       d.store
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_inventory_days_in_period AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE) AS metric_time__month,
@@ -219,17 +221,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', __day) AS DATE) AS __period,
@@ -250,18 +251,16 @@ FROM (
       d.store__region
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   ), metric_inventory_days_in_period AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE) AS metric_time__month,
@@ -335,17 +334,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', __day) AS DATE) AS __period,
@@ -366,18 +364,16 @@ FROM (
       d.product__category
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      product.category AS product__category,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__product__category AS product__category,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__product__category
   ), metric_inventory_days_in_period AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE) AS metric_time__month,
@@ -451,13 +447,14 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', __day) AS DATE) AS __period,
@@ -476,14 +473,14 @@ FROM (
       CAST(DATE_TRUNC('QUARTER', d.__day) AS DATE)
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_inventory_days_in_period AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE) AS metric_time__quarter,
@@ -544,15 +541,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', __day) AS DATE) AS __period,
@@ -573,16 +571,16 @@ FROM (
       d.store
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_inventory_days_in_period AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE) AS metric_time__quarter,
@@ -654,17 +652,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', __day) AS DATE) AS __period,
@@ -685,18 +682,16 @@ FROM (
       d.store__region
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   ), metric_inventory_days_in_period AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE) AS metric_time__quarter,
@@ -770,17 +765,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', __day) AS DATE) AS __period,
@@ -801,18 +795,16 @@ FROM (
       d.product__category
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      product.category AS product__category,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__product__category AS product__category,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__product__category
   ), metric_inventory_days_in_period AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE) AS metric_time__quarter,
@@ -886,13 +878,14 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', __day) AS DATE) AS __period,
@@ -911,14 +904,14 @@ FROM (
       CAST(DATE_TRUNC('YEAR', d.__day) AS DATE)
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_inventory_days_in_period AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE) AS metric_time__year,
@@ -979,15 +972,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', __day) AS DATE) AS __period,
@@ -1008,16 +1002,16 @@ FROM (
       d.store
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_inventory_days_in_period AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE) AS metric_time__year,
@@ -1089,17 +1083,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', __day) AS DATE) AS __period,
@@ -1120,18 +1113,16 @@ FROM (
       d.store__region
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   ), metric_inventory_days_in_period AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE) AS metric_time__year,
@@ -1205,17 +1196,16 @@ SELECT
 FROM (
   WITH metric_average_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', __day) AS DATE) AS __period,
@@ -1236,18 +1226,16 @@ FROM (
       d.product__category
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      product.category AS product__category,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__product__category AS product__category,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__product__category
   ), metric_inventory_days_in_period AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE) AS metric_time__year,

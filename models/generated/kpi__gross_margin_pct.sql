@@ -16,24 +16,24 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_cogs AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__day
@@ -80,28 +80,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_cogs AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__day,
@@ -155,32 +155,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      store.region AS store__region,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store__region AS store__region,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE),
-      store.region
+      CAST(r.__day AS DATE),
+      r.d__store__region
   ), metric_cogs AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      store.region AS store__region,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store__region AS store__region,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE),
-      store.region
+      CAST(r.__day AS DATE),
+      r.d__store__region
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__day,
@@ -234,32 +230,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      "order".channel AS order__channel,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE),
-      "order".channel
+      CAST(r.__day AS DATE),
+      r.d__order__channel
   ), metric_cogs AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      "order".channel AS order__channel,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE),
-      "order".channel
+      CAST(r.__day AS DATE),
+      r.d__order__channel
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__day,
@@ -313,32 +305,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      product.category AS product__category,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__product__category AS product__category,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE),
-      product.category
+      CAST(r.__day AS DATE),
+      r.d__product__category
   ), metric_cogs AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      product.category AS product__category,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__product__category AS product__category,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE),
-      product.category
+      CAST(r.__day AS DATE),
+      r.d__product__category
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__day,
@@ -392,24 +380,24 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__month
@@ -456,28 +444,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__month,
@@ -531,32 +519,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__month,
@@ -610,32 +594,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      "order".channel AS order__channel,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      "order".channel
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__order__channel
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      "order".channel AS order__channel,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      "order".channel
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__order__channel
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__month,
@@ -689,32 +669,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      product.category AS product__category,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__product__category AS product__category,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__product__category
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      product.category AS product__category,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__product__category AS product__category,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__product__category
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__month,
@@ -768,24 +744,24 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__quarter
@@ -832,28 +808,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__quarter,
@@ -907,32 +883,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__quarter,
@@ -986,32 +958,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      "order".channel AS order__channel,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      "order".channel
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__order__channel
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      "order".channel AS order__channel,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      "order".channel
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__order__channel
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__quarter,
@@ -1065,32 +1033,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      product.category AS product__category,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__product__category AS product__category,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__product__category
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      product.category AS product__category,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__product__category AS product__category,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__product__category
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__quarter,
@@ -1144,24 +1108,24 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__year
@@ -1208,28 +1172,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__year,
@@ -1283,32 +1247,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__year,
@@ -1362,32 +1322,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      "order".channel AS order__channel,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      "order".channel
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__order__channel
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      "order".channel AS order__channel,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      "order".channel
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__order__channel
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__year,
@@ -1441,32 +1397,28 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      product.category AS product__category,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__product__category AS product__category,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__product__category
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      product.category AS product__category,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__product__category AS product__category,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__product__category
   ), metric_gross_margin_pct__keys AS (
     SELECT
       metric_time__year,

@@ -20,17 +20,17 @@ SELECT
 FROM (
   WITH metric_hires__raw AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      CAST(SUM(r.m__hires) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        base.event_type = 'hire'
-        AND CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+        r.__set = 'overall'
+        AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__hires__rows > 0
     GROUP BY
-      CAST(base.event_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_hires__bounds AS (
     SELECT
       CASE
@@ -112,19 +112,19 @@ SELECT
 FROM (
   WITH metric_hires__raw AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      CAST(SUM(r.m__hires) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        base.event_type = 'hire'
-        AND CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+        r.__set = 'store'
+        AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__hires__rows > 0
     GROUP BY
-      CAST(base.event_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_hires__bounds AS (
     SELECT
       CASE
@@ -143,10 +143,10 @@ FROM (
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_hires__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_hr_events') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
-      base.event_type = 'hire' AND NOT base.event_date IS NULL
+      r.__set = 'store' AND r.m__hires__rows > 0
   ), metric_hires__spine AS (
     SELECT
       p.metric_time__day,
@@ -224,21 +224,19 @@ SELECT
 FROM (
   WITH metric_hires__raw AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      employee.department AS employee__department,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__hires) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        base.event_type = 'hire'
-        AND CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+        r.__set = 'employee__department'
+        AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__hires__rows > 0
     GROUP BY
-      CAST(base.event_date AS DATE),
-      employee.department
+      CAST(r.__day AS DATE),
+      r.d__employee__department
   ), metric_hires__bounds AS (
     SELECT
       CASE
@@ -257,12 +255,10 @@ FROM (
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_hires__members AS (
     SELECT DISTINCT
-      employee.department AS employee__department
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      r.d__employee__department AS employee__department
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
-      base.event_type = 'hire' AND NOT base.event_date IS NULL
+      r.__set = 'employee__department' AND r.m__hires__rows > 0
   ), metric_hires__spine AS (
     SELECT
       p.metric_time__day,
@@ -342,17 +338,17 @@ SELECT
 FROM (
   WITH metric_hires__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      CAST(SUM(r.m__hires) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        base.event_type = 'hire'
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'overall'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__hires__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_hires__bounds AS (
     SELECT
       CASE
@@ -437,19 +433,19 @@ SELECT
 FROM (
   WITH metric_hires__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      CAST(SUM(r.m__hires) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        base.event_type = 'hire'
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'store'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__hires__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_hires__bounds AS (
     SELECT
       CASE
@@ -471,10 +467,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_hires__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_hr_events') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
-      base.event_type = 'hire' AND NOT base.event_date IS NULL
+      r.__set = 'store' AND r.m__hires__rows > 0
   ), metric_hires__spine AS (
     SELECT
       p.metric_time__month,
@@ -552,21 +548,19 @@ SELECT
 FROM (
   WITH metric_hires__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      employee.department AS employee__department,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__hires) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        base.event_type = 'hire'
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'employee__department'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__hires__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_hires__bounds AS (
     SELECT
       CASE
@@ -588,12 +582,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_hires__members AS (
     SELECT DISTINCT
-      employee.department AS employee__department
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      r.d__employee__department AS employee__department
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
-      base.event_type = 'hire' AND NOT base.event_date IS NULL
+      r.__set = 'employee__department' AND r.m__hires__rows > 0
   ), metric_hires__spine AS (
     SELECT
       p.metric_time__month,
@@ -673,17 +665,17 @@ SELECT
 FROM (
   WITH metric_hires__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      CAST(SUM(r.m__hires) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        base.event_type = 'hire'
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'overall'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__hires__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_hires__bounds AS (
     SELECT
       CASE
@@ -768,19 +760,19 @@ SELECT
 FROM (
   WITH metric_hires__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      CAST(SUM(r.m__hires) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        base.event_type = 'hire'
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'store'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__hires__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_hires__bounds AS (
     SELECT
       CASE
@@ -802,10 +794,10 @@ FROM (
       ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_hires__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_hr_events') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
-      base.event_type = 'hire' AND NOT base.event_date IS NULL
+      r.__set = 'store' AND r.m__hires__rows > 0
   ), metric_hires__spine AS (
     SELECT
       p.metric_time__quarter,
@@ -883,21 +875,19 @@ SELECT
 FROM (
   WITH metric_hires__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      employee.department AS employee__department,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__hires) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        base.event_type = 'hire'
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'employee__department'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__hires__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_hires__bounds AS (
     SELECT
       CASE
@@ -919,12 +909,10 @@ FROM (
       ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_hires__members AS (
     SELECT DISTINCT
-      employee.department AS employee__department
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      r.d__employee__department AS employee__department
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
-      base.event_type = 'hire' AND NOT base.event_date IS NULL
+      r.__set = 'employee__department' AND r.m__hires__rows > 0
   ), metric_hires__spine AS (
     SELECT
       p.metric_time__quarter,
@@ -1004,17 +992,17 @@ SELECT
 FROM (
   WITH metric_hires__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      CAST(SUM(r.m__hires) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        base.event_type = 'hire'
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'overall'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__hires__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_hires__bounds AS (
     SELECT
       CASE
@@ -1099,19 +1087,19 @@ SELECT
 FROM (
   WITH metric_hires__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      CAST(SUM(r.m__hires) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        base.event_type = 'hire'
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'store'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__hires__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_hires__bounds AS (
     SELECT
       CASE
@@ -1133,10 +1121,10 @@ FROM (
       ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_hires__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_hr_events') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
-      base.event_type = 'hire' AND NOT base.event_date IS NULL
+      r.__set = 'store' AND r.m__hires__rows > 0
   ), metric_hires__spine AS (
     SELECT
       p.metric_time__year,
@@ -1214,21 +1202,19 @@ SELECT
 FROM (
   WITH metric_hires__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      employee.department AS employee__department,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__hires) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        base.event_type = 'hire'
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'employee__department'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__hires__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_hires__bounds AS (
     SELECT
       CASE
@@ -1250,12 +1236,10 @@ FROM (
       ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_hires__members AS (
     SELECT DISTINCT
-      employee.department AS employee__department
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      r.d__employee__department AS employee__department
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
-      base.event_type = 'hire' AND NOT base.event_date IS NULL
+      r.__set = 'employee__department' AND r.m__hires__rows > 0
   ), metric_hires__spine AS (
     SELECT
       p.metric_time__year,

@@ -16,13 +16,14 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -62,15 +63,16 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -113,17 +115,16 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -166,17 +167,16 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -219,13 +219,14 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -265,15 +266,16 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -316,17 +318,16 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -369,17 +370,16 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -422,13 +422,14 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -468,15 +469,16 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -519,17 +521,16 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -572,17 +573,16 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -625,13 +625,14 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -671,15 +672,16 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -722,17 +724,16 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -775,17 +776,16 @@ SELECT
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,

@@ -16,14 +16,14 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE)
+      CAST(r.__day AS DATE)
   )
   SELECT
     metric_time__day,
@@ -51,16 +51,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   )
   SELECT
     metric_time__day,
@@ -90,18 +90,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      store.region AS store__region,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store__region AS store__region,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE),
-      store.region
+      CAST(r.__day AS DATE),
+      r.d__store__region
   )
   SELECT
     metric_time__day,
@@ -131,18 +129,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      "order".channel AS order__channel,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE),
-      "order".channel
+      CAST(r.__day AS DATE),
+      r.d__order__channel
   )
   SELECT
     metric_time__day,
@@ -172,18 +168,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      product.category AS product__category,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__product__category AS product__category,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE),
-      product.category
+      CAST(r.__day AS DATE),
+      r.d__product__category
   )
   SELECT
     metric_time__day,
@@ -213,14 +207,14 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   )
   SELECT
     metric_time__month,
@@ -248,16 +242,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   )
   SELECT
     metric_time__month,
@@ -287,18 +281,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   )
   SELECT
     metric_time__month,
@@ -328,18 +320,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      "order".channel AS order__channel,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      "order".channel
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__order__channel
   )
   SELECT
     metric_time__month,
@@ -369,18 +359,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      product.category AS product__category,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__product__category AS product__category,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__product__category
   )
   SELECT
     metric_time__month,
@@ -410,14 +398,14 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   )
   SELECT
     metric_time__quarter,
@@ -445,16 +433,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   )
   SELECT
     metric_time__quarter,
@@ -484,18 +472,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   )
   SELECT
     metric_time__quarter,
@@ -525,18 +511,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      "order".channel AS order__channel,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      "order".channel
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__order__channel
   )
   SELECT
     metric_time__quarter,
@@ -566,18 +550,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      product.category AS product__category,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__product__category AS product__category,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__product__category
   )
   SELECT
     metric_time__quarter,
@@ -607,14 +589,14 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   )
   SELECT
     metric_time__year,
@@ -642,16 +624,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   )
   SELECT
     metric_time__year,
@@ -681,18 +663,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   )
   SELECT
     metric_time__year,
@@ -722,18 +702,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      "order".channel AS order__channel,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      "order".channel
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__order__channel
   )
   SELECT
     metric_time__year,
@@ -763,18 +741,16 @@ SELECT
 FROM (
   WITH metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      product.category AS product__category,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__product__category AS product__category,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__product__category
   )
   SELECT
     metric_time__year,

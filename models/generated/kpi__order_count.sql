@@ -16,14 +16,14 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(base.order_date AS DATE) AS metric_time__day,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.order_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -78,16 +78,16 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(base.order_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.order_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -106,10 +106,10 @@ FROM (
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_orders') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__day,
@@ -154,18 +154,16 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(base.order_date AS DATE) AS metric_time__day,
-      store.region AS store__region,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.order_date AS DATE),
-      store.region
+      CAST(r.__day AS DATE),
+      r.d__store__region
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -184,12 +182,10 @@ FROM (
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      store.region AS store__region
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store__region'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__day,
@@ -234,16 +230,16 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(base.order_date AS DATE) AS metric_time__day,
-      base.channel AS order__channel,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__order__channel AS order__channel,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.order_date AS DATE),
-      base.channel
+      CAST(r.__day AS DATE),
+      r.d__order__channel
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -262,10 +258,10 @@ FROM (
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.channel AS order__channel
-    FROM {{ ref('int_orders') }} AS base
+      r.d__order__channel AS order__channel
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'order__channel'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__day,
@@ -310,14 +306,14 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE) AS metric_time__month,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -375,16 +371,16 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -406,10 +402,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_orders') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__month,
@@ -454,18 +450,16 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -487,12 +481,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      store.region AS store__region
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store__region'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__month,
@@ -537,16 +529,16 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE) AS metric_time__month,
-      base.channel AS order__channel,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__order__channel AS order__channel,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
-      base.channel
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__order__channel
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -568,10 +560,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.channel AS order__channel
-    FROM {{ ref('int_orders') }} AS base
+      r.d__order__channel AS order__channel
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'order__channel'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__month,
@@ -616,14 +608,14 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE) AS metric_time__quarter,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -681,16 +673,16 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -712,10 +704,10 @@ FROM (
       ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_orders') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__quarter,
@@ -760,18 +752,16 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -793,12 +783,10 @@ FROM (
       ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      store.region AS store__region
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store__region'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__quarter,
@@ -843,16 +831,16 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE) AS metric_time__quarter,
-      base.channel AS order__channel,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__order__channel AS order__channel,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE),
-      base.channel
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__order__channel
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -874,10 +862,10 @@ FROM (
       ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.channel AS order__channel
-    FROM {{ ref('int_orders') }} AS base
+      r.d__order__channel AS order__channel
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'order__channel'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__quarter,
@@ -922,14 +910,14 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE) AS metric_time__year,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -987,16 +975,16 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -1018,10 +1006,10 @@ FROM (
       ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_orders') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__year,
@@ -1066,18 +1054,16 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -1099,12 +1085,10 @@ FROM (
       ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      store.region AS store__region
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store__region'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__year,
@@ -1149,16 +1133,16 @@ SELECT
 FROM (
   WITH metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE) AS metric_time__year,
-      base.channel AS order__channel,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__order__channel AS order__channel,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE),
-      base.channel
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__order__channel
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -1180,10 +1164,10 @@ FROM (
       ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.channel AS order__channel
-    FROM {{ ref('int_orders') }} AS base
+      r.d__order__channel AS order__channel
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'order__channel'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__year,

@@ -16,14 +16,14 @@ SELECT
 FROM (
   WITH metric_qualified_applications__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.applied_on) AS DATE) AS metric_time__month,
-      SUM(CASE WHEN base.is_qualified THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_job_applications') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__qualified_applications) AS value
+    FROM {{ ref('rollup__job_applications') }} AS r
     WHERE
-      CAST(base.applied_on AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.applied_on IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.applied_on) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_qualified_applications AS (
     SELECT
       m.metric_time__month,
@@ -31,14 +31,14 @@ FROM (
     FROM metric_qualified_applications__raw AS m
   ), metric_applications__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.applied_on) AS DATE) AS metric_time__month,
-      COUNT(base.application_id) AS value
-    FROM {{ ref('int_job_applications') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      CAST(SUM(r.m__applications) AS BIGINT) AS value
+    FROM {{ ref('rollup__job_applications') }} AS r
     WHERE
-      CAST(base.applied_on AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.applied_on IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.applied_on) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_applications AS (
     SELECT
       m.metric_time__month,
@@ -88,16 +88,16 @@ SELECT
 FROM (
   WITH metric_qualified_applications__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.applied_on) AS DATE) AS metric_time__month,
-      base.department AS application__department,
-      SUM(CASE WHEN base.is_qualified THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_job_applications') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__application__department AS application__department,
+      SUM(r.m__qualified_applications) AS value
+    FROM {{ ref('rollup__job_applications') }} AS r
     WHERE
-      CAST(base.applied_on AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.applied_on IS NULL
+      r.__set = 'application__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.applied_on) AS DATE),
-      base.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__application__department
   ), metric_qualified_applications AS (
     SELECT
       m.metric_time__month,
@@ -106,16 +106,16 @@ FROM (
     FROM metric_qualified_applications__raw AS m
   ), metric_applications__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.applied_on) AS DATE) AS metric_time__month,
-      base.department AS application__department,
-      COUNT(base.application_id) AS value
-    FROM {{ ref('int_job_applications') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__application__department AS application__department,
+      CAST(SUM(r.m__applications) AS BIGINT) AS value
+    FROM {{ ref('rollup__job_applications') }} AS r
     WHERE
-      CAST(base.applied_on AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.applied_on IS NULL
+      r.__set = 'application__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.applied_on) AS DATE),
-      base.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__application__department
   ), metric_applications AS (
     SELECT
       m.metric_time__month,
@@ -173,14 +173,14 @@ SELECT
 FROM (
   WITH metric_qualified_applications__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.applied_on) AS DATE) AS metric_time__quarter,
-      SUM(CASE WHEN base.is_qualified THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_job_applications') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__qualified_applications) AS value
+    FROM {{ ref('rollup__job_applications') }} AS r
     WHERE
-      CAST(base.applied_on AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.applied_on IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.applied_on) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_qualified_applications AS (
     SELECT
       m.metric_time__quarter,
@@ -188,14 +188,14 @@ FROM (
     FROM metric_qualified_applications__raw AS m
   ), metric_applications__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.applied_on) AS DATE) AS metric_time__quarter,
-      COUNT(base.application_id) AS value
-    FROM {{ ref('int_job_applications') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      CAST(SUM(r.m__applications) AS BIGINT) AS value
+    FROM {{ ref('rollup__job_applications') }} AS r
     WHERE
-      CAST(base.applied_on AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.applied_on IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.applied_on) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_applications AS (
     SELECT
       m.metric_time__quarter,
@@ -245,16 +245,16 @@ SELECT
 FROM (
   WITH metric_qualified_applications__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.applied_on) AS DATE) AS metric_time__quarter,
-      base.department AS application__department,
-      SUM(CASE WHEN base.is_qualified THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_job_applications') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__application__department AS application__department,
+      SUM(r.m__qualified_applications) AS value
+    FROM {{ ref('rollup__job_applications') }} AS r
     WHERE
-      CAST(base.applied_on AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.applied_on IS NULL
+      r.__set = 'application__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.applied_on) AS DATE),
-      base.department
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__application__department
   ), metric_qualified_applications AS (
     SELECT
       m.metric_time__quarter,
@@ -263,16 +263,16 @@ FROM (
     FROM metric_qualified_applications__raw AS m
   ), metric_applications__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.applied_on) AS DATE) AS metric_time__quarter,
-      base.department AS application__department,
-      COUNT(base.application_id) AS value
-    FROM {{ ref('int_job_applications') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__application__department AS application__department,
+      CAST(SUM(r.m__applications) AS BIGINT) AS value
+    FROM {{ ref('rollup__job_applications') }} AS r
     WHERE
-      CAST(base.applied_on AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.applied_on IS NULL
+      r.__set = 'application__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.applied_on) AS DATE),
-      base.department
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__application__department
   ), metric_applications AS (
     SELECT
       m.metric_time__quarter,
@@ -330,14 +330,14 @@ SELECT
 FROM (
   WITH metric_qualified_applications__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.applied_on) AS DATE) AS metric_time__year,
-      SUM(CASE WHEN base.is_qualified THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_job_applications') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__qualified_applications) AS value
+    FROM {{ ref('rollup__job_applications') }} AS r
     WHERE
-      CAST(base.applied_on AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.applied_on IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.applied_on) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_qualified_applications AS (
     SELECT
       m.metric_time__year,
@@ -345,14 +345,14 @@ FROM (
     FROM metric_qualified_applications__raw AS m
   ), metric_applications__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.applied_on) AS DATE) AS metric_time__year,
-      COUNT(base.application_id) AS value
-    FROM {{ ref('int_job_applications') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      CAST(SUM(r.m__applications) AS BIGINT) AS value
+    FROM {{ ref('rollup__job_applications') }} AS r
     WHERE
-      CAST(base.applied_on AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.applied_on IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.applied_on) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_applications AS (
     SELECT
       m.metric_time__year,
@@ -402,16 +402,16 @@ SELECT
 FROM (
   WITH metric_qualified_applications__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.applied_on) AS DATE) AS metric_time__year,
-      base.department AS application__department,
-      SUM(CASE WHEN base.is_qualified THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_job_applications') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__application__department AS application__department,
+      SUM(r.m__qualified_applications) AS value
+    FROM {{ ref('rollup__job_applications') }} AS r
     WHERE
-      CAST(base.applied_on AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.applied_on IS NULL
+      r.__set = 'application__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.applied_on) AS DATE),
-      base.department
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__application__department
   ), metric_qualified_applications AS (
     SELECT
       m.metric_time__year,
@@ -420,16 +420,16 @@ FROM (
     FROM metric_qualified_applications__raw AS m
   ), metric_applications__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.applied_on) AS DATE) AS metric_time__year,
-      base.department AS application__department,
-      COUNT(base.application_id) AS value
-    FROM {{ ref('int_job_applications') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__application__department AS application__department,
+      CAST(SUM(r.m__applications) AS BIGINT) AS value
+    FROM {{ ref('rollup__job_applications') }} AS r
     WHERE
-      CAST(base.applied_on AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.applied_on IS NULL
+      r.__set = 'application__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.applied_on) AS DATE),
-      base.department
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__application__department
   ), metric_applications AS (
     SELECT
       m.metric_time__year,

@@ -16,14 +16,14 @@ SELECT
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
-      CAST(base.created_date AS DATE) AS metric_time__day,
-      SUM(CASE WHEN base.is_responded_within_1h THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      SUM(r.m__leads_responded_within_1h) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.created_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__day,
@@ -31,14 +31,14 @@ FROM (
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
-      CAST(base.created_date AS DATE) AS metric_time__day,
-      COUNT(base.lead_id) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      CAST(SUM(r.m__leads) AS BIGINT) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.created_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_leads__bounds AS (
     SELECT
       CASE
@@ -110,16 +110,16 @@ SELECT
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
-      CAST(base.created_date AS DATE) AS metric_time__day,
-      base.employee_id AS employee,
-      SUM(CASE WHEN base.is_responded_within_1h THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__employee AS employee,
+      SUM(r.m__leads_responded_within_1h) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.created_date AS DATE),
-      base.employee_id
+      CAST(r.__day AS DATE),
+      r.d__employee
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__day,
@@ -128,16 +128,16 @@ FROM (
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
-      CAST(base.created_date AS DATE) AS metric_time__day,
-      base.employee_id AS employee,
-      COUNT(base.lead_id) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__employee AS employee,
+      CAST(SUM(r.m__leads) AS BIGINT) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.created_date AS DATE),
-      base.employee_id
+      CAST(r.__day AS DATE),
+      r.d__employee
   ), metric_leads__bounds AS (
     SELECT
       CASE
@@ -156,10 +156,10 @@ FROM (
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_leads__members AS (
     SELECT DISTINCT
-      base.employee_id AS employee
-    FROM {{ ref('int_crm_leads') }} AS base
+      r.d__employee AS employee
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      NOT base.created_date IS NULL
+      r.__set = 'employee'
   ), metric_leads__spine AS (
     SELECT
       p.metric_time__day,
@@ -226,16 +226,16 @@ SELECT
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
-      CAST(base.created_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      SUM(CASE WHEN base.is_responded_within_1h THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      SUM(r.m__leads_responded_within_1h) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.created_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__day,
@@ -244,16 +244,16 @@ FROM (
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
-      CAST(base.created_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      COUNT(base.lead_id) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      CAST(SUM(r.m__leads) AS BIGINT) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.created_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_leads__bounds AS (
     SELECT
       CASE
@@ -272,10 +272,10 @@ FROM (
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_leads__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_crm_leads') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      NOT base.created_date IS NULL
+      r.__set = 'store'
   ), metric_leads__spine AS (
     SELECT
       p.metric_time__day,
@@ -342,14 +342,14 @@ SELECT
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE) AS metric_time__month,
-      SUM(CASE WHEN base.is_responded_within_1h THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__leads_responded_within_1h) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__month,
@@ -357,14 +357,14 @@ FROM (
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE) AS metric_time__month,
-      COUNT(base.lead_id) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      CAST(SUM(r.m__leads) AS BIGINT) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_leads__bounds AS (
     SELECT
       CASE
@@ -439,16 +439,16 @@ SELECT
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE) AS metric_time__month,
-      base.employee_id AS employee,
-      SUM(CASE WHEN base.is_responded_within_1h THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee AS employee,
+      SUM(r.m__leads_responded_within_1h) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__month,
@@ -457,16 +457,16 @@ FROM (
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE) AS metric_time__month,
-      base.employee_id AS employee,
-      COUNT(base.lead_id) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee AS employee,
+      CAST(SUM(r.m__leads) AS BIGINT) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee
   ), metric_leads__bounds AS (
     SELECT
       CASE
@@ -488,10 +488,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_leads__members AS (
     SELECT DISTINCT
-      base.employee_id AS employee
-    FROM {{ ref('int_crm_leads') }} AS base
+      r.d__employee AS employee
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      NOT base.created_date IS NULL
+      r.__set = 'employee'
   ), metric_leads__spine AS (
     SELECT
       p.metric_time__month,
@@ -558,16 +558,16 @@ SELECT
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(CASE WHEN base.is_responded_within_1h THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__leads_responded_within_1h) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__month,
@@ -576,16 +576,16 @@ FROM (
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      COUNT(base.lead_id) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      CAST(SUM(r.m__leads) AS BIGINT) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_leads__bounds AS (
     SELECT
       CASE
@@ -607,10 +607,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_leads__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_crm_leads') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      NOT base.created_date IS NULL
+      r.__set = 'store'
   ), metric_leads__spine AS (
     SELECT
       p.metric_time__month,
@@ -677,14 +677,14 @@ SELECT
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.created_date) AS DATE) AS metric_time__quarter,
-      SUM(CASE WHEN base.is_responded_within_1h THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__leads_responded_within_1h) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.created_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__quarter,
@@ -692,14 +692,14 @@ FROM (
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.created_date) AS DATE) AS metric_time__quarter,
-      COUNT(base.lead_id) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      CAST(SUM(r.m__leads) AS BIGINT) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.created_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_leads__bounds AS (
     SELECT
       CASE
@@ -774,16 +774,16 @@ SELECT
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.created_date) AS DATE) AS metric_time__quarter,
-      base.employee_id AS employee,
-      SUM(CASE WHEN base.is_responded_within_1h THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__employee AS employee,
+      SUM(r.m__leads_responded_within_1h) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.created_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__employee
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__quarter,
@@ -792,16 +792,16 @@ FROM (
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.created_date) AS DATE) AS metric_time__quarter,
-      base.employee_id AS employee,
-      COUNT(base.lead_id) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__employee AS employee,
+      CAST(SUM(r.m__leads) AS BIGINT) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.created_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__employee
   ), metric_leads__bounds AS (
     SELECT
       CASE
@@ -823,10 +823,10 @@ FROM (
       ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_leads__members AS (
     SELECT DISTINCT
-      base.employee_id AS employee
-    FROM {{ ref('int_crm_leads') }} AS base
+      r.d__employee AS employee
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      NOT base.created_date IS NULL
+      r.__set = 'employee'
   ), metric_leads__spine AS (
     SELECT
       p.metric_time__quarter,
@@ -893,16 +893,16 @@ SELECT
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.created_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(CASE WHEN base.is_responded_within_1h THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__leads_responded_within_1h) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.created_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__quarter,
@@ -911,16 +911,16 @@ FROM (
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.created_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      COUNT(base.lead_id) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      CAST(SUM(r.m__leads) AS BIGINT) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.created_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_leads__bounds AS (
     SELECT
       CASE
@@ -942,10 +942,10 @@ FROM (
       ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_leads__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_crm_leads') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      NOT base.created_date IS NULL
+      r.__set = 'store'
   ), metric_leads__spine AS (
     SELECT
       p.metric_time__quarter,
@@ -1012,14 +1012,14 @@ SELECT
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.created_date) AS DATE) AS metric_time__year,
-      SUM(CASE WHEN base.is_responded_within_1h THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__leads_responded_within_1h) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.created_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__year,
@@ -1027,14 +1027,14 @@ FROM (
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.created_date) AS DATE) AS metric_time__year,
-      COUNT(base.lead_id) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      CAST(SUM(r.m__leads) AS BIGINT) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.created_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_leads__bounds AS (
     SELECT
       CASE
@@ -1109,16 +1109,16 @@ SELECT
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.created_date) AS DATE) AS metric_time__year,
-      base.employee_id AS employee,
-      SUM(CASE WHEN base.is_responded_within_1h THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__employee AS employee,
+      SUM(r.m__leads_responded_within_1h) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.created_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__employee
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__year,
@@ -1127,16 +1127,16 @@ FROM (
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.created_date) AS DATE) AS metric_time__year,
-      base.employee_id AS employee,
-      COUNT(base.lead_id) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__employee AS employee,
+      CAST(SUM(r.m__leads) AS BIGINT) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.created_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__employee
   ), metric_leads__bounds AS (
     SELECT
       CASE
@@ -1158,10 +1158,10 @@ FROM (
       ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_leads__members AS (
     SELECT DISTINCT
-      base.employee_id AS employee
-    FROM {{ ref('int_crm_leads') }} AS base
+      r.d__employee AS employee
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      NOT base.created_date IS NULL
+      r.__set = 'employee'
   ), metric_leads__spine AS (
     SELECT
       p.metric_time__year,
@@ -1228,16 +1228,16 @@ SELECT
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.created_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(CASE WHEN base.is_responded_within_1h THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__leads_responded_within_1h) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.created_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__year,
@@ -1246,16 +1246,16 @@ FROM (
     FROM metric_leads_responded_within_1h__raw AS m
   ), metric_leads__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.created_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      COUNT(base.lead_id) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      CAST(SUM(r.m__leads) AS BIGINT) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.created_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_leads__bounds AS (
     SELECT
       CASE
@@ -1277,10 +1277,10 @@ FROM (
       ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_leads__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_crm_leads') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      NOT base.created_date IS NULL
+      r.__set = 'store'
   ), metric_leads__spine AS (
     SELECT
       p.metric_time__year,

@@ -16,13 +16,14 @@ SELECT
 FROM (
   WITH metric_revenue_ytd__daily AS (
     SELECT
-      CAST(base.event_date AS DATE) AS __day,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      r.__day AS __day,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST({{ kpiflow_window_start() }} AS DATE)) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST({{ kpiflow_window_start() }} AS DATE)) AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE)
+      r.__day
   ), metric_revenue_ytd__bounds AS (
     SELECT
       MIN(__day) AS __lo,
@@ -100,15 +101,16 @@ SELECT
 FROM (
   WITH metric_revenue_ytd__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.event_date AS DATE) AS __day,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST({{ kpiflow_window_start() }} AS DATE)) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST({{ kpiflow_window_start() }} AS DATE)) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.event_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_revenue_ytd__bounds AS (
     SELECT
       MIN(__day) AS __lo,
@@ -197,17 +199,16 @@ SELECT
 FROM (
   WITH metric_revenue_ytd__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.event_date AS DATE) AS __day,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST({{ kpiflow_window_start() }} AS DATE)) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST({{ kpiflow_window_start() }} AS DATE)) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.event_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_revenue_ytd__bounds AS (
     SELECT
       MIN(__day) AS __lo,
@@ -296,13 +297,14 @@ SELECT
 FROM (
   WITH metric_revenue_ytd__daily AS (
     SELECT
-      CAST(base.event_date AS DATE) AS __day,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      r.__day AS __day,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE)
+      r.__day
   ), metric_revenue_ytd__bounds AS (
     SELECT
       MIN(__day) AS __lo,
@@ -380,15 +382,16 @@ SELECT
 FROM (
   WITH metric_revenue_ytd__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.event_date AS DATE) AS __day,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.event_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_revenue_ytd__bounds AS (
     SELECT
       MIN(__day) AS __lo,
@@ -477,17 +480,16 @@ SELECT
 FROM (
   WITH metric_revenue_ytd__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.event_date AS DATE) AS __day,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.event_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_revenue_ytd__bounds AS (
     SELECT
       MIN(__day) AS __lo,
@@ -576,13 +578,14 @@ SELECT
 FROM (
   WITH metric_revenue_ytd__daily AS (
     SELECT
-      CAST(base.event_date AS DATE) AS __day,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      r.__day AS __day,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE)
+      r.__day
   ), metric_revenue_ytd__bounds AS (
     SELECT
       MIN(__day) AS __lo,
@@ -660,15 +663,16 @@ SELECT
 FROM (
   WITH metric_revenue_ytd__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.event_date AS DATE) AS __day,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.event_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_revenue_ytd__bounds AS (
     SELECT
       MIN(__day) AS __lo,
@@ -757,17 +761,16 @@ SELECT
 FROM (
   WITH metric_revenue_ytd__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.event_date AS DATE) AS __day,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.event_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_revenue_ytd__bounds AS (
     SELECT
       MIN(__day) AS __lo,
@@ -856,13 +859,14 @@ SELECT
 FROM (
   WITH metric_revenue_ytd__daily AS (
     SELECT
-      CAST(base.event_date AS DATE) AS __day,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      r.__day AS __day,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE)
+      r.__day
   ), metric_revenue_ytd__bounds AS (
     SELECT
       MIN(__day) AS __lo,
@@ -940,15 +944,16 @@ SELECT
 FROM (
   WITH metric_revenue_ytd__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.event_date AS DATE) AS __day,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.event_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_revenue_ytd__bounds AS (
     SELECT
       MIN(__day) AS __lo,
@@ -1037,17 +1042,16 @@ SELECT
 FROM (
   WITH metric_revenue_ytd__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.event_date AS DATE) AS __day,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.event_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_revenue_ytd__bounds AS (
     SELECT
       MIN(__day) AS __lo,

@@ -31,13 +31,14 @@ FROM (
       CAST(base.event_date AS DATE)
   ), metric_selling_area_sqft__daily AS (
     SELECT
-      CAST(base.date_day AS DATE) AS __day,
-      SUM(base.selling_area_sqft) AS value
-    FROM {{ ref('int_store_days') }} AS base
+      r.__day AS __day,
+      SUM(r.m__selling_area_sqft) AS value
+    FROM {{ ref('rollup__store_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.date_day AS DATE)
+      r.__day
   ), metric_selling_area_sqft__edges AS (
     SELECT
       *,
@@ -111,15 +112,16 @@ FROM (
       base.store_id
   ), metric_selling_area_sqft__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.date_day AS DATE) AS __day,
-      SUM(base.selling_area_sqft) AS value
-    FROM {{ ref('int_store_days') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__selling_area_sqft) AS value
+    FROM {{ ref('rollup__store_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.date_day AS DATE)
+      r.d__store,
+      r.__day
   ), metric_selling_area_sqft__edges AS (
     SELECT
       *,
@@ -201,17 +203,16 @@ FROM (
       store.region
   ), metric_selling_area_sqft__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.date_day AS DATE) AS __day,
-      SUM(base.selling_area_sqft) AS value
-    FROM {{ ref('int_store_days') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__selling_area_sqft) AS value
+    FROM {{ ref('rollup__store_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.date_day AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_selling_area_sqft__edges AS (
     SELECT
       *,
@@ -291,13 +292,14 @@ FROM (
       CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE)
   ), metric_selling_area_sqft__daily AS (
     SELECT
-      CAST(base.date_day AS DATE) AS __day,
-      SUM(base.selling_area_sqft) AS value
-    FROM {{ ref('int_store_days') }} AS base
+      r.__day AS __day,
+      SUM(r.m__selling_area_sqft) AS value
+    FROM {{ ref('rollup__store_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.date_day AS DATE)
+      r.__day
   ), metric_selling_area_sqft__edges AS (
     SELECT
       *,
@@ -371,15 +373,16 @@ FROM (
       base.store_id
   ), metric_selling_area_sqft__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.date_day AS DATE) AS __day,
-      SUM(base.selling_area_sqft) AS value
-    FROM {{ ref('int_store_days') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__selling_area_sqft) AS value
+    FROM {{ ref('rollup__store_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.date_day AS DATE)
+      r.d__store,
+      r.__day
   ), metric_selling_area_sqft__edges AS (
     SELECT
       *,
@@ -461,17 +464,16 @@ FROM (
       store.region
   ), metric_selling_area_sqft__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.date_day AS DATE) AS __day,
-      SUM(base.selling_area_sqft) AS value
-    FROM {{ ref('int_store_days') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__selling_area_sqft) AS value
+    FROM {{ ref('rollup__store_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.date_day AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_selling_area_sqft__edges AS (
     SELECT
       *,
@@ -551,13 +553,14 @@ FROM (
       CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE)
   ), metric_selling_area_sqft__daily AS (
     SELECT
-      CAST(base.date_day AS DATE) AS __day,
-      SUM(base.selling_area_sqft) AS value
-    FROM {{ ref('int_store_days') }} AS base
+      r.__day AS __day,
+      SUM(r.m__selling_area_sqft) AS value
+    FROM {{ ref('rollup__store_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.date_day AS DATE)
+      r.__day
   ), metric_selling_area_sqft__edges AS (
     SELECT
       *,
@@ -631,15 +634,16 @@ FROM (
       base.store_id
   ), metric_selling_area_sqft__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.date_day AS DATE) AS __day,
-      SUM(base.selling_area_sqft) AS value
-    FROM {{ ref('int_store_days') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__selling_area_sqft) AS value
+    FROM {{ ref('rollup__store_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.date_day AS DATE)
+      r.d__store,
+      r.__day
   ), metric_selling_area_sqft__edges AS (
     SELECT
       *,
@@ -721,17 +725,16 @@ FROM (
       store.region
   ), metric_selling_area_sqft__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.date_day AS DATE) AS __day,
-      SUM(base.selling_area_sqft) AS value
-    FROM {{ ref('int_store_days') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__selling_area_sqft) AS value
+    FROM {{ ref('rollup__store_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.date_day AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_selling_area_sqft__edges AS (
     SELECT
       *,
@@ -811,13 +814,14 @@ FROM (
       CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE)
   ), metric_selling_area_sqft__daily AS (
     SELECT
-      CAST(base.date_day AS DATE) AS __day,
-      SUM(base.selling_area_sqft) AS value
-    FROM {{ ref('int_store_days') }} AS base
+      r.__day AS __day,
+      SUM(r.m__selling_area_sqft) AS value
+    FROM {{ ref('rollup__store_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.date_day AS DATE)
+      r.__day
   ), metric_selling_area_sqft__edges AS (
     SELECT
       *,
@@ -891,15 +895,16 @@ FROM (
       base.store_id
   ), metric_selling_area_sqft__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.date_day AS DATE) AS __day,
-      SUM(base.selling_area_sqft) AS value
-    FROM {{ ref('int_store_days') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__selling_area_sqft) AS value
+    FROM {{ ref('rollup__store_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.date_day AS DATE)
+      r.d__store,
+      r.__day
   ), metric_selling_area_sqft__edges AS (
     SELECT
       *,
@@ -981,17 +986,16 @@ FROM (
       store.region
   ), metric_selling_area_sqft__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.date_day AS DATE) AS __day,
-      SUM(base.selling_area_sqft) AS value
-    FROM {{ ref('int_store_days') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__selling_area_sqft) AS value
+    FROM {{ ref('rollup__store_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.date_day AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_selling_area_sqft__edges AS (
     SELECT
       *,

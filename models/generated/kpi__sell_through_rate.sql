@@ -16,14 +16,14 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_units_sold AS (
     SELECT
       m.metric_time__month,
@@ -31,13 +31,14 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_units) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_units) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_opening_inventory_units__edges AS (
     SELECT
       *,
@@ -94,16 +95,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_units_sold AS (
     SELECT
       m.metric_time__month,
@@ -112,15 +113,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_units) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_units) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_opening_inventory_units__edges AS (
     SELECT
       *,
@@ -185,18 +187,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   ), metric_units_sold AS (
     SELECT
       m.metric_time__month,
@@ -205,17 +205,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_units) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_units) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_opening_inventory_units__edges AS (
     SELECT
       *,
@@ -280,18 +279,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      product.category AS product__category,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__product__category AS product__category,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__product__category
   ), metric_units_sold AS (
     SELECT
       m.metric_time__month,
@@ -300,17 +297,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_units) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_units) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_opening_inventory_units__edges AS (
     SELECT
       *,
@@ -375,14 +371,14 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_units_sold AS (
     SELECT
       m.metric_time__quarter,
@@ -390,13 +386,14 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_units) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_units) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_opening_inventory_units__edges AS (
     SELECT
       *,
@@ -453,16 +450,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_units_sold AS (
     SELECT
       m.metric_time__quarter,
@@ -471,15 +468,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_units) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_units) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_opening_inventory_units__edges AS (
     SELECT
       *,
@@ -544,18 +542,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   ), metric_units_sold AS (
     SELECT
       m.metric_time__quarter,
@@ -564,17 +560,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_units) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_units) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_opening_inventory_units__edges AS (
     SELECT
       *,
@@ -639,18 +634,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      product.category AS product__category,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__product__category AS product__category,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__product__category
   ), metric_units_sold AS (
     SELECT
       m.metric_time__quarter,
@@ -659,17 +652,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_units) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_units) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_opening_inventory_units__edges AS (
     SELECT
       *,
@@ -734,14 +726,14 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_units_sold AS (
     SELECT
       m.metric_time__year,
@@ -749,13 +741,14 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_units) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_units) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      r.__day
   ), metric_opening_inventory_units__edges AS (
     SELECT
       *,
@@ -812,16 +805,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_units_sold AS (
     SELECT
       m.metric_time__year,
@@ -830,15 +823,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_units) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_units) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.__day
   ), metric_opening_inventory_units__edges AS (
     SELECT
       *,
@@ -903,18 +897,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   ), metric_units_sold AS (
     SELECT
       m.metric_time__year,
@@ -923,17 +915,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
-      store.region AS store__region,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_units) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_units) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      store.region,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store__region,
+      r.__day
   ), metric_opening_inventory_units__edges AS (
     SELECT
       *,
@@ -998,18 +989,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      product.category AS product__category,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__product__category AS product__category,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__product__category
   ), metric_units_sold AS (
     SELECT
       m.metric_time__year,
@@ -1018,17 +1007,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_units) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_units) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__product__category,
+      r.__day
   ), metric_opening_inventory_units__edges AS (
     SELECT
       *,

@@ -16,14 +16,14 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE) AS metric_time__month,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__month,
@@ -31,14 +31,14 @@ FROM (
     FROM metric_shrinkage_value__raw AS m
   ), metric_counted_book_value AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE) AS metric_time__month,
-      SUM(base.book_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__counted_book_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_shrinkage_rate__keys AS (
     SELECT
       metric_time__month
@@ -83,16 +83,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__month,
@@ -101,16 +101,16 @@ FROM (
     FROM metric_shrinkage_value__raw AS m
   ), metric_counted_book_value AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.book_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__counted_book_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_shrinkage_rate__keys AS (
     SELECT
       metric_time__month,
@@ -162,18 +162,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__month,
@@ -182,18 +180,16 @@ FROM (
     FROM metric_shrinkage_value__raw AS m
   ), metric_counted_book_value AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      SUM(base.book_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      SUM(r.m__counted_book_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   ), metric_shrinkage_rate__keys AS (
     SELECT
       metric_time__month,
@@ -245,18 +241,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE) AS metric_time__month,
-      product.category AS product__category,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__product__category AS product__category,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__product__category
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__month,
@@ -265,18 +259,16 @@ FROM (
     FROM metric_shrinkage_value__raw AS m
   ), metric_counted_book_value AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE) AS metric_time__month,
-      product.category AS product__category,
-      SUM(base.book_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__product__category AS product__category,
+      SUM(r.m__counted_book_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__product__category
   ), metric_shrinkage_rate__keys AS (
     SELECT
       metric_time__month,
@@ -328,14 +320,14 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE) AS metric_time__quarter,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__quarter,
@@ -343,14 +335,14 @@ FROM (
     FROM metric_shrinkage_value__raw AS m
   ), metric_counted_book_value AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE) AS metric_time__quarter,
-      SUM(base.book_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__counted_book_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_shrinkage_rate__keys AS (
     SELECT
       metric_time__quarter
@@ -395,16 +387,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__quarter,
@@ -413,16 +405,16 @@ FROM (
     FROM metric_shrinkage_value__raw AS m
   ), metric_counted_book_value AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(base.book_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__counted_book_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_shrinkage_rate__keys AS (
     SELECT
       metric_time__quarter,
@@ -474,18 +466,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__quarter,
@@ -494,18 +484,16 @@ FROM (
     FROM metric_shrinkage_value__raw AS m
   ), metric_counted_book_value AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      SUM(base.book_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      SUM(r.m__counted_book_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   ), metric_shrinkage_rate__keys AS (
     SELECT
       metric_time__quarter,
@@ -557,18 +545,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE) AS metric_time__quarter,
-      product.category AS product__category,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__product__category AS product__category,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__product__category
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__quarter,
@@ -577,18 +563,16 @@ FROM (
     FROM metric_shrinkage_value__raw AS m
   ), metric_counted_book_value AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE) AS metric_time__quarter,
-      product.category AS product__category,
-      SUM(base.book_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__product__category AS product__category,
+      SUM(r.m__counted_book_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__product__category
   ), metric_shrinkage_rate__keys AS (
     SELECT
       metric_time__quarter,
@@ -640,14 +624,14 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE) AS metric_time__year,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__year,
@@ -655,14 +639,14 @@ FROM (
     FROM metric_shrinkage_value__raw AS m
   ), metric_counted_book_value AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE) AS metric_time__year,
-      SUM(base.book_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__counted_book_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_shrinkage_rate__keys AS (
     SELECT
       metric_time__year
@@ -707,16 +691,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__year,
@@ -725,16 +709,16 @@ FROM (
     FROM metric_shrinkage_value__raw AS m
   ), metric_counted_book_value AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(base.book_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__counted_book_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_shrinkage_rate__keys AS (
     SELECT
       metric_time__year,
@@ -786,18 +770,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__year,
@@ -806,18 +788,16 @@ FROM (
     FROM metric_shrinkage_value__raw AS m
   ), metric_counted_book_value AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      SUM(base.book_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      SUM(r.m__counted_book_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   ), metric_shrinkage_rate__keys AS (
     SELECT
       metric_time__year,
@@ -869,18 +849,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE) AS metric_time__year,
-      product.category AS product__category,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__product__category AS product__category,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__product__category
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__year,
@@ -889,18 +867,16 @@ FROM (
     FROM metric_shrinkage_value__raw AS m
   ), metric_counted_book_value AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE) AS metric_time__year,
-      product.category AS product__category,
-      SUM(base.book_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__product__category AS product__category,
+      SUM(r.m__counted_book_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__product__category
   ), metric_shrinkage_rate__keys AS (
     SELECT
       metric_time__year,

@@ -16,14 +16,14 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE) AS metric_time__month,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__month,
@@ -56,16 +56,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__month,
@@ -101,18 +101,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__month,
@@ -148,18 +146,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE) AS metric_time__month,
-      product.category AS product__category,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__product__category AS product__category,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__product__category
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__month,
@@ -195,14 +191,14 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE) AS metric_time__quarter,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__quarter,
@@ -235,16 +231,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__quarter,
@@ -280,18 +276,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__quarter,
@@ -327,18 +321,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE) AS metric_time__quarter,
-      product.category AS product__category,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__product__category AS product__category,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.count_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__product__category
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__quarter,
@@ -374,14 +366,14 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE) AS metric_time__year,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__year,
@@ -414,16 +406,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__year,
@@ -459,18 +451,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__year,
@@ -506,18 +496,16 @@ SELECT
 FROM (
   WITH metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE) AS metric_time__year,
-      product.category AS product__category,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__product__category AS product__category,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.count_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__product__category
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__year,

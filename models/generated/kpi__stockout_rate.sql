@@ -16,14 +16,14 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS metric_time__day,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__day,
@@ -31,14 +31,14 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS metric_time__day,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__day
@@ -83,16 +83,16 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__day,
@@ -101,16 +101,16 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__day,
@@ -162,18 +162,16 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS metric_time__day,
-      store.region AS store__region,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store__region AS store__region,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE),
-      store.region
+      CAST(r.__day AS DATE),
+      r.d__store__region
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__day,
@@ -182,18 +180,16 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS metric_time__day,
-      store.region AS store__region,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE),
-      store.region
+      CAST(r.__day AS DATE),
+      r.d__store__region
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__day,
@@ -245,18 +241,16 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS metric_time__day,
-      product.category AS product__category,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__product__category AS product__category,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE),
-      product.category
+      CAST(r.__day AS DATE),
+      r.d__product__category
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__day,
@@ -265,18 +259,16 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(base.snapshot_date AS DATE) AS metric_time__day,
-      product.category AS product__category,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__product__category AS product__category,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.snapshot_date AS DATE),
-      product.category
+      CAST(r.__day AS DATE),
+      r.d__product__category
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__day,
@@ -328,14 +320,14 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE) AS metric_time__month,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__month,
@@ -343,14 +335,14 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE) AS metric_time__month,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__month
@@ -395,16 +387,16 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__month,
@@ -413,16 +405,16 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__month,
@@ -474,18 +466,16 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__month,
@@ -494,18 +484,16 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__month,
@@ -557,18 +545,16 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE) AS metric_time__month,
-      product.category AS product__category,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__product__category AS product__category,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__product__category
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__month,
@@ -577,18 +563,16 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE) AS metric_time__month,
-      product.category AS product__category,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__product__category AS product__category,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__product__category
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__month,
@@ -640,14 +624,14 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE) AS metric_time__quarter,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__quarter,
@@ -655,14 +639,14 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE) AS metric_time__quarter,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__quarter
@@ -707,16 +691,16 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__quarter,
@@ -725,16 +709,16 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__quarter,
@@ -786,18 +770,16 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__quarter,
@@ -806,18 +788,16 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__quarter,
@@ -869,18 +849,16 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE) AS metric_time__quarter,
-      product.category AS product__category,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__product__category AS product__category,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__product__category
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__quarter,
@@ -889,18 +867,16 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE) AS metric_time__quarter,
-      product.category AS product__category,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__product__category AS product__category,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.snapshot_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__product__category
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__quarter,
@@ -952,14 +928,14 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE) AS metric_time__year,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__year,
@@ -967,14 +943,14 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE) AS metric_time__year,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__year
@@ -1019,16 +995,16 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__year,
@@ -1037,16 +1013,16 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__year,
@@ -1098,18 +1074,16 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__year,
@@ -1118,18 +1092,16 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__year,
@@ -1181,18 +1153,16 @@ SELECT
 FROM (
   WITH metric_stockout_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE) AS metric_time__year,
-      product.category AS product__category,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__product__category AS product__category,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__product__category
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__year,
@@ -1201,18 +1171,16 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE) AS metric_time__year,
-      product.category AS product__category,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__product__category AS product__category,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'product__category'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.snapshot_date) AS DATE),
-      product.category
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__product__category
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__year,

@@ -20,14 +20,14 @@ SELECT
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE) AS metric_time__month,
-      SUM(CASE WHEN base.passed THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_trainings') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__trainings_passed) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_trainings_passed AS (
     SELECT
       m.metric_time__month,
@@ -35,14 +35,14 @@ FROM (
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE) AS metric_time__month,
-      COUNT(base.training_id) AS value
-    FROM {{ ref('int_trainings') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      CAST(SUM(r.m__trainings) AS BIGINT) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_trainings AS (
     SELECT
       m.metric_time__month,
@@ -119,16 +119,16 @@ SELECT
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(CASE WHEN base.passed THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_trainings') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__trainings_passed) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_trainings_passed AS (
     SELECT
       m.metric_time__month,
@@ -137,16 +137,16 @@ FROM (
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      COUNT(base.training_id) AS value
-    FROM {{ ref('int_trainings') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      CAST(SUM(r.m__trainings) AS BIGINT) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_trainings AS (
     SELECT
       m.metric_time__month,
@@ -237,18 +237,16 @@ SELECT
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE) AS metric_time__month,
-      employee.department AS employee__department,
-      SUM(CASE WHEN base.passed THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_trainings') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee__department AS employee__department,
+      SUM(r.m__trainings_passed) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_trainings_passed AS (
     SELECT
       m.metric_time__month,
@@ -257,18 +255,16 @@ FROM (
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE) AS metric_time__month,
-      employee.department AS employee__department,
-      COUNT(base.training_id) AS value
-    FROM {{ ref('int_trainings') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__trainings) AS BIGINT) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_trainings AS (
     SELECT
       m.metric_time__month,
@@ -361,14 +357,14 @@ SELECT
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.completed_on) AS DATE) AS metric_time__quarter,
-      SUM(CASE WHEN base.passed THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_trainings') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__trainings_passed) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.completed_on) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_trainings_passed AS (
     SELECT
       m.metric_time__quarter,
@@ -376,14 +372,14 @@ FROM (
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.completed_on) AS DATE) AS metric_time__quarter,
-      COUNT(base.training_id) AS value
-    FROM {{ ref('int_trainings') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      CAST(SUM(r.m__trainings) AS BIGINT) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.completed_on) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_trainings AS (
     SELECT
       m.metric_time__quarter,
@@ -460,16 +456,16 @@ SELECT
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.completed_on) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(CASE WHEN base.passed THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_trainings') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__trainings_passed) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.completed_on) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_trainings_passed AS (
     SELECT
       m.metric_time__quarter,
@@ -478,16 +474,16 @@ FROM (
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.completed_on) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      COUNT(base.training_id) AS value
-    FROM {{ ref('int_trainings') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      CAST(SUM(r.m__trainings) AS BIGINT) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.completed_on) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_trainings AS (
     SELECT
       m.metric_time__quarter,
@@ -578,18 +574,16 @@ SELECT
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.completed_on) AS DATE) AS metric_time__quarter,
-      employee.department AS employee__department,
-      SUM(CASE WHEN base.passed THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_trainings') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__employee__department AS employee__department,
+      SUM(r.m__trainings_passed) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.completed_on) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_trainings_passed AS (
     SELECT
       m.metric_time__quarter,
@@ -598,18 +592,16 @@ FROM (
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.completed_on) AS DATE) AS metric_time__quarter,
-      employee.department AS employee__department,
-      COUNT(base.training_id) AS value
-    FROM {{ ref('int_trainings') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__trainings) AS BIGINT) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.completed_on) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_trainings AS (
     SELECT
       m.metric_time__quarter,
@@ -702,14 +694,14 @@ SELECT
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.completed_on) AS DATE) AS metric_time__year,
-      SUM(CASE WHEN base.passed THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_trainings') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__trainings_passed) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.completed_on) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_trainings_passed AS (
     SELECT
       m.metric_time__year,
@@ -717,14 +709,14 @@ FROM (
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.completed_on) AS DATE) AS metric_time__year,
-      COUNT(base.training_id) AS value
-    FROM {{ ref('int_trainings') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      CAST(SUM(r.m__trainings) AS BIGINT) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.completed_on) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_trainings AS (
     SELECT
       m.metric_time__year,
@@ -801,16 +793,16 @@ SELECT
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.completed_on) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(CASE WHEN base.passed THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_trainings') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__trainings_passed) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.completed_on) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_trainings_passed AS (
     SELECT
       m.metric_time__year,
@@ -819,16 +811,16 @@ FROM (
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.completed_on) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      COUNT(base.training_id) AS value
-    FROM {{ ref('int_trainings') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      CAST(SUM(r.m__trainings) AS BIGINT) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.completed_on) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_trainings AS (
     SELECT
       m.metric_time__year,
@@ -919,18 +911,16 @@ SELECT
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.completed_on) AS DATE) AS metric_time__year,
-      employee.department AS employee__department,
-      SUM(CASE WHEN base.passed THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_trainings') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__employee__department AS employee__department,
+      SUM(r.m__trainings_passed) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.completed_on) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_trainings_passed AS (
     SELECT
       m.metric_time__year,
@@ -939,18 +929,16 @@ FROM (
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.completed_on) AS DATE) AS metric_time__year,
-      employee.department AS employee__department,
-      COUNT(base.training_id) AS value
-    FROM {{ ref('int_trainings') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__trainings) AS BIGINT) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'employee__department'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.completed_on) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_trainings AS (
     SELECT
       m.metric_time__year,

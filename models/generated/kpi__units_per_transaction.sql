@@ -16,14 +16,14 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_units_sold AS (
     SELECT
       m.metric_time__day,
@@ -31,14 +31,14 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(base.order_date AS DATE) AS metric_time__day,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.order_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -110,16 +110,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_units_sold AS (
     SELECT
       m.metric_time__day,
@@ -128,16 +128,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(base.order_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.order_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -156,10 +156,10 @@ FROM (
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_orders') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__day,
@@ -226,18 +226,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      store.region AS store__region,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store__region AS store__region,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE),
-      store.region
+      CAST(r.__day AS DATE),
+      r.d__store__region
   ), metric_units_sold AS (
     SELECT
       m.metric_time__day,
@@ -246,18 +244,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(base.order_date AS DATE) AS metric_time__day,
-      store.region AS store__region,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.order_date AS DATE),
-      store.region
+      CAST(r.__day AS DATE),
+      r.d__store__region
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -276,12 +272,10 @@ FROM (
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      store.region AS store__region
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store__region'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__day,
@@ -348,18 +342,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      "order".channel AS order__channel,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.event_date AS DATE),
-      "order".channel
+      CAST(r.__day AS DATE),
+      r.d__order__channel
   ), metric_units_sold AS (
     SELECT
       m.metric_time__day,
@@ -368,16 +360,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(base.order_date AS DATE) AS metric_time__day,
-      base.channel AS order__channel,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__order__channel AS order__channel,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.order_date AS DATE),
-      base.channel
+      CAST(r.__day AS DATE),
+      r.d__order__channel
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -396,10 +388,10 @@ FROM (
       ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.channel AS order__channel
-    FROM {{ ref('int_orders') }} AS base
+      r.d__order__channel AS order__channel
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'order__channel'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__day,
@@ -466,14 +458,14 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_units_sold AS (
     SELECT
       m.metric_time__month,
@@ -481,14 +473,14 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE) AS metric_time__month,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -563,16 +555,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_units_sold AS (
     SELECT
       m.metric_time__month,
@@ -581,16 +573,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -612,10 +604,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_orders') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__month,
@@ -682,18 +674,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   ), metric_units_sold AS (
     SELECT
       m.metric_time__month,
@@ -702,18 +692,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -735,12 +723,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      store.region AS store__region
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store__region'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__month,
@@ -807,18 +793,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      "order".channel AS order__channel,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      "order".channel
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__order__channel
   ), metric_units_sold AS (
     SELECT
       m.metric_time__month,
@@ -827,16 +811,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE) AS metric_time__month,
-      base.channel AS order__channel,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__order__channel AS order__channel,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
-      base.channel
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__order__channel
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -858,10 +842,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.channel AS order__channel
-    FROM {{ ref('int_orders') }} AS base
+      r.d__order__channel AS order__channel
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'order__channel'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__month,
@@ -928,14 +912,14 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_units_sold AS (
     SELECT
       m.metric_time__quarter,
@@ -943,14 +927,14 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE) AS metric_time__quarter,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -1025,16 +1009,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_units_sold AS (
     SELECT
       m.metric_time__quarter,
@@ -1043,16 +1027,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -1074,10 +1058,10 @@ FROM (
       ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_orders') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__quarter,
@@ -1144,18 +1128,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   ), metric_units_sold AS (
     SELECT
       m.metric_time__quarter,
@@ -1164,18 +1146,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -1197,12 +1177,10 @@ FROM (
       ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      store.region AS store__region
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store__region'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__quarter,
@@ -1269,18 +1247,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      "order".channel AS order__channel,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      "order".channel
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__order__channel
   ), metric_units_sold AS (
     SELECT
       m.metric_time__quarter,
@@ -1289,16 +1265,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE) AS metric_time__quarter,
-      base.channel AS order__channel,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__order__channel AS order__channel,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.order_date) AS DATE),
-      base.channel
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__order__channel
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -1320,10 +1296,10 @@ FROM (
       ON CAST(DATE_TRUNC('QUARTER', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.channel AS order__channel
-    FROM {{ ref('int_orders') }} AS base
+      r.d__order__channel AS order__channel
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'order__channel'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__quarter,
@@ -1390,14 +1366,14 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_units_sold AS (
     SELECT
       m.metric_time__year,
@@ -1405,14 +1381,14 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE) AS metric_time__year,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -1487,16 +1463,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_units_sold AS (
     SELECT
       m.metric_time__year,
@@ -1505,16 +1481,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -1536,10 +1512,10 @@ FROM (
       ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_orders') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__year,
@@ -1606,18 +1582,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   ), metric_units_sold AS (
     SELECT
       m.metric_time__year,
@@ -1626,18 +1600,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -1659,12 +1631,10 @@ FROM (
       ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      store.region AS store__region
-    FROM {{ ref('int_orders') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      r.d__store__region AS store__region
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store__region'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__year,
@@ -1731,18 +1701,16 @@ SELECT
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      "order".channel AS order__channel,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('int_orders') }} AS "order"
-      ON base.order_id = "order".order_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__order__channel AS order__channel,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      "order".channel
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__order__channel
   ), metric_units_sold AS (
     SELECT
       m.metric_time__year,
@@ -1751,16 +1719,16 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE) AS metric_time__year,
-      base.channel AS order__channel,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__order__channel AS order__channel,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'order__channel'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.order_date) AS DATE),
-      base.channel
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__order__channel
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -1782,10 +1750,10 @@ FROM (
       ON CAST(DATE_TRUNC('YEAR', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.channel AS order__channel
-    FROM {{ ref('int_orders') }} AS base
+      r.d__order__channel AS order__channel
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'order__channel'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__year,

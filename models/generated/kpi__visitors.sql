@@ -16,14 +16,14 @@ SELECT
 FROM (
   WITH metric_visitors__raw AS (
     SELECT
-      CAST(base.traffic_date AS DATE) AS metric_time__day,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.traffic_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_visitors AS (
     SELECT
       m.metric_time__day,
@@ -56,16 +56,16 @@ SELECT
 FROM (
   WITH metric_visitors__raw AS (
     SELECT
-      CAST(base.traffic_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.traffic_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_visitors AS (
     SELECT
       m.metric_time__day,
@@ -101,18 +101,16 @@ SELECT
 FROM (
   WITH metric_visitors__raw AS (
     SELECT
-      CAST(base.traffic_date AS DATE) AS metric_time__day,
-      store.region AS store__region,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store__region AS store__region,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
     GROUP BY
-      CAST(base.traffic_date AS DATE),
-      store.region
+      CAST(r.__day AS DATE),
+      r.d__store__region
   ), metric_visitors AS (
     SELECT
       m.metric_time__day,
@@ -148,14 +146,14 @@ SELECT
 FROM (
   WITH metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.traffic_date) AS DATE) AS metric_time__month,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.traffic_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_visitors AS (
     SELECT
       m.metric_time__month,
@@ -188,16 +186,16 @@ SELECT
 FROM (
   WITH metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.traffic_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.traffic_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_visitors AS (
     SELECT
       m.metric_time__month,
@@ -233,18 +231,16 @@ SELECT
 FROM (
   WITH metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.traffic_date) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store__region AS store__region,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.traffic_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store__region
   ), metric_visitors AS (
     SELECT
       m.metric_time__month,
@@ -280,14 +276,14 @@ SELECT
 FROM (
   WITH metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.traffic_date) AS DATE) AS metric_time__quarter,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.traffic_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_visitors AS (
     SELECT
       m.metric_time__quarter,
@@ -320,16 +316,16 @@ SELECT
 FROM (
   WITH metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.traffic_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.traffic_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_visitors AS (
     SELECT
       m.metric_time__quarter,
@@ -365,18 +361,16 @@ SELECT
 FROM (
   WITH metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.traffic_date) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store__region AS store__region,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.traffic_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store__region
   ), metric_visitors AS (
     SELECT
       m.metric_time__quarter,
@@ -412,14 +406,14 @@ SELECT
 FROM (
   WITH metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.traffic_date) AS DATE) AS metric_time__year,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'overall'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.traffic_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_visitors AS (
     SELECT
       m.metric_time__year,
@@ -452,16 +446,16 @@ SELECT
 FROM (
   WITH metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.traffic_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.traffic_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_visitors AS (
     SELECT
       m.metric_time__year,
@@ -497,18 +491,16 @@ SELECT
 FROM (
   WITH metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.traffic_date) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store__region AS store__region,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store__region'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.traffic_date) AS DATE),
-      store.region
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store__region
   ), metric_visitors AS (
     SELECT
       m.metric_time__year,

@@ -20,19 +20,17 @@ SELECT
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      CAST(SUM(r.m__voluntary_terminations) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        (
-          base.event_type = 'termination' AND base.termination_reason = 'resignation'
-        )
-        AND CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+        r.__set = 'overall'
+        AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__voluntary_terminations__rows > 0
     GROUP BY
-      CAST(base.event_date AS DATE)
+      CAST(r.__day AS DATE)
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__day,
@@ -134,21 +132,19 @@ SELECT
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__store AS store,
+      CAST(SUM(r.m__voluntary_terminations) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        (
-          base.event_type = 'termination' AND base.termination_reason = 'resignation'
-        )
-        AND CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+        r.__set = 'store'
+        AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__voluntary_terminations__rows > 0
     GROUP BY
-      CAST(base.event_date AS DATE),
-      base.store_id
+      CAST(r.__day AS DATE),
+      r.d__store
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__day,
@@ -268,23 +264,19 @@ SELECT
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
-      CAST(base.event_date AS DATE) AS metric_time__day,
-      employee.department AS employee__department,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(r.__day AS DATE) AS metric_time__day,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__voluntary_terminations) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        (
-          base.event_type = 'termination' AND base.termination_reason = 'resignation'
-        )
-        AND CAST(base.event_date AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
+        r.__set = 'employee__department'
+        AND CAST(r.__day AS DATE) >= CAST({{ kpiflow_window_start() }} AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__voluntary_terminations__rows > 0
     GROUP BY
-      CAST(base.event_date AS DATE),
-      employee.department
+      CAST(r.__day AS DATE),
+      r.d__employee__department
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__day,
@@ -408,19 +400,17 @@ SELECT
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      CAST(SUM(r.m__voluntary_terminations) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        (
-          base.event_type = 'termination' AND base.termination_reason = 'resignation'
-        )
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'overall'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__voluntary_terminations__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE)
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__month,
@@ -522,21 +512,19 @@ SELECT
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      CAST(SUM(r.m__voluntary_terminations) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        (
-          base.event_type = 'termination' AND base.termination_reason = 'resignation'
-        )
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'store'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__voluntary_terminations__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__month,
@@ -656,23 +644,19 @@ SELECT
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      employee.department AS employee__department,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__voluntary_terminations) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        (
-          base.event_type = 'termination' AND base.termination_reason = 'resignation'
-        )
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'employee__department'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__voluntary_terminations__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__month,
@@ -796,19 +780,17 @@ SELECT
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      CAST(SUM(r.m__voluntary_terminations) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        (
-          base.event_type = 'termination' AND base.termination_reason = 'resignation'
-        )
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'overall'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__voluntary_terminations__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE)
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__quarter,
@@ -910,21 +892,19 @@ SELECT
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__store AS store,
+      CAST(SUM(r.m__voluntary_terminations) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        (
-          base.event_type = 'termination' AND base.termination_reason = 'resignation'
-        )
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'store'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__voluntary_terminations__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__store
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__quarter,
@@ -1044,23 +1024,19 @@ SELECT
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE) AS metric_time__quarter,
-      employee.department AS employee__department,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE) AS metric_time__quarter,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__voluntary_terminations) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        (
-          base.event_type = 'termination' AND base.termination_reason = 'resignation'
-        )
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'employee__department'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__voluntary_terminations__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.event_date) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('QUARTER', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__quarter,
@@ -1184,19 +1160,17 @@ SELECT
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      CAST(SUM(r.m__voluntary_terminations) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        (
-          base.event_type = 'termination' AND base.termination_reason = 'resignation'
-        )
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'overall'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__voluntary_terminations__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE)
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE)
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__year,
@@ -1298,21 +1272,19 @@ SELECT
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__store AS store,
+      CAST(SUM(r.m__voluntary_terminations) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        (
-          base.event_type = 'termination' AND base.termination_reason = 'resignation'
-        )
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'store'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__voluntary_terminations__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__store
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__year,
@@ -1432,23 +1404,19 @@ SELECT
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE) AS metric_time__year,
-      employee.department AS employee__department,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE) AS metric_time__year,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__voluntary_terminations) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        (
-          base.event_type = 'termination' AND base.termination_reason = 'resignation'
-        )
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'employee__department'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__voluntary_terminations__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.event_date) AS DATE),
-      employee.department
+      CAST(DATE_TRUNC('YEAR', r.__day) AS DATE),
+      r.d__employee__department
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__year,

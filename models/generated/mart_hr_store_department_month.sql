@@ -138,23 +138,21 @@ FROM (
       d.employee__department
   ), metric_hires__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      employee.department AS employee__department,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__hires) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        base.event_type = 'hire'
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'employee__department,store'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__hires__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id,
-      employee.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store,
+      r.d__employee__department
   ), metric_hires__bounds AS (
     SELECT
       CASE
@@ -176,13 +174,11 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_hires__members AS (
     SELECT DISTINCT
-      base.store_id AS store,
-      employee.department AS employee__department
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      r.d__store AS store,
+      r.d__employee__department AS employee__department
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
-      base.event_type = 'hire' AND NOT base.event_date IS NULL
+      r.__set = 'employee__department,store' AND r.m__hires__rows > 0
   ), metric_hires__spine AS (
     SELECT
       p.metric_time__month,
@@ -203,23 +199,21 @@ FROM (
       AND k.employee__department IS NOT DISTINCT FROM m.employee__department
   ), metric_terminations__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      employee.department AS employee__department,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__terminations) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        base.event_type = 'termination'
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'employee__department,store'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__terminations__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id,
-      employee.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store,
+      r.d__employee__department
   ), metric_terminations__bounds AS (
     SELECT
       CASE
@@ -241,13 +235,11 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_terminations__members AS (
     SELECT DISTINCT
-      base.store_id AS store,
-      employee.department AS employee__department
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      r.d__store AS store,
+      r.d__employee__department AS employee__department
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
-      base.event_type = 'termination' AND NOT base.event_date IS NULL
+      r.__set = 'employee__department,store' AND r.m__terminations__rows > 0
   ), metric_terminations__spine AS (
     SELECT
       p.metric_time__month,
@@ -295,25 +287,21 @@ FROM (
       AND k.employee__department IS NOT DISTINCT FROM in_1.employee__department
   ), metric_voluntary_terminations__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      employee.department AS employee__department,
-      COUNT(base.hr_event_id) AS value
-    FROM {{ ref('int_hr_events') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__voluntary_terminations) AS BIGINT) AS value
+    FROM {{ ref('rollup__hr_events') }} AS r
     WHERE
       (
-        (
-          base.event_type = 'termination' AND base.termination_reason = 'resignation'
-        )
-        AND CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'employee__department,store'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.event_date IS NULL
+      AND r.m__voluntary_terminations__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id,
-      employee.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store,
+      r.d__employee__department
   ), metric_voluntary_terminations AS (
     SELECT
       m.metric_time__month,
@@ -350,20 +338,18 @@ FROM (
       AND k.employee__department IS NOT DISTINCT FROM in_1.employee__department
   ), metric_absence_hours__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      employee.department AS employee__department,
-      SUM(base.hours) AS value
-    FROM {{ ref('int_absences') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      r.d__employee__department AS employee__department,
+      SUM(r.m__absence_hours) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'employee__department,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE),
-      base.store_id,
-      employee.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store,
+      r.d__employee__department
   ), metric_absence_hours AS (
     SELECT
       m.metric_time__month,
@@ -373,20 +359,18 @@ FROM (
     FROM metric_absence_hours__raw AS m
   ), metric_scheduled_hours AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      employee.department AS employee__department,
-      SUM(base.scheduled_hours) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      r.d__employee__department AS employee__department,
+      SUM(r.m__scheduled_hours) AS value
+    FROM {{ ref('rollup__employee_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.date_day IS NULL
+      r.__set = 'employee__department,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE),
-      base.store_id,
-      employee.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store,
+      r.d__employee__department
   ), metric_absenteeism_rate__keys AS (
     SELECT
       metric_time__month,
@@ -416,20 +400,18 @@ FROM (
       AND k.employee__department IS NOT DISTINCT FROM in_1.employee__department
   ), metric_absence_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      employee.department AS employee__department,
-      COUNT(base.absence_id) AS value
-    FROM {{ ref('int_absences') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__absence_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__absences') }} AS r
     WHERE
-      CAST(base.absence_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.absence_date IS NULL
+      r.__set = 'employee__department,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.absence_date) AS DATE),
-      base.store_id,
-      employee.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store,
+      r.d__employee__department
   ), metric_absence_days AS (
     SELECT
       m.metric_time__month,
@@ -466,20 +448,18 @@ FROM (
       AND k.employee__department IS NOT DISTINCT FROM in_1.employee__department
   ), metric_trainings_passed__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      employee.department AS employee__department,
-      SUM(CASE WHEN base.passed THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_trainings') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      r.d__employee__department AS employee__department,
+      SUM(r.m__trainings_passed) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'employee__department,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE),
-      base.store_id,
-      employee.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store,
+      r.d__employee__department
   ), metric_trainings_passed AS (
     SELECT
       m.metric_time__month,
@@ -489,20 +469,18 @@ FROM (
     FROM metric_trainings_passed__raw AS m
   ), metric_trainings__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      employee.department AS employee__department,
-      COUNT(base.training_id) AS value
-    FROM {{ ref('int_trainings') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      r.d__employee__department AS employee__department,
+      CAST(SUM(r.m__trainings) AS BIGINT) AS value
+    FROM {{ ref('rollup__trainings') }} AS r
     WHERE
-      CAST(base.completed_on AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.completed_on IS NULL
+      r.__set = 'employee__department,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.completed_on) AS DATE),
-      base.store_id,
-      employee.department
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store,
+      r.d__employee__department
   ), metric_trainings AS (
     SELECT
       m.metric_time__month,

@@ -16,19 +16,18 @@ SELECT
 FROM (
   WITH metric_inventory_units__daily AS (
     SELECT
-      base.store_id AS store,
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.units_on_hand) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__store AS store,
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__inventory_units) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.d__product__category,
+      r.__day
   ), metric_inventory_units__edges AS (
     SELECT
       *,
@@ -45,19 +44,18 @@ FROM (
       __day = __edge
   ), metric_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__store AS store,
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.d__product__category,
+      r.__day
   ), metric_inventory_value__edges AS (
     SELECT
       *,
@@ -74,19 +72,18 @@ FROM (
       __day = __edge
   ), metric_average_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.inventory_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__store AS store,
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__average_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.d__product__category,
+      r.__day
   ), metric_average_inventory_value__days AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', __day) AS DATE) AS __period,
@@ -109,20 +106,18 @@ FROM (
       d.product__category
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      product.category AS product__category,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      r.d__product__category AS product__category,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id,
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store,
+      r.d__product__category
   ), metric_inventory_turnover__keys AS (
     SELECT
       metric_time__month,
@@ -152,19 +147,18 @@ FROM (
       AND k.product__category IS NOT DISTINCT FROM in_1.product__category
   ), metric_opening_inventory_value__daily AS (
     SELECT
-      base.store_id AS store,
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_value) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__store AS store,
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_value) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.d__product__category,
+      r.__day
   ), metric_opening_inventory_value__edges AS (
     SELECT
       *,
@@ -181,20 +175,18 @@ FROM (
       __day = __edge
   ), metric_receipts_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.received_on) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      product.category AS product__category,
-      SUM(base.receipt_value) AS value
-    FROM {{ ref('int_inventory_receipts') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      r.d__product__category AS product__category,
+      SUM(r.m__receipts_value) AS value
+    FROM {{ ref('rollup__inventory_receipts') }} AS r
     WHERE
-      CAST(base.received_on AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.received_on IS NULL
+      r.__set = 'product__category,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.received_on) AS DATE),
-      base.store_id,
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store,
+      r.d__product__category
   ), metric_receipts_value AS (
     SELECT
       m.metric_time__month,
@@ -243,20 +235,18 @@ FROM (
       AND k.product__category IS NOT DISTINCT FROM in_2.product__category
   ), metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      product.category AS product__category,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      r.d__product__category AS product__category,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'product__category,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id,
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store,
+      r.d__product__category
   ), metric_units_sold AS (
     SELECT
       m.metric_time__month,
@@ -266,19 +256,18 @@ FROM (
     FROM metric_units_sold__raw AS m
   ), metric_opening_inventory_units__daily AS (
     SELECT
-      base.store_id AS store,
-      product.category AS product__category,
-      CAST(base.snapshot_date AS DATE) AS __day,
-      SUM(base.opening_units) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      r.d__store AS store,
+      r.d__product__category AS product__category,
+      r.__day AS __day,
+      SUM(r.m__opening_inventory_units) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'product__category,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      product.category,
-      CAST(base.snapshot_date AS DATE)
+      r.d__store,
+      r.d__product__category,
+      r.__day
   ), metric_opening_inventory_units__edges AS (
     SELECT
       *,
@@ -322,20 +311,18 @@ FROM (
       AND k.product__category IS NOT DISTINCT FROM in_1.product__category
   ), metric_shrinkage_value__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      product.category AS product__category,
-      SUM(base.shrinkage_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      r.d__product__category AS product__category,
+      SUM(r.m__shrinkage_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'product__category,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE),
-      base.store_id,
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store,
+      r.d__product__category
   ), metric_shrinkage_value AS (
     SELECT
       m.metric_time__month,
@@ -345,20 +332,18 @@ FROM (
     FROM metric_shrinkage_value__raw AS m
   ), metric_counted_book_value AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      product.category AS product__category,
-      SUM(base.book_value) AS value
-    FROM {{ ref('int_inventory_counts') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      r.d__product__category AS product__category,
+      SUM(r.m__counted_book_value) AS value
+    FROM {{ ref('rollup__inventory_counts') }} AS r
     WHERE
-      CAST(base.count_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.count_date IS NULL
+      r.__set = 'product__category,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.count_date) AS DATE),
-      base.store_id,
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store,
+      r.d__product__category
   ), metric_shrinkage_rate__keys AS (
     SELECT
       metric_time__month,
@@ -388,20 +373,18 @@ FROM (
       AND k.product__category IS NOT DISTINCT FROM in_1.product__category
   ), metric_stockout_days__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      product.category AS product__category,
-      SUM(CASE WHEN base.is_stockout THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      r.d__product__category AS product__category,
+      SUM(r.m__stockout_days) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'product__category,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE),
-      base.store_id,
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store,
+      r.d__product__category
   ), metric_stockout_days AS (
     SELECT
       m.metric_time__month,
@@ -411,20 +394,18 @@ FROM (
     FROM metric_stockout_days__raw AS m
   ), metric_store_product_days AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      product.category AS product__category,
-      COUNT(base.snapshot_id) AS value
-    FROM {{ ref('int_inventory_daily') }} AS base
-    LEFT JOIN {{ ref('dim_products') }} AS product
-      ON base.product_id = product.product_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      r.d__product__category AS product__category,
+      CAST(SUM(r.m__store_product_days) AS BIGINT) AS value
+    FROM {{ ref('rollup__inventory_daily') }} AS r
     WHERE
-      CAST(base.snapshot_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.snapshot_date IS NULL
+      r.__set = 'product__category,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.snapshot_date) AS DATE),
-      base.store_id,
-      product.category
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store,
+      r.d__product__category
   ), metric_stockout_rate__keys AS (
     SELECT
       metric_time__month,

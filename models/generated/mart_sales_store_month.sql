@@ -25,16 +25,16 @@ SELECT
 FROM (
   WITH metric_gross_revenue__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.gross_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__gross_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_gross_revenue AS (
     SELECT
       m.metric_time__month,
@@ -43,16 +43,16 @@ FROM (
     FROM metric_gross_revenue__raw AS m
   ), metric_discount_amount__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.discount_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__discount_amount) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_discount_amount AS (
     SELECT
       m.metric_time__month,
@@ -61,16 +61,16 @@ FROM (
     FROM metric_discount_amount__raw AS m
   ), metric_returns_amount__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.refund_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__returns_amount) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_returns_amount AS (
     SELECT
       m.metric_time__month,
@@ -79,28 +79,28 @@ FROM (
     FROM metric_returns_amount__raw AS m
   ), metric_net_revenue AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.net_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__net_revenue) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_cogs AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.cost_amount) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__cogs) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_gross_profit__keys AS (
     SELECT
       metric_time__month,
@@ -149,16 +149,16 @@ FROM (
       AND k.store IS NOT DISTINCT FROM in_1.store
   ), metric_operating_expenses__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.expense_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.amount) AS value
-    FROM {{ ref('int_expenses') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__operating_expenses) AS value
+    FROM {{ ref('rollup__expenses') }} AS r
     WHERE
-      CAST(base.expense_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.expense_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.expense_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_operating_expenses AS (
     SELECT
       m.metric_time__month,
@@ -199,16 +199,16 @@ FROM (
       AND k.store IS NOT DISTINCT FROM in_2.store
   ), metric_order_count__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      CAST(SUM(r.m__orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.order_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_order_count__bounds AS (
     SELECT
       CASE
@@ -230,10 +230,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_order_count__members AS (
     SELECT DISTINCT
-      base.store_id AS store
-    FROM {{ ref('int_orders') }} AS base
+      r.d__store AS store
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
-      NOT base.order_date IS NULL
+      r.__set = 'store'
   ), metric_order_count__spine AS (
     SELECT
       p.metric_time__month,
@@ -251,16 +251,16 @@ FROM (
       AND k.store IS NOT DISTINCT FROM m.store
   ), metric_units_sold__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.quantity) AS value
-    FROM {{ ref('int_revenue_events') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__units_sold) AS value
+    FROM {{ ref('rollup__revenue_events') }} AS r
     WHERE
-      CAST(base.event_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.event_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.event_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_units_sold AS (
     SELECT
       m.metric_time__month,
@@ -313,16 +313,16 @@ FROM (
       AND k.store IS NOT DISTINCT FROM in_1.store
   ), metric_visitors__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.traffic_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.visitors) AS value
-    FROM {{ ref('int_store_traffic') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      SUM(r.m__visitors) AS value
+    FROM {{ ref('rollup__store_traffic') }} AS r
     WHERE
-      CAST(base.traffic_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.traffic_date IS NULL
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.traffic_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_visitors AS (
     SELECT
       m.metric_time__month,
@@ -331,19 +331,19 @@ FROM (
     FROM metric_visitors__raw AS m
   ), metric_physical_store_orders__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      COUNT(base.order_id) AS value
-    FROM {{ ref('int_orders') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__store AS store,
+      CAST(SUM(r.m__physical_store_orders) AS BIGINT) AS value
+    FROM {{ ref('rollup__orders') }} AS r
     WHERE
       (
-        base.is_physical_store
-        AND CAST(base.order_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+        r.__set = 'store'
+        AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
       )
-      AND NOT base.order_date IS NULL
+      AND r.m__physical_store_orders__rows > 0
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
-      base.store_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__store
   ), metric_physical_store_orders AS (
     SELECT
       m.metric_time__month,
@@ -391,15 +391,16 @@ FROM (
       base.store_id
   ), metric_selling_area_sqft__daily AS (
     SELECT
-      base.store_id AS store,
-      CAST(base.date_day AS DATE) AS __day,
-      SUM(base.selling_area_sqft) AS value
-    FROM {{ ref('int_store_days') }} AS base
+      r.d__store AS store,
+      r.__day AS __day,
+      SUM(r.m__selling_area_sqft) AS value
+    FROM {{ ref('rollup__store_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
+      r.__set = 'store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      base.store_id,
-      CAST(base.date_day AS DATE)
+      r.d__store,
+      r.__day
   ), metric_selling_area_sqft__edges AS (
     SELECT
       *,

@@ -18,16 +18,16 @@ SELECT
 FROM (
   WITH metric_leads__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE) AS metric_time__month,
-      base.employee_id AS employee,
-      COUNT(base.lead_id) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee AS employee,
+      CAST(SUM(r.m__leads) AS BIGINT) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee
   ), metric_leads__bounds AS (
     SELECT
       CASE
@@ -49,10 +49,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_leads__members AS (
     SELECT DISTINCT
-      base.employee_id AS employee
-    FROM {{ ref('int_crm_leads') }} AS base
+      r.d__employee AS employee
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      NOT base.created_date IS NULL
+      r.__set = 'employee'
   ), metric_leads__spine AS (
     SELECT
       p.metric_time__month,
@@ -129,16 +129,16 @@ FROM (
       base.employee_id
   ), metric_leads_responded_within_1h__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE) AS metric_time__month,
-      base.employee_id AS employee,
-      SUM(CASE WHEN base.is_responded_within_1h THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_leads') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee AS employee,
+      SUM(r.m__leads_responded_within_1h) AS value
+    FROM {{ ref('rollup__crm_leads') }} AS r
     WHERE
-      CAST(base.created_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.created_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.created_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee
   ), metric_leads_responded_within_1h AS (
     SELECT
       m.metric_time__month,
@@ -169,16 +169,16 @@ FROM (
       AND k.employee IS NOT DISTINCT FROM in_1.employee
   ), metric_calls__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE) AS metric_time__month,
-      base.employee_id AS employee,
-      SUM(CASE WHEN base.is_call THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee AS employee,
+      SUM(r.m__calls) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee
   ), metric_calls__bounds AS (
     SELECT
       CASE
@@ -200,10 +200,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_calls__members AS (
     SELECT DISTINCT
-      base.employee_id AS employee
-    FROM {{ ref('int_crm_activities') }} AS base
+      r.d__employee AS employee
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      NOT base.activity_date IS NULL
+      r.__set = 'employee'
   ), metric_calls__spine AS (
     SELECT
       p.metric_time__month,
@@ -221,16 +221,16 @@ FROM (
       AND k.employee IS NOT DISTINCT FROM m.employee
   ), metric_meetings__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE) AS metric_time__month,
-      base.employee_id AS employee,
-      SUM(CASE WHEN base.is_meeting THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee AS employee,
+      SUM(r.m__meetings) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee
   ), metric_meetings__bounds AS (
     SELECT
       CASE
@@ -252,10 +252,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_meetings__members AS (
     SELECT DISTINCT
-      base.employee_id AS employee
-    FROM {{ ref('int_crm_activities') }} AS base
+      r.d__employee AS employee
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      NOT base.activity_date IS NULL
+      r.__set = 'employee'
   ), metric_meetings__spine AS (
     SELECT
       p.metric_time__month,
@@ -273,16 +273,16 @@ FROM (
       AND k.employee IS NOT DISTINCT FROM m.employee
   ), metric_follow_ups__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE) AS metric_time__month,
-      base.employee_id AS employee,
-      SUM(CASE WHEN base.is_follow_up THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee AS employee,
+      SUM(r.m__follow_ups) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee
   ), metric_follow_ups AS (
     SELECT
       m.metric_time__month,
@@ -313,16 +313,16 @@ FROM (
       AND k.employee IS NOT DISTINCT FROM in_1.employee
   ), metric_call_agreements__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE) AS metric_time__month,
-      base.employee_id AS employee,
-      SUM(CASE WHEN base.is_agreement THEN 1 ELSE 0 END) AS value
-    FROM {{ ref('int_crm_activities') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee AS employee,
+      SUM(r.m__call_agreements) AS value
+    FROM {{ ref('rollup__crm_activities') }} AS r
     WHERE
-      CAST(base.activity_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.activity_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.activity_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee
   ), metric_call_agreements AS (
     SELECT
       m.metric_time__month,
@@ -353,16 +353,16 @@ FROM (
       AND k.employee IS NOT DISTINCT FROM in_1.employee
   ), metric_deals_won__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.won_date) AS DATE) AS metric_time__month,
-      base.employee_id AS employee,
-      COUNT(base.lead_id) AS value
-    FROM {{ ref('int_crm_deals') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee AS employee,
+      CAST(SUM(r.m__deals_won) AS BIGINT) AS value
+    FROM {{ ref('rollup__crm_deals') }} AS r
     WHERE
-      CAST(base.won_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.won_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.won_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee
   ), metric_deals_won__bounds AS (
     SELECT
       CASE
@@ -384,10 +384,10 @@ FROM (
       ON CAST(DATE_TRUNC('MONTH', CAST(s.date_day AS DATE)) AS DATE) BETWEEN b.__lo AND b.__hi
   ), metric_deals_won__members AS (
     SELECT DISTINCT
-      base.employee_id AS employee
-    FROM {{ ref('int_crm_deals') }} AS base
+      r.d__employee AS employee
+    FROM {{ ref('rollup__crm_deals') }} AS r
     WHERE
-      NOT base.won_date IS NULL
+      r.__set = 'employee'
   ), metric_deals_won__spine AS (
     SELECT
       p.metric_time__month,
@@ -405,16 +405,16 @@ FROM (
       AND k.employee IS NOT DISTINCT FROM m.employee
   ), metric_deal_amount__raw AS (
     SELECT
-      CAST(DATE_TRUNC('MONTH', base.won_date) AS DATE) AS metric_time__month,
-      base.employee_id AS employee,
-      SUM(base.deal_amount) AS value
-    FROM {{ ref('int_crm_deals') }} AS base
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE) AS metric_time__month,
+      r.d__employee AS employee,
+      SUM(r.m__deal_amount) AS value
+    FROM {{ ref('rollup__crm_deals') }} AS r
     WHERE
-      CAST(base.won_date AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
-      AND NOT base.won_date IS NULL
+      r.__set = 'employee'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start() }}) AS DATE)
     GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.won_date) AS DATE),
-      base.employee_id
+      CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
+      r.d__employee
   ), metric_deal_amount AS (
     SELECT
       m.metric_time__month,

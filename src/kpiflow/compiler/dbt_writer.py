@@ -20,6 +20,7 @@ from kpiflow.compiler.plan import QueryError, QueryRequest, RuntimeDate
 from kpiflow.compiler.render import reads_all_history
 from kpiflow.compiler.render_measures import date_literal
 from kpiflow.compiler.resolve import truncate
+from kpiflow.compiler.rollups import RollupCatalog
 from kpiflow.compiler.spec import GRAINS, MetricSpec
 from kpiflow.compiler.sqltext import REF_PREFIX, build_query, dbt_ref_relation, dbt_var, to_dbt_sql
 from kpiflow.compiler.sqltypes import DOUBLE, VARCHAR
@@ -110,13 +111,19 @@ def value_columns(graph: SemanticGraph) -> list[str]:
 
 
 def _kpi_select(
-    graph: SemanticGraph, metric: MetricSpec, grain: str, dims: tuple[str, ...], columns: list[str]
+    graph: SemanticGraph,
+    metric: MetricSpec,
+    grain: str,
+    dims: tuple[str, ...],
+    columns: list[str],
+    rollups: RollupCatalog | None = None,
 ) -> exp.Select:
     assert metric.kpi is not None
     time_name = f"{TIME_ENTITY}__{grain}"
     count_metric = metric.kpi.privacy_count_metric
     wanted = (metric.name,) + ((count_metric,) if count_metric and count_metric != metric.name else ())
-    inner = build_query(graph, QueryRequest(wanted, (time_name, *dims), start=WINDOW_START), dbt_ref_relation)
+    request = QueryRequest(wanted, (time_name, *dims), start=WINDOW_START)
+    inner = build_query(graph, request, dbt_ref_relation, rollups)
     by_column = {dimension_column(d): d for d in dims}
     value: exp.Expression = exp.cast(exp.column(metric.name, "q"), DOUBLE)
     suppressed: exp.Expression = exp.false()
@@ -140,7 +147,12 @@ def _kpi_select(
 
 
 def _kpi_model(
-    graph: SemanticGraph, metric: MetricSpec, columns: list[str], dialect: str, rebuilt: frozenset[str]
+    graph: SemanticGraph,
+    metric: MetricSpec,
+    columns: list[str],
+    dialect: str,
+    rebuilt: frozenset[str],
+    rollups: RollupCatalog | None = None,
 ) -> tuple[str, bool]:
     """The model text, and whether it is incremental (False when it reads a model rebuilt in full nightly)."""
     assert metric.kpi is not None
@@ -148,7 +160,7 @@ def _kpi_model(
     for grain in metric.kpi.grains:
         for dims in [(), *((d,) for d in metric.kpi.natural_dimensions)]:
             try:
-                parts.append(_kpi_select(graph, metric, grain, dims, columns))
+                parts.append(_kpi_select(graph, metric, grain, dims, columns, rollups))
             except QueryError as exc:
                 origin = graph.origins[f"metric:{metric.name}"]
                 raise SpecInvalid(
@@ -250,7 +262,9 @@ def _too_few(count_metric: str) -> exp.Expression:
     )
 
 
-def _mart_model(graph: SemanticGraph, name: str, dialect: str, rebuilt: frozenset[str]) -> str:
+def _mart_model(
+    graph: SemanticGraph, name: str, dialect: str, rebuilt: frozenset[str], rollups: RollupCatalog | None = None
+) -> str:
     mart = graph.marts[name]
     origin = graph.origins[f"mart:{name}"]
     counts = _privacy_counts(graph, mart.metrics)
@@ -258,7 +272,8 @@ def _mart_model(graph: SemanticGraph, name: str, dialect: str, rebuilt: frozense
     time_key = [g for g in mart.group_by if g.startswith(TIME_ENTITY + "__")]
     start = WINDOW_START if time_key else None
     try:
-        query = build_query(graph, QueryRequest(tuple(wanted), tuple(mart.group_by), start=start), dbt_ref_relation)
+        request = QueryRequest(tuple(wanted), tuple(mart.group_by), start=start)
+        query = build_query(graph, request, dbt_ref_relation, rollups)
     except QueryError as exc:
         raise SpecInvalid([ValidationIssue(Location(origin.file, origin.line, origin.field), str(exc))]) from None
     renamed = _select(
@@ -293,7 +308,27 @@ def _column(name: str, description: str, tests: list | None = None) -> dict:
     return entry
 
 
-def _docs(graph: SemanticGraph, columns: list[str]) -> str:
+def _rollup_docs(rollups: RollupCatalog) -> list[dict]:
+    docs = []
+    for name in rollups.names():
+        model, labels, measures = rollups.describe(name)
+        docs.append(
+            {
+                "name": name,
+                "description": f"Daily rollup of semantic model {model.name} ({model.spec.model}): its additive "
+                f"measures summed per day for each breakdown the KPI models read ({'; '.join(labels)}). "
+                f"Month, quarter and year rows add these days instead of re-reading fact rows. "
+                f"Measures: {', '.join(measures)}.",
+                "columns": [
+                    _column("__day", "The day."),
+                    _column("__set", "Which breakdown the row belongs to ('overall' or the group-by names)."),
+                ],
+            }
+        )
+    return docs
+
+
+def _docs(graph: SemanticGraph, columns: list[str], rollups: RollupCatalog | None = None) -> str:
     dims = {
         c: f"Dimension value when the row is broken down by {c.removesuffix('_id')}; NULL otherwise." for c in columns
     }
@@ -386,6 +421,7 @@ def _docs(graph: SemanticGraph, columns: list[str]) -> str:
                 )
             )
         models.append({"name": name, "description": mart.description, "columns": cols})
+    models += _rollup_docs(rollups) if rollups else []
     header = "# Generated by `kpiflow compile`. Do not edit: change the metric YAML instead.\n"
     return header + yaml.safe_dump({"version": 2, "models": models}, sort_keys=False, width=110)
 
@@ -397,9 +433,10 @@ def generate(
     reading one is a table, the others are incremental."""
     columns = value_columns(graph)
     metrics = kpi_metrics(graph)
+    rollups = RollupCatalog(graph, rebuilt)
     files, rebuilt_kpis = [], set()
     for metric in metrics:
-        text, incremental = _kpi_model(graph, metric, columns, dialect, rebuilt)
+        text, incremental = _kpi_model(graph, metric, columns, dialect, rebuilt, rollups)
         files.append(GeneratedFile(generated_dir / f"kpi__{metric.name}.sql", text))
         if not incremental:
             rebuilt_kpis.add(metric.name)
@@ -408,11 +445,23 @@ def generate(
         files.append(GeneratedFile(generated_dir / "kpi_values.sql", values))
         files.append(GeneratedFile(generated_dir / "kpi_catalog.sql", _catalog_model(graph, dialect)))
     files += [
-        GeneratedFile(generated_dir / f"{name}.sql", _mart_model(graph, name, dialect, rebuilt))
+        GeneratedFile(generated_dir / f"{name}.sql", _mart_model(graph, name, dialect, rebuilt, rollups))
         for name in sorted(graph.marts)
     ]
-    files.append(GeneratedFile(generated_dir / "_generated.yml", _docs(graph, columns)))
+    files += [
+        GeneratedFile(generated_dir / f"{name}.sql", _rollup_model(rollups, name, dialect)) for name in rollups.names()
+    ]
+    files.append(GeneratedFile(generated_dir / "_generated.yml", _docs(graph, columns, rollups)))
     return files
+
+
+def _rollup_model(rollups: RollupCatalog, name: str, dialect: str) -> str:
+    """A daily rollup (rollups.py): incremental by day, in the intermediate schema."""
+    model, _, _ = rollups.describe(name)
+    query = rollups.model_query(name, dbt_ref_relation, WINDOW_START)
+    config = incremental_config(("__day",), "intermediate")
+    source = f"metrics/*.yml (semantic model {model.name})"
+    return HEADER.format(source=source) + config + to_dbt_sql(query, dialect) + "\n"
 
 
 def write(files: list[GeneratedFile], generated_dir: Path) -> CompileResult:

@@ -31,6 +31,7 @@ from kpiflow.compiler.render_measures import (
     shift,
 )
 from kpiflow.compiler.resolve import Resolver, truncate
+from kpiflow.compiler.rollups import RollupCatalog
 from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, ident, join_node, table
 from kpiflow.compiler.sqltypes import DATE, DOUBLE
 from kpiflow.compiler.sqltypes import adopting_select as _select
@@ -83,11 +84,16 @@ def _digest(node: object) -> str:
 
 class QueryRenderer:
     def __init__(
-        self, graph: SemanticGraph, relation: Callable[[str], exp.Table], resolver: Resolver | None = None
+        self,
+        graph: SemanticGraph,
+        relation: Callable[[str], exp.Table],
+        resolver: Resolver | None = None,
+        rollups: RollupCatalog | None = None,
     ) -> None:
         self.graph = graph
         self.relation = relation
         self.resolver = resolver or Resolver(graph)
+        self.rollups = rollups
         self.memo = CteMemo()
 
     def render(self, plan: QueryPlan) -> exp.Select:
@@ -95,7 +101,7 @@ class QueryRenderer:
         self._request = request
         self._reads_all_history = False
         registry = CteRegistry()
-        measures = MeasureRenderer(self.graph, registry, self.relation, request, self.resolver)
+        measures = MeasureRenderer(self.graph, registry, self.relation, request, self.resolver, self.rollups)
         group_by = request.group_by
         names: dict[MetricNode, str] = {}
         outputs = []

@@ -16,6 +16,7 @@ from kpiflow.compiler.expressions import checked_expression, qualified, substitu
 from kpiflow.compiler.graph import TIME_ENTITY, MeasureRef, SemanticGraph
 from kpiflow.compiler.plan import ConversionNode, MeasureNode, QueryError, QueryRequest, RetentionNode, RuntimeDate
 from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, time_column, truncate
+from kpiflow.compiler.rollups import DAY_COLUMN, SET_COLUMN, RollupCatalog, RollupRead
 from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, join_node, table
 from kpiflow.compiler.sqltypes import DATE, DOUBLE
 from kpiflow.compiler.sqltypes import adopting_select as _select
@@ -86,12 +87,14 @@ class MeasureRenderer:
         relation: Callable[[str], exp.Table],
         request: QueryRequest,
         resolver: Resolver | None = None,
+        rollups: RollupCatalog | None = None,
     ) -> None:
         self.graph = graph
         self.resolver = resolver or Resolver(graph)
         self.registry = registry
         self.relation = relation
         self.request = request
+        self.rollups = rollups  # generated dbt models read additive measures from daily rollups (rollups.py)
 
     # -- sources -----------------------------------------------------------------------------------------
     def source(
@@ -197,6 +200,9 @@ class MeasureRenderer:
             return self._cumulative(node, cte_name, group_by)
         if ref.measure.non_additive_dimension:
             return self._semi_additive(node, cte_name, group_by)
+        read = self._rollup_read(node, group_by)
+        if read is not None:
+            return self.registry.add(cte_name, self._from_rollup(read, node, group_by))
         src = self.source(node.measure, node.filters, group_by, _history(node.lookback))
         value = qualified(ref.measure.expr or ref.measure.name, BASE_ALIAS)
         select = _select(*(alias(copy_tree(e), n) for n, e in src.group_by))
@@ -210,9 +216,61 @@ class MeasureRenderer:
         """Every member (value of the non-time group-by) the measure has a row for, over all history through the
         end date: the members a zero-filled spine covers in a full build. An incremental run reads them here, not
         from its window, so that it fills the same members; only those columns are read."""
+        read = self._rollup_read(node, others)
+        if read is not None:
+            select = _select(*(alias(col(c, "r"), n) for n, c in read.dimensions)).distinct(copy=False)
+            select = self._from_rollup_table(select, read)
+            return self.registry.add(f"{cte_name}__members", self._rollup_where(select, read, (), from_start=False))
         src = self.source(node.measure, node.filters, others, whole_history=True)
         select = _select(*(alias(copy_tree(e), n) for n, e in src.group_by)).distinct(copy=False)
         return self.registry.add(f"{cte_name}__members", self.from_clause(src, select))
+
+    # -- daily rollups -------------------------------------------------------------------------------------
+    def _rollup_read(
+        self, node: MeasureNode, group_by: tuple[str, ...], day_of: str | None = None
+    ) -> RollupRead | None:
+        """The daily rollup to read instead of the facts (generated dbt models only), else None."""
+        grain = self.request.time_grain
+        if self.rollups is None or grain is None:
+            return None
+        others = tuple(g for g in group_by if g != f"{TIME_ENTITY}__{grain}")
+        return self.rollups.read(node.measure, node.filters, others, day_of)
+
+    def _from_rollup_table(self, select: exp.Select, read: RollupRead) -> exp.Select:
+        return select.from_(aliased_table(self.relation(read.model), "r"), copy=False)
+
+    def _rollup_where(
+        self,
+        select: exp.Select,
+        read: RollupRead,
+        history: tuple[tuple[str, int, str], ...],
+        *,
+        from_start: bool = True,
+    ) -> exp.Select:
+        """The breakdown's rows, in the same date range a read of the facts would cover, where the measure has
+        rows (its filter passed)."""
+        select = select.where(
+            exp.EQ(this=col(SET_COLUMN, "r"), expression=exp.Literal.string(read.set_label)), copy=False
+        )
+        for condition in self._window_filter(col(DAY_COLUMN, "r"), history, from_start=from_start):
+            select = select.where(condition, copy=False)
+        if read.rows_column:
+            select = select.where(exp.GT(this=col(read.rows_column, "r"), expression=exp.Literal.number(0)), copy=False)
+        return select
+
+    def _from_rollup(self, read: RollupRead, node: MeasureNode, group_by: tuple[str, ...]) -> exp.Select:
+        """A plain measure at the request's grain from its daily values."""
+        columns = dict(read.dimensions)
+        keys = [
+            (n, truncate(col(DAY_COLUMN, "r"), n.split("__", 1)[1]) if n not in columns else col(columns[n], "r"))
+            for n in group_by
+        ]
+        select = _select(*(alias(copy_tree(e), n) for n, e in keys))
+        select = select.select(alias(read.period_value(col(read.value_column, "r")), "value"), copy=False)
+        select = self._rollup_where(self._from_rollup_table(select, read), read, _history(node.lookback))
+        if keys:
+            select = select.group_by(*(e for _, e in keys), copy=False)
+        return select
 
     def _daily(
         self, node: MeasureNode, cte_name: str, group_by: tuple[str, ...], day_expr_of: str
@@ -225,6 +283,19 @@ class MeasureRenderer:
             own = (("shift", node.window[0], node.window[1]),)
         elif node.grain_to_date:
             own = (("trunc", 0, node.grain_to_date),)
+        day_of = None if day_expr_of == "agg_time" else day_expr_of
+        read = self._rollup_read(node, tuple(other), day_of)
+        if read is not None:
+            columns = dict(read.dimensions)
+            select = _select(*(alias(col(columns[n], "r"), n) for n in other))
+            select = select.select(
+                alias(col(DAY_COLUMN, "r"), "__day"),
+                alias(read.period_value(col(read.value_column, "r")), "value"),
+                copy=False,
+            )
+            select = self._rollup_where(self._from_rollup_table(select, read), read, _history(node.lookback) + own)
+            select = select.group_by(*(col(columns[n], "r") for n in other), col(DAY_COLUMN, "r"), copy=False)
+            return self.registry.add(f"{cte_name}__daily", select), other
         src = self.source(node.measure, node.filters, tuple(other), _history(node.lookback) + own)
         if day_expr_of == "agg_time":
             day = cast(copy_tree(src.time_raw), DATE)

@@ -13,6 +13,7 @@ from kpiflow.compiler.plan import RUNTIME_DATE_PREFIX, Planner, QueryRequest
 from kpiflow.compiler.render import QueryRenderer
 from kpiflow.compiler.render_measures import TIME_SPINE_MODEL
 from kpiflow.compiler.resolve import Resolver
+from kpiflow.compiler.rollups import RollupCatalog
 from kpiflow.compiler.sqlbuild import table
 from kpiflow.compiler.sqlgen import generate
 
@@ -59,22 +60,27 @@ def to_dbt_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:
     return _VAR_PATTERN.sub(lambda m: "{{ var('" + m.group(1) + "', " + m.group(2) + ") }}", text)
 
 
-_ENGINES: dict[tuple[int, int], tuple[SemanticGraph, Relation, Planner, QueryRenderer]] = {}
+_ENGINES: dict[tuple[int, int, int], tuple[SemanticGraph, Relation, RollupCatalog | None, Planner, QueryRenderer]] = {}
 
 
-def _engine(graph: SemanticGraph, relation: Relation) -> tuple[Planner, QueryRenderer]:
-    """One planner and renderer per (graph, relation), sharing a resolver: names resolve once per graph. The tuple
-    keeps the graph and relation alive, so their ids stay theirs."""
-    key = (id(graph), id(relation))
+def _engine(graph: SemanticGraph, relation: Relation, rollups: RollupCatalog | None) -> tuple[Planner, QueryRenderer]:
+    """One planner and renderer per (graph, relation, rollups), sharing a resolver: names resolve once per graph.
+    The tuple keeps the graph, relation and rollups alive, so their ids stay theirs."""
+    key = (id(graph), id(relation), id(rollups))
     if key not in _ENGINES:
         if len(_ENGINES) >= 8:
             _ENGINES.clear()
         resolver = Resolver(graph)
-        _ENGINES[key] = (graph, relation, Planner(graph, resolver), QueryRenderer(graph, relation, resolver))
-    _, _, planner, renderer = _ENGINES[key]
+        renderer = QueryRenderer(graph, relation, resolver, rollups)
+        _ENGINES[key] = (graph, relation, rollups, Planner(graph, resolver), renderer)
+    _, _, _, planner, renderer = _ENGINES[key]
     return planner, renderer
 
 
-def build_query(graph: SemanticGraph, request: QueryRequest, relation: Relation) -> exp.Select:
-    planner, renderer = _engine(graph, relation)
+def build_query(
+    graph: SemanticGraph, request: QueryRequest, relation: Relation, rollups: RollupCatalog | None = None
+) -> exp.Select:
+    """The query for `request`; with `rollups` (generated dbt models), additive measures are read from daily rollups
+    that the catalog collects."""
+    planner, renderer = _engine(graph, relation, rollups)
     return renderer.render(planner.plan(request))

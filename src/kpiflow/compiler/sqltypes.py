@@ -7,6 +7,7 @@ from sqlglot import exp
 
 from kpiflow.compiler.sqlbuild import col
 
+BIGINT = exp.DataType.build("bigint")
 DATE = exp.DataType.build("date")
 DOUBLE = exp.DataType.build("double")
 VARCHAR = exp.DataType.build("varchar")

@@ -1,0 +1,194 @@
+"""Daily rollups: per semantic model, its additive measures summed by day for each breakdown the generated models read.
+
+A month, quarter or year row of a KPI otherwise re-reads every fact row of its period, in every KPI and breakdown:
+an incremental night in November re-reads ten months of facts dozens of times. The rollup is one incremental dbt
+model per semantic model (and time dimension) that adds each day once; period rows add its days instead. Only
+measures whose daily values add up to the period's value are rolled up (sum, count, sum_boolean, min, max), read
+without metric filters; everything else reads the facts as before.
+
+The rollup has one row per day, breakdown (`__set`, e.g. 'store' or 'overall') and breakdown value. A measure with a
+filter carries a row count beside its value, so that a period where no row passes the filter stays absent, as it is
+when the facts are read directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from kpiflow.compiler.expressions import qualified
+from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph, SemanticModel
+from kpiflow.compiler.plan import RuntimeDate
+from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, time_column
+from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, join_node
+from kpiflow.compiler.sqltypes import BIGINT, DATE
+from kpiflow.compiler.sqltypes import adopting_select as _select
+from kpiflow.compiler.treecopy import copy_tree
+
+ROLLUP_AGGS = frozenset({"sum", "count", "sum_boolean", "min", "max"})
+ROLLUP_PREFIX = "rollup__"
+DAY_COLUMN = "__day"
+SET_COLUMN = "__set"
+OVERALL = "overall"
+
+
+def dimension_column(name: str) -> str:
+    return f"d__{name}"
+
+
+def measure_column(name: str) -> str:
+    return f"m__{name}"
+
+
+def rows_column(name: str) -> str:
+    return f"m__{name}__rows"
+
+
+@dataclass(frozen=True)
+class RollupRead:
+    """Where one measure's daily values for one breakdown are: the rollup model, its `__set` label and columns."""
+
+    model: str
+    set_label: str
+    dimensions: tuple[tuple[str, str], ...]  # group-by name -> rollup column
+    value_column: str
+    rows_column: str | None
+    agg: str
+
+    def period_value(self, value: exp.Expression) -> exp.Expression:
+        """The measure over a period from its daily values: sums add up (a count stays an integer), extremes of
+        extremes."""
+        if self.agg == "min":
+            return exp.Min(this=value)
+        if self.agg == "max":
+            return exp.Max(this=value)
+        total: exp.Expression = exp.Sum(this=value)
+        return cast(total, BIGINT) if self.agg == "count" else total
+
+
+@dataclass
+class _Rollup:
+    model: SemanticModel
+    time_dim: str
+    sets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    measures: set[str] = field(default_factory=set)
+
+
+class RollupCatalog:
+    """The rollups the generated models read, collected while they are rendered; `models()` then writes them."""
+
+    def __init__(self, graph: SemanticGraph, excluded: frozenset[str] = frozenset()) -> None:
+        self.graph = graph
+        self.resolver = Resolver(graph)
+        self.excluded = excluded  # dbt models rebuilt in full nightly: a rollup over one could not be incremental
+        self._rollups: dict[str, _Rollup] = {}
+
+    def read(
+        self, measure_name: str, filters: tuple[str, ...], others: tuple[str, ...], day_of: str | None = None
+    ) -> RollupRead | None:
+        """The rollup holding `measure_name` by `others` (the non-time group-by) per day, or None where the facts
+        must be read: a metric filter, an aggregation that does not add up over days, a breakdown that cannot be
+        resolved, a source rebuilt in full nightly, or (`day_of`) a balance's day that is not the time dimension."""
+        ref = self.graph.measures[measure_name]
+        measure = ref.measure
+        time_dim = measure.agg_time_dimension or ref.model.spec.agg_time_dimension
+        if filters or measure.agg not in ROLLUP_AGGS or time_dim is None:
+            return None
+        if day_of is not None and day_of != time_dim:
+            return None
+        if any(name.startswith(TIME_ENTITY + "__") for name in others):
+            return None
+        try:
+            time_column(ref.model, time_dim)
+            joins = [self.resolver.resolve(ref.model, name, time_dim).join for name in others]
+        except ResolutionError:
+            return None
+        reads = {ref.model.spec.model} | {j.target.spec.model for j in joins if j is not None}
+        if reads & self.excluded:
+            return None
+        own_time = time_dim == ref.model.spec.agg_time_dimension
+        name = f"{ROLLUP_PREFIX}{ref.model.name}" + ("" if own_time else f"__{time_dim}")
+        rollup = self._rollups.setdefault(name, _Rollup(ref.model, time_dim))
+        dims = tuple(sorted(set(others)))
+        label = ",".join(dims) or OVERALL
+        rollup.sets[label] = dims
+        rollup.measures.add(measure_name)
+        return RollupRead(
+            model=name,
+            set_label=label,
+            dimensions=tuple((n, dimension_column(n)) for n in others),
+            value_column=measure_column(measure_name),
+            rows_column=rows_column(measure_name) if measure.filter else None,
+            agg=measure.agg,
+        )
+
+    def names(self) -> list[str]:
+        return sorted(self._rollups)
+
+    def describe(self, name: str) -> tuple[SemanticModel, tuple[str, ...], tuple[str, ...]]:
+        """(semantic model, breakdown labels, measures) of one rollup, for its docs."""
+        rollup = self._rollups[name]
+        return rollup.model, tuple(sorted(rollup.sets)), tuple(sorted(rollup.measures))
+
+    def model_query(self, name: str, relation: Callable[[str], exp.Table], start: RuntimeDate) -> exp.Query:
+        """The rollup's rows from `start` on: one aggregate per breakdown, as UNION ALL (each joins only the
+        models its breakdown needs), every measure in each."""
+        rollup = self._rollups[name]
+        model, time_dim = rollup.model, rollup.time_dim
+        all_dims = sorted({d for dims in rollup.sets.values() for d in dims})
+        parts: list[exp.Select] = []
+        for label in sorted(rollup.sets):
+            dims = rollup.sets[label]
+            joins: dict[str, Join] = {}
+            resolved: dict[str, exp.Expression] = {}
+            for dim in dims:
+                item = self.resolver.resolve(model, dim, time_dim)
+                if item.join:
+                    joins.setdefault(item.join.alias, item.join)
+                resolved[dim] = item.expr
+            time_raw = time_column(model, time_dim)
+            day = cast(copy_tree(time_raw), DATE)
+            select = _select(alias(copy_tree(day), DAY_COLUMN), alias(exp.Literal.string(label), SET_COLUMN))
+            for dim in all_dims:
+                value = copy_tree(resolved[dim]) if dim in resolved else exp.null()
+                select = select.select(alias(value, dimension_column(dim)), copy=False)
+            for measure_name in sorted(rollup.measures):
+                select = select.select(*self._aggregates(measure_name), copy=False)
+            select = select.from_(aliased_table(relation(model.spec.model), BASE_ALIAS), copy=False)
+            for join_alias in sorted(joins):
+                join = joins[join_alias]
+                select = select.join(
+                    join_node(
+                        aliased_table(relation(join.target.spec.model), join.alias),
+                        on=exp.EQ(this=copy_tree(join.base_key), expression=copy_tree(join.target_key)),
+                        how="left",
+                    ),
+                    copy=False,
+                )
+            select = select.where(
+                exp.GTE(this=copy_tree(day), expression=cast(exp.column(start.placeholder), DATE)), copy=False
+            )
+            select = select.where(exp.Not(this=exp.Is(this=copy_tree(time_raw), expression=exp.null())), copy=False)
+            select = select.group_by(copy_tree(day), *(copy_tree(resolved[d]) for d in dims), copy=False)
+            parts.append(select)
+        union: exp.Query = parts[0]
+        for part in parts[1:]:
+            union = exp.union(union, part, distinct=False, copy=False)
+        return union
+
+    def _aggregates(self, measure_name: str) -> list[exp.Expression]:
+        from kpiflow.compiler.render_measures import aggregate
+
+        measure = self.graph.measures[measure_name].measure
+        value = qualified(measure.expr or measure.name, BASE_ALIAS)
+        if not measure.filter:
+            return [alias(aggregate(measure.agg, value, None), measure_column(measure_name))]
+        passes = qualified(measure.filter, BASE_ALIAS)
+        kept = exp.Case(ifs=[exp.If(this=passes, true=value)])
+        counted = exp.Case(ifs=[exp.If(this=copy_tree(passes), true=exp.Literal.number(1))])
+        return [
+            alias(aggregate(measure.agg, kept, None), measure_column(measure_name)),
+            alias(exp.Count(this=counted), rows_column(measure_name)),
+        ]
