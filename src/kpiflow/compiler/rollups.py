@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from kpiflow.compiler.aggregates import aggregate
 from kpiflow.compiler.expressions import qualified
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph, SemanticModel
 from kpiflow.compiler.plan import RuntimeDate
@@ -179,8 +180,6 @@ class RollupCatalog:
         return union
 
     def _aggregates(self, measure_name: str) -> list[exp.Expression]:
-        from kpiflow.compiler.render_measures import aggregate
-
         measure = self.graph.measures[measure_name].measure
         value = qualified(measure.expr or measure.name, BASE_ALIAS)
         if not measure.filter:
