@@ -16,7 +16,15 @@ from kpiflow.compiler.ctes import CteRegistry
 from kpiflow.compiler.expressions import checked_expression, qualified, substitute_columns
 from kpiflow.compiler.graph import TIME_ENTITY, MeasureRef, SemanticGraph
 from kpiflow.compiler.plan import ConversionNode, MeasureNode, QueryError, QueryRequest, RetentionNode, RuntimeDate
-from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, time_column, truncate
+from kpiflow.compiler.resolve import (
+    BASE_ALIAS,
+    Join,
+    ResolutionError,
+    Resolver,
+    from_model,
+    time_column,
+    truncate,
+)
 from kpiflow.compiler.rollups import DAY_COLUMN, SET_COLUMN, RollupCatalog, RollupRead
 from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, join_node, table
 from kpiflow.compiler.sqltypes import DATE, DOUBLE
@@ -156,16 +164,7 @@ class MeasureRenderer:
         return out
 
     def from_clause(self, src: MeasureSource, select: exp.Select) -> exp.Select:
-        select = select.from_(aliased_table(self.relation(src.ref.model.spec.model), BASE_ALIAS), copy=False)
-        for join in src.joins:
-            select = select.join(
-                join_node(
-                    aliased_table(self.relation(join.target.spec.model), join.alias),
-                    on=exp.EQ(this=copy_tree(join.base_key), expression=copy_tree(join.target_key)),
-                    how="left",
-                ),
-                copy=False,
-            )
+        select = from_model(select, self.relation, src.ref.model, src.joins)
         for condition in src.where:
             select = select.where(copy_tree(condition), copy=False)
         return select
@@ -179,7 +178,12 @@ class MeasureRenderer:
             return self._semi_additive(node, cte_name, group_by)
         read = self._rollup_read(node, group_by)
         if read is not None:
-            return self.registry.add(cte_name, self._from_rollup(read, node, group_by))
+            columns = dict(read.dimensions)
+            keys = [
+                (n, col(columns[n], "r") if n in columns else truncate(col(DAY_COLUMN, "r"), n.split("__", 1)[1]))
+                for n in group_by
+            ]
+            return self.registry.add(cte_name, self._from_rollup(read, keys, _history(node.lookback)))
         src = self.source(node.measure, node.filters, group_by, _history(node.lookback))
         value = qualified(ref.measure.expr or ref.measure.name, BASE_ALIAS)
         select = _select(*(alias(copy_tree(e), n) for n, e in src.group_by))
@@ -235,16 +239,13 @@ class MeasureRenderer:
             select = select.where(exp.GT(this=col(read.rows_column, "r"), expression=exp.Literal.number(0)), copy=False)
         return select
 
-    def _from_rollup(self, read: RollupRead, node: MeasureNode, group_by: tuple[str, ...]) -> exp.Select:
-        """A plain measure at the request's grain from its daily values."""
-        columns = dict(read.dimensions)
-        keys = [
-            (n, truncate(col(DAY_COLUMN, "r"), n.split("__", 1)[1]) if n not in columns else col(columns[n], "r"))
-            for n in group_by
-        ]
+    def _from_rollup(
+        self, read: RollupRead, keys: list[tuple[str, exp.Expression]], history: tuple[tuple[str, int, str], ...]
+    ) -> exp.Select:
+        """The measure by `keys` (name, expression over the rollup `r`) from its daily values."""
         select = _select(*(alias(copy_tree(e), n) for n, e in keys))
         select = select.select(alias(read.period_value(col(read.value_column, "r")), "value"), copy=False)
-        select = self._rollup_where(self._from_rollup_table(select, read), read, _history(node.lookback))
+        select = self._rollup_where(self._from_rollup_table(select, read), read, history)
         if keys:
             select = select.group_by(*(e for _, e in keys), copy=False)
         return select
@@ -264,14 +265,8 @@ class MeasureRenderer:
         read = self._rollup_read(node, tuple(other), day_of)
         if read is not None:
             columns = dict(read.dimensions)
-            select = _select(*(alias(col(columns[n], "r"), n) for n in other))
-            select = select.select(
-                alias(col(DAY_COLUMN, "r"), "__day"),
-                alias(read.period_value(col(read.value_column, "r")), "value"),
-                copy=False,
-            )
-            select = self._rollup_where(self._from_rollup_table(select, read), read, _history(node.lookback) + own)
-            select = select.group_by(*(col(columns[n], "r") for n in other), col(DAY_COLUMN, "r"), copy=False)
+            keys = [(n, col(columns[n], "r")) for n in other] + [("__day", col(DAY_COLUMN, "r"))]
+            select = self._from_rollup(read, keys, _history(node.lookback) + own)
             return self.registry.add(f"{cte_name}__daily", select), other
         src = self.source(node.measure, node.filters, tuple(other), _history(node.lookback) + own)
         if day_expr_of == "agg_time":

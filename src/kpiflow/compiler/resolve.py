@@ -6,6 +6,7 @@ dimension can never fan a measure out and double count it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -13,8 +14,9 @@ from sqlglot import exp
 from kpiflow.compiler.expressions import qualified
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph, SemanticModel
 from kpiflow.compiler.spec import GRAINS, DimensionSpec, EntitySpec
-from kpiflow.compiler.sqlbuild import cast
+from kpiflow.compiler.sqlbuild import aliased_table, cast, join_node
 from kpiflow.compiler.sqltypes import DATE
+from kpiflow.compiler.treecopy import copy_tree
 
 BASE_ALIAS = "base"
 
@@ -41,6 +43,23 @@ class ResolvedName:
     expr: exp.Expression
     join: Join | None = None
     grain: str | None = None  # set for metric_time__<grain>
+
+
+def from_model(
+    select: exp.Select, relation: Callable[[str], exp.Table], model: SemanticModel, joins: Iterable[Join]
+) -> exp.Select:
+    """`FROM <model's table> AS base`, LEFT JOINed to each model a dimension is read from."""
+    select = select.from_(aliased_table(relation(model.spec.model), BASE_ALIAS), copy=False)
+    for join in joins:
+        select = select.join(
+            join_node(
+                aliased_table(relation(join.target.spec.model), join.alias),
+                on=exp.EQ(this=copy_tree(join.base_key), expression=copy_tree(join.target_key)),
+                how="left",
+            ),
+            copy=False,
+        )
+    return select
 
 
 def entity_expr(model: SemanticModel, entity: EntitySpec, alias: str) -> exp.Expression:

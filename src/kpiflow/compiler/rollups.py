@@ -22,8 +22,8 @@ from kpiflow.compiler.aggregates import aggregate
 from kpiflow.compiler.expressions import qualified
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph, SemanticModel
 from kpiflow.compiler.plan import RuntimeDate
-from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, time_column
-from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, join_node
+from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, from_model, time_column
+from kpiflow.compiler.sqlbuild import alias, cast
 from kpiflow.compiler.sqltypes import BIGINT, DATE
 from kpiflow.compiler.sqltypes import adopting_select as _select
 from kpiflow.compiler.treecopy import copy_tree
@@ -139,6 +139,8 @@ class RollupCatalog:
         rollup = self._rollups[name]
         model, time_dim = rollup.model, rollup.time_dim
         all_dims = sorted({d for dims in rollup.sets.values() for d in dims})
+        time_raw = time_column(model, time_dim)
+        day = cast(copy_tree(time_raw), DATE)
         parts: list[exp.Select] = []
         for label in sorted(rollup.sets):
             dims = rollup.sets[label]
@@ -149,25 +151,13 @@ class RollupCatalog:
                 if item.join:
                     joins.setdefault(item.join.alias, item.join)
                 resolved[dim] = item.expr
-            time_raw = time_column(model, time_dim)
-            day = cast(copy_tree(time_raw), DATE)
             select = _select(alias(copy_tree(day), DAY_COLUMN), alias(exp.Literal.string(label), SET_COLUMN))
             for dim in all_dims:
                 value = copy_tree(resolved[dim]) if dim in resolved else exp.null()
                 select = select.select(alias(value, dimension_column(dim)), copy=False)
             for measure_name in sorted(rollup.measures):
                 select = select.select(*self._aggregates(measure_name), copy=False)
-            select = select.from_(aliased_table(relation(model.spec.model), BASE_ALIAS), copy=False)
-            for join_alias in sorted(joins):
-                join = joins[join_alias]
-                select = select.join(
-                    join_node(
-                        aliased_table(relation(join.target.spec.model), join.alias),
-                        on=exp.EQ(this=copy_tree(join.base_key), expression=copy_tree(join.target_key)),
-                        how="left",
-                    ),
-                    copy=False,
-                )
+            select = from_model(select, relation, model, (joins[a] for a in sorted(joins)))
             select = select.where(
                 exp.GTE(this=copy_tree(day), expression=cast(exp.column(start.placeholder), DATE)), copy=False
             )
