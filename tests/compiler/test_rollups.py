@@ -136,7 +136,10 @@ def test_dbt_writer_writes_incremental_rollups_the_kpi_models_read(graph, tmp_pa
     files = {f.path.name: f.content for f in generate(graph, tmp_path)}
     rollup = files["rollup__sales.sql"]
     assert "materialized='incremental'" in rollup and "unique_key=['__day']" in rollup
-    assert "schema='intermediate'" in rollup and "{{ kpiflow_window_start() }}" in rollup
+    assert "schema='intermediate'" in rollup and "{{ kpiflow_window_start_value }}" in rollup
+    for text in (rollup, files["kpi__revenue.sql"]):  # the window start is queried once per model, not per scan
+        assert text.count("kpiflow_window_start()") == 1
+        assert "{%- set kpiflow_window_start_value = kpiflow_window_start() %}" in text
     assert "{{ ref('rollup__sales') }}" in files["kpi__revenue.sql"]
     assert "{{ ref('rollup__sales') }}" not in files["kpi__order_count.sql"]  # count_distinct: facts
     assert "name: rollup__sales" in files["_generated.yml"]

@@ -53,11 +53,21 @@ def to_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:
 
 
 def to_dbt_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:
-    """SQL text for a dbt model: placeholders become ref(), var() and macro calls, the only text substitution made."""
+    """SQL text for a dbt model: placeholders become ref(), var() and macro values, the only text substitution made.
+
+    A runtime-date macro is called once, into a Jinja variable set before the SQL, and the SQL reads the variable:
+    in an incremental build the macro queries the warehouse, and a KPI model names it 10 to 80 times."""
     text = to_sql(tree, dialect)
     text = _REF_PATTERN.sub(lambda m: "{{ ref('" + m.group(1) + "') }}", text)
-    text = _MACRO_PATTERN.sub(lambda m: "{{ " + m.group(1) + "() }}", text)
-    return _VAR_PATTERN.sub(lambda m: "{{ var('" + m.group(1) + "', " + m.group(2) + ") }}", text)
+    macros = sorted(set(_MACRO_PATTERN.findall(text)))
+    text = _MACRO_PATTERN.sub(lambda m: "{{ " + macro_value(m.group(1)) + " }}", text)
+    text = _VAR_PATTERN.sub(lambda m: "{{ var('" + m.group(1) + "', " + m.group(2) + ") }}", text)
+    return "".join(f"{{%- set {macro_value(name)} = {name}() %}}\n" for name in macros) + text
+
+
+def macro_value(macro: str) -> str:
+    """The Jinja variable a generated model keeps a runtime-date macro's value in."""
+    return f"{macro}_value"
 
 
 _ENGINES: dict[tuple[int, int, int], tuple[SemanticGraph, Relation, RollupCatalog | None, Planner, QueryRenderer]] = {}
