@@ -131,3 +131,31 @@ def test_install_is_idempotent_and_reversible() -> None:
     assert SqlAlchemyExecutionEngine.execute_query is not patched
     ge_duckdb_fix.install()
     assert SqlAlchemyExecutionEngine.execute_query is patched
+
+
+@pytest.mark.parametrize(("query", "count"), [("value is null", NULLS), ("value < 0", 0)])
+def test_unexpected_row_count_runs_its_query_once(warehouse: Path, fixed: None, query: str, count: int) -> None:
+    """kpiflow's SQL checks count the query's rows in one execution; GE's own expectation runs it twice."""
+    import sqlalchemy as sa
+
+    from kpiflow.quality.expectations import UnexpectedRowCount
+
+    marker = "/* kpiflow-count-once */"
+    sql = f"select reading_id from {{batch}} where {query} {marker}"
+    executed: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        executed.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        counted = _validate(warehouse, "raw", UnexpectedRowCount(unexpected_rows_query=sql))
+        runs_alone = sum(marker in statement for statement in executed)
+        executed.clear()
+        builtin = _validate(warehouse, "raw", gxe.UnexpectedRowsExpectation(unexpected_rows_query=sql))
+        runs_builtin = sum(marker in statement for statement in executed)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
+    assert (counted.success, counted.result["observed_value"]) == (count == 0, count)
+    assert (builtin.success, builtin.result["observed_value"]) == (counted.success, count)
+    assert (runs_alone, runs_builtin) == (1, 2)
