@@ -97,13 +97,8 @@ class MeasureRenderer:
         ref = self.graph.measures[measure_name]
         time_dim = ref.measure.agg_time_dimension or ref.model.spec.agg_time_dimension
         joins: dict[str, Join] = {}
-        resolved: list[tuple[str, exp.Expression]] = []
         try:
-            for name in group_by:
-                item = self.resolver.resolve(ref.model, name, time_dim)
-                if item.join:
-                    joins.setdefault(item.join.alias, item.join)
-                resolved.append((name, item.expr))
+            resolved = self.resolver.resolve_all(ref.model, group_by, time_dim, joins)
             where: list[exp.Expression] = []
             texts = [*filters, *([ref.measure.filter] if ref.measure.filter else [])]
             for index, text in enumerate(texts):
@@ -111,12 +106,7 @@ class MeasureRenderer:
                     where.append(qualified(text, BASE_ALIAS))  # a measure filter is over its own columns
                     continue
                 parsed = checked_expression(text)
-                mapping = {}
-                for column in parsed.column_names:
-                    item = self.resolver.resolve(ref.model, column, time_dim)
-                    if item.join:
-                        joins.setdefault(item.join.alias, item.join)
-                    mapping[column] = item.expr
+                mapping = dict(self.resolver.resolve_all(ref.model, parsed.column_names, time_dim, joins))
                 where.append(substitute_columns(parsed.tree, mapping))
             time_raw = time_column(ref.model, time_dim)
         except ResolutionError as exc:

@@ -100,6 +100,18 @@ class Resolver:
             self._resolved[key] = self._resolve(model, name, time_dim)
         return self._resolved[key]
 
+    def resolve_all(
+        self, model: SemanticModel, names: Iterable[str], time_dim: str | None, joins: dict[str, Join]
+    ) -> list[tuple[str, exp.Expression]]:
+        """(name, expression) for each of `names`; the joins they need are added to `joins` (by alias, once)."""
+        resolved = []
+        for name in names:
+            item = self.resolve(model, name, time_dim)
+            if item.join:
+                joins.setdefault(item.join.alias, item.join)
+            resolved.append((name, item.expr))
+        return resolved
+
     def _resolve(self, model: SemanticModel, name: str, time_dim: str | None) -> ResolvedName:
         parts = name.split("__")
         if parts[0] == TIME_ENTITY:

@@ -82,7 +82,7 @@ class RollupCatalog:
 
     def __init__(self, graph: SemanticGraph, excluded: frozenset[str] = frozenset()) -> None:
         self.graph = graph
-        self.resolver = Resolver(graph)
+        self.resolver = Resolver(graph)  # the query engine reading this catalog shares it (sqltext._engine)
         self.excluded = excluded  # dbt models rebuilt in full nightly: a rollup over one could not be incremental
         self._rollups: dict[str, _Rollup] = {}
 
@@ -101,12 +101,13 @@ class RollupCatalog:
             return None
         if any(name.startswith(TIME_ENTITY + "__") for name in others):
             return None
+        joins: dict[str, Join] = {}
         try:
             time_column(ref.model, time_dim)
-            joins = [self.resolver.resolve(ref.model, name, time_dim).join for name in others]
+            self.resolver.resolve_all(ref.model, others, time_dim, joins)
         except ResolutionError:
             return None
-        reads = {ref.model.spec.model} | {j.target.spec.model for j in joins if j is not None}
+        reads = {ref.model.spec.model} | {j.target.spec.model for j in joins.values()}
         if reads & self.excluded:
             return None
         own_time = time_dim == ref.model.spec.agg_time_dimension
@@ -145,12 +146,7 @@ class RollupCatalog:
         for label in sorted(rollup.sets):
             dims = rollup.sets[label]
             joins: dict[str, Join] = {}
-            resolved: dict[str, exp.Expression] = {}
-            for dim in dims:
-                item = self.resolver.resolve(model, dim, time_dim)
-                if item.join:
-                    joins.setdefault(item.join.alias, item.join)
-                resolved[dim] = item.expr
+            resolved = dict(self.resolver.resolve_all(model, dims, time_dim, joins))
             select = _select(alias(copy_tree(day), DAY_COLUMN), alias(exp.Literal.string(label), SET_COLUMN))
             for dim in all_dims:
                 value = copy_tree(resolved[dim]) if dim in resolved else exp.null()

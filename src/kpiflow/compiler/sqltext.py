@@ -80,7 +80,7 @@ def _engine(graph: SemanticGraph, relation: Relation, rollups: RollupCatalog | N
     if key not in _ENGINES:
         if len(_ENGINES) >= 8:
             _ENGINES.clear()
-        resolver = Resolver(graph)
+        resolver = rollups.resolver if rollups is not None and rollups.graph is graph else Resolver(graph)
         renderer = QueryRenderer(graph, relation, resolver, rollups)
         _ENGINES[key] = (graph, relation, rollups, Planner(graph, resolver), renderer)
     _, _, _, planner, renderer = _ENGINES[key]
