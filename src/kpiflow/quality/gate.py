@@ -20,6 +20,7 @@ from kpiflow.quality.declarations import CHECKS_FILE, load_gate_spec
 from kpiflow.quality.quarantine import QUARANTINE_SCHEMA, QuarantineLedger, quarantine_failures
 from kpiflow.quality.report import CheckResult, GateReport
 from kpiflow.quality.sql import Context, latest_date_query
+from kpiflow.quality.vocabularies import VOCABULARIES_FILE, add_vocabularies
 from kpiflow.quality.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -130,7 +131,9 @@ def run_gate(
         raise UserInputError(
             f"warehouse {settings.warehouse_path} not found; create it (kpiflow demo-data) or set KPIFLOW_WAREHOUSE"
         )
-    gate = load_gate_spec(checks_file or settings.project_dir / CHECKS_FILE)
+    gate = add_vocabularies(
+        load_gate_spec(checks_file or settings.project_dir / CHECKS_FILE), settings.project_dir / VOCABULARIES_FILE
+    )
     docs_dir = (data_docs_dir or settings.state_dir / "data_docs") if data_docs else None
     runner = _open_runner(settings, gate, docs_dir)
     try:

@@ -12,8 +12,10 @@ from great_expectations.core.expectation_validation_result import ExpectationVal
 
 from kpiflow.quality import specs as s
 from kpiflow.quality.report import MAX_EXAMPLE_KEYS, NOT_RUN, CheckResult
-from kpiflow.quality.sql import Context, check_query, to_sql, warehouse_source
+from kpiflow.quality.sql import Context, check_query, to_sql, unlisted_values_query, warehouse_source
 from kpiflow.quality.warehouse import Warehouse
+
+MAX_LISTED_VALUES = 10
 
 
 def _exception_message(result: ExpectationValidationResult) -> str | None:
@@ -59,6 +61,18 @@ def _sql_examples(check: s.CheckSpec, table: s.TableSpec, ctx: Context, warehous
         return []
 
 
+def _unlisted_values(check: s.AcceptedValues, ctx: Context, warehouse: Warehouse) -> str:
+    """`Garden (120 rows), Online (3 rows)`: the values outside the list, read only when the check failed."""
+    query = unlisted_values_query(check, ctx, warehouse_source(ctx, check.table), MAX_LISTED_VALUES + 1)
+    try:
+        rows = warehouse.rows(to_sql(query))
+    except Exception:  # a courtesy like the example keys: GE's verdict and count stand without it
+        return ""
+    shown = [f"{row['value']} ({row['row_count']} row{'s' if row['row_count'] != 1 else ''})" for row in rows]
+    more = ", ..." if len(shown) > MAX_LISTED_VALUES else ""
+    return ", ".join(shown[:MAX_LISTED_VALUES]) + more
+
+
 def _message(
     check: s.CheckSpec,
     table: s.TableSpec,
@@ -66,6 +80,7 @@ def _message(
     failing: int | None,
     ctx: Context,
     details: list[dict[str, Any]],
+    warehouse: Warehouse,
 ) -> str:
     observed = result.result.get("observed_value")
     where = f"raw.{table.name}"
@@ -88,7 +103,16 @@ def _message(
         )
     if isinstance(check, s.Unique) and len(check.columns) > 1:
         return f"{failing} key value(s) of {where} occur more than once: ({check.column}) must be unique"
-    return f"{failing if failing is not None else 'some'} row(s) of {where} fail: {check.description}"
+    count = failing if failing is not None else "some"
+    if isinstance(check, s.Vocabulary):
+        return (
+            f"{count} row(s) of {where} have a {check.target} not {check.description}: "
+            f"{_unlisted_values(check, ctx, warehouse)}; if these are your company's values, add them there "
+            "(or empty that list to accept any value)"
+        )
+    if isinstance(check, s.AcceptedValues):
+        return f"{count} row(s) of {where} fail: {check.description}; found {_unlisted_values(check, ctx, warehouse)}"
+    return f"{count} row(s) of {where} fail: {check.description}"
 
 
 def interpret(
@@ -122,7 +146,7 @@ def interpret(
         if isinstance(check, s.RowCheckSpec | s.Unique)
         else []
     )
-    message = "ok" if result.success else _message(check, table, result, failing, ctx, details)
+    message = "ok" if result.success else _message(check, table, result, failing, ctx, details, warehouse)
     return CheckResult(
         **base, success=bool(result.success), failing_rows=failing, example_keys=examples, message=message
     )

@@ -96,6 +96,12 @@ class AcceptedValues(RowCheckSpec):
 
 
 @dataclass(frozen=True)
+class Vocabulary(AcceptedValues):
+    """A business vocabulary from vocabularies.yml (regions, categories, roles...): another company's values are
+    data, so an unknown value is reported with its row count and warns; it never blocks (see vocabularies.py)."""
+
+
+@dataclass(frozen=True)
 class Range(RowCheckSpec):
     target: str
     minimum: Decimal | None

@@ -7,6 +7,7 @@ is exactly what quarantine moves.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -21,6 +22,7 @@ DIALECT = "duckdb"
 ROW = "t"  # alias of the checked table in every query
 PARENT = "p"
 _BATCH_PLACEHOLDER = "kpiflow_ge_batch"
+_SOURCE_CALL = re.compile(r"\{\{\s*source\(\s*'(\w+)'\s*,\s*'(\w+)'\s*\)\s*\}\}")  # dbt's {{ source('raw', 'orders') }}
 _OPS: dict[str, type[exp.Binary]] = {">=": exp.GTE, ">": exp.GT, "<=": exp.LTE, "<": exp.LT}
 
 
@@ -225,6 +227,19 @@ def check_query(check: s.CheckSpec, ctx: Context, columns: tuple[str, ...], sour
     return exp.select(*selected).from_(source).where(failing_in_window(check, ctx))
 
 
+def unlisted_values_query(check: s.AcceptedValues, ctx: Context, source: exp.Expression, limit: int) -> exp.Select:
+    """The values outside an accepted list with their row counts, most rows first: what a person adds or fixes."""
+    value = col(check.target)
+    return (
+        exp.select(value.as_("value"), exp.Count(this=exp.Star()).as_("row_count"))
+        .from_(source)
+        .where(failing_in_window(check, ctx))
+        .group_by(value.copy())
+        .order_by(exp.Ordered(this=exp.column("row_count"), desc=True), exp.column("value"))
+        .limit(limit)
+    )
+
+
 def warehouse_source(ctx: Context, table_name: str) -> exp.Table:
     return table(ctx.schema, table_name, ROW)
 
@@ -290,6 +305,21 @@ def latest_date_query(schema: str, table_name: str, column: str) -> str:
     """The latest date in `schema.table_name.column` (NULL for an empty table)."""
     latest = exp.Max(this=exp.cast(col(column), exp.DataType.Type.DATE))
     return to_sql(exp.select(latest.as_("latest")).from_(table(schema, table_name, ROW)))
+
+
+def renamed_columns(staging_sql: str) -> dict[str, str]:
+    """Staging column -> the raw column it renames or casts (`order_ts as ordered_at`, `cast(order_ts as date) as
+    order_date`), read from a staging model's SQL; columns kept under their raw name are left out."""
+    tree = sqlglot.parse_one(_SOURCE_CALL.sub(r"\1.\2", staging_sql), read=DIALECT)
+    found: dict[str, str] = {}
+    for select in tree.find_all(exp.Select):
+        for projection in select.expressions:
+            inner = projection.unalias()
+            while isinstance(inner, exp.Cast):
+                inner = inner.this
+            if isinstance(inner, exp.Column) and projection.alias_or_name != inner.name:
+                found[projection.alias_or_name] = inner.name
+    return found
 
 
 def to_sql(tree: exp.Expression) -> str:
