@@ -27,7 +27,7 @@ STAGES = (
     "land_or_verify_inputs", "check_inputs", "compile_metrics", "build", "build_scorecards", "audit", "publish",
     "report",
 )  # fmt: skip
-PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "metrics", "profiles", "seeds")
+PROJECT_PARTS = ("dbt_project.yml", "vocabularies.yml", "models", "macros", "metrics", "profiles", "seeds")
 
 
 def copy_project(target: Path) -> Path:

@@ -191,7 +191,7 @@ def build_warehouse(root: Path, scale: float) -> tuple[Path, Path]:
 
     project = root / "project"
     project.mkdir(parents=True)
-    for name in ("dbt_project.yml", "models", "macros", "metrics", "profiles", "seeds"):
+    for name in ("dbt_project.yml", "vocabularies.yml", "models", "macros", "metrics", "profiles", "seeds"):
         source = REPO / name
         if source.is_dir():
             shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("target", "*.duckdb"))

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 def copy_project(target: Path) -> Path:
     """A throwaway copy of the dbt project and metric definitions, safe to compile and build into."""
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("dbt_project.yml", "models", "macros", "metrics", "profiles", "seeds"):
+    for name in ("dbt_project.yml", "vocabularies.yml", "models", "macros", "metrics", "profiles", "seeds"):
         source = REPO / name
         if source.is_dir():
             ignore = shutil.ignore_patterns("target", "*.duckdb", *(["demo"] if name == "seeds" else []))
