@@ -330,7 +330,9 @@ def _rollup_docs(rollups: RollupCatalog) -> list[dict]:
 
 def _docs(graph: SemanticGraph, columns: list[str], rollups: RollupCatalog | None = None) -> str:
     dims = {
-        c: f"Dimension value when the row is broken down by {c.removesuffix('_id')}; NULL otherwise." for c in columns
+        c: f"Dimension value when the row is broken down by {c.removesuffix('_id')}, where NULL is the unknown member "
+        "(rows whose value is missing); NULL in rows of other breakdowns."
+        for c in columns
     }
     long_columns = [
         _column("kpi", "KPI name (see kpi_catalog).", ["not_null"]),
