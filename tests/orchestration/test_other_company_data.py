@@ -99,6 +99,9 @@ def test_other_company_names_and_empty_columns_publish(
     retention = _published(marts, "select count(*) from pub.marts.kpi_values where kpi = 'customer_retention_rate' "
                                   "and dimension_set = 'region' and region is null and value is not null")  # fmt: skip
     assert retention[0][0] > 0  # customers without a region are retained or not like everyone else
+    sellers = _published(marts, "select count(*) from pub.marts.kpi_values where kpi = 'new_customers' "
+                                "and dimension_set = 'employee' and employee_id is null")  # fmt: skip
+    assert sellers[0][0] > 0  # web orders have no seller: the unknown member of the employee breakdown
     departments = {d for (d,) in _published(marts, "select distinct department from pub.marts.kpi_values "
                                                    "where dimension_set = 'department'")}  # fmt: skip
     assert "logistics" in departments

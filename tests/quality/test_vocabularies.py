@@ -55,18 +55,17 @@ def test_an_empty_list_accepts_anything_and_no_file_adds_nothing(gate: GateSpec,
     ("text", "expected"),
     [
         ("vocabularies_format: 1\nvocabularies:\n  shops: {region: [A]}\n", ":3: unknown table 'shops'"),
-        ("vocabularies_format: 1\nvocabularies:\n  stores:\n    zone: [A]\n", ":4: unknown column 'zone' in raw.stores"),
+        ("vocabularies_format: 1\nvocabularies:\n  stores:\n    zone: [A]\n", ":4: unknown column 'zone'"),
         ("vocabularies_format: 1\nvocabularies:\n  stores:\n    region: [yes]\n", ":4: vocabularies.stores.region.0"),
-        ("vocabularies: {}\n", "vocabularies_format"),
+        ("vocabularies: {}\n", ":1: vocabularies_format: Field required"),
     ],
-)
+)  # fmt: skip
 def test_mistakes_in_the_file_name_its_line(gate: GateSpec, tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "vocabularies.yml"
     path.write_text(text)
     with pytest.raises(UserInputError) as caught:
         add_vocabularies(gate, path)
-    assert f"{path}{expected}" in str(caught.value) or expected in str(caught.value)
-    assert str(path) in str(caught.value)
+    assert f"{path}{expected}" in str(caught.value)
 
 
 def _result(report: GateReport, name: str) -> CheckResult:
