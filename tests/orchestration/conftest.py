@@ -6,6 +6,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,22 @@ def kpiflow_cli(
         return CliResult(code, out, err)
 
     return invoke
+
+
+@pytest.fixture
+def demo_in_project_copy(
+    warehouse: Warehouse, project_copier: Callable[[Path], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Settings]:
+    """For real runs: a throwaway project copy (KPIFLOW_PROJECT_DIR) and a demo warehouse from `start` to `end`."""
+    from kpiflow.demo import generate_demo_warehouse
+
+    def make(start: date, end: date, scale: float) -> Settings:
+        project = project_copier(tmp_path / "project")
+        monkeypatch.setenv("KPIFLOW_PROJECT_DIR", str(project))
+        generate_demo_warehouse(
+            warehouse.settings.warehouse_path, scale=scale, start=start, end=end, seed=7,
+            seeds_dir=project / "seeds" / "demo",
+        )  # fmt: skip
+        return warehouse.settings
+
+    return make

@@ -15,11 +15,11 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 
 import pytest
 from orchestration_helpers import CliResult, Warehouse
 
+from kpiflow.config import Settings
 from kpiflow.orchestration.dbt import DbtPaths
 from kpiflow.orchestration.journal import read_last_run
 from kpiflow.orchestration.lock import run_lock
@@ -58,24 +58,10 @@ def _kill_once_dbt_has_written_a_model(run: subprocess.Popen[str], warehouse: Wa
 def test_real_pipeline_survives_sigkill_mid_build_and_publishes_every_mart(
     warehouse: Warehouse,
     kpiflow_cli: Callable[..., CliResult],
-    project_copier: Callable[[Path], Path],
+    demo_in_project_copy: Callable[..., Settings],
     prefect_api: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from kpiflow.demo import generate_demo_warehouse
-
-    project = project_copier(tmp_path / "project")
-    monkeypatch.setenv("KPIFLOW_PROJECT_DIR", str(project))
-    settings = warehouse.settings
-    generate_demo_warehouse(
-        settings.warehouse_path,
-        scale=0.05,
-        start=DEMO_START,
-        end=FIRST_DAY,
-        seed=7,
-        seeds_dir=project / "seeds" / "demo",
-    )
+    settings = demo_in_project_copy(DEMO_START, FIRST_DAY, scale=0.05)
     env = {**os.environ, "PREFECT_API_URL": prefect_api}
 
     # 1. Killed during its first build: nothing is published, the lock goes with the process.

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from orchestration_helpers import CliResult, Warehouse
+from orchestration_helpers import CliResult
 
+from kpiflow.config import Settings
 from kpiflow.orchestration.duckdb_files import attached_read_only
 from kpiflow.orchestration.stages import real_stages
 
@@ -47,20 +48,9 @@ def _published(path: Path, sql: str) -> list[tuple]:
 
 
 def test_other_company_names_and_empty_columns_publish(
-    warehouse: Warehouse,
-    kpiflow_cli: Callable[..., CliResult],
-    project_copier: Callable[[Path], Path],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    kpiflow_cli: Callable[..., CliResult], demo_in_project_copy: Callable[..., Settings]
 ) -> None:
-    from kpiflow.demo import generate_demo_warehouse
-
-    project = project_copier(tmp_path / "project")
-    monkeypatch.setenv("KPIFLOW_PROJECT_DIR", str(project))
-    settings = warehouse.settings
-    generate_demo_warehouse(
-        settings.warehouse_path, scale=0.02, start=START, end=RUN_DATE, seed=7, seeds_dir=project / "seeds" / "demo"
-    )
+    settings = demo_in_project_copy(START, RUN_DATE, scale=0.02)
     with duckdb.connect(str(settings.warehouse_path)) as con:
         for statement in (*RENAMED, *MAY_BE_EMPTY):
             con.execute(statement)
