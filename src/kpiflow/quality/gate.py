@@ -93,7 +93,8 @@ def _validate_and_quarantine(
         if not quarantine:
             break
         moved_before = dict(ledger.moved_by_table)
-        failed = [checks[r.name] for r in final if not r.success]
+        # a check that could not run (a missing column) has no failing rows to move: it only fails
+        failed = [checks[r.name] for r in final if not r.success and r.failing_rows is not None]
         if not quarantine_failures(runner.warehouse, gate, ctx, failed, ledger):
             break
         changed = {t for t, n in ledger.moved_by_table.items() if n != moved_before.get(t, 0)}

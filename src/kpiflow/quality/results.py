@@ -6,6 +6,8 @@ volume failure are read with the check's own query, LIMIT 5, and only when the c
 
 from __future__ import annotations
 
+import difflib
+from dataclasses import replace
 from typing import Any
 
 from great_expectations.core.expectation_validation_result import ExpectationValidationResult
@@ -14,6 +16,8 @@ from kpiflow.quality import specs as s
 from kpiflow.quality.report import MAX_EXAMPLE_KEYS, NOT_RUN, CheckResult
 from kpiflow.quality.sql import Context, check_query, to_sql, warehouse_source
 from kpiflow.quality.warehouse import Warehouse
+
+_COULD_NOT_RUN = "could not run"
 
 
 def _exception_message(result: ExpectationValidationResult) -> str | None:
@@ -70,9 +74,7 @@ def _message(
     observed = result.result.get("observed_value")
     where = f"raw.{table.name}"
     if isinstance(check, s.ColumnsPresent):
-        present = set(observed or [])
-        missing = [c for c in check.columns if c not in present]
-        return f"{where} lacks column(s) {', '.join(missing)}; rename them back or update the declaration"
+        return missing_columns_message(table, list(observed or []))
     if isinstance(check, s.ColumnType):
         return f"{where}.{check.target} is {observed}, expected {check.family.value}; fix the loader's type"
     if isinstance(check, s.RowCount):
@@ -91,6 +93,43 @@ def _message(
     return f"{failing if failing is not None else 'some'} row(s) of {where} fail: {check.description}"
 
 
+def _similar(name: str, candidates: list[str]) -> str | None:
+    """The undeclared column that is probably `name` renamed (discount_amount -> discount)."""
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    return next((c for c in candidates if name in c or c in name), None)
+
+
+def missing_columns(table: s.TableSpec, present: list[str]) -> list[str]:
+    return [c for c in table.column_names if c not in present]
+
+
+def missing_columns_message(table: s.TableSpec, present: list[str]) -> str:
+    """`raw.order_lines lacks column(s) discount_amount (found instead: discount); ...`."""
+    undeclared = [c for c in present if c not in table.column_names]
+    described = []
+    for column in missing_columns(table, present):
+        instead = _similar(column, undeclared)
+        described.append(f"{column} (found instead: {instead})" if instead else column)
+    return (
+        f"raw.{table.name} lacks column(s) {', '.join(described)}; rename them back in the loader, or change the "
+        "declarations and the staging models that read them"
+    )
+
+
+def not_run_for_missing_columns(
+    table: s.TableSpec, results: list[CheckResult], present: list[str]
+) -> list[CheckResult]:
+    """Checks whose SQL failed on a table lacking declared columns are reported as not run, with the reason,
+    instead of a driver error each (the schema check names the columns)."""
+    missing = missing_columns(table, present)
+    if not missing:
+        return results
+    reason = f"{NOT_RUN} raw.{table.name} lacks column(s) {', '.join(missing)}"
+    return [replace(r, message=reason) if r.message.startswith(_COULD_NOT_RUN) else r for r in results]
+
+
 def interpret(
     check: s.CheckSpec,
     table: s.TableSpec,
@@ -107,7 +146,7 @@ def interpret(
             success=False,
             failing_rows=None,
             example_keys=[],
-            message=f"could not run in raw.{table.name}: {error}",
+            message=f"{_COULD_NOT_RUN} in raw.{table.name}: {error}",
         )
     outcome = result.result or {}
     failing: int | None = None

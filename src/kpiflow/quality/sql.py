@@ -286,6 +286,16 @@ def tables_query(schema: str) -> str:
     return to_sql(query)
 
 
+def columns_query(schema: str) -> str:
+    """(table_name, column_name) of every column of every table in `schema`."""
+    query = (
+        exp.select("table_name", "column_name")
+        .from_(exp.table_("columns", db="information_schema"))
+        .where(exp.EQ(this=exp.column("table_schema"), expression=exp.Literal.string(schema)))
+    )
+    return to_sql(query)
+
+
 def latest_date_query(schema: str, table_name: str, column: str) -> str:
     """The latest date in `schema.table_name.column` (NULL for an empty table)."""
     latest = exp.Max(this=exp.cast(col(column), exp.DataType.Type.DATE))
