@@ -127,6 +127,12 @@ BAD_BATCHES = [
         "orders",
     ),
     BadBatch(
+        "a column only a staging model reads is missing",
+        ("alter table raw.trainings drop column course_name",),
+        "trainings.schema",
+        "trainings",
+    ),
+    BadBatch(
         "a column with the wrong type",
         ("alter table raw.stores alter column store_type type integer using length(store_type)",),
         "stores.store_type.type",
