@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pytest
@@ -19,6 +19,8 @@ pytestmark = pytest.mark.slow  # each case runs the whole gate (~300 GE expectat
 
 FIRST_ORDER = "(select min(order_id) from raw.orders)"
 RUN_DAY_ORDERS = f"(select order_id from raw.orders where cast(order_ts as date) = date '{RUN_DATE}')"
+DAY_BEFORE = RUN_DATE - timedelta(days=3)
+DAY_BEFORE_ORDERS = f"(select order_id from raw.orders where cast(order_ts as date) = date '{DAY_BEFORE}')"
 
 
 def _result(report: GateReport, name: str) -> CheckResult:
@@ -165,6 +167,26 @@ BAD_BATCHES = [
             "delete from raw.order_lines where order_id in (select order_id from dropped)",
             "update raw.crm_leads set won_order_id = null where won_order_id in (select order_id from dropped)",
             "delete from raw.orders where order_id in (select order_id from dropped)",
+        ),
+        "orders.volume",
+        "orders",
+    ),
+    BadBatch(
+        "an order line priced 9,999,999,999.99",
+        (
+            "update raw.order_lines set unit_price = 9999999999.99 where (order_id, line_no) in (select order_id, "
+            f"line_no from raw.order_lines where order_id in {RUN_DAY_ORDERS} order by all limit 1)",
+        ),
+        "order_lines.unit_price.plausible",
+        "order_lines",
+    ),
+    BadBatch(
+        "a whole day missing before the run date",
+        (
+            f"delete from raw.returns where order_id in {DAY_BEFORE_ORDERS}",
+            f"delete from raw.order_lines where order_id in {DAY_BEFORE_ORDERS}",
+            f"update raw.crm_leads set won_order_id = null where won_order_id in {DAY_BEFORE_ORDERS}",
+            f"delete from raw.orders where order_id in {DAY_BEFORE_ORDERS}",
         ),
         "orders.volume",
         "orders",
@@ -340,3 +362,41 @@ def test_window_quarantines_only_the_windows_rows(warehouse_copy: Callable[..., 
         left = con.execute("select snapshot_date from raw.inventory_snapshots where units_on_hand < 0").fetchall()
         moved = con.execute("select snapshot_date from quarantine.inventory_snapshots").fetchall()
     assert left == [(date(2024, 3, 1),)] and moved == [(date(2024, 3, 30),)]
+
+
+def test_implausible_price_is_refused_naming_table_column_row_and_bound(
+    warehouse_copy: Callable[..., Settings],
+) -> None:
+    settings = warehouse_copy(
+        "update raw.order_lines set unit_price = 9999999999.99 where (order_id, line_no) in (select order_id, "
+        f"line_no from raw.order_lines where order_id in {RUN_DAY_ORDERS} order by all limit 1)"
+    )
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        (order_id, line_no) = con.execute(
+            "select order_id, line_no from raw.order_lines where unit_price = 9999999999.99"
+        ).fetchone()
+    report = run_gate(settings, RUN_DATE, data_docs=False, window_start=RUN_DATE - timedelta(days=2))
+    result = _result(report, "order_lines.unit_price.plausible")
+    assert not report.passed and result.blocks_publishing
+    assert (result.table, result.column, result.failing_rows) == ("order_lines", "unit_price", 1)
+    assert result.example_keys == [f"order_id={order_id}, line_no={line_no} (unit_price=9999999999.99)"]
+    assert "have unit_price outside [" in result.message and "learned from" in result.message
+    upper = float(result.message.split("outside [")[1].split("]")[0].split(", ")[1])
+    assert 100 < upper < 1e5  # a bound a person can judge, far below the bad price and above normal prices
+    # the other money columns of the same rows are not flagged: no false positives on the demo
+    assert [r.name for r in report.results if not r.success] == ["order_lines.unit_price.plausible"]
+
+
+def test_a_missing_day_inside_the_window_is_refused_by_name(warehouse_copy: Callable[..., Settings]) -> None:
+    settings = warehouse_copy(
+        f"delete from raw.returns where order_id in {DAY_BEFORE_ORDERS}",
+        f"delete from raw.order_lines where order_id in {DAY_BEFORE_ORDERS}",
+        f"update raw.crm_leads set won_order_id = null where won_order_id in {DAY_BEFORE_ORDERS}",
+        f"delete from raw.orders where order_id in {DAY_BEFORE_ORDERS}",
+    )
+    report = run_gate(settings, RUN_DATE, data_docs=False, window_start=DAY_BEFORE - timedelta(days=1))
+    result = _result(report, "orders.volume")
+    assert not report.passed and result.blocks_publishing
+    assert result.message.startswith(f"1 day(s) of raw.orders from {DAY_BEFORE - timedelta(days=1)} to {RUN_DATE}")
+    assert f"({DAY_BEFORE}: 0 row(s) vs " in result.message
+    assert [r.name for r in report.results if not r.success] == ["orders.volume"]

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from great_expectations.core.expectation_validation_result import ExpectationValidationResult
 
 from kpiflow.quality import specs as s
 from kpiflow.quality.report import MAX_EXAMPLE_KEYS, NOT_RUN, CheckResult
-from kpiflow.quality.sql import Context, check_query, to_sql, warehouse_source
+from kpiflow.quality.sql import (
+    Context,
+    check_query,
+    plausible_bounds,
+    plausible_history,
+    to_sql,
+    volume_judged_from,
+    warehouse_source,
+)
 from kpiflow.quality.warehouse import Warehouse
 
 _COULD_NOT_RUN = "could not run"
@@ -70,6 +79,7 @@ def _message(
     failing: int | None,
     ctx: Context,
     details: list[dict[str, Any]],
+    warehouse: Warehouse,
 ) -> str:
     observed = result.result.get("observed_value")
     where = f"raw.{table.name}"
@@ -82,15 +92,34 @@ def _message(
     if isinstance(check, s.Freshness):
         return f"no rows dated {ctx.run_date.isoformat()} in {where}.{check.target}; land that day's data"
     if isinstance(check, s.Volume) and details:
-        row = details[0]
+        days = "; ".join(f"{row['day']}: {row['row_count']} row(s) vs {float(row['baseline']):g}" for row in details)
         return (
-            f"{row['run_date_rows']} row(s) on {ctx.run_date.isoformat()} vs a trailing average of "
-            f"{float(row['trailing_average']):.1f} (allowed {check.min_ratio}x..{check.max_ratio}x); "
-            "check the day's load"
+            f"{observed} day(s) of {where} from {volume_judged_from(check, ctx)} to {ctx.run_date} have too few or "
+            f"too many rows by {check.target} ({days}; allowed {check.min_ratio}x..{check.max_ratio}x of the same "
+            f"weekday's median over the previous {check.trailing_days} days, and never 0 from a median of "
+            f"{check.min_average_empty}); land or reload those days"
         )
+    if isinstance(check, s.Plausible):
+        return f"{failing} row(s) of {where} {_plausible_text(check, ctx, warehouse)}; fix or remove those rows"
     if isinstance(check, s.Unique) and len(check.columns) > 1:
         return f"{failing} key value(s) of {where} occur more than once: ({check.column}) must be unique"
     return f"{failing if failing is not None else 'some'} row(s) of {where} fail: {check.description}"
+
+
+def _plausible_text(check: s.Plausible, ctx: Context, warehouse: Warehouse) -> str:
+    """`have unit_price outside [-104.62, 3446.36], learned from 3220 values of ... (median 13.99, ...)`."""
+    history = plausible_history(check, ctx)
+    source = f"{check.date_column} from {history[0]} to {history[1] - timedelta(days=1)}" if history else "all rows"
+    try:
+        bounds = warehouse.rows(to_sql(plausible_bounds(check, ctx)))[0]
+    except Exception:  # the bounds are a courtesy, as examples are: GE's verdict and count stand without them
+        return f"have {check.target} outside the bounds learned from {source}"
+    return (
+        f"have {check.target} outside [{bounds['lower_bound']:.2f}, {bounds['upper_bound']:.2f}], learned from "
+        f"{bounds['history_rows']} values ({source}: median {bounds['median_value']:g}, MAD {bounds['mad_value']:g}, "
+        f"99.9% quantile {bounds['high_quantile']:g}; bound = {check.deviations} robust deviations or "
+        f"{check.factor}x the 0.1%..99.9% quantiles, whichever is wider)"
+    )
 
 
 def _similar(name: str, candidates: list[str]) -> str | None:
@@ -161,7 +190,7 @@ def interpret(
         if isinstance(check, s.RowCheckSpec | s.Unique)
         else []
     )
-    message = "ok" if result.success else _message(check, table, result, failing, ctx, details)
+    message = "ok" if result.success else _message(check, table, result, failing, ctx, details, warehouse)
     return CheckResult(
         **base, success=bool(result.success), failing_rows=failing, example_keys=examples, message=message
     )
