@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -90,7 +91,9 @@ def test_renamed_column_fails_the_schema_check_by_name_without_a_stack_trace(
         "FAIL order_lines.schema [order_lines]: raw.order_lines lacks column(s) discount_amount "
         "(found instead: discount)" in out
     )
-    assert "NOT RUN 4 more check(s) on order_lines: raw.order_lines lacks column(s) discount_amount" in out
+    assert re.search(
+        r"NOT RUN \d+ more check\(s\) on order_lines: raw.order_lines lacks column\(s\) discount_amount\n", out
+    )
     assert "Traceback" not in out + err and "ProgrammingError" not in out + err
     saved = json.loads((settings.state_dir / "quality" / f"{RUN_DATE.isoformat()}.json").read_text())
     schema = next(r for r in saved["results"] if r["name"] == "order_lines.schema")

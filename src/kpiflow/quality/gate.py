@@ -120,8 +120,8 @@ def run_gate(
     """Check the raw warehouse for `run_date` (default: the latest order date) and report.
 
     `window_start`: an incremental run's first day; row checks of tables declaring a `window_column` then judge
-    only rows from that day on. Table-wide checks (schema, types, unique keys, row counts, freshness, volume)
-    always read the whole table.
+    only rows from that day on, `volume` judges each day from it, `plausible` learns from the days before it.
+    Other table-wide checks (schema, types, unique keys, row counts, freshness) always read the whole table.
 
     Writes Data Docs under `data_docs_dir` (default state_dir/data_docs) and the JSON report to
     state_dir/quality/<run_date>.json. Raises UserInputError for a missing warehouse or bad declarations.
