@@ -70,14 +70,14 @@ def demo_stages() -> Stages:
 
 @pytest.fixture
 def published_demo(warehouse: Warehouse, kpiflow_cli: Cli, tmp_path) -> bytes:
-    """A demo warehouse through RUN_DAY and the marts a clean run for CLEAN_DAY published (their bytes)."""
-    from kpiflow.demo import generate_demo_warehouse
+    """The marts a clean run for CLEAN_DAY published (their bytes), then RUN_DAY's demo data landed."""
+    from kpiflow.demo import append_demo_days, generate_demo_warehouse
 
-    generate_demo_warehouse(
-        warehouse.settings.warehouse_path, scale=0.02, start=DEMO_START, end=RUN_DAY, seeds_dir=tmp_path / "seeds"
-    )
+    path, seeds = warehouse.settings.warehouse_path, tmp_path / "seeds"
+    generate_demo_warehouse(path, scale=0.02, start=DEMO_START, end=CLEAN_DAY, seeds_dir=seeds)
     clean = kpiflow_cli("run", "--date", str(CLEAN_DAY), stages=demo_stages())
     assert clean.returncode == 0, clean.stdout + clean.stderr  # no false positive: the gate judged Dec 8..Jan 4
+    append_demo_days(path, RUN_DAY, seeds_dir=seeds)
     return warehouse.published_bytes()
 
 
