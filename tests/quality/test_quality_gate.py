@@ -6,14 +6,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 import duckdb
 import pytest
 
 from kpiflow.config import Settings
 from kpiflow.quality import CheckResult, GateReport, run_gate
+from kpiflow.quality.declarations import CHECKS_FILE
 
-from .conftest import RUN_DATE
+from .conftest import PROJECT_DIR, RUN_DATE
 
 pytestmark = pytest.mark.slow  # each case runs the whole gate (~300 GE expectations): seconds apiece
 
@@ -46,6 +48,11 @@ def test_clean_run_writes_data_docs_and_json_report(clean_run) -> None:
     assert [t for t in sorted(tables) if f"raw.{t}" not in index] == []  # every table's suite is listed
     pages = list((settings.state_dir / "data_docs" / "validations").rglob("*.html"))
     assert len(pages) == len(tables)  # one validation page per table
+    # the learned bounds and the per-day volume are expectations like any other, their SQL shown in Data Docs
+    order_lines = next(p.read_text() for p in pages if p.name.endswith("order_lines.html"))
+    assert 'MEDIAN(CAST("h"."unit_price" AS DOUBLE))' in order_lines
+    orders = next(p.read_text() for p in pages if p.name.endswith("-orders.html"))
+    assert "DAYOFWEEK" in orders
     saved = json.loads((settings.state_dir / "quality" / f"{RUN_DATE.isoformat()}.json").read_text())
     assert saved == json.loads(json.dumps(report.to_dict()))
     assert saved["passed"] is True and len(saved["results"]) == len(report.results)
@@ -400,3 +407,25 @@ def test_a_missing_day_inside_the_window_is_refused_by_name(warehouse_copy: Call
     assert result.message.startswith(f"1 day(s) of raw.orders from {DAY_BEFORE - timedelta(days=1)} to {RUN_DATE}")
     assert f"({DAY_BEFORE}: 0 row(s) vs " in result.message
     assert [r.name for r in report.results if not r.success] == ["orders.volume"]
+
+
+def test_implausible_rows_can_be_quarantined_instead(warehouse_copy: Callable[..., Settings], tmp_path) -> None:
+    """Severity is per declaration: with `quarantine: true` the priced line is moved aside and the run goes on."""
+    declared = (PROJECT_DIR / CHECKS_FILE).read_text(encoding="utf-8")
+    assert declared.count("- plausible: {column: unit_price}") == 1
+    checks_file = tmp_path / "_source_checks.yml"
+    checks_file.write_text(
+        declared.replace("- plausible: {column: unit_price}", "- plausible: {column: unit_price, quarantine: true}")
+    )
+    settings = warehouse_copy(
+        "update raw.order_lines set unit_price = 9999999999.99 where (order_id, line_no) in (select order_id, "
+        f"line_no from raw.order_lines where order_id in {RUN_DAY_ORDERS} order by all limit 1)"
+    )
+    report = run_gate(settings, RUN_DATE, data_docs=False, checks_file=checks_file)
+    result = _result(report, "order_lines.unit_price.plausible")
+    assert report.passed, report.summary_text()
+    assert (result.success, result.quarantined_rows) == (True, 1)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert con.execute("select unit_price, _check from quarantine.order_lines").fetchall() == [
+            (Decimal("9999999999.99"), "order_lines.unit_price.plausible")
+        ]
