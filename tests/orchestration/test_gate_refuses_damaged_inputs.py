@@ -22,7 +22,7 @@ from kpiflow.orchestration.dbt import DbtBuildSummary
 from kpiflow.orchestration.pipeline import RunContext, Stages
 from kpiflow.orchestration.stages import check_inputs, land_or_verify_inputs
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]  # three gate runs through Prefect
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]  # gate runs through Prefect: a minute or two each
 
 DEMO_START, CLEAN_DAY, RUN_DAY = date(2025, 9, 1), date(2026, 1, 4), date(2026, 1, 5)
 MISSING_DAY = date(2025, 12, 30)
@@ -120,4 +120,17 @@ def test_a_missing_day_before_the_run_date_is_refused_and_nothing_is_published(
     )
     assert "FAIL orders.volume [orders.order_ts]" in done.stderr
     assert f"({MISSING_DAY}: 0 row(s) vs " in done.stderr
+    assert warehouse.published_bytes() == published_demo
+
+
+def test_a_renamed_column_a_model_reads_is_refused_by_name_and_nothing_is_published(
+    warehouse: Warehouse, kpiflow_cli: Cli, published_demo: bytes
+) -> None:
+    done = _run_damaged(warehouse, kpiflow_cli, "alter table raw.order_lines rename column discount_amount to discount")
+    assert (
+        "FAIL order_lines.schema [order_lines]: raw.order_lines lacks column(s) discount_amount "
+        "(found instead: discount)" in done.stderr
+    )
+    assert "ProgrammingError" not in done.stderr and "the run failed unexpectedly" not in done.stderr
+    assert (warehouse.settings.state_dir / "quality" / f"{RUN_DAY}.json").is_file()
     assert warehouse.published_bytes() == published_demo
