@@ -1,7 +1,8 @@
 """Turn one Great Expectations validation result into a CheckResult a person can act on.
 
 GE decides pass/fail and counts failing rows. Example keys (up to five) and the numbers behind a freshness or
-volume failure are read with the check's own query, LIMIT 5, and only when the check failed.
+volume failure are read with the check's own query, LIMIT 5, and only when the check failed; so are the bounds a
+failed `plausible` check learned. A table lacking declared columns reports the checks that read them as not run.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def _message(
 
 
 def _plausible_text(check: s.Plausible, ctx: Context, warehouse: Warehouse) -> str:
-    """`have unit_price outside [-104.62, 3446.36], learned from 3220 values of ... (median 13.99, ...)`."""
+    """`have unit_price outside [-104.62, 3809.90], learned from 3160 values (all rows: median 13.99, ...)`."""
     history = plausible_history(check, ctx)
     source = f"{check.date_column} from {history[0]} to {history[1] - timedelta(days=1)}" if history else "all rows"
     try:
