@@ -11,6 +11,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from kpiflow.errors import KpiflowError
 
@@ -72,7 +73,8 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except KpiflowError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # the message is text, not markup: `[orders.store_id, 1 failing row(s)]` in a gate summary must print as is
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -74,3 +75,26 @@ def test_missing_warehouse_exits_2(
     err = capsys.readouterr().err
     assert code == 2
     assert f"warehouse {tmp_path / 'missing.duckdb'} not found; create it (kpiflow demo-data)" in err
+
+
+@pytest.mark.slow
+def test_renamed_column_fails_the_schema_check_by_name_without_a_stack_trace(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], warehouse_copy: Callable[..., Settings]
+) -> None:
+    """The column a staging model reads was renamed by the loader: the gate names it (and the likely new name)
+    instead of crashing in the quarantine step on the checks that read it."""
+    settings = warehouse_copy("alter table raw.order_lines rename column discount_amount to discount")
+    code = run_cli(monkeypatch, settings.warehouse_path, "--date", RUN_DATE.isoformat(), "--no-data-docs")
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert (
+        "FAIL order_lines.schema [order_lines]: raw.order_lines lacks column(s) discount_amount "
+        "(found instead: discount)" in out
+    )
+    assert re.search(
+        r"NOT RUN \d+ more check\(s\) on order_lines: raw.order_lines lacks column\(s\) discount_amount\n", out
+    )
+    assert "Traceback" not in out + err and "ProgrammingError" not in out + err
+    saved = json.loads((settings.state_dir / "quality" / f"{RUN_DATE.isoformat()}.json").read_text())
+    schema = next(r for r in saved["results"] if r["name"] == "order_lines.schema")
+    assert (schema["success"], schema["table"]) == (False, "order_lines")

@@ -127,7 +127,7 @@ BAD_DECLARATIONS = [
         "      - not_empty: [store_id]\n",
         10,
         "unknown check kind 'not_empty'; known kinds: accepted_values, compare, compare_parent, dates, freshness, "
-        "not_null, range, references, rule, unique, volume",
+        "not_null, plausible, range, references, rule, unique, volume",
     ),
     (
         "quarantine on a table check",

@@ -5,20 +5,24 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 import duckdb
 import pytest
 
 from kpiflow.config import Settings
 from kpiflow.quality import CheckResult, GateReport, run_gate
+from kpiflow.quality.declarations import CHECKS_FILE
 
-from .conftest import RUN_DATE
+from .conftest import PROJECT_DIR, RUN_DATE
 
 pytestmark = pytest.mark.slow  # each case runs the whole gate (~300 GE expectations): seconds apiece
 
 FIRST_ORDER = "(select min(order_id) from raw.orders)"
 RUN_DAY_ORDERS = f"(select order_id from raw.orders where cast(order_ts as date) = date '{RUN_DATE}')"
+DAY_BEFORE = RUN_DATE - timedelta(days=3)
+DAY_BEFORE_ORDERS = f"(select order_id from raw.orders where cast(order_ts as date) = date '{DAY_BEFORE}')"
 
 
 def _result(report: GateReport, name: str) -> CheckResult:
@@ -44,6 +48,11 @@ def test_clean_run_writes_data_docs_and_json_report(clean_run) -> None:
     assert [t for t in sorted(tables) if f"raw.{t}" not in index] == []  # every table's suite is listed
     pages = list((settings.state_dir / "data_docs" / "validations").rglob("*.html"))
     assert len(pages) == len(tables)  # one validation page per table
+    # the learned bounds and the per-day volume are expectations like any other, their SQL shown in Data Docs
+    order_lines = next(p.read_text() for p in pages if p.name.endswith("order_lines.html"))
+    assert 'MEDIAN(CAST("h"."unit_price" AS DOUBLE))' in order_lines
+    orders = next(p.read_text() for p in pages if p.name.endswith("-orders.html"))
+    assert "DAYOFWEEK" in orders
     saved = json.loads((settings.state_dir / "quality" / f"{RUN_DATE.isoformat()}.json").read_text())
     assert saved == json.loads(json.dumps(report.to_dict()))
     assert saved["passed"] is True and len(saved["results"]) == len(report.results)
@@ -127,6 +136,12 @@ BAD_BATCHES = [
         "orders",
     ),
     BadBatch(
+        "a column only a staging model reads is missing",
+        ("alter table raw.trainings drop column course_name",),
+        "trainings.schema",
+        "trainings",
+    ),
+    BadBatch(
         "a column with the wrong type",
         ("alter table raw.stores alter column store_type type integer using length(store_type)",),
         "stores.store_type.type",
@@ -159,6 +174,26 @@ BAD_BATCHES = [
             "delete from raw.order_lines where order_id in (select order_id from dropped)",
             "update raw.crm_leads set won_order_id = null where won_order_id in (select order_id from dropped)",
             "delete from raw.orders where order_id in (select order_id from dropped)",
+        ),
+        "orders.volume",
+        "orders",
+    ),
+    BadBatch(
+        "an order line priced 9,999,999,999.99",
+        (
+            "update raw.order_lines set unit_price = 9999999999.99 where (order_id, line_no) in (select order_id, "
+            f"line_no from raw.order_lines where order_id in {RUN_DAY_ORDERS} order by all limit 1)",
+        ),
+        "order_lines.unit_price.plausible",
+        "order_lines",
+    ),
+    BadBatch(
+        "a whole day missing before the run date",
+        (
+            f"delete from raw.returns where order_id in {DAY_BEFORE_ORDERS}",
+            f"delete from raw.order_lines where order_id in {DAY_BEFORE_ORDERS}",
+            f"update raw.crm_leads set won_order_id = null where won_order_id in {DAY_BEFORE_ORDERS}",
+            f"delete from raw.orders where order_id in {DAY_BEFORE_ORDERS}",
         ),
         "orders.volume",
         "orders",
@@ -334,3 +369,63 @@ def test_window_quarantines_only_the_windows_rows(warehouse_copy: Callable[..., 
         left = con.execute("select snapshot_date from raw.inventory_snapshots where units_on_hand < 0").fetchall()
         moved = con.execute("select snapshot_date from quarantine.inventory_snapshots").fetchall()
     assert left == [(date(2024, 3, 1),)] and moved == [(date(2024, 3, 30),)]
+
+
+def test_implausible_price_is_refused_naming_table_column_row_and_bound(
+    warehouse_copy: Callable[..., Settings],
+) -> None:
+    settings = warehouse_copy(
+        "update raw.order_lines set unit_price = 9999999999.99 where (order_id, line_no) in (select order_id, "
+        f"line_no from raw.order_lines where order_id in {RUN_DAY_ORDERS} order by all limit 1)"
+    )
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        (order_id, line_no) = con.execute(
+            "select order_id, line_no from raw.order_lines where unit_price = 9999999999.99"
+        ).fetchone()
+    report = run_gate(settings, RUN_DATE, data_docs=False, window_start=RUN_DATE - timedelta(days=2))
+    result = _result(report, "order_lines.unit_price.plausible")
+    assert not report.passed and result.blocks_publishing
+    assert (result.table, result.column, result.failing_rows) == ("order_lines", "unit_price", 1)
+    assert result.example_keys == [f"order_id={order_id}, line_no={line_no} (unit_price=9999999999.99)"]
+    assert "have unit_price outside [" in result.message and "learned from" in result.message
+    upper = float(result.message.split("outside [")[1].split("]")[0].split(", ")[1])
+    assert 100 < upper < 1e5  # a bound a person can judge, far below the bad price and above normal prices
+    # the other money columns of the same rows are not flagged: no false positives on the demo
+    assert [r.name for r in report.results if not r.success] == ["order_lines.unit_price.plausible"]
+
+
+def test_a_missing_day_inside_the_window_is_refused_by_name(warehouse_copy: Callable[..., Settings]) -> None:
+    settings = warehouse_copy(
+        f"delete from raw.returns where order_id in {DAY_BEFORE_ORDERS}",
+        f"delete from raw.order_lines where order_id in {DAY_BEFORE_ORDERS}",
+        f"update raw.crm_leads set won_order_id = null where won_order_id in {DAY_BEFORE_ORDERS}",
+        f"delete from raw.orders where order_id in {DAY_BEFORE_ORDERS}",
+    )
+    report = run_gate(settings, RUN_DATE, data_docs=False, window_start=DAY_BEFORE - timedelta(days=1))
+    result = _result(report, "orders.volume")
+    assert not report.passed and result.blocks_publishing
+    assert result.message.startswith(f"1 day(s) of raw.orders from {DAY_BEFORE - timedelta(days=1)} to {RUN_DATE}")
+    assert f"({DAY_BEFORE}: 0 row(s) vs " in result.message
+    assert [r.name for r in report.results if not r.success] == ["orders.volume"]
+
+
+def test_implausible_rows_can_be_quarantined_instead(warehouse_copy: Callable[..., Settings], tmp_path) -> None:
+    """Severity is per declaration: with `quarantine: true` the priced line is moved aside and the run goes on."""
+    declared = (PROJECT_DIR / CHECKS_FILE).read_text(encoding="utf-8")
+    assert declared.count("- plausible: {column: unit_price}") == 1
+    checks_file = tmp_path / "_source_checks.yml"
+    checks_file.write_text(
+        declared.replace("- plausible: {column: unit_price}", "- plausible: {column: unit_price, quarantine: true}")
+    )
+    settings = warehouse_copy(
+        "update raw.order_lines set unit_price = 9999999999.99 where (order_id, line_no) in (select order_id, "
+        f"line_no from raw.order_lines where order_id in {RUN_DAY_ORDERS} order by all limit 1)"
+    )
+    report = run_gate(settings, RUN_DATE, data_docs=False, checks_file=checks_file)
+    result = _result(report, "order_lines.unit_price.plausible")
+    assert report.passed, report.summary_text()
+    assert (result.success, result.quarantined_rows) == (True, 1)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert con.execute("select unit_price, _check from quarantine.order_lines").fetchall() == [
+            (Decimal("9999999999.99"), "order_lines.unit_price.plausible")
+        ]

@@ -102,8 +102,87 @@ def test_freshness_and_volume_queries(con: duckdb.DuckDBPyConnection) -> None:
         return con.execute(check_query(check, CTX, (), source).sql(dialect="duckdb")).fetchall()
 
     assert rows(fresh) == [(date(2024, 3, 31),)]  # the 30 days end on 2024-03-30
-    assert rows(volume) == [(0, 30.0)]
+    assert rows(volume) == [(date(2024, 3, 31), 0, 30.0)]
     con.execute("insert into raw.events select timestamp '2024-03-31 08:00' + to_minutes(m) from range(0, 20) r(m)")
     assert rows(fresh) == [] and rows(volume) == []  # 20 rows vs 30 a day: within 0.5x..2x
     quiet = s.Volume("v", "events", ERR, "", "event_ts", True, 28, Decimal("0.9"), Decimal(2), Decimal(31))
     assert rows(quiet) == []  # fewer than 31 rows a day on average: not judged
+
+
+def _daily_events(con: duckdb.DuckDBPyConnection, rows_a_day: str) -> None:
+    """raw.events with `rows_a_day` (SQL over the day `d`) events on each day of 2024-01-01..2024-03-31."""
+    con.execute(f"""
+        create or replace table raw.events as
+        select d + to_minutes(m) as event_ts
+        from range(timestamp '2024-01-01', timestamp '2024-04-01', interval 1 day) r(d), range(0, 200) q(m)
+        where m < ({rows_a_day})
+    """)
+
+
+def _volume(**band: object) -> s.Volume:
+    days = band.pop("trailing_days", 28)
+    return s.Volume("v", "events", ERR, "", "event_ts", True, days, Decimal("0.3"), Decimal("2.5"), Decimal(20))
+
+
+def test_volume_judges_every_day_of_the_window_and_names_the_missing_one(con: duckdb.DuckDBPyConnection) -> None:
+    _daily_events(con, "40")
+    con.execute("delete from raw.events where cast(event_ts as date) = date '2024-03-20'")  # a day never landed
+    source = warehouse_source(CTX, "events")
+    query = check_query(_volume(), CTX, (), source).sql(dialect="duckdb")
+    assert con.execute(query).fetchall() == [(date(2024, 3, 20), 0, 40.0)]
+    in_window = Context("raw", CTX.run_date, CTX.founded_on, window_start=date(2024, 3, 19))
+    assert con.execute(check_query(_volume(), in_window, (), source).sql(dialect="duckdb")).fetchall() == [
+        (date(2024, 3, 20), 0, 40.0)
+    ]
+    after = Context("raw", CTX.run_date, CTX.founded_on, window_start=date(2024, 3, 21))
+    assert con.execute(check_query(_volume(), after, (), source).sql(dialect="duckdb")).fetchall() == []
+
+
+def test_volume_baseline_is_the_same_weekday(con: duckdb.DuckDBPyConnection) -> None:
+    """Closed on Sundays (0 rows) and busy on Saturdays (3x): no day is out of its weekday's band."""
+    _daily_events(con, "case dayofweek(d) when 0 then 0 when 6 then 150 else 50 end")
+    source = warehouse_source(CTX, "events")
+    assert con.execute(check_query(_volume(), CTX, (), source).sql(dialect="duckdb")).fetchall() == []
+    con.execute("delete from raw.events where cast(event_ts as date) = date '2024-03-30'")  # a Saturday lost
+    con.execute(
+        "delete from raw.events where event_ts >= timestamp '2024-03-27' and event_ts < '2024-03-28' "
+        "and minute(event_ts) >= 10"
+    )  # a Wednesday with 10 rows of 50
+    assert con.execute(check_query(_volume(), CTX, (), source).sql(dialect="duckdb")).fetchall() == [
+        (date(2024, 3, 27), 10, 50.0),
+        (date(2024, 3, 30), 0, 150.0),
+    ]  # fmt: skip
+
+
+def _plausible(date_column: str | None = None, min_history: int = 1000) -> s.Plausible:
+    return s.Plausible("p", "prices", ERR, "", False, "price", date_column, 90, Decimal(10), Decimal(10), min_history)
+
+
+@pytest.fixture
+def prices(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A long-tailed price list (1.00..400.00), 20 rows a day from 2023-10-03 to 2024-03-31 (ids 3600.. last)."""
+    con.execute("""
+        create or replace table raw.prices as
+        select i as id, date '2023-10-03' + cast(i // 20 as integer) as sold_on,
+               cast(round(1 + 399 * pow(i % 97 / 96.0, 6), 2) as decimal(12, 2)) as price
+        from range(0, 3620) r(i)
+    """)
+    return con
+
+
+def test_plausible_flags_a_value_far_beyond_the_history_only(prices: duckdb.DuckDBPyConnection) -> None:
+    source = warehouse_source(CTX, "prices")
+
+    def flagged(check: s.Plausible, ctx: Context = CTX) -> list[int]:
+        query = check_query(check, ctx, ("id",), source).order_by("id").sql(dialect="duckdb")
+        return [row[0] for row in prices.execute(query).fetchall()]
+
+    assert flagged(_plausible()) == []  # the long tail itself (max 400, median ~1) is plausible
+    prices.execute("update raw.prices set price = 9999999999.99 where id = 3619")  # on the run date
+    prices.execute("update raw.prices set price = -5000 where id = 3599")  # the day before
+    assert flagged(_plausible()) == [3599, 3619]
+    assert flagged(_plausible("sold_on")) == [3599, 3619]  # history: the 90 days through the run date
+    windowed = (("prices", "sold_on"),)
+    window = Context("raw", CTX.run_date, CTX.founded_on, window_start=CTX.run_date, window_columns=windowed)
+    assert flagged(_plausible("sold_on"), window) == [3619]  # only the window's rows are judged
+    assert flagged(_plausible(min_history=5000)) == []  # too little history: not judged yet

@@ -88,17 +88,34 @@ class FreshnessArgs(CheckArgs):
 
 class VolumeArgs(CheckArgs):
     column: str
-    trailing_days: int | None = Field(default=None, ge=1)
+    trailing_days: int | None = Field(default=None, ge=7)  # a week at least: the baseline is the same weekday's
     min_ratio: Decimal | None = Field(default=None, ge=0)
     max_ratio: Decimal | None = Field(default=None, gt=0)
     min_average: Decimal | None = Field(default=None, ge=0)
+    min_average_empty: Decimal | None = Field(default=None, ge=0)
 
 
 class VolumeDefaults(Strict):
-    trailing_days: int = Field(default=28, ge=1)
+    trailing_days: int = Field(default=28, ge=7)
     min_ratio: Decimal = Field(default=Decimal("0.3"), ge=0)
     max_ratio: Decimal = Field(default=Decimal("2.5"), gt=0)
     min_average: Decimal = Field(default=Decimal(20), ge=0)
+    min_average_empty: Decimal = Field(default=Decimal(10), ge=0)
+
+
+class PlausibleArgs(RowCheckArgs):
+    column: str
+    trailing_days: int | None = Field(default=None, ge=1)
+    deviations: Decimal | None = Field(default=None, gt=0)
+    factor: Decimal | None = Field(default=None, ge=1)
+    min_history: int | None = Field(default=None, ge=1)
+
+
+class PlausibleDefaults(Strict):
+    trailing_days: int = Field(default=90, ge=1)
+    deviations: Decimal = Field(default=Decimal(10), gt=0)
+    factor: Decimal = Field(default=Decimal(10), ge=1)
+    min_history: int = Field(default=1000, ge=1)
 
 
 class SettingsModel(Strict):
@@ -107,6 +124,7 @@ class SettingsModel(Strict):
     quarantine_limit: Decimal = Field(default=Decimal("0.01"), ge=0, le=1)
     min_rows: int = Field(default=1, ge=0)
     volume: VolumeDefaults = VolumeDefaults()
+    plausible: PlausibleDefaults = PlausibleDefaults()
 
 
 class TableModel(Strict):

@@ -26,6 +26,7 @@ from kpiflow.quality.declaration_models import (
     DatesArgs,
     FreshnessArgs,
     NotNullArgs,
+    PlausibleArgs,
     RangeArgs,
     ReferencesArgs,
     RowCheckArgs,
@@ -272,12 +273,34 @@ def _volume(b: _TableBuilder, p: VolumeArgs, path: tuple[str | int, ...]) -> lis
     if low > high:
         raise DeclarationError(path, f"min_ratio {low} is above max_ratio {high}")
     floor = p.min_average if p.min_average is not None else d.min_average
-    text = f"run date's rows within {low}x..{high}x of the trailing {days}-day average"
+    empty_floor = p.min_average_empty if p.min_average_empty is not None else d.min_average_empty
+    text = f"each day's rows within {low}x..{high}x of the same weekday's median over the previous {days} days"
+    name = b.name_of(p, "volume")
+    timestamp = b._is_timestamp(column)
+    return [s.Volume(name, b.name, p.severity, text, column, timestamp, days, low, high, floor, empty_floor)]
+
+
+_NUMERIC_FAMILIES = frozenset({s.TypeFamily.INTEGER, s.TypeFamily.DECIMAL, s.TypeFamily.NUMBER})
+
+
+def _plausible(b: _TableBuilder, p: PlausibleArgs, path: tuple[str | int, ...]) -> list[s.CheckSpec]:
+    column = b._col(p.column, path)
+    if b.table.columns[column] not in _NUMERIC_FAMILIES:
+        raise DeclarationError(path, f"'{column}' is {b.table.columns[column].value}; 'plausible' needs a number")
+    d = b.settings.plausible
+    days = p.trailing_days or d.trailing_days
+    deviations = p.deviations if p.deviations is not None else d.deviations
+    factor = p.factor if p.factor is not None else d.factor
+    history = p.min_history or d.min_history
+    dated = f"the previous {days} days' rows" if b.table.window_column else "the table's rows"
+    text = f"within {deviations} robust deviations of the median or {factor}x the usual range of {dated}"
+    name = b.name_of(p, f"{column}.plausible")
     return [
-        s.Volume(
-            b.name_of(p, "volume"), b.name, p.severity, text, column, b._is_timestamp(column), days, low, high, floor
+        s.Plausible(
+            name, b.name, p.severity, text, p.quarantine, column, b.table.window_column, days, deviations, factor,
+            history,
         )
-    ]
+    ]  # fmt: skip
 
 
 _HANDLERS: dict[str, tuple[type[Strict], Callable[..., list[s.CheckSpec]]]] = {
@@ -292,6 +315,7 @@ _HANDLERS: dict[str, tuple[type[Strict], Callable[..., list[s.CheckSpec]]]] = {
     "compare_parent": (CompareParentArgs, _compare_parent),
     "freshness": (FreshnessArgs, _freshness),
     "volume": (VolumeArgs, _volume),
+    "plausible": (PlausibleArgs, _plausible),
 }
 
 

@@ -94,7 +94,8 @@ def _validate_and_quarantine(
         if not quarantine:
             break
         moved_before = dict(ledger.moved_by_table)
-        failed = [checks[r.name] for r in final if not r.success]
+        # a check that could not run (a missing column) has no failing rows to move: it only fails
+        failed = [checks[r.name] for r in final if not r.success and r.failing_rows is not None]
         if not quarantine_failures(runner.warehouse, gate, ctx, failed, ledger):
             break
         changed = {t for t, n in ledger.moved_by_table.items() if n != moved_before.get(t, 0)}
@@ -120,8 +121,8 @@ def run_gate(
     """Check the raw warehouse for `run_date` (default: the latest order date) and report.
 
     `window_start`: an incremental run's first day; row checks of tables declaring a `window_column` then judge
-    only rows from that day on. Table-wide checks (schema, types, unique keys, row counts, freshness, volume)
-    always read the whole table.
+    only rows from that day on, `volume` judges each day from it, `plausible` learns from the days before it.
+    Other table-wide checks (schema, types, unique keys, row counts, freshness) always read the whole table.
 
     Writes Data Docs under `data_docs_dir` (default state_dir/data_docs) and the JSON report to
     state_dir/quality/<run_date>.json. Raises UserInputError for a missing warehouse or bad declarations.

@@ -78,10 +78,11 @@ class GateReport:
             f"Quality gate {verdict} for {self.run_date.isoformat()}: {len(self.results)} checks, "
             f"{blocking} blocking failure(s), {warnings} warning(s) ({self.elapsed_seconds:.1f}s){scope}"
         ]
-        not_run: dict[str, int] = {}
+        not_run: dict[tuple[str, str], int] = {}
         for result in self.failures:
             if result.message.startswith(NOT_RUN):
-                not_run[result.table] = not_run.get(result.table, 0) + 1
+                reason = (result.table, result.message.removeprefix(NOT_RUN).strip())
+                not_run[reason] = not_run.get(reason, 0) + 1
                 continue
             label = "FAIL" if result.blocks_publishing else "WARN"
             where = f"{result.table}.{result.column}" if result.column else result.table
@@ -89,8 +90,8 @@ class GateReport:
             lines.append(f"  {label} {result.name} [{where}{rows}]: {result.message}")
             if result.example_keys:
                 lines.append(f"       e.g. {'; '.join(result.example_keys)}")
-        for table, count in not_run.items():
-            lines.append(f"  NOT RUN {count} more check(s) on {table}: the table is missing")
+        for (table, reason), count in not_run.items():
+            lines.append(f"  NOT RUN {count} more check(s) on {table}: {reason}")
         for result in self.results:
             if result.quarantined_rows and result.success:
                 lines.append(

@@ -1,21 +1,35 @@
 """Turn one Great Expectations validation result into a CheckResult a person can act on.
 
 GE decides pass/fail and counts failing rows. Example keys (up to five) and the numbers behind a freshness or
-volume failure are read with the check's own query, LIMIT 5, and only when the check failed.
+volume failure are read with the check's own query, LIMIT 5, and only when the check failed; so are the bounds a
+failed `plausible` check learned. A table lacking declared columns reports the checks that read them as not run.
 """
 
 from __future__ import annotations
 
+import difflib
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from great_expectations.core.expectation_validation_result import ExpectationValidationResult
 
 from kpiflow.quality import specs as s
 from kpiflow.quality.report import MAX_EXAMPLE_KEYS, NOT_RUN, CheckResult
-from kpiflow.quality.sql import Context, check_query, to_sql, unlisted_values_query, warehouse_source
+from kpiflow.quality.sql import (
+    Context,
+    check_query,
+    plausible_bounds,
+    plausible_history,
+    to_sql,
+    unlisted_values_query,
+    volume_judged_from,
+    warehouse_source,
+)
 from kpiflow.quality.warehouse import Warehouse
 
 MAX_LISTED_VALUES = 10
+_COULD_NOT_RUN = "could not run"
 
 
 def _exception_message(result: ExpectationValidationResult) -> str | None:
@@ -85,9 +99,7 @@ def _message(
     observed = result.result.get("observed_value")
     where = f"raw.{table.name}"
     if isinstance(check, s.ColumnsPresent):
-        present = set(observed or [])
-        missing = [c for c in check.columns if c not in present]
-        return f"{where} lacks column(s) {', '.join(missing)}; rename them back or update the declaration"
+        return missing_columns_message(table, list(observed or []))
     if isinstance(check, s.ColumnType):
         return f"{where}.{check.target} is {observed}, expected {check.family.value}; fix the loader's type"
     if isinstance(check, s.RowCount):
@@ -95,12 +107,15 @@ def _message(
     if isinstance(check, s.Freshness):
         return f"no rows dated {ctx.run_date.isoformat()} in {where}.{check.target}; land that day's data"
     if isinstance(check, s.Volume) and details:
-        row = details[0]
+        days = "; ".join(f"{row['day']}: {row['row_count']} row(s) vs {float(row['baseline']):g}" for row in details)
         return (
-            f"{row['run_date_rows']} row(s) on {ctx.run_date.isoformat()} vs a trailing average of "
-            f"{float(row['trailing_average']):.1f} (allowed {check.min_ratio}x..{check.max_ratio}x); "
-            "check the day's load"
+            f"{observed} day(s) of {where} from {volume_judged_from(check, ctx)} to {ctx.run_date} have too few or "
+            f"too many rows by {check.target} ({days}; allowed {check.min_ratio}x..{check.max_ratio}x of the same "
+            f"weekday's median over the previous {check.trailing_days} days, and never 0 from a median of "
+            f"{check.min_average_empty}); land or reload those days"
         )
+    if isinstance(check, s.Plausible):
+        return f"{failing} row(s) of {where} {_plausible_text(check, ctx, warehouse)}; fix or remove those rows"
     if isinstance(check, s.Unique) and len(check.columns) > 1:
         return f"{failing} key value(s) of {where} occur more than once: ({check.column}) must be unique"
     count = failing if failing is not None else "some"
@@ -113,6 +128,59 @@ def _message(
     if isinstance(check, s.AcceptedValues):
         return f"{count} row(s) of {where} fail: {check.description}; found {_unlisted_values(check, ctx, warehouse)}"
     return f"{count} row(s) of {where} fail: {check.description}"
+
+
+def _plausible_text(check: s.Plausible, ctx: Context, warehouse: Warehouse) -> str:
+    """`have unit_price outside [-104.62, 3809.90], learned from 3160 values (all rows: median 13.99, ...)`."""
+    history = plausible_history(check, ctx)
+    source = f"{check.date_column} from {history[0]} to {history[1] - timedelta(days=1)}" if history else "all rows"
+    try:
+        bounds = warehouse.rows(to_sql(plausible_bounds(check, ctx)))[0]
+    except Exception:  # the bounds are a courtesy, as examples are: GE's verdict and count stand without them
+        return f"have {check.target} outside the bounds learned from {source}"
+    return (
+        f"have {check.target} outside [{bounds['lower_bound']:.2f}, {bounds['upper_bound']:.2f}], learned from "
+        f"{bounds['history_rows']} values ({source}: median {bounds['median_value']:g}, MAD {bounds['mad_value']:g}, "
+        f"99.9% quantile {bounds['high_quantile']:g}; bound = {check.deviations} robust deviations or "
+        f"{check.factor}x the 0.1%..99.9% quantiles, whichever is wider)"
+    )
+
+
+def _similar(name: str, candidates: list[str]) -> str | None:
+    """The undeclared column that is probably `name` renamed (discount_amount -> discount)."""
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    return next((c for c in candidates if name in c or c in name), None)
+
+
+def missing_columns(table: s.TableSpec, present: list[str]) -> list[str]:
+    return [c for c in table.column_names if c not in present]
+
+
+def missing_columns_message(table: s.TableSpec, present: list[str]) -> str:
+    """`raw.order_lines lacks column(s) discount_amount (found instead: discount); ...`."""
+    undeclared = [c for c in present if c not in table.column_names]
+    described = []
+    for column in missing_columns(table, present):
+        instead = _similar(column, undeclared)
+        described.append(f"{column} (found instead: {instead})" if instead else column)
+    return (
+        f"raw.{table.name} lacks column(s) {', '.join(described)}; rename them back in the loader, or change the "
+        "declarations and the staging models that read them"
+    )
+
+
+def not_run_for_missing_columns(
+    table: s.TableSpec, results: list[CheckResult], present: list[str]
+) -> list[CheckResult]:
+    """Checks whose SQL failed on a table lacking declared columns are reported as not run, with the reason,
+    instead of a driver error each (the schema check names the columns)."""
+    missing = missing_columns(table, present)
+    if not missing:
+        return results
+    reason = f"{NOT_RUN} raw.{table.name} lacks column(s) {', '.join(missing)}"
+    return [replace(r, message=reason) if r.message.startswith(_COULD_NOT_RUN) else r for r in results]
 
 
 def interpret(
@@ -131,7 +199,7 @@ def interpret(
             success=False,
             failing_rows=None,
             example_keys=[],
-            message=f"could not run in raw.{table.name}: {error}",
+            message=f"{_COULD_NOT_RUN} in raw.{table.name}: {error}",
         )
     outcome = result.result or {}
     failing: int | None = None

@@ -181,6 +181,26 @@ class CompareParent(RowCheckSpec):
 
 
 @dataclass(frozen=True)
+class Plausible(RowCheckSpec):
+    """A value within the bounds learned from the table's own history: a row fails when it lies both more than
+    `deviations` robust deviations (1.4826 x MAD) from the history's median and more than `factor` times its
+    0.1% and 99.9% quantiles (so neither a narrow nor a long-tailed column flags its normal values).
+    History: the `trailing_days` before the judged rows by `date_column` (all rows when None); judged only once it
+    holds `min_history` values, so a new warehouse is not blocked."""
+
+    target: str
+    date_column: str | None
+    trailing_days: int
+    deviations: Decimal
+    factor: Decimal
+    min_history: int
+
+    @property
+    def column(self) -> str:
+        return self.target
+
+
+@dataclass(frozen=True)
 class Freshness(CheckSpec):
     """The run date's rows have arrived (at least one row dated on it)."""
 
@@ -194,8 +214,10 @@ class Freshness(CheckSpec):
 
 @dataclass(frozen=True)
 class Volume(CheckSpec):
-    """The run date's row count is within [min_ratio, max_ratio] x the trailing daily average; judged only when
-    that average is at least `min_average` (a handful of rows a day is too noisy for any band)."""
+    """Each judged day's row count (the build window's days through the run date) is within [min_ratio, max_ratio]
+    x its baseline, the median count of the same weekday over the `trailing_days` before it (days without rows
+    count as 0); judged when the baseline is at least `min_average` (a handful of rows a day is too noisy for any
+    band). A day without rows fails from a baseline of `min_average_empty`."""
 
     target: str
     is_timestamp: bool
@@ -203,6 +225,7 @@ class Volume(CheckSpec):
     min_ratio: Decimal
     max_ratio: Decimal
     min_average: Decimal
+    min_average_empty: Decimal = Decimal(10)
 
     @property
     def column(self) -> str:

@@ -169,37 +169,139 @@ def _missing_run_date(check: s.Freshness, ctx: Context, source: exp.Expression) 
     return exp.select(literal(ctx.run_date).as_("missing_date")).where(exp.Not(this=exp.Exists(this=arrived)))
 
 
+def _fill(template: exp.Expression, **values: exp.Expression) -> exp.Expression:
+    """A parsed SQL template with each `:name` placeholder replaced by a copy of its value (never by text)."""
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        return values[node.name].copy() if isinstance(node, exp.Placeholder) else node
+
+    return template.copy().transform(replace)
+
+
+def _number(value: Decimal | int) -> exp.Expression:
+    return exp.Literal.number(value)
+
+
+_PLAUSIBLE_BOUNDS = sqlglot.parse_one(
+    """
+    select history_rows, median_value, mad_value, low_quantile, high_quantile,
+        least(median_value - :deviations * 1.4826 * mad_value,
+              low_quantile - (:factor - 1) * abs(low_quantile)) as lower_bound,
+        greatest(median_value + :deviations * 1.4826 * mad_value,
+                 high_quantile + (:factor - 1) * abs(high_quantile)) as upper_bound
+    from (
+        select count(:value) as history_rows,
+            median(cast(:value as double)) as median_value,
+            mad(cast(:value as double)) as mad_value,
+            quantile_cont(cast(:value as double), 0.001) as low_quantile,
+            quantile_cont(cast(:value as double), 0.999) as high_quantile
+        from :history
+        where :in_history
+    ) as stats
+    """,
+    read=DIALECT,
+)
+_OUTSIDE_BOUNDS = sqlglot.parse_one(
+    "b.history_rows >= :min_history and (:value > b.upper_bound or :value < b.lower_bound)", read=DIALECT
+)
+HISTORY = "h"
+
+
+def plausible_history(check: s.Plausible, ctx: Context) -> tuple[date, date] | None:
+    """[first, end) days of the history the bounds are learned from: the trailing days before the judged rows
+    (the window's start in an incremental run, else the day after the run date); None: the whole table."""
+    if check.date_column is None:
+        return None
+    end = ctx.window_start if ctx.window_column(check.table) else ctx.run_date + timedelta(days=1)
+    assert end is not None
+    return end - timedelta(days=check.trailing_days), end
+
+
+def plausible_bounds(check: s.Plausible, ctx: Context) -> exp.Select:
+    """One row: how many history values, their median, MAD, 0.1% and 99.9% quantiles and the bounds."""
+    history = plausible_history(check, ctx)
+    in_history: exp.Expression = exp.true()
+    if history is not None and check.date_column is not None:
+        day = col(check.date_column, HISTORY)
+        in_history = exp.and_(_compare(">=", day, literal(history[0])), _compare("<", day.copy(), literal(history[1])))
+    tree = _fill(
+        _PLAUSIBLE_BOUNDS,
+        deviations=_number(check.deviations),
+        factor=_number(check.factor),
+        value=col(check.target, HISTORY),
+        history=table(ctx.schema, check.table, HISTORY),
+        in_history=in_history,
+    )
+    assert isinstance(tree, exp.Select)
+    return tree
+
+
+@failing_rows.register
+def _(check: s.Plausible, ctx: Context) -> exp.Expression:
+    outside = _fill(_OUTSIDE_BOUNDS, min_history=_number(check.min_history), value=col(check.target))
+    bounds = exp.select(exp.Literal.number(1)).from_(plausible_bounds(check, ctx).subquery("b")).where(outside)
+    return exp.Exists(this=bounds)
+
+
+_DAYS_OUTSIDE_BAND = sqlglot.parse_one(
+    """
+    with daily as (
+        select cast(:day_column as date) as day, count(*) as row_count
+        from :source
+        where :day_column >= :history_start and :day_column < :day_after_run
+        group by all
+    ),
+    calendar as (
+        select cast(g.d as date) as day
+        from generate_series(cast(:history_start as timestamp), cast(:run_date as timestamp), interval 1 day) as g(d)
+        where cast(g.d as date) >= (select min(day) from daily)
+    ),
+    counts as (
+        select calendar.day, coalesce(daily.row_count, 0) as row_count
+        from calendar left join daily on daily.day = calendar.day
+    ),
+    judged as (
+        select j.day, j.row_count, (
+            select median(h.row_count) from counts as h
+            where h.day < j.day and h.day >= j.day - :trailing_days and dayofweek(h.day) = dayofweek(j.day)
+        ) as baseline
+        from counts as j
+        where j.day >= :judge_start
+    )
+    select day, row_count, baseline
+    from judged
+    where (baseline >= :min_average and (row_count < baseline * :min_ratio or row_count > baseline * :max_ratio))
+        or (row_count = 0 and baseline >= :min_average_empty)
+    order by day
+    """,
+    read=DIALECT,
+)
+
+
+def volume_judged_from(check: s.Volume, ctx: Context) -> date:
+    """The first day `volume` judges: the build window's first day, else the trailing days through the run date."""
+    return ctx.window_start or ctx.run_date - timedelta(days=check.trailing_days - 1)
+
+
 def _volume_outside_band(check: s.Volume, ctx: Context, source: exp.Expression) -> exp.Select:
-    first_day = literal(ctx.run_date - timedelta(days=check.trailing_days))
-    day = exp.cast(col(check.target), exp.DataType.Type.DATE)
-    window = exp.and_(
-        _compare(">=", col(check.target), first_day), _compare("<", col(check.target), ctx.day_after_run())
+    """Each judged day whose row count is outside the band around its same-weekday median, or empty."""
+    judge_start = volume_judged_from(check, ctx)
+    tree = _fill(
+        _DAYS_OUTSIDE_BAND,
+        day_column=col(check.target),
+        source=source,
+        history_start=literal(judge_start - timedelta(days=check.trailing_days)),
+        day_after_run=ctx.day_after_run(),
+        run_date=literal(ctx.run_date),
+        trailing_days=_number(check.trailing_days),
+        judge_start=literal(judge_start),
+        min_average=_number(check.min_average),
+        min_ratio=_number(check.min_ratio),
+        max_ratio=_number(check.max_ratio),
+        min_average_empty=_number(check.min_average_empty),
     )
-    daily = (
-        exp.select(day.as_("day"), exp.Count(this=exp.Star()).as_("row_count"))
-        .from_(source)
-        .where(window)
-        .group_by(day.copy())
-    )
-    is_run_date = exp.EQ(this=exp.column("day"), expression=literal(ctx.run_date))
-    run_rows = exp.Coalesce(
-        this=exp.Sum(this=exp.If(this=is_run_date, true=exp.column("row_count"), false=exp.Literal.number(0))),
-        expressions=[exp.Literal.number(0)],
-    )
-    trailing = exp.Avg(this=exp.If(this=exp.Not(this=is_run_date.copy()), true=exp.column("row_count")))
-    summary = exp.select(run_rows.as_("run_date_rows"), trailing.as_("trailing_average")).from_(
-        exp.alias_(exp.paren(daily), "daily", table=True)
-    )
-    avg = exp.column("trailing_average")
-    outside = exp.or_(
-        _compare("<", exp.column("run_date_rows"), exp.Mul(this=avg, expression=literal(check.min_ratio))),
-        _compare(">", exp.column("run_date_rows"), exp.Mul(this=avg.copy(), expression=literal(check.max_ratio))),
-    )
-    return (
-        exp.select("run_date_rows", "trailing_average")
-        .from_(exp.alias_(exp.paren(summary), "volume", table=True))
-        .where(exp.and_(_compare(">=", avg.copy(), literal(check.min_average)), outside))
-    )
+    assert isinstance(tree, exp.Select)
+    return tree
 
 
 def _repeated_keys(check: s.Unique, source: exp.Expression) -> exp.Select:
@@ -296,6 +398,16 @@ def tables_query(schema: str) -> str:
     query = (
         exp.select("table_name")
         .from_(exp.table_("tables", db="information_schema"))
+        .where(exp.EQ(this=exp.column("table_schema"), expression=exp.Literal.string(schema)))
+    )
+    return to_sql(query)
+
+
+def columns_query(schema: str) -> str:
+    """(table_name, column_name) of every column of every table in `schema`."""
+    query = (
+        exp.select("table_name", "column_name")
+        .from_(exp.table_("columns", db="information_schema"))
         .where(exp.EQ(this=exp.column("table_schema"), expression=exp.Literal.string(schema)))
     )
     return to_sql(query)

@@ -27,8 +27,8 @@ from kpiflow.quality import ge_duckdb_fix
 from kpiflow.quality import specs as s
 from kpiflow.quality.expectations import CHECK_META_KEY, expectation_for
 from kpiflow.quality.report import CheckResult
-from kpiflow.quality.results import interpret, missing_table_results
-from kpiflow.quality.sql import Context, tables_query
+from kpiflow.quality.results import interpret, missing_table_results, not_run_for_missing_columns
+from kpiflow.quality.sql import Context, columns_query
 from kpiflow.quality.warehouse import Warehouse
 
 DATA_DOCS_SITE = "kpiflow_quality"
@@ -101,7 +101,9 @@ class GeRunner:
 
     def validate(self, ctx: Context, label: str = "", tables: set[str] | None = None) -> list[CheckResult]:
         """Run the suites of `tables` (default: all) once; `label` tells rounds apart in Data Docs."""
-        present = {row["table_name"] for row in self.warehouse.rows(tables_query(self.gate.schema))}
+        present: dict[str, list[str]] = {}
+        for row in self.warehouse.rows(columns_query(self.gate.schema)):
+            present.setdefault(row["table_name"], []).append(row["column_name"])
         results: list[CheckResult] = []
         with _quiet_ge():
             for table in self.gate.tables:
@@ -123,9 +125,8 @@ class GeRunner:
                 by_check: dict[str, ExpectationValidationResult] = {
                     r.expectation_config.meta[CHECK_META_KEY]: r for r in outcome.results
                 }
-                results.extend(
-                    interpret(check, table, by_check[check.name], ctx, self.warehouse) for check in table.checks
-                )
+                judged = [interpret(check, table, by_check[check.name], ctx, self.warehouse) for check in table.checks]
+                results.extend(not_run_for_missing_columns(table, judged, present[table.name]))
         return results
 
     def build_data_docs(self) -> Path | None:
