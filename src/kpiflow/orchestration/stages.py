@@ -170,8 +170,5 @@ def build_scorecards(ctx: RunContext) -> ScorecardSummary:
     from kpiflow.scorecards import build_scorecards as write_scorecards
 
     with duckdb.connect(str(ctx.settings.warehouse_path)) as con:
-        result = write_scorecards(con, ctx.settings.project_dir)
-    return ScorecardSummary(
-        note=f"{len(result.cards)} cards, {result.scorecard_rows} scorecard rows, {result.payout_rows} payouts",
-        warnings=result.warnings,
-    )
+        result = write_scorecards(con, ctx.settings.project_dir, run_date=ctx.run_date)
+    return ScorecardSummary(note=result.headline(), warnings=result.warnings)

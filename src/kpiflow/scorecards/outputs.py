@@ -43,7 +43,7 @@ PAYOUTS: Columns = (
     ("card", TEXT), ("employee_id", TEXT), ("period_start", DATE), ("fixed_pay", MONEY),
     ("variable_pay", MONEY), ("kpi_index", VALUE), ("bonus_coefficient", VALUE), ("bonus", MONEY),
     ("department_multiplier", VALUE), ("total_pay", MONEY), ("grain", TEXT), ("pay_scheme", TEXT),
-    ("index_rounding", TEXT), ("bonus_note", TEXT),
+    ("index_rounding", TEXT), ("bonus_note", TEXT), ("status", TEXT), ("reason", TEXT),
 )  # fmt: skip
 
 OUTPUT_TABLES: dict[str, Columns] = {
