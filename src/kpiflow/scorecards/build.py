@@ -189,8 +189,7 @@ def build_scorecards(
     results = _score_cards(
         cards, employees, index_achievements(achievement_rows), series_by_key, plans, catalog, run_date
     )
-    first_day = min((a.period_start for a in actuals), default=None)
-    problems, coverage_warnings = missing_results(cards, employees, results, first_day, run_date)
+    problems, coverage_warnings = missing_results(cards, employees, results, inputs.first_period(con), run_date)
     if problems:
         raise RunFailed(
             "scorecards: employees eligible for a card have no result:\n" + "\n".join(f"  {p}" for p in problems)

@@ -107,6 +107,9 @@ def score_card(card: Scorecard, lines: list[CardLine]) -> IndexResult:
         missing = {"hold": [kpi for kpis in missing.values() for kpi in kpis]}
     scale = 1 / present_weight if dropped and "hold" not in missing else Decimal(1)
     missing_note = _missing_note(missing, present_weight)
+    if "hold" in missing and len(missing) > 1:  # the other policies did not apply: name every missing KPI
+        every = [item.kpi for item, _, row in lines if _capped(item, row) is None]
+        missing_note = f"no achievement for {', '.join(every)} (on_missing: hold for {', '.join(missing['hold'])})"
     scored = tuple(_line(card, item, entity_id, row, scale) for item, entity_id, row in lines)
     if "hold" in missing:
         return IndexResult(scored, None, f"{missing_note}: index not computed", missing_note)
