@@ -72,6 +72,7 @@ def fetch(
 
 SUMMARY_COLUMNS = (
     "employee_id",
+    "status",
     "kpi_index",
     "bonus_coefficient",
     "bonus",
@@ -83,6 +84,7 @@ SUMMARY_COLUMNS = (
 def _summary_cells(payout: dict[str, Any]) -> list[str]:
     return [
         payout["employee_id"],
+        payout["status"],
         percent(payout["kpi_index"]),
         number(payout["bonus_coefficient"]),
         money(payout["bonus"]),
@@ -147,6 +149,9 @@ def _table(card: str, period_start: date, payouts: list[dict[str, Any]], lines: 
         table.add_row(*_summary_cells(p))
     console = Console(file=io.StringIO(), width=120, color_system=None)
     console.print(table)
+    for p in payouts:
+        if p["reason"]:
+            console.print(f"{p['employee_id']} {p['status']}: {p['reason']}", highlight=False, markup=False)
     for employee_id, kpi_lines in lines.items():
         detail = Table(title=f"{employee_id} KPIs")
         for column in ("kpi", "actual", "target", "achievement", "capped", "weight", "weighted", "status"):
