@@ -74,7 +74,6 @@ def test_real_pipeline_survives_sigkill_mid_build_and_publishes_every_mart(
         start=DEMO_START,
         end=FIRST_DAY,
         seed=7,
-        seeds_dir=project / "seeds" / "demo",
     )
     env = {**os.environ, "PREFECT_API_URL": prefect_api}
 
