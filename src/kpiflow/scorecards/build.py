@@ -2,7 +2,7 @@
 
 build_scorecards reads only from the connection it is given (kpi_values, kpi_catalog, stg_employees,
 the seeds) and the card YAML, and replaces its three output tables in one transaction. Only periods
-that have started by the run date are scored; the one still open is marked provisional (rule 23).
+that have started by the run date are scored; the one still open is marked provisional (rule 22: as of the run date).
 """
 
 from __future__ import annotations
