@@ -151,3 +151,27 @@ def test_role_holders_without_any_result_fail_the_build(warehouse):
     with pytest.raises(RunFailed, match=r"card clerk: 1 employees with job_role 'clerk' \(E1\) have no result"):
         warehouse.build()
     assert not warehouse.rows("select * from information_schema.tables where table_schema = 'payroll'")
+
+
+def test_the_pipeline_stage_scores_as_of_the_run_date(file_warehouse, tmp_path):
+    """`kpiflow run --date 2025-06-15`: the scorecard stage passes its run date (no July, June provisional)."""
+    import duckdb
+
+    from kpiflow.config import Settings
+    from kpiflow.orchestration.pipeline import RunContext, RunOptions
+    from kpiflow.orchestration.stages import build_scorecards as scorecard_stage
+
+    file_warehouse.kpi("sales")
+    file_warehouse.target("sales", "employee", None, "1")
+    for month in ("2025-05-01", "2025-06-01", "2025-07-01"):
+        file_warehouse.value("sales", "employee", "E1", month, 1.0)
+    file_warehouse.employee("E1", "clerk")
+    file_warehouse.card("clerk", MONTHLY)
+    file_warehouse.con.close()
+    path = tmp_path / "warehouse.duckdb"
+    settings = Settings(file_warehouse.project_dir, path, tmp_path / "marts.duckdb", "dev")
+    summary = scorecard_stage(RunContext(settings, RunOptions(run_date=date(2025, 6, 15)), "run"))
+    assert "2 payouts (1 paid, 0 held, 1 provisional)" in summary.headline()
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute("select period_start, status from payroll.payouts order by 1").fetchall()
+    assert rows == [(date(2025, 5, 1), "paid"), (date(2025, 6, 1), "provisional")]
