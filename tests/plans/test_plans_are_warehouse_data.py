@@ -151,3 +151,14 @@ def test_load_plans_command(tmp_path, monkeypatch, capsys):
     assert f"raw.store_plans: 2 plans loaded into {warehouse}, 2025-01..2025-02" in printed
     assert run(str(plan), "--table", "sales_plans") == 2
     assert "expected employee_id,month_start,plan_net_revenue" in capsys.readouterr().err.replace("\n", "")
+
+
+def test_models_over_plans_are_rebuilt_in_full_every_night():
+    """A plan may be reloaded for any past month: what reads the plan tables is never incremental."""
+    from kpiflow.compiler.lineage import seed_fed_models
+
+    fed = seed_fed_models(REPO, skip=REPO / "models" / "generated")
+    assert {"stg_sales_plans", "stg_store_plans", "int_sales_plans", "int_store_plans"} <= fed
+    for kpi in ("plan_attainment", "store_plan_attainment"):
+        sql = (REPO / "models" / "generated" / f"kpi__{kpi}.sql").read_text(encoding="utf-8")
+        assert "{{ config(materialized='table') }}" in sql
