@@ -208,6 +208,7 @@ def test_audit_publishes_kpi_marts_without_scorecards_and_warns(warehouse: Wareh
     with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
         con.execute("delete from payroll.payouts")
         con.execute("create table marts.scorecard_results (card varchar)")
+        con.execute("create table payroll.scorecard_warnings (card varchar, message varchar)")  # nothing to warn
     report = audit_warehouse(warehouse.settings.warehouse_path)
     assert report.passed, report.problems
     assert [w.split(" is empty")[0] for w in report.warnings] == ["marts.scorecard_results", "payroll.payouts"]

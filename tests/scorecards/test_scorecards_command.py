@@ -113,7 +113,7 @@ def test_held_payouts_show_status_and_reason_in_every_format(marketer, card_text
     marketer.build()
     path = tmp_path / "marts.duckdb"
     marketer.con.execute(f"attach '{path}' as published")
-    for schema, table in (("marts", "scorecard_results"), ("payroll", "payouts")):
+    for schema, table in (("marts", "scorecard_results"), ("payroll", "payouts"), ("payroll", "scorecard_warnings")):
         marketer.con.execute(f"create schema if not exists published.{schema}")
         marketer.con.execute(f"create table published.{schema}.{table} as select * from {schema}.{table}")
     marketer.con.execute("detach published")
@@ -122,7 +122,12 @@ def test_held_payouts_show_status_and_reason_in_every_format(marketer, card_text
     try:
         (document,) = json.loads(render(con, "article", JUNE, output_format="json"))
         assert (document["status"], document["reason"], document["total_pay"]) == ("held", reason, None)
-        assert f"M001 held: {reason}" in render(con, "article", JUNE).replace("\n", "")
+        warning = f"card article: 1 payouts held (payroll.payouts.status/reason): M001 2025-06: {reason}"
+        missing = "marts.kpi_values has no month values of repeat_customers_growth at entity employee"
+        assert document["warnings"] == [missing, warning]  # every warning of the build: general ones, then the card's
+        table = render(con, "article", JUNE)
+        assert f"M001 held: {reason}" in table.replace("\n", "")
+        assert f"warning: {warning}" in table.replace("\n", "")
         (row,) = csv.DictReader(io.StringIO(render(con, "article", JUNE, output_format="csv")))
         assert (row["status"], row["reason"], row["bonus"]) == ("held", reason, "")
         assert f"pay held for review: {reason}" in render(con, "article", JUNE, explain=True)

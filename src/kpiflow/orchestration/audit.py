@@ -15,9 +15,9 @@ from pathlib import Path
 from kpiflow.errors import RunFailed
 from kpiflow.orchestration.duckdb_files import attached_read_only
 from kpiflow.orchestration.fingerprints import PUBLISHED_SCHEMAS, TableFingerprint, fingerprint_catalog
-from kpiflow.scorecards.outputs import OUTPUT_TABLES
+from kpiflow.scorecards.outputs import OUTPUT_TABLES, RESULT_TABLES
 
-MAY_BE_EMPTY = frozenset(OUTPUT_TABLES)  # scorecard outputs: empty when nobody is on a card
+MAY_BE_EMPTY = frozenset(OUTPUT_TABLES)  # scorecard outputs: empty when nobody is on a card (or nothing to warn)
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def audit_warehouse(warehouse_path: Path, schemas: tuple[str, ...] = PUBLISHED_S
     warnings = tuple(
         f"{fp.qualified_name} is empty: nobody in staging.stg_employees holds a scorecard's role"
         for fp in prints.values()
-        if fp.row_count == 0 and fp.qualified_name in MAY_BE_EMPTY
+        if fp.row_count == 0 and fp.qualified_name in RESULT_TABLES
     )
     problems = tuple(_problems(warehouse_path, prints, schemas))
     return AuditReport(warehouse_path, tuple(prints.values()), problems, warnings)

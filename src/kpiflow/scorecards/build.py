@@ -1,8 +1,9 @@
 """The pipeline step after dbt: targets -> achievement -> scorecards -> pay, written to the warehouse.
 
 build_scorecards reads only from the connection it is given (kpi_values, kpi_catalog, stg_employees,
-the seeds) and the card YAML, and replaces its three output tables in one transaction. Only periods
-that have started by the run date are scored; the one still open is marked provisional (rule 22: as of the run date).
+the seeds) and the card YAML, and replaces its output tables (warnings included) in one transaction.
+Only periods that have started by the run date are scored; the one still open is marked provisional
+(rule 22: as of the run date).
 """
 
 from __future__ import annotations
@@ -194,7 +195,8 @@ def build_scorecards(
         raise RunFailed(
             "scorecards: employees eligible for a card have no result:\n" + "\n".join(f"  {p}" for p in problems)
         )
-    write_outputs_for(con, achievement_rows, results)
+    card_warnings = coverage_warnings + payout_warnings(results)
+    write_outputs_for(con, achievement_rows, results, [(None, w) for w in warnings] + card_warnings)
     statuses = [r.payout.status for r in results]
     return ScorecardBuildSummary(
         cards=tuple(card.name for card in cards),
@@ -203,11 +205,16 @@ def build_scorecards(
         payout_rows=len(results),
         held_payouts=statuses.count("held"),
         provisional_payouts=statuses.count("provisional"),
-        warnings=tuple(warnings + coverage_warnings + payout_warnings(results)),
+        warnings=tuple(warnings + [message for _, message in card_warnings]),
     )
 
 
-def write_outputs_for(con: duckdb.DuckDBPyConnection, achievement_rows: list, results: list[CardPeriodResult]) -> None:
+def write_outputs_for(
+    con: duckdb.DuckDBPyConnection,
+    achievement_rows: list,
+    results: list[CardPeriodResult],
+    warnings: list[tuple[str | None, str]],
+) -> None:
     from kpiflow.scorecards.outputs import write_outputs
 
     achievement = [
@@ -236,5 +243,6 @@ def write_outputs_for(con: duckdb.DuckDBPyConnection, achievement_rows: list, re
             "marts.kpi_achievement": achievement,
             "marts.scorecard_results": scorecard,
             "payroll.payouts": payouts,
+            "payroll.scorecard_warnings": warnings,
         },
     )

@@ -18,6 +18,7 @@ from kpiflow.scorecards.payout import Payout
 from kpiflow.scorecards.periods import period_label
 
 EXAMPLES = 3
+CardWarning = tuple[str, str]  # (card, message)
 
 
 class ScoredPayout(Protocol):
@@ -38,16 +39,20 @@ def missing_results(
     results: Sequence[ScoredPayout],
     first_day: date | None,
     run_date: date,
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], list[CardWarning]]:
     """(problems, warnings): role holders employed in the data's range without any result, and empty cards."""
-    problems, warnings = [], []
+    problems: list[str] = []
+    warnings: list[CardWarning] = []
     scored = {r.card.name for r in results}
     for card in cards:
         holders = [e for e in employees if e.job_role == card.role]
         if not holders:
             warnings.append(
-                f"card {card.name}: no employee has job_role '{card.role}' in staging.stg_employees, so it has "
-                "no results; the KPI marts are published without them"
+                (
+                    card.name,
+                    f"card {card.name}: no employee has job_role '{card.role}' in staging.stg_employees, so it has "
+                    "no results; the KPI marts are published without them",
+                )
             )
             continue
         if card.name in scored:
@@ -63,7 +68,7 @@ def missing_results(
     return problems, warnings
 
 
-def payout_warnings(results: Sequence[ScoredPayout]) -> list[str]:
+def payout_warnings(results: Sequence[ScoredPayout]) -> list[CardWarning]:
     """One line per card and kind: held, paid on a partial card, provisional; with examples and reasons."""
     by_kind: dict[tuple[str, str], list[str]] = {}
     for r in results:
@@ -74,6 +79,9 @@ def payout_warnings(results: Sequence[ScoredPayout]) -> list[str]:
         example = f"{r.employee.employee_id} {period_label(r.period_start, r.card.grain)}: {p.reason}"
         by_kind.setdefault((r.card.name, kind), []).append(example)
     return [
-        f"card {card}: {len(examples)} payouts {kind} (payroll.payouts.status/reason): {_listed(examples, '; ')}"
+        (
+            card,
+            f"card {card}: {len(examples)} payouts {kind} (payroll.payouts.status/reason): {_listed(examples, '; ')}",
+        )
         for (card, kind), examples in by_kind.items()
     ]

@@ -70,6 +70,21 @@ def fetch(
     return payouts, by_employee
 
 
+def card_warnings(con: duckdb.DuckDBPyConnection, card: str) -> list[str]:
+    """The build's warnings about this card or about every card (none from a file published before they existed)."""
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'payroll' "
+        "and table_name = 'scorecard_warnings'"
+    ).fetchone()
+    if not (found and found[0]):
+        return []
+    rows = con.execute(
+        "select message from payroll.scorecard_warnings where card = ? or card is null order by card nulls first",
+        [card],
+    ).fetchall()
+    return [message for (message,) in rows]
+
+
 SUMMARY_COLUMNS = (
     "employee_id",
     "status",
@@ -120,10 +135,12 @@ def render(
     if explain:
         return "\n\n".join(explain_payout(p, lines.get(p["employee_id"], [])) for p in payouts) + "\n"
     if output_format == "json":
+        warnings = card_warnings(con, card)
         documents = [
             {
                 **{k: _as_json_value(v, k) for k, v in p.items()},
                 "kpis": [{k: _as_json_value(v) for k, v in line.items()} for line in lines.get(p["employee_id"], [])],
+                "warnings": warnings,
             }
             for p in payouts
         ]
@@ -135,7 +152,8 @@ def render(
         for p in payouts:
             writer.writerow(["" if v is None else _as_json_value(v, k) for k, v in p.items()])
         return buffer.getvalue()
-    return _table(card, period_start, payouts, lines if employee else {})
+    text = _table(card, period_start, payouts, lines if employee else {})
+    return text + "".join(f"warning: {message}\n" for message in card_warnings(con, card))
 
 
 def _table(card: str, period_start: date, payouts: list[dict[str, Any]], lines: dict[str, list[dict[str, Any]]]) -> str:
