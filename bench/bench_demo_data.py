@@ -22,7 +22,7 @@ from pathlib import Path
 from kpiflow.demo import generate_demo_warehouse
 folder = Path(sys.argv[2])
 started = time.perf_counter()
-summary = generate_demo_warehouse(folder / "bench.duckdb", scale=float(sys.argv[1]), seeds_dir=folder / "seeds")
+summary = generate_demo_warehouse(folder / "bench.duckdb", scale=float(sys.argv[1]))
 elapsed = time.perf_counter() - started
 print(json.dumps({
     "scale": float(sys.argv[1]),

@@ -67,9 +67,8 @@ def bench_scale(scale: float, base: date, repeat_full: bool, history_start: date
         folder = Path(tmp)
         copy_project(folder / "project")
         warehouse = folder / "warehouse" / "kpiflow.duckdb"
-        seeds = folder / "project" / "seeds" / "demo"
         _kpiflow(folder, scale, "demo-data", "--scale", str(scale), "--start", str(history_start), "--end", str(base),
-                 "--out", str(warehouse), "--seeds-dir", str(seeds), "--quiet")  # fmt: skip
+                 "--out", str(warehouse), "--quiet")  # fmt: skip
         runs = [timed_run(folder, scale, "full", "--date", str(base))]
         if repeat_full:
             runs.append(timed_run(folder, scale, "full-2", "--date", str(base), "--full-refresh"))

@@ -55,7 +55,7 @@ def generate(scale: float, folder: Path) -> tuple[Path, str]:
     from kpiflow.demo import generate_demo_warehouse
 
     path = folder / "bench.duckdb"
-    summary = generate_demo_warehouse(path, scale=scale, seeds_dir=folder / "seeds")
+    summary = generate_demo_warehouse(path, scale=scale)
     return path, summary.end.isoformat()
 
 

@@ -199,7 +199,7 @@ def build_warehouse(root: Path, scale: float) -> tuple[Path, Path]:
             shutil.copy(source, project / name)
     warehouse = root / "warehouse.duckdb"
     started = time.perf_counter()
-    generate_demo_warehouse(warehouse, scale=scale, seeds_dir=project / "seeds")
+    generate_demo_warehouse(warehouse, scale=scale)
     generated = time.perf_counter() - started
     settings = Settings(project_dir=project, warehouse_path=warehouse, marts_path=root / "marts.duckdb", target="dev")
     compile_project(settings)

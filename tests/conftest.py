@@ -23,7 +23,7 @@ def copy_project(target: Path) -> Path:
     for name in ("dbt_project.yml", "vocabularies.yml", "models", "macros", "metrics", "profiles", "seeds"):
         source = REPO / name
         if source.is_dir():
-            ignore = shutil.ignore_patterns("target", "*.duckdb", *(["demo"] if name == "seeds" else []))
+            ignore = shutil.ignore_patterns("target", "*.duckdb")
             shutil.copytree(source, target / name, ignore=ignore)
         elif source.exists():
             shutil.copy(source, target / name)
@@ -77,7 +77,7 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> DemoBuild:
     project = copy_project(root / "project")
     warehouse = root / "warehouse" / "kpiflow.duckdb"
     start, end = date(2024, 1, 1), date(2024, 4, 30)
-    generate_demo_warehouse(warehouse, scale=0.02, start=start, end=end, seed=7, seeds_dir=project / "seeds" / "demo")
+    generate_demo_warehouse(warehouse, scale=0.02, start=start, end=end, seed=7)
     settings = Settings(
         project_dir=project, warehouse_path=warehouse, marts_path=root / "published.duckdb", target="dev"
     )

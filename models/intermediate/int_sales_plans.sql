@@ -1,5 +1,5 @@
 with plans as (
-    select * from {{ ref('plans_sales_manager_monthly') }}
+    select * from {{ ref('stg_sales_plans') }}
 ),
 
 employees as (

@@ -3,4 +3,4 @@ select
     cast(month_start as date) as month_start,
     store_id,
     cast(plan_net_revenue as decimal(18, 2)) as plan_net_revenue
-from {{ ref('plans_store_monthly') }}
+from {{ ref('stg_store_plans') }}

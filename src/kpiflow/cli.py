@@ -26,6 +26,7 @@ app = typer.Typer(
 # (command name, module, function). The function's signature defines the command's options.
 COMMANDS: list[tuple[str, str, str]] = [
     ("demo-data", "kpiflow.demo.command", "demo_data"),
+    ("load-plans", "kpiflow.plans.command", "load_plans_command"),
     ("compile", "kpiflow.compiler.commands", "compile_command"),
     ("list", "kpiflow.compiler.commands", "list_command"),
     ("query", "kpiflow.compiler.commands", "query_command"),

@@ -87,11 +87,6 @@ class Settings:
         return self.project_dir / "seeds"
 
     @property
-    def demo_seeds_dir(self) -> Path:
-        """Where the demo generator writes the plans that match its warehouse (git-ignored: they change with it)."""
-        return self.seeds_dir / "demo"
-
-    @property
     def profiles_dir(self) -> Path:
         return self.project_dir / "profiles"
 

@@ -8,10 +8,6 @@ import duckdb
 import pytest
 
 RAW_SQL = Path(__file__).parent / "worked_examples_raw.sql"
-EMPTY_SEEDS = {
-    "plans_sales_manager_monthly.csv": "employee_id,month_start,plan_net_revenue\n",
-    "plans_store_monthly.csv": "store_id,month_start,plan_net_revenue\n",
-}
 
 
 @pytest.fixture(scope="session")
@@ -21,9 +17,6 @@ def worked_examples(tmp_path_factory, project_copier, dbt_runner) -> duckdb.Duck
 
     root = tmp_path_factory.mktemp("worked_examples")
     project = project_copier(root / "project")
-    (project / "seeds" / "demo").mkdir(exist_ok=True)
-    for name, header in EMPTY_SEEDS.items():
-        (project / "seeds" / "demo" / name).write_text(header, encoding="utf-8")
     warehouse = root / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         con.execute(RAW_SQL.read_text())

@@ -194,3 +194,7 @@ create table raw.expenses as select * from (values
 ) t(expense_date, store_id, category, amount);
 
 drop table order_plan;
+
+-- Plans are raw input data (none in these examples: plan attainment has no value).
+create table raw.sales_plans (employee_id varchar, month_start date, plan_net_revenue decimal(14,2));
+create table raw.store_plans (store_id varchar, month_start date, plan_net_revenue decimal(14,2));

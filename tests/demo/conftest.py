@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from kpiflow.demo import DemoSummary, generate_demo_warehouse
-from kpiflow.demo.pipeline import RAW_TABLES
+from kpiflow.demo.warehouse import DEMO_TABLES
 
 TINY_SCALE = 0.02
 TINY_START = date(2024, 1, 1)
@@ -21,34 +21,31 @@ TINY_END = date(2024, 3, 31)
 @dataclass(frozen=True)
 class GeneratedWarehouse:
     path: Path
-    seeds_dir: Path
     summary: DemoSummary
 
 
 def generate_tiny(folder: Path, *, seed: int = 42, end: date = TINY_END, **options: object) -> GeneratedWarehouse:
     """Generate the tiny test warehouse (scale 0.02, Q1 2024) into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    seeds_dir = folder / "seeds"
     summary = generate_demo_warehouse(
         folder / "warehouse.duckdb",
         scale=TINY_SCALE,
         start=TINY_START,
         end=end,
         seed=seed,
-        seeds_dir=seeds_dir,
         **options,  # type: ignore[arg-type]
     )
-    return GeneratedWarehouse(path=folder / "warehouse.duckdb", seeds_dir=seeds_dir, summary=summary)
+    return GeneratedWarehouse(path=folder / "warehouse.duckdb", summary=summary)
 
 
 def table_checksums(path: Path) -> dict[str, tuple[int, int]]:
-    """Row count and an order-independent hash of every raw table."""
+    """Row count and an order-independent hash of every raw table (plans included)."""
     with duckdb.connect(str(path), read_only=True) as con:
         return {
             table: con.execute(
                 f"select count(*), coalesce(sum(hash(t::varchar)::hugeint), 0) from raw.{table} t"
             ).fetchone()  # type: ignore[misc]
-            for table in RAW_TABLES
+            for table in DEMO_TABLES
         }
 
 

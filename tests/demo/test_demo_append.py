@@ -9,8 +9,7 @@ import duckdb
 import pytest
 
 from kpiflow.demo import append_demo_days, read_demo_spec
-from kpiflow.demo.pipeline import RAW_TABLES
-from kpiflow.demo.plans import SALES_MANAGER_PLAN_FILE, STORE_PLAN_FILE
+from kpiflow.demo.warehouse import DEMO_TABLES
 from kpiflow.errors import UserInputError
 
 
@@ -19,7 +18,7 @@ def _differences(bulk: Path, appended: Path) -> dict[str, tuple[int, int]]:
     con = duckdb.connect()
     con.execute(f"attach '{bulk}' as bulk (read_only); attach '{appended}' as appended (read_only)")
     found: dict[str, tuple[int, int]] = {}
-    for table in (*RAW_TABLES, "_demo_meta"):
+    for table in (*DEMO_TABLES, "_demo_meta"):  # plans included: an append rewrites them to match
         only_bulk, only_appended = (
             con.execute(
                 f"select count(*) from (select * from {a}.raw.{table} except all select * from {b}.raw.{table})"
@@ -39,19 +38,17 @@ def _differences(bulk: Path, appended: Path) -> dict[str, tuple[int, int]]:
 )
 def test_append_equals_bulk(tiny, make_tiny, tmp_path: Path, cut: date) -> None:
     partial = make_tiny(tmp_path / "partial", end=cut)
-    summary = append_demo_days(partial.path, tiny.summary.end, seeds_dir=partial.seeds_dir)
+    summary = append_demo_days(partial.path, tiny.summary.end)
 
     assert summary.action == "appended"
     assert summary.end == tiny.summary.end
     assert summary.row_counts == tiny.summary.row_counts
     assert _differences(tiny.path, partial.path) == {}
-    for name in (STORE_PLAN_FILE, SALES_MANAGER_PLAN_FILE):
-        assert (partial.seeds_dir / name).read_bytes() == (tiny.seeds_dir / name).read_bytes()
 
 
 def test_append_moves_the_recorded_end(make_tiny, tmp_path: Path) -> None:
     partial = make_tiny(tmp_path / "moving", end=date(2024, 1, 31))
-    append_demo_days(partial.path, date(2024, 2, 3), seeds_dir=partial.seeds_dir)
+    append_demo_days(partial.path, date(2024, 2, 3))
     spec = read_demo_spec(partial.path)
     assert spec is not None and spec.end == date(2024, 2, 3)
     with duckdb.connect(str(partial.path), read_only=True) as con:
@@ -62,7 +59,7 @@ def test_append_moves_the_recorded_end(make_tiny, tmp_path: Path) -> None:
 def test_append_through_a_past_day_changes_nothing(tiny, make_tiny, checksums, tmp_path: Path) -> None:
     copy = make_tiny(tmp_path / "copy")
     before = checksums(copy.path)
-    summary = append_demo_days(copy.path, date(2024, 3, 15), seeds_dir=copy.seeds_dir)
+    summary = append_demo_days(copy.path, date(2024, 3, 15))
     assert summary.action == "unchanged"
     assert checksums(copy.path) == before
 
@@ -74,4 +71,4 @@ def test_append_needs_a_demo_warehouse(tmp_path: Path, make_file: str) -> None:
         with duckdb.connect(str(path)) as con:
             con.execute("create table t as select 1 as x")
     with pytest.raises(UserInputError, match="demo-data"):
-        append_demo_days(path, date(2024, 1, 5), seeds_dir=tmp_path)
+        append_demo_days(path, date(2024, 1, 5))

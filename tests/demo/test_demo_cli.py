@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from kpiflow import cli
-from kpiflow.demo.pipeline import RAW_TABLES
+from kpiflow.demo.warehouse import DEMO_TABLES
 
 TINY = ["--scale", "0.01", "--start", "2024-01-01", "--end", "2024-01-31"]
 
@@ -51,7 +51,7 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
 
 def raw_counts(path: Path) -> dict[str, int]:
     with duckdb.connect(str(path), read_only=True) as con:
-        return {table: con.execute(f"select count(*) from raw.{table}").fetchone()[0] for table in RAW_TABLES}
+        return {table: con.execute(f"select count(*) from raw.{table}").fetchone()[0] for table in DEMO_TABLES}
 
 
 def test_installed_command_generates_and_prints_row_counts(tmp_path: Path) -> None:
@@ -65,8 +65,6 @@ def test_installed_command_generates_and_prints_row_counts(tmp_path: Path) -> No
             *TINY,
             "--out",
             str(warehouse),
-            "--seeds-dir",
-            str(tmp_path / "seeds"),
             "--quiet",
         ],
         capture_output=True,
@@ -78,12 +76,12 @@ def test_installed_command_generates_and_prints_row_counts(tmp_path: Path) -> No
     for table in ("orders", "order_lines", "inventory_snapshots", "employees"):
         assert table in result.stdout
         assert f"{counts[table]:,}" in result.stdout
-    assert (tmp_path / "seeds" / "plans_store_monthly.csv").is_file()
+    assert counts["store_plans"] > 0 and counts["sales_plans"] > 0  # plans live in the warehouse
 
 
 def test_json_output_and_default_warehouse_from_environment(run_cli, tmp_path: Path) -> None:
     warehouse = tmp_path / "from_env.duckdb"
-    result = run_cli(*TINY, "--seeds-dir", str(tmp_path / "seeds"), "--json", env={"KPIFLOW_WAREHOUSE": str(warehouse)})
+    result = run_cli(*TINY, "--json", env={"KPIFLOW_WAREHOUSE": str(warehouse)})
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["action"] == "generated"
@@ -94,11 +92,10 @@ def test_json_output_and_default_warehouse_from_environment(run_cli, tmp_path: P
 
 def test_if_missing_leaves_an_existing_warehouse_alone(run_cli, tmp_path: Path) -> None:
     warehouse = tmp_path / "w.duckdb"
-    seeds = ["--seeds-dir", str(tmp_path / "seeds")]
-    assert run_cli(*TINY, "--out", str(warehouse), *seeds, "--quiet").returncode == 0
+    assert run_cli(*TINY, "--out", str(warehouse), "--quiet").returncode == 0
     modified = warehouse.stat().st_mtime_ns
     time.sleep(0.01)
-    result = run_cli(*TINY, "--out", str(warehouse), *seeds, "--if-missing", "--json")
+    result = run_cli(*TINY, "--out", str(warehouse), "--if-missing", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["action"] == "unchanged"
     assert warehouse.stat().st_mtime_ns == modified
@@ -106,9 +103,8 @@ def test_if_missing_leaves_an_existing_warehouse_alone(run_cli, tmp_path: Path) 
 
 def test_append_through_extends_the_warehouse(run_cli, tmp_path: Path) -> None:
     warehouse = tmp_path / "w.duckdb"
-    seeds = ["--seeds-dir", str(tmp_path / "seeds")]
-    assert run_cli(*TINY, "--out", str(warehouse), *seeds, "--quiet").returncode == 0
-    result = run_cli("--out", str(warehouse), *seeds, "--append-through", "2024-02-02", "--json")
+    assert run_cli(*TINY, "--out", str(warehouse), "--quiet").returncode == 0
+    result = run_cli("--out", str(warehouse), "--append-through", "2024-02-02", "--json")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert (payload["action"], payload["end"]) == ("appended", "2024-02-02")
@@ -129,9 +125,7 @@ def test_append_through_extends_the_warehouse(run_cli, tmp_path: Path) -> None:
     ids=["bad-start", "bad-end", "zero-scale", "end-before-start", "parquet-without-out", "append-to-nothing"],
 )
 def test_bad_input_exits_2_with_a_message(run_cli, tmp_path: Path, args: list[str], message: str) -> None:
-    result = run_cli(
-        *args, "--seeds-dir", str(tmp_path / "seeds"), env={"KPIFLOW_WAREHOUSE": str(tmp_path / "none.duckdb")}
-    )
+    result = run_cli(*args, env={"KPIFLOW_WAREHOUSE": str(tmp_path / "none.duckdb")})
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -150,7 +144,7 @@ def test_busy_warehouse_exits_1_without_traceback(run_cli, tmp_path: Path) -> No
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-        result = run_cli(*TINY, "--out", str(warehouse), "--seeds-dir", str(tmp_path / "seeds"), "--quiet")
+        result = run_cli(*TINY, "--out", str(warehouse), "--quiet")
     finally:
         holder.kill()
         holder.wait()

@@ -1,17 +1,14 @@
-"""Same seed, same data (tables and plan CSV bytes); another seed, other data."""
+"""Same seed, same data (tables, plans included); another seed, other data."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from kpiflow.demo.plans import SALES_MANAGER_PLAN_FILE, STORE_PLAN_FILE
 
-
-def test_same_seed_gives_identical_tables_and_plan_files(tiny, make_tiny, checksums, tmp_path: Path) -> None:
+def test_same_seed_gives_identical_tables_and_plans(tiny, make_tiny, checksums, tmp_path: Path) -> None:
     again = make_tiny(tmp_path / "again")
     assert checksums(again.path) == checksums(tiny.path)
-    for name in (STORE_PLAN_FILE, SALES_MANAGER_PLAN_FILE):
-        assert (again.seeds_dir / name).read_bytes() == (tiny.seeds_dir / name).read_bytes()
+    assert {"sales_plans", "store_plans"} <= set(checksums(tiny.path))
 
 
 def test_regenerating_into_the_same_file_gives_the_same_tables(make_tiny, checksums, tmp_path: Path) -> None:
@@ -22,4 +19,12 @@ def test_regenerating_into_the_same_file_gives_the_same_tables(make_tiny, checks
 def test_another_seed_gives_other_data(tiny, make_tiny, checksums, tmp_path: Path) -> None:
     ours, theirs = checksums(tiny.path), checksums(make_tiny(tmp_path / "other", seed=43).path)
     differing = {table for table in ours if ours[table] != theirs[table]}
-    assert {"orders", "order_lines", "returns", "inventory_snapshots", "crm_leads", "absences"} <= differing
+    assert {
+        "orders",
+        "order_lines",
+        "returns",
+        "inventory_snapshots",
+        "crm_leads",
+        "absences",
+        "sales_plans",
+    } <= differing

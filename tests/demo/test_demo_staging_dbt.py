@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from kpiflow.config import find_project_root
-from kpiflow.demo.pipeline import RAW_TABLES
+from kpiflow.demo.warehouse import DEMO_TABLES
 
 PROJECT = find_project_root(Path(__file__).parent)
 
@@ -61,7 +61,7 @@ def test_every_raw_table_has_a_staging_view(staging_build) -> None:
                 "select table_name from information_schema.tables where table_schema = 'staging'"
             ).fetchall()
         }
-        assert views == {f"stg_{table}" for table in RAW_TABLES}
+        assert views == {f"stg_{table}" for table in DEMO_TABLES}
         columns = {
             name
             for (name,) in con.execute(

@@ -87,10 +87,7 @@ def demo_in_project_copy(
     def make(start: date, end: date, scale: float) -> Settings:
         project = project_copier(tmp_path / "project")
         monkeypatch.setenv("KPIFLOW_PROJECT_DIR", str(project))
-        generate_demo_warehouse(
-            warehouse.settings.warehouse_path, scale=scale, start=start, end=end, seed=7,
-            seeds_dir=project / "seeds" / "demo",
-        )  # fmt: skip
+        generate_demo_warehouse(warehouse.settings.warehouse_path, scale=scale, start=start, end=end, seed=7)
         return warehouse.settings
 
     return make

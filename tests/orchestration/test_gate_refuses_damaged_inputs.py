@@ -70,15 +70,15 @@ def demo_stages() -> Stages:
 
 
 @pytest.fixture
-def published_demo(warehouse: Warehouse, kpiflow_cli: Cli, tmp_path) -> bytes:
+def published_demo(warehouse: Warehouse, kpiflow_cli: Cli) -> bytes:
     """The marts a clean run for CLEAN_DAY published (their bytes), then RUN_DAY's demo data landed."""
     from kpiflow.demo import append_demo_days, generate_demo_warehouse
 
-    path, seeds = warehouse.settings.warehouse_path, tmp_path / "seeds"
-    generate_demo_warehouse(path, scale=0.02, start=DEMO_START, end=CLEAN_DAY, seeds_dir=seeds)
+    path = warehouse.settings.warehouse_path
+    generate_demo_warehouse(path, scale=0.02, start=DEMO_START, end=CLEAN_DAY)
     clean = kpiflow_cli("run", "--date", str(CLEAN_DAY), stages=demo_stages())
     assert clean.returncode == 0, clean.stdout + clean.stderr  # no false positive: the gate judged Dec 8..Jan 4
-    append_demo_days(path, RUN_DAY, seeds_dir=seeds)
+    append_demo_days(path, RUN_DAY)
     return warehouse.published_bytes()
 
 

@@ -99,15 +99,14 @@ def nightly_chain(
         marts_path=root / "warehouse" / "marts.duckdb",
         target="dev",
     )
-    seeds = project / "seeds" / "demo"
-    generate_demo_warehouse(settings.warehouse_path, scale=0.02, start=DEMO_START, end=FIRST_NIGHT, seeds_dir=seeds)
+    generate_demo_warehouse(settings.warehouse_path, scale=0.02, start=DEMO_START, end=FIRST_NIGHT)
     compile_project(settings)
     summaries = [_build(settings, FIRST_NIGHT)]
     second, third = FIRST_NIGHT + timedelta(days=1), FIRST_NIGHT + timedelta(days=2)
-    append_demo_days(settings.warehouse_path, second, seeds_dir=seeds)
+    append_demo_days(settings.warehouse_path, second)
     late_order = _add_late_order(settings.warehouse_path, second - timedelta(days=2))
     summaries.append(_build(settings, second))
-    append_demo_days(settings.warehouse_path, third, seeds_dir=seeds)
+    append_demo_days(settings.warehouse_path, third)
     summaries.append(_build(settings, third))
     return settings, summaries, late_order
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -9,9 +10,10 @@ from datetime import date
 
 import pytest
 from orchestration_helpers import RUN_DATE, CliResult, Warehouse
-from orchestration_standins import standin_stages
+from orchestration_standins import scorecards, standin_stages
 
 from kpiflow.orchestration.lock import run_lock
+from kpiflow.orchestration.pipeline import RunContext, ScorecardSummary
 from kpiflow.orchestration.stages import real_stages
 
 Cli = Callable[..., CliResult]
@@ -27,6 +29,25 @@ def test_run_prints_progress_kpis_and_published_path(warehouse: Warehouse, kpifl
     for stage in ("land_or_verify_inputs", "check_inputs", "build", "audit", "publish"):
         assert stage in done.stderr
     assert "Traceback" not in done.stderr
+
+
+HELD = "card clerk: 1 payouts held (payroll.payouts.status/reason): E1 2025-03: held: no achievement for visits"
+
+
+def test_every_warning_text_is_in_the_summary_and_the_json(kpiflow_cli: Cli) -> None:
+    """Issue 20.1: not "(1 warnings)" alone, but what the warning says."""
+
+    def warning_scorecards(ctx: RunContext) -> ScorecardSummary:
+        return dataclasses.replace(scorecards(ctx), warnings=(HELD,))
+
+    stages = dataclasses.replace(standin_stages(), scorecards=warning_scorecards)
+    done = kpiflow_cli("run", "--date", str(RUN_DATE), stages=stages)
+    assert done.returncode == 0, done.stderr
+    assert f"warning (build_scorecards): {HELD}" in done.stdout.replace("\n", "")
+    assert HELD in done.stderr.replace("\n", "")  # the progress line too
+    as_json = kpiflow_cli("run", "--date", str(RUN_DATE), "--json", "--quiet", stages=stages)
+    (stage,) = [s for s in json.loads(as_json.stdout)["stages"] if s["name"] == "build_scorecards"]
+    assert stage["warnings"] == [HELD]
 
 
 def test_quiet_run_prints_nothing(kpiflow_cli: Cli) -> None:

@@ -200,3 +200,23 @@ def test_stray_temp_files_of_dead_runs_are_removed(warehouse: Warehouse) -> None
         stray.write_bytes(b"half written")
     assert remove_stray_tmp_files(marts_path) == sorted(strays)
     assert [path.name for path in marts_path.parent.iterdir()] == ["marts.duckdb"]
+
+
+def test_audit_publishes_kpi_marts_without_scorecards_and_warns(warehouse: Warehouse) -> None:
+    """Nobody on a card (issue 15.9): empty scorecard outputs are a warning; other empty tables still block."""
+    _build_day(warehouse, RUN_DATE)
+    with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
+        con.execute("delete from payroll.payouts")
+        con.execute("create table marts.scorecard_results (card varchar)")
+        con.execute("create table payroll.scorecard_warnings (card varchar, message varchar)")  # nothing to warn
+    report = audit_warehouse(warehouse.settings.warehouse_path)
+    assert report.passed, report.problems
+    assert [w.split(" is empty")[0] for w in report.warnings] == ["marts.scorecard_results", "payroll.payouts"]
+    assert "2 warnings" in report.headline()
+    receipt = _publish(warehouse, RUN_DATE, "no-cards")
+    assert {"marts.kpi_values", "payroll.payouts"} <= {fp.qualified_name for fp in receipt.tables}
+    with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
+        con.execute("create table marts.empty_mart (x integer)")
+    assert any(
+        p.startswith("marts.empty_mart has 0 rows") for p in audit_warehouse(warehouse.settings.warehouse_path).problems
+    )

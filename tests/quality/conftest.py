@@ -34,7 +34,7 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     folder = tmp_path_factory.mktemp("quality_demo")
     path = folder / "kpiflow.duckdb"
-    generate_demo_warehouse(path, scale=DEMO_SCALE, start=date(2024, 1, 1), end=RUN_DATE, seed=7, seeds_dir=folder)
+    generate_demo_warehouse(path, scale=DEMO_SCALE, start=date(2024, 1, 1), end=RUN_DATE, seed=7)
     return path
 
 

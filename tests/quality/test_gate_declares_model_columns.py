@@ -82,8 +82,8 @@ def compiled_manifest(
     root = tmp_path_factory.mktemp("model_columns")
     project = project_copier(root / "project")
     warehouse = root / "kpiflow.duckdb"
-    day = date(2024, 1, 1)  # the plan seeds the project parses come with the demo data
-    generate_demo_warehouse(warehouse, scale=0.01, start=day, end=day, seed=7, seeds_dir=project / "seeds" / "demo")
+    day = date(2024, 1, 1)
+    generate_demo_warehouse(warehouse, scale=0.01, start=day, end=day, seed=7)
     dbt_runner(project, warehouse, "compile", "--select", "source:raw+1")
     return json.loads((project / "target" / "manifest.json").read_text(encoding="utf-8"))
 

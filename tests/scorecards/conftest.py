@@ -132,6 +132,16 @@ def warehouse(tmp_path: Path) -> Iterator[ScorecardWarehouse]:
         con.close()
 
 
+@pytest.fixture
+def file_warehouse(tmp_path: Path) -> Iterator[ScorecardWarehouse]:
+    """The same inputs in a DuckDB file (tmp_path / warehouse.duckdb), for code that opens the file itself."""
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    try:
+        yield ScorecardWarehouse(con, tmp_path / "project")
+    finally:
+        con.close()
+
+
 MARKETER_KPIS = ("new_customers_growth", "repeat_customers_growth", "positive_reviews_growth")
 MARKETER_FACTS = (0.22, 0.17, 0.30)
 

@@ -32,7 +32,7 @@ STEP_TABLE = f"{{scheme: step_table, bands: [{_BANDS_YAML}]}}"
 def test_marketer_index_and_pay_follow_the_rounding_rule(marketer, card_text, rounding, index, pay, weighted):
     marketer.card("marketer", card_text(rounding))
     summary = marketer.build()
-    assert summary.payout_rows == 1 and summary.incomplete_payouts == 0
+    assert summary.payout_rows == 1 and summary.held_payouts == 0
     payout = marketer.payout("marketer", "M001", "2025-06-01")
     assert payout["kpi_index"] == Decimal(index)
     assert payout["total_pay"] == Decimal(pay)

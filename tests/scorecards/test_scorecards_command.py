@@ -104,3 +104,32 @@ def test_cli_reads_the_published_file_and_exits_2_on_bad_input(published, tmp_pa
     missing = run_cli("--card", "article", "--period", "2025-06", marts_path=tmp_path / "none.duckdb")
     assert missing.returncode == 2 and "no published marts at" in missing.stderr
     assert "Traceback" not in bad_period.stderr + missing.stderr
+
+
+def test_held_payouts_show_status_and_reason_in_every_format(marketer, card_text, tmp_path):
+    """Issue 20.1: the reason a payout is held is in --json, the table, CSV and --explain."""
+    marketer.con.execute("delete from marts.kpi_values where kpi = 'repeat_customers_growth'")
+    marketer.card("article", card_text("{applies_to: none}", name="article"))
+    marketer.build()
+    path = tmp_path / "marts.duckdb"
+    marketer.con.execute(f"attach '{path}' as published")
+    for schema, table in (("marts", "scorecard_results"), ("payroll", "payouts"), ("payroll", "scorecard_warnings")):
+        marketer.con.execute(f"create schema if not exists published.{schema}")
+        marketer.con.execute(f"create table published.{schema}.{table} as select * from {schema}.{table}")
+    marketer.con.execute("detach published")
+    reason = "held: no achievement for repeat_customers_growth (on_missing: hold): index not computed"
+    con = open_published(path)
+    try:
+        (document,) = json.loads(render(con, "article", JUNE, output_format="json"))
+        assert (document["status"], document["reason"], document["total_pay"]) == ("held", reason, None)
+        warning = f"card article: 1 payouts held (payroll.payouts.status/reason): M001 2025-06: {reason}"
+        missing = "marts.kpi_values has no month values of repeat_customers_growth at entity employee"
+        assert document["warnings"] == [missing, warning]  # every warning of the build: general ones, then the card's
+        table = render(con, "article", JUNE)
+        assert f"M001 held: {reason}" in table.replace("\n", "")
+        assert f"warning: {warning}" in table.replace("\n", "")
+        (row,) = csv.DictReader(io.StringIO(render(con, "article", JUNE, output_format="csv")))
+        assert (row["status"], row["reason"], row["bonus"]) == ("held", reason, "")
+        assert f"pay held for review: {reason}" in render(con, "article", JUNE, explain=True)
+    finally:
+        con.close()

@@ -121,7 +121,7 @@ def test_caps_and_missing_kpis(warehouse, sales, errors, missing, index, capped)
     payout = warehouse.payout("clerk", "E1", "2025-06-01")
     assert payout["kpi_index"] == (None if index is None else Decimal(index))
     assert (payout["total_pay"] is None) == (index is None)
-    assert summary.incomplete_payouts == (1 if index is None else 0)
+    assert summary.held_payouts == (1 if index is None else 0)
     lines = warehouse.rows("select kpi, capped_achievement from marts.scorecard_results order by kpi desc")
     assert [line["capped_achievement"] for line in lines] == [None if c is None else Decimal(c) for c in capped]
 

@@ -40,13 +40,13 @@ def demo_data(
         str | None, typer.Option(help="Extend an existing warehouse by the days after its last day, through this day.")
     ] = None,
     if_missing: Annotated[bool, typer.Option(help="Do nothing if the warehouse already holds demo data.")] = False,
-    seeds_dir: Annotated[
-        Path | None, typer.Option(help="Where to write the plan seed CSVs (default: the project's seeds/).")
-    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result (row counts) as JSON.")] = False,
 ) -> None:
-    """Generate the demo retailer's raw data (sales, inventory, HR, CRM) deterministically from a seed."""
+    """Generate the demo retailer's raw data (sales, inventory, HR, CRM, plans) deterministically from a seed.
+
+    Everything goes into the warehouse (or the Parquet folder): the project's files are never touched.
+    """
     from kpiflow.config import Settings
     from kpiflow.demo.warehouse import append_demo_days, generate_demo_warehouse, read_demo_spec
 
@@ -60,7 +60,6 @@ def demo_data(
         summary = append_demo_days(
             warehouse,
             parse_date_option(append_through, "--append-through"),
-            seeds_dir=seeds_dir,
             progress=show_progress,
         )
     elif output_format is OutputFormat.parquet:
@@ -76,7 +75,6 @@ def demo_data(
                 start=parse_date_option(start, "--start"),
                 end=parse_date_option(end, "--end"),
                 seed=seed,
-                seeds_dir=seeds_dir,
                 parquet_dir=out,
                 progress=show_progress,
             )
@@ -91,7 +89,6 @@ def demo_data(
             start=parse_date_option(start, "--start"),
             end=parse_date_option(end, "--end"),
             seed=seed,
-            seeds_dir=seeds_dir,
             progress=show_progress,
         )
     if json_output:

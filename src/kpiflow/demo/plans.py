@@ -1,23 +1,21 @@
-"""Monthly revenue plans per store and per sales manager, written as dbt seed CSVs.
+"""Monthly revenue plans per store and per sales manager, written into the warehouse's raw schema.
 
-A plan is what a planner would have set: the trailing three months' net revenue, seasonally adjusted to
-the planned month, times an uplift of 5-15%. A month without history (the first month, a new manager)
-takes its own seasonally adjusted actuals. Files are sorted with fixed decimals so that the same warehouse
-always gives the same bytes.
+Plans are input data like orders: they belong to the warehouse they were made for (raw.sales_plans,
+raw.store_plans, gated like every raw table), never to the project's files, so two warehouses never
+share plans. A plan is what a planner would have set: the trailing three months' net revenue,
+seasonally adjusted to the planned month, times an uplift of 5-15%. A month without history (the
+first month, a new manager) takes its own seasonally adjusted actuals.
 """
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import duckdb
 
 from kpiflow.demo.spec import DemoSpec, GenerationWindow
 from kpiflow.demo.sqlkit import install_macros, render
+from kpiflow.plans.loading import PLAN_OWNER_COLUMNS, plan_table_ddl
 
-STORE_PLAN_FILE = "plans_store_monthly.csv"
-SALES_MANAGER_PLAN_FILE = "plans_sales_manager_monthly.csv"
+PLAN_TABLES: tuple[str, ...] = tuple(PLAN_OWNER_COLUMNS)
 
 NET_REVENUE = """
 with months as (
@@ -91,25 +89,22 @@ SALES_MANAGER_ACTUALS = """
 """
 
 
-def write_plan_seeds(con: duckdb.DuckDBPyConnection, spec: DemoSpec, seeds_dir: Path) -> dict[str, int]:
-    """Write both plan CSVs for every month of spec.start..spec.end; returns rows written per file."""
+def install_plan_macros(con: duckdb.DuckDBPyConnection, spec: DemoSpec) -> None:
+    """The macros the plan queries use; call outside the transaction that writes the plans."""
+    install_macros(con, spec, GenerationWindow.for_days(spec, spec.start, spec.end))
+
+
+def write_plan_tables(con: duckdb.DuckDBPyConnection, spec: DemoSpec, schema: str) -> dict[str, int]:
+    """Replace `schema`.sales_plans and .store_plans with plans for every month of spec.start..spec.end.
+
+    Reads the raw tables already in `schema`, so call it after they are in place (inside the same
+    transaction, readers see data and plans change together). Returns rows written per table.
+    """
     window = GenerationWindow.for_days(spec, spec.start, spec.end)
-    install_macros(con, spec, window)
-    seeds_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, int] = {}
-    for file_name, owner_column, actuals in (
-        (STORE_PLAN_FILE, "store_id", STORE_ACTUALS),
-        (SALES_MANAGER_PLAN_FILE, "employee_id", SALES_MANAGER_ACTUALS),
-    ):
-        rows = con.execute(render(NET_REVENUE + actuals + PLAN_FROM_ACTUALS, spec, window)).fetchall()
-        lines = [f"{owner_column},month_start,plan_net_revenue"]
-        lines += [f"{owner},{month.isoformat()},{amount:.2f}" for owner, month, amount in rows]
-        _write_atomically(seeds_dir / file_name, "\n".join(lines) + "\n")
-        written[file_name] = len(rows)
+    for table, actuals in (("sales_plans", SALES_MANAGER_ACTUALS), ("store_plans", STORE_ACTUALS)):
+        plans = render(NET_REVENUE + actuals + PLAN_FROM_ACTUALS, spec, window)
+        con.execute(f"create or replace table {plan_table_ddl(table)}")
+        con.execute(f'insert into {schema}."{table}" select * from ({plans}) order by all')
+        written[table] = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]  # type: ignore[index]
     return written
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8", newline="\n")
-    os.replace(temporary, path)

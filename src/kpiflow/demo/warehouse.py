@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from kpiflow.demo.pipeline import EVENT_TABLES, ORDER_BY, RAW_TABLES, StepListener, run_steps
-from kpiflow.demo.plans import write_plan_seeds
+from kpiflow.demo.plans import PLAN_TABLES, install_plan_macros, write_plan_tables
 from kpiflow.demo.progress import table_progress
 from kpiflow.demo.spec import (
     DEFAULT_END,
@@ -34,6 +34,7 @@ from kpiflow.errors import RunFailed, UserInputError, WarehouseBusy
 RAW_SCHEMA = "raw"
 NEXT_PREFIX = "__next_"
 META_TABLE = "_demo_meta"
+DEMO_TABLES: tuple[str, ...] = (*RAW_TABLES, *PLAN_TABLES)  # every raw input table the demo writes
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,6 @@ class DemoSummary:
     scale: float
     row_counts: dict[str, int] = field(default_factory=dict)
     action: str = "generated"  # generated | appended | unchanged
-    plan_rows: dict[str, int] = field(default_factory=dict)
     parquet_dir: Path | None = None
 
     def to_dict(self) -> dict[str, object]:
@@ -60,7 +60,6 @@ class DemoSummary:
             "seed": self.seed,
             "scale": self.scale,
             "row_counts": dict(self.row_counts),
-            "plan_rows": dict(self.plan_rows),
         }
 
 
@@ -71,26 +70,27 @@ def generate_demo_warehouse(
     start: date = DEFAULT_START,
     end: date = DEFAULT_END,
     seed: int = DEFAULT_SEED,
-    seeds_dir: Path | None = None,
     parquet_dir: Path | None = None,
     progress: bool = False,
 ) -> DemoSummary:
-    """Generate raw tables for start..end into `warehouse_path`, replacing its raw schema atomically."""
+    """Generate raw tables (plans included) for start..end into `warehouse_path`, replacing its raw schema
+    atomically. Nothing outside the warehouse (and `parquet_dir`) is written."""
     spec = DemoSpec(seed=seed, scale=scale, start=start, end=end)
     window = GenerationWindow(first_day=start, last_day=end, work_start=start)
     warehouse_path = Path(warehouse_path)
     with open_warehouse(warehouse_path) as con:
         _build(con, spec, window, progress=progress)
-        _swap_in(con, append=False)
+        _swap_in(con, spec, append=False)
         summary = _summarise(con, warehouse_path, spec, action="generated")
-        return _finish(con, summary, spec, seeds_dir, parquet_dir)
+        if parquet_dir is not None:
+            export_parquet(con, Path(parquet_dir))
+        return replace(summary, parquet_dir=Path(parquet_dir) if parquet_dir else None)
 
 
 def append_demo_days(
     warehouse_path: Path,
     through: date,
     *,
-    seeds_dir: Path | None = None,
     progress: bool = False,
 ) -> DemoSummary:
     """Extend a generated warehouse by the days after its last day, through `through` (same seed and scale)."""
@@ -106,9 +106,8 @@ def append_demo_days(
         spec = replace(current, end=through)
         window = GenerationWindow.for_days(spec, current.end + timedelta(days=1), through)
         _build(con, spec, window, progress=progress)
-        _swap_in(con, append=True)
-        summary = _summarise(con, warehouse_path, spec, action="appended")
-        return _finish(con, summary, spec, seeds_dir, None)
+        _swap_in(con, spec, append=True)
+        return _summarise(con, warehouse_path, spec, action="appended")
 
 
 def read_demo_spec(warehouse_path: Path) -> DemoSpec | None:
@@ -161,8 +160,10 @@ def _build(con: duckdb.DuckDBPyConnection, spec: DemoSpec, window: GenerationWin
     )
 
 
-def _swap_in(con: duckdb.DuckDBPyConnection, *, append: bool) -> None:
-    """Move raw.__next_* into place in one transaction (append: add event rows, replace the rest)."""
+def _swap_in(con: duckdb.DuckDBPyConnection, spec: DemoSpec, *, append: bool) -> None:
+    """Move raw.__next_* into place and rewrite the plans, in one transaction (append: add event rows,
+    replace the rest)."""
+    install_plan_macros(con, spec)
     con.execute("begin transaction")
     try:
         for table in (*RAW_TABLES, META_TABLE):
@@ -173,8 +174,9 @@ def _swap_in(con: duckdb.DuckDBPyConnection, *, append: bool) -> None:
             else:
                 con.execute(f'drop table if exists {RAW_SCHEMA}."{table}"')
                 con.execute(f'alter table {staged} rename to "{table}"')
+        write_plan_tables(con, spec, RAW_SCHEMA)
         if not append:
-            for table in set(_raw_tables(con)) - {*RAW_TABLES, META_TABLE}:
+            for table in set(_raw_tables(con)) - {*DEMO_TABLES, META_TABLE}:
                 con.execute(f'drop table {RAW_SCHEMA}."{table}"')  # leftovers of an older generator
         con.execute("commit")
     except duckdb.Error:
@@ -182,30 +184,14 @@ def _swap_in(con: duckdb.DuckDBPyConnection, *, append: bool) -> None:
         raise
 
 
-def _finish(
-    con: duckdb.DuckDBPyConnection,
-    summary: DemoSummary,
-    spec: DemoSpec,
-    seeds_dir: Path | None,
-    parquet_dir: Path | None,
-) -> DemoSummary:
-    if seeds_dir is None:
-        from kpiflow.config import Settings
-
-        seeds_dir = Settings.from_env().demo_seeds_dir
-    plan_rows = write_plan_seeds(con, spec, Path(seeds_dir))
-    if parquet_dir is not None:
-        export_parquet(con, Path(parquet_dir))
-    return replace(summary, plan_rows=plan_rows, parquet_dir=Path(parquet_dir) if parquet_dir else None)
-
-
 def export_parquet(con: duckdb.DuckDBPyConnection, parquet_dir: Path) -> None:
     """Write one Parquet file per raw table (sorted by its key, so files are reproducible)."""
     parquet_dir.mkdir(parents=True, exist_ok=True)
-    for table in (*RAW_TABLES, META_TABLE):
+    for table in (*DEMO_TABLES, META_TABLE):
         target = parquet_dir / f"{table}.parquet"
         temporary = parquet_dir / f".{table}.parquet.tmp"
-        order = f" order by {ORDER_BY[table]}" if ORDER_BY.get(table) else ""
+        key = ORDER_BY.get(table) or ("all" if table in PLAN_TABLES else "")
+        order = f" order by {key}" if key else ""
         con.execute(
             f"copy (select * from {RAW_SCHEMA}.\"{table}\"{order}) to '{temporary}' (format parquet, compression zstd)"
         )
@@ -215,7 +201,7 @@ def export_parquet(con: duckdb.DuckDBPyConnection, parquet_dir: Path) -> None:
 def _summarise(con: duckdb.DuckDBPyConnection, path: Path, spec: DemoSpec, *, action: str) -> DemoSummary:
     counts = {
         table: int(con.execute(f'select count(*) from {RAW_SCHEMA}."{table}"').fetchone()[0])  # type: ignore[index]
-        for table in RAW_TABLES
+        for table in DEMO_TABLES
     }
     return DemoSummary(
         warehouse_path=path,

@@ -2,6 +2,9 @@
 
 dbt tests already passed when the audit runs (a failed test stops the build); the audit adds what dbt
 cannot see from inside one model: every published schema exists and no published table is empty.
+The scorecard tables are the exception: a warehouse in which nobody holds a card's role has none, and
+its KPI marts are published with a warning (the scorecard stage already failed the run if employees
+eligible for a card got no result).
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from pathlib import Path
 from kpiflow.errors import RunFailed
 from kpiflow.orchestration.duckdb_files import attached_read_only
 from kpiflow.orchestration.fingerprints import PUBLISHED_SCHEMAS, TableFingerprint, fingerprint_catalog
+from kpiflow.scorecards.outputs import OUTPUT_TABLES, RESULT_TABLES
+
+MAY_BE_EMPTY = frozenset(OUTPUT_TABLES)  # scorecard outputs: empty when nobody is on a card (or nothing to warn)
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,7 @@ class AuditReport:
     warehouse_path: Path
     tables: tuple[TableFingerprint, ...]
     problems: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -28,7 +35,10 @@ class AuditReport:
 
     def headline(self) -> str:
         rows = sum(fp.row_count for fp in self.tables)
-        return f"{len(self.tables)} tables, {rows:,} rows" + ("" if self.passed else f", {len(self.problems)} problems")
+        text = f"{len(self.tables)} tables, {rows:,} rows"
+        if self.warnings:
+            text += f", {len(self.warnings)} warnings"
+        return text + ("" if self.passed else f", {len(self.problems)} problems")
 
     def raise_if_failed(self) -> None:
         if self.problems:
@@ -42,7 +52,13 @@ def audit_warehouse(warehouse_path: Path, schemas: tuple[str, ...] = PUBLISHED_S
         return AuditReport(warehouse_path, (), (f"warehouse {warehouse_path} does not exist",))
     with attached_read_only(warehouse_path, "wh") as con:
         prints = fingerprint_catalog(con, "wh", schemas)
-    return AuditReport(warehouse_path, tuple(prints.values()), tuple(_problems(warehouse_path, prints, schemas)))
+    warnings = tuple(
+        f"{fp.qualified_name} is empty: nobody in staging.stg_employees holds a scorecard's role"
+        for fp in prints.values()
+        if fp.row_count == 0 and fp.qualified_name in RESULT_TABLES
+    )
+    problems = tuple(_problems(warehouse_path, prints, schemas))
+    return AuditReport(warehouse_path, tuple(prints.values()), problems, warnings)
 
 
 def _problems(warehouse_path: Path, prints: dict[str, TableFingerprint], schemas: tuple[str, ...]) -> list[str]:
@@ -55,6 +71,6 @@ def _problems(warehouse_path: Path, prints: dict[str, TableFingerprint], schemas
     problems.extend(
         f"{fp.qualified_name} has 0 rows in {warehouse_path}; check the run date and inputs (kpiflow check)"
         for fp in prints.values()
-        if fp.row_count == 0
+        if fp.row_count == 0 and fp.qualified_name not in MAY_BE_EMPTY
     )
     return problems

@@ -60,6 +60,9 @@ def print_summary(result: dict[str, Any]) -> None:
         console.print(table)
     else:
         console.print("No KPI values were published (no metrics compiled yet?).")
+    warnings = [(stage["name"], text) for stage in result.get("stages", []) for text in stage.get("warnings") or []]
+    for stage, text in warnings:
+        console.print(f"warning ({stage}): {text}", highlight=False, soft_wrap=True, markup=False)
     published = result.get("published", {})
     tables = published.get("tables", {})
     console.print(

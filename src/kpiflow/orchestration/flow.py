@@ -223,7 +223,7 @@ def _stage(journal: RunJournal, stage_task: Task[..., T], *args: Any) -> T:
         journal.stage_failed(name, exc)
         raise
     summary = result.headline() if hasattr(result, "headline") else "done"
-    journal.stage_finished(name, summary)
+    journal.stage_finished(name, summary, tuple(getattr(result, "warnings", ())))
     get_run_logger().info("%s: %s", name, summary)
     return result
 

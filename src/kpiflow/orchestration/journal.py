@@ -28,6 +28,7 @@ class StageRecord:
     status: str  # running | completed | failed
     seconds: float = 0.0
     headline: str = ""
+    warnings: tuple[str, ...] = ()  # every warning's text, for the console summary and --json
 
 
 @dataclass
@@ -49,10 +50,12 @@ class RunJournal:
         progress_log.info("> %s ...", name)
         self._save()
 
-    def stage_finished(self, name: str, headline: str) -> None:
+    def stage_finished(self, name: str, headline: str, warnings: tuple[str, ...] = ()) -> None:
         seconds = time.perf_counter() - self._stage_started
-        self.stages[-1] = StageRecord(name, "completed", round(seconds, 3), headline)
+        self.stages[-1] = StageRecord(name, "completed", round(seconds, 3), headline, tuple(warnings))
         progress_log.info("  %-22s %s (%.1f s)", name, headline, seconds)
+        for warning in warnings:
+            progress_log.info("    warning: %s", warning)
         self._save()
 
     def stage_failed(self, name: str, error: BaseException) -> None:

@@ -81,7 +81,7 @@ def land_or_verify_inputs(ctx: RunContext) -> LandingSummary:
 def _ensure_demo_data(ctx: RunContext) -> LandingSummary:
     from kpiflow.demo import append_demo_days, generate_demo_warehouse, read_demo_spec
 
-    settings, path = ctx.settings, ctx.settings.warehouse_path
+    path = ctx.settings.warehouse_path
     spec = read_demo_spec(path)
     if spec is None and _has_raw_data(path):
         raise UserInputError(
@@ -96,11 +96,10 @@ def _ensure_demo_data(ctx: RunContext) -> LandingSummary:
             scale=scale,
             start=date(ctx.run_date.year - 1, 1, 1),
             end=ctx.run_date,
-            seeds_dir=settings.demo_seeds_dir,
         )
         return LandingSummary(path, True, summary.end, f"created demo data at scale {scale:g} from {summary.start}")
     if spec.end < ctx.run_date:
-        summary = append_demo_days(path, ctx.run_date, seeds_dir=settings.demo_seeds_dir)
+        summary = append_demo_days(path, ctx.run_date)
         return LandingSummary(path, False, summary.end, f"appended demo days {spec.end + timedelta(days=1)}..")
     return LandingSummary(path, False, spec.end, "demo data already present")
 
@@ -170,8 +169,5 @@ def build_scorecards(ctx: RunContext) -> ScorecardSummary:
     from kpiflow.scorecards import build_scorecards as write_scorecards
 
     with duckdb.connect(str(ctx.settings.warehouse_path)) as con:
-        result = write_scorecards(con, ctx.settings.project_dir)
-    return ScorecardSummary(
-        note=f"{len(result.cards)} cards, {result.scorecard_rows} scorecard rows, {result.payout_rows} payouts",
-        warnings=result.warnings,
-    )
+        result = write_scorecards(con, ctx.settings.project_dir, run_date=ctx.run_date)
+    return ScorecardSummary(note=result.headline(), warnings=result.warnings)

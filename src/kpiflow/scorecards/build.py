@@ -1,28 +1,31 @@
 """The pipeline step after dbt: targets -> achievement -> scorecards -> pay, written to the warehouse.
 
 build_scorecards reads only from the connection it is given (kpi_values, kpi_catalog, stg_employees,
-the seeds) and the card YAML, and replaces its three output tables in one transaction.
+the seeds) and the card YAML, and replaces its output tables (warnings included) in one transaction.
+Only periods that have started by the run date are scored; the one still open is marked provisional
+(rule 22: as of the run date).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
-from kpiflow.errors import UserInputError
+from kpiflow.errors import RunFailed, UserInputError
 from kpiflow.scorecards import inputs
 from kpiflow.scorecards.achievement_table import AchievementIndex, build_achievements, index_achievements
+from kpiflow.scorecards.coverage import missing_results, payout_warnings
 from kpiflow.scorecards.department import DepartmentFactor, DepartmentPlans, department_factor
 from kpiflow.scorecards.kpi_index import IndexResult, score_card
 from kpiflow.scorecards.loader import load_scorecards
 from kpiflow.scorecards.model import BaselineTarget, ConstantTarget, Scorecard, TargetRule
 from kpiflow.scorecards.payout import Payout, compute_payout
-from kpiflow.scorecards.periods import MONTHS_IN_GRAIN, shift_period
+from kpiflow.scorecards.periods import MONTHS_IN_GRAIN, open_period_note, period_end
 from kpiflow.scorecards.targets import (
     SeedTargets,
     Series,
@@ -43,8 +46,16 @@ class ScorecardBuildSummary:
     achievement_rows: int
     scorecard_rows: int
     payout_rows: int
-    incomplete_payouts: int
+    held_payouts: int
+    provisional_payouts: int
     warnings: tuple[str, ...]
+
+    def headline(self) -> str:
+        paid = self.payout_rows - self.held_payouts - self.provisional_payouts
+        return (
+            f"{len(self.cards)} cards, {self.scorecard_rows} scorecard rows, {self.payout_rows} payouts "
+            f"({paid} paid, {self.held_payouts} held, {self.provisional_payouts} provisional)"
+        )
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,7 @@ def _score_cards(
     series_by_key: dict[TargetKey, Series],
     plans: DepartmentPlans,
     catalog: dict[str, inputs.CatalogEntry],
+    run_date: date,
 ) -> list[CardPeriodResult]:
     results = []
     for card in cards:
@@ -115,7 +127,8 @@ def _score_cards(
         )
         holders = [e for e in employees if e.job_role == card.role]
         for period_start in periods:
-            last_day = shift_period(period_start, grain, 1) - timedelta(days=1)
+            last_day = period_end(period_start, grain)
+            still_open = open_period_note(period_start, grain, run_date)
             for employee in (e for e in holders if e.active_between(period_start, last_day)):
                 lines = []
                 for item in card.kpis:
@@ -137,12 +150,20 @@ def _score_cards(
                     employee.monthly_variable_pay * months,
                     factor,
                 )
+                if still_open:
+                    payout = payout.provisional(still_open)
                 results.append(CardPeriodResult(card, employee, period_start, result, payout))
     return results
 
 
-def build_scorecards(con: duckdb.DuckDBPyConnection, project_dir: Path) -> ScorecardBuildSummary:
-    """Compute kpi_achievement, scorecard_results and payouts; raise UserInputError for bad cards or seeds."""
+def build_scorecards(
+    con: duckdb.DuckDBPyConnection, project_dir: Path, run_date: date | None = None
+) -> ScorecardBuildSummary:
+    """Compute kpi_achievement, scorecard_results and payouts for periods started by `run_date` (default today).
+
+    Raises UserInputError for bad cards or seeds, RunFailed when role holders would get no result.
+    """
+    run_date = run_date or date.today()
     catalog = inputs.read_catalog(con)
     cards, issues = load_scorecards(project_dir / CARDS_FOLDER, set(catalog))
     _raise_for((str(i) for i in issues if i.severity == "error"), "the scorecard definitions have errors:")
@@ -160,25 +181,40 @@ def build_scorecards(con: duckdb.DuckDBPyConnection, project_dir: Path) -> Score
     rules, card_keys = _rules(cards)
     needed = {key[0] for key in seeds.keys() | card_keys}
     needed |= {card.department_multiplier.kpi for card in cards if card.department_multiplier}
-    series_by_key = index_actuals(inputs.read_actuals(con, needed))
+    actuals = [a for a in inputs.read_actuals(con, needed) if a.period_start <= run_date]
+    series_by_key = index_actuals(actuals)
     achievement_rows, achievement_warnings = build_achievements(series_by_key, seeds, rules, card_keys, catalog)
     warnings += achievement_warnings + _cap_warnings(cards, catalog)
 
+    employees = inputs.read_employees(con)
     results = _score_cards(
-        cards, inputs.read_employees(con), index_achievements(achievement_rows), series_by_key, plans, catalog
+        cards, employees, index_achievements(achievement_rows), series_by_key, plans, catalog, run_date
     )
-    write_outputs_for(con, achievement_rows, results)
+    problems, coverage_warnings = missing_results(cards, employees, results, inputs.first_period(con), run_date)
+    if problems:
+        raise RunFailed(
+            "scorecards: employees eligible for a card have no result:\n" + "\n".join(f"  {p}" for p in problems)
+        )
+    card_warnings = coverage_warnings + payout_warnings(results)
+    write_outputs_for(con, achievement_rows, results, [(None, w) for w in warnings] + card_warnings)
+    statuses = [r.payout.status for r in results]
     return ScorecardBuildSummary(
         cards=tuple(card.name for card in cards),
         achievement_rows=len(achievement_rows),
         scorecard_rows=sum(len(r.result.lines) for r in results),
         payout_rows=len(results),
-        incomplete_payouts=sum(1 for r in results if r.payout.total_pay is None),
-        warnings=tuple(warnings),
+        held_payouts=statuses.count("held"),
+        provisional_payouts=statuses.count("provisional"),
+        warnings=tuple(warnings + [message for _, message in card_warnings]),
     )
 
 
-def write_outputs_for(con: duckdb.DuckDBPyConnection, achievement_rows: list, results: list[CardPeriodResult]) -> None:
+def write_outputs_for(
+    con: duckdb.DuckDBPyConnection,
+    achievement_rows: list,
+    results: list[CardPeriodResult],
+    warnings: list[tuple[str | None, str]],
+) -> None:
     from kpiflow.scorecards.outputs import write_outputs
 
     achievement = [
@@ -197,7 +233,7 @@ def write_outputs_for(con: duckdb.DuckDBPyConnection, achievement_rows: list, re
     payouts = [
         (r.card.name, r.employee.employee_id, r.period_start, p.fixed_pay, p.variable_pay, p.kpi_index,
          p.bonus_coefficient, p.bonus, p.department_multiplier, p.total_pay, r.card.grain, p.pay_scheme,
-         r.card.rounding.describe(), p.bonus_note)
+         r.card.rounding.describe(), p.bonus_note, p.status, p.reason)
         for r in results
         for p in (r.payout,)
     ]  # fmt: skip
@@ -207,5 +243,6 @@ def write_outputs_for(con: duckdb.DuckDBPyConnection, achievement_rows: list, re
             "marts.kpi_achievement": achievement,
             "marts.scorecard_results": scorecard,
             "payroll.payouts": payouts,
+            "payroll.scorecard_warnings": warnings,
         },
     )

@@ -68,8 +68,10 @@ def pay_formula(payout: Row) -> list[str]:
     )
     multiplier = payout["department_multiplier"]
     note = payout["bonus_note"] or ""
-    if total is None:
-        return [f"pay not computed: {note}"]
+    if payout["status"] == "held":
+        return [f"pay held for review: {payout['reason']}"]
+    if total is None:  # provisional: the bonus to date, no payable total
+        return [f"provisional: {payout['reason']}; bonus to date {money(bonus)}"]
     lines = [f"note: {note}"] if note else []
     if payout["pay_scheme"] == "additive":
         factor = f" x {number(multiplier)}" if multiplier != 1 else ""

@@ -208,6 +208,12 @@ def read_actuals(con: duckdb.DuckDBPyConnection, kpis: set[str]) -> list[Actual]
     return actuals
 
 
+def first_period(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The earliest period with any KPI value: where the warehouse's history starts."""
+    row = con.execute("select min(period_start) from marts.kpi_values").fetchone()
+    return row[0] if row else None
+
+
 def read_employees(con: duckdb.DuckDBPyConnection) -> list[Employee]:
     if not table_exists(con, "staging.stg_employees"):
         raise RunFailed("staging.stg_employees is missing: build staging (kpiflow run) before scorecards")

@@ -3,8 +3,9 @@
 Order: cap each achievement -> weight it -> round the component (if `component`) -> sum -> round
 the sum (if `index`) -> cap the index. An unbounded achievement (lower_is_better, actual 0) needs
 a per-KPI cap or an index cap to become a number. A KPI without achievement (no value, no target)
-leaves the index undefined, unless the card says `missing_kpi: reweight`: then the present KPIs'
-weights are scaled up to sum to 1 (weight / sum of present weights).
+follows the card's `on_missing` (or its own): `hold` (default) leaves the index undefined and the
+payout held for review, `zero` counts it as 0 achievement, `reweight` drops it and scales the
+remaining KPIs' weights up to sum to 1 (weight / sum of their weights).
 """
 
 from __future__ import annotations
@@ -39,9 +40,12 @@ class ScoreLine:
 
 @dataclass(frozen=True)
 class IndexResult:
+    """The index, how it was computed, and what was missing (`missing_note` names the KPIs and the policy)."""
+
     lines: tuple[ScoreLine, ...]
     index: Decimal | None
     note: str
+    missing_note: str = ""
 
 
 def _capped(item: CardKpi, row: AchievementRow | None) -> Decimal | None:
@@ -53,6 +57,9 @@ def _line(
     card: Scorecard, item: CardKpi, entity_id: str | None, row: AchievementRow | None, scale: Decimal
 ) -> ScoreLine:
     capped = _capped(item, row)
+    note = row.target_note if row else "no target or no value for this entity and period"
+    if capped is None and card.missing_policy(item) == "zero":
+        capped, note = Decimal(0), f"{note}; counted as 0 (on_missing: zero)"
     weighted = None
     if capped is not None and capped.is_finite():
         weighted = card.rounding.component(item.weight * scale * capped)
@@ -71,22 +78,44 @@ def _line(
         status=row.status if row else "no_data",
         direction=row.direction if row else None,
         cap=item.cap,
-        target_note=row.target_note if row else "no target or no value for this entity and period",
+        target_note=note,
     )
+
+
+def _missing_note(missing: dict[str, list[str]], present_weight: Decimal) -> str:
+    """E.g. `no achievement for plan_attainment (on_missing: hold)`; reweighting names the scale it applied."""
+    parts = []
+    for policy, kpis in missing.items():
+        text = f"no achievement for {', '.join(kpis)} (on_missing: {policy}"
+        if policy == "reweight" and kpis:
+            text += f", weights scaled by 1/{present_weight}"
+        parts.append(text + ")")
+    return "; ".join(parts)
 
 
 def score_card(card: Scorecard, lines: list[CardLine]) -> IndexResult:
     """The card's index for one employee and period from the achievement rows of its KPIs."""
-    missing = [item.kpi for item, _, row in lines if _capped(item, row) is None]
-    present_weight = sum((item.weight for item, _, row in lines if _capped(item, row) is not None), Decimal(0))
-    reweight = bool(missing) and card.missing_kpi == "reweight" and present_weight > 0
-    scale = 1 / present_weight if reweight else Decimal(1)
+    missing: dict[str, list[str]] = {}
+    for item, _, row in lines:
+        if _capped(item, row) is None:
+            missing.setdefault(card.missing_policy(item), []).append(item.kpi)
+    dropped = [
+        id(item) for item, _, row in lines if _capped(item, row) is None and card.missing_policy(item) == "reweight"
+    ]
+    present_weight = sum((item.weight for item, _, _ in lines if id(item) not in dropped), Decimal(0))
+    if dropped and present_weight == 0:
+        missing = {"hold": [kpi for kpis in missing.values() for kpi in kpis]}
+    scale = 1 / present_weight if dropped and "hold" not in missing else Decimal(1)
+    missing_note = _missing_note(missing, present_weight)
+    if "hold" in missing and len(missing) > 1:  # the other policies did not apply: name every missing KPI
+        every = [item.kpi for item, _, row in lines if _capped(item, row) is None]
+        missing_note = f"no achievement for {', '.join(every)} (on_missing: hold for {', '.join(missing['hold'])})"
     scored = tuple(_line(card, item, entity_id, row, scale) for item, entity_id, row in lines)
-    if missing and not reweight:
-        return IndexResult(scored, None, f"no achievement for {', '.join(missing)}: index not computed")
+    if "hold" in missing:
+        return IndexResult(scored, None, f"{missing_note}: index not computed", missing_note)
     present = [line.weighted_score for line in scored if line.weighted_score is not None]
     total = card.rounding.index(sum(present, Decimal(0)))
-    notes = [f"reweighted: {', '.join(missing)} missing, weights scaled by 1/{present_weight}"] if reweight else []
+    notes = [missing_note] if missing_note else []
     if card.index_cap is not None and total > card.index_cap:
         notes.append(f"index capped at {card.index_cap}")
         total = card.index_cap
@@ -94,5 +123,6 @@ def score_card(card: Scorecard, lines: list[CardLine]) -> IndexResult:
         unbounded = [
             line.kpi for line in scored if line.weighted_score is not None and not line.weighted_score.is_finite()
         ]
-        return IndexResult(scored, None, f"unbounded achievement of {', '.join(unbounded)}: give it a cap")
-    return IndexResult(scored, total, "; ".join(notes))
+        note = f"unbounded achievement of {', '.join(unbounded)}: give it a cap"
+        return IndexResult(scored, None, note, missing_note)
+    return IndexResult(scored, total, "; ".join(notes), missing_note)

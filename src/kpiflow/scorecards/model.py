@@ -10,6 +10,10 @@ from typing import Literal
 from kpiflow.scorecards.rounding import MoneyRounding, RoundingRule
 
 EntityType = Literal["company", "store", "department", "employee"]
+# What a card does when a KPI has no achievement in a period (no value or no target): hold the payout
+# for review (default), scale the present KPIs' weights up to 1, or count the KPI as 0 achievement.
+OnMissing = Literal["hold", "reweight", "zero"]
+ON_MISSING: tuple[str, ...] = ("hold", "reweight", "zero")
 ENTITY_TYPES: tuple[str, ...] = ("company", "store", "department", "employee")
 # The kpi_values dimension_set that holds each entity's values, and the column holding its id.
 ENTITY_DIMENSION_SET: dict[str, str] = {
@@ -74,6 +78,7 @@ class CardKpi:
     entity_type: str
     target_rule: TargetRule
     cap: Decimal | None = None
+    on_missing: OnMissing | None = None  # None: the card's policy
 
 
 @dataclass(frozen=True)
@@ -165,5 +170,9 @@ class Scorecard:
     pay: PayScheme
     index_cap: Decimal | None = None
     department_multiplier: DepartmentMultiplier | None = None
-    missing_kpi: Literal["no_index", "reweight"] = "no_index"
+    on_missing: OnMissing = "hold"
     source: Path | None = None
+
+    def missing_policy(self, item: CardKpi) -> OnMissing:
+        """The KPI's own `on_missing`, else the card's."""
+        return item.on_missing or self.on_missing

@@ -1,4 +1,4 @@
-"""Write marts.kpi_achievement, marts.scorecard_results and payroll.payouts in one transaction.
+"""Write marts.kpi_achievement, marts.scorecard_results, payroll.payouts and payroll.scorecard_warnings at once.
 
 Scores and KPI values are DECIMAL(38,12) (full precision to 12 places, rounded half-even; rule 17
 keeps rounding out of the marts unless a card asks for it), money DECIMAL(18,2). Payouts sit in
@@ -43,14 +43,18 @@ PAYOUTS: Columns = (
     ("card", TEXT), ("employee_id", TEXT), ("period_start", DATE), ("fixed_pay", MONEY),
     ("variable_pay", MONEY), ("kpi_index", VALUE), ("bonus_coefficient", VALUE), ("bonus", MONEY),
     ("department_multiplier", VALUE), ("total_pay", MONEY), ("grain", TEXT), ("pay_scheme", TEXT),
-    ("index_rounding", TEXT), ("bonus_note", TEXT),
+    ("index_rounding", TEXT), ("bonus_note", TEXT), ("status", TEXT), ("reason", TEXT),
 )  # fmt: skip
 
-OUTPUT_TABLES: dict[str, Columns] = {
+# Every warning of the build that wrote the tables (held pay and its reasons: in `payroll`, like pay).
+SCORECARD_WARNINGS: Columns = (("card", TEXT), ("message", TEXT))
+
+RESULT_TABLES: dict[str, Columns] = {
     "marts.kpi_achievement": KPI_ACHIEVEMENT,
     "marts.scorecard_results": SCORECARD_RESULTS,
     "payroll.payouts": PAYOUTS,
 }
+OUTPUT_TABLES: dict[str, Columns] = {**RESULT_TABLES, "payroll.scorecard_warnings": SCORECARD_WARNINGS}
 
 
 NULL_MARK = "\\N"

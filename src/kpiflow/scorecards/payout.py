@@ -1,5 +1,9 @@
 """From KPI index to pay: linear with a floor, a step table of coefficients, or additive components.
 
+A payout is `paid`, `held` (no bonus could be computed: a KPI missing under `on_missing: hold`, an
+unbounded achievement, an additive component without its KPI; bonus and total stay empty, never a
+guess) or `provisional` (its period is still open at the run date: figures to date, not payable).
+
 bonus = variable pay x coefficient x department multiplier (linear: coefficient = index, 0 below the
 floor; step table: the band's coefficient), or (K1 + K2 + ...) x multiplier for additive pay.
 Only money is rounded here, once, with the card's money rounding; total = fixed + bonus.
@@ -7,7 +11,7 @@ Only money is rounded here, once, with the card's money rounding; total = fixed 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from kpiflow.scorecards.department import DepartmentFactor
@@ -27,6 +31,13 @@ class Payout:
     total_pay: Decimal | None
     pay_scheme: str
     bonus_note: str
+    status: str = "paid"  # paid | held | provisional
+    reason: str | None = None  # why it is held or provisional, and any KPI the card did without
+
+    def provisional(self, why: str) -> Payout:
+        """The same figures for an open period: not payable, so no total (the bonus is to date)."""
+        reason = "; ".join(text for text in (why, self.reason) if text)
+        return replace(self, status="provisional", total_pay=None, reason=reason)
 
 
 SCHEME_NAMES = {LinearPay: "linear", StepTablePay: "step_table", AdditivePay: "additive"}
@@ -64,7 +75,7 @@ def compute_payout(
     variable_pay: Decimal,
     department: DepartmentFactor,
 ) -> Payout:
-    """Pay for one employee and period; bonus and total stay None when the index is undefined."""
+    """Pay for one employee and period; held (bonus and total None, with the reason) when it cannot be computed."""
     money = card.money_rounding
     fixed, variable = money(fixed_pay), money(variable_pay)
     scheme_name = SCHEME_NAMES[type(card.pay)]
@@ -72,6 +83,7 @@ def compute_payout(
     coefficient: Decimal | None = None
     base: Decimal | None = None
     index = result.index
+    held_because = result.note
     if index is None:
         pass
     elif isinstance(card.pay, LinearPay):
@@ -87,11 +99,13 @@ def compute_payout(
         notes.append(f"index {percent(index)} is in band {band.describe()} -> coefficient {coefficient}")
         base = variable * coefficient
     else:
-        base, component_note = _additive_bonus(card, card.pay, result)
-        notes.append(component_note)
+        base, held_because = _additive_bonus(card, card.pay, result)
+        notes.append(held_because)
     if card.department_multiplier is not None:
         notes.append(department.note)
     bonus = None if base is None else money(base * department.factor)
+    held = bonus is None
+    reason = f"held: {held_because}" if held else (result.missing_note or None)
     return Payout(
         fixed_pay=fixed,
         variable_pay=variable,
@@ -102,4 +116,6 @@ def compute_payout(
         total_pay=None if bonus is None else fixed + bonus,
         pay_scheme=scheme_name,
         bonus_note="; ".join(n for n in notes if n),
+        status="held" if held else "paid",
+        reason=reason,
     )

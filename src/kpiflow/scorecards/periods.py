@@ -49,3 +49,17 @@ def parse_period(text: str) -> date:
             except ValueError:
                 break
     raise ValueError(f"period {text!r} is not one of YYYY-MM, YYYY-MM-DD, YYYY-Qn, YYYY")
+
+
+def period_end(period_start: date, grain: str) -> date:
+    """The last day of the period."""
+    return shift_period(period_start, grain, 1) - timedelta(days=1)
+
+
+def open_period_note(period_start: date, grain: str, run_date: date) -> str | None:
+    """Why a period is provisional at the run date (it ends after it), or None when it has closed."""
+    last_day = period_end(period_start, grain)
+    if last_day <= run_date:
+        return None
+    label = period_label(period_start, grain)
+    return f"period {label} is open until {last_day} (run date {run_date}): figures to date, not payable"

@@ -70,8 +70,24 @@ def fetch(
     return payouts, by_employee
 
 
+def card_warnings(con: duckdb.DuckDBPyConnection, card: str) -> list[str]:
+    """The build's warnings about this card or about every card (none from a file published before they existed)."""
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'payroll' "
+        "and table_name = 'scorecard_warnings'"
+    ).fetchone()
+    if not (found and found[0]):
+        return []
+    rows = con.execute(
+        "select message from payroll.scorecard_warnings where card = ? or card is null order by card nulls first",
+        [card],
+    ).fetchall()
+    return [message for (message,) in rows]
+
+
 SUMMARY_COLUMNS = (
     "employee_id",
+    "status",
     "kpi_index",
     "bonus_coefficient",
     "bonus",
@@ -83,6 +99,7 @@ SUMMARY_COLUMNS = (
 def _summary_cells(payout: dict[str, Any]) -> list[str]:
     return [
         payout["employee_id"],
+        payout["status"],
         percent(payout["kpi_index"]),
         number(payout["bonus_coefficient"]),
         money(payout["bonus"]),
@@ -118,10 +135,12 @@ def render(
     if explain:
         return "\n\n".join(explain_payout(p, lines.get(p["employee_id"], [])) for p in payouts) + "\n"
     if output_format == "json":
+        warnings = card_warnings(con, card)
         documents = [
             {
                 **{k: _as_json_value(v, k) for k, v in p.items()},
                 "kpis": [{k: _as_json_value(v) for k, v in line.items()} for line in lines.get(p["employee_id"], [])],
+                "warnings": warnings,
             }
             for p in payouts
         ]
@@ -133,7 +152,8 @@ def render(
         for p in payouts:
             writer.writerow(["" if v is None else _as_json_value(v, k) for k, v in p.items()])
         return buffer.getvalue()
-    return _table(card, period_start, payouts, lines if employee else {})
+    text = _table(card, period_start, payouts, lines if employee else {})
+    return text + "".join(f"warning: {message}\n" for message in card_warnings(con, card))
 
 
 def _table(card: str, period_start: date, payouts: list[dict[str, Any]], lines: dict[str, list[dict[str, Any]]]) -> str:
@@ -147,6 +167,9 @@ def _table(card: str, period_start: date, payouts: list[dict[str, Any]], lines: 
         table.add_row(*_summary_cells(p))
     console = Console(file=io.StringIO(), width=120, color_system=None)
     console.print(table)
+    for p in payouts:
+        if p["reason"]:
+            console.print(f"{p['employee_id']} {p['status']}: {p['reason']}", highlight=False, markup=False)
     for employee_id, kpi_lines in lines.items():
         detail = Table(title=f"{employee_id} KPIs")
         for column in ("kpi", "actual", "target", "achievement", "capped", "weight", "weighted", "status"):

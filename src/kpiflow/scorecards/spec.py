@@ -86,6 +86,7 @@ class CardKpiSpec(_Spec):
     entity: Literal["company", "store", "department", "employee"] | None = None
     cap: Decimal | None = Field(None, gt=0)
     target: TargetSpec = TargetSpec(seed=True)
+    on_missing: m.OnMissing | None = None
 
 
 class RoundingSpec(_Spec):
@@ -182,7 +183,13 @@ class ScorecardSpec(_Spec):
     money_rounding: MoneyRoundingSpec = MoneyRoundingSpec()
     pay: PaySpec
     department_multiplier: DepartmentMultiplierSpec | None = None
-    missing_kpi: Literal["no_index", "reweight"] = "no_index"
+    on_missing: m.OnMissing | None = None
+    missing_kpi: Literal["no_index", "reweight"] | None = None  # the old name of on_missing (no_index = hold)
+
+    def missing_policy(self) -> m.OnMissing:
+        if self.on_missing is not None:
+            return self.on_missing
+        return "reweight" if self.missing_kpi == "reweight" else "hold"
 
     def to_model(self, default_name: str, source: Any) -> m.Scorecard:
         name = self.name or default_name
@@ -192,7 +199,8 @@ class ScorecardSpec(_Spec):
             role=self.role,
             grain=self.grain,
             kpis=tuple(
-                m.CardKpi(k.kpi, k.weight, k.entity or self.entity, k.target.to_rule(), k.cap) for k in self.kpis
+                m.CardKpi(k.kpi, k.weight, k.entity or self.entity, k.target.to_rule(), k.cap, k.on_missing)
+                for k in self.kpis
             ),
             rounding=RoundingRule(
                 self.rounding.applies_to, self.rounding.digits or 0, self.rounding.mode or "half_even"
@@ -201,6 +209,6 @@ class ScorecardSpec(_Spec):
             pay=self.pay.to_scheme(),
             index_cap=self.index_cap,
             department_multiplier=self.department_multiplier.to_model() if self.department_multiplier else None,
-            missing_kpi=self.missing_kpi,
+            on_missing=self.missing_policy(),
             source=source,
         )

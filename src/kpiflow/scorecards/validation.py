@@ -163,6 +163,16 @@ def step_bands_tile(card: ScorecardSpec, known: Collection[str]) -> Iterator[Fin
         )
 
 
+def missing_kpi_is_renamed(card: ScorecardSpec, known: Collection[str]) -> Iterator[Finding]:
+    if card.missing_kpi is None:
+        return
+    if card.on_missing is not None:
+        yield "error", ("missing_kpi",), "give on_missing only (missing_kpi is its old name)"
+    else:
+        new = card.missing_policy()
+        yield "warning", ("missing_kpi",), f"missing_kpi is renamed on_missing; write `on_missing: {new}`"
+
+
 CARD_RULES: tuple[CardRule, ...] = (
     weights_sum_to_one,
     weights_at_least_minimum,
@@ -171,6 +181,7 @@ CARD_RULES: tuple[CardRule, ...] = (
     kpis_are_known,
     components_are_on_card,
     step_bands_tile,
+    missing_kpi_is_renamed,
 )
 
 
