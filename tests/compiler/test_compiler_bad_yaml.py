@@ -142,6 +142,24 @@ CORPUS = [
         " direction: within_band, owner: o, perspective: finance, level: strategic}}\n",
         "metrics/bad.yml:20: error: metrics[1].kpi.band: direction 'within_band' needs 'band: [low, high]'",
     ),
+    (
+        "jinja-in-metric-name",
+        '  - {name: "m{{ 6 * 7 }}", type: simple, label: M, description: D, measure: revenue}\n',
+        "metrics/bad.yml:20: error: metrics[1].name: 'm{{ 6 * 7 }}' is not a valid name Use letters, digits and "
+        "underscores, starting with a letter or an underscore.",
+    ),
+    (
+        "path-in-mart-name",
+        "marts:\n  - {name: ../../evil, description: D, metrics: [revenue], group_by: [metric_time__month]}\n",
+        "metrics/bad.yml:21: error: marts[0].name: '../../evil' is not a valid name Use letters, digits and "
+        "underscores, starting with a letter or an underscore.",
+    ),
+    (
+        "placeholder-in-label",
+        "  - {name: m2, type: simple, label: __dbt_ref__secrets, description: D, measure: revenue}\n",
+        "metrics/bad.yml:20: error: metrics[1].label: the text contains '__dbt_', which kpiflow reserves for the "
+        "references it writes into generated models Reword it.",
+    ),
 ]
 
 MODEL_MISTAKES = [
