@@ -154,3 +154,24 @@ def test_hostile_text_is_published_byte_for_byte(tmp_path, dbt_runner):
     assert nodes["mart_hostile"]["columns"]["revenue"]["description"] == (
         f"{PAYLOADS['label']} (currency): {PAYLOADS['description']}"
     )
+
+
+def test_semantic_layer_export_keeps_text_inert(tmp_path):
+    from jinja2 import Environment
+
+    from kpiflow.compiler.export_dbt_sl import export_semantic_layer
+    from kpiflow.compiler.validate import load_graph
+
+    project = _project(tmp_path / "project")
+    export_semantic_layer(load_graph(project), tmp_path / "sl")
+    metrics = yaml.safe_load((tmp_path / "sl" / "metrics.yml").read_text(encoding="utf-8"))["metrics"]
+    models = yaml.safe_load((tmp_path / "sl" / "semantic_models.yml").read_text(encoding="utf-8"))
+    env = Environment()
+    (metric,) = metrics
+    assert env.from_string(metric["label"]).render() == PAYLOADS["label"]
+    assert env.from_string(metric["description"]).render() == PAYLOADS["description"]
+    where = env.from_string(metric["filter"]).render(Dimension=lambda name: name)
+    assert where == "store__region <> '" + PAYLOADS["literal"].replace("'", "''") + "'"
+    (sales,) = [m for m in models["semantic_models"] if m["name"] == "sales"]
+    assert env.from_string(sales["description"]).render() == PAYLOADS["description"]
+    assert PAYLOADS["literal"].replace("'", "''") in env.from_string(sales["measures"][0]["expr"]).render()
