@@ -175,3 +175,11 @@ def test_semantic_layer_export_keeps_text_inert(tmp_path):
     (sales,) = [m for m in models["semantic_models"] if m["name"] == "sales"]
     assert env.from_string(sales["description"]).render() == PAYLOADS["description"]
     assert PAYLOADS["literal"].replace("'", "''") in env.from_string(sales["measures"][0]["expr"]).render()
+
+
+def test_model_header_cannot_carry_code_from_a_file_name():
+    from kpiflow.compiler.dbt_writer import header
+
+    line = header('sales{{ env_var("HOME") }}\nselect 1 --{% endraw %}.yml')
+    assert line.count("\n") == 1 and line.endswith("\n")  # the comment cannot end early
+    assert "{" not in line and "}" not in line
