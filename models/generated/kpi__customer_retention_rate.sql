@@ -21,10 +21,13 @@ FROM (
       base.customer_id AS __entity
     FROM {{ ref('int_orders') }} AS base
     WHERE
-      CAST(base.order_date AS DATE) >= (
-        CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE) - INTERVAL 1 MONTH
+      (
+        CAST(base.order_date AS DATE) >= (
+          CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE) - INTERVAL 1 MONTH
+        )
+        AND NOT base.order_date IS NULL
       )
-      AND NOT base.order_date IS NULL
+      AND NOT base.customer_id IS NULL
   ), metric_customer_retention_rate__previous AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', metric_time__month + INTERVAL 1 MONTH) AS DATE) AS metric_time__month,
@@ -80,10 +83,13 @@ FROM (
     LEFT JOIN {{ ref('dim_customers') }} AS customer
       ON base.customer_id = customer.customer_id
     WHERE
-      CAST(base.order_date AS DATE) >= (
-        CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE) - INTERVAL 1 MONTH
+      (
+        CAST(base.order_date AS DATE) >= (
+          CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE) - INTERVAL 1 MONTH
+        )
+        AND NOT base.order_date IS NULL
       )
-      AND NOT base.order_date IS NULL
+      AND NOT base.customer_id IS NULL
   ), metric_customer_retention_rate__previous AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', metric_time__month + INTERVAL 1 MONTH) AS DATE) AS metric_time__month,
@@ -142,10 +148,13 @@ FROM (
       base.customer_id AS __entity
     FROM {{ ref('int_orders') }} AS base
     WHERE
-      CAST(base.order_date AS DATE) >= (
-        CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE) - INTERVAL 1 QUARTER
+      (
+        CAST(base.order_date AS DATE) >= (
+          CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE) - INTERVAL 1 QUARTER
+        )
+        AND NOT base.order_date IS NULL
       )
-      AND NOT base.order_date IS NULL
+      AND NOT base.customer_id IS NULL
   ), metric_customer_retention_rate__previous AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', metric_time__quarter + INTERVAL 1 QUARTER) AS DATE) AS metric_time__quarter,
@@ -201,10 +210,13 @@ FROM (
     LEFT JOIN {{ ref('dim_customers') }} AS customer
       ON base.customer_id = customer.customer_id
     WHERE
-      CAST(base.order_date AS DATE) >= (
-        CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE) - INTERVAL 1 QUARTER
+      (
+        CAST(base.order_date AS DATE) >= (
+          CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE) - INTERVAL 1 QUARTER
+        )
+        AND NOT base.order_date IS NULL
       )
-      AND NOT base.order_date IS NULL
+      AND NOT base.customer_id IS NULL
   ), metric_customer_retention_rate__previous AS (
     SELECT
       CAST(DATE_TRUNC('QUARTER', metric_time__quarter + INTERVAL 1 QUARTER) AS DATE) AS metric_time__quarter,
@@ -263,10 +275,13 @@ FROM (
       base.customer_id AS __entity
     FROM {{ ref('int_orders') }} AS base
     WHERE
-      CAST(base.order_date AS DATE) >= (
-        CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE) - INTERVAL 1 YEAR
+      (
+        CAST(base.order_date AS DATE) >= (
+          CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE) - INTERVAL 1 YEAR
+        )
+        AND NOT base.order_date IS NULL
       )
-      AND NOT base.order_date IS NULL
+      AND NOT base.customer_id IS NULL
   ), metric_customer_retention_rate__previous AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', metric_time__year + INTERVAL 1 YEAR) AS DATE) AS metric_time__year,
@@ -322,10 +337,13 @@ FROM (
     LEFT JOIN {{ ref('dim_customers') }} AS customer
       ON base.customer_id = customer.customer_id
     WHERE
-      CAST(base.order_date AS DATE) >= (
-        CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE) - INTERVAL 1 YEAR
+      (
+        CAST(base.order_date AS DATE) >= (
+          CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE) - INTERVAL 1 YEAR
+        )
+        AND NOT base.order_date IS NULL
       )
-      AND NOT base.order_date IS NULL
+      AND NOT base.customer_id IS NULL
   ), metric_customer_retention_rate__previous AS (
     SELECT
       CAST(DATE_TRUNC('YEAR', metric_time__year + INTERVAL 1 YEAR) AS DATE) AS metric_time__year,

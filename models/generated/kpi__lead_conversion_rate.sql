@@ -22,8 +22,11 @@ FROM (
       base.created_at AS __ts
     FROM {{ ref('int_crm_leads') }} AS base
     WHERE
-      CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.created_at IS NULL
+      (
+        CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
+        AND NOT base.created_at IS NULL
+      )
+      AND NOT base.lead_id IS NULL
   ), metric_lead_conversion_rate__conversions AS (
     SELECT
       base.lead_id AS __entity,
@@ -90,8 +93,11 @@ FROM (
       base.created_at AS __ts
     FROM {{ ref('int_crm_leads') }} AS base
     WHERE
-      CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.created_at IS NULL
+      (
+        CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
+        AND NOT base.created_at IS NULL
+      )
+      AND NOT base.lead_id IS NULL
   ), metric_lead_conversion_rate__conversions AS (
     SELECT
       base.lead_id AS __entity,
@@ -164,8 +170,11 @@ FROM (
       base.created_at AS __ts
     FROM {{ ref('int_crm_leads') }} AS base
     WHERE
-      CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.created_at IS NULL
+      (
+        CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
+        AND NOT base.created_at IS NULL
+      )
+      AND NOT base.lead_id IS NULL
   ), metric_lead_conversion_rate__conversions AS (
     SELECT
       base.lead_id AS __entity,
@@ -237,8 +246,11 @@ FROM (
       base.created_at AS __ts
     FROM {{ ref('int_crm_leads') }} AS base
     WHERE
-      CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.created_at IS NULL
+      (
+        CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
+        AND NOT base.created_at IS NULL
+      )
+      AND NOT base.lead_id IS NULL
   ), metric_lead_conversion_rate__conversions AS (
     SELECT
       base.lead_id AS __entity,
@@ -305,8 +317,11 @@ FROM (
       base.created_at AS __ts
     FROM {{ ref('int_crm_leads') }} AS base
     WHERE
-      CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.created_at IS NULL
+      (
+        CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
+        AND NOT base.created_at IS NULL
+      )
+      AND NOT base.lead_id IS NULL
   ), metric_lead_conversion_rate__conversions AS (
     SELECT
       base.lead_id AS __entity,
@@ -379,8 +394,11 @@ FROM (
       base.created_at AS __ts
     FROM {{ ref('int_crm_leads') }} AS base
     WHERE
-      CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.created_at IS NULL
+      (
+        CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
+        AND NOT base.created_at IS NULL
+      )
+      AND NOT base.lead_id IS NULL
   ), metric_lead_conversion_rate__conversions AS (
     SELECT
       base.lead_id AS __entity,
@@ -452,8 +470,11 @@ FROM (
       base.created_at AS __ts
     FROM {{ ref('int_crm_leads') }} AS base
     WHERE
-      CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.created_at IS NULL
+      (
+        CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
+        AND NOT base.created_at IS NULL
+      )
+      AND NOT base.lead_id IS NULL
   ), metric_lead_conversion_rate__conversions AS (
     SELECT
       base.lead_id AS __entity,
@@ -520,8 +541,11 @@ FROM (
       base.created_at AS __ts
     FROM {{ ref('int_crm_leads') }} AS base
     WHERE
-      CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.created_at IS NULL
+      (
+        CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
+        AND NOT base.created_at IS NULL
+      )
+      AND NOT base.lead_id IS NULL
   ), metric_lead_conversion_rate__conversions AS (
     SELECT
       base.lead_id AS __entity,
@@ -594,8 +618,11 @@ FROM (
       base.created_at AS __ts
     FROM {{ ref('int_crm_leads') }} AS base
     WHERE
-      CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.created_at IS NULL
+      (
+        CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
+        AND NOT base.created_at IS NULL
+      )
+      AND NOT base.lead_id IS NULL
   ), metric_lead_conversion_rate__conversions AS (
     SELECT
       base.lead_id AS __entity,

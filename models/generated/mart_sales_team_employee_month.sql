@@ -77,8 +77,11 @@ FROM (
       base.created_at AS __ts
     FROM {{ ref('int_crm_leads') }} AS base
     WHERE
-      CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.created_at IS NULL
+      (
+        CAST(base.created_at AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
+        AND NOT base.created_at IS NULL
+      )
+      AND NOT base.lead_id IS NULL
   ), metric_lead_conversion_rate__conversions AS (
     SELECT
       base.lead_id AS __entity,

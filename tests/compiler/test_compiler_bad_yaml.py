@@ -8,11 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from kpiflow.compiler import compile_project
 from kpiflow.compiler.issues import SpecInvalid
 from kpiflow.compiler.validate import load_graph
+from kpiflow.config import Settings
 
 PROJECT = Path(__file__).parent / "project"
 
+KPI = (
+    "{unit: percent, direction: higher_is_better, owner: o, perspective: finance, level: operational,"
+    " natural_dimensions: [store], grains: [month]}"
+)
 MODEL = """
 semantic_models:
   - name: sales
@@ -32,8 +38,8 @@ semantic_models:
     dimensions:
       - {name: region, type: categorical}
 metrics:
-  - {name: revenue, type: simple, label: Revenue, description: Sales., measure: revenue}
-"""
+  - {name: revenue, type: simple, label: Revenue, description: Sales., measure: revenue, kpi: KPI}
+""".replace("KPI", KPI)
 
 # (id, YAML appended to or replacing parts of MODEL, expected message). Line numbers count from the file top.
 CORPUS = [
@@ -142,6 +148,24 @@ CORPUS = [
         " direction: within_band, owner: o, perspective: finance, level: strategic}}\n",
         "metrics/bad.yml:20: error: metrics[1].kpi.band: direction 'within_band' needs 'band: [low, high]'",
     ),
+    (
+        "jinja-in-metric-name",
+        '  - {name: "m{{ 6 * 7 }}", type: simple, label: M, description: D, measure: revenue}\n',
+        "metrics/bad.yml:20: error: metrics[1].name: 'm{{ 6 * 7 }}' is not a valid name Use letters, digits and "
+        "underscores, starting with a letter or an underscore.",
+    ),
+    (
+        "path-in-mart-name",
+        "marts:\n  - {name: ../../evil, description: D, metrics: [revenue], group_by: [metric_time__month]}\n",
+        "metrics/bad.yml:21: error: marts[0].name: '../../evil' is not a valid name Use letters, digits and "
+        "underscores, starting with a letter or an underscore.",
+    ),
+    (
+        "placeholder-in-label",
+        "  - {name: m2, type: simple, label: __dbt_ref__secrets, description: D, measure: revenue}\n",
+        "metrics/bad.yml:20: error: metrics[1].label: the text contains '__dbt_', which kpiflow reserves for the "
+        "references it writes into generated models Reword it.",
+    ),
 ]
 
 MODEL_MISTAKES = [
@@ -174,22 +198,170 @@ MODEL_MISTAKES = [
         ("{name: store, type: primary, expr: store_id}", "{name: store, type: foreign, expr: store_id}"),
         None,
     ),
+    (
+        "jinja-in-measure-name",
+        ("{name: revenue, agg: sum, expr: amount}", '{name: "revenue{% endraw %}", agg: sum, expr: amount}'),
+        "metrics/bad.yml:11: error: semantic_models[0].measures[0].name: 'revenue{% endraw %}' is not a valid name",
+    ),
     ("yaml-syntax", ("    measures:\n", "    measures:\n  - [\n"), "metrics/bad.yml:12: error: YAML syntax"),
 ]
 
 
-def _project(tmp_path: Path, text: str) -> Path:
+SCORECARD_KPIS = (
+    "  - {name: rev_share, type: ratio, label: S, description: D, numerator: revenue, denominator: revenue,"
+    f" kpi: {KPI}}}\n"
+    f"  - {{name: rev_max, type: simple, label: X, description: D, measure: revenue, kpi: {KPI}}}\n"
+)
+CARD = """\
+role: store_manager
+entity: store
+kpis:
+  - kpi: revenue
+    weight: 0.5
+  - kpi: rev_share
+    weight: 0.3
+    target: {constant: 0.2}
+  - kpi: rev_max
+    weight: 0.2
+    target: {baseline: {periods: 6, uplift: 0.1}}
+rounding: {applies_to: none}
+pay: {scheme: linear}
+"""
+BANDS = (
+    "pay:\n  scheme: step_table\n  bands:\n    - {from: 0, to: 90, coefficient: 0}\n    - {from: 95, coefficient: 1}"
+)
+
+# (id, edits of CARD, expected error): `kpiflow compile` runs the card rules of `kpiflow run` and more.
+CARD_MISTAKES = [
+    (
+        "card-weights-not-one",
+        [("weight: 0.2", "weight: 0.1")],
+        "metrics/scorecards/card.yml:3: error: kpis: weights sum to 0.9 (0.5 + 0.3 + 0.1), not 1; adjust them so "
+        "they add up to exactly 1",
+    ),
+    (
+        "card-weight-below-minimum",
+        [("weight: 0.5", "weight: 0.65"), ("weight: 0.2", "weight: 0.05")],
+        "metrics/scorecards/card.yml:10: error: kpis[2].weight: rev_max weighs 0.05, below the minimum 0.10; raise "
+        "it or drop the KPI",
+    ),
+    (
+        "card-weight-not-a-number",
+        [("weight: 0.5", "weight: half")],
+        "metrics/scorecards/card.yml:5: error: kpis[0].weight: Input should be a valid decimal",
+    ),
+    (
+        "card-unknown-kpi",
+        [("kpi: rev_share", "kpi: rev_shares")],
+        "metrics/scorecards/card.yml:6: error: kpis[1].kpi: unknown KPI 'rev_shares'; did you mean rev_share",
+    ),
+    (
+        "card-negative-target",
+        [("{constant: 0.2}", "{constant: -0.5}")],
+        "metrics/scorecards/card.yml:8: error: kpis[1].target.constant: rev_share has constant -0.5: achievement "
+        "divides by the target, so a negative level inverts it; give 0 or more (a rate as a fraction: 0.05 for 5%) "
+        "or a band (band_low, band_high)",
+    ),
+    (
+        "card-negative-minimum",
+        [("{constant: 0.2}", "{constant: 0.2, minimum: -0.1, stretch: 0.3}")],
+        "metrics/scorecards/card.yml:8: error: kpis[1].target.minimum: rev_share has minimum -0.1",
+    ),
+    (
+        "card-target-outside-levels",
+        [("{constant: 0.2}", "{constant: 0.2, minimum: 0.3, stretch: 0.4}")],
+        "metrics/scorecards/card.yml:8: error: kpis[1].target.constant: rev_share's target 0.2 is not between its "
+        "minimum 0.3 and stretch 0.4; move it between the two",
+    ),
+    (
+        "card-baseline-uplift-below-minus-one",
+        [("uplift: 0.1", "uplift: -1")],
+        "metrics/scorecards/card.yml:11: error: kpis[2].target.baseline.uplift: rev_max has uplift -1",
+    ),
+    (
+        "card-duplicate-kpi",
+        [("kpi: rev_max", "kpi: revenue")],
+        "metrics/scorecards/card.yml:9: error: kpis[2].kpi: revenue is already on the card (kpis[0]); list it once",
+    ),
+    (
+        "card-kpi-not-published-at-entity",
+        [("entity: store", "entity: employee")],
+        "metrics/scorecards/card.yml:4: error: kpis[0].kpi: revenue is not published by employee (its "
+        "natural_dimensions give: overall, store); add the dimension to its kpi.natural_dimensions or score it at "
+        "another entity",
+    ),
+    (
+        "card-grain-not-published",
+        [("entity: store", "entity: store\ngrain: quarter")],
+        "metrics/scorecards/card.yml:5: error: kpis[0].kpi: revenue has no quarter values (grains: month); add the "
+        "grain",
+    ),
+    (
+        "card-unknown-field",
+        [("    weight: 0.3", "    wieght: 0.3")],
+        "metrics/scorecards/card.yml:7: error: kpis[1].wieght: unknown field; check its spelling against "
+        "docs/scorecards.md",
+    ),
+    (
+        "card-step-bands-gap",
+        [("pay: {scheme: linear}", BANDS)],
+        "metrics/scorecards/card.yml:17: error: pay.bands[1]: bands[0] [0%, 90%) and bands[1] [95%, inf) leave a "
+        "gap [90%, 95%); make bands[0].to equal 95",
+    ),
+    (
+        "card-multiplier-unknown-kpi",
+        [
+            (
+                "pay: {scheme: linear}",
+                "pay: {scheme: linear}\ndepartment_multiplier:\n  kpi: revnue\n"
+                "  factors: {minimum: 1, optimal: 1.1, maximum: 1.2}",
+            )
+        ],
+        "metrics/scorecards/card.yml:15: error: department_multiplier.kpi: unknown KPI 'revnue'; did you mean revenue",
+    ),
+    (
+        "card-yaml-syntax",
+        [("kpis:\n", "kpis: [\n")],
+        "metrics/scorecards/card.yml:",
+    ),
+    (
+        "card-not-a-mapping",
+        [(CARD, "- role: store_manager\n")],
+        "metrics/scorecards/card.yml:1: error: a scorecard file must be a mapping (role, kpis, ...)",
+    ),
+]
+
+
+def _settings(root: Path) -> Settings:
+    return Settings(project_dir=root, warehouse_path=root / "w.duckdb", marts_path=root / "m.duckdb", target="dev")
+
+
+def _generated(root: Path) -> dict[str, bytes]:
+    folder = _settings(root).generated_dir
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _project(tmp_path: Path, text: str, cards: dict[str, str] | None = None) -> Path:
+    """A project compiled from the valid MODEL (and CARD), then given the `text` and `cards` under test."""
     shutil.copytree(PROJECT / "models", tmp_path / "models")
     shutil.copy(PROJECT / "dbt_project.yml", tmp_path / "dbt_project.yml")
-    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "scorecards").mkdir(parents=True)
+    (tmp_path / "metrics" / "bad.yml").write_text(MODEL.lstrip("\n") + SCORECARD_KPIS, encoding="utf-8")
+    (tmp_path / "metrics" / "scorecards" / "card.yml").write_text(CARD, encoding="utf-8")
+    compile_project(_settings(tmp_path), "duckdb")
     (tmp_path / "metrics" / "bad.yml").write_text(text, encoding="utf-8")
+    for name, card in (cards or {}).items():
+        (tmp_path / "metrics" / "scorecards" / name).write_text(card, encoding="utf-8")
     return tmp_path
 
 
 def _errors(root: Path) -> list[str]:
+    """The compile's errors; it must have written nothing (models/generated byte-identical)."""
+    before = _generated(root)
     with pytest.raises(SpecInvalid) as info:
-        load_graph(root)
+        compile_project(_settings(root), "duckdb")
     assert info.value.exit_code == 2
+    assert _generated(root) == before
     return [i.render(root) for i in info.value.issues if i.severity == "error"]
 
 
@@ -224,8 +396,24 @@ def test_model_mistake(tmp_path, case, change, expected):
     assert any(e.startswith(expected) for e in errors), errors
 
 
+@pytest.mark.parametrize(("case", "edits", "expected"), CARD_MISTAKES, ids=[c[0] for c in CARD_MISTAKES])
+def test_card_mistake(tmp_path, case, edits, expected):
+    card = CARD
+    for old, new in edits:
+        assert old in card
+        card = card.replace(old, new, 1)
+    errors = _errors(_project(tmp_path, MODEL.lstrip("\n") + SCORECARD_KPIS, {"card.yml": card}))
+    assert any(e.startswith(expected) for e in errors), errors
+
+
+def test_valid_card_compiles(tmp_path):
+    root = _project(tmp_path, MODEL.lstrip("\n") + SCORECARD_KPIS)
+    assert "revenue" in compile_project(_settings(root), "duckdb").kpis
+
+
 def test_corpus_is_large_enough():
-    assert len({c[0] for c in CORPUS} | {c[0] for c in MODEL_MISTAKES}) >= 15
+    cases = {c[0] for c in CORPUS} | {c[0] for c in MODEL_MISTAKES} | {c[0] for c in CARD_MISTAKES}
+    assert len(cases) >= 35
 
 
 def test_error_message_lists_every_problem_and_writes_nothing(tmp_path):

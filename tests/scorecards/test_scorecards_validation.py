@@ -90,6 +90,12 @@ def test_valid_card_loads_with_defaults(tmp_path):
             ("weight: 0.5", "weight: half"),
             "card.yml:4: error: kpis[0].weight: Input should be a valid decimal",
         ),
+        (
+            ("weight: 0.25\n  - kpi: average", "weight: 0.25\n    target: {constant: -0.5}\n  - kpi: average"),
+            "card.yml:7: error: kpis[1].target.constant: new_customers has constant -0.5: achievement divides by the "
+            "target, so a negative level inverts it; give 0 or more (a rate as a fraction: 0.05 for 5%) or a band "
+            "(band_low, band_high)",
+        ),
     ],
 )
 def test_card_errors_name_file_line_and_field(tmp_path, edit, expected):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlglot import exp
 
 from kpiflow.compiler.expressions import parse_expression
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
+from kpiflow.compiler.inert import jinja_inert
 from kpiflow.compiler.spec import MeasureSpec, MetricInput, MetricSpec, SemanticModelSpec
 from kpiflow.compiler.validate import metric_inputs
 
@@ -51,7 +53,7 @@ def jinja_filter(text: str) -> str:
             return exp.column(key)
         return node
 
-    text_out = tree.transform(_swap).sql(dialect="duckdb")
+    text_out = jinja_inert(tree.transform(_swap).sql(dialect="duckdb"))  # a '{' in a string literal stays text
     for key, jinja in refs.items():
         text_out = text_out.replace(key, jinja)
     return text_out
@@ -250,9 +252,21 @@ def export_semantic_layer(graph: SemanticGraph, directory: Path) -> ExportReport
     directory.mkdir(parents=True, exist_ok=True)
     header = "# Exported by `kpiflow export dbt-semantic-layer` from metrics/*.yml.\n"
     (directory / "semantic_models.yml").write_text(
-        header + yaml.safe_dump({"semantic_models": models}, sort_keys=False, width=110), encoding="utf-8"
+        header + yaml.safe_dump(_inert({"semantic_models": models}), sort_keys=False, width=110), encoding="utf-8"
     )
     (directory / "metrics.yml").write_text(
-        header + yaml.safe_dump({"metrics": metrics}, sort_keys=False, width=110), encoding="utf-8"
+        header + yaml.safe_dump(_inert({"metrics": metrics}), sort_keys=False, width=110), encoding="utf-8"
     )
     return report
+
+
+def _inert(data: Any, key: str = "") -> Any:
+    """dbt renders the labels, descriptions and expressions of these files as Jinja: user text must print as
+    written (inert.py). Filters are MetricFlow's Jinja by design; jinja_filter already made their text inert."""
+    if key == "filter":
+        return data
+    if isinstance(data, dict):
+        return {k: _inert(v, k) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_inert(v, key) for v in data]
+    return jinja_inert(data) if isinstance(data, str) else data

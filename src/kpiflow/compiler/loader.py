@@ -12,7 +12,7 @@ from kpiflow.compiler.issues import Location, ValidationIssue, closest
 from kpiflow.compiler.spec import MartSpec, MetricFileSpec, MetricSpec, SemanticModelSpec
 from kpiflow.compiler.yaml_source import LocatedYaml, YamlSyntaxError, load_located
 
-SKIPPED_FOLDERS = ("scorecards", "targets")  # other kpiflow documents live beside the metrics
+SKIPPED_FOLDERS = ("scorecards",)  # cards live beside the metrics; compile checks them too (scorecard_check.py)
 
 
 @dataclass

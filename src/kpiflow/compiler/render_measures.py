@@ -49,6 +49,12 @@ def shift(expr: exp.Expression, count: int, unit: str) -> exp.Expression:
     return exp.DateAdd(this=expr, expression=exp.Literal.number(count), unit=exp.var(unit.upper()))
 
 
+def _known(entity: exp.Expression) -> exp.Expression:
+    """`entity IS NOT NULL`: a row without an entity (an anonymous buyer) counts in sums but never as an entity,
+    so it is in no retention or conversion cohort (DECISIONS rule 23)."""
+    return exp.Not(this=exp.Is(this=copy_tree(entity), expression=exp.Null()))
+
+
 def _history(lookback: tuple[tuple[int, str], ...]) -> tuple[tuple[str, int, str], ...]:
     return tuple(("shift", count, unit) for count, unit in lookback)
 
@@ -153,10 +159,11 @@ class MeasureRenderer:
             )
         return out
 
-    def from_clause(self, src: MeasureSource, select: exp.Select) -> exp.Select:
+    def from_clause(self, src: MeasureSource, select: exp.Select, *conditions: exp.Expression) -> exp.Select:
+        """`select` from the measure's model and joins, filtered by the source's conditions and then `conditions`."""
         select = from_model(select, self.relation, src.ref.model, src.joins)
-        for condition in src.where:
-            select = select.where(copy_tree(condition), copy=False)
+        for condition in (*(copy_tree(c) for c in src.where), *conditions):
+            select = select.where(condition, copy=False)
         return select
 
     # -- nodes -------------------------------------------------------------------------------------------
@@ -450,12 +457,14 @@ class MeasureRenderer:
         entity = base_ref.model.entity(node.entity)
         assert entity is not None
         base = _select(*(alias(copy_tree(e), n) for n, e in base_src.group_by))
+        base_entity = qualified(entity.expr or entity.name, BASE_ALIAS)
         base = base.select(
-            alias(qualified(entity.expr or entity.name, BASE_ALIAS), "__entity"),
+            alias(base_entity, "__entity"),
             alias(copy_tree(base_src.time_raw), "__ts"),
             copy=False,
         )
-        base_cte = self.registry.add(f"{cte_name}__base", self.from_clause(base_src, base))
+        base = self.from_clause(base_src, base, _known(base_entity))
+        base_cte = self.registry.add(f"{cte_name}__base", base)
         conv_ref = self.graph.measures[node.conversion_measure]
         conv_entity = conv_ref.model.entity(node.entity)
         assert conv_entity is not None
@@ -513,15 +522,14 @@ class MeasureRenderer:
         ref = self.graph.measures[node.measure]
         entity = ref.model.entity(node.entity)
         assert entity is not None
+        active_entity = qualified(entity.expr or entity.name, BASE_ALIAS)
         active = (
             _select(*(alias(copy_tree(e), n) for n, e in src.group_by))
-            .select(
-                alias(qualified(entity.expr or entity.name, BASE_ALIAS), "__entity"),
-                copy=False,
-            )
+            .select(alias(active_entity, "__entity"), copy=False)
             .distinct(copy=False)
         )
-        active_cte = self.registry.add(f"{cte_name}__active", self.from_clause(src, active))
+        active = self.from_clause(src, active, _known(active_entity))
+        active_cte = self.registry.add(f"{cte_name}__active", active)
         time_name = f"{TIME_ENTITY}__{grain}"
         other = [n for n in group_by if n != time_name]
         previous = _select(

@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from kpiflow.compiler.dbt_models import DbtModel
 from kpiflow.compiler.graph import SemanticGraph
+from kpiflow.compiler.inert import jinja_inert
 from kpiflow.compiler.plan import RUNTIME_DATE_PREFIX, Planner, QueryRequest
 from kpiflow.compiler.render import QueryRenderer
 from kpiflow.compiler.render_measures import TIME_SPINE_MODEL
@@ -53,11 +54,12 @@ def to_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:
 
 
 def to_dbt_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:
-    """SQL text for a dbt model: placeholders become ref(), var() and macro values, the only text substitution made.
+    """SQL text for a dbt model: placeholders become ref(), var() and macro values, the only text substitution made
+    besides making every `{` of the SQL print as itself (inert.py: text in string literals is data, never Jinja).
 
     A runtime-date macro is called once, into a Jinja variable set before the SQL, and the SQL reads the variable:
     in an incremental build the macro queries the warehouse, and a KPI model names it 10 to 80 times."""
-    text = to_sql(tree, dialect)
+    text = jinja_inert(to_sql(tree, dialect))
     text = _REF_PATTERN.sub(lambda m: "{{ ref('" + m.group(1) + "') }}", text)
     macros = sorted(set(_MACRO_PATTERN.findall(text)))
     text = _MACRO_PATTERN.sub(lambda m: "{{ " + macro_value(m.group(1)) + " }}", text)

@@ -2,7 +2,8 @@
 
 Detected: duplicate names; unknown dbt models, columns, measures, dimensions, entities and metrics; time
 dimensions without a grain; aggregations that don't fit the column type; unsafe or unknown expressions; join
-paths that would fan out; cycles among derived metrics; type-specific required fields.
+paths that would fan out; cycles among derived metrics; type-specific required fields; names that are not
+identifiers and text that could forge generated code (inert.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from kpiflow.compiler.dbt_models import DbtModel, load_dbt_models
 from kpiflow.compiler.expressions import UnknownColumn, UnsafeExpression, parse_expression, parse_interval
 from kpiflow.compiler.gcpause import gc_paused
 from kpiflow.compiler.graph import MeasureRef, Origin, SemanticGraph, SemanticModel
+from kpiflow.compiler.inert import text_issues
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue, closest
 from kpiflow.compiler.loader import LoadedSpecs, field_path, load_specs
 from kpiflow.compiler.resolve import ResolutionError, Resolver
@@ -378,6 +380,7 @@ def build_graph(loaded: LoadedSpecs, dbt_models: dict[str, DbtModel]) -> tuple[S
     """Assemble the graph from loaded specs and run every semantic rule."""
     issues = _Issues(loaded.sources)
     issues.items.extend(loaded.issues)
+    issues.items.extend(text_issues(loaded.sources))
     _check_duplicates(loaded, issues)
     models: dict[str, SemanticModel] = {}
     model_where: dict[str, Location] = {}

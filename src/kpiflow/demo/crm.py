@@ -1,7 +1,9 @@
 """CRM: inbound leads owned by sales managers, their first response, follow-ups, and the orders they win.
 
 A lead is created during opening hours, answered after a delay that depends on the manager's speed, and
-won with a probability that depends on the manager's skill (and drops when the answer was slow). A won
+won with a probability that depends on the manager's skill (and drops when the answer was slow). How many times
+an open lead is followed up depends on the manager's diligence (0 to 1, 0 to 6 later contacts), so managers
+differ the way real ones do rather than all doing the same number. A won
 lead places its order the same day; if the goods were out of stock the order never happens and the lead
 keeps no `won_order_id`. Follow-ups fall on the next days, so an activity row depends only on leads of
 earlier days.
@@ -113,7 +115,10 @@ with first_contacts as (
 ), later as (
     select
         lead_id, owner_employee_id as employee_id, dt, is_won,
-        unnest(range(1, 1 + case when is_won then 1 else floor(rnd('follow_ups', lead_id, 0, 0) * 4)::int end))
+        unnest(range(1, 1 + case when is_won then 1
+                                 else floor(rnd('follow_ups', lead_id, 0, 0)
+                                            * (2 + 5 * rnd('manager_diligence', owner_employee_id, 0, 0)))::int
+                            end))
             as step_no
     from t_leads
     where first_response_ts is not null

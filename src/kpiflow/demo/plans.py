@@ -3,7 +3,7 @@
 Plans are input data like orders: they belong to the warehouse they were made for (raw.sales_plans,
 raw.store_plans, gated like every raw table), never to the project's files, so two warehouses never
 share plans. A plan is what a planner would have set: the trailing three months' net revenue,
-seasonally adjusted to the planned month, times an uplift of 5-15%. A month without history (the
+seasonally adjusted to the planned month, times an uplift of 0-8%. A month without history (the
 first month, a new manager) takes its own seasonally adjusted actuals.
 """
 
@@ -59,7 +59,7 @@ select
     plan_owner,
     month_start,
     greatest(100, round(coalesce(trailing_adjusted, adjusted_actual) * month_index
-                        * (1.05 + 0.10 * rnd('plan_uplift', plan_owner, month_start, 0)), 2))::decimal(14, 2)
+                        * (1.00 + 0.08 * rnd('plan_uplift', plan_owner, month_start, 0)), 2))::decimal(14, 2)
         as plan_net_revenue
 from smoothed
 order by plan_owner, month_start

@@ -2,7 +2,8 @@
 
 Rule 16: weights sum to 1 and none is below 0.10 (errors); fewer than 3 or more than 5 KPIs is a
 warning. Unknown KPI names get the closest valid names. Step tables must tile [0, inf) without
-gaps or overlaps (rule 19).
+gaps or overlaps (rule 19). Targets must be usable by rule 15's ratios: no negative target, minimum,
+stretch or fallback, the target between minimum and stretch, and a baseline that stays positive.
 """
 
 from __future__ import annotations
@@ -173,6 +174,65 @@ def missing_kpi_is_renamed(card: ScorecardSpec, known: Collection[str]) -> Itera
         yield "warning", ("missing_kpi",), f"missing_kpi is renamed on_missing; write `on_missing: {new}`"
 
 
+def _outside(value: Decimal | None, edges: tuple[Decimal | None, Decimal | None]) -> bool:
+    """True when value and both edges are given and value is not between the edges (in either order)."""
+    low, high = edges
+    if value is None or low is None or high is None:
+        return False
+    return not min(low, high) <= value <= max(low, high)
+
+
+def targets_not_negative(card: ScorecardSpec, known: Collection[str]) -> Iterator[Finding]:
+    """Achievement is actual / target (or target / actual, rule 15): a negative level inverts it whatever the
+    direction, and so does a baseline uplift of -1 or less."""
+    for i, k in enumerate(card.kpis):
+        rule, where = k.target, ("kpis", i, "target")
+        levels: dict[tuple[str, ...], Decimal | None] = {
+            ("constant",): rule.constant,
+            ("minimum",): rule.minimum,
+            ("stretch",): rule.stretch,
+            ("minimum_factor",): rule.minimum_factor,
+            ("stretch_factor",): rule.stretch_factor,
+        }
+        if rule.baseline is not None and not isinstance(rule.baseline.fallback, str):
+            levels[("baseline", "fallback")] = rule.baseline.fallback
+        for name, value in levels.items():
+            if value is not None and value < 0:
+                yield (
+                    "error",
+                    (*where, *name),
+                    f"{k.kpi} has {'.'.join(name)} {value}: achievement divides by the target, so a negative level "
+                    "inverts it; give 0 or more (a rate as a fraction: 0.05 for 5%) or a band (band_low, band_high)",
+                )
+        if rule.baseline is not None and rule.baseline.uplift <= -1:
+            yield (
+                "error",
+                (*where, "baseline", "uplift"),
+                f"{k.kpi} has uplift {rule.baseline.uplift}: the target would be the baseline x "
+                f"{1 + rule.baseline.uplift}, 0 or less; give an uplift above -1",
+            )
+
+
+def target_between_levels(card: ScorecardSpec, known: Collection[str]) -> Iterator[Finding]:
+    """A target outside [minimum, stretch] makes the statuses contradict each other (below minimum yet on target)."""
+    for i, k in enumerate(card.kpis):
+        rule, where = k.target, ("kpis", i, "target")
+        if _outside(rule.constant, (rule.minimum, rule.stretch)):
+            yield (
+                "error",
+                (*where, "constant"),
+                f"{k.kpi}'s target {rule.constant} is not between its minimum {rule.minimum} and stretch "
+                f"{rule.stretch}; move it between the two",
+            )
+        if _outside(Decimal(1), (rule.minimum_factor, rule.stretch_factor)):
+            yield (
+                "error",
+                (*where, "minimum_factor"),
+                f"{k.kpi}'s minimum_factor {rule.minimum_factor} and stretch_factor {rule.stretch_factor} do not "
+                "bracket 1 (the baseline itself); the target lies between minimum and stretch",
+            )
+
+
 CARD_RULES: tuple[CardRule, ...] = (
     weights_sum_to_one,
     weights_at_least_minimum,
@@ -182,6 +242,8 @@ CARD_RULES: tuple[CardRule, ...] = (
     components_are_on_card,
     step_bands_tile,
     missing_kpi_is_renamed,
+    targets_not_negative,
+    target_between_levels,
 )
 
 

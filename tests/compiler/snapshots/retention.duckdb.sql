@@ -5,7 +5,7 @@ WITH metric_retention__active AS (
     base.customer_id AS __entity
   FROM intermediate.int_sales AS base
   WHERE
-    NOT base.sold_on IS NULL
+    NOT base.sold_on IS NULL AND NOT base.customer_id IS NULL
 ), metric_retention__previous AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', metric_time__month + INTERVAL 1 MONTH) AS DATE) AS metric_time__month,
