@@ -102,7 +102,7 @@ BAD_BATCHES = [
     ),
     BadBatch(
         "order dated in the future",
-        (f"update raw.orders set order_ts = timestamp '2024-04-15 10:00:00' where order_id = {FIRST_ORDER}",),
+        (f"update raw.orders set order_ts = timestamp '2099-04-15 10:00:00' where order_id = {FIRST_ORDER}",),
         "orders.order_ts.not_in_future",
         "orders",
         quarantined=1,
