@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from kpiflow.config import Settings
+from kpiflow.errors import UserInputError
 from kpiflow.orchestration.fingerprints import fingerprint_file
 from kpiflow.orchestration.pipeline import RunContext, RunOptions
 from kpiflow.orchestration.stages import check_inputs, land_or_verify_inputs
@@ -139,7 +140,7 @@ def test_clock_skew_tolerance_is_a_setting(
     strict = run_gate(settings, RUN_DATE, data_docs=False, quarantine=False)
     assert next(r for r in strict.results if r.name == name).failing_rows == 1
     monkeypatch.setenv("KPIFLOW_CLOCK_SKEW_HOURS", "a day")
-    with pytest.raises(Exception, match="KPIFLOW_CLOCK_SKEW_HOURS='a day' is not a number of hours"):
+    with pytest.raises(UserInputError, match=r"KPIFLOW_CLOCK_SKEW_HOURS='a day' is not a number; use e\.g\. 24"):
         run_gate(settings, RUN_DATE, data_docs=False, quarantine=False)
 
 

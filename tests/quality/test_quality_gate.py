@@ -228,7 +228,7 @@ def test_warn_failures_are_reported_but_do_not_block(warehouse_copy: Callable[..
 
 def test_quarantine_cascades_to_rows_orphaned_by_an_earlier_move(warehouse_copy: Callable[..., Settings]) -> None:
     settings = warehouse_copy(
-        f"update raw.orders set order_ts = timestamp '2024-04-15 10:00:00' where order_id = {FIRST_ORDER}"
+        f"update raw.orders set order_ts = timestamp '2099-04-15 10:00:00' where order_id = {FIRST_ORDER}"
     )
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         (lines,) = con.execute(f"select count(*) from raw.order_lines where order_id = {FIRST_ORDER}").fetchone()

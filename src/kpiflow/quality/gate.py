@@ -7,7 +7,6 @@ validation decides; quarantined rows and example keys of earlier rounds are carr
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from kpiflow.config import Settings
 from kpiflow.errors import RunFailed, UserInputError
+from kpiflow.options import non_negative_env
 from kpiflow.quality import specs as s
 from kpiflow.quality.declarations import CHECKS_FILE, load_gate_spec
 from kpiflow.quality.quarantine import QUARANTINE_SCHEMA, QuarantineLedger, quarantine_failures
@@ -34,13 +34,7 @@ DEFAULT_CLOCK_SKEW_HOURS = 24
 def future_after(now: datetime | None = None) -> datetime:
     """The moment after which a row is "in the future": now (UTC) plus the clock-skew tolerance, from
     KPIFLOW_CLOCK_SKEW_HOURS (default 24: source systems in other time zones or with drifting clocks)."""
-    raw = os.environ.get(CLOCK_SKEW_ENV, str(DEFAULT_CLOCK_SKEW_HOURS))
-    try:
-        hours = float(raw)
-    except ValueError:
-        raise UserInputError(f"{CLOCK_SKEW_ENV}={raw!r} is not a number of hours; use e.g. 24") from None
-    if hours < 0:
-        raise UserInputError(f"{CLOCK_SKEW_ENV}={raw!r} must be 0 or more hours")
+    hours = non_negative_env(CLOCK_SKEW_ENV, DEFAULT_CLOCK_SKEW_HOURS, example="24 (hours)")
     return (now or now_utc()) + timedelta(hours=hours)
 
 
