@@ -244,7 +244,7 @@ def test_quarantine_cascades_to_rows_orphaned_by_an_earlier_move(warehouse_copy:
         ).fetchone()
         reasons = con.execute("select distinct _reason from quarantine.orders").fetchall()
     assert orphans == (0,)
-    assert reasons == [("not after the run date",)]
+    assert reasons == [("not in the future (after now plus the clock-skew tolerance)",)]
 
 
 def test_quarantine_refuses_above_the_limit_and_blocks(warehouse_copy: Callable[..., Settings]) -> None:
