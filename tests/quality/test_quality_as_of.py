@@ -6,6 +6,7 @@ The warehouse holds data through RUN_DATE; a check for PAST_DAY sees eleven late
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -65,8 +66,9 @@ def test_check_for_a_past_day_passes_and_leaves_raw_byte_identical(warehouse_cop
 
 
 def test_check_reports_defects_without_moving_them_unless_asked(warehouse_copy: Callable[..., Settings]) -> None:
-    """Without --quarantine the defects fail the check and raw stays as it was; with it, exactly the defective
-    rows move (the 2099 order with its lines, the order of an unknown customer), never a later day's good row."""
+    """Without --quarantine the defects fail `kpiflow check` (exit 1) and raw stays as it was; with it, exactly
+    the defective rows move (the 2099 order with its lines, the order of an unknown customer), never a later
+    day's good row."""
     settings = warehouse_copy(FUTURE_ORDER.format(order=LAST_ORDER), UNKNOWN_CUSTOMER)
     before = _raw(settings)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
@@ -79,20 +81,22 @@ def test_check_reports_defects_without_moving_them_unless_asked(warehouse_copy: 
             f"select count(*) from raw.orders where order_ts >= date '{PAST_DAY + timedelta(days=1)}'"
         ).fetchone()
 
-    reported = run_gate(settings, PAST_DAY, data_docs=False, quarantine=False)
-    assert not reported.passed and _raw(settings) == before
-    failed = {r.name: r.failing_rows for r in reported.results if not r.success}
+    check = ("check", "--date", PAST_DAY.isoformat(), "--no-data-docs", "--json")
+    reported = _kpiflow(settings, *check)
+    assert reported.returncode == 1 and _raw(settings) == before
+    failed = {r["name"]: r["failing_rows"] for r in json.loads(reported.stdout)["results"] if not r["success"]}
     assert failed == {"orders.order_ts.not_in_future": 1, "orders.customer_id.references_customers": 1}
 
-    moved = run_gate(settings, PAST_DAY, data_docs=False, quarantine=True)
-    assert moved.passed, moved.summary_text()
+    moving = _kpiflow(settings, *check, "--quarantine")
+    assert moving.returncode == 0, moving.stdout + moving.stderr
+    moved = json.loads(moving.stdout)
     expected = {
         "orders.order_ts.not_in_future": 1,
         "orders.customer_id.references_customers": 1,
         "order_lines.order_id.references_orders": lines,  # orphaned by the moves above
         "returns.line_exists": returns,
     }
-    assert moved.quarantined_by_check == {name: rows for name, rows in expected.items() if rows}
+    assert moved["quarantined_by_check"] == {name: rows for name, rows in expected.items() if rows}
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         quarantined = {row[0] for row in con.execute("select order_id from quarantine.orders").fetchall()}
         (left,) = con.execute(
