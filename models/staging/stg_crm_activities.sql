@@ -1,6 +1,7 @@
 with source as (
 
     select * from {{ source('raw', 'crm_activities') }}
+    where {{ kpiflow_through_as_of('activity_ts') }}  -- as of the run date (macros/kpiflow_as_of.sql)
 
 ),
 

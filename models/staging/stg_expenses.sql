@@ -1,6 +1,7 @@
 with source as (
 
     select * from {{ source('raw', 'expenses') }}
+    where {{ kpiflow_through_as_of('expense_date') }}  -- as of the run date (macros/kpiflow_as_of.sql)
 
 ),
 

@@ -1,6 +1,7 @@
 with source as (
 
     select * from {{ source('raw', 'inventory_receipts') }}
+    where {{ kpiflow_through_as_of('received_on') }}  -- as of the run date (macros/kpiflow_as_of.sql)
 
 ),
 

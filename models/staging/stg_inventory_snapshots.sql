@@ -1,6 +1,7 @@
 with source as (
 
     select * from {{ source('raw', 'inventory_snapshots') }}
+    where {{ kpiflow_through_as_of('snapshot_date') }}  -- as of the run date (macros/kpiflow_as_of.sql)
 
 ),
 

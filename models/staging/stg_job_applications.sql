@@ -1,6 +1,7 @@
 with source as (
 
     select * from {{ source('raw', 'job_applications') }}
+    where {{ kpiflow_through_as_of('applied_on') }}  -- as of the run date (macros/kpiflow_as_of.sql)
 
 ),
 
@@ -13,8 +14,8 @@ renamed as (
         job_role,
         applied_on,
         is_qualified,
-        hired_on,
-        hired_employee_id
+        {{ kpiflow_known_as_of('hired_on') }} as hired_on,
+        {{ kpiflow_known_as_of('hired_employee_id', 'hired_on') }} as hired_employee_id
 
     from source
 

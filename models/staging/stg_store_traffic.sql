@@ -1,6 +1,7 @@
 with source as (
 
     select * from {{ source('raw', 'store_traffic') }}
+    where {{ kpiflow_through_as_of('traffic_date') }}  -- as of the run date (macros/kpiflow_as_of.sql)
 
 ),
 

@@ -1,6 +1,7 @@
 with source as (
 
     select * from {{ source('raw', 'trainings') }}
+    where {{ kpiflow_through_as_of('completed_on') }}  -- as of the run date (macros/kpiflow_as_of.sql)
 
 ),
 

@@ -43,7 +43,6 @@ def test_first_build_is_full_and_records_nothing_until_it_succeeded(settings: Se
         (date(2026, 3, 9), date(2026, 3, 10), 3, date(2026, 3, 7)),  # the next night
         (date(2026, 3, 10), date(2026, 3, 10), 3, date(2026, 3, 7)),  # the same night again: same window
         (date(2026, 3, 5), date(2026, 3, 10), 3, date(2026, 3, 3)),  # four nights missed: caught up
-        (date(2026, 3, 20), date(2026, 3, 10), 0, date(2026, 3, 10)),  # an older date re-run
         (date(2026, 3, 9), date(2026, 3, 10), 0, date(2026, 3, 10)),  # no late rows expected
     ],
 )
@@ -56,6 +55,18 @@ def test_window_starts_late_days_before_the_earlier_of_run_date_and_day_after_la
     plan = plan_build(settings, run_date, late_days=late_days)
     assert (plan.full_refresh, plan.window_start) == (False, window_start)
     assert check_window(settings, run_date, late_days=late_days) == window_start  # the gate judges the same rows
+
+
+def test_an_earlier_date_than_the_last_build_rebuilds_everything(settings: Settings) -> None:
+    """Incremental tables hold the days the last build reached; a run as of an earlier day must not keep them
+    (DECISIONS rule 22), so it rebuilds in full and its gate judges every row through its run date."""
+    record_build(
+        settings.warehouse_path, date(2026, 3, 20), BuildPlan(True, None, "", project_fingerprint(settings.project_dir))
+    )
+    plan = plan_build(settings, date(2026, 3, 10), late_days=0)
+    assert (plan.full_refresh, plan.window_start) == (True, None)
+    assert plan.reason == "run date is before the last build's 2026-03-20"
+    assert check_window(settings, date(2026, 3, 10), late_days=0) is None
 
 
 def test_gate_judges_every_row_without_an_earlier_build_or_with_full_refresh(settings: Settings) -> None:

@@ -111,7 +111,7 @@ BAD_BATCHES = [
     ),
     BadBatch(
         "order dated in the future",
-        (f"update raw.orders set order_ts = timestamp '2024-04-15 10:00:00' where order_id = {FIRST_ORDER}",),
+        (f"update raw.orders set order_ts = timestamp '2099-04-15 10:00:00' where order_id = {FIRST_ORDER}",),
         "orders.order_ts.not_in_future",
         "orders",
         quarantined=1,
@@ -263,7 +263,7 @@ def test_warn_failures_are_reported_but_do_not_block(warehouse_copy: Callable[..
 
 def test_quarantine_cascades_to_rows_orphaned_by_an_earlier_move(warehouse_copy: Callable[..., Settings]) -> None:
     settings = warehouse_copy(
-        f"update raw.orders set order_ts = timestamp '2024-04-15 10:00:00' where order_id = {FIRST_ORDER}"
+        f"update raw.orders set order_ts = timestamp '2099-04-15 10:00:00' where order_id = {FIRST_ORDER}"
     )
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         (lines,) = con.execute(f"select count(*) from raw.order_lines where order_id = {FIRST_ORDER}").fetchone()
@@ -279,7 +279,7 @@ def test_quarantine_cascades_to_rows_orphaned_by_an_earlier_move(warehouse_copy:
         ).fetchone()
         reasons = con.execute("select distinct _reason from quarantine.orders").fetchall()
     assert orphans == (0,)
-    assert reasons == [("not after the run date",)]
+    assert reasons == [("not in the future (after now plus the clock-skew tolerance)",)]
 
 
 def test_quarantine_refuses_above_the_limit_and_blocks(warehouse_copy: Callable[..., Settings]) -> None:

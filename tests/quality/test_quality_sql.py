@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import dataclasses
+from datetime import date, datetime
 from decimal import Decimal
 
 import duckdb
@@ -11,7 +12,13 @@ import pytest
 from kpiflow.quality import specs as s
 from kpiflow.quality.sql import Context, check_query, unexpected_rows_query, warehouse_source
 
-CTX = Context(schema="raw", run_date=date(2024, 3, 31), founded_on=date(2015, 1, 1))
+# "Future" is after `future_after` (the moment the check runs plus the clock-skew tolerance), not the run date.
+CTX = Context(
+    schema="raw",
+    run_date=date(2024, 3, 31),
+    founded_on=date(2015, 1, 1),
+    future_after=datetime(2024, 3, 31, 23, 59, 59),
+)
 ERR = s.Severity.ERROR
 
 
@@ -65,6 +72,20 @@ CASES = [
 @pytest.mark.parametrize(("case", "check", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_failing_rows_predicate(con: duckdb.DuckDBPyConnection, case, check, expected) -> None:
     query = check_query(check, CTX, ("id",), warehouse_source(CTX, "child")).order_by("id")
+    assert [row[0] for row in con.execute(query.sql(dialect="duckdb")).fetchall()] == expected
+
+
+@pytest.mark.parametrize(
+    ("column", "is_timestamp", "expected"), [("event_ts", True, [13]), ("event_date", False, [11])]
+)
+def test_future_is_judged_against_the_check_moment_never_the_run_date(
+    con: duckdb.DuckDBPyConnection, column: str, is_timestamp: bool, expected: list[int]
+) -> None:
+    """A run for an earlier day (rows 10, 11, 14 lie after 2024-03-01) finds the same future rows as one for the
+    last day: only rows after `future_after` are in the future (DECISIONS rule 22)."""
+    past_day = dataclasses.replace(CTX, run_date=date(2024, 3, 1))
+    check = s.DateBound("c", "child", ERR, "", False, column, is_timestamp, latest=True)
+    query = check_query(check, past_day, ("id",), warehouse_source(past_day, "child")).order_by("id")
     assert [row[0] for row in con.execute(query.sql(dialect="duckdb")).fetchall()] == expected
 
 

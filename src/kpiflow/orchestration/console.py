@@ -60,6 +60,14 @@ def print_summary(result: dict[str, Any]) -> None:
         console.print(table)
     else:
         console.print("No KPI values were published (no metrics compiled yet?).")
+    quarantined: dict[str, int] = result.get("quality", {}).get("quarantined_by_check") or {}
+    if quarantined:
+        per_check = ", ".join(f"{name} {rows}" for name, rows in quarantined.items())
+        console.print(
+            f"Quarantined {sum(quarantined.values())} input row(s) ({per_check}): see the quarantine schema.",
+            highlight=False,
+            soft_wrap=True,
+        )
     warnings = [(stage["name"], text) for stage in result.get("stages", []) for text in stage.get("warnings") or []]
     for stage, text in warnings:
         console.print(f"warning ({stage}): {text}", highlight=False, soft_wrap=True, markup=False)

@@ -191,6 +191,7 @@ def nightly(
             "passed": gate.passed,
             "summary": gate.summary_text,
             "data_docs": _str_or_none(gate.data_docs_path),
+            "quarantined_by_check": dict(gate.quarantined_by_check),
         },
         "kpis": list(kpis.rows),
         "headline_kpis": list(kpis.headline_rows),

@@ -103,6 +103,9 @@ def plan_build(settings: Settings, run_date: date, *, late_days: int, full_refre
         return BuildPlan(True, None, "no earlier build recorded in the warehouse", fingerprint)
     if previous.fingerprint != fingerprint:
         return BuildPlan(True, None, "models, macros or metrics changed since the last build", fingerprint)
+    if run_date < previous.run_date:
+        # Incremental tables hold the later days of the last build; a run as of an earlier day must not keep them.
+        return BuildPlan(True, None, f"run date is before the last build's {previous.run_date}", fingerprint)
     reason = f"{late_days} late day(s); last build {previous.run_date}"
     return BuildPlan(False, _window_start(previous, run_date, late_days), reason, fingerprint)
 
@@ -119,7 +122,9 @@ def check_window(settings: Settings, run_date: date, *, late_days: int, full_ref
     if full_refresh:
         return None
     previous = last_build(settings.warehouse_path)
-    return None if previous is None else _window_start(previous, run_date, late_days)
+    if previous is None or run_date < previous.run_date:  # the build will be full (see plan_build)
+        return None
+    return _window_start(previous, run_date, late_days)
 
 
 @contextmanager

@@ -8,7 +8,7 @@ without Prefect, dbt or a warehouse in the way: `dataclasses.replace(real_stages
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -69,6 +69,7 @@ class GateOutcome:
     passed: bool
     summary_text: str
     data_docs_path: Path | None = None
+    quarantined_by_check: dict[str, int] = field(default_factory=dict)  # rows moved aside, per check
 
     def headline(self) -> str:
         first_line = self.summary_text.strip().splitlines()[0] if self.summary_text.strip() else ""

@@ -75,7 +75,12 @@ def land_or_verify_inputs(ctx: RunContext) -> LandingSummary:
             f"inputs for {ctx.run_date} have not landed yet: raw.orders ends on {latest}. The run retries; "
             "if the load is late for good, rerun later or pass --date for a day that has landed."
         )
-    return LandingSummary(path, False, latest, "verified existing inputs")
+    return LandingSummary(path, False, _as_of(latest, ctx), "verified existing inputs")
+
+
+def _as_of(latest: date | None, ctx: RunContext) -> date | None:
+    """How far the inputs this run reads reach: rows after the run date do not count in it (DECISIONS rule 22)."""
+    return None if latest is None else min(latest, ctx.run_date)
 
 
 def _ensure_demo_data(ctx: RunContext) -> LandingSummary:
@@ -101,7 +106,7 @@ def _ensure_demo_data(ctx: RunContext) -> LandingSummary:
     if spec.end < ctx.run_date:
         summary = append_demo_days(path, ctx.run_date)
         return LandingSummary(path, False, summary.end, f"appended demo days {spec.end + timedelta(days=1)}..")
-    return LandingSummary(path, False, spec.end, "demo data already present")
+    return LandingSummary(path, False, _as_of(spec.end, ctx), "demo data already present")
 
 
 def _has_raw_data(path: Path) -> bool:
@@ -134,7 +139,12 @@ def check_inputs(ctx: RunContext) -> GateOutcome:
         full_refresh=ctx.options.full_refresh,
     )
     report = run_gate(ctx.settings, ctx.run_date, data_docs=True, quarantine=True, window_start=window)
-    return GateOutcome(passed=report.passed, summary_text=report.summary_text(), data_docs_path=report.data_docs_path)
+    return GateOutcome(
+        passed=report.passed,
+        summary_text=report.summary_text(),
+        data_docs_path=report.data_docs_path,
+        quarantined_by_check=report.quarantined_by_check,
+    )
 
 
 def compile_metrics(ctx: RunContext) -> CompileSummary:

@@ -1,6 +1,7 @@
 """`kpiflow check`: run the input quality gate and print its summary (or JSON).
 
 Exit codes: 0 when no error-severity check failed, 1 when one did (RunFailed), 2 for bad input (UserInputError).
+Without `--quarantine` a row check that would quarantine in `kpiflow run` fails (or warns) like any other.
 """
 
 from __future__ import annotations
@@ -22,11 +23,17 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing unless the gate fails.")] = False,
     no_data_docs: Annotated[bool, typer.Option("--no-data-docs", help="Skip writing GE Data Docs (faster).")] = False,
-    no_quarantine: Annotated[
-        bool, typer.Option("--no-quarantine", help="Report failing rows but never move them to quarantine.")
+    quarantine: Annotated[
+        bool,
+        typer.Option(
+            "--quarantine",
+            help="Move the failing rows of `quarantine: true` checks to the quarantine schema (default: only report).",
+        ),
     ] = False,
 ) -> None:
-    """Check the raw warehouse tables (Great Expectations) before building; exit 1 if an error check fails."""
+    """Check the raw warehouse tables (Great Expectations) before building; exit 1 if an error check fails.
+
+    Reads only: failing rows are reported, never moved, unless --quarantine is given."""
     from kpiflow.config import Settings
     from kpiflow.quality.gate import run_gate
 
@@ -34,7 +41,7 @@ def check(
         Settings.from_env(),
         parse_date_option(run_date, "--date") if run_date is not None else None,
         data_docs=not no_data_docs,
-        quarantine=not no_quarantine,
+        quarantine=quarantine,
     )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))

@@ -188,7 +188,7 @@ def _dates(b: _TableBuilder, p: DatesArgs, path: tuple[str | int, ...]) -> list[
                 f"{b.name}.{column}.not_in_future",
                 b.name,
                 p.severity,
-                "not after the run date",
+                "not in the future (after now plus the clock-skew tolerance)",
                 p.quarantine,
                 column,
                 ts,

@@ -7,6 +7,8 @@ query) with SQL from `kpiflow.quality.sql`; GE still runs it in the warehouse. E
 
 from __future__ import annotations
 
+import functools
+import operator
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import singledispatch
@@ -17,7 +19,7 @@ from great_expectations.expectations.metadata_types import FailureSeverity
 from great_expectations.expectations.row_conditions import Column
 
 from kpiflow.quality import specs as s
-from kpiflow.quality.sql import Context, unexpected_rows_query
+from kpiflow.quality.sql import Context, is_future_check, unexpected_rows_query
 
 CHECK_META_KEY = "kpiflow_check"
 
@@ -71,8 +73,12 @@ def _common(check: s.CheckSpec, ctx: Context | None = None) -> dict[str, object]
     }
     column = ctx.window_column(check.table) if ctx is not None and isinstance(check, s.RowCheckSpec) else None
     if column is not None:
-        assert ctx is not None and ctx.window_start is not None
-        common["row_condition"] = Column(column) >= ctx.window_start.isoformat()
+        assert ctx is not None
+        conditions = [] if is_future_check(check) else [Column(column) < (ctx.run_date + timedelta(days=1)).isoformat()]
+        if ctx.window_start is not None:
+            conditions.insert(0, Column(column) >= ctx.window_start.isoformat())
+        if conditions:
+            common["row_condition"] = functools.reduce(operator.and_, conditions)
     return common
 
 
@@ -119,7 +125,7 @@ def _(check: s.Range, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
 @expectation_for.register
 def _(check: s.DateBound, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
     if check.latest:
-        bounds = {"max_value": _bound(ctx.run_date + timedelta(days=1), check.is_timestamp), "strict_max": True}
+        bounds = {"max_value": ctx.future_after if check.is_timestamp else ctx.future_after.date()}
     else:
         bounds = {"min_value": _bound(ctx.founded_on, check.is_timestamp)}
     return gxe.ExpectColumnValuesToBeBetween(column=check.target, **bounds, **_common(check, ctx))

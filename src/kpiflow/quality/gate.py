@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kpiflow.config import Settings
 from kpiflow.errors import RunFailed, UserInputError
+from kpiflow.options import non_negative_env
 from kpiflow.quality import specs as s
 from kpiflow.quality.declarations import CHECKS_FILE, load_gate_spec
 from kpiflow.quality.quarantine import QUARANTINE_SCHEMA, QuarantineLedger, quarantine_failures
 from kpiflow.quality.report import CheckResult, GateReport
-from kpiflow.quality.sql import Context, latest_date_query
+from kpiflow.quality.sql import Context, input_range_query, latest_date_query, now_utc
 from kpiflow.quality.vocabularies import VOCABULARIES_FILE, add_vocabularies
 from kpiflow.quality.warehouse import Warehouse
 
@@ -27,6 +28,15 @@ if TYPE_CHECKING:
     from kpiflow.quality.validation import GeRunner
 
 MAX_ROUNDS = 3
+CLOCK_SKEW_ENV = "KPIFLOW_CLOCK_SKEW_HOURS"
+DEFAULT_CLOCK_SKEW_HOURS = 24
+
+
+def future_after(now: datetime | None = None) -> datetime:
+    """The moment after which a row is "in the future": now (UTC) plus the clock-skew tolerance, from
+    KPIFLOW_CLOCK_SKEW_HOURS (default 24: source systems in other time zones or with drifting clocks)."""
+    hours = non_negative_env(CLOCK_SKEW_ENV, DEFAULT_CLOCK_SKEW_HOURS, example="24 (hours)")
+    return (now or now_utc()) + timedelta(hours=hours)
 
 
 def _merge(first: CheckResult, final: CheckResult, ledger: QuarantineLedger) -> CheckResult:
@@ -56,6 +66,17 @@ def _default_run_date(warehouse: Warehouse, gate: s.GateSpec) -> date:
     if not isinstance(latest, date):
         raise UserInputError(f"no --date given and {gate.schema}.{table} has no dated rows; pass --date YYYY-MM-DD")
     return latest
+
+
+def _input_range(warehouse: Warehouse, gate: s.GateSpec, ctx: Context) -> tuple[date | None, date | None]:
+    """(latest date through the run date, latest date after it) in `settings.run_date_from`, read after quarantine
+    so that rows moved aside never count as inputs; (None, None) when the table cannot be read (the gate says why)."""
+    table, column = gate.run_date_from
+    try:
+        row = warehouse.rows(input_range_query(ctx, table, column))[0]
+    except Exception:  # a missing table or column fails `<table>.schema`; the range is only a courtesy
+        return None, None
+    return row["through"], row["later"]
 
 
 def _affected_tables(gate: s.GateSpec, changed: set[str]) -> set[str]:
@@ -120,9 +141,12 @@ def run_gate(
 ) -> GateReport:
     """Check the raw warehouse for `run_date` (default: the latest order date) and report.
 
-    `window_start`: an incremental run's first day; row checks of tables declaring a `window_column` then judge
-    only rows from that day on, `volume` judges each day from it, `plausible` learns from the days before it.
-    Other table-wide checks (schema, types, unique keys, row counts, freshness) always read the whole table.
+    Row checks of tables declaring a `window_column` judge rows dated through `run_date` (later rows do not count
+    in this run, DECISIONS rule 22), and with `window_start` (an incremental run's first day) only rows from that
+    day on; `volume` judges each day from it, `plausible` learns from the days before it; the future check judges
+    every later row too ("future": after now plus the clock-skew tolerance). Other table-wide checks (schema,
+    types, unique keys, row counts) read the whole table. `quarantine`: move the failing rows of
+    `quarantine: true` checks aside; False reports them only.
 
     Writes Data Docs under `data_docs_dir` (default state_dir/data_docs) and the JSON report to
     state_dir/quality/<run_date>.json. Raises UserInputError for a missing warehouse or bad declarations.
@@ -135,14 +159,16 @@ def run_gate(
     gate = add_vocabularies(
         load_gate_spec(checks_file or settings.project_dir / CHECKS_FILE), settings.project_dir / VOCABULARIES_FILE
     )
+    latest_allowed = future_after()
     docs_dir = (data_docs_dir or settings.state_dir / "data_docs") if data_docs else None
     runner = _open_runner(settings, gate, docs_dir)
     try:
         if run_date is None:
             run_date = _default_run_date(runner.warehouse, gate)
         windowed = tuple((t.name, t.window_column) for t in gate.tables if t.window_column)
-        ctx = Context(gate.schema, run_date, gate.founded_on, window_start, windowed)
+        ctx = Context(gate.schema, run_date, gate.founded_on, window_start, windowed, latest_allowed)
         results, ledger = _validate_and_quarantine(runner, gate, ctx, quarantine)
+        inputs_through, later_rows_through = _input_range(runner.warehouse, gate, ctx)
         docs_index = runner.build_data_docs()
     finally:
         runner.close()
@@ -154,6 +180,8 @@ def run_gate(
         data_docs_path=docs_index,
         elapsed_seconds=time.perf_counter() - started,
         window_start=window_start,
+        inputs_through=inputs_through,
+        later_rows_through=later_rows_through,
     )
     report.save(settings.state_dir / "quality")
     return report

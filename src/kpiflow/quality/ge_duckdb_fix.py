@@ -1,6 +1,6 @@
 """Make Great Expectations 1.x give correct answers on DuckDB (GE 1.24, duckdb-engine 0.17, SQLAlchemy 2.1).
 
-Two defects, both silent or misleading without this module (upstream GE issues 10738 and 11579):
+Three defects, silent or misleading without this module (upstream GE issues 10738 and 11579):
 
 1. Lost rows. `SqlAlchemyExecutionEngine.execute_query` returns the cursor result *after* leaving
    `with self.get_connection()`. Closing the connection rolls back its (auto-begun) transaction and the pool
@@ -13,6 +13,12 @@ Two defects, both silent or misleading without this module (upstream GE issues 1
    the schema, so every column expectation on `raw.<table>` fails with "table does not exist".
    Fix: reflect DuckDB columns from `information_schema.columns`, with real SQLAlchemy types so that
    ExpectColumnValuesToBeOfType / ...InTypeList compare against the warehouse's declared types.
+3. Leaks reported at exit. GE reads each table's primary key (`get_pk_constraint`) for column metadata; the
+   inherited PostgreSQL reflection caches its catalog queries in class-level `functools.lru_cache`s keyed by the
+   dialect, so every dialect stays alive until interpreter exit, with its result-type memo keyed by DuckDB's
+   `DuckDBPyType` objects (cursor.description). DuckDB's nanobind module is torn down first and prints
+   "nanobind: leaked instance ..." on every `kpiflow check`. Fix: read primary keys from `duckdb_constraints()`,
+   so no process-wide cache holds a dialect and it is freed with its engine.
 
 `install()` is idempotent and only changes behaviour for the `duckdb` dialect.
 """
@@ -28,6 +34,7 @@ from great_expectations.execution_engine.sqlalchemy_execution_engine import SqlA
 
 _ORIGINAL_EXECUTE_QUERY = SqlAlchemyExecutionEngine.execute_query
 _ORIGINAL_GET_COLUMNS = duckdb_engine.Dialect.__dict__.get("get_columns")  # None: inherited from PostgreSQL
+_ORIGINAL_GET_PK = duckdb_engine.Dialect.__dict__.get("get_pk_constraint")  # None: inherited from PostgreSQL
 _MARK = "_kpiflow_duckdb_fix"
 
 # DuckDB type names (information_schema.columns.data_type, without arguments) -> SQLAlchemy types.
@@ -105,12 +112,26 @@ def _duckdb_get_columns(
     ]
 
 
+def _duckdb_get_pk_constraint(
+    self: duckdb_engine.Dialect, connection: sa.Connection, table_name: str, schema: str | None = None, **_: Any
+) -> dict[str, Any]:
+    """Primary key reflection for DuckDB from duckdb_constraints() (defect 3)."""
+    query = sa.text(
+        "select constraint_column_names from duckdb_constraints() "
+        "where schema_name = coalesce(:schema, current_schema()) and table_name = :table "
+        "and constraint_type = 'PRIMARY KEY'"
+    )
+    row = connection.execute(query, {"schema": schema, "table": str(table_name)}).first()
+    return {"constrained_columns": list(row[0]) if row else [], "name": None}
+
+
 def install() -> None:
-    """Apply both fixes once per process (safe to call from every gate run)."""
+    """Apply the fixes once per process (safe to call from every gate run)."""
     if getattr(SqlAlchemyExecutionEngine, _MARK, False):
         return
     SqlAlchemyExecutionEngine.execute_query = _buffered_execute_query  # type: ignore[method-assign]
     duckdb_engine.Dialect.get_columns = _duckdb_get_columns  # type: ignore[method-assign]
+    duckdb_engine.Dialect.get_pk_constraint = _duckdb_get_pk_constraint  # type: ignore[method-assign]
     setattr(SqlAlchemyExecutionEngine, _MARK, True)
 
 
@@ -123,4 +144,8 @@ def uninstall() -> None:
         del duckdb_engine.Dialect.get_columns
     else:
         duckdb_engine.Dialect.get_columns = _ORIGINAL_GET_COLUMNS  # type: ignore[method-assign]
+    if _ORIGINAL_GET_PK is None:
+        del duckdb_engine.Dialect.get_pk_constraint
+    else:
+        duckdb_engine.Dialect.get_pk_constraint = _ORIGINAL_GET_PK  # type: ignore[method-assign]
     setattr(SqlAlchemyExecutionEngine, _MARK, False)

@@ -57,10 +57,32 @@ class GateReport:
     data_docs_path: Path | None = None
     elapsed_seconds: float = 0.0
     window_start: date | None = None  # row checks of dated tables judged rows from this day on (None: all rows)
+    # Latest day of `settings.run_date_from` (orders) through the run date, and after it, once quarantine is done.
+    inputs_through: date | None = None
+    later_rows_through: date | None = None
 
     @property
     def passed(self) -> bool:
         return not any(result.blocks_publishing for result in self.results)
+
+    @property
+    def quarantined_by_check(self) -> dict[str, int]:
+        """Rows each check moved to quarantine in this run (checks that moved none are left out)."""
+        return {r.name: r.quarantined_rows for r in self.results if r.quarantined_rows}
+
+    def _headline_extras(self) -> str:
+        """Quarantined rows per check and the input range, for the summary's first line (the run's progress
+        line shows only that line, so nothing that changed the inputs may hide below it)."""
+        parts = []
+        moved = self.quarantined_by_check
+        if moved:
+            per_check = ", ".join(f"{name} {rows}" for name, rows in moved.items())
+            parts.append(f"{sum(moved.values())} row(s) quarantined ({per_check})")
+        if self.inputs_through is not None:
+            parts.append(f"inputs through {self.inputs_through}")
+        if self.later_rows_through is not None:
+            parts.append(f"rows after {self.run_date} (through {self.later_rows_through}) not counted")
+        return "".join(f"; {part}" for part in parts)
 
     @property
     def failures(self) -> list[CheckResult]:
@@ -76,7 +98,8 @@ class GateReport:
         scope = f"; row checks of dated tables over rows from {self.window_start}" if self.window_start else ""
         lines = [
             f"Quality gate {verdict} for {self.run_date.isoformat()}: {len(self.results)} checks, "
-            f"{blocking} blocking failure(s), {warnings} warning(s) ({self.elapsed_seconds:.1f}s){scope}"
+            f"{blocking} blocking failure(s), {warnings} warning(s){self._headline_extras()} "
+            f"({self.elapsed_seconds:.1f}s){scope}"
         ]
         not_run: dict[tuple[str, str], int] = {}
         for result in self.failures:
@@ -112,6 +135,9 @@ class GateReport:
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "window_start": self.window_start.isoformat() if self.window_start else None,
             "quarantined_rows": dict(self.quarantined_rows),
+            "quarantined_by_check": self.quarantined_by_check,
+            "inputs_through": self.inputs_through.isoformat() if self.inputs_through else None,
+            "later_rows_through": self.later_rows_through.isoformat() if self.later_rows_through else None,
             "data_docs_path": str(self.data_docs_path) if self.data_docs_path else None,
             "results": [result.to_dict() for result in self.results],
         }

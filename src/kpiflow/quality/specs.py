@@ -116,7 +116,8 @@ class Range(RowCheckSpec):
 
 @dataclass(frozen=True)
 class DateBound(RowCheckSpec):
-    """`latest=True`: not after the run date; `latest=False`: not before the founding date."""
+    """`latest=True`: not in the future (after the moment the check runs plus the clock-skew tolerance, never
+    judged against the run date); `latest=False`: not before the founding date."""
 
     target: str
     is_timestamp: bool

@@ -8,8 +8,8 @@ is exactly what quarantine moves.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import singledispatch
 
@@ -40,6 +40,8 @@ def literal(value: object) -> exp.Expression:
         return exp.Boolean(this=value)
     if isinstance(value, int | Decimal | float):
         return exp.Literal.number(value)
+    if isinstance(value, datetime):
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMP)
     if isinstance(value, date):
         return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
     return exp.Literal.string(str(value))
@@ -59,6 +61,11 @@ def _qualified_condition(text: str) -> exp.Expression:
     return tree.transform(lambda node: col(node.name) if isinstance(node, exp.Column) else node)
 
 
+def now_utc() -> datetime:
+    """The moment a check runs, as a naive UTC timestamp (raw timestamps carry no zone)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 @dataclass(frozen=True)
 class Context:
     """What predicates depend on besides the check: where raw tables live and the run's dates."""
@@ -70,20 +77,30 @@ class Context:
     # from that day on (earlier rows were judged by the runs that brought them). None: every row.
     window_start: date | None = None
     window_columns: tuple[tuple[str, str], ...] = ()
+    # "In the future" means after this moment: when the check runs plus the clock-skew tolerance (never the run
+    # date: a past day's run on a warehouse holding later days finds nothing wrong with them).
+    future_after: datetime = field(default_factory=now_utc)
 
     def day_after_run(self) -> exp.Expression:
         return literal(self.run_date + timedelta(days=1))
 
     def window_column(self, table_name: str) -> str | None:
         """The date column limiting row checks of `table_name` in this run, or None (every row is judged)."""
-        return None if self.window_start is None else dict(self.window_columns).get(table_name)
+        return dict(self.window_columns).get(table_name)
 
-    def window(self, table_name: str) -> exp.Expression | None:
-        """`t.<date column> >= window start` for a windowed table in an incremental run, else None."""
+    def window(self, table_name: str, *, through_run_date: bool = True) -> exp.Expression | None:
+        """Rows of a dated table this run judges: dated from the window start (incremental runs) through the run
+        date (DECISIONS rule 22: later rows do not count in this run, they are judged by the runs for their
+        days). None for a table without a window column. `through_run_date=False` drops the upper bound."""
         column = self.window_column(table_name)
         if column is None:
             return None
-        return _compare(">=", col(column), literal(self.window_start))
+        bounds = []
+        if self.window_start is not None:
+            bounds.append(_compare(">=", col(column), literal(self.window_start)))
+        if through_run_date:
+            bounds.append(_compare("<", col(column), self.day_after_run()))
+        return exp.and_(*bounds) if bounds else None
 
 
 @singledispatch
@@ -116,7 +133,8 @@ def _(check: s.Range, ctx: Context) -> exp.Expression:
 @failing_rows.register
 def _(check: s.DateBound, ctx: Context) -> exp.Expression:
     if check.latest:
-        bad = _compare(">=", col(check.target), ctx.day_after_run())
+        limit = ctx.future_after if check.is_timestamp else ctx.future_after.date()
+        bad = _compare(">", col(check.target), literal(limit))
     else:
         bad = _compare("<", col(check.target), literal(ctx.founded_on))
     return exp.and_(_not_null(col(check.target)), bad)
@@ -154,9 +172,14 @@ def _(check: s.CompareParent, ctx: Context) -> exp.Expression:
     return exp.Exists(this=parent_row)
 
 
+def is_future_check(check: s.CheckSpec) -> bool:
+    """Future rows lie after the run date by definition, so this check alone also judges rows after it."""
+    return isinstance(check, s.DateBound) and check.latest
+
+
 def failing_in_window(check: s.CheckSpec, ctx: Context) -> exp.Expression:
     """`failing_rows`, limited to the run's window for a windowed table (see Context.window)."""
-    window = ctx.window(check.table)
+    window = ctx.window(check.table, through_run_date=not is_future_check(check))
     failing = failing_rows(check, ctx)
     return failing if window is None else exp.and_(window, exp.paren(failing))
 
@@ -432,6 +455,16 @@ def renamed_columns(staging_sql: str) -> dict[str, str]:
             if isinstance(inner, exp.Column) and projection.alias_or_name != inner.name:
                 found[projection.alias_or_name] = inner.name
     return found
+
+
+def input_range_query(ctx: Context, table_name: str, column: str) -> str:
+    """The latest date in `table_name.column` through the run date (`through`) and after it (`later`)."""
+    day = exp.cast(col(column), exp.DataType.Type.DATE)
+    after_run = _compare(">=", col(column), ctx.day_after_run())
+    through = exp.Filter(this=exp.Max(this=day), expression=exp.Where(this=exp.Not(this=exp.paren(after_run))))
+    later = exp.Filter(this=exp.Max(this=day.copy()), expression=exp.Where(this=after_run.copy()))
+    query = exp.select(through.as_("through"), later.as_("later")).from_(warehouse_source(ctx, table_name))
+    return to_sql(query)
 
 
 def to_sql(tree: exp.Expression) -> str:
