@@ -13,7 +13,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.customer_retention_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_customer_retention_rate__active AS (
     SELECT DISTINCT
@@ -69,7 +69,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.customer_retention_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_customer_retention_rate__active AS (
     SELECT DISTINCT
@@ -134,7 +134,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.customer_retention_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_customer_retention_rate__active AS (
     SELECT DISTINCT
@@ -190,7 +190,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.customer_retention_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_customer_retention_rate__active AS (
     SELECT DISTINCT
@@ -255,7 +255,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.customer_retention_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_customer_retention_rate__active AS (
     SELECT DISTINCT
@@ -311,7 +311,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.customer_retention_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_customer_retention_rate__active AS (
     SELECT DISTINCT

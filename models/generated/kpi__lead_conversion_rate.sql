@@ -13,7 +13,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -80,7 +80,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(q.employee AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -154,7 +154,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -228,7 +228,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -295,7 +295,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(q.employee AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -369,7 +369,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -443,7 +443,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -510,7 +510,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(q.employee AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -584,7 +584,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
