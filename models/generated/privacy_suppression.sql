@@ -4,6 +4,8 @@
 WITH cells AS (
   SELECT
     CAST(DATE_TRUNC('YEAR', period_start) AS DATE) AS year_start,
+    grain AS grain,
+    period_start,
     dimension_set AS dimension_set,
     store_id AS a,
     department AS b,
@@ -14,6 +16,8 @@ WITH cells AS (
   UNION ALL
   SELECT
     CAST(DATE_TRUNC('YEAR', period_start) AS DATE) AS year_start,
+    grain AS grain,
+    period_start,
     dimension_set AS dimension_set,
     store_id AS a,
     department AS b,
@@ -24,6 +28,8 @@ WITH cells AS (
   UNION ALL
   SELECT
     CAST(DATE_TRUNC('YEAR', period_start) AS DATE) AS year_start,
+    grain AS grain,
+    period_start,
     dimension_set AS dimension_set,
     store_id AS a,
     department AS b,
@@ -34,6 +40,8 @@ WITH cells AS (
   UNION ALL
   SELECT
     CAST(DATE_TRUNC('YEAR', period_start) AS DATE) AS year_start,
+    grain AS grain,
+    period_start,
     dimension_set AS dimension_set,
     store_id AS a,
     department AS b,
@@ -44,6 +52,8 @@ WITH cells AS (
   UNION ALL
   SELECT
     CAST(DATE_TRUNC('YEAR', period_start) AS DATE) AS year_start,
+    grain AS grain,
+    period_start,
     dimension_set AS dimension_set,
     store_id AS a,
     department AS b,
@@ -54,6 +64,8 @@ WITH cells AS (
   UNION ALL
   SELECT
     CAST(DATE_TRUNC('YEAR', period_start) AS DATE) AS year_start,
+    grain AS grain,
+    period_start,
     dimension_set AS dimension_set,
     store_id AS a,
     department AS b,
@@ -64,6 +76,8 @@ WITH cells AS (
   UNION ALL
   SELECT
     CAST(DATE_TRUNC('YEAR', period_start) AS DATE) AS year_start,
+    grain AS grain,
+    period_start,
     dimension_set AS dimension_set,
     store_id AS a,
     department AS b,
@@ -74,6 +88,8 @@ WITH cells AS (
   UNION ALL
   SELECT
     CAST(DATE_TRUNC('YEAR', period_start) AS DATE) AS year_start,
+    grain AS grain,
+    period_start,
     dimension_set AS dimension_set,
     store_id AS a,
     department AS b,
@@ -84,6 +100,8 @@ WITH cells AS (
   UNION ALL
   SELECT
     CAST(DATE_TRUNC('YEAR', period_start) AS DATE) AS year_start,
+    grain AS grain,
+    period_start,
     dimension_set AS dimension_set,
     store_id AS a,
     department AS b,
@@ -94,6 +112,8 @@ WITH cells AS (
   UNION ALL
   SELECT
     CAST(DATE_TRUNC('YEAR', period_start) AS DATE) AS year_start,
+    grain AS grain,
+    period_start,
     dimension_set AS dimension_set,
     store_id AS a,
     department AS b,
@@ -104,6 +124,8 @@ WITH cells AS (
   UNION ALL
   SELECT
     CAST(DATE_TRUNC('YEAR', period_start) AS DATE) AS year_start,
+    grain AS grain,
+    period_start,
     dimension_set AS dimension_set,
     store_id AS a,
     department AS b,
@@ -114,6 +136,8 @@ WITH cells AS (
   UNION ALL
   SELECT
     CAST(DATE_TRUNC('YEAR', period_start) AS DATE) AS year_start,
+    grain AS grain,
+    period_start,
     dimension_set AS dimension_set,
     store_id AS a,
     department AS b,
@@ -124,6 +148,8 @@ WITH cells AS (
   UNION ALL
   SELECT
     CAST(DATE_TRUNC('YEAR', period_start) AS DATE) AS year_start,
+    'month' AS grain,
+    period_start,
     'store,department' AS dimension_set,
     store_id AS a,
     department AS b,
@@ -140,7 +166,9 @@ WITH cells AS (
     dimension_set IN ('store', 'store,department') AS on_row,
     dimension_set IN ('department', 'store,department') AS on_col,
     MAX(CASE WHEN population < {{ var('hr_min_cell_size', 5) }} THEN 1 ELSE 0 END) AS is_primary,
-    SUM(population) AS people
+    SUM(population) AS people,
+    MIN(CASE WHEN grain = 'month' THEN period_start END) AS first_month,
+    MAX(CASE WHEN grain = 'month' THEN period_start END) AS last_month
   FROM cells
   GROUP BY
     year_start,
@@ -156,6 +184,8 @@ WITH cells AS (
     b,
     is_primary,
     people,
+    first_month,
+    last_month,
     CASE
       WHEN is_primary = 1
       THEN 0
@@ -179,7 +209,19 @@ WITH cells AS (
     q.b AS q_b,
     ROW_NUMBER() OVER (
       PARTITION BY p.year_start, p.on_row, p.a, p.on_col, p.b
-      ORDER BY along_row.cost + along_col.cost + q.cost, along_row.people + along_col.people + q.people, q.on_row NULLS FIRST, q.a NULLS FIRST, q.on_col NULLS FIRST, q.b NULLS FIRST
+      ORDER BY CASE
+        WHEN along_row.first_month > p.first_month OR along_row.last_month < p.last_month
+        THEN 1
+        ELSE 0
+      END + CASE
+        WHEN along_col.first_month > p.first_month OR along_col.last_month < p.last_month
+        THEN 1
+        ELSE 0
+      END + CASE
+        WHEN q.first_month > p.first_month OR q.last_month < p.last_month
+        THEN 1
+        ELSE 0
+      END, along_row.cost + along_col.cost + q.cost, along_row.people + along_col.people + q.people, q.on_row NULLS FIRST, q.a NULLS FIRST, q.on_col NULLS FIRST, q.b NULLS FIRST
     ) AS choice
   FROM grid AS p
   JOIN grid AS along_row

@@ -269,7 +269,8 @@ def _suppression_model(graph: SemanticGraph, plan: PrivacyPlan, dialect: str) ->
     for name in plan.marts:
         dims = _mart_dims(graph, plan, name)
         present = tuple(dimension_column(d) for d in dims)
-        cells.append(cells_sql(table, name + UNSUPPRESSED_SUFFIX, dimension_set_label(dims), present))
+        grain = next(g for g in graph.marts[name].group_by if g.startswith(TIME_ENTITY)).split("__")[1]
+        cells.append(cells_sql(table, name + UNSUPPRESSED_SUFFIX, dimension_set_label(dims), present, grain))
     tree = sqlglot.parse_one(suppression_sql(table, cells), read="duckdb")
     config = incremental_config(("year_start",))
     return HEADER.format(source="metrics/*.yml") + config + to_dbt_sql(tree, dialect) + "\n"

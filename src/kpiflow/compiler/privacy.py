@@ -155,24 +155,26 @@ def _same(left: str, right: str, column: str) -> str:
 
 def suppression_sql(table: SuppressionTable, cells: list[str]) -> str:
     """The `privacy_suppression` model's query: one row per year and member (overall, each store, each department,
-    each store x department) with is_primary and is_suppressed. `cells` are SELECTs of (year_start, dimension_set,
-    a, b, population) over the cells each published table holds from the window's year on."""
+    each store x department) with is_primary and is_suppressed. `cells` are SELECTs of (year_start, grain,
+    period_start, dimension_set, a, b, population) over the cells each published table holds from the window's
+    year on."""
     on_row = f"dimension_set {_in(table.row_sets)}"
     on_col = f"dimension_set {_in(table.col_sets)}"
     virtual = []
     if len(table.columns) == 2 and not table.inner_published:  # inner cells exist but nobody publishes them
         virtual.append(
-            "SELECT r.year_start, TRUE AS on_row, r.a, TRUE AS on_col, c.b, 0 AS is_primary, 0 AS people, 0 AS cost "
+            "SELECT r.year_start, TRUE AS on_row, r.a, TRUE AS on_col, c.b, 0 AS is_primary, 0 AS people, "
+            "CAST(NULL AS DATE) AS first_month, CAST(NULL AS DATE) AS last_month, 0 AS cost "
             "FROM members AS r JOIN members AS c ON r.year_start = c.year_start "
             "WHERE r.on_row AND NOT r.on_col AND c.on_col AND NOT c.on_row"
         )
     if len(table.columns) == 1:  # one breakdown: a second axis with one unpublished member stands for "everyone"
         virtual.append(
             "SELECT year_start, on_row, a, TRUE AS on_col, CAST(NULL AS VARCHAR) AS b, 0 AS is_primary, "
-            "0 AS people, 0 AS cost FROM members"
+            "0 AS people, CAST(NULL AS DATE) AS first_month, CAST(NULL AS DATE) AS last_month, 0 AS cost FROM members"
         )
     grid = (
-        "SELECT year_start, on_row, a, on_col, b, is_primary, people, "
+        "SELECT year_start, on_row, a, on_col, b, is_primary, people, first_month, last_month, "
         f"CASE WHEN is_primary = 1 THEN 0 WHEN on_row AND on_col THEN {INNER_COST} "
         f"WHEN on_row OR on_col THEN {MARGIN_COST} ELSE {TOTAL_COST} END AS cost FROM members"
     )
@@ -183,6 +185,11 @@ def suppression_sql(table: SuppressionTable, cells: list[str]) -> str:
         return " AND ".join(_same(left, right, k) for k in cell_key)
 
     corner_order = ", ".join(f"q.{k} NULLS FIRST" for k in cell_key)
+    # a corner that has no month where the primary cell has one cannot hide it there: prefer corners spanning it
+    gaps = " + ".join(
+        f"CASE WHEN {c}.first_month > p.first_month OR {c}.last_month < p.last_month THEN 1 ELSE 0 END"
+        for c in ("along_row", "along_col", "q")
+    )
     return f"""
 WITH cells AS (
   {" UNION ALL ".join(cells)}
@@ -192,7 +199,9 @@ WITH cells AS (
     {on_row} AS on_row,
     {on_col} AS on_col,
     MAX(CASE WHEN population < {MIN_CELL} THEN 1 ELSE 0 END) AS is_primary,
-    SUM(population) AS people
+    SUM(population) AS people,
+    MIN(CASE WHEN grain = 'month' THEN period_start END) AS first_month,
+    MAX(CASE WHEN grain = 'month' THEN period_start END) AS last_month
   FROM cells
   GROUP BY year_start, dimension_set, a, b
 ), grid AS (
@@ -204,7 +213,7 @@ WITH cells AS (
     q.on_row AS q_on_row, q.a AS q_a, q.on_col AS q_on_col, q.b AS q_b,
     ROW_NUMBER() OVER (
       PARTITION BY p.year_start, p.on_row, p.a, p.on_col, p.b
-      ORDER BY along_row.cost + along_col.cost + q.cost, along_row.people + along_col.people + q.people,
+      ORDER BY {gaps}, along_row.cost + along_col.cost + q.cost, along_row.people + along_col.people + q.people,
         {corner_order}
     ) AS choice
   FROM grid AS p
@@ -242,15 +251,19 @@ def year_start(column: str) -> str:
     return f"CAST(DATE_TRUNC('YEAR', {column}) AS DATE)"
 
 
-def cells_sql(table: SuppressionTable, model: str, dimension_set: str | None, present: tuple[str, ...]) -> str:
-    """A `cells` input of suppression_sql: one model's cells from the window's year on. `dimension_set` None reads
-    the model's own column (kpi_values shape); a mart's rows all belong to one set. `present`: the axis columns
-    the model has."""
+def cells_sql(
+    table: SuppressionTable, model: str, dimension_set: str | None, present: tuple[str, ...], grain: str | None = None
+) -> str:
+    """A `cells` input of suppression_sql: one model's cells from the window's year on. `dimension_set` and `grain`
+    None read the model's own columns (kpi_values shape); a mart's rows all belong to one set and grain.
+    `present`: the axis columns the model has."""
     label = "dimension_set" if dimension_set is None else _text(dimension_set)
+    grain = "grain" if grain is None else _text(grain)
     axes = [_ident(c) if c in present else "CAST(NULL AS VARCHAR)" for c in table.columns]
     axes += ["CAST(NULL AS VARCHAR)"] * (2 - len(axes))
     return (
-        f"SELECT {year_start('period_start')} AS year_start, {label} AS dimension_set, {axes[0]} AS a, "
+        f"SELECT {year_start('period_start')} AS year_start, {grain} AS grain, period_start, "
+        f"{label} AS dimension_set, {axes[0]} AS a, "
         f"{axes[1]} AS b, population FROM __dbt_ref__{model} WHERE period_start >= {WINDOW_START_YEAR}"
     )
 
