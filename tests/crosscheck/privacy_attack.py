@@ -77,7 +77,8 @@ def _published(con: duckdb.DuckDBPyConnection, quantity: str) -> dict[Cell, bool
     if mart_source:
         column = mart_source.rstrip("*")
         for period_start, store_id, department, known in con.execute(
-            f"select period_start, store_id, department, not is_suppressed and {column} is not null from marts.{HR_MART}"
+            f"select period_start, store_id, department, not is_suppressed and {column} is not null "
+            f"from marts.{HR_MART}"
         ).fetchall():
             cells[Cell("month", period_start, store_id, department)] = bool(known)
     return cells

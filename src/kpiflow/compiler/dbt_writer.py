@@ -146,7 +146,9 @@ def _kpi_select(
     value: exp.Expression = exp.cast(exp.column(metric.name, "q"), DOUBLE)
     population: exp.Expression = exp.cast(exp.null(), BIGINT)
     if count_metric:
-        population = exp.cast(exp.Coalesce(this=exp.column(count_metric, "q"), expressions=[exp.Literal.number(0)]), BIGINT)
+        population = exp.cast(
+            exp.Coalesce(this=exp.column(count_metric, "q"), expressions=[exp.Literal.number(0)]), BIGINT
+        )
     select = _select(
         exp.alias_(exp.Literal.string(metric.name), "kpi", copy=False),
         exp.alias_(exp.Literal.string(grain), "grain", copy=False),
@@ -277,7 +279,12 @@ def _suppression_model(graph: SemanticGraph, plan: PrivacyPlan, dialect: str) ->
 
 
 def _values_model(
-    names: list[str], columns: list[str], dialect: str, rebuilt_kpis: set[str], plan: PrivacyPlan, table: SuppressionTable
+    names: list[str],
+    columns: list[str],
+    dialect: str,
+    rebuilt_kpis: set[str],
+    plan: PrivacyPlan,
+    table: SuppressionTable,
 ) -> str:
     """The union of every per-KPI model, keeping the periods this run recomputed: from the window's floor at each
     grain, every period of a KPI rebuilt in full (any period may have changed), and for people KPIs every period
@@ -291,9 +298,7 @@ def _values_model(
         this=exp.column("period_start", "k"), expression=window_floor(exp.column("grain", "k"))
     )
     if rebuilt_kpis:
-        rebuilt = exp.In(
-            this=exp.column("kpi", "k"), expressions=[exp.Literal.string(n) for n in sorted(rebuilt_kpis)]
-        )
+        rebuilt = exp.In(this=exp.column("kpi", "k"), expressions=[exp.Literal.string(n) for n in sorted(rebuilt_kpis)])
         recomputed = exp.or_(rebuilt, recomputed, copy=False)
     conditions = [to_sql(recomputed, "duckdb")]
     suppressed = "FALSE"
@@ -410,7 +415,8 @@ def _private_mart_models(
     keys = ["period_start" if g.startswith(TIME_ENTITY) else dimension_column(g) for g in mart.group_by]
     hidden = "COALESCE(s.is_suppressed, TRUE)"
     values = [
-        f"CASE WHEN {hidden} THEN NULL ELSE r.{_q(m)} END AS {_q(m)}" if m in counts or m in counts.values()
+        f"CASE WHEN {hidden} THEN NULL ELSE r.{_q(m)} END AS {_q(m)}"
+        if m in counts or m in counts.values()
         else f"r.{_q(m)}"
         for m in mart.metrics
     ]
@@ -457,9 +463,7 @@ def _rollup_docs(rollups: RollupCatalog) -> list[dict]:
     return docs
 
 
-def _docs(
-    graph: SemanticGraph, columns: list[str], plan: PrivacyPlan, rollups: RollupCatalog | None = None
-) -> str:
+def _docs(graph: SemanticGraph, columns: list[str], plan: PrivacyPlan, rollups: RollupCatalog | None = None) -> str:
     dims = {
         c: f"Dimension value when the row is broken down by {c.removesuffix('_id')}; NULL otherwise." for c in columns
     }
@@ -544,7 +548,9 @@ def _docs(
             cols.append(_column(metric_name, f"{metric.label}{unit}: {metric.description.strip()}"))
         if name in plan.marts:
             cols.append(
-                _column("is_suppressed", SUPPRESSED_DOC + " people metrics are then NULL (docs/privacy.md).", ["not_null"])
+                _column(
+                    "is_suppressed", SUPPRESSED_DOC + " people metrics are then NULL (docs/privacy.md).", ["not_null"]
+                )
             )
             models.append(
                 {
@@ -586,7 +592,9 @@ def _suppression_docs(columns: list[str], plan: PrivacyPlan) -> dict:
             _column("year_start", "First day of the year the decision holds for, at every grain.", ["not_null"]),
             _column("dimension_set", "The member's breakdown, as in kpi_values.", ["not_null"]),
             *(_column(c, f"The member's {c.removesuffix('_id')}; NULL when not broken down by it.") for c in axes),
-            _column("is_primary", "Some cell of the member in the year covers fewer people than the minimum.", ["not_null"]),
+            _column(
+                "is_primary", "Some cell of the member in the year covers fewer people than the minimum.", ["not_null"]
+            ),
             _column("is_suppressed", "The member's people cells are hidden for the year.", ["not_null"]),
         ],
     }
@@ -614,14 +622,18 @@ def generate(
         files.append(GeneratedFile(generated_dir / "kpi_values.sql", values))
         files.append(GeneratedFile(generated_dir / "kpi_catalog.sql", _catalog_model(graph, dialect)))
     if plan.kpis:
-        files.append(GeneratedFile(generated_dir / f"{SUPPRESSION_MODEL}.sql", _suppression_model(graph, plan, dialect)))
+        files.append(
+            GeneratedFile(generated_dir / f"{SUPPRESSION_MODEL}.sql", _suppression_model(graph, plan, dialect))
+        )
     for name in sorted(graph.marts):
         if name in plan.marts:
             raw, published = _private_mart_models(graph, name, plan, dialect, rebuilt, rollups)
             files.append(GeneratedFile(generated_dir / f"{name}{UNSUPPRESSED_SUFFIX}.sql", raw))
             files.append(GeneratedFile(generated_dir / f"{name}.sql", published))
         else:
-            files.append(GeneratedFile(generated_dir / f"{name}.sql", _mart_model(graph, name, dialect, rebuilt, rollups)))
+            files.append(
+                GeneratedFile(generated_dir / f"{name}.sql", _mart_model(graph, name, dialect, rebuilt, rollups))
+            )
     files += [
         GeneratedFile(generated_dir / f"{name}.sql", _rollup_model(rollups, name, dialect)) for name in rollups.names()
     ]
