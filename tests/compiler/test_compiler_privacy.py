@@ -31,15 +31,25 @@ def test_people_kpis_share_the_store_by_department_table() -> None:
     assert "time_to_hire_days" not in plan.kpis  # applicants, not employees
 
 
-def test_a_third_people_breakdown_is_refused_with_its_place(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("replacement", "field", "words"),
+    [
+        ("      natural_dimensions: [store, employee__department, store__region]\n", "natural_dimensions", "two"),
+        ("      natural_dimensions: [store, employee__department]\n      grains: [week, month]\n", "grains", "week"),
+    ],
+    ids=["third-breakdown", "week-grain"],
+)
+def test_people_kpis_the_method_cannot_protect_are_refused_with_their_place(
+    tmp_path: Path, replacement: str, field: str, words: str
+) -> None:
     metrics = tmp_path / "metrics"
     shutil.copytree(REPO / "metrics", metrics)
     hr = metrics / "hr.yml"
     text = hr.read_text(encoding="utf-8")
     needle = "      natural_dimensions: [store, employee__department]\n"
     assert needle in text
-    hr.write_text(text.replace(needle, "      natural_dimensions: [store, employee__department, store__region]\n"))
+    hr.write_text(text.replace(needle, replacement), encoding="utf-8")
     with pytest.raises(SpecInvalid) as raised:
         _plan(metrics)
     message = str(raised.value)
-    assert "hr.yml" in message and "natural_dimensions" in message and "two breakdowns" in message
+    assert "hr.yml:" in message and f"kpi.{field}" in message and words in message

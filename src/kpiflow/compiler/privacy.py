@@ -85,6 +85,15 @@ def privacy_plan(graph: SemanticGraph, kpis: list[MetricSpec]) -> PrivacyPlan:
             f"people KPIs count their cells' people with different metrics ({', '.join(counts)}); "
             "suppression decides once for all of them: use one privacy_count_metric",
         )
+    for metric in private:
+        if "week" in metric.kpi.grains:  # type: ignore[union-attr]
+            raise _problem(
+                graph,
+                f"metric:{metric.name}",
+                "kpi.grains",
+                f"'{metric.name}' has a privacy count and a week grain; suppression is decided per calendar year and "
+                "a week can span two: publish people KPIs by day, month, quarter and year (see docs/privacy.md)",
+            )
     axes: list[str] = []
     for metric in private:
         if not _filtered(graph, metric):
