@@ -137,6 +137,15 @@ def test_only_the_small_cells_and_their_complements_are_hidden(shaped_build) -> 
             where not m.is_suppressed and m.headcount is distinct from r.headcount"""
     ).fetchone()[0]  # type: ignore[index]
     assert changed == 0
+    for kpi in ("headcount", "hires", "employee_turnover_rate"):
+        (changed,) = con.execute(
+            f"""select count(*) from marts.kpi_values as v join kpi.kpi__{kpi} as k
+                on v.kpi = k.kpi and v.grain = k.grain and v.period_start = k.period_start
+                and v.dimension_set = k.dimension_set and v.store_id is not distinct from k.store_id
+                and v.department is not distinct from k.department
+                where not v.is_suppressed and v.value is distinct from k.value"""
+        ).fetchone()  # type: ignore[misc]
+        assert changed == 0, f"{shape}: {changed} published {kpi} values differ from the unsuppressed ones"
 
 
 def _old_rule_publication(warehouse: str) -> duckdb.DuckDBPyConnection:
