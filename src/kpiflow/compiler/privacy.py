@@ -22,7 +22,9 @@ from sqlglot import exp
 
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
+from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.spec import MetricSpec
+from kpiflow.compiler.sqltext import REF_PREFIX, dbt_var
 from kpiflow.compiler.validate import metric_inputs
 
 PRIVACY_VAR = "hr_min_cell_size"
@@ -138,9 +140,6 @@ class SuppressionTable:
     col_sets: tuple[str, ...]  # ... on the second axis
     inner_published: bool  # a mart publishes the inner cells (axis 1 x axis 2)
 
-    def member_columns(self, alias: str) -> list[str]:
-        return [f"{alias}.{_ident(c)}" for c in self.columns]
-
 
 def _ident(name: str) -> str:
     return exp.to_identifier(name).sql("duckdb")
@@ -154,8 +153,9 @@ def _in(values: tuple[str, ...]) -> str:
     return f"IN ({', '.join(_text(v) for v in values)})" if values else "IN (NULL)"
 
 
-MIN_CELL = f"__dbt_var__{PRIVACY_VAR}__default_{PRIVACY_DEFAULT}"
-WINDOW_START_YEAR = f"__dbt_macro__{PRIVACY_WINDOW_MACRO}"
+# Placeholders to_dbt_sql turns into {{ var('hr_min_cell_size', 5) }} and the privacy window macro's value.
+MIN_CELL = dbt_var(PRIVACY_VAR, PRIVACY_DEFAULT).sql("duckdb")
+WINDOW_START_YEAR = RuntimeDate(PRIVACY_WINDOW_MACRO).placeholder
 
 
 def _same(left: str, right: str, column: str) -> str:
@@ -273,7 +273,7 @@ def cells_sql(
     return (
         f"SELECT {year_start('period_start')} AS year_start, {grain} AS grain, period_start, "
         f"{label} AS dimension_set, {axes[0]} AS a, "
-        f"{axes[1]} AS b, population FROM __dbt_ref__{model} WHERE period_start >= {WINDOW_START_YEAR}"
+        f"{axes[1]} AS b, population FROM {REF_PREFIX}{model} WHERE period_start >= {WINDOW_START_YEAR}"
     )
 
 
