@@ -348,7 +348,8 @@ LEFT JOIN (
   ON k.kpi IN ('sales_per_employee')
   AND y.year_start = CAST(DATE_TRUNC('YEAR', k.period_start) AS DATE)
 WHERE
-  k.period_start >= CASE k.grain
+  k.kpi IN ('plan_attainment', 'store_plan_attainment')
+  OR k.period_start >= CASE k.grain
     WHEN 'day'
     THEN CAST({{ kpiflow_window_start_value }} AS DATE)
     WHEN 'week'
