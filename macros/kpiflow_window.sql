@@ -24,3 +24,10 @@
     {%- set start = run_query('select max(window_start) from kpiflow_state.build_window').columns[0].values()[0] -%}
     {{ return(none if start is none or start.year <= 1900 else start | string) }}
 {%- endmacro %}
+
+
+{#- The first day people KPIs are recomputed from: the window start's year. Their suppression is decided per
+    calendar year (docs/privacy.md), so a late row in December can hide a cell of January. -#}
+{% macro kpiflow_privacy_window_start() -%}
+    cast(date_trunc('year', {{ kpiflow_window_start() }}) as date)
+{%- endmacro %}

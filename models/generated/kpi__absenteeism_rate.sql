@@ -12,12 +12,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.absenteeism_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.absenteeism_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
@@ -106,12 +102,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.absenteeism_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.absenteeism_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
@@ -218,12 +210,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.absenteeism_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.absenteeism_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
@@ -332,12 +320,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.absenteeism_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.absenteeism_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
@@ -426,12 +410,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.absenteeism_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.absenteeism_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
@@ -538,12 +518,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.absenteeism_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.absenteeism_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
@@ -652,12 +628,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.absenteeism_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.absenteeism_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
@@ -746,12 +718,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.absenteeism_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.absenteeism_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
@@ -858,12 +826,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.absenteeism_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.absenteeism_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
@@ -972,12 +936,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.absenteeism_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.absenteeism_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
@@ -1066,12 +1026,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.absenteeism_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.absenteeism_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT
@@ -1178,12 +1134,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.absenteeism_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.absenteeism_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_absence_hours__raw AS (
     SELECT

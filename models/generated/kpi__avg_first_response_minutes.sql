@@ -13,7 +13,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.avg_first_response_minutes AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_avg_first_response_minutes AS (
     SELECT
@@ -48,7 +48,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(q.employee AS TEXT) AS employee_id,
   CAST(q.avg_first_response_minutes AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_avg_first_response_minutes AS (
     SELECT
@@ -87,7 +87,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.avg_first_response_minutes AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_avg_first_response_minutes AS (
     SELECT
@@ -126,7 +126,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.avg_first_response_minutes AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_avg_first_response_minutes AS (
     SELECT
@@ -161,7 +161,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(q.employee AS TEXT) AS employee_id,
   CAST(q.avg_first_response_minutes AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_avg_first_response_minutes AS (
     SELECT
@@ -200,7 +200,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.avg_first_response_minutes AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_avg_first_response_minutes AS (
     SELECT
@@ -239,7 +239,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.avg_first_response_minutes AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_avg_first_response_minutes AS (
     SELECT
@@ -274,7 +274,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(q.employee AS TEXT) AS employee_id,
   CAST(q.avg_first_response_minutes AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_avg_first_response_minutes AS (
     SELECT
@@ -313,7 +313,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.avg_first_response_minutes AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_avg_first_response_minutes AS (
     SELECT
@@ -352,7 +352,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.avg_first_response_minutes AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_avg_first_response_minutes AS (
     SELECT
@@ -387,7 +387,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(q.employee AS TEXT) AS employee_id,
   CAST(q.avg_first_response_minutes AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_avg_first_response_minutes AS (
     SELECT
@@ -426,7 +426,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.avg_first_response_minutes AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_avg_first_response_minutes AS (
     SELECT

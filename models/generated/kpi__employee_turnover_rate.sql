@@ -12,12 +12,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.employee_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.employee_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_terminations__raw AS (
     SELECT
@@ -146,12 +142,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.employee_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.employee_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_terminations__raw AS (
     SELECT
@@ -309,12 +301,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.employee_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.employee_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_terminations__raw AS (
     SELECT
@@ -476,12 +464,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.employee_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.employee_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_terminations__raw AS (
     SELECT
@@ -613,12 +597,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.employee_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.employee_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_terminations__raw AS (
     SELECT
@@ -779,12 +759,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.employee_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.employee_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_terminations__raw AS (
     SELECT
@@ -949,12 +925,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.employee_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.employee_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_terminations__raw AS (
     SELECT
@@ -1086,12 +1058,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.employee_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.employee_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_terminations__raw AS (
     SELECT
@@ -1252,12 +1220,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.employee_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.employee_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_terminations__raw AS (
     SELECT
@@ -1422,12 +1386,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.employee_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.employee_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_terminations__raw AS (
     SELECT
@@ -1559,12 +1519,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.employee_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.employee_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_terminations__raw AS (
     SELECT
@@ -1725,12 +1681,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.employee_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.employee_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_terminations__raw AS (
     SELECT

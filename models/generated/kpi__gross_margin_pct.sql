@@ -13,7 +13,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -77,7 +77,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -152,7 +152,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -227,7 +227,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -302,7 +302,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -377,7 +377,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -441,7 +441,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -516,7 +516,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -591,7 +591,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -666,7 +666,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -741,7 +741,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -805,7 +805,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -880,7 +880,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -955,7 +955,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -1030,7 +1030,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -1105,7 +1105,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -1169,7 +1169,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -1244,7 +1244,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -1319,7 +1319,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -1394,7 +1394,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.gross_margin_pct AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT

@@ -12,12 +12,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.headcount AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.headcount AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_headcount__daily AS (
     SELECT
@@ -85,12 +81,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.headcount AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.headcount AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_headcount__daily AS (
     SELECT
@@ -169,12 +161,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.headcount AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.headcount AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_headcount__daily AS (
     SELECT
@@ -257,12 +245,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.headcount AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.headcount AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_headcount__daily AS (
     SELECT
@@ -330,12 +314,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.headcount AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.headcount AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_headcount__daily AS (
     SELECT
@@ -414,12 +394,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.headcount AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.headcount AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_headcount__daily AS (
     SELECT
@@ -502,12 +478,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.headcount AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.headcount AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_headcount__daily AS (
     SELECT
@@ -575,12 +547,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.headcount AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.headcount AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_headcount__daily AS (
     SELECT
@@ -659,12 +627,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.headcount AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.headcount AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_headcount__daily AS (
     SELECT
@@ -747,12 +711,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.headcount AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.headcount AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_headcount__daily AS (
     SELECT
@@ -820,12 +780,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.headcount AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.headcount AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_headcount__daily AS (
     SELECT
@@ -904,12 +860,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.headcount AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.headcount AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_headcount__daily AS (
     SELECT

@@ -13,7 +13,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
@@ -60,7 +60,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
@@ -112,7 +112,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
@@ -164,7 +164,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
@@ -216,7 +216,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
@@ -263,7 +263,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
@@ -315,7 +315,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
@@ -367,7 +367,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
@@ -419,7 +419,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
@@ -466,7 +466,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
@@ -518,7 +518,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
@@ -570,7 +570,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
@@ -622,7 +622,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
@@ -669,7 +669,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
@@ -721,7 +721,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT
@@ -773,7 +773,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.inventory_value AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_inventory_value__daily AS (
     SELECT

@@ -13,7 +13,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -83,7 +83,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(q.employee AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -160,7 +160,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -237,7 +237,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -307,7 +307,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(q.employee AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -384,7 +384,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -461,7 +461,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -531,7 +531,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(q.employee AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT
@@ -608,7 +608,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.lead_conversion_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_lead_conversion_rate__base AS (
     SELECT

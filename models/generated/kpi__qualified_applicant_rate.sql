@@ -13,7 +13,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.qualified_applicant_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_qualified_applications__raw AS (
     SELECT
@@ -85,7 +85,7 @@ SELECT
   CAST(q.application__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.qualified_applicant_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_qualified_applications__raw AS (
     SELECT
@@ -170,7 +170,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.qualified_applicant_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_qualified_applications__raw AS (
     SELECT
@@ -242,7 +242,7 @@ SELECT
   CAST(q.application__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.qualified_applicant_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_qualified_applications__raw AS (
     SELECT
@@ -327,7 +327,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.qualified_applicant_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_qualified_applications__raw AS (
     SELECT
@@ -399,7 +399,7 @@ SELECT
   CAST(q.application__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.qualified_applicant_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_qualified_applications__raw AS (
     SELECT

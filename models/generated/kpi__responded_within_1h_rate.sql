@@ -13,7 +13,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.responded_within_1h_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
@@ -107,7 +107,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(q.employee AS TEXT) AS employee_id,
   CAST(q.responded_within_1h_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
@@ -223,7 +223,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.responded_within_1h_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
@@ -339,7 +339,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.responded_within_1h_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
@@ -436,7 +436,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(q.employee AS TEXT) AS employee_id,
   CAST(q.responded_within_1h_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
@@ -555,7 +555,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.responded_within_1h_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
@@ -674,7 +674,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.responded_within_1h_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
@@ -771,7 +771,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(q.employee AS TEXT) AS employee_id,
   CAST(q.responded_within_1h_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
@@ -890,7 +890,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.responded_within_1h_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
@@ -1009,7 +1009,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.responded_within_1h_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
@@ -1106,7 +1106,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(q.employee AS TEXT) AS employee_id,
   CAST(q.responded_within_1h_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT
@@ -1225,7 +1225,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.responded_within_1h_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_leads_responded_within_1h__raw AS (
     SELECT

@@ -13,7 +13,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.revenue_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -67,13 +67,36 @@ FROM (
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
     LEFT JOIN metric_average_headcount AS in_1
       ON k.metric_time__day IS NOT DISTINCT FROM in_1.metric_time__day
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(base.date_day AS DATE) AS metric_time__day,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    WHERE
+      CAST(base.date_day AS DATE) >= CAST({{ kpiflow_window_start_value }} AS DATE)
+      AND NOT base.date_day IS NULL
+    GROUP BY
+      CAST(base.date_day AS DATE)
+  ), query__keys AS (
+    SELECT
+      metric_time__day
+    FROM metric_revenue_per_employee
+    UNION
+    SELECT
+      metric_time__day
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__day,
-    value AS revenue_per_employee
-  FROM metric_revenue_per_employee
+    k.metric_time__day,
+    m_0.value AS revenue_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_revenue_per_employee AS m_0
+    ON k.metric_time__day IS NOT DISTINCT FROM m_0.metric_time__day
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__day IS NOT DISTINCT FROM m_1.metric_time__day
   WHERE
-    metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
+    k.metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
   ORDER BY
     metric_time__day ASC
 ) AS q
@@ -90,7 +113,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.revenue_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -144,13 +167,36 @@ FROM (
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
     LEFT JOIN metric_average_headcount AS in_1
       ON k.metric_time__month IS NOT DISTINCT FROM in_1.metric_time__month
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE) AS metric_time__month,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    WHERE
+      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
+      AND NOT base.date_day IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE)
+  ), query__keys AS (
+    SELECT
+      metric_time__month
+    FROM metric_revenue_per_employee
+    UNION
+    SELECT
+      metric_time__month
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__month,
-    value AS revenue_per_employee
-  FROM metric_revenue_per_employee
+    k.metric_time__month,
+    m_0.value AS revenue_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_revenue_per_employee AS m_0
+    ON k.metric_time__month IS NOT DISTINCT FROM m_0.metric_time__month
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__month IS NOT DISTINCT FROM m_1.metric_time__month
   WHERE
-    metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
+    k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
   ORDER BY
     metric_time__month ASC
 ) AS q
@@ -167,7 +213,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.revenue_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -221,13 +267,36 @@ FROM (
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
     LEFT JOIN metric_average_headcount AS in_1
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_1.metric_time__quarter
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE) AS metric_time__quarter,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    WHERE
+      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
+      AND NOT base.date_day IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE)
+  ), query__keys AS (
+    SELECT
+      metric_time__quarter
+    FROM metric_revenue_per_employee
+    UNION
+    SELECT
+      metric_time__quarter
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__quarter,
-    value AS revenue_per_employee
-  FROM metric_revenue_per_employee
+    k.metric_time__quarter,
+    m_0.value AS revenue_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_revenue_per_employee AS m_0
+    ON k.metric_time__quarter IS NOT DISTINCT FROM m_0.metric_time__quarter
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__quarter IS NOT DISTINCT FROM m_1.metric_time__quarter
   WHERE
-    metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
+    k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
   ORDER BY
     metric_time__quarter ASC
 ) AS q
@@ -244,7 +313,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.revenue_per_employee AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -298,13 +367,36 @@ FROM (
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
     LEFT JOIN metric_average_headcount AS in_1
       ON k.metric_time__year IS NOT DISTINCT FROM in_1.metric_time__year
+  ), metric_employees_covered AS (
+    SELECT
+      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE) AS metric_time__year,
+      COUNT(DISTINCT base.employee_id) AS value
+    FROM {{ ref('int_employee_days') }} AS base
+    WHERE
+      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
+      AND NOT base.date_day IS NULL
+    GROUP BY
+      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE)
+  ), query__keys AS (
+    SELECT
+      metric_time__year
+    FROM metric_revenue_per_employee
+    UNION
+    SELECT
+      metric_time__year
+    FROM metric_employees_covered
   )
   SELECT
-    metric_time__year,
-    value AS revenue_per_employee
-  FROM metric_revenue_per_employee
+    k.metric_time__year,
+    m_0.value AS revenue_per_employee,
+    m_1.value AS employees_covered
+  FROM query__keys AS k
+  LEFT JOIN metric_revenue_per_employee AS m_0
+    ON k.metric_time__year IS NOT DISTINCT FROM m_0.metric_time__year
+  LEFT JOIN metric_employees_covered AS m_1
+    ON k.metric_time__year IS NOT DISTINCT FROM m_1.metric_time__year
   WHERE
-    metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
+    k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
   ORDER BY
     metric_time__year ASC
 ) AS q

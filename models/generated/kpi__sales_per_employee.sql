@@ -12,12 +12,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.sales_per_employee AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.sales_per_employee AS DOUBLE) AS value,
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -74,36 +70,13 @@ FROM (
       ON k.metric_time__day IS NOT DISTINCT FROM in_0.metric_time__day
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__day IS NOT DISTINCT FROM in_1.metric_time__day
-  ), metric_employees_covered AS (
-    SELECT
-      CAST(base.date_day AS DATE) AS metric_time__day,
-      COUNT(DISTINCT base.employee_id) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    WHERE
-      CAST(base.date_day AS DATE) >= CAST({{ kpiflow_window_start_value }} AS DATE)
-      AND NOT base.date_day IS NULL
-    GROUP BY
-      CAST(base.date_day AS DATE)
-  ), query__keys AS (
-    SELECT
-      metric_time__day
-    FROM metric_sales_per_employee
-    UNION
-    SELECT
-      metric_time__day
-    FROM metric_employees_covered
   )
   SELECT
-    k.metric_time__day,
-    m_0.value AS sales_per_employee,
-    m_1.value AS employees_covered
-  FROM query__keys AS k
-  LEFT JOIN metric_sales_per_employee AS m_0
-    ON k.metric_time__day IS NOT DISTINCT FROM m_0.metric_time__day
-  LEFT JOIN metric_employees_covered AS m_1
-    ON k.metric_time__day IS NOT DISTINCT FROM m_1.metric_time__day
+    metric_time__day,
+    value AS sales_per_employee
+  FROM metric_sales_per_employee
   WHERE
-    k.metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
+    metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
   ORDER BY
     metric_time__day ASC
 ) AS q
@@ -119,12 +92,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.sales_per_employee AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.sales_per_employee AS DOUBLE) AS value,
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -192,43 +161,14 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__day IS NOT DISTINCT FROM in_1.metric_time__day
       AND k.store IS NOT DISTINCT FROM in_1.store
-  ), metric_employees_covered AS (
-    SELECT
-      CAST(base.date_day AS DATE) AS metric_time__day,
-      base.store_id AS store,
-      COUNT(DISTINCT base.employee_id) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    WHERE
-      CAST(base.date_day AS DATE) >= CAST({{ kpiflow_window_start_value }} AS DATE)
-      AND NOT base.date_day IS NULL
-    GROUP BY
-      CAST(base.date_day AS DATE),
-      base.store_id
-  ), query__keys AS (
-    SELECT
-      metric_time__day,
-      store
-    FROM metric_sales_per_employee
-    UNION
-    SELECT
-      metric_time__day,
-      store
-    FROM metric_employees_covered
   )
   SELECT
-    k.metric_time__day,
-    k.store,
-    m_0.value AS sales_per_employee,
-    m_1.value AS employees_covered
-  FROM query__keys AS k
-  LEFT JOIN metric_sales_per_employee AS m_0
-    ON k.metric_time__day IS NOT DISTINCT FROM m_0.metric_time__day
-    AND k.store IS NOT DISTINCT FROM m_0.store
-  LEFT JOIN metric_employees_covered AS m_1
-    ON k.metric_time__day IS NOT DISTINCT FROM m_1.metric_time__day
-    AND k.store IS NOT DISTINCT FROM m_1.store
+    metric_time__day,
+    store,
+    value AS sales_per_employee
+  FROM metric_sales_per_employee
   WHERE
-    k.metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
+    metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
   ORDER BY
     metric_time__day ASC,
     store ASC
@@ -245,12 +185,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.sales_per_employee AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.sales_per_employee AS DOUBLE) AS value,
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -320,45 +256,14 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__day IS NOT DISTINCT FROM in_1.metric_time__day
       AND k.store__region IS NOT DISTINCT FROM in_1.store__region
-  ), metric_employees_covered AS (
-    SELECT
-      CAST(base.date_day AS DATE) AS metric_time__day,
-      store.region AS store__region,
-      COUNT(DISTINCT base.employee_id) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
-    WHERE
-      CAST(base.date_day AS DATE) >= CAST({{ kpiflow_window_start_value }} AS DATE)
-      AND NOT base.date_day IS NULL
-    GROUP BY
-      CAST(base.date_day AS DATE),
-      store.region
-  ), query__keys AS (
-    SELECT
-      metric_time__day,
-      store__region
-    FROM metric_sales_per_employee
-    UNION
-    SELECT
-      metric_time__day,
-      store__region
-    FROM metric_employees_covered
   )
   SELECT
-    k.metric_time__day,
-    k.store__region,
-    m_0.value AS sales_per_employee,
-    m_1.value AS employees_covered
-  FROM query__keys AS k
-  LEFT JOIN metric_sales_per_employee AS m_0
-    ON k.metric_time__day IS NOT DISTINCT FROM m_0.metric_time__day
-    AND k.store__region IS NOT DISTINCT FROM m_0.store__region
-  LEFT JOIN metric_employees_covered AS m_1
-    ON k.metric_time__day IS NOT DISTINCT FROM m_1.metric_time__day
-    AND k.store__region IS NOT DISTINCT FROM m_1.store__region
+    metric_time__day,
+    store__region,
+    value AS sales_per_employee
+  FROM metric_sales_per_employee
   WHERE
-    k.metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
+    metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
   ORDER BY
     metric_time__day ASC,
     store__region ASC
@@ -375,12 +280,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.sales_per_employee AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.sales_per_employee AS DOUBLE) AS value,
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -437,36 +338,13 @@ FROM (
       ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__month IS NOT DISTINCT FROM in_1.metric_time__month
-  ), metric_employees_covered AS (
-    SELECT
-      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE) AS metric_time__month,
-      COUNT(DISTINCT base.employee_id) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.date_day IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE)
-  ), query__keys AS (
-    SELECT
-      metric_time__month
-    FROM metric_sales_per_employee
-    UNION
-    SELECT
-      metric_time__month
-    FROM metric_employees_covered
   )
   SELECT
-    k.metric_time__month,
-    m_0.value AS sales_per_employee,
-    m_1.value AS employees_covered
-  FROM query__keys AS k
-  LEFT JOIN metric_sales_per_employee AS m_0
-    ON k.metric_time__month IS NOT DISTINCT FROM m_0.metric_time__month
-  LEFT JOIN metric_employees_covered AS m_1
-    ON k.metric_time__month IS NOT DISTINCT FROM m_1.metric_time__month
+    metric_time__month,
+    value AS sales_per_employee
+  FROM metric_sales_per_employee
   WHERE
-    k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
+    metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
   ORDER BY
     metric_time__month ASC
 ) AS q
@@ -482,12 +360,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.sales_per_employee AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.sales_per_employee AS DOUBLE) AS value,
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -555,43 +429,14 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__month IS NOT DISTINCT FROM in_1.metric_time__month
       AND k.store IS NOT DISTINCT FROM in_1.store
-  ), metric_employees_covered AS (
-    SELECT
-      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      COUNT(DISTINCT base.employee_id) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.date_day IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE),
-      base.store_id
-  ), query__keys AS (
-    SELECT
-      metric_time__month,
-      store
-    FROM metric_sales_per_employee
-    UNION
-    SELECT
-      metric_time__month,
-      store
-    FROM metric_employees_covered
   )
   SELECT
-    k.metric_time__month,
-    k.store,
-    m_0.value AS sales_per_employee,
-    m_1.value AS employees_covered
-  FROM query__keys AS k
-  LEFT JOIN metric_sales_per_employee AS m_0
-    ON k.metric_time__month IS NOT DISTINCT FROM m_0.metric_time__month
-    AND k.store IS NOT DISTINCT FROM m_0.store
-  LEFT JOIN metric_employees_covered AS m_1
-    ON k.metric_time__month IS NOT DISTINCT FROM m_1.metric_time__month
-    AND k.store IS NOT DISTINCT FROM m_1.store
+    metric_time__month,
+    store,
+    value AS sales_per_employee
+  FROM metric_sales_per_employee
   WHERE
-    k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
+    metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
   ORDER BY
     metric_time__month ASC,
     store ASC
@@ -608,12 +453,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.sales_per_employee AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.sales_per_employee AS DOUBLE) AS value,
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -683,45 +524,14 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__month IS NOT DISTINCT FROM in_1.metric_time__month
       AND k.store__region IS NOT DISTINCT FROM in_1.store__region
-  ), metric_employees_covered AS (
-    SELECT
-      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      COUNT(DISTINCT base.employee_id) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
-    WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.date_day IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.date_day) AS DATE),
-      store.region
-  ), query__keys AS (
-    SELECT
-      metric_time__month,
-      store__region
-    FROM metric_sales_per_employee
-    UNION
-    SELECT
-      metric_time__month,
-      store__region
-    FROM metric_employees_covered
   )
   SELECT
-    k.metric_time__month,
-    k.store__region,
-    m_0.value AS sales_per_employee,
-    m_1.value AS employees_covered
-  FROM query__keys AS k
-  LEFT JOIN metric_sales_per_employee AS m_0
-    ON k.metric_time__month IS NOT DISTINCT FROM m_0.metric_time__month
-    AND k.store__region IS NOT DISTINCT FROM m_0.store__region
-  LEFT JOIN metric_employees_covered AS m_1
-    ON k.metric_time__month IS NOT DISTINCT FROM m_1.metric_time__month
-    AND k.store__region IS NOT DISTINCT FROM m_1.store__region
+    metric_time__month,
+    store__region,
+    value AS sales_per_employee
+  FROM metric_sales_per_employee
   WHERE
-    k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
+    metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
   ORDER BY
     metric_time__month ASC,
     store__region ASC
@@ -738,12 +548,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.sales_per_employee AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.sales_per_employee AS DOUBLE) AS value,
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -800,36 +606,13 @@ FROM (
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_0.metric_time__quarter
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_1.metric_time__quarter
-  ), metric_employees_covered AS (
-    SELECT
-      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE) AS metric_time__quarter,
-      COUNT(DISTINCT base.employee_id) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.date_day IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE)
-  ), query__keys AS (
-    SELECT
-      metric_time__quarter
-    FROM metric_sales_per_employee
-    UNION
-    SELECT
-      metric_time__quarter
-    FROM metric_employees_covered
   )
   SELECT
-    k.metric_time__quarter,
-    m_0.value AS sales_per_employee,
-    m_1.value AS employees_covered
-  FROM query__keys AS k
-  LEFT JOIN metric_sales_per_employee AS m_0
-    ON k.metric_time__quarter IS NOT DISTINCT FROM m_0.metric_time__quarter
-  LEFT JOIN metric_employees_covered AS m_1
-    ON k.metric_time__quarter IS NOT DISTINCT FROM m_1.metric_time__quarter
+    metric_time__quarter,
+    value AS sales_per_employee
+  FROM metric_sales_per_employee
   WHERE
-    k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
+    metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
   ORDER BY
     metric_time__quarter ASC
 ) AS q
@@ -845,12 +628,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.sales_per_employee AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.sales_per_employee AS DOUBLE) AS value,
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -918,43 +697,14 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_1.metric_time__quarter
       AND k.store IS NOT DISTINCT FROM in_1.store
-  ), metric_employees_covered AS (
-    SELECT
-      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      COUNT(DISTINCT base.employee_id) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.date_day IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE),
-      base.store_id
-  ), query__keys AS (
-    SELECT
-      metric_time__quarter,
-      store
-    FROM metric_sales_per_employee
-    UNION
-    SELECT
-      metric_time__quarter,
-      store
-    FROM metric_employees_covered
   )
   SELECT
-    k.metric_time__quarter,
-    k.store,
-    m_0.value AS sales_per_employee,
-    m_1.value AS employees_covered
-  FROM query__keys AS k
-  LEFT JOIN metric_sales_per_employee AS m_0
-    ON k.metric_time__quarter IS NOT DISTINCT FROM m_0.metric_time__quarter
-    AND k.store IS NOT DISTINCT FROM m_0.store
-  LEFT JOIN metric_employees_covered AS m_1
-    ON k.metric_time__quarter IS NOT DISTINCT FROM m_1.metric_time__quarter
-    AND k.store IS NOT DISTINCT FROM m_1.store
+    metric_time__quarter,
+    store,
+    value AS sales_per_employee
+  FROM metric_sales_per_employee
   WHERE
-    k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
+    metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
   ORDER BY
     metric_time__quarter ASC,
     store ASC
@@ -971,12 +721,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.sales_per_employee AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.sales_per_employee AS DOUBLE) AS value,
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -1046,45 +792,14 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__quarter IS NOT DISTINCT FROM in_1.metric_time__quarter
       AND k.store__region IS NOT DISTINCT FROM in_1.store__region
-  ), metric_employees_covered AS (
-    SELECT
-      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      COUNT(DISTINCT base.employee_id) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
-    WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.date_day IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.date_day) AS DATE),
-      store.region
-  ), query__keys AS (
-    SELECT
-      metric_time__quarter,
-      store__region
-    FROM metric_sales_per_employee
-    UNION
-    SELECT
-      metric_time__quarter,
-      store__region
-    FROM metric_employees_covered
   )
   SELECT
-    k.metric_time__quarter,
-    k.store__region,
-    m_0.value AS sales_per_employee,
-    m_1.value AS employees_covered
-  FROM query__keys AS k
-  LEFT JOIN metric_sales_per_employee AS m_0
-    ON k.metric_time__quarter IS NOT DISTINCT FROM m_0.metric_time__quarter
-    AND k.store__region IS NOT DISTINCT FROM m_0.store__region
-  LEFT JOIN metric_employees_covered AS m_1
-    ON k.metric_time__quarter IS NOT DISTINCT FROM m_1.metric_time__quarter
-    AND k.store__region IS NOT DISTINCT FROM m_1.store__region
+    metric_time__quarter,
+    store__region,
+    value AS sales_per_employee
+  FROM metric_sales_per_employee
   WHERE
-    k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
+    metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
   ORDER BY
     metric_time__quarter ASC,
     store__region ASC
@@ -1101,12 +816,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.sales_per_employee AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.sales_per_employee AS DOUBLE) AS value,
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -1163,36 +874,13 @@ FROM (
       ON k.metric_time__year IS NOT DISTINCT FROM in_0.metric_time__year
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__year IS NOT DISTINCT FROM in_1.metric_time__year
-  ), metric_employees_covered AS (
-    SELECT
-      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE) AS metric_time__year,
-      COUNT(DISTINCT base.employee_id) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.date_day IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE)
-  ), query__keys AS (
-    SELECT
-      metric_time__year
-    FROM metric_sales_per_employee
-    UNION
-    SELECT
-      metric_time__year
-    FROM metric_employees_covered
   )
   SELECT
-    k.metric_time__year,
-    m_0.value AS sales_per_employee,
-    m_1.value AS employees_covered
-  FROM query__keys AS k
-  LEFT JOIN metric_sales_per_employee AS m_0
-    ON k.metric_time__year IS NOT DISTINCT FROM m_0.metric_time__year
-  LEFT JOIN metric_employees_covered AS m_1
-    ON k.metric_time__year IS NOT DISTINCT FROM m_1.metric_time__year
+    metric_time__year,
+    value AS sales_per_employee
+  FROM metric_sales_per_employee
   WHERE
-    k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
+    metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
   ORDER BY
     metric_time__year ASC
 ) AS q
@@ -1208,12 +896,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.sales_per_employee AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.sales_per_employee AS DOUBLE) AS value,
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -1281,43 +965,14 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__year IS NOT DISTINCT FROM in_1.metric_time__year
       AND k.store IS NOT DISTINCT FROM in_1.store
-  ), metric_employees_covered AS (
-    SELECT
-      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      COUNT(DISTINCT base.employee_id) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.date_day IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE),
-      base.store_id
-  ), query__keys AS (
-    SELECT
-      metric_time__year,
-      store
-    FROM metric_sales_per_employee
-    UNION
-    SELECT
-      metric_time__year,
-      store
-    FROM metric_employees_covered
   )
   SELECT
-    k.metric_time__year,
-    k.store,
-    m_0.value AS sales_per_employee,
-    m_1.value AS employees_covered
-  FROM query__keys AS k
-  LEFT JOIN metric_sales_per_employee AS m_0
-    ON k.metric_time__year IS NOT DISTINCT FROM m_0.metric_time__year
-    AND k.store IS NOT DISTINCT FROM m_0.store
-  LEFT JOIN metric_employees_covered AS m_1
-    ON k.metric_time__year IS NOT DISTINCT FROM m_1.metric_time__year
-    AND k.store IS NOT DISTINCT FROM m_1.store
+    metric_time__year,
+    store,
+    value AS sales_per_employee
+  FROM metric_sales_per_employee
   WHERE
-    k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
+    metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
   ORDER BY
     metric_time__year ASC,
     store ASC
@@ -1334,12 +989,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.sales_per_employee AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.sales_per_employee AS DOUBLE) AS value,
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_net_revenue AS (
     SELECT
@@ -1409,45 +1060,14 @@ FROM (
     LEFT JOIN metric_average_sales_headcount AS in_1
       ON k.metric_time__year IS NOT DISTINCT FROM in_1.metric_time__year
       AND k.store__region IS NOT DISTINCT FROM in_1.store__region
-  ), metric_employees_covered AS (
-    SELECT
-      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      COUNT(DISTINCT base.employee_id) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
-    WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.date_day IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.date_day) AS DATE),
-      store.region
-  ), query__keys AS (
-    SELECT
-      metric_time__year,
-      store__region
-    FROM metric_sales_per_employee
-    UNION
-    SELECT
-      metric_time__year,
-      store__region
-    FROM metric_employees_covered
   )
   SELECT
-    k.metric_time__year,
-    k.store__region,
-    m_0.value AS sales_per_employee,
-    m_1.value AS employees_covered
-  FROM query__keys AS k
-  LEFT JOIN metric_sales_per_employee AS m_0
-    ON k.metric_time__year IS NOT DISTINCT FROM m_0.metric_time__year
-    AND k.store__region IS NOT DISTINCT FROM m_0.store__region
-  LEFT JOIN metric_employees_covered AS m_1
-    ON k.metric_time__year IS NOT DISTINCT FROM m_1.metric_time__year
-    AND k.store__region IS NOT DISTINCT FROM m_1.store__region
+    metric_time__year,
+    store__region,
+    value AS sales_per_employee
+  FROM metric_sales_per_employee
   WHERE
-    k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
+    metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
   ORDER BY
     metric_time__year ASC,
     store__region ASC

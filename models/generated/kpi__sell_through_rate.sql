@@ -13,7 +13,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.sell_through_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
@@ -92,7 +92,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.sell_through_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
@@ -184,7 +184,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.sell_through_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
@@ -276,7 +276,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.sell_through_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
@@ -368,7 +368,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.sell_through_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
@@ -447,7 +447,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.sell_through_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
@@ -539,7 +539,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.sell_through_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
@@ -631,7 +631,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.sell_through_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
@@ -723,7 +723,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.sell_through_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
@@ -802,7 +802,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.sell_through_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
@@ -894,7 +894,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.sell_through_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT
@@ -986,7 +986,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.sell_through_rate AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_units_sold__raw AS (
     SELECT

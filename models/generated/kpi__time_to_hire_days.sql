@@ -13,7 +13,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.time_to_hire_days AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_time_to_hire_days AS (
     SELECT
@@ -48,7 +48,7 @@ SELECT
   CAST(q.application__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.time_to_hire_days AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_time_to_hire_days AS (
     SELECT
@@ -87,7 +87,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.time_to_hire_days AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_time_to_hire_days AS (
     SELECT
@@ -122,7 +122,7 @@ SELECT
   CAST(q.application__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.time_to_hire_days AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_time_to_hire_days AS (
     SELECT
@@ -161,7 +161,7 @@ SELECT
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.time_to_hire_days AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_time_to_hire_days AS (
     SELECT
@@ -196,7 +196,7 @@ SELECT
   CAST(q.application__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
   CAST(q.time_to_hire_days AS DOUBLE) AS value,
-  FALSE AS is_suppressed
+  CAST(NULL AS BIGINT) AS population
 FROM (
   WITH metric_time_to_hire_days AS (
     SELECT

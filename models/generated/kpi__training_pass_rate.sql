@@ -12,12 +12,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.training_pass_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.training_pass_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
@@ -111,12 +107,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.training_pass_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.training_pass_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
@@ -229,12 +221,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.training_pass_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.training_pass_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
@@ -349,12 +337,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.training_pass_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.training_pass_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
@@ -448,12 +432,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.training_pass_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.training_pass_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
@@ -566,12 +546,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.training_pass_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.training_pass_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
@@ -686,12 +662,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.training_pass_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.training_pass_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
@@ -785,12 +757,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.training_pass_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.training_pass_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT
@@ -903,12 +871,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.training_pass_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.training_pass_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_trainings_passed__raw AS (
     SELECT

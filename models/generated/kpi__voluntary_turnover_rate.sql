@@ -12,12 +12,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.voluntary_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.voluntary_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
@@ -124,12 +120,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.voluntary_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.voluntary_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
@@ -256,12 +248,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.voluntary_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.voluntary_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
@@ -392,12 +380,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.voluntary_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.voluntary_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
@@ -504,12 +488,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.voluntary_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.voluntary_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
@@ -636,12 +616,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.voluntary_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.voluntary_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
@@ -772,12 +748,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.voluntary_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.voluntary_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
@@ -884,12 +856,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.voluntary_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.voluntary_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
@@ -1016,12 +984,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.voluntary_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.voluntary_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
@@ -1152,12 +1116,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.voluntary_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.voluntary_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
@@ -1264,12 +1224,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(NULL AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.voluntary_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.voluntary_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT
@@ -1396,12 +1352,8 @@ SELECT
   CAST(NULL AS TEXT) AS category,
   CAST(q.employee__department AS TEXT) AS department,
   CAST(NULL AS TEXT) AS employee_id,
-  CASE
-    WHEN COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }}
-    THEN NULL
-    ELSE CAST(q.voluntary_turnover_rate AS DOUBLE)
-  END AS value,
-  COALESCE(q.employees_covered, 0) < {{ var('hr_min_cell_size', 5) }} AS is_suppressed
+  CAST(q.voluntary_turnover_rate AS DOUBLE) AS value,
+  CAST(COALESCE(q.employees_covered, 0) AS BIGINT) AS population
 FROM (
   WITH metric_voluntary_terminations__raw AS (
     SELECT

@@ -1,0 +1,290 @@
+"""Which people-KPI cells are hidden: primary and complementary cell suppression (DECISIONS rule 14, docs/privacy.md).
+
+A cell covering fewer people than the minimum is suppressed (primary suppression). Hiding it alone is not enough:
+its value would come back as a published total minus the published cells beside it. So every primary cell becomes
+one corner of a rectangle of suppressed cells in the two-way table the people KPIs publish (rows: overall and each
+store; columns: overall and each department; margins included). Adding one to two opposite corners and taking one
+from the other two leaves every published total unchanged, so no sum or difference of published numbers can tell
+the corners' values apart (the hypercube method of statistical agencies, in two dimensions; one rectangle per
+primary cell, the cheapest: hidden marginal cells cost more than hidden inner ones, then fewer people, then keys).
+
+The decision is made per calendar year: a store, department or store x department that is suppressed anywhere in a
+year is suppressed at every grain (day, month, quarter, year) of that year, so no quarter minus two months and no
+rate times a base can rebuild it. It lives in one model (`privacy_suppression`) that `kpi_values` and the people
+marts join; a nightly run recomputes it, and the rows it governs, for whole years.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
+from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
+from kpiflow.compiler.plan import RuntimeDate
+from kpiflow.compiler.spec import MetricSpec
+from kpiflow.compiler.sqltext import REF_PREFIX, dbt_var
+from kpiflow.compiler.validate import metric_inputs
+
+PRIVACY_VAR = "hr_min_cell_size"
+PRIVACY_DEFAULT = 5
+SUPPRESSION_MODEL = "privacy_suppression"
+# A nightly run recomputes suppression, and every row it governs, from the first day of the window's year.
+PRIVACY_WINDOW_MACRO = "kpiflow_privacy_window_start"
+# Cost of hiding one more cell when choosing a rectangle: inner cells are published monthly in one mart; a store or
+# department total at four grains in kpi_values; the grand total is everyone's headline.
+INNER_COST, MARGIN_COST, TOTAL_COST = 1, 30, 1000
+
+
+@dataclass(frozen=True)
+class PrivacyPlan:
+    """How suppression applies to the metric definitions.
+
+    axes: the (at most two) breakdowns of the suppression table, e.g. (store, employee__department).
+    exact: KPIs whose every cell is a cell of that table (suppressed exactly when the table's cell is).
+    blanket: KPIs the table does not describe (a breakdown outside it, or a filtered input such as sales staff
+    only); they are hidden for a whole year whenever anything in that year is suppressed.
+    marts: marts with a privacy metric; their rows are the table's inner cells.
+    count_metric: the metric counting the people a cell covers.
+    """
+
+    axes: tuple[str, ...]
+    exact: tuple[str, ...]
+    blanket: tuple[str, ...]
+    marts: tuple[str, ...]
+    count_metric: str | None
+
+    @property
+    def kpis(self) -> tuple[str, ...]:
+        return tuple(sorted(self.exact + self.blanket))
+
+
+def _filtered(graph: SemanticGraph, metric: MetricSpec) -> bool:
+    """Does the metric, or any metric it is computed from, filter its rows (so its cells are slices of a cell)?"""
+    if metric.filter:
+        return True
+    for item in metric_inputs(metric):
+        if item.filter or (item.name in graph.metrics and _filtered(graph, graph.metrics[item.name])):
+            return True
+    return False
+
+
+def _problem(graph: SemanticGraph, key: str, field: str, message: str) -> SpecInvalid:
+    origin = graph.origins[key]
+    return SpecInvalid([ValidationIssue(Location(origin.file, origin.line, f"{origin.field}.{field}"), message)])
+
+
+def privacy_plan(graph: SemanticGraph, kpis: list[MetricSpec]) -> PrivacyPlan:
+    """Split the KPIs with a privacy count into exact and blanket ones and find the suppression table's axes."""
+    private = [m for m in kpis if m.kpi is not None and m.kpi.privacy_count_metric]
+    counts = sorted({m.kpi.privacy_count_metric for m in private if m.kpi and m.kpi.privacy_count_metric})
+    if len(counts) > 1:
+        raise _problem(
+            graph,
+            f"metric:{private[-1].name}",
+            "kpi.privacy_count_metric",
+            f"people KPIs count their cells' people with different metrics ({', '.join(counts)}); "
+            "suppression decides once for all of them: use one privacy_count_metric",
+        )
+    for metric in private:
+        if "week" in metric.kpi.grains:  # type: ignore[union-attr]
+            raise _problem(
+                graph,
+                f"metric:{metric.name}",
+                "kpi.grains",
+                f"'{metric.name}' has a privacy count and a week grain; suppression is decided per calendar year and "
+                "a week can span two: publish people KPIs by day, month, quarter and year (see docs/privacy.md)",
+            )
+    axes: list[str] = []
+    for metric in private:
+        if not _filtered(graph, metric):
+            axes += [d for d in metric.kpi.natural_dimensions if d not in axes]  # type: ignore[union-attr]
+    if len(axes) > 2:
+        raise _problem(
+            graph,
+            f"metric:{private[0].name}",
+            "kpi.natural_dimensions",
+            f"people KPIs are broken down by {', '.join(axes)}; complementary suppression supports two breakdowns "
+            "(see docs/privacy.md): publish the others without privacy_count_metric or drop them",
+        )
+    exact, blanket = [], []
+    for metric in private:
+        fits = not _filtered(graph, metric) and set(metric.kpi.natural_dimensions) <= set(axes)  # type: ignore[union-attr]
+        (exact if fits else blanket).append(metric.name)
+    marts = []
+    for name in sorted(graph.marts):
+        mart = graph.marts[name]
+        if not any(graph.metrics[m].kpi and graph.metrics[m].kpi.privacy_count_metric for m in mart.metrics):  # type: ignore[union-attr]
+            continue
+        dims = [g for g in mart.group_by if not g.startswith(TIME_ENTITY + "__")]
+        if set(dims) - set(axes) or any(_filtered(graph, graph.metrics[m]) for m in mart.metrics):
+            raise _problem(
+                graph,
+                f"mart:{name}",
+                "group_by",
+                f"mart '{name}' holds people KPIs but is grouped by {', '.join(dims) or 'nothing'} or holds a "
+                f"filtered metric; suppression covers breakdowns by {', '.join(axes) or 'nothing'} of unfiltered "
+                "metrics (see docs/privacy.md)",
+            )
+        marts.append(name)
+    return PrivacyPlan(tuple(axes), tuple(exact), tuple(blanket), tuple(marts), counts[0] if counts else None)
+
+
+@dataclass(frozen=True)
+class SuppressionTable:
+    """The suppression table in kpi_values terms: axis columns, dimension_set labels, and which sets are published."""
+
+    columns: tuple[str, ...]  # kpi_values column of each axis (store_id, department)
+    row_sets: tuple[str, ...]  # dimension_set labels whose rows have a value on the first axis
+    col_sets: tuple[str, ...]  # ... on the second axis
+    inner_published: bool  # a mart publishes the inner cells (axis 1 x axis 2)
+
+
+def _ident(name: str) -> str:
+    return exp.to_identifier(name).sql("duckdb")
+
+
+def _text(value: str) -> str:
+    return exp.Literal.string(value).sql("duckdb")
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return f"IN ({', '.join(_text(v) for v in values)})" if values else "IN (NULL)"
+
+
+# Placeholders to_dbt_sql turns into {{ var('hr_min_cell_size', 5) }} and the privacy window macro's value.
+MIN_CELL = dbt_var(PRIVACY_VAR, PRIVACY_DEFAULT).sql("duckdb")
+WINDOW_START_YEAR = RuntimeDate(PRIVACY_WINDOW_MACRO).placeholder
+
+
+def _same(left: str, right: str, column: str) -> str:
+    return f"{left}.{column} IS NOT DISTINCT FROM {right}.{column}"
+
+
+def suppression_sql(table: SuppressionTable, cells: list[str]) -> str:
+    """The `privacy_suppression` model's query: one row per year and member (overall, each store, each department,
+    each store x department) with is_primary and is_suppressed. `cells` are SELECTs of (year_start, grain,
+    period_start, dimension_set, a, b, population) over the cells each published table holds from the window's
+    year on."""
+    on_row = f"dimension_set {_in(table.row_sets)}"
+    on_col = f"dimension_set {_in(table.col_sets)}"
+    virtual = []
+    if len(table.columns) == 2 and not table.inner_published:  # inner cells exist but nobody publishes them
+        virtual.append(
+            "SELECT r.year_start, TRUE AS on_row, r.a, TRUE AS on_col, c.b, 0 AS is_primary, 0 AS people, "
+            "CAST(NULL AS DATE) AS first_month, CAST(NULL AS DATE) AS last_month, 0 AS cost "
+            "FROM members AS r JOIN members AS c ON r.year_start = c.year_start "
+            "WHERE r.on_row AND NOT r.on_col AND c.on_col AND NOT c.on_row"
+        )
+    if len(table.columns) == 1:  # one breakdown: a second axis with one unpublished member stands for "everyone"
+        virtual.append(
+            "SELECT year_start, on_row, a, TRUE AS on_col, CAST(NULL AS VARCHAR) AS b, 0 AS is_primary, "
+            "0 AS people, CAST(NULL AS DATE) AS first_month, CAST(NULL AS DATE) AS last_month, 0 AS cost FROM members"
+        )
+    grid = (
+        "SELECT year_start, on_row, a, on_col, b, is_primary, people, first_month, last_month, "
+        f"CASE WHEN is_primary = 1 THEN 0 WHEN on_row AND on_col THEN {INNER_COST} "
+        f"WHEN on_row OR on_col THEN {MARGIN_COST} ELSE {TOTAL_COST} END AS cost FROM members"
+    )
+    grid = " UNION ALL ".join([grid, *virtual])
+    cell_key = ("on_row", "a", "on_col", "b")
+
+    def same_cell(left: str, right: str) -> str:
+        return " AND ".join(_same(left, right, k) for k in cell_key)
+
+    corner_order = ", ".join(f"q.{k} NULLS FIRST" for k in cell_key)
+    # a corner that has no month where the primary cell has one cannot hide it there: prefer corners spanning it
+    gaps = " + ".join(
+        f"CASE WHEN {c}.first_month > p.first_month OR {c}.last_month < p.last_month THEN 1 ELSE 0 END"
+        for c in ("along_row", "along_col", "q")
+    )
+    return f"""
+WITH cells AS (
+  {" UNION ALL ".join(cells)}
+), members AS (
+  SELECT
+    year_start, dimension_set, a, b,
+    {on_row} AS on_row,
+    {on_col} AS on_col,
+    MAX(CASE WHEN population < {MIN_CELL} THEN 1 ELSE 0 END) AS is_primary,
+    SUM(population) AS people,
+    MIN(CASE WHEN grain = 'month' THEN period_start END) AS first_month,
+    MAX(CASE WHEN grain = 'month' THEN period_start END) AS last_month
+  FROM cells
+  GROUP BY year_start, dimension_set, a, b
+), grid AS (
+  {grid}
+), rectangles AS (
+  SELECT
+    p.year_start,
+    p.on_row AS p_on_row, p.a AS p_a, p.on_col AS p_on_col, p.b AS p_b,
+    q.on_row AS q_on_row, q.a AS q_a, q.on_col AS q_on_col, q.b AS q_b,
+    ROW_NUMBER() OVER (
+      PARTITION BY p.year_start, p.on_row, p.a, p.on_col, p.b
+      ORDER BY {gaps}, along_row.cost + along_col.cost + q.cost, along_row.people + along_col.people + q.people,
+        {corner_order}
+    ) AS choice
+  FROM grid AS p
+  JOIN grid AS along_row
+    ON along_row.year_start = p.year_start AND {_same("along_row", "p", "on_row")} AND {_same("along_row", "p", "a")}
+    AND NOT ({_same("along_row", "p", "on_col")} AND {_same("along_row", "p", "b")})
+  JOIN grid AS along_col
+    ON along_col.year_start = p.year_start AND {_same("along_col", "p", "on_col")} AND {_same("along_col", "p", "b")}
+    AND NOT ({_same("along_col", "p", "on_row")} AND {_same("along_col", "p", "a")})
+  JOIN grid AS q
+    ON q.year_start = p.year_start
+    AND {_same("q", "along_col", "on_row")} AND {_same("q", "along_col", "a")}
+    AND {_same("q", "along_row", "on_col")} AND {_same("q", "along_row", "b")}
+  WHERE p.is_primary = 1
+), corners AS (
+  SELECT year_start, p_on_row AS on_row, p_a AS a, q_on_col AS on_col, q_b AS b FROM rectangles WHERE choice = 1
+  UNION
+  SELECT year_start, q_on_row, q_a, p_on_col, p_b FROM rectangles WHERE choice = 1
+  UNION
+  SELECT year_start, q_on_row, q_a, q_on_col, q_b FROM rectangles WHERE choice = 1
+)
+SELECT
+  m.year_start,
+  m.dimension_set,
+  {"".join(f"m.{v} AS {_ident(c)}, " for v, c in zip(("a", "b"), table.columns, strict=False))}
+  m.is_primary = 1 AS is_primary,
+  m.is_primary = 1 OR c.year_start IS NOT NULL AS is_suppressed
+FROM members AS m
+LEFT JOIN corners AS c
+  ON c.year_start = m.year_start AND {same_cell("c", "m")}
+"""
+
+
+def year_start(column: str) -> str:
+    return f"CAST(DATE_TRUNC('YEAR', {column}) AS DATE)"
+
+
+def cells_sql(
+    table: SuppressionTable, model: str, dimension_set: str | None, present: tuple[str, ...], grain: str | None = None
+) -> str:
+    """A `cells` input of suppression_sql: one model's cells from the window's year on. `dimension_set` and `grain`
+    None read the model's own columns (kpi_values shape); a mart's rows all belong to one set and grain.
+    `present`: the axis columns the model has."""
+    label = "dimension_set" if dimension_set is None else _text(dimension_set)
+    grain = "grain" if grain is None else _text(grain)
+    axes = [_ident(c) if c in present else "CAST(NULL AS VARCHAR)" for c in table.columns]
+    axes += ["CAST(NULL AS VARCHAR)"] * (2 - len(axes))
+    return (
+        f"SELECT {year_start('period_start')} AS year_start, {grain} AS grain, period_start, "
+        f"{label} AS dimension_set, {axes[0]} AS a, "
+        f"{axes[1]} AS b, population FROM {REF_PREFIX}{model} WHERE period_start >= {WINDOW_START_YEAR}"
+    )
+
+
+def member_join(
+    table: SuppressionTable, alias: str, dimension_set: str | None, present: tuple[str, ...] | None = None
+) -> str:
+    """ON condition joining `privacy_suppression AS s` to the row `alias` of the year and member it belongs to."""
+    label = f"{alias}.dimension_set" if dimension_set is None else _text(dimension_set)
+    parts = [f"s.year_start = {year_start(f'{alias}.period_start')}", f"s.dimension_set = {label}"]
+    parts += [
+        _same("s", alias, _ident(c)) if present is None or c in present else f"s.{_ident(c)} IS NULL"
+        for c in table.columns
+    ]
+    return " AND ".join(parts)

@@ -1,0 +1,55 @@
+"""Which KPIs and marts the one suppression decision governs (compiler/privacy.py, docs/privacy.md)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kpiflow.compiler.dbt_writer import kpi_metrics
+from kpiflow.compiler.issues import SpecInvalid
+from kpiflow.compiler.privacy import privacy_plan
+from kpiflow.compiler.validate import load_graph
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _plan(metrics_dir: Path = REPO / "metrics"):
+    graph = load_graph(REPO, metrics_dir)
+    return privacy_plan(graph, kpi_metrics(graph))
+
+
+def test_people_kpis_share_the_store_by_department_table() -> None:
+    plan = _plan()
+    assert plan.axes == ("store", "employee__department")
+    assert plan.count_metric == "employees_covered"
+    assert plan.marts == ("mart_hr_store_department_month",)
+    assert {"headcount", "hires", "employee_turnover_rate", "revenue_per_employee"} <= set(plan.exact)
+    # sales staff only, and by region: not a cell of the table, hidden for a year whenever anything is
+    assert plan.blanket == ("sales_per_employee",)
+    assert "time_to_hire_days" not in plan.kpis  # applicants, not employees
+
+
+@pytest.mark.parametrize(
+    ("replacement", "field", "words"),
+    [
+        ("      natural_dimensions: [store, employee__department, store__region]\n", "natural_dimensions", "two"),
+        ("      natural_dimensions: [store, employee__department]\n      grains: [week, month]\n", "grains", "week"),
+    ],
+    ids=["third-breakdown", "week-grain"],
+)
+def test_people_kpis_the_method_cannot_protect_are_refused_with_their_place(
+    tmp_path: Path, replacement: str, field: str, words: str
+) -> None:
+    metrics = tmp_path / "metrics"
+    shutil.copytree(REPO / "metrics", metrics)
+    hr = metrics / "hr.yml"
+    text = hr.read_text(encoding="utf-8")
+    needle = "      natural_dimensions: [store, employee__department]\n"
+    assert needle in text
+    hr.write_text(text.replace(needle, replacement), encoding="utf-8")
+    with pytest.raises(SpecInvalid) as raised:
+        _plan(metrics)
+    message = str(raised.value)
+    assert "hr.yml:" in message and f"kpi.{field}" in message and words in message
