@@ -235,8 +235,8 @@ def plausible_history(check: s.Plausible, ctx: Context) -> tuple[date, date] | N
     (the window's start in an incremental run, else the day after the run date); None: the whole table."""
     if check.date_column is None:
         return None
-    end = ctx.window_start if ctx.window_column(check.table) else ctx.run_date + timedelta(days=1)
-    assert end is not None
+    windowed = ctx.window_start is not None and ctx.window_column(check.table) is not None
+    end = ctx.window_start if windowed and ctx.window_start is not None else ctx.run_date + timedelta(days=1)
     return end - timedelta(days=check.trailing_days), end
 
 
