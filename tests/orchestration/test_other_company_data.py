@@ -1,7 +1,8 @@
 """Another company's data through the real pipeline: its own regions, categories, roles, courses, lead sources and
-departments, customers without a home store and products without a name. The gate warns about the unknown names
-and passes; the build and the publish go through; the KPI breakdowns carry the company's names, and a breakdown
-with an unknown (NULL) member still adds up to the total (issues 15.8 and 20.3)."""
+departments, customers without a home store and products without a name, and a sales plan that never arrived. The
+gate warns about the unknown names and passes; the build and the publish go through, the missing plan holds that
+manager's pay with its reason; the KPI breakdowns carry the company's names, and a breakdown
+with an unknown (NULL) member still adds up to the total (issues 15.8, 20.1 and 20.3)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,11 @@ MAY_BE_EMPTY = (
     # a physical store without a region: its sales are the unknown member of the region breakdown
     "update raw.stores set region = null where store_id = (select min(store_id) from raw.stores where region = 'West')",
 )
+# one sales manager's November plan never arrived: that card's plan attainment has no value, so its pay is held
+NO_PLAN = (
+    "delete from raw.sales_plans where month_start = date '2025-11-01' "
+    "and employee_id = (select min(employee_id) from raw.sales_plans)"
+)
 
 
 def _published(path: Path, sql: str) -> list[tuple]:
@@ -52,7 +58,8 @@ def test_other_company_names_and_empty_columns_publish(
 ) -> None:
     settings = demo_in_project_copy(START, RUN_DATE, scale=0.02)
     with duckdb.connect(str(settings.warehouse_path)) as con:
-        for statement in (*RENAMED, *MAY_BE_EMPTY):
+        (no_plan_employee,) = con.execute("select min(employee_id) from raw.sales_plans").fetchone()
+        for statement in (*RENAMED, *MAY_BE_EMPTY, NO_PLAN):
             con.execute(statement)
         (customers_without_store,) = con.execute(
             "select count(*) from raw.customers where home_store_id is null"
@@ -95,3 +102,14 @@ def test_other_company_names_and_empty_columns_publish(
     departments = {d for (d,) in _published(marts, "select distinct department from pub.marts.kpi_values "
                                                    "where dimension_set = 'department'")}  # fmt: skip
     assert "logistics" in departments
+
+    held = _published(marts, "select employee_id, period_start, status, reason, bonus, total_pay from "
+                             "pub.payroll.payouts where status = 'held'")  # fmt: skip
+    assert (no_plan_employee, date(2025, 11, 1)) in {(row[0], row[1]) for row in held}, held
+    for _, _, _, reason, bonus, total_pay in held:
+        assert reason and bonus is None and total_pay is None  # held with its reason, never a guessed amount
+    missing_plan = [row for row in held if row[0] == no_plan_employee and row[1] == date(2025, 11, 1)]
+    assert "plan_attainment" in missing_plan[0][3]
+    (after_run_date,) = _published(marts, "select count(*) from pub.payroll.payouts where period_start > date "
+                                          "'2025-12-31'")[0]  # fmt: skip
+    assert after_run_date == 0
