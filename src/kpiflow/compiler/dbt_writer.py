@@ -35,6 +35,7 @@ MART_SCHEMA = "marts"
 # gets an early date from the same macro, so one model text serves both.
 WINDOW_START = RuntimeDate("kpiflow_window_start")
 PERIOD_KEY = ("kpi", "grain", "period_start")
+PER_ROW_GRAIN = "per row"  # a KPI table holds every grain, named in its `grain` column
 # Rebuilt in full every night: a model over seeds (a plan may change any past period) or one that fills the time
 # spine for every member ever seen (see _window_safe).
 FULL_REBUILD_CONFIG = (
@@ -43,15 +44,28 @@ FULL_REBUILD_CONFIG = (
 )
 
 
-def incremental_config(unique_key: tuple[str, ...], schema: str | None = None) -> str:
-    """dbt config for a model whose rows are keyed by period: each run deletes the periods it recomputes (those
-    from the window start on) and inserts them again, so late rows are picked up and reruns change nothing."""
+def incremental_config(
+    unique_key: tuple[str, ...],
+    schema: str | None = None,
+    *,
+    window_column: str,
+    window_grain: str = "day",
+    rebuilt_kpis: tuple[str, ...] = (),
+) -> str:
+    """dbt config for a model whose rows are keyed by period: each run deletes every period it recomputes (those
+    from the window start on, at `window_grain` or, for "per row", at the grain in each row's `grain` column), whether
+    or not the new rows still hold it, and inserts the new rows, so late rows are picked up, a period that emptied
+    upstream is emptied here too, and reruns change nothing (strategy `kpiflow_window`, macros/kpiflow_window.sql)."""
     keys = ", ".join(f"'{k}'" for k in unique_key)
     parts = [
         "materialized='incremental'",
-        "incremental_strategy='delete+insert'",
+        "incremental_strategy='kpiflow_window'",
         f"unique_key=[{keys}]",
+        f"window_column='{window_column}'",
+        "window_grain_column='grain'" if window_grain == PER_ROW_GRAIN else f"window_grain='{window_grain}'",
     ]
+    if rebuilt_kpis:
+        parts.append("window_rebuilt={'kpi': [" + ", ".join(f"'{k}'" for k in rebuilt_kpis) + "]}")
     if schema:
         parts.insert(0, f"schema='{schema}'")
     return "{{ config(" + ", ".join(parts) + ") }}\n"
@@ -176,7 +190,11 @@ def _kpi_model(
         union = exp.union(union, part, distinct=False, copy=False)
     origin = graph.origins[f"metric:{metric.name}"]
     incremental = _window_safe(union, rebuilt)
-    config = incremental_config(PERIOD_KEY) if incremental else FULL_REBUILD_CONFIG
+    config = (
+        incremental_config(PERIOD_KEY, window_column="period_start", window_grain=PER_ROW_GRAIN)
+        if incremental
+        else FULL_REBUILD_CONFIG
+    )
     return HEADER.format(source=origin.file.name) + config + to_dbt_sql(union, dialect) + "\n", incremental
 
 
@@ -241,7 +259,13 @@ def _values_model(names: list[str], dialect: str, rebuilt_kpis: set[str]) -> str
         rebuilt = exp.In(this=exp.column("kpi"), expressions=[exp.Literal.string(n) for n in sorted(rebuilt_kpis)])
         recomputed = exp.or_(rebuilt, recomputed, copy=False)
     kept = _select("*").from_(union.subquery("k"), copy=False).where(recomputed, copy=False)
-    config = incremental_config(PERIOD_KEY, MART_SCHEMA)
+    config = incremental_config(
+        PERIOD_KEY,
+        MART_SCHEMA,
+        window_column="period_start",
+        window_grain=PER_ROW_GRAIN,
+        rebuilt_kpis=tuple(sorted(rebuilt_kpis)),
+    )
     return HEADER.format(source="metrics/*.yml") + config + to_dbt_sql(kept, dialect) + "\n"
 
 
@@ -295,7 +319,8 @@ def _mart_model(
         renamed = renamed.select(exp.alias_(flag, "is_suppressed", copy=False), copy=False)
     renamed = renamed.from_(query.subquery("q"), copy=False)
     if time_key and _window_safe(renamed, rebuilt):
-        config = incremental_config(("period_start",), MART_SCHEMA)
+        grain = time_key[0].removeprefix(TIME_ENTITY + "__")
+        config = incremental_config(("period_start",), MART_SCHEMA, window_column="period_start", window_grain=grain)
     else:
         config = "{{ config(schema='" + MART_SCHEMA + "') }}\n"
     return HEADER.format(source=origin.file.name) + config + to_dbt_sql(renamed, dialect) + "\n"
@@ -459,7 +484,7 @@ def _rollup_model(rollups: RollupCatalog, name: str, dialect: str) -> str:
     """A daily rollup (rollups.py): incremental by day, in the intermediate schema."""
     model, _, _ = rollups.describe(name)
     query = rollups.model_query(name, dbt_ref_relation, WINDOW_START)
-    config = incremental_config(("__day",), "intermediate")
+    config = incremental_config(("__day",), "intermediate", window_column="__day")
     source = f"metrics/*.yml (semantic model {model.name})"
     return HEADER.format(source=source) + config + to_dbt_sql(query, dialect) + "\n"
 

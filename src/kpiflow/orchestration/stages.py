@@ -18,6 +18,7 @@ from kpiflow.orchestration.dbt import DbtBuildSummary, dbt_build
 from kpiflow.orchestration.duckdb_files import attached_read_only
 from kpiflow.orchestration.incremental import (
     check_window,
+    horizon_setting,
     late_days_setting,
     plan_build,
     record_build,
@@ -133,6 +134,7 @@ def check_inputs(ctx: RunContext) -> GateOutcome:
         ctx.run_date,
         late_days=late_days_setting(ctx.options.late_days),
         full_refresh=ctx.options.full_refresh,
+        horizon_days=horizon_setting(ctx.options.restatement_horizon),
     )
     report = run_gate(ctx.settings, ctx.run_date, data_docs=True, quarantine=True, window_start=window)
     return GateOutcome(passed=report.passed, summary_text=report.summary_text(), data_docs_path=report.data_docs_path)
@@ -157,6 +159,7 @@ def build_models(ctx: RunContext) -> DbtBuildSummary:
         ctx.run_date,
         late_days=late_days_setting(ctx.options.late_days),
         full_refresh=ctx.options.full_refresh,
+        horizon_days=horizon_setting(ctx.options.restatement_horizon),
     )
     set_window(ctx.settings.warehouse_path, plan)
     summary = dbt_build(

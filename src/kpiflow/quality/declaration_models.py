@@ -109,6 +109,13 @@ class SettingsModel(Strict):
     volume: VolumeDefaults = VolumeDefaults()
 
 
+class ValidityModel(Strict):
+    start: Name
+    end: Name | None = None
+    end_with: list[Name] = Field(default_factory=list)
+    ignore: list[Name] = Field(default_factory=list)
+
+
 class TableModel(Strict):
     columns: dict[Name, s.TypeFamily] = Field(min_length=1)
     key: list[str] = Field(default_factory=list)
@@ -116,6 +123,9 @@ class TableModel(Strict):
     quarantine_limit: Decimal | None = Field(default=None, ge=0, le=1)
     # The row's business date: an incremental run checks only the rows from its window start on (row checks).
     window_column: str | None = None
+    # Rows whose dates place them in history (hire/termination, valid_from/valid_to, completed_on): a changed row
+    # makes the next incremental build recompute from the first day it affects (orchestration/restatements.py).
+    validity: ValidityModel | None = None
     checks: list[dict[str, Any]] = Field(default_factory=list)
 
 

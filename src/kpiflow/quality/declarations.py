@@ -348,7 +348,10 @@ def _build(located: LocatedYaml) -> s.GateSpec:
                 )
             )
             window = None
-        tables.append(s.TableSpec(name, tuple(table.columns.items()), tuple(table.key), limit, tuple(found), window))
+        validity = _validity(name, table, problems)
+        tables.append(
+            s.TableSpec(name, tuple(table.columns.items()), tuple(table.key), limit, tuple(found), window, validity)
+        )
     run_table, run_column = parsed.settings.run_date_from.split(".")
     known = parsed.tables.get(run_table)
     if known is None or known.columns.get(run_column) not in s.DATED_FAMILIES:
@@ -362,6 +365,20 @@ def _build(located: LocatedYaml) -> s.GateSpec:
     if problems:
         raise _report(located, problems)
     return s.GateSpec(str(located.file), RAW_SCHEMA, parsed.settings.founded_on, (run_table, run_column), tuple(tables))
+
+
+def _validity(name: str, table: TableModel, problems: list[DeclarationError]) -> s.ValiditySpec | None:
+    """The table's validity declaration, when every column it names is declared and it has a key to match rows by."""
+    declared = table.validity
+    if declared is None:
+        return None
+    named = [declared.start, *([declared.end] if declared.end else []), *declared.end_with, *declared.ignore]
+    unknown = [column for column in named if column not in table.columns]
+    if unknown or not table.key:
+        why = f"names undeclared column(s) {', '.join(unknown)}" if unknown else "needs the table's key"
+        problems.append(DeclarationError(("tables", name, "validity"), f"validity of {name} {why}"))
+        return None
+    return s.ValiditySpec(declared.start, declared.end, tuple(declared.end_with), tuple(declared.ignore))
 
 
 def _report(located: LocatedYaml, problems: list[DeclarationError]) -> UserInputError:

@@ -224,6 +224,18 @@ class ColumnType(CheckSpec):
 
 
 @dataclass(frozen=True)
+class ValiditySpec:
+    """A table whose rows cover days from `start` (to `end`): a change to a row restates the days it covers. A change
+    to `end` or `end_with` restates from the earlier of the old and new end; a change to any other column except
+    `ignore` restates from the earlier of the old and new start."""
+
+    start: str
+    end: str | None = None
+    end_with: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class TableSpec:
     """One raw table: its expected columns, key (for example keys in reports) and checks."""
 
@@ -233,6 +245,7 @@ class TableSpec:
     quarantine_limit: Decimal
     checks: tuple[CheckSpec, ...]
     window_column: str | None = None  # date/timestamp column that limits row checks to an incremental run's window
+    validity: ValiditySpec | None = None  # the days a row covers, for tables without one business date
 
     @property
     def column_names(self) -> tuple[str, ...]:
