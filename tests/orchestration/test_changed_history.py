@@ -1,10 +1,11 @@
 """Incremental builds forget nothing: raw data changed the way real feeds change it, night after night, and after each
 night every table of the intermediate, kpi and marts schemas equals a full rebuild of the same data, row for row.
 
-The nights: (a) a whole day inside the window is deleted upstream; (b) a day's orders move to the next day; (c) an
+The nights: (a) a whole day inside the window is deleted upstream; (b) a day's orders move to the next day; (d) an
+order of a day before the window is removed (its day's fingerprint changes: the day is restated and rebuilt); (c) an
 employee transfers mid-month, an assignment is back-dated and a termination date is corrected two months back (all
-before the window: validity rows restate from the first day they affect); (d) an order of a day before the window is
-removed (its day's fingerprint changes: the day is restated and rebuilt). Then: NULL store ids on old orders fail
+before the window: validity rows restate from the first day they affect). (c) comes last: the demo generator's next
+appended day may rewrite HR rows, which restates them again. Then: NULL store ids on old orders fail
 the input gate; a change beyond the restatement horizon fails the build and asks for --full-refresh.
 """
 
@@ -188,14 +189,15 @@ def chain(tmp_path_factory: pytest.TempPathFactory, project_copier: Callable[[Pa
 
     day += timedelta(days=1)
     append_demo_days(settings.warehouse_path, day, seeds_dir=seeds)
-    restated_from = _change_validity_rows(settings, day)
-    nights["c"] = _night(settings, day, root)
-
-    day += timedelta(days=1)
-    append_demo_days(settings.warehouse_path, day, seeds_dir=seeds)
     old_day = day - timedelta(days=20)
     _remove_old_order(settings, old_day)
     nights["d"] = _night(settings, day, root)
+
+    day += timedelta(days=1)
+    append_demo_days(settings.warehouse_path, day, seeds_dir=seeds)
+    restated_from = _change_validity_rows(settings, day)
+    nights["c"] = _night(settings, day, root)
+
     return Chain(settings, nights, restated_from, old_day)
 
 
@@ -229,7 +231,7 @@ def _context(settings: Settings, run_date: date) -> RunContext:
 
 
 def test_null_store_ids_on_old_orders_fail_the_gate(chain: Chain) -> None:
-    run_date = chain.nights["d"].run_date + timedelta(days=1)
+    run_date = chain.nights["c"].run_date + timedelta(days=1)
     old_day = run_date - timedelta(days=30)
     copy = chain.settings.warehouse_path.parent.parent / "gate" / "kpiflow.duckdb"
     copy.parent.mkdir()
@@ -249,7 +251,7 @@ def test_null_store_ids_on_old_orders_fail_the_gate(chain: Chain) -> None:
 
 
 def test_a_change_beyond_the_horizon_fails_and_asks_for_a_full_refresh(chain: Chain) -> None:
-    run_date = chain.nights["d"].run_date + timedelta(days=1)
+    run_date = chain.nights["c"].run_date + timedelta(days=1)
     _remove_old_order(chain.settings, DEMO_START + timedelta(days=4))
     with pytest.raises(RunFailed, match=r"restatement horizon \(90 days.*--full-refresh"):
         check_inputs(_context(chain.settings, run_date))

@@ -93,8 +93,9 @@ def warehouse(tmp_path: Path) -> Path:
             "insert into raw.employees values ('E1', '2024-01-01', null, null, 3000), "
             "('E2', '2024-06-01', '2025-03-20', 'resignation', 3100)"
         )
-    take_fingerprints(path, GATE)
     with duckdb.connect(str(path)) as con:
+        con.execute("create schema kpiflow_state")
+        take_fingerprints(con, GATE)
         keep_fingerprints(con)
     return path
 
@@ -103,8 +104,8 @@ def _change(path: Path, *statements: str) -> Restatements:
     with duckdb.connect(str(path)) as con:
         for statement in statements:
             con.execute(statement)
-    take_fingerprints(path, GATE)
-    return restated_before(path, WINDOW)
+        take_fingerprints(con, GATE)
+        return restated_before(con, WINDOW)
 
 
 def test_unchanged_history_restates_nothing(warehouse: Path) -> None:
@@ -170,8 +171,9 @@ def test_tables_without_a_recorded_fingerprint_restate_nothing(tmp_path: Path) -
     with duckdb.connect(str(path)) as con:
         con.execute("create schema raw")
         con.execute("create table raw.orders as select 1 as order_id, now() as order_ts, 'S0' as store_id")
-    take_fingerprints(path, GATE)  # employees etc. missing: left out, as the gate will name them
-    assert restated_before(path, WINDOW) == Restatements()
+        con.execute("create schema kpiflow_state")
+        take_fingerprints(con, GATE)  # employees etc. missing: left out, as the gate will name them
+        assert restated_before(con, WINDOW) == Restatements()
 
 
 def test_a_restatement_beyond_the_horizon_fails_and_asks_for_a_full_refresh() -> None:

@@ -36,7 +36,6 @@ from kpiflow.orchestration.restatements import (
     restated_before,
     take_fingerprints,
 )
-from kpiflow.quality.specs import GateSpec
 
 LATE_DAYS_ENV = "KPIFLOW_LATE_DAYS"
 DEFAULT_LATE_DAYS = 3
@@ -127,7 +126,7 @@ def plan_build(
     """The build this run does. Takes the raw fingerprints the build is recorded with (restatements.py), and for an
     incremental build starts the window on the earliest raw day restated before it."""
     fingerprint = project_fingerprint(settings.project_dir)
-    take_fingerprints(settings.warehouse_path, _gate_spec(settings))
+    _take_fingerprints(settings)
     if full_refresh:
         return BuildPlan(True, None, "--full-refresh asked for", fingerprint)
     previous = last_build(settings.warehouse_path)
@@ -149,16 +148,19 @@ def _restated_window(
 ) -> tuple[date, Restatements]:
     """The window start moved back to the earliest restated day (fingerprints taken just before); fails the run when
     that day is beyond the horizon."""
-    restated = restated_before(settings.warehouse_path, window_start)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        restated = restated_before(con, window_start)
     restated.check_horizon(run_date, horizon_days)
     return min(window_start, restated.earliest or window_start), restated
 
 
-def _gate_spec(settings: Settings) -> GateSpec:
-    """The raw tables' declarations (which are dated, which have validity ranges); pydantic loads only when needed."""
-    from kpiflow.quality.declarations import CHECKS_FILE, load_gate_spec
+def _take_fingerprints(settings: Settings) -> None:
+    """Fingerprint the raw tables the gate declares (which are dated, which have validity ranges)."""
+    from kpiflow.quality.declarations import CHECKS_FILE, load_gate_spec  # pydantic loads only when a run needs it
 
-    return load_gate_spec(settings.project_dir / CHECKS_FILE)
+    gate = load_gate_spec(settings.project_dir / CHECKS_FILE)
+    with _state_schema(settings.warehouse_path) as con:
+        take_fingerprints(con, gate)
 
 
 def check_window(
@@ -179,7 +181,7 @@ def check_window(
     previous = last_build(settings.warehouse_path)
     if previous is None:
         return None
-    take_fingerprints(settings.warehouse_path, _gate_spec(settings))
+    _take_fingerprints(settings)
     start, _ = _restated_window(settings, _window_start(previous, run_date, late_days), run_date, horizon_days)
     return start
 

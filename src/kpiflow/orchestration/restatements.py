@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 
@@ -80,30 +79,28 @@ class Restatements:
             )
 
 
-def take_fingerprints(warehouse: Path, gate: GateSpec) -> None:
-    """Fingerprint the raw tables as they are now into kpiflow_state's `_taken` tables: one query per table.
-    A table or column missing from the warehouse is left out (the quality gate names it)."""
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("create schema if not exists kpiflow_state")
-        con.execute(
-            f"create or replace table {DAYS_TABLE}{_TAKEN} "
-            "(table_name varchar, day date, row_count bigint, checksum varchar)"
-        )
-        con.execute(
-            f"create or replace table {ROWS_TABLE}{_TAKEN} (table_name varchar, row_key varchar, start_day date, "
-            "end_day date, start_hash varchar, end_hash varchar)"
-        )
-        for table in gate.tables:
-            query = _fingerprint_query(gate.schema, table)
-            if query is None:
-                continue
-            target = DAYS_TABLE if table.window_column else ROWS_TABLE
-            try:
-                con.execute(f"insert into {target}{_TAKEN} {query}", [table.name])
-            except (duckdb.CatalogException, duckdb.BinderException):
-                continue
-            # A marker row: the table was fingerprinted (an empty table has no other row).
-            con.execute(f"insert into {target}{_TAKEN} (table_name) values (?)", [table.name])
+def take_fingerprints(con: duckdb.DuckDBPyConnection, gate: GateSpec) -> None:
+    """Fingerprint the raw tables as they are now into kpiflow_state's `_taken` tables (the schema exists): one
+    query per table. A table or column missing from the warehouse is left out (the quality gate names it)."""
+    con.execute(
+        f"create or replace table {DAYS_TABLE}{_TAKEN} "
+        "(table_name varchar, day date, row_count bigint, checksum varchar)"
+    )
+    con.execute(
+        f"create or replace table {ROWS_TABLE}{_TAKEN} (table_name varchar, row_key varchar, start_day date, "
+        "end_day date, start_hash varchar, end_hash varchar)"
+    )
+    for table in gate.tables:
+        query = _fingerprint_query(gate.schema, table)
+        if query is None:
+            continue
+        target = DAYS_TABLE if table.window_column else ROWS_TABLE
+        try:
+            con.execute(f"insert into {target}{_TAKEN} {query}", [table.name])
+        except (duckdb.CatalogException, duckdb.BinderException):
+            continue
+        # A marker row: the table was fingerprinted (an empty table has no other row).
+        con.execute(f"insert into {target}{_TAKEN} (table_name) values (?)", [table.name])
 
 
 def _fingerprint_query(schema: str, table: TableSpec) -> str | None:
@@ -128,49 +125,48 @@ def _hash(columns: list[str]) -> str:
     return row_hash_sql(*(f"{_ROW}.{quote_identifier(c)}" for c in columns)) if columns else "0"
 
 
-def restated_before(warehouse: Path, window_start: date) -> Restatements:
+def restated_before(con: duckdb.DuckDBPyConnection, window_start: date) -> Restatements:
     """Compare the fingerprints just taken with those of the last build: the restated days before `window_start`.
     Tables without a recorded fingerprint (the first build since they were declared) restate nothing."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        if not _recorded(con):
-            return Restatements()
-        days = con.execute(
-            f"""
-            select coalesce(now.table_name, built.table_name) as table_name, coalesce(now.day, built.day) as day
-            from {DAYS_TABLE}{_TAKEN} as now
-            full join {DAYS_TABLE} as built on now.table_name = built.table_name and now.day = built.day
-            where coalesce(now.day, built.day) < ?
-                and coalesce(now.table_name, built.table_name) in (select table_name from {DAYS_TABLE})
-                and (now.day is null or built.day is null
-                     or now.row_count <> built.row_count or now.checksum <> built.checksum)
-            order by 1, 2
-            """,
-            [window_start],
-        ).fetchall()
-        ranges = con.execute(
-            f"""
-            select table_name, min(first_day) from (
-                select coalesce(now.table_name, built.table_name) as table_name,
-                    case
-                        when now.row_key is null then coalesce(built.start_day, ?)
-                        when built.row_key is null then coalesce(now.start_day, ?)
-                        when now.start_hash <> built.start_hash
-                            then least(coalesce(now.start_day, ?), coalesce(built.start_day, ?))
-                        else least(coalesce(now.end_day, ?), coalesce(built.end_day, ?))
-                    end as first_day
-                from {ROWS_TABLE}{_TAKEN} as now
-                full join {ROWS_TABLE} as built on now.table_name = built.table_name and now.row_key = built.row_key
-                where coalesce(now.row_key, built.row_key) is not null
-                    and coalesce(now.table_name, built.table_name) in (select table_name from {ROWS_TABLE})
-                    and (now.row_key is null or built.row_key is null
-                         or now.start_hash <> built.start_hash or now.end_hash <> built.end_hash)
-            ) as changed
-            where first_day < ?
-            group by table_name
-            order by table_name
-            """,
-            [date.min, date.min, date.min, date.min, _NEVER, _NEVER, window_start],
-        ).fetchall()
+    if not _recorded(con):
+        return Restatements()
+    days = con.execute(
+        f"""
+        select coalesce(now.table_name, built.table_name) as table_name, coalesce(now.day, built.day) as day
+        from {DAYS_TABLE}{_TAKEN} as now
+        full join {DAYS_TABLE} as built on now.table_name = built.table_name and now.day = built.day
+        where coalesce(now.day, built.day) < ?
+            and coalesce(now.table_name, built.table_name) in (select table_name from {DAYS_TABLE})
+            and (now.day is null or built.day is null
+                 or now.row_count <> built.row_count or now.checksum <> built.checksum)
+        order by 1, 2
+        """,
+        [window_start],
+    ).fetchall()
+    ranges = con.execute(
+        f"""
+        select table_name, min(first_day) from (
+            select coalesce(now.table_name, built.table_name) as table_name,
+                case
+                    when now.row_key is null then coalesce(built.start_day, ?)
+                    when built.row_key is null then coalesce(now.start_day, ?)
+                    when now.start_hash <> built.start_hash
+                        then least(coalesce(now.start_day, ?), coalesce(built.start_day, ?))
+                    else least(coalesce(now.end_day, ?), coalesce(built.end_day, ?))
+                end as first_day
+            from {ROWS_TABLE}{_TAKEN} as now
+            full join {ROWS_TABLE} as built on now.table_name = built.table_name and now.row_key = built.row_key
+            where coalesce(now.row_key, built.row_key) is not null
+                and coalesce(now.table_name, built.table_name) in (select table_name from {ROWS_TABLE})
+                and (now.row_key is null or built.row_key is null
+                     or now.start_hash <> built.start_hash or now.end_hash <> built.end_hash)
+        ) as changed
+        where first_day < ?
+        group by table_name
+        order by table_name
+        """,
+        [date.min, date.min, date.min, date.min, _NEVER, _NEVER, window_start],
+    ).fetchall()
     by_table: dict[str, list[date]] = {}
     for table, day in days:
         by_table.setdefault(str(table), []).append(day)
@@ -180,11 +176,14 @@ def restated_before(warehouse: Path, window_start: date) -> Restatements:
 
 
 def _recorded(con: duckdb.DuckDBPyConnection) -> bool:
-    names = {f"{DAYS_TABLE}{_TAKEN}", DAYS_TABLE, f"{ROWS_TABLE}{_TAKEN}", ROWS_TABLE}
+    return _exist(con, DAYS_TABLE, f"{DAYS_TABLE}{_TAKEN}", ROWS_TABLE, f"{ROWS_TABLE}{_TAKEN}")
+
+
+def _exist(con: duckdb.DuckDBPyConnection, *names: str) -> bool:
     found = con.execute(
         "select count(*) from information_schema.tables where table_schema || '.' || table_name in "
         f"({', '.join('?' for _ in names)})",
-        sorted(names),
+        list(names),
     ).fetchone()
     return bool(found) and found[0] == len(names)
 
@@ -192,4 +191,5 @@ def _recorded(con: duckdb.DuckDBPyConnection) -> bool:
 def keep_fingerprints(con: duckdb.DuckDBPyConnection) -> None:
     """After a successful build: the fingerprints taken before it become the ones the next run compares with."""
     for table in (DAYS_TABLE, ROWS_TABLE):
-        con.execute(f"create or replace table {table} as select * from {table}{_TAKEN}")
+        if _exist(con, f"{table}{_TAKEN}"):
+            con.execute(f"create or replace table {table} as select * from {table}{_TAKEN}")
