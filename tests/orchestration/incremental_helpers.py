@@ -3,6 +3,9 @@ build chains of nights (test_incremental_build.py, test_changed_history.py)."""
 
 from __future__ import annotations
 
+import shutil
+import textwrap
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -10,11 +13,62 @@ import duckdb
 
 from kpiflow.config import Settings
 from kpiflow.orchestration.dbt import DbtBuildSummary
+from kpiflow.orchestration.incremental import BuildPlan, set_window
 from kpiflow.orchestration.pipeline import RunContext, RunOptions
 from kpiflow.orchestration.stages import build_models
 
 LATE_DAYS = 3
 BUILT_SCHEMAS = ("intermediate", "kpi", "marts")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def demo_project(root: Path, project_copier: Callable[[Path], Path], start: date, end: date) -> Settings:
+    """A copy of the project under `root` with a small demo warehouse (scale 0.02) from `start` to `end`, compiled."""
+    from kpiflow.compiler import compile_project
+    from kpiflow.demo import generate_demo_warehouse
+
+    project = project_copier(root / "project")
+    settings = Settings(
+        project_dir=project,
+        warehouse_path=root / "warehouse" / "kpiflow.duckdb",
+        marts_path=root / "warehouse" / "marts.duckdb",
+        target="dev",
+    )
+    generate_demo_warehouse(settings.warehouse_path, scale=0.02, start=start, end=end, seeds_dir=_seeds(settings))
+    compile_project(settings)
+    return settings
+
+
+def append_night(settings: Settings, day: date) -> None:
+    """The demo's next day lands (through `day`)."""
+    from kpiflow.demo import append_demo_days
+
+    append_demo_days(settings.warehouse_path, day, seeds_dir=_seeds(settings))
+
+
+def _seeds(settings: Settings) -> Path:
+    return settings.project_dir / "seeds" / "demo"
+
+
+def tiny_dbt_project(root: Path, files: dict[str, str]) -> Path:
+    """A dbt project of `files` (dedented) with the project's real macros and profiles."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).strip() + "\n")
+    shutil.copytree(REPO / "macros", root / "macros")
+    shutil.copytree(REPO / "profiles", root / "profiles")
+    return root
+
+
+def tiny_inputs(project: Path, rows: str, window: date | None) -> Path:
+    """Seed `raw_events` with the CSV `rows` and record `window` as the build window (None: a full build); returns
+    the warehouse."""
+    (project / "seeds").mkdir(exist_ok=True)
+    (project / "seeds" / "raw_events.csv").write_text(rows)
+    warehouse = project / "warehouse.duckdb"
+    set_window(warehouse, BuildPlan(full_refresh=window is None, window_start=window, reason="test", fingerprint=""))
+    return warehouse
 
 
 def build_night(

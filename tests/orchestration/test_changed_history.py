@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from incremental_helpers import LATE_DAYS, build_night, differences
+from incremental_helpers import LATE_DAYS, append_night, build_night, demo_project, differences
 
 from kpiflow.config import Settings
 from kpiflow.errors import RunFailed
@@ -159,42 +159,30 @@ class Chain:
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory, project_copier: Callable[[Path], Path]) -> Chain:
-    from kpiflow.compiler import compile_project
-    from kpiflow.demo import append_demo_days, generate_demo_warehouse
-
     root = tmp_path_factory.mktemp("changed-history")
-    project = project_copier(root / "project")
-    settings = Settings(
-        project_dir=project,
-        warehouse_path=root / "warehouse" / "kpiflow.duckdb",
-        marts_path=root / "warehouse" / "marts.duckdb",
-        target="dev",
-    )
-    seeds = project / "seeds" / "demo"
-    generate_demo_warehouse(settings.warehouse_path, scale=0.02, start=DEMO_START, end=FIRST_NIGHT, seeds_dir=seeds)
-    compile_project(settings)
+    settings = demo_project(root, project_copier, DEMO_START, FIRST_NIGHT)
     build_night(settings, FIRST_NIGHT)
     nights: dict[str, Night] = {}
     day = FIRST_NIGHT
 
     day += timedelta(days=1)
-    append_demo_days(settings.warehouse_path, day, seeds_dir=seeds)
+    append_night(settings, day)
     _delete_day(settings, day - timedelta(days=2))
     nights["a"] = _night(settings, day, root)
 
     day += timedelta(days=1)
-    append_demo_days(settings.warehouse_path, day, seeds_dir=seeds)
+    append_night(settings, day)
     _move_day(settings, day - timedelta(days=1))
     nights["b"] = _night(settings, day, root)
 
     day += timedelta(days=1)
-    append_demo_days(settings.warehouse_path, day, seeds_dir=seeds)
+    append_night(settings, day)
     old_day = day - timedelta(days=20)
     _remove_old_order(settings, old_day)
     nights["d"] = _night(settings, day, root)
 
     day += timedelta(days=1)
-    append_demo_days(settings.warehouse_path, day, seeds_dir=seeds)
+    append_night(settings, day)
     restated_from = _change_validity_rows(settings, day)
     nights["c"] = _night(settings, day, root)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from incremental_helpers import BUILT_SCHEMAS, LATE_DAYS, build_night, differences
+from incremental_helpers import BUILT_SCHEMAS, LATE_DAYS, append_night, build_night, demo_project, differences
 
 from kpiflow.config import Settings
 from kpiflow.orchestration.dbt import DbtBuildSummary
@@ -48,26 +48,13 @@ def nightly_chain(
     tmp_path_factory: pytest.TempPathFactory, project_copier
 ) -> tuple[Settings, list[DbtBuildSummary], int]:
     """Build night 0 (full), then two nights incrementally, a late order arriving between them."""
-    from kpiflow.compiler import compile_project
-    from kpiflow.demo import append_demo_days, generate_demo_warehouse
-
-    root = tmp_path_factory.mktemp("incremental")
-    project = project_copier(root / "project")
-    settings = Settings(
-        project_dir=project,
-        warehouse_path=root / "warehouse" / "kpiflow.duckdb",
-        marts_path=root / "warehouse" / "marts.duckdb",
-        target="dev",
-    )
-    seeds = project / "seeds" / "demo"
-    generate_demo_warehouse(settings.warehouse_path, scale=0.02, start=DEMO_START, end=FIRST_NIGHT, seeds_dir=seeds)
-    compile_project(settings)
+    settings = demo_project(tmp_path_factory.mktemp("incremental"), project_copier, DEMO_START, FIRST_NIGHT)
     summaries = [build_night(settings, FIRST_NIGHT)]
     second, third = FIRST_NIGHT + timedelta(days=1), FIRST_NIGHT + timedelta(days=2)
-    append_demo_days(settings.warehouse_path, second, seeds_dir=seeds)
+    append_night(settings, second)
     late_order = _add_late_order(settings.warehouse_path, second - timedelta(days=2))
     summaries.append(build_night(settings, second))
-    append_demo_days(settings.warehouse_path, third, seeds_dir=seeds)
+    append_night(settings, third)
     summaries.append(build_night(settings, third))
     return settings, summaries, late_order
 

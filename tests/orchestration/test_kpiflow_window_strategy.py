@@ -4,20 +4,16 @@ upstream loses its old rows (dbt's delete+insert keeps them: it deletes only the
 
 from __future__ import annotations
 
-import shutil
-import textwrap
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
-
-from kpiflow.orchestration.incremental import BuildPlan, set_window
+from incremental_helpers import tiny_dbt_project, tiny_inputs
 
 pytestmark = pytest.mark.slow  # three dbt processes: ~10 s each
 
-REPO = Path(__file__).resolve().parents[2]
 WINDOW = date(2024, 2, 5)
 CONFIG = "materialized='incremental', incremental_strategy='kpiflow_window'"
 FILES = {
@@ -56,21 +52,11 @@ AFTER = "kpi,event_date\nevents,2024-01-20\nevents,2024-02-05\nevents,2024-02-07
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    for name, text in FILES.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).strip() + "\n")
-    shutil.copytree(REPO / "macros", tmp_path / "macros")
-    shutil.copytree(REPO / "profiles", tmp_path / "profiles")
-    return tmp_path
+    return tiny_dbt_project(tmp_path, FILES)
 
 
 def _build(project: Path, dbt_runner: Callable[..., str], rows: str, window: date | None, *flags: str) -> None:
-    (project / "seeds").mkdir(exist_ok=True)
-    (project / "seeds" / "raw_events.csv").write_text(rows)
-    warehouse = project / "warehouse.duckdb"
-    set_window(warehouse, BuildPlan(full_refresh=window is None, window_start=window, reason="test", fingerprint=""))
-    dbt_runner(project, warehouse, "build", *flags)
+    dbt_runner(project, tiny_inputs(project, rows, window), "build", *flags)
 
 
 def _rows(project: Path, query: str) -> list[tuple]:
