@@ -2,11 +2,12 @@
 night every table of the intermediate, kpi and marts schemas equals a full rebuild of the same data, row for row.
 
 The nights: (a) a whole day inside the window is deleted upstream; (b) a day's orders move to the next day; (d) an
-order of a day before the window is removed (its day's fingerprint changes: the day is restated and rebuilt); (c) an
-employee transfers mid-month, an assignment is back-dated and a termination date is corrected two months back (all
-before the window: validity rows restate from the first day they affect). (c) comes last: the demo generator's next
-appended day may rewrite HR rows, which restates them again. Then: NULL store ids on old orders fail
-the input gate; a change beyond the restatement horizon fails the build and asks for --full-refresh.
+order of a day before the window is removed and an old line repriced (their days' fingerprints change: the days are
+restated and rebuilt); (c) an employee transfers mid-month, an assignment is back-dated and a termination date is
+corrected two months back (all before the window: validity rows restate from the first day they affect). (c) comes
+last: the demo generator's next appended day may rewrite HR rows, which restates them again. Then: NULL store ids
+on old orders fail the input gate; a change beyond the restatement horizon fails the build and asks for
+--full-refresh.
 """
 
 from __future__ import annotations
@@ -134,6 +135,12 @@ def _remove_old_order(settings: Settings, day: date) -> int:
     return int(order_id)
 
 
+def _reprice_old_line(settings: Settings, day: date) -> None:
+    """(d) An old order line's price corrected: order lines have no date of their own, their order's day changes."""
+    line = "select min(order_id) from raw.orders where cast(order_ts as date) = ?"
+    _sql(settings, (f"update raw.order_lines set unit_price = unit_price + 1 where order_id = ({line})", [day]))
+
+
 def _night(settings: Settings, run_date: date, scratch: Path) -> Night:
     """Build `run_date` incrementally, then rebuild a copy of the same warehouse in full, and compare."""
     mode = build_night(settings, run_date).mode
@@ -179,6 +186,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory, project_copier: Callable[[Pa
     append_night(settings, day)
     old_day = day - timedelta(days=20)
     _remove_old_order(settings, old_day)
+    _reprice_old_line(settings, old_day + timedelta(days=1))
     nights["d"] = _night(settings, day, root)
 
     day += timedelta(days=1)
@@ -211,7 +219,7 @@ def test_changed_validity_rows_widen_the_window_to_the_first_day_they_affect(cha
 def test_a_changed_day_before_the_window_is_restated_and_rebuilt(chain: Chain) -> None:
     mode = chain.nights["d"].mode
     assert mode.startswith(f"incremental from {chain.old_day} "), mode
-    assert f"restated days: orders: {chain.old_day}" in mode
+    assert f"order_lines: {chain.old_day}, {chain.old_day + timedelta(days=1)}; orders: {chain.old_day}" in mode
 
 
 def _context(settings: Settings, run_date: date) -> RunContext:

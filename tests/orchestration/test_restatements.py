@@ -17,7 +17,7 @@ from kpiflow.orchestration.restatements import (
     restated_before,
     take_fingerprints,
 )
-from kpiflow.quality.specs import GateSpec, TableSpec, TypeFamily, ValiditySpec
+from kpiflow.quality.specs import DayFromSpec, GateSpec, TableSpec, TypeFamily, ValiditySpec
 
 WINDOW = date(2025, 3, 28)
 LIMIT = Decimal("0.01")
@@ -62,6 +62,14 @@ GATE = GateSpec(
             (),
             validity=ValiditySpec("hire_date", "termination_date", ("termination_reason",), ("monthly_base_pay",)),
         ),
+        TableSpec(
+            "order_lines",
+            (("order_id", TypeFamily.IDENTIFIER), ("line_no", TypeFamily.INTEGER), ("unit_price", TypeFamily.DECIMAL)),
+            ("order_id", "line_no"),
+            LIMIT,
+            (),
+            day_from=DayFromSpec("orders", "order_ts", ("order_id",)),
+        ),
         TableSpec("stores", (("store_id", TypeFamily.IDENTIFIER),), ("store_id",), LIMIT, ()),
     ),
 )
@@ -76,6 +84,10 @@ def warehouse(tmp_path: Path) -> Path:
         con.execute(
             "create table raw.orders as select i as order_id, timestamp '2025-03-01 10:00' + to_days(i // 3) as "
             "order_ts, 'S' || (i % 2) as store_id from range(93) as t(i)"
+        )
+        con.execute(
+            "create table raw.order_lines as select order_id, 1 as line_no, cast(9.99 as decimal(18, 2)) as unit_price "
+            "from raw.orders"
         )
         con.execute(
             "create table raw.employee_assignments (employee_id varchar, store_id varchar, valid_from date, "
@@ -122,13 +134,19 @@ def test_null_store_ids_on_an_old_day_restate_that_day_only(warehouse: Path) -> 
     assert found.headline() == "restated days: orders: 2025-03-05"
 
 
+def test_a_changed_old_order_line_restates_its_orders_day(warehouse: Path) -> None:
+    found = _change(warehouse, "update raw.order_lines set unit_price = 9999999999.99 where order_id = 10")
+    assert found.headline() == "restated days: order_lines: 2025-03-04"
+
+
 def test_a_day_deleted_or_moved_restates_both_days(warehouse: Path) -> None:
     found = _change(
         warehouse,
         "delete from raw.orders where cast(order_ts as date) = '2025-03-02'",
         "update raw.orders set order_ts = order_ts + interval 1 day where cast(order_ts as date) = '2025-03-10'",
     )
-    assert found.found == (Restatement("orders", (date(2025, 3, 2), date(2025, 3, 10), date(2025, 3, 11))),)
+    moved = (date(2025, 3, 2), date(2025, 3, 10), date(2025, 3, 11))
+    assert found.found == (Restatement("order_lines", moved), Restatement("orders", moved))
 
 
 def test_a_mid_month_transfer_restates_from_the_day_the_old_assignment_ends(warehouse: Path) -> None:

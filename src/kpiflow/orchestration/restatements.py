@@ -4,8 +4,9 @@ A nightly build recomputes the days from its window start on; a correction to an
 orders, a back-dated transfer, a termination date corrected two months back) would otherwise never reach the marts.
 So each build leaves a fingerprint of the raw tables in kpiflow_state:
 
-- per dated table (a `window_column` in models/staging/_source_checks.yml) and day: the row count and the sum of the
-  rows' hashes (one GROUP BY query per table);
+- per dated table (a `window_column` in models/staging/_source_checks.yml, or a parent's through `day_from`: an
+  order line has its order's day) and day: the row count and the sum of the rows' hashes (one GROUP BY query per
+  table);
 - per row of a table with a `validity` declaration (employees, employee_assignments, job applications, trainings),
   keyed by the table's key: the days it covers and two hashes, one of the columns that restate the row from its
   start and one of those that restate it from its end.
@@ -37,6 +38,7 @@ ROWS_TABLE = "kpiflow_state.raw_row_fingerprints"
 _TAKEN = "_taken"  # suffix of the tables holding this run's fingerprints until its build succeeds
 _NEVER = date(9999, 12, 31)  # the end of a range that has none
 _ROW = "r"
+_PARENT = "p"
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def take_fingerprints(con: duckdb.DuckDBPyConnection, gate: GateSpec) -> None:
         query = _fingerprint_query(gate.schema, table)
         if query is None:
             continue
-        target = DAYS_TABLE if table.window_column else ROWS_TABLE
+        target = DAYS_TABLE if table.window_column or table.day_from else ROWS_TABLE
         try:
             con.execute(f"insert into {target}{_TAKEN} {query}", [table.name])
         except (duckdb.CatalogException, duckdb.BinderException):
@@ -104,10 +106,14 @@ def take_fingerprints(con: duckdb.DuckDBPyConnection, gate: GateSpec) -> None:
 
 
 def _fingerprint_query(schema: str, table: TableSpec) -> str | None:
-    relation = f"{quote_identifier(schema)}.{quote_identifier(table.name)} as {_ROW}"
+    relation = f"{_relation(schema, table.name)} as {_ROW}"
     if table.window_column:
-        day = f"cast({_ROW}.{quote_identifier(table.window_column)} as date)"
-        return f"select ?, {day}, count(*), {checksum_sql(_ROW)} from {relation} where {day} is not null group by {day}"
+        return _per_day(relation, f"{_ROW}.{quote_identifier(table.window_column)}")
+    if table.day_from:
+        parent = table.day_from
+        on = " and ".join(f"{_ROW}.{quote_identifier(c)} = {_PARENT}.{quote_identifier(c)}" for c in parent.join)
+        relation += f" join {_relation(schema, parent.parent)} as {_PARENT} on {on}"
+        return _per_day(relation, f"{_PARENT}.{quote_identifier(parent.parent_column)}")
     validity = table.validity
     if validity is None:
         return None
@@ -119,6 +125,16 @@ def _fingerprint_query(schema: str, table: TableSpec) -> str | None:
         f"select ?, {key}, cast({_ROW}.{quote_identifier(validity.start)} as date), {end}, "
         f"cast({_hash(start_columns)} as varchar), cast({_hash(end_columns)} as varchar) from {relation}"
     )
+
+
+def _relation(schema: str, name: str) -> str:
+    return f"{quote_identifier(schema)}.{quote_identifier(name)}"
+
+
+def _per_day(relation: str, date_column: str) -> str:
+    """Row count and checksum of the `_ROW` rows per day of `date_column`."""
+    day = f"cast({date_column} as date)"
+    return f"select ?, {day}, count(*), {checksum_sql(_ROW)} from {relation} where {day} is not null group by {day}"
 
 
 def _hash(columns: list[str]) -> str:

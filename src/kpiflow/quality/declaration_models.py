@@ -116,6 +116,11 @@ class ValidityModel(Strict):
     ignore: list[Name] = Field(default_factory=list)
 
 
+class DayFromModel(Strict):
+    parent: Name
+    join: list[Name] = Field(min_length=1)
+
+
 class TableModel(Strict):
     columns: dict[Name, s.TypeFamily] = Field(min_length=1)
     key: list[str] = Field(default_factory=list)
@@ -126,6 +131,8 @@ class TableModel(Strict):
     # Rows whose dates place them in history (hire/termination, valid_from/valid_to, completed_on): a changed row
     # makes the next incremental build recompute from the first day it affects (orchestration/restatements.py).
     validity: ValidityModel | None = None
+    # A row without a date of its own takes its parent's (an order line its order's day), for the same purpose.
+    day_from: DayFromModel | None = None
     checks: list[dict[str, Any]] = Field(default_factory=list)
 
 

@@ -236,6 +236,15 @@ class ValiditySpec:
 
 
 @dataclass(frozen=True)
+class DayFromSpec:
+    """A row's day is its parent row's `window_column` (an order line's is its order's day)."""
+
+    parent: str
+    parent_column: str
+    join: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class TableSpec:
     """One raw table: its expected columns, key (for example keys in reports) and checks."""
 
@@ -246,6 +255,7 @@ class TableSpec:
     checks: tuple[CheckSpec, ...]
     window_column: str | None = None  # date/timestamp column that limits row checks to an incremental run's window
     validity: ValiditySpec | None = None  # the days a row covers, for tables without one business date
+    day_from: DayFromSpec | None = None  # the parent row whose business date is the row's day
 
     @property
     def column_names(self) -> tuple[str, ...]:
