@@ -13,9 +13,11 @@ from kpiflow.errors import RunFailed
 from kpiflow.orchestration.restatements import (
     Restatement,
     Restatements,
+    forget_taker,
     keep_fingerprints,
     restated_before,
     take_fingerprints,
+    taken_by,
 )
 from kpiflow.quality.specs import DayFromSpec, GateSpec, TableSpec, TypeFamily, ValiditySpec
 
@@ -199,3 +201,15 @@ def test_a_restatement_beyond_the_horizon_fails_and_asks_for_a_full_refresh() ->
     found.check_horizon(date(2025, 3, 31), 90)
     with pytest.raises(RunFailed, match=r"before 2025-01-10.*orders: 2025-01-02, 2025-03-01.*--full-refresh"):
         found.check_horizon(date(2025, 4, 10), 90)
+
+
+def test_a_run_keeps_its_own_pass_until_the_gate_moves_rows(warehouse: Path) -> None:
+    """The build of the run that took the fingerprints before its gate keeps them (one pass per run); after the gate
+    quarantined rows it must take its own."""
+    with duckdb.connect(str(warehouse)) as con:
+        take_fingerprints(con, GATE, "run-1")
+        assert taken_by(con) == "run-1"
+        forget_taker(con)
+        assert taken_by(con) is None
+        take_fingerprints(con, GATE)
+        assert taken_by(con) is None

@@ -32,9 +32,11 @@ from kpiflow.orchestration.restatements import (
     DEFAULT_HORIZON_DAYS,
     HORIZON_ENV,
     Restatements,
+    forget_taker,
     keep_fingerprints,
     restated_before,
     take_fingerprints,
+    taken_by,
 )
 
 LATE_DAYS_ENV = "KPIFLOW_LATE_DAYS"
@@ -122,11 +124,13 @@ def plan_build(
     late_days: int,
     full_refresh: bool = False,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
+    run_id: str | None = None,
 ) -> BuildPlan:
-    """The build this run does. Takes the raw fingerprints the build is recorded with (restatements.py), and for an
-    incremental build starts the window on the earliest raw day restated before it."""
+    """The build this run does. Takes the raw fingerprints the build is recorded with (restatements.py; unless the
+    run `run_id` took them before its gate), and for an incremental build starts the window on the earliest raw day
+    restated before it."""
     fingerprint = project_fingerprint(settings.project_dir)
-    _take_fingerprints(settings)
+    _take_fingerprints(settings, run_id, reuse=True)
     if full_refresh:
         return BuildPlan(True, None, "--full-refresh asked for", fingerprint)
     previous = last_build(settings.warehouse_path)
@@ -154,13 +158,21 @@ def _restated_window(
     return min(window_start, restated.earliest or window_start), restated
 
 
-def _take_fingerprints(settings: Settings) -> None:
-    """Fingerprint the raw tables the gate declares (which are dated, which have validity ranges)."""
+def _take_fingerprints(settings: Settings, run_id: str | None, *, reuse: bool = False) -> None:
+    """Fingerprint the raw tables the gate declares (which are dated, which have validity ranges); with `reuse`, keep
+    the pass this run took already."""
     from kpiflow.quality.declarations import CHECKS_FILE, load_gate_spec  # pydantic loads only when a run needs it
 
-    gate = load_gate_spec(settings.project_dir / CHECKS_FILE)
     with _state_schema(settings.warehouse_path) as con:
-        take_fingerprints(con, gate)
+        if reuse and run_id is not None and taken_by(con) == run_id:
+            return
+        take_fingerprints(con, load_gate_spec(settings.project_dir / CHECKS_FILE), run_id)
+
+
+def raw_changed_after_check(warehouse_path: Path) -> None:
+    """The gate moved rows out of the raw tables: the build takes its own fingerprints."""
+    with _state_schema(warehouse_path) as con:
+        forget_taker(con)
 
 
 def check_window(
@@ -170,6 +182,7 @@ def check_window(
     late_days: int,
     full_refresh: bool = False,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
+    run_id: str | None = None,
 ) -> date | None:
     """First day whose rows the quality gate's row checks judge, before the build is planned: the window the build
     will use after an earlier successful build (moved back to raw history restated since, as the build will be),
@@ -181,7 +194,7 @@ def check_window(
     previous = last_build(settings.warehouse_path)
     if previous is None:
         return None
-    _take_fingerprints(settings)
+    _take_fingerprints(settings, run_id)
     start, _ = _restated_window(settings, _window_start(previous, run_date, late_days), run_date, horizon_days)
     return start
 

@@ -11,10 +11,12 @@ So each build leaves a fingerprint of the raw tables in kpiflow_state:
   keyed by the table's key: the days it covers and two hashes, one of the columns that restate the row from its
   start and one of those that restate it from its end.
 
-The next run takes the same fingerprints and compares. A dated table's days that differ restate themselves; a
-changed validity row restates from the first day it affects (the earlier of its old and new end when only the end
-changed, else the earlier of its old and new start; an added or removed row from its start). The run's window then
-starts on the earliest restated day before it, the gate judges the rows from there and the build recomputes them.
+The next run takes the same fingerprints and compares (once, before the input gate; the build keeps that pass
+unless the gate quarantined rows, and takes its own when it runs alone). A dated table's days that differ restate
+themselves; a changed validity row restates from the first day it affects (the earlier of its old and new end
+when only the end changed, else the earlier of its old and new start; an added or removed row from its start).
+The run's window then starts on the earliest restated day before it, the gate judges the rows from there and the
+build recomputes them.
 A restatement older than the horizon (KPIFLOW_RESTATEMENT_HORIZON_DAYS, default 90 days before the run date) is
 refused: rebuilding that much belongs to `--full-refresh`. The hash is fingerprints.row_hash_sql (DuckDB's hash).
 """
@@ -34,6 +36,7 @@ from kpiflow.quality.specs import GateSpec, TableSpec
 HORIZON_ENV = "KPIFLOW_RESTATEMENT_HORIZON_DAYS"
 DEFAULT_HORIZON_DAYS = 90
 DAYS_TABLE = "kpiflow_state.raw_day_fingerprints"  # as of the last successful build
+TAKEN_BY_TABLE = "kpiflow_state.raw_fingerprints_taken_by"  # the run whose pass the `_taken` tables hold
 ROWS_TABLE = "kpiflow_state.raw_row_fingerprints"
 _TAKEN = "_taken"  # suffix of the tables holding this run's fingerprints until its build succeeds
 _NEVER = date(9999, 12, 31)  # the end of a range that has none
@@ -81,9 +84,11 @@ class Restatements:
             )
 
 
-def take_fingerprints(con: duckdb.DuckDBPyConnection, gate: GateSpec) -> None:
+def take_fingerprints(con: duckdb.DuckDBPyConnection, gate: GateSpec, run_id: str | None = None) -> None:
     """Fingerprint the raw tables as they are now into kpiflow_state's `_taken` tables (the schema exists): one
-    query per table. A table or column missing from the warehouse is left out (the quality gate names it)."""
+    query per table. A table or column missing from the warehouse is left out (the quality gate names it).
+    `run_id`: the run the pass is for, so that its build can keep it without a second pass (taken_by)."""
+    con.execute(f"create or replace table {TAKEN_BY_TABLE} (run_id varchar)")
     con.execute(
         f"create or replace table {DAYS_TABLE}{_TAKEN} "
         "(table_name varchar, day date, row_count bigint, checksum varchar)"
@@ -103,6 +108,22 @@ def take_fingerprints(con: duckdb.DuckDBPyConnection, gate: GateSpec) -> None:
             continue
         # A marker row: the table was fingerprinted (an empty table has no other row).
         con.execute(f"insert into {target}{_TAKEN} (table_name) values (?)", [table.name])
+    if run_id is not None:
+        con.execute(f"insert into {TAKEN_BY_TABLE} values (?)", [run_id])
+
+
+def taken_by(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The run whose fingerprint pass the `_taken` tables hold (None: unknown, or forgotten)."""
+    if not _exist(con, TAKEN_BY_TABLE):
+        return None
+    row = con.execute(f"select max(run_id) from {TAKEN_BY_TABLE}").fetchone()
+    return None if row is None else row[0]
+
+
+def forget_taker(con: duckdb.DuckDBPyConnection) -> None:
+    """The raw tables changed after the pass (the gate quarantined rows): the build must take its own."""
+    if _exist(con, TAKEN_BY_TABLE):
+        con.execute(f"delete from {TAKEN_BY_TABLE}")
 
 
 def _fingerprint_query(schema: str, table: TableSpec) -> str | None:

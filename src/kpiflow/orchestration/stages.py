@@ -21,6 +21,7 @@ from kpiflow.orchestration.incremental import (
     horizon_setting,
     late_days_setting,
     plan_build,
+    raw_changed_after_check,
     record_build,
     set_window,
 )
@@ -135,8 +136,11 @@ def check_inputs(ctx: RunContext) -> GateOutcome:
         late_days=late_days_setting(ctx.options.late_days),
         full_refresh=ctx.options.full_refresh,
         horizon_days=horizon_setting(ctx.options.restatement_horizon),
+        run_id=ctx.run_id,
     )
     report = run_gate(ctx.settings, ctx.run_date, data_docs=True, quarantine=True, window_start=window)
+    if any(report.quarantined_rows.values()):
+        raw_changed_after_check(ctx.settings.warehouse_path)
     return GateOutcome(passed=report.passed, summary_text=report.summary_text(), data_docs_path=report.data_docs_path)
 
 
@@ -160,6 +164,7 @@ def build_models(ctx: RunContext) -> DbtBuildSummary:
         late_days=late_days_setting(ctx.options.late_days),
         full_refresh=ctx.options.full_refresh,
         horizon_days=horizon_setting(ctx.options.restatement_horizon),
+        run_id=ctx.run_id,
     )
     set_window(ctx.settings.warehouse_path, plan)
     summary = dbt_build(
