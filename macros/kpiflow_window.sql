@@ -31,3 +31,56 @@
 {% macro kpiflow_privacy_window_start() -%}
     cast(date_trunc('year', {{ kpiflow_window_start() }}) as date)
 {%- endmacro %}
+
+
+{#- Incremental strategy `kpiflow_window` (dbt's extension point `get_incremental_<strategy>_sql`): delete every
+    row of the window's range from the target, whether or not the new batch has rows for it, then delete+insert the
+    batch as dbt does. Plain delete+insert replaces only the keys the batch holds, so a day that emptied upstream
+    (a voided store day, orders re-stamped onto the next day) would keep its old rows. Config of the model:
+      window_column        the date column that places a row in the window (order_date, __day, period_start);
+      window_grain         a fixed grain of that column ('month' for a monthly mart): rows from the period that
+                           contains the window start on are replaced;
+      window_grain_column  or a column naming each row's grain (day, week, month, quarter, year; KPI models);
+      window_rebuilt       {column: [values]} whose rows are replaced whatever their date (KPIs rebuilt in full).
+    Only standard SQL and dbt's cross-database date_trunc: a Postgres or Spark target needs no change here. -#}
+{% macro get_incremental_kpiflow_window_sql(arg_dict) -%}
+    delete from {{ arg_dict['target_relation'] }} where {{ kpiflow_window_rows() }};
+    {{ get_incremental_delete_insert_sql(arg_dict) }}
+{%- endmacro %}
+
+
+{#- The condition that selects the rows of the model's window (see get_incremental_kpiflow_window_sql). -#}
+{% macro kpiflow_window_rows() -%}
+    {%- set column = config.get('window_column') -%}
+    {%- if column is none -%}
+        {{ exceptions.raise_compiler_error("incremental_strategy 'kpiflow_window' needs config window_column") }}
+    {%- endif -%}
+    {%- set start = kpiflow_window_start() -%}
+    {%- set grain = config.get('window_grain') -%}
+    {%- set grain_column = config.get('window_grain_column') -%}
+    {%- set rebuilt = config.get('window_rebuilt') or {} -%}
+    (
+    {%- if grain_column is not none %}
+        {{ column }} >= case {{ grain_column }}
+        {%- for each in ['day', 'week', 'month', 'quarter', 'year'] %}
+            when '{{ each }}' then {{ kpiflow_period_floor(each, start) }}
+        {%- endfor %}
+        end
+    {%- else %}
+        {{ column }} >= {{ kpiflow_period_floor(grain or 'day', start) }}
+    {%- endif %}
+    {%- for rebuilt_column, values in rebuilt.items() %}
+        or {{ rebuilt_column }} in ({% for value in values %}'{{ value }}'{{ ', ' if not loop.last }}{% endfor %})
+    {%- endfor %}
+    )
+{%- endmacro %}
+
+
+{#- First day of the `grain` period that contains the DATE expression `day`. -#}
+{% macro kpiflow_period_floor(grain, day) -%}
+    {%- if grain == 'day' -%}
+        {{ day }}
+    {%- else -%}
+        cast({{ dbt.date_trunc(grain, day) }} as date)
+    {%- endif -%}
+{%- endmacro %}

@@ -29,15 +29,29 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
       r.d__employee
+  ), metric_leads__first AS (
+    SELECT
+      MIN(r.__day) AS __first
+    FROM {{ ref('rollup__crm_leads') }} AS r
+    WHERE
+      r.__set = 'overall'
   ), metric_leads__bounds AS (
     SELECT
       CASE
         WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE) IS NULL
-        OR MIN(metric_time__month) IS NULL
+        OR CAST(DATE_TRUNC('MONTH', (
+          SELECT
+            __first
+          FROM metric_leads__first
+        )) AS DATE) IS NULL
         THEN NULL
         ELSE GREATEST(
           CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE),
-          MIN(metric_time__month)
+          CAST(DATE_TRUNC('MONTH', (
+            SELECT
+              __first
+            FROM metric_leads__first
+          )) AS DATE)
         )
       END AS __lo,
       MAX(metric_time__month) AS __hi
@@ -183,15 +197,29 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
       r.d__employee
+  ), metric_calls__first AS (
+    SELECT
+      MIN(r.__day) AS __first
+    FROM {{ ref('rollup__crm_activities') }} AS r
+    WHERE
+      r.__set = 'overall'
   ), metric_calls__bounds AS (
     SELECT
       CASE
         WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE) IS NULL
-        OR MIN(metric_time__month) IS NULL
+        OR CAST(DATE_TRUNC('MONTH', (
+          SELECT
+            __first
+          FROM metric_calls__first
+        )) AS DATE) IS NULL
         THEN NULL
         ELSE GREATEST(
           CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE),
-          MIN(metric_time__month)
+          CAST(DATE_TRUNC('MONTH', (
+            SELECT
+              __first
+            FROM metric_calls__first
+          )) AS DATE)
         )
       END AS __lo,
       MAX(metric_time__month) AS __hi
@@ -235,15 +263,29 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
       r.d__employee
+  ), metric_meetings__first AS (
+    SELECT
+      MIN(r.__day) AS __first
+    FROM {{ ref('rollup__crm_activities') }} AS r
+    WHERE
+      r.__set = 'overall'
   ), metric_meetings__bounds AS (
     SELECT
       CASE
         WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE) IS NULL
-        OR MIN(metric_time__month) IS NULL
+        OR CAST(DATE_TRUNC('MONTH', (
+          SELECT
+            __first
+          FROM metric_meetings__first
+        )) AS DATE) IS NULL
         THEN NULL
         ELSE GREATEST(
           CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE),
-          MIN(metric_time__month)
+          CAST(DATE_TRUNC('MONTH', (
+            SELECT
+              __first
+            FROM metric_meetings__first
+          )) AS DATE)
         )
       END AS __lo,
       MAX(metric_time__month) AS __hi
@@ -367,15 +409,29 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', r.__day) AS DATE),
       r.d__employee
+  ), metric_deals_won__first AS (
+    SELECT
+      MIN(r.__day) AS __first
+    FROM {{ ref('rollup__crm_deals') }} AS r
+    WHERE
+      r.__set = 'overall'
   ), metric_deals_won__bounds AS (
     SELECT
       CASE
         WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE) IS NULL
-        OR MIN(metric_time__month) IS NULL
+        OR CAST(DATE_TRUNC('MONTH', (
+          SELECT
+            __first
+          FROM metric_deals_won__first
+        )) AS DATE) IS NULL
         THEN NULL
         ELSE GREATEST(
           CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE),
-          MIN(metric_time__month)
+          CAST(DATE_TRUNC('MONTH', (
+            SELECT
+              __first
+            FROM metric_deals_won__first
+          )) AS DATE)
         )
       END AS __lo,
       MAX(metric_time__month) AS __hi
@@ -462,15 +518,29 @@ FROM (
     GROUP BY
       CAST(DATE_TRUNC('MONTH', base.order_date) AS DATE),
       base.employee_id
+  ), metric_new_customers__first AS (
+    SELECT
+      MIN(CAST(base.order_date AS DATE)) AS __first
+    FROM {{ ref('int_orders') }} AS base
+    WHERE
+      base.is_first_order AND NOT base.order_date IS NULL
   ), metric_new_customers__bounds AS (
     SELECT
       CASE
         WHEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE) IS NULL
-        OR MIN(metric_time__month) IS NULL
+        OR CAST(DATE_TRUNC('MONTH', (
+          SELECT
+            __first
+          FROM metric_new_customers__first
+        )) AS DATE) IS NULL
         THEN NULL
         ELSE GREATEST(
           CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE),
-          MIN(metric_time__month)
+          CAST(DATE_TRUNC('MONTH', (
+            SELECT
+              __first
+            FROM metric_new_customers__first
+          )) AS DATE)
         )
       END AS __lo,
       MAX(metric_time__month) AS __hi

@@ -2,8 +2,8 @@
 -- first day of data, when nothing earlier is known).
 -- Incremental: a nightly run replaces the days from the window start on; the opening balance of the window's first
 -- day comes from each store and product's last row already built.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='snapshot_date',
-          on_schema_change='fail') }}
+{{ config(materialized='incremental', incremental_strategy='kpiflow_window',
+          window_column='snapshot_date', unique_key='snapshot_date', on_schema_change='fail') }}
 
 with snapshots as (
     select * from {{ ref('stg_inventory_snapshots') }}

@@ -1,7 +1,7 @@
 -- Incremental: a nightly run replaces the order days from the window start on; a customer's order number
 -- continues from the orders already built before the window.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='order_date',
-          on_schema_change='fail') }}
+{{ config(materialized='incremental', incremental_strategy='kpiflow_window',
+          window_column='order_date', unique_key='order_date', on_schema_change='fail') }}
 
 with orders as (
     select * from {{ ref('stg_orders') }}

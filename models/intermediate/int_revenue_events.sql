@@ -1,7 +1,7 @@
 -- Sales and returns in one table, each on its own date (DECISIONS rule 1): net revenue and COGS are plain sums.
 -- Incremental: a nightly run replaces the days from the window start on (late rows included).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='event_date',
-          on_schema_change='fail') }}
+{{ config(materialized='incremental', incremental_strategy='kpiflow_window',
+          window_column='event_date', unique_key='event_date', on_schema_change='fail') }}
 
 with orders as (
     select * from {{ ref('stg_orders') }}

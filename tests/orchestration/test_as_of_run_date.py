@@ -120,9 +120,7 @@ def story(tmp_path_factory: pytest.TempPathFactory, project_copier: Callable[[Pa
     root = tmp_path_factory.mktemp("as_of")
     project = project_copier(root / "project")
     full, cut = _place(root, project, prefect_api, "full"), _place(root, project, prefect_api, "cut")
-    generate_demo_warehouse(
-        full.warehouse, scale=0.02, start=DEMO_START, end=DEMO_END, seed=7, seeds_dir=project / "seeds" / "demo"
-    )
+    generate_demo_warehouse(full.warehouse, scale=0.02, start=DEMO_START, end=DEMO_END, seed=7)
     cut.warehouse.parent.mkdir(parents=True)
     cut.warehouse.write_bytes(full.warehouse.read_bytes())
     with duckdb.connect(str(cut.warehouse)) as con:

@@ -12,24 +12,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from incremental_helpers import BUILT_SCHEMAS, LATE_DAYS, append_night, build_night, demo_project, differences
 
 from kpiflow.config import Settings
 from kpiflow.orchestration.dbt import DbtBuildSummary
 from kpiflow.orchestration.fingerprints import fingerprint_file
 from kpiflow.orchestration.incremental import last_build
-from kpiflow.orchestration.pipeline import RunContext, RunOptions
-from kpiflow.orchestration.stages import build_models
 
 pytestmark = pytest.mark.slow  # five dbt builds: minutes
 
 DEMO_START, FIRST_NIGHT = date(2025, 10, 1), date(2025, 11, 10)  # mid-month: the demo's monthly plan seeds hold
-LATE_DAYS = 3
-BUILT_SCHEMAS = ("intermediate", "kpi", "marts")
-
-
-def _build(settings: Settings, run_date: date, *, full_refresh: bool = False) -> DbtBuildSummary:
-    options = RunOptions(run_date=run_date, full_refresh=full_refresh, late_days=LATE_DAYS)
-    return build_models(RunContext(settings=settings, options=options, run_id=f"test-{run_date}"))
 
 
 def _add_late_order(warehouse: Path, day: date) -> int:
@@ -51,63 +43,19 @@ def _add_late_order(warehouse: Path, day: date) -> int:
     return int(new_id)
 
 
-def _rounded_rows(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> str:
-    """SELECT of a table with doubles rounded: sums of floats may differ in the last bits with the order read."""
-    columns = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_catalog = ? and table_schema = ? and table_name = ? order by ordinal_position",
-        [catalog, schema, table],
-    ).fetchall()
-    select = ", ".join(f'round("{c}", 6) as "{c}"' if t == "DOUBLE" else f'"{c}"' for c, t in columns)
-    return f'select {select} from "{catalog}"."{schema}"."{table}"'
-
-
-def _differences(left: Path, right: Path) -> dict[str, tuple[int, int]]:
-    """table -> (rows only in left, rows only in right), for every table that differs."""
-    con = duckdb.connect()
-    con.execute(f"attach '{left}' as l (read_only)")
-    con.execute(f"attach '{right}' as r (read_only)")
-    tables = con.execute(
-        "select table_schema, table_name from information_schema.tables where table_catalog = 'l' "
-        f"and table_schema in {BUILT_SCHEMAS} and table_type = 'BASE TABLE' order by 1, 2"
-    ).fetchall()
-    assert len(tables) > 90, tables
-    found = {}
-    for schema, table in tables:
-        a, b = _rounded_rows(con, "l", schema, table), _rounded_rows(con, "r", schema, table)
-        only_left = con.execute(f"select count(*) from ({a} except all {b})").fetchone()[0]
-        only_right = con.execute(f"select count(*) from ({b} except all {a})").fetchone()[0]
-        if only_left or only_right:
-            found[f"{schema}.{table}"] = (only_left, only_right)
-    con.close()
-    return found
-
-
 @pytest.fixture(scope="module")
 def nightly_chain(
     tmp_path_factory: pytest.TempPathFactory, project_copier
 ) -> tuple[Settings, list[DbtBuildSummary], int]:
     """Build night 0 (full), then two nights incrementally, a late order arriving between them."""
-    from kpiflow.compiler import compile_project
-    from kpiflow.demo import append_demo_days, generate_demo_warehouse
-
-    root = tmp_path_factory.mktemp("incremental")
-    project = project_copier(root / "project")
-    settings = Settings(
-        project_dir=project,
-        warehouse_path=root / "warehouse" / "kpiflow.duckdb",
-        marts_path=root / "warehouse" / "marts.duckdb",
-        target="dev",
-    )
-    generate_demo_warehouse(settings.warehouse_path, scale=0.02, start=DEMO_START, end=FIRST_NIGHT)
-    compile_project(settings)
-    summaries = [_build(settings, FIRST_NIGHT)]
+    settings = demo_project(tmp_path_factory.mktemp("incremental"), project_copier, DEMO_START, FIRST_NIGHT)
+    summaries = [build_night(settings, FIRST_NIGHT)]
     second, third = FIRST_NIGHT + timedelta(days=1), FIRST_NIGHT + timedelta(days=2)
-    append_demo_days(settings.warehouse_path, second)
+    append_night(settings, second)
     late_order = _add_late_order(settings.warehouse_path, second - timedelta(days=2))
-    summaries.append(_build(settings, second))
-    append_demo_days(settings.warehouse_path, third)
-    summaries.append(_build(settings, third))
+    summaries.append(build_night(settings, second))
+    append_night(settings, third)
+    summaries.append(build_night(settings, third))
     return settings, summaries, late_order
 
 
@@ -140,10 +88,10 @@ def test_rerun_is_idempotent_and_full_rebuild_equals_the_nightly_chain(nightly_c
     shutil.copy(settings.warehouse_path, chain_copy)
     before = fingerprint_file(settings.warehouse_path, BUILT_SCHEMAS)
 
-    rerun = _build(settings, last_night)
+    rerun = build_night(settings, last_night)
     assert rerun.mode.startswith("incremental")
     assert fingerprint_file(settings.warehouse_path, BUILT_SCHEMAS) == before  # same date again: same bytes
 
-    full = _build(settings, last_night, full_refresh=True)
+    full = build_night(settings, last_night, full_refresh=True)
     assert full.mode == "full rebuild (--full-refresh asked for)"
-    assert _differences(chain_copy, settings.warehouse_path) == {}
+    assert differences(chain_copy, settings.warehouse_path) == {}

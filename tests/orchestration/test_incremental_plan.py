@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from kpiflow.errors import UserInputError
 from kpiflow.orchestration.incremental import (
     BuildPlan,
     check_window,
+    horizon_setting,
     last_build,
     late_days_setting,
     plan_build,
@@ -27,6 +29,9 @@ def settings(tmp_path: Path) -> Settings:
     (project / "macros").mkdir()
     (project / "dbt_project.yml").write_text("name: t\n")
     (project / "models" / "a.sql").write_text("select 1 as x\n")
+    checks = Path(__file__).parents[2] / "models" / "staging" / "_source_checks.yml"  # which raw tables are dated
+    (project / "models" / "staging").mkdir()
+    shutil.copy(checks, project / "models" / "staging" / checks.name)
     return Settings(project, tmp_path / "wh" / "kpiflow.duckdb", tmp_path / "wh" / "marts.duckdb", "dev")
 
 
@@ -102,3 +107,13 @@ def test_bad_late_days_say_what_to_write(monkeypatch: pytest.MonkeyPatch, env: s
     monkeypatch.setenv("KPIFLOW_LATE_DAYS", env)
     with pytest.raises(UserInputError, match=message):
         late_days_setting()
+
+
+def test_restatement_horizon_comes_from_the_option_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KPIFLOW_RESTATEMENT_HORIZON_DAYS", raising=False)
+    assert horizon_setting() == 90
+    monkeypatch.setenv("KPIFLOW_RESTATEMENT_HORIZON_DAYS", "30")
+    assert (horizon_setting(), horizon_setting(120)) == (30, 120)
+    monkeypatch.setenv("KPIFLOW_RESTATEMENT_HORIZON_DAYS", "soon")
+    with pytest.raises(UserInputError, match="KPIFLOW_RESTATEMENT_HORIZON_DAYS='soon' is not a whole number"):
+        horizon_setting()

@@ -4,19 +4,15 @@ a full build, --full-refresh or no recorded window judges every key."""
 
 from __future__ import annotations
 
-import shutil
-import textwrap
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
-
-from kpiflow.orchestration.incremental import BuildPlan, set_window
+from incremental_helpers import tiny_dbt_project, tiny_inputs
 
 pytestmark = pytest.mark.slow  # a few dbt processes: ~10 s each
 
-REPO = Path(__file__).resolve().parents[2]
 WINDOW = date(2024, 1, 5)
 FILES = {
     "dbt_project.yml": """
@@ -45,21 +41,12 @@ CLEAN = "id,event_date\n1,2024-01-01\n2,2024-01-10\n"
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    for name, text in FILES.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).strip() + "\n")
-    shutil.copytree(REPO / "macros", tmp_path / "macros")
-    shutil.copytree(REPO / "profiles", tmp_path / "profiles")
-    return tmp_path
+    return tiny_dbt_project(tmp_path, FILES)
 
 
 def _build(project: Path, dbt_runner: Callable[..., str], rows: str, window: date | None, *flags: str) -> bool:
     """dbt build with `rows` as the table and `window` recorded as the build window; True when every test passed."""
-    (project / "seeds").mkdir(exist_ok=True)
-    (project / "seeds" / "raw_events.csv").write_text(rows)
-    warehouse = project / "warehouse.duckdb"
-    set_window(warehouse, BuildPlan(full_refresh=window is None, window_start=window, reason="test", fingerprint=""))
+    warehouse = tiny_inputs(project, rows, window)
     try:
         dbt_runner(project, warehouse, "build", *flags)
     except AssertionError as failed:

@@ -186,6 +186,18 @@ BAD_DECLARATIONS = [
         "(date columns: order_ts)",
     ),
     (
+        "validity names an unknown column",
+        "      - not_null: [store_id]\n    validity: {start: hired_on}\n",
+        11,
+        "validity of orders names undeclared column(s) hired_on",
+    ),
+    (
+        "day_from without a dated parent",
+        "      - not_null: [store_id]\n    day_from: {parent: orders, join: [order_id]}\n",
+        11,
+        "day_from of orders needs a declared parent table with a window_column",
+    ),
+    (
         "unknown argument",
         "      - not_null: {columns: [store_id], severity: fatal}\n",
         10,

@@ -59,6 +59,7 @@ PRIVACY_WINDOW_START = RuntimeDate(PRIVACY_WINDOW_MACRO)
 # through privacy_suppression.
 UNSUPPRESSED_SUFFIX = "__unsuppressed"
 PERIOD_KEY = ("kpi", "grain", "period_start")
+PER_ROW_GRAIN = "per row"  # a KPI table holds every grain, named in its `grain` column
 # Rebuilt in full every night: a model over seeds (a plan may change any past period) or one that fills the time
 # spine for every member ever seen (see _window_safe).
 FULL_REBUILD_CONFIG = (
@@ -67,15 +68,28 @@ FULL_REBUILD_CONFIG = (
 )
 
 
-def incremental_config(unique_key: tuple[str, ...], schema: str | None = None) -> str:
-    """dbt config for a model whose rows are keyed by period: each run deletes the periods it recomputes (those
-    from the window start on) and inserts them again, so late rows are picked up and reruns change nothing."""
+def incremental_config(
+    unique_key: tuple[str, ...],
+    schema: str | None = None,
+    *,
+    window_column: str,
+    window_grain: str = "day",
+    rebuilt_kpis: tuple[str, ...] = (),
+) -> str:
+    """dbt config for a model whose rows are keyed by period: each run deletes every period it recomputes (those
+    from the window start on, at `window_grain` or, for "per row", at the grain in each row's `grain` column), whether
+    or not the new rows still hold it, and inserts the new rows, so late rows are picked up, a period that emptied
+    upstream is emptied here too, and reruns change nothing (strategy `kpiflow_window`, macros/kpiflow_window.sql)."""
     keys = ", ".join(f"'{k}'" for k in unique_key)
     parts = [
         "materialized='incremental'",
-        "incremental_strategy='delete+insert'",
+        "incremental_strategy='kpiflow_window'",
         f"unique_key=[{keys}]",
+        f"window_column='{window_column}'",
+        "window_grain_column='grain'" if window_grain == PER_ROW_GRAIN else f"window_grain='{window_grain}'",
     ]
+    if rebuilt_kpis:
+        parts.append("window_rebuilt={'kpi': [" + ", ".join(f"'{k}'" for k in rebuilt_kpis) + "]}")
     if schema:
         parts.insert(0, f"schema='{schema}'")
     return "{{ config(" + ", ".join(parts) + ") }}\n"
@@ -203,7 +217,11 @@ def _kpi_model(
         union = exp.union(union, part, distinct=False, copy=False)
     origin = graph.origins[f"metric:{metric.name}"]
     incremental = _window_safe(union, rebuilt)
-    config = incremental_config(PERIOD_KEY) if incremental else FULL_REBUILD_CONFIG
+    config = (
+        incremental_config(PERIOD_KEY, window_column="period_start", window_grain=PER_ROW_GRAIN)
+        if incremental
+        else FULL_REBUILD_CONFIG
+    )
     return header(origin.file.name) + config + to_dbt_sql(union, dialect) + "\n", incremental
 
 
@@ -282,7 +300,7 @@ def _suppression_model(graph: SemanticGraph, plan: PrivacyPlan, dialect: str) ->
         grain = next(g for g in graph.marts[name].group_by if g.startswith(TIME_ENTITY)).split("__")[1]
         cells.append(cells_sql(table, name + UNSUPPRESSED_SUFFIX, dimension_set_label(dims), present, grain))
     tree = sqlglot.parse_one(suppression_sql(table, cells), read="duckdb")
-    config = incremental_config(("year_start",))
+    config = incremental_config(("year_start",), window_column="year_start", window_grain="year")
     return header("metrics/*.yml") + config + to_dbt_sql(tree, dialect) + "\n"
 
 
@@ -335,7 +353,13 @@ def _values_model(
         f" {suppressed} AS is_suppressed FROM ({to_sql(union, 'duckdb')}) AS k{joins}"
         f" WHERE {' OR '.join(conditions)}"
     )
-    config = incremental_config(PERIOD_KEY, MART_SCHEMA)
+    config = incremental_config(
+        PERIOD_KEY,
+        MART_SCHEMA,
+        window_column="period_start",
+        window_grain=PER_ROW_GRAIN,
+        rebuilt_kpis=tuple(sorted(rebuilt_kpis)),
+    )
     tree = sqlglot.parse_one(text, read="duckdb")
     return header("metrics/*.yml") + config + to_dbt_sql(tree, dialect) + "\n"
 
@@ -361,8 +385,8 @@ def _privacy_counts(graph: SemanticGraph, metrics: list[str]) -> dict[str, str]:
 
 def _mart_query(
     graph: SemanticGraph, name: str, rollups: RollupCatalog | None, count_metric: str | None
-) -> tuple[exp.Select, bool]:
-    """A mart's rows, unsuppressed, with `population` when it holds people KPIs; and whether it has a time key."""
+) -> tuple[exp.Select, str]:
+    """A mart's rows, unsuppressed, with `population` when it holds people KPIs; and its time grain ('' if none)."""
     mart = graph.marts[name]
     origin = graph.origins[f"mart:{name}"]
     wanted = list(mart.metrics) + ([count_metric] if count_metric and count_metric not in mart.metrics else [])
@@ -386,7 +410,8 @@ def _mart_query(
     if count_metric:
         people = exp.Coalesce(this=exp.column(count_metric, "q"), expressions=[exp.Literal.number(0)])
         renamed = renamed.select(exp.alias_(exp.cast(people, BIGINT), "population", copy=False), copy=False)
-    return renamed.from_(query.subquery("q"), copy=False), bool(time_key)
+    grain = time_key[0].removeprefix(TIME_ENTITY + "__") if time_key else ""
+    return renamed.from_(query.subquery("q"), copy=False), grain
 
 
 def _mart_model(
@@ -395,7 +420,7 @@ def _mart_model(
     origin = graph.origins[f"mart:{name}"]
     renamed, timed = _mart_query(graph, name, rollups, None)
     if timed and _window_safe(renamed, rebuilt):
-        config = incremental_config(("period_start",), MART_SCHEMA)
+        config = incremental_config(("period_start",), MART_SCHEMA, window_column="period_start", window_grain=timed)
     else:
         config = "{{ config(schema='" + MART_SCHEMA + "') }}\n"
     return header(origin.file.name) + config + to_dbt_sql(renamed, dialect) + "\n"
@@ -413,8 +438,9 @@ def _private_mart_models(
     privacy_suppression), and the published mart, which hides the people metrics of the cells suppressed there."""
     origin = graph.origins[f"mart:{name}"]
     raw, timed = _mart_query(graph, name, rollups, plan.count_metric)
-    incremental = timed and _window_safe(raw, rebuilt)
-    raw_config = incremental_config(("period_start",)) if incremental else ""
+    incremental = bool(timed) and _window_safe(raw, rebuilt)
+    window = {"window_column": "period_start", "window_grain": timed}
+    raw_config = incremental_config(("period_start",), **window) if incremental else ""
     raw_text = header(origin.file.name) + raw_config + to_dbt_sql(raw, dialect) + "\n"
     mart = graph.marts[name]
     counts = _privacy_counts(graph, mart.metrics)
@@ -437,7 +463,7 @@ def _private_mart_models(
     )
     if incremental:
         text += f" WHERE r.period_start >= {PRIVACY_WINDOW_START.placeholder}"
-        config = incremental_config(("period_start",), MART_SCHEMA)
+        config = incremental_config(("period_start",), MART_SCHEMA, **window)
     else:
         config = "{{ config(schema='" + MART_SCHEMA + "') }}\n"
     tree = sqlglot.parse_one(text, read="duckdb")
@@ -664,7 +690,7 @@ def _rollup_model(rollups: RollupCatalog, name: str, dialect: str) -> str:
     """A daily rollup (rollups.py): incremental by day, in the intermediate schema."""
     model, _, _ = rollups.describe(name)
     query = rollups.model_query(name, dbt_ref_relation, WINDOW_START)
-    config = incremental_config(("__day",), "intermediate")
+    config = incremental_config(("__day",), "intermediate", window_column="__day")
     source = f"metrics/*.yml (semantic model {model.name})"
     return header(source) + config + to_dbt_sql(query, dialect) + "\n"
 

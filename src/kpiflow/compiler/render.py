@@ -208,6 +208,9 @@ class QueryRenderer:
         request = self._request
         low: exp.Expression = exp.Min(this=col(time_name))
         if isinstance(request.start, RuntimeDate):
+            if isinstance(node.body, MeasureNode):  # from history's first period, as a full build (see first_day_ever)
+                first = _select("__first").from_(table(measures.first_day_ever(node.body, cte_name)), copy=False)
+                low = truncate(first.subquery(), grain)
             low = exp.Greatest(this=truncate(date_literal(request.start), grain), expressions=[low])
         elif request.start:
             low = truncate(date_literal(request.start), grain)

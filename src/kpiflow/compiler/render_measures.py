@@ -203,6 +203,19 @@ class MeasureRenderer:
         select = _select(*(alias(copy_tree(e), n) for n, e in src.group_by)).distinct(copy=False)
         return self.registry.add(f"{cte_name}__members", self.from_clause(src, select))
 
+    def first_day_ever(self, node: MeasureNode, cte_name: str) -> str:
+        """The measure's first day with a row over all history: where a zero-filled spine starts in a full build. An
+        incremental run's spine starts on the window's first period after it, even when the window's first days have
+        no rows (a day emptied upstream must become a zero row, as a full build has it)."""
+        read = self._rollup_read(node, ())
+        first = alias(exp.Min(this=col(DAY_COLUMN, "r")), "__first")
+        if read is not None:
+            select = self._from_rollup_table(_select(first), read)
+            return self.registry.add(f"{cte_name}__first", self._rollup_where(select, read, (), from_start=False))
+        src = self.source(node.measure, node.filters, (), whole_history=True)
+        select = _select(alias(exp.Min(this=cast(copy_tree(src.time_raw), DATE)), "__first"))
+        return self.registry.add(f"{cte_name}__first", self.from_clause(src, select))
+
     # -- daily rollups -------------------------------------------------------------------------------------
     def _rollup_read(
         self, node: MeasureNode, group_by: tuple[str, ...], day_of: str | None = None

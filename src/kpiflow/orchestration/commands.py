@@ -41,6 +41,15 @@ LateDays = Annotated[
         "else 3). Ignored by a full rebuild.",
     ),
 ]
+RestatementHorizon = Annotated[
+    int | None,
+    typer.Option(
+        "--restatement-horizon",
+        min=0,
+        help="Rebuild raw history changed up to this many days before the run date; older changes fail the run and "
+        "ask for --full-refresh (default: env KPIFLOW_RESTATEMENT_HORIZON_DAYS, else 90).",
+    ),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (and --json).")]
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print a machine-readable result on stdout.")]
 Wait = Annotated[
@@ -59,6 +68,7 @@ def run(
     full_refresh: FullRefresh = False,
     ensure_demo_data: EnsureDemoData = False,
     late_days: LateDays = None,
+    restatement_horizon: RestatementHorizon = None,
     quiet: Quiet = False,
     json_output: JsonOutput = False,
     wait: Wait = 0.0,
@@ -66,7 +76,7 @@ def run(
     """Run the nightly pipeline once: inputs, checks, compile, dbt build + tests, scorecards, publish, report."""
     settings = Settings.from_env()
     day = parse_date_option(run_date, "--date") if run_date is not None else None
-    request = RunRequest(day, full_refresh, ensure_demo_data, check_wait(wait), late_days)
+    request = RunRequest(day, full_refresh, ensure_demo_data, check_wait(wait), late_days, restatement_horizon)
     if not quiet:
         _stderr().print(f"kpiflow run: warehouse {settings.warehouse_path}", highlight=False, soft_wrap=True)
     with show_progress(not quiet):
@@ -87,6 +97,7 @@ def backfill(
     ] = False,
     ensure_demo_data: EnsureDemoData = False,
     late_days: LateDays = None,
+    restatement_horizon: RestatementHorizon = None,
     quiet: Quiet = False,
     json_output: JsonOutput = False,
     wait: Wait = 0.0,
@@ -100,7 +111,7 @@ def backfill(
     def run_one(day: date) -> KpiflowError | None:
         if not quiet:
             _stderr().print(f"kpiflow backfill: {day}", highlight=False)
-        request = RunRequest(day, full_refresh and day == first, ensure_demo_data, wait, late_days)
+        request = RunRequest(day, full_refresh and day == first, ensure_demo_data, wait, late_days, restatement_horizon)
         with show_progress(not quiet):
             outcome = run_nightly_once(settings, request)
         runs.append(_with_exit_code(outcome))

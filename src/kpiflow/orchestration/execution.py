@@ -26,6 +26,7 @@ class RunRequest:
     ensure_demo_data: bool = False
     wait_seconds: float = 0.0
     late_days: int | None = None
+    restatement_horizon: int | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ def run_nightly_once(settings: Settings, request: RunRequest) -> RunOutcome:
             ensure_demo_data=request.ensure_demo_data,
             wait_seconds=request.wait_seconds,
             late_days=request.late_days,
+            restatement_horizon=request.restatement_horizon,
             return_state=True,
         )
     except Exception as exc:  # Prefect itself failed (its API did not start): the flow never ran

@@ -42,10 +42,21 @@ def list_relations(con: duckdb.DuckDBPyConnection, catalog: str, schemas: tuple[
     return [(str(schema), str(name)) for schema, name in rows]
 
 
+def row_hash_sql(*values: str) -> str:
+    """SQL hashing a row (or a few values) to an unsigned 64-bit number. DuckDB's `hash()`; the one place an engine
+    port swaps it (e.g. Postgres: `('x' || substr(md5(row(...)::text), 1, 16))::bit(64)::bigint`)."""
+    return f"hash({', '.join(values)})"
+
+
+def checksum_sql(*values: str) -> str:
+    """Aggregate SQL: the order-independent checksum of the rows' hashes (their sum, as text; '0' for no rows)."""
+    return f"coalesce(sum({row_hash_sql(*values)})::hugeint, 0)::varchar"
+
+
 def fingerprint_table(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, name: str) -> TableFingerprint:
     relation = ".".join(quote_identifier(part) for part in (catalog, schema, name))
     row_count, checksum = con.execute(
-        f"select count(*), coalesce(sum(hash({_ROW_ALIAS}))::hugeint, 0)::varchar from {relation} as {_ROW_ALIAS}"
+        f"select count(*), {checksum_sql(_ROW_ALIAS)} from {relation} as {_ROW_ALIAS}"
     ).fetchone() or (0, "0")
     return TableFingerprint(schema=schema, name=name, row_count=int(row_count), checksum=str(checksum))
 

@@ -153,6 +153,7 @@ def nightly(
     wait_seconds: float = 0.0,
     timezone: str | None = None,
     late_days: int | None = None,
+    restatement_horizon: int | None = None,
 ) -> dict[str, Any]:
     """Build, test and publish the KPI marts for one day (default: the day before the run was scheduled)."""
     settings = Settings.from_env()
@@ -162,6 +163,7 @@ def nightly(
         ensure_demo_data=ensure_demo_data,
         wait_seconds=wait_seconds,
         late_days=late_days,
+        restatement_horizon=restatement_horizon,
     )
     ctx = RunContext(settings=settings, options=options, run_id=flow_run.get_id() or uuid.uuid4().hex)
     stages = _stage_override or real_stages()

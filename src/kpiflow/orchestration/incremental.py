@@ -8,9 +8,10 @@ the models has changed since; it then recomputes from
     window_start = min(run_date, last built run date + 1 day) - late_days
 
 so late rows of the last `late_days` days are picked up, missed nights are caught up, and re-running a date
-recomputes the same window (identical marts). Anything else - the first build, `--full-refresh`, a changed model,
-macro or metric - rebuilds everything. Models over seeds are rebuilt in full every night anyway. The record is
-written only after dbt succeeded, so a failed run is recomputed by the next one.
+recomputes the same window (identical marts). Raw history that changed before that day since the last build moves
+the window back to the first day it affects (restatements.py), up to a horizon. Anything else - the first build,
+`--full-refresh`, a changed model, macro or metric - rebuilds everything. Models over seeds are rebuilt in full
+every night anyway. The record is written only after dbt succeeded, so a failed run is recomputed by the next one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +28,16 @@ import duckdb
 from kpiflow.config import Settings
 from kpiflow.digests import files_digest
 from kpiflow.errors import UserInputError
+from kpiflow.orchestration.restatements import (
+    DEFAULT_HORIZON_DAYS,
+    HORIZON_ENV,
+    Restatements,
+    forget_taker,
+    keep_fingerprints,
+    restated_before,
+    take_fingerprints,
+    taken_by,
+)
 
 LATE_DAYS_ENV = "KPIFLOW_LATE_DAYS"
 DEFAULT_LATE_DAYS = 3
@@ -46,11 +57,13 @@ class BuildPlan:
     window_start: date | None
     reason: str
     fingerprint: str
+    restated: Restatements = field(default_factory=Restatements)
 
     def headline(self) -> str:
         if self.full_refresh:
             return f"full rebuild ({self.reason})"
-        return f"incremental from {self.window_start} ({self.reason})"
+        restated = f"; {self.restated.headline()}" if self.restated.found else ""
+        return f"incremental from {self.window_start} ({self.reason}{restated})"
 
 
 @dataclass(frozen=True)
@@ -61,14 +74,24 @@ class RecordedBuild:
 
 def late_days_setting(value: int | None = None) -> int:
     """Days before the run date whose late rows a nightly run picks up: `value`, else KPIFLOW_LATE_DAYS, else 3."""
+    return _days_setting(value, LATE_DAYS_ENV, DEFAULT_LATE_DAYS, "late days")
+
+
+def horizon_setting(value: int | None = None) -> int:
+    """How far back (days before the run date) changed raw history may restate an incremental run: `value`, else
+    KPIFLOW_RESTATEMENT_HORIZON_DAYS, else 90. Older changes fail the run and ask for --full-refresh."""
+    return _days_setting(value, HORIZON_ENV, DEFAULT_HORIZON_DAYS, "the restatement horizon")
+
+
+def _days_setting(value: int | None, env: str, default: int, what: str) -> int:
     if value is None:
-        raw = os.environ.get(LATE_DAYS_ENV, str(DEFAULT_LATE_DAYS))
+        raw = os.environ.get(env, str(default))
         try:
             value = int(raw)
         except ValueError:
-            raise UserInputError(f"{LATE_DAYS_ENV}={raw!r} is not a whole number of days; use e.g. 3") from None
+            raise UserInputError(f"{env}={raw!r} is not a whole number of days; use e.g. {default}") from None
     if value < 0:
-        raise UserInputError(f"late days must be 0 or more, got {value}")
+        raise UserInputError(f"{what} must be 0 or more days, got {value}")
     return value
 
 
@@ -94,8 +117,20 @@ def last_build(warehouse_path: Path) -> RecordedBuild | None:
     return RecordedBuild(row[0], row[1]) if row else None
 
 
-def plan_build(settings: Settings, run_date: date, *, late_days: int, full_refresh: bool = False) -> BuildPlan:
+def plan_build(
+    settings: Settings,
+    run_date: date,
+    *,
+    late_days: int,
+    full_refresh: bool = False,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    run_id: str | None = None,
+) -> BuildPlan:
+    """The build this run does. Takes the raw fingerprints the build is recorded with (restatements.py; unless the
+    run `run_id` took them before its gate), and for an incremental build starts the window on the earliest raw day
+    restated before it."""
     fingerprint = project_fingerprint(settings.project_dir)
+    _take_fingerprints(settings, run_id, reuse=True)
     if full_refresh:
         return BuildPlan(True, None, "--full-refresh asked for", fingerprint)
     previous = last_build(settings.warehouse_path)
@@ -107,24 +142,64 @@ def plan_build(settings: Settings, run_date: date, *, late_days: int, full_refre
         # Incremental tables hold the later days of the last build; a run as of an earlier day must not keep them.
         return BuildPlan(True, None, f"run date is before the last build's {previous.run_date}", fingerprint)
     reason = f"{late_days} late day(s); last build {previous.run_date}"
-    return BuildPlan(False, _window_start(previous, run_date, late_days), reason, fingerprint)
+    start, restated = _restated_window(settings, _window_start(previous, run_date, late_days), run_date, horizon_days)
+    return BuildPlan(False, start, reason, fingerprint, restated)
 
 
 def _window_start(previous: RecordedBuild, run_date: date, late_days: int) -> date:
     return min(run_date, previous.run_date + timedelta(days=1)) - timedelta(days=late_days)
 
 
-def check_window(settings: Settings, run_date: date, *, late_days: int, full_refresh: bool = False) -> date | None:
+def _restated_window(
+    settings: Settings, window_start: date, run_date: date, horizon_days: int
+) -> tuple[date, Restatements]:
+    """The window start moved back to the earliest restated day (fingerprints taken just before); fails the run when
+    that day is beyond the horizon."""
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        restated = restated_before(con, window_start)
+    restated.check_horizon(run_date, horizon_days)
+    return min(window_start, restated.earliest or window_start), restated
+
+
+def _take_fingerprints(settings: Settings, run_id: str | None, *, reuse: bool = False) -> None:
+    """Fingerprint the raw tables the gate declares (which are dated, which have validity ranges); with `reuse`, keep
+    the pass this run took already."""
+    from kpiflow.quality.declarations import CHECKS_FILE, load_gate_spec  # pydantic loads only when a run needs it
+
+    with _state_schema(settings.warehouse_path) as con:
+        if reuse and run_id is not None and taken_by(con) == run_id:
+            return
+        take_fingerprints(con, load_gate_spec(settings.project_dir / CHECKS_FILE), run_id)
+
+
+def raw_changed_after_check(warehouse_path: Path) -> None:
+    """The gate moved rows out of the raw tables: the build takes its own fingerprints."""
+    with _state_schema(warehouse_path) as con:
+        forget_taker(con)
+
+
+def check_window(
+    settings: Settings,
+    run_date: date,
+    *,
+    late_days: int,
+    full_refresh: bool = False,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    run_id: str | None = None,
+) -> date | None:
     """First day whose rows the quality gate's row checks judge, before the build is planned: the window the build
-    will use after an earlier successful build, else None (every row). Rows before it were judged by the runs that
-    brought them. The gate runs before the compile, so a model change found later still makes the build full
-    while the gate judged the window; `--full-refresh` judges every row."""
+    will use after an earlier successful build (moved back to raw history restated since, as the build will be),
+    else None (every row). Rows before it were judged by the runs that brought them. The gate runs before the
+    compile, so a model change found later still makes the build full while the gate judged the window;
+    `--full-refresh` judges every row."""
     if full_refresh:
         return None
     previous = last_build(settings.warehouse_path)
     if previous is None or run_date < previous.run_date:  # the build will be full (see plan_build)
         return None
-    return _window_start(previous, run_date, late_days)
+    _take_fingerprints(settings, run_id)
+    start, _ = _restated_window(settings, _window_start(previous, run_date, late_days), run_date, horizon_days)
+    return start
 
 
 @contextmanager
@@ -155,3 +230,4 @@ def record_build(warehouse_path: Path, run_date: date, plan: BuildPlan) -> None:
             f"insert into {STATE_TABLE} values (?, ?, ?, ?, ?)",
             [run_date, plan.window_start, plan.full_refresh, plan.fingerprint, datetime.now(UTC).replace(tzinfo=None)],
         )
+        keep_fingerprints(con)

@@ -26,6 +26,7 @@ class RunOptions:
     ensure_demo_data: bool = False
     wait_seconds: float = 0.0
     late_days: int | None = None  # None: KPIFLOW_LATE_DAYS, else 3
+    restatement_horizon: int | None = None  # None: KPIFLOW_RESTATEMENT_HORIZON_DAYS, else 90
 
 
 def run_date_for(scheduled: datetime, timezone: str | None = None) -> date:

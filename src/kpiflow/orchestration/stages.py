@@ -18,8 +18,10 @@ from kpiflow.orchestration.dbt import DbtBuildSummary, dbt_build
 from kpiflow.orchestration.duckdb_files import attached_read_only
 from kpiflow.orchestration.incremental import (
     check_window,
+    horizon_setting,
     late_days_setting,
     plan_build,
+    raw_changed_after_check,
     record_build,
     set_window,
 )
@@ -137,8 +139,12 @@ def check_inputs(ctx: RunContext) -> GateOutcome:
         ctx.run_date,
         late_days=late_days_setting(ctx.options.late_days),
         full_refresh=ctx.options.full_refresh,
+        horizon_days=horizon_setting(ctx.options.restatement_horizon),
+        run_id=ctx.run_id,
     )
     report = run_gate(ctx.settings, ctx.run_date, data_docs=True, quarantine=True, window_start=window)
+    if any(report.quarantined_rows.values()):
+        raw_changed_after_check(ctx.settings.warehouse_path)
     return GateOutcome(
         passed=report.passed,
         summary_text=report.summary_text(),
@@ -166,6 +172,8 @@ def build_models(ctx: RunContext) -> DbtBuildSummary:
         ctx.run_date,
         late_days=late_days_setting(ctx.options.late_days),
         full_refresh=ctx.options.full_refresh,
+        horizon_days=horizon_setting(ctx.options.restatement_horizon),
+        run_id=ctx.run_id,
     )
     set_window(ctx.settings.warehouse_path, plan)
     summary = dbt_build(

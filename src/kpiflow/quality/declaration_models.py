@@ -127,6 +127,18 @@ class SettingsModel(Strict):
     plausible: PlausibleDefaults = PlausibleDefaults()
 
 
+class ValidityModel(Strict):
+    start: Name
+    end: Name | None = None
+    end_with: list[Name] = Field(default_factory=list)
+    ignore: list[Name] = Field(default_factory=list)
+
+
+class DayFromModel(Strict):
+    parent: Name
+    join: list[Name] = Field(min_length=1)
+
+
 class TableModel(Strict):
     columns: dict[Name, s.TypeFamily] = Field(min_length=1)
     key: list[str] = Field(default_factory=list)
@@ -134,6 +146,11 @@ class TableModel(Strict):
     quarantine_limit: Decimal | None = Field(default=None, ge=0, le=1)
     # The row's business date: an incremental run checks only the rows from its window start on (row checks).
     window_column: str | None = None
+    # Rows whose dates place them in history (hire/termination, valid_from/valid_to, completed_on): a changed row
+    # makes the next incremental build recompute from the first day it affects (orchestration/restatements.py).
+    validity: ValidityModel | None = None
+    # A row without a date of its own takes its parent's (an order line its order's day), for the same purpose.
+    day_from: DayFromModel | None = None
     checks: list[dict[str, Any]] = Field(default_factory=list)
 
 

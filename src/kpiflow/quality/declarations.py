@@ -372,7 +372,13 @@ def _build(located: LocatedYaml) -> s.GateSpec:
                 )
             )
             window = None
-        tables.append(s.TableSpec(name, tuple(table.columns.items()), tuple(table.key), limit, tuple(found), window))
+        validity = _validity(name, table, problems)
+        day_from = _day_from(name, table, parsed.tables, problems)
+        tables.append(
+            s.TableSpec(
+                name, tuple(table.columns.items()), tuple(table.key), limit, tuple(found), window, validity, day_from
+            )
+        )
     run_table, run_column = parsed.settings.run_date_from.split(".")
     known = parsed.tables.get(run_table)
     if known is None or known.columns.get(run_column) not in s.DATED_FAMILIES:
@@ -386,6 +392,42 @@ def _build(located: LocatedYaml) -> s.GateSpec:
     if problems:
         raise _report(located, problems)
     return s.GateSpec(str(located.file), RAW_SCHEMA, parsed.settings.founded_on, (run_table, run_column), tuple(tables))
+
+
+def _validity(name: str, table: TableModel, problems: list[DeclarationError]) -> s.ValiditySpec | None:
+    """The table's validity declaration, when every column it names is declared and it has a key to match rows by."""
+    declared = table.validity
+    if declared is None:
+        return None
+    named = [declared.start, *([declared.end] if declared.end else []), *declared.end_with, *declared.ignore]
+    unknown = [column for column in named if column not in table.columns]
+    if unknown or not table.key:
+        why = f"names undeclared column(s) {', '.join(unknown)}" if unknown else "needs the table's key"
+        problems.append(DeclarationError(("tables", name, "validity"), f"validity of {name} {why}"))
+        return None
+    return s.ValiditySpec(declared.start, declared.end, tuple(declared.end_with), tuple(declared.ignore))
+
+
+def _day_from(
+    name: str, table: TableModel, tables: dict[str, TableModel], problems: list[DeclarationError]
+) -> s.DayFromSpec | None:
+    """The table's day_from declaration, when its parent is a declared table with a window_column and both declare
+    the join columns."""
+    declared = table.day_from
+    if declared is None:
+        return None
+    parent = tables.get(declared.parent)
+    missing = [c for c in declared.join if c not in table.columns or parent is None or c not in parent.columns]
+    if parent is None or parent.window_column is None or missing:
+        problems.append(
+            DeclarationError(
+                ("tables", name, "day_from"),
+                f"day_from of {name} needs a declared parent table with a window_column and join columns declared "
+                f"in both; '{declared.parent}' with {', '.join(declared.join)} is not one",
+            )
+        )
+        return None
+    return s.DayFromSpec(declared.parent, parent.window_column, tuple(declared.join))
 
 
 def _report(located: LocatedYaml, problems: list[DeclarationError]) -> UserInputError:

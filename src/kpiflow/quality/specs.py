@@ -254,6 +254,27 @@ class ColumnType(CheckSpec):
 
 
 @dataclass(frozen=True)
+class ValiditySpec:
+    """A table whose rows cover days from `start` (to `end`): a change to a row restates the days it covers. A change
+    to `end` or `end_with` restates from the earlier of the old and new end; a change to any other column except
+    `ignore` restates from the earlier of the old and new start."""
+
+    start: str
+    end: str | None = None
+    end_with: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DayFromSpec:
+    """A row's day is its parent row's `window_column` (an order line's is its order's day)."""
+
+    parent: str
+    parent_column: str
+    join: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class TableSpec:
     """One raw table: its expected columns, key (for example keys in reports) and checks."""
 
@@ -263,6 +284,8 @@ class TableSpec:
     quarantine_limit: Decimal
     checks: tuple[CheckSpec, ...]
     window_column: str | None = None  # date/timestamp column that limits row checks to an incremental run's window
+    validity: ValiditySpec | None = None  # the days a row covers, for tables without one business date
+    day_from: DayFromSpec | None = None  # the parent row whose business date is the row's day
 
     @property
     def column_names(self) -> tuple[str, ...]:

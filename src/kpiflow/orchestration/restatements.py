@@ -1,0 +1,232 @@
+"""Changed history: raw rows dated before an incremental build's window that changed since the last build.
+
+A nightly build recomputes the days from its window start on; a correction to an older day (NULL store ids on old
+orders, a back-dated transfer, a termination date corrected two months back) would otherwise never reach the marts.
+So each build leaves a fingerprint of the raw tables in kpiflow_state:
+
+- per dated table (a `window_column` in models/staging/_source_checks.yml, or a parent's through `day_from`: an
+  order line has its order's day) and day: the row count and the sum of the rows' hashes (one GROUP BY query per
+  table);
+- per row of a table with a `validity` declaration (employees, employee_assignments, job applications, trainings),
+  keyed by the table's key: the days it covers and two hashes, one of the columns that restate the row from its
+  start and one of those that restate it from its end.
+
+The next run takes the same fingerprints and compares (once, before the input gate; the build keeps that pass
+unless the gate quarantined rows, and takes its own when it runs alone). A dated table's days that differ restate
+themselves; a changed validity row restates from the first day it affects (the earlier of its old and new end
+when only the end changed, else the earlier of its old and new start; an added or removed row from its start).
+The run's window then starts on the earliest restated day before it, the gate judges the rows from there and the
+build recomputes them.
+A restatement older than the horizon (KPIFLOW_RESTATEMENT_HORIZON_DAYS, default 90 days before the run date) is
+refused: rebuilding that much belongs to `--full-refresh`. The hash is fingerprints.row_hash_sql (DuckDB's hash).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+
+from kpiflow.errors import RunFailed
+from kpiflow.orchestration.duckdb_files import quote_identifier
+from kpiflow.orchestration.fingerprints import checksum_sql, row_hash_sql
+from kpiflow.quality.specs import GateSpec, TableSpec
+
+HORIZON_ENV = "KPIFLOW_RESTATEMENT_HORIZON_DAYS"
+DEFAULT_HORIZON_DAYS = 90
+DAYS_TABLE = "kpiflow_state.raw_day_fingerprints"  # as of the last successful build
+TAKEN_BY_TABLE = "kpiflow_state.raw_fingerprints_taken_by"  # the run whose pass the `_taken` tables hold
+ROWS_TABLE = "kpiflow_state.raw_row_fingerprints"
+_TAKEN = "_taken"  # suffix of the tables holding this run's fingerprints until its build succeeds
+_NEVER = date(9999, 12, 31)  # the end of a range that has none
+_ROW = "r"
+_PARENT = "p"
+
+
+@dataclass(frozen=True)
+class Restatement:
+    """One table's restated days before the window: the changed days of a dated table, or the first day a changed
+    validity row affects (`from_day`)."""
+
+    table: str
+    days: tuple[date, ...]
+    from_day: bool = False
+
+    def text(self) -> str:
+        days = f"from {self.days[0]}" if self.from_day else ", ".join(str(day) for day in self.days)
+        return f"{self.table}: {days}"
+
+
+@dataclass(frozen=True)
+class Restatements:
+    found: tuple[Restatement, ...] = ()
+
+    @property
+    def earliest(self) -> date | None:
+        return min((day for each in self.found for day in each.days), default=None)
+
+    def headline(self) -> str:
+        """`restated days: orders: 2025-10-03, 2025-10-05; employee_assignments: from 2025-10-15`, or ''."""
+        return "restated days: " + "; ".join(each.text() for each in self.found) if self.found else ""
+
+    def check_horizon(self, run_date: date, horizon_days: int) -> None:
+        """Refuse restatements older than the horizon: the run fails before it builds or publishes anything."""
+        oldest_allowed = run_date - timedelta(days=horizon_days)
+        beyond = [each for each in self.found if min(each.days) < oldest_allowed]
+        if beyond:
+            listed = "; ".join(each.text() for each in beyond)
+            raise RunFailed(
+                f"raw history changed before {oldest_allowed}, the restatement horizon ({horizon_days} days before "
+                f"{run_date}): {listed}. An incremental run does not rebuild that far back; nothing was built or "
+                f"published. Rebuild everything with `kpiflow run --date {run_date} --full-refresh` (or raise the "
+                f"horizon: --restatement-horizon DAYS or {HORIZON_ENV})."
+            )
+
+
+def take_fingerprints(con: duckdb.DuckDBPyConnection, gate: GateSpec, run_id: str | None = None) -> None:
+    """Fingerprint the raw tables as they are now into kpiflow_state's `_taken` tables (the schema exists): one
+    query per table. A table or column missing from the warehouse is left out (the quality gate names it).
+    `run_id`: the run the pass is for, so that its build can keep it without a second pass (taken_by)."""
+    con.execute(f"create or replace table {TAKEN_BY_TABLE} (run_id varchar)")
+    con.execute(
+        f"create or replace table {DAYS_TABLE}{_TAKEN} "
+        "(table_name varchar, day date, row_count bigint, checksum varchar)"
+    )
+    con.execute(
+        f"create or replace table {ROWS_TABLE}{_TAKEN} (table_name varchar, row_key varchar, start_day date, "
+        "end_day date, start_hash varchar, end_hash varchar)"
+    )
+    for table in gate.tables:
+        query = _fingerprint_query(gate.schema, table)
+        if query is None:
+            continue
+        target = DAYS_TABLE if table.window_column or table.day_from else ROWS_TABLE
+        try:
+            con.execute(f"insert into {target}{_TAKEN} {query}", [table.name])
+        except (duckdb.CatalogException, duckdb.BinderException):
+            continue
+        # A marker row: the table was fingerprinted (an empty table has no other row).
+        con.execute(f"insert into {target}{_TAKEN} (table_name) values (?)", [table.name])
+    if run_id is not None:
+        con.execute(f"insert into {TAKEN_BY_TABLE} values (?)", [run_id])
+
+
+def taken_by(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The run whose fingerprint pass the `_taken` tables hold (None: unknown, or forgotten)."""
+    if not _exist(con, TAKEN_BY_TABLE):
+        return None
+    row = con.execute(f"select max(run_id) from {TAKEN_BY_TABLE}").fetchone()
+    return None if row is None else row[0]
+
+
+def forget_taker(con: duckdb.DuckDBPyConnection) -> None:
+    """The raw tables changed after the pass (the gate quarantined rows): the build must take its own."""
+    if _exist(con, TAKEN_BY_TABLE):
+        con.execute(f"delete from {TAKEN_BY_TABLE}")
+
+
+def _fingerprint_query(schema: str, table: TableSpec) -> str | None:
+    relation = f"{_relation(schema, table.name)} as {_ROW}"
+    if table.window_column:
+        return _per_day(relation, f"{_ROW}.{quote_identifier(table.window_column)}")
+    if table.day_from:
+        parent = table.day_from
+        on = " and ".join(f"{_ROW}.{quote_identifier(c)} = {_PARENT}.{quote_identifier(c)}" for c in parent.join)
+        relation += f" join {_relation(schema, parent.parent)} as {_PARENT} on {on}"
+        return _per_day(relation, f"{_PARENT}.{quote_identifier(parent.parent_column)}")
+    validity = table.validity
+    if validity is None:
+        return None
+    end_columns = ([validity.end] if validity.end else []) + list(validity.end_with)
+    start_columns = [c for c in table.column_names if c not in end_columns and c not in validity.ignore]
+    key = " || '|' || ".join(f"coalesce(cast({_ROW}.{quote_identifier(c)} as varchar), '')" for c in table.key)
+    end = f"cast({_ROW}.{quote_identifier(validity.end)} as date)" if validity.end else "cast(null as date)"
+    return (
+        f"select ?, {key}, cast({_ROW}.{quote_identifier(validity.start)} as date), {end}, "
+        f"cast({_hash(start_columns)} as varchar), cast({_hash(end_columns)} as varchar) from {relation}"
+    )
+
+
+def _relation(schema: str, name: str) -> str:
+    return f"{quote_identifier(schema)}.{quote_identifier(name)}"
+
+
+def _per_day(relation: str, date_column: str) -> str:
+    """Row count and checksum of the `_ROW` rows per day of `date_column`."""
+    day = f"cast({date_column} as date)"
+    return f"select ?, {day}, count(*), {checksum_sql(_ROW)} from {relation} where {day} is not null group by {day}"
+
+
+def _hash(columns: list[str]) -> str:
+    return row_hash_sql(*(f"{_ROW}.{quote_identifier(c)}" for c in columns)) if columns else "0"
+
+
+def restated_before(con: duckdb.DuckDBPyConnection, window_start: date) -> Restatements:
+    """Compare the fingerprints just taken with those of the last build: the restated days before `window_start`.
+    Tables without a recorded fingerprint (the first build since they were declared) restate nothing."""
+    if not _recorded(con):
+        return Restatements()
+    days = con.execute(
+        f"""
+        select coalesce(now.table_name, built.table_name) as table_name, coalesce(now.day, built.day) as day
+        from {DAYS_TABLE}{_TAKEN} as now
+        full join {DAYS_TABLE} as built on now.table_name = built.table_name and now.day = built.day
+        where coalesce(now.day, built.day) < ?
+            and coalesce(now.table_name, built.table_name) in (select table_name from {DAYS_TABLE})
+            and (now.day is null or built.day is null
+                 or now.row_count <> built.row_count or now.checksum <> built.checksum)
+        order by 1, 2
+        """,
+        [window_start],
+    ).fetchall()
+    ranges = con.execute(
+        f"""
+        select table_name, min(first_day) from (
+            select coalesce(now.table_name, built.table_name) as table_name,
+                case
+                    when now.row_key is null then coalesce(built.start_day, ?)
+                    when built.row_key is null then coalesce(now.start_day, ?)
+                    when now.start_hash <> built.start_hash
+                        then least(coalesce(now.start_day, ?), coalesce(built.start_day, ?))
+                    else least(coalesce(now.end_day, ?), coalesce(built.end_day, ?))
+                end as first_day
+            from {ROWS_TABLE}{_TAKEN} as now
+            full join {ROWS_TABLE} as built on now.table_name = built.table_name and now.row_key = built.row_key
+            where coalesce(now.row_key, built.row_key) is not null
+                and coalesce(now.table_name, built.table_name) in (select table_name from {ROWS_TABLE})
+                and (now.row_key is null or built.row_key is null
+                     or now.start_hash <> built.start_hash or now.end_hash <> built.end_hash)
+        ) as changed
+        where first_day < ?
+        group by table_name
+        order by table_name
+        """,
+        [date.min, date.min, date.min, date.min, _NEVER, _NEVER, window_start],
+    ).fetchall()
+    by_table: dict[str, list[date]] = {}
+    for table, day in days:
+        by_table.setdefault(str(table), []).append(day)
+    found = [Restatement(table, tuple(days)) for table, days in by_table.items()]
+    found += [Restatement(str(table), (day,), from_day=True) for table, day in ranges]
+    return Restatements(tuple(sorted(found, key=lambda each: each.table)))
+
+
+def _recorded(con: duckdb.DuckDBPyConnection) -> bool:
+    return _exist(con, DAYS_TABLE, f"{DAYS_TABLE}{_TAKEN}", ROWS_TABLE, f"{ROWS_TABLE}{_TAKEN}")
+
+
+def _exist(con: duckdb.DuckDBPyConnection, *names: str) -> bool:
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema || '.' || table_name in "
+        f"({', '.join('?' for _ in names)})",
+        list(names),
+    ).fetchone()
+    return bool(found) and found[0] == len(names)
+
+
+def keep_fingerprints(con: duckdb.DuckDBPyConnection) -> None:
+    """After a successful build: the fingerprints taken before it become the ones the next run compares with."""
+    for table in (DAYS_TABLE, ROWS_TABLE):
+        if _exist(con, f"{table}{_TAKEN}"):
+            con.execute(f"create or replace table {table} as select * from {table}{_TAKEN}")
