@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -139,6 +140,52 @@ def test_null_store_ids_on_an_old_day_restate_that_day_only(warehouse: Path) -> 
 def test_a_changed_old_order_line_restates_its_orders_day(warehouse: Path) -> None:
     found = _change(warehouse, "update raw.order_lines set unit_price = 9999999999.99 where order_id = 10")
     assert found.headline() == "restated days: order_lines: 2025-03-04"
+
+
+def test_an_undeclared_column_restates_nothing_and_a_declared_one_of_an_old_order_line_does(warehouse: Path) -> None:
+    """Only the columns the gate declares are hashed: no model reads another, so its change changes no KPI."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("alter table raw.orders add column note varchar")
+        con.execute("alter table raw.order_lines add column note varchar")
+        take_fingerprints(con, GATE)
+        keep_fingerprints(con)
+    undeclared = _change(
+        warehouse,
+        "update raw.orders set note = 'called back' where order_id < 30",
+        "update raw.order_lines set note = 'gift wrap' where order_id = 10",
+    )
+    assert undeclared == Restatements()
+    declared = _change(warehouse, "update raw.order_lines set unit_price = 1.00, note = null where order_id = 10")
+    assert declared.headline() == "restated days: order_lines: 2025-03-04"
+
+
+def test_a_table_whose_declared_columns_changed_is_compared_again_from_the_next_run(warehouse: Path) -> None:
+    """A column added to the declaration changes every day's checksum, not the history: that run restates nothing
+    for the table (rather than every day, beyond the horizon); the next compares with what it recorded."""
+    wider = replace(
+        GATE,
+        tables=tuple(
+            replace(table, columns=(*table.columns, ("note", TypeFamily.TEXT))) if table.name == "orders" else table
+            for table in GATE.tables
+        ),
+    )
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("alter table raw.orders add column note varchar")
+        con.execute("update raw.orders set note = 'phone order'")
+        take_fingerprints(con, wider)
+        assert restated_before(con, WINDOW) == Restatements()
+        keep_fingerprints(con)
+        con.execute("update raw.orders set note = 'web order' where order_id = 10")
+        take_fingerprints(con, wider)
+        assert restated_before(con, WINDOW).headline() == "restated days: orders: 2025-03-04"
+
+
+def test_fingerprints_recorded_without_a_signature_restate_nothing(warehouse: Path) -> None:
+    """Fingerprints a kpiflow before declared-column hashing recorded (whole rows, no signature) are not compared:
+    the first run after upgrading records new ones."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update kpiflow_state.raw_day_fingerprints set checksum = null where day is null")
+    assert _change(warehouse, "update raw.orders set store_id = null where order_id = 10") == Restatements()
 
 
 def test_a_day_deleted_or_moved_restates_both_days(warehouse: Path) -> None:

@@ -23,6 +23,7 @@ refused: rebuilding that much belongs to `--full-refresh`. The hash is fingerpri
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -42,6 +43,8 @@ _TAKEN = "_taken"  # suffix of the tables holding this run's fingerprints until 
 _NEVER = date(9999, 12, 31)  # the end of a range that has none
 _ROW = "r"
 _PARENT = "p"
+_DAY = "kpiflow_day__"
+_HASH_VERSION = "2"  # of how rows are hashed: 1 hashed whole rows (and recorded no signature)
 
 
 @dataclass(frozen=True)
@@ -98,16 +101,20 @@ def take_fingerprints(con: duckdb.DuckDBPyConnection, gate: GateSpec, run_id: st
         "end_day date, start_hash varchar, end_hash varchar)"
     )
     for table in gate.tables:
-        query = _fingerprint_query(gate.schema, table)
-        if query is None:
+        taken = _fingerprint_query(gate.schema, table)
+        if taken is None:
             continue
-        target = DAYS_TABLE if table.window_column or table.day_from else ROWS_TABLE
+        query, signature = taken
+        dated = table.window_column or table.day_from
+        target, marker = (DAYS_TABLE, "?, null, null, ?") if dated else (ROWS_TABLE, "?, null, null, null, ?, null")
+        # With the table's rows, a marker row: the table was fingerprinted (an empty table has no other row), and
+        # what its hashes cover (its signature).
         try:
-            con.execute(f"insert into {target}{_TAKEN} {query}", [table.name])
+            con.execute(
+                f"insert into {target}{_TAKEN} {query} union all select {marker}", [table.name, table.name, signature]
+            )
         except (duckdb.CatalogException, duckdb.BinderException):
             continue
-        # A marker row: the table was fingerprinted (an empty table has no other row).
-        con.execute(f"insert into {target}{_TAKEN} (table_name) values (?)", [table.name])
     if run_id is not None:
         con.execute(f"insert into {TAKEN_BY_TABLE} values (?)", [run_id])
 
@@ -126,36 +133,53 @@ def forget_taker(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"delete from {TAKEN_BY_TABLE}")
 
 
-def _fingerprint_query(schema: str, table: TableSpec) -> str | None:
+def _fingerprint_query(schema: str, table: TableSpec) -> tuple[str, str] | None:
+    """The query fingerprinting `table` (its first parameter is the table's name), and its signature: the columns its
+    hashes cover. Only the declared columns are hashed, in their declared order: a model reads no other (a test
+    makes sure), so a change to another column changes no KPI and restates nothing."""
     relation = f"{_relation(schema, table.name)} as {_ROW}"
+    columns = table.column_names
     if table.window_column:
-        return _per_day(relation, f"{_ROW}.{quote_identifier(table.window_column)}")
+        return _per_day(relation, f"{_ROW}.{quote_identifier(table.window_column)}", columns), _signature(columns)
     if table.day_from:
+        # Only the parent's key and day enter the join: the join is most of the pass.
         parent = table.day_from
+        keys = ", ".join(quote_identifier(c) for c in parent.join)
+        days = f"select {keys}, cast({quote_identifier(parent.parent_column)} as date) as {_DAY} from "
         on = " and ".join(f"{_ROW}.{quote_identifier(c)} = {_PARENT}.{quote_identifier(c)}" for c in parent.join)
-        relation += f" join {_relation(schema, parent.parent)} as {_PARENT} on {on}"
-        return _per_day(relation, f"{_PARENT}.{quote_identifier(parent.parent_column)}")
+        relation += f" join ({days}{_relation(schema, parent.parent)}) as {_PARENT} on {on}"
+        return _per_day(relation, f"{_PARENT}.{_DAY}", columns), _signature(columns)
     validity = table.validity
     if validity is None:
         return None
     end_columns = ([validity.end] if validity.end else []) + list(validity.end_with)
-    start_columns = [c for c in table.column_names if c not in end_columns and c not in validity.ignore]
+    start_columns = [c for c in columns if c not in end_columns and c not in validity.ignore]
     key = " || '|' || ".join(f"coalesce(cast({_ROW}.{quote_identifier(c)} as varchar), '')" for c in table.key)
     end = f"cast({_ROW}.{quote_identifier(validity.end)} as date)" if validity.end else "cast(null as date)"
-    return (
+    query = (
         f"select ?, {key}, cast({_ROW}.{quote_identifier(validity.start)} as date), {end}, "
         f"cast({_hash(start_columns)} as varchar), cast({_hash(end_columns)} as varchar) from {relation}"
     )
+    return query, f"{_signature(start_columns)}/{_signature(end_columns)}"
+
+
+def _signature(columns: Sequence[str]) -> str:
+    """Fingerprints compare only under the same signature: after a change to the declared columns (or to how rows
+    are hashed) a table's history is not compared for one run, rather than every day of it restated."""
+    return f"{_HASH_VERSION}:" + ",".join(columns)
 
 
 def _relation(schema: str, name: str) -> str:
     return f"{quote_identifier(schema)}.{quote_identifier(name)}"
 
 
-def _per_day(relation: str, date_column: str) -> str:
-    """Row count and checksum of the `_ROW` rows per day of `date_column`."""
+def _per_day(relation: str, date_column: str, columns: Sequence[str]) -> str:
+    """Row count and checksum of the `columns` of the `_ROW` rows per day of `date_column`."""
     day = f"cast({date_column} as date)"
-    return f"select ?, {day}, count(*), {checksum_sql(_ROW)} from {relation} where {day} is not null group by {day}"
+    hashed = [f"{_ROW}.{quote_identifier(c)}" for c in columns] or ["0"]
+    return (
+        f"select ?, {day}, count(*), {checksum_sql(*hashed)} from {relation} where {day} is not null group by {day}"
+    )
 
 
 def _hash(columns: list[str]) -> str:
@@ -164,7 +188,7 @@ def _hash(columns: list[str]) -> str:
 
 def restated_before(con: duckdb.DuckDBPyConnection, window_start: date) -> Restatements:
     """Compare the fingerprints just taken with those of the last build: the restated days before `window_start`.
-    Tables without a recorded fingerprint (the first build since they were declared) restate nothing."""
+    Tables without a recorded fingerprint of the same signature (see `_signature`) restate nothing."""
     if not _recorded(con):
         return Restatements()
     days = con.execute(
@@ -173,7 +197,7 @@ def restated_before(con: duckdb.DuckDBPyConnection, window_start: date) -> Resta
         from {DAYS_TABLE}{_TAKEN} as now
         full join {DAYS_TABLE} as built on now.table_name = built.table_name and now.day = built.day
         where coalesce(now.day, built.day) < ?
-            and coalesce(now.table_name, built.table_name) in (select table_name from {DAYS_TABLE})
+            and coalesce(now.table_name, built.table_name) in ({_same_signature(DAYS_TABLE, 'day', 'checksum')})
             and (now.day is null or built.day is null
                  or now.row_count <> built.row_count or now.checksum <> built.checksum)
         order by 1, 2
@@ -194,7 +218,8 @@ def restated_before(con: duckdb.DuckDBPyConnection, window_start: date) -> Resta
             from {ROWS_TABLE}{_TAKEN} as now
             full join {ROWS_TABLE} as built on now.table_name = built.table_name and now.row_key = built.row_key
             where coalesce(now.row_key, built.row_key) is not null
-                and coalesce(now.table_name, built.table_name) in (select table_name from {ROWS_TABLE})
+                and coalesce(now.table_name, built.table_name)
+                    in ({_same_signature(ROWS_TABLE, 'row_key', 'start_hash')})
                 and (now.row_key is null or built.row_key is null
                      or now.start_hash <> built.start_hash or now.end_hash <> built.end_hash)
         ) as changed
@@ -210,6 +235,17 @@ def restated_before(con: duckdb.DuckDBPyConnection, window_start: date) -> Resta
     found = [Restatement(table, tuple(days)) for table, days in by_table.items()]
     found += [Restatement(str(table), (day,), from_day=True) for table, day in ranges]
     return Restatements(tuple(sorted(found, key=lambda each: each.table)))
+
+
+def _same_signature(table: str, key: str, signature: str) -> str:
+    """SQL: the tables fingerprinted now and at the last build with the same signature (in their marker rows, whose
+    `key` is null). A table without a recorded fingerprint (the first build since it was declared) or with another
+    signature restates nothing."""
+    return (
+        f"select now.table_name from {table}{_TAKEN} as now join {table} as built "
+        f"on now.table_name = built.table_name and now.{signature} = built.{signature} "
+        f"where now.{key} is null and built.{key} is null"
+    )
 
 
 def _recorded(con: duckdb.DuckDBPyConnection) -> bool:
