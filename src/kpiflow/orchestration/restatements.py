@@ -177,9 +177,7 @@ def _per_day(relation: str, date_column: str, columns: Sequence[str]) -> str:
     """Row count and checksum of the `columns` of the `_ROW` rows per day of `date_column`."""
     day = f"cast({date_column} as date)"
     hashed = [f"{_ROW}.{quote_identifier(c)}" for c in columns] or ["0"]
-    return (
-        f"select ?, {day}, count(*), {checksum_sql(*hashed)} from {relation} where {day} is not null group by {day}"
-    )
+    return f"select ?, {day}, count(*), {checksum_sql(*hashed)} from {relation} where {day} is not null group by {day}"
 
 
 def _hash(columns: list[str]) -> str:
@@ -197,7 +195,7 @@ def restated_before(con: duckdb.DuckDBPyConnection, window_start: date) -> Resta
         from {DAYS_TABLE}{_TAKEN} as now
         full join {DAYS_TABLE} as built on now.table_name = built.table_name and now.day = built.day
         where coalesce(now.day, built.day) < ?
-            and coalesce(now.table_name, built.table_name) in ({_same_signature(DAYS_TABLE, 'day', 'checksum')})
+            and coalesce(now.table_name, built.table_name) in ({_same_signature(DAYS_TABLE, "day", "checksum")})
             and (now.day is null or built.day is null
                  or now.row_count <> built.row_count or now.checksum <> built.checksum)
         order by 1, 2
@@ -219,7 +217,7 @@ def restated_before(con: duckdb.DuckDBPyConnection, window_start: date) -> Resta
             full join {ROWS_TABLE} as built on now.table_name = built.table_name and now.row_key = built.row_key
             where coalesce(now.row_key, built.row_key) is not null
                 and coalesce(now.table_name, built.table_name)
-                    in ({_same_signature(ROWS_TABLE, 'row_key', 'start_hash')})
+                    in ({_same_signature(ROWS_TABLE, "row_key", "start_hash")})
                 and (now.row_key is null or built.row_key is null
                      or now.start_hash <> built.start_hash or now.end_hash <> built.end_hash)
         ) as changed
