@@ -6,7 +6,7 @@ So each build leaves a fingerprint of the raw tables in kpiflow_state:
 
 - per dated table (a `window_column` in models/staging/_source_checks.yml, or a parent's through `day_from`: an
   order line has its order's day) and day: the row count and the sum of the rows' hashes (one GROUP BY query per
-  table);
+  table; a row's hash covers the columns the gate declares for the table, in their declared order);
 - per row of a table with a `validity` declaration (employees, employee_assignments, job applications, trainings),
   keyed by the table's key: the days it covers and two hashes, one of the columns that restate the row from its
   start and one of those that restate it from its end.
