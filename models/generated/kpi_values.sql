@@ -30,8 +30,35 @@ SELECT
         'voluntary_turnover_rate'
       )
       THEN COALESCE(s.is_suppressed, TRUE)
-      WHEN k.kpi IN ('sales_per_employee')
-      THEN COALESCE(y.hidden = 1, TRUE)
+      WHEN k.kpi = 'sales_per_employee'
+      THEN COALESCE(
+        (
+          SELECT
+            BOOL_OR(CAST(m.is_suppressed AS BOOLEAN))
+          FROM {{ ref('privacy_suppression') }} AS m
+          WHERE
+            m.year_start = CAST(DATE_TRUNC('YEAR', k.period_start) AS DATE)
+            AND (
+              (
+                k.dimension_set = 'overall'
+                AND m.dimension_set = 'department'
+                AND m.department = 'sales'
+              )
+              OR (
+                k.dimension_set = 'store'
+                AND m.dimension_set = 'store,department'
+                AND m.department = 'sales'
+                AND m.store_id = k.store_id
+              )
+              OR (
+                k.dimension_set IN ('region')
+                AND m.dimension_set = 'store,department'
+                AND m.department = 'sales'
+              )
+            )
+        ),
+        TRUE
+      )
       ELSE FALSE
     END
     THEN NULL
@@ -53,8 +80,35 @@ SELECT
       'voluntary_turnover_rate'
     )
     THEN COALESCE(s.is_suppressed, TRUE)
-    WHEN k.kpi IN ('sales_per_employee')
-    THEN COALESCE(y.hidden = 1, TRUE)
+    WHEN k.kpi = 'sales_per_employee'
+    THEN COALESCE(
+      (
+        SELECT
+          BOOL_OR(CAST(m.is_suppressed AS BOOLEAN))
+        FROM {{ ref('privacy_suppression') }} AS m
+        WHERE
+          m.year_start = CAST(DATE_TRUNC('YEAR', k.period_start) AS DATE)
+          AND (
+            (
+              k.dimension_set = 'overall'
+              AND m.dimension_set = 'department'
+              AND m.department = 'sales'
+            )
+            OR (
+              k.dimension_set = 'store'
+              AND m.dimension_set = 'store,department'
+              AND m.department = 'sales'
+              AND m.store_id = k.store_id
+            )
+            OR (
+              k.dimension_set IN ('region')
+              AND m.dimension_set = 'store,department'
+              AND m.department = 'sales'
+            )
+          )
+      ),
+      TRUE
+    )
     ELSE FALSE
   END AS is_suppressed
 FROM (
@@ -337,16 +391,6 @@ LEFT JOIN {{ ref('privacy_suppression') }} AS s
   AND s.dimension_set = k.dimension_set
   AND s.store_id IS NOT DISTINCT FROM k.store_id
   AND s.department IS NOT DISTINCT FROM k.department
-LEFT JOIN (
-  SELECT
-    year_start,
-    MAX(CASE WHEN is_suppressed THEN 1 ELSE 0 END) AS hidden
-  FROM {{ ref('privacy_suppression') }}
-  GROUP BY
-    year_start
-) AS y
-  ON k.kpi IN ('sales_per_employee')
-  AND y.year_start = CAST(DATE_TRUNC('YEAR', k.period_start) AS DATE)
 WHERE
   k.kpi IN ('plan_attainment', 'store_plan_attainment')
   OR k.period_start >= CASE k.grain

@@ -5,7 +5,10 @@ numbers fit together: a total is the sum of its stores and the sum of its depart
 month is the sum of its store x department cells in the HR mart, and across grains a quarter of hires is the sum
 of its months (a month of its days), a quarter's headcount is its last month's, and a quarter's average headcount
 the day-weighted mean of its months'. Rates give counts back where the base is published (voluntary turnover x
-average headcount = voluntary terminations), so those counts are known wherever the cell is published.
+average headcount = voluntary terminations), so those counts are known wherever the cell is published. Sales per
+employee is net revenue (published) over the average headcount of the sales department, so each published cell
+gives an average headcount back: overall, the sales department's; by store, that store's sales cell (at every grain);
+by region, the sum of its stores' sales cells.
 
 A suppressed cell is recovered exactly when its unit vector lies in the row space of these equations restricted to
 the unknowns: then some sum and difference of published numbers equals it. `recoverable` finds every such cell
@@ -24,6 +27,8 @@ import duckdb
 import numpy as np
 
 HR_MART = "mart_hr_store_department_month"
+# KPI over one department's people -> (the department, the quantity its published cells give back)
+SLICED = {"sales_per_employee": ("sales", "average_headcount")}
 GRAINS = ("day", "month", "quarter", "year")
 # quantity -> (how it adds up across grains, kpi_values source, HR mart source); a source is a column, or a rate
 # times average headcount.
@@ -99,7 +104,9 @@ def _equations(cells: Iterable[Cell], rule: str, data_days: dict[tuple[str, date
         for parts in (stores, departments):
             if overall in present and parts:
                 equations.append({overall: 1.0, **{c: -1.0 for c in parts}})
-        for store in stores:
+        # a store's inner cells are all there only at the mart's grain; at other grains only the sliced KPIs'
+        # department is (its column is complete: every store)
+        for store in stores if grain == "month" else ():
             row = [c for c in inner if c.store_id == store.store_id]
             if row:
                 equations.append({store: 1.0, **{c: -1.0 for c in row}})
@@ -110,7 +117,7 @@ def _equations(cells: Iterable[Cell], rule: str, data_days: dict[tuple[str, date
     finer = {"month": "day", "quarter": "month", "year": "quarter"}
     children: dict[Cell, list[Cell]] = defaultdict(list)
     for cell in present:
-        if cell.grain == "year" or (cell.store_id and cell.department):
+        if cell.grain == "year":
             continue
         parent_grain = GRAINS[GRAINS.index(cell.grain) + 1]
         parent = Cell(parent_grain, _parent_period(parent_grain, cell.period_start), cell.store_id, cell.department)
@@ -140,22 +147,60 @@ def _data_days(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, date], int]:
     return counts
 
 
+def _sliced(
+    con: duckdb.DuckDBPyConnection, quantity: str, staffed: set[tuple[str | None, str | None]]
+) -> tuple[dict[Cell, bool], list[dict[Cell, float]]]:
+    """What the sliced KPIs give back of `quantity`: cells (True when not suppressed: a NULL there is no revenue,
+    not a secret) and, for regions, equations 'sum of the region's store cells = a published number' (their cells
+    on the left only: the right is known). `staffed`: the (store, department) cells that have people; the KPI's
+    rows for a store without staff in the department reveal nothing."""
+    cells: dict[Cell, bool] = {}
+    regions: dict[str, list[str]] = defaultdict(list)
+    for store_id, region in con.execute("select store_id, region from intermediate.dim_stores").fetchall():
+        regions[region].append(store_id)
+    sums: list[dict[Cell, float]] = []
+    for kpi, (department, gives) in SLICED.items():
+        if gives != quantity:
+            continue
+        rows = con.execute(
+            """select grain, period_start, dimension_set, store_id, region, not is_suppressed
+               from marts.kpi_values where kpi = $kpi and grain in ('day', 'month', 'quarter', 'year')""",
+            {"kpi": kpi},
+        ).fetchall()
+        for grain, period_start, dimension_set, store_id, region, known in rows:
+            if dimension_set == "region":
+                if known:
+                    sums.append({Cell(grain, period_start, s, department): 1.0 for s in regions[region]})
+            elif store_id is None or (store_id, department) in staffed:
+                cells[Cell(grain, period_start, store_id, department)] = bool(known)
+    return cells, sums
+
+
 def recoverable(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Suppressed cells whose value follows from published ones, as 'quantity: cell' (empty when none)."""
     data_days = _data_days(con)
     found = []
     for quantity, (rule, _, _) in QUANTITIES.items():
         cells = _published(con, quantity)
+        sliced, sums = _sliced(con, quantity, {(c.store_id, c.department) for c in cells})
+        for cell, known in sliced.items():
+            if known and cell in cells and not cells[cell]:
+                found.append(f"{quantity}: {cell.describe()} (hidden, but published by a sliced KPI)")
+            cells[cell] = cells.get(cell, False) or known
+        for equation in sums:  # a store with no cell of the slice adds nothing to its region
+            for cell in [c for c in equation if c not in cells]:
+                del equation[cell]
         by_year: dict[int, list[Cell]] = defaultdict(list)
         for cell in cells:
             by_year[cell.period_start.year].append(cell)
-        for year_cells in by_year.values():  # no equation crosses a calendar year
+        for year, year_cells in by_year.items():  # no equation crosses a calendar year
             unknown = sorted((c for c in year_cells if not cells[c]), key=Cell.order)
             if not unknown or all(not cells[c] for c in year_cells):
                 continue
             index = {c: i for i, c in enumerate(unknown)}
             rows = []
-            for equation in _equations(year_cells, rule, data_days):
+            year_sums = [e for e in sums if any(c.period_start.year == year for c in e)]
+            for equation in [*_equations(year_cells, rule, data_days), *year_sums]:
                 row = np.zeros(len(unknown))
                 for cell, coefficient in equation.items():
                     if cell in index:

@@ -29,6 +29,7 @@ from kpiflow.compiler.privacy import (
     cells_sql,
     member_join,
     privacy_plan,
+    sliced_hidden_sql,
     suppression_sql,
     year_start,
 )
@@ -346,6 +347,10 @@ def _values_model(
                 f" ON k.kpi IN ({_in_list(plan.blanket)}) AND y.year_start = {year_start('k.period_start')}"
             )
             cases.append(f"WHEN k.kpi IN ({_in_list(plan.blanket)}) THEN COALESCE(y.hidden = 1, TRUE)")
+        for part in plan.sliced:
+            labels = tuple(dimension_set_label((d,)) for d in part.attributes)
+            hidden = sliced_hidden_sql(table, part, labels, "k", dbt_ref_relation(SUPPRESSION_MODEL).sql())
+            cases.append(f"WHEN k.kpi = {_in_list((part.kpi,))} THEN {hidden}")
         suppressed = f"CASE {' '.join(cases)} ELSE FALSE END"
     keys = ", ".join(f"k.{_q(c)}" for c in ("kpi", "grain", "period_start", "dimension_set", *columns))
     text = (

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlglot
 from sqlglot import exp
+from sqlglot.errors import ParseError
 
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
@@ -43,8 +45,10 @@ class PrivacyPlan:
 
     axes: the (at most two) breakdowns of the suppression table, e.g. (store, employee__department).
     exact: KPIs whose every cell is a cell of that table (suppressed exactly when the table's cell is).
-    blanket: KPIs the table does not describe (a breakdown outside it, or a filtered input such as sales staff
-    only); they are hidden for a whole year whenever anything in that year is suppressed.
+    sliced: KPIs over one member of an axis only (sales staff: `employee__department = 'sales'`), broken down by
+    the other axis or its attributes; each cell is hidden with the table's members it reveals (SlicedKpi).
+    blanket: other KPIs the table does not describe; they are hidden for a whole year whenever anything in that
+    year is suppressed.
     marts: marts with a privacy metric; their rows are the table's inner cells.
     count_metric: the metric counting the people a cell covers.
     """
@@ -54,20 +58,69 @@ class PrivacyPlan:
     blanket: tuple[str, ...]
     marts: tuple[str, ...]
     count_metric: str | None
+    sliced: tuple[SlicedKpi, ...] = ()
 
     @property
     def kpis(self) -> tuple[str, ...]:
-        return tuple(sorted(self.exact + self.blanket))
+        return tuple(sorted(self.exact + self.blanket + tuple(s.kpi for s in self.sliced)))
+
+
+@dataclass(frozen=True)
+class SlicedKpi:
+    """A KPI computed over the people of one member of an axis (`value` of axes[axis]), e.g. sales per employee.
+
+    With its other inputs published, a cell gives back the headcount of the slice in that cell: overall, the
+    member's total; by the other axis, that inner cell; by an attribute of the other axis (`attributes`, e.g.
+    store__region), the sum of the inner cells it groups. So a cell is hidden when the member it reveals is hidden
+    (an attribute cell: when any inner cell of the slice is, since the table does not know the grouping)."""
+
+    kpi: str
+    axis: int
+    value: str
+    attributes: tuple[str, ...]
+
+
+def _filters(graph: SemanticGraph, metric: MetricSpec) -> set[str]:
+    """The row filters of the metric and of every metric it is computed from."""
+    found = {metric.filter} if metric.filter else set()
+    for item in metric_inputs(metric):
+        if item.filter:
+            found.add(item.filter)
+        if item.name in graph.metrics:
+            found |= _filters(graph, graph.metrics[item.name])
+    return found
 
 
 def _filtered(graph: SemanticGraph, metric: MetricSpec) -> bool:
     """Does the metric, or any metric it is computed from, filter its rows (so its cells are slices of a cell)?"""
-    if metric.filter:
-        return True
-    for item in metric_inputs(metric):
-        if item.filter or (item.name in graph.metrics and _filtered(graph, graph.metrics[item.name])):
-            return True
-    return False
+    return bool(_filters(graph, metric))
+
+
+def _slice(graph: SemanticGraph, metric: MetricSpec, axes: list[str]) -> SlicedKpi | None:
+    """The metric as a SlicedKpi when its only filter is `<axis> = '<value>'` and it is broken down by the other
+    axis or that axis's attributes; None when it has another shape (it stays blanket)."""
+    filters = _filters(graph, metric)
+    if len(axes) != 2 or len(filters) != 1:
+        return None
+    try:
+        condition = sqlglot.parse_one(next(iter(filters)), read="duckdb")
+    except ParseError:
+        return None
+    if not (
+        isinstance(condition, exp.EQ)
+        and isinstance(condition.this, exp.Column)
+        and not condition.this.table
+        and condition.this.name in axes
+        and isinstance(condition.expression, exp.Literal)
+        and condition.expression.is_string
+    ):
+        return None
+    axis = axes.index(condition.this.name)
+    other = axes[1 - axis]
+    dims = metric.kpi.natural_dimensions  # type: ignore[union-attr]
+    if not all(d == other or d.startswith(other + "__") for d in dims):
+        return None
+    return SlicedKpi(metric.name, axis, condition.expression.this, tuple(d for d in dims if d != other))
 
 
 def _problem(graph: SemanticGraph, key: str, field: str, message: str) -> SpecInvalid:
@@ -108,10 +161,14 @@ def privacy_plan(graph: SemanticGraph, kpis: list[MetricSpec]) -> PrivacyPlan:
             f"people KPIs are broken down by {', '.join(axes)}; complementary suppression supports two breakdowns "
             "(see docs/privacy.md): publish the others without privacy_count_metric or drop them",
         )
-    exact, blanket = [], []
+    exact, blanket, sliced = [], [], []
     for metric in private:
         fits = not _filtered(graph, metric) and set(metric.kpi.natural_dimensions) <= set(axes)  # type: ignore[union-attr]
-        (exact if fits else blanket).append(metric.name)
+        part = None if fits else _slice(graph, metric, axes)
+        if part:
+            sliced.append(part)
+        else:
+            (exact if fits else blanket).append(metric.name)
     marts = []
     for name in sorted(graph.marts):
         mart = graph.marts[name]
@@ -128,7 +185,9 @@ def privacy_plan(graph: SemanticGraph, kpis: list[MetricSpec]) -> PrivacyPlan:
                 "metrics (see docs/privacy.md)",
             )
         marts.append(name)
-    return PrivacyPlan(tuple(axes), tuple(exact), tuple(blanket), tuple(marts), counts[0] if counts else None)
+    return PrivacyPlan(
+        tuple(axes), tuple(exact), tuple(blanket), tuple(marts), counts[0] if counts else None, tuple(sliced)
+    )
 
 
 @dataclass(frozen=True)
@@ -288,3 +347,28 @@ def member_join(
         for c in table.columns
     ]
     return " AND ".join(parts)
+
+
+def sliced_hidden_sql(
+    table: SuppressionTable, part: SlicedKpi, attribute_sets: tuple[str, ...], alias: str, suppression: str
+) -> str:
+    """Is the row `alias` of the sliced KPI hidden? True when the suppression member it reveals is suppressed in
+    its year, or when there is no such member (nobody in the slice). `attribute_sets`: the dimension_set labels of
+    part.attributes; `suppression`: the privacy_suppression relation."""
+    sliced, other = table.columns[part.axis], table.columns[1 - part.axis]
+    inner = table.row_sets[1]
+    member_set = (table.row_sets, table.col_sets)[part.axis][0]
+    other_set = (table.row_sets, table.col_sets)[1 - part.axis][0]
+    value = f"m.{_ident(sliced)} = {_text(part.value)}"
+    reveals = [
+        f"({alias}.dimension_set = 'overall' AND m.dimension_set = {_text(member_set)} AND {value})",
+        f"({alias}.dimension_set = {_text(other_set)} AND m.dimension_set = {_text(inner)} AND {value}"
+        f" AND m.{_ident(other)} = {alias}.{_ident(other)})",
+    ]
+    if attribute_sets:
+        grouped = f"{alias}.dimension_set {_in(attribute_sets)}"
+        reveals.append(f"({grouped} AND m.dimension_set = {_text(inner)} AND {value})")
+    return (
+        f"COALESCE((SELECT BOOL_OR(m.is_suppressed) FROM {suppression} AS m"
+        f" WHERE m.year_start = {year_start(f'{alias}.period_start')} AND ({' OR '.join(reveals)})), TRUE)"
+    )
