@@ -9,7 +9,7 @@ import pytest
 
 from kpiflow.compiler.dbt_writer import kpi_metrics
 from kpiflow.compiler.issues import SpecInvalid
-from kpiflow.compiler.privacy import privacy_plan
+from kpiflow.compiler.privacy import SlicedKpi, privacy_plan
 from kpiflow.compiler.validate import load_graph
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,8 +26,9 @@ def test_people_kpis_share_the_store_by_department_table() -> None:
     assert plan.count_metric == "employees_covered"
     assert plan.marts == ("mart_hr_store_department_month",)
     assert {"headcount", "hires", "employee_turnover_rate", "revenue_per_employee"} <= set(plan.exact)
-    # sales staff only, and by region: not a cell of the table, hidden for a year whenever anything is
-    assert plan.blanket == ("sales_per_employee",)
+    # sales staff only: by store a cell of the sales column, overall the sales department, by region its stores'
+    assert plan.sliced == (SlicedKpi("sales_per_employee", 1, "sales", ("store__region",)),)
+    assert plan.blanket == ()
     assert "time_to_hire_days" not in plan.kpis  # applicants, not employees
 
 
@@ -53,3 +54,31 @@ def test_people_kpis_the_method_cannot_protect_are_refused_with_their_place(
         _plan(metrics)
     message = str(raised.value)
     assert "hr.yml:" in message and f"kpi.{field}" in message and words in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (
+            "natural_dimensions: [store, store__region],\n",
+            "natural_dimensions: [store, store__region, employee__job_role],\n",
+        ),
+        (
+            "numerator: net_revenue\n    denominator: average_sales_headcount",
+            "numerator: net_revenue\n    denominator: average_headcount\n    filter: \"employee__job_role = 'cashier'\"",
+        ),
+    ],
+    ids=["breakdown-outside-the-table", "filter-on-another-column"],
+)
+def test_people_kpis_of_other_shapes_stay_hidden_for_the_year(tmp_path: Path, old: str, new: str) -> None:
+    """The per-cell rule only covers slices the table describes; anything else keeps the safe yearly rule."""
+    metrics = tmp_path / "metrics"
+    shutil.copytree(REPO / "metrics", metrics)
+    sales = metrics / "sales.yml"
+    text = sales.read_text(encoding="utf-8")
+    start = text.index("  - name: sales_per_employee")
+    assert old in text[start:]
+    sales.write_text(text[:start] + text[start:].replace(old, new, 1), encoding="utf-8")
+    plan = _plan(metrics)
+    assert plan.sliced == ()
+    assert plan.blanket == ("sales_per_employee",)
