@@ -23,9 +23,7 @@ def worked_examples(tmp_path_factory, project_copier, dbt_runner) -> duckdb.Duck
     settings = Settings(project_dir=project, warehouse_path=warehouse, marts_path=root / "marts.duckdb", target="dev")
     compile_project(settings)
     dbt_runner(project, warehouse, "seed")
-    # The examples check arithmetic on a handful of people (the marketer of rule 17 is a department of one), so
-    # privacy suppression (docs/privacy.md, tested in tests/crosscheck) would hide them: every cell is published here.
-    dbt_runner(project, warehouse, "run", "--vars", "{hr_min_cell_size: 1}")
+    dbt_runner(project, warehouse, "run")
     connection = duckdb.connect(str(warehouse), read_only=True)
     yield connection
     connection.close()
