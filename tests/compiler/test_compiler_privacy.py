@@ -65,7 +65,8 @@ def test_people_kpis_the_method_cannot_protect_are_refused_with_their_place(
         ),
         (
             "numerator: net_revenue\n    denominator: average_sales_headcount",
-            "numerator: net_revenue\n    denominator: average_headcount\n    filter: \"employee__job_role = 'cashier'\"",
+            "numerator: net_revenue\n    denominator: average_headcount\n"
+            "    filter: \"employee__job_role = 'cashier'\"",
         ),
     ],
     ids=["breakdown-outside-the-table", "filter-on-another-column"],

@@ -155,9 +155,6 @@ def _sliced(
     on the left only: the right is known). `staffed`: the (store, department) cells that have people; the KPI's
     rows for a store without staff in the department reveal nothing."""
     cells: dict[Cell, bool] = {}
-    regions: dict[str, list[str]] = defaultdict(list)
-    for store_id, region in con.execute("select store_id, region from intermediate.dim_stores").fetchall():
-        regions[region].append(store_id)
     sums: list[dict[Cell, float]] = []
     for kpi, (department, gives) in SLICED.items():
         if gives != quantity:
@@ -167,6 +164,10 @@ def _sliced(
                from marts.kpi_values where kpi = $kpi and grain in ('day', 'month', 'quarter', 'year')""",
             {"kpi": kpi},
         ).fetchall()
+        regions: dict[str, list[str]] = defaultdict(list)
+        if any(row[2] == "region" for row in rows):
+            for store_id, region in con.execute("select store_id, region from intermediate.dim_stores").fetchall():
+                regions[region].append(store_id)
         for grain, period_start, dimension_set, store_id, region, known in rows:
             if dimension_set == "region":
                 if known:
