@@ -166,6 +166,12 @@ CORPUS = [
         "metrics/bad.yml:20: error: metrics[1].label: the text contains '__dbt_', which kpiflow reserves for the "
         "references it writes into generated models Reword it.",
     ),
+    (
+        "unknown-field-in-a-union-branch",
+        "  - {name: m2, type: ratio, label: M, description: D, numerator: {name: revenue, filtr: x}, "
+        "denominator: revenue}\n",
+        "metrics/bad.yml:20: error: metrics[1].numerator.filtr: unknown field 'filtr' Did you mean 'filter'?",
+    ),
 ]
 
 MODEL_MISTAKES = [
@@ -204,6 +210,11 @@ MODEL_MISTAKES = [
         "metrics/bad.yml:11: error: semantic_models[0].measures[0].name: 'revenue{% endraw %}' is not a valid name",
     ),
     ("yaml-syntax", ("    measures:\n", "    measures:\n  - [\n"), "metrics/bad.yml:12: error: YAML syntax"),
+    (
+        "duplicate-key",
+        ("    model: int_sales\n", "    model: int_sales\n    model: int_orders\n"),
+        "metrics/bad.yml:4: error: duplicate key 'model' (first at line 3); keep one",
+    ),
 ]
 
 
@@ -299,8 +310,8 @@ CARD_MISTAKES = [
     (
         "card-unknown-field",
         [("    weight: 0.3", "    wieght: 0.3")],
-        "metrics/scorecards/card.yml:7: error: kpis[1].wieght: unknown field; check its spelling against "
-        "docs/scorecards.md",
+        "metrics/scorecards/card.yml:7: error: kpis[1].wieght: unknown field 'wieght' Did you mean 'weight'? "
+        "See docs/scorecards.md for the fields of a card.",
     ),
     (
         "card-step-bands-gap",
@@ -318,6 +329,11 @@ CARD_MISTAKES = [
             )
         ],
         "metrics/scorecards/card.yml:15: error: department_multiplier.kpi: unknown KPI 'revnue'; did you mean revenue",
+    ),
+    (
+        "card-duplicate-key",
+        [("    weight: 0.5\n", "    weight: 0.5\n    weight: 0.4\n")],
+        "metrics/scorecards/card.yml:6: error: duplicate key 'weight' (first at line 5); keep one",
     ),
     (
         "card-yaml-syntax",

@@ -198,6 +198,12 @@ BAD_DECLARATIONS = [
         "day_from of orders needs a declared parent table with a window_column",
     ),
     (
+        "misspelt argument",
+        "      - not_null: {colums: [store_id]}\n",
+        10,
+        "tables.orders.checks[0].not_null.colums: unknown field 'colums' Did you mean 'columns'?",
+    ),
+    (
         "unknown argument",
         "      - not_null: {columns: [store_id], severity: fatal}\n",
         10,

@@ -56,8 +56,11 @@ def test_an_empty_list_accepts_anything_and_no_file_adds_nothing(gate: GateSpec,
     [
         ("vocabularies_format: 1\nvocabularies:\n  shops: {region: [A]}\n", ":3: unknown table 'shops'"),
         ("vocabularies_format: 1\nvocabularies:\n  stores:\n    zone: [A]\n", ":4: unknown column 'zone'"),
-        ("vocabularies_format: 1\nvocabularies:\n  stores:\n    region: [yes]\n", ":4: vocabularies.stores.region.0"),
-        ("vocabularies: {}\n", ":1: vocabularies_format: Field required"),
+        (
+            "vocabularies_format: 1\nvocabularies:\n  stores:\n    region: [yes]\n",
+            ":4: vocabularies.stores.region[0]: Input should be a valid string",
+        ),
+        ("vocabularies: {}\n", ":1: vocabularies_format: required field 'vocabularies_format' is missing"),
     ],
 )  # fmt: skip
 def test_mistakes_in_the_file_name_its_line(gate: GateSpec, tmp_path: Path, text: str, expected: str) -> None:

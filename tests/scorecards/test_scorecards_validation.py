@@ -71,8 +71,9 @@ def test_valid_card_loads_with_defaults(tmp_path):
         ),
         (
             ("    weight: 0.25\n  - kpi: average", "    wieght: 0.25\n  - kpi: average"),
-            "card.yml:5: error: kpis[1].weight: this field is required\n"
-            "card.yml:6: error: kpis[1].wieght: unknown field; check its spelling against docs/scorecards.md",
+            "card.yml:5: error: kpis[1].weight: required field 'weight' is missing\n"
+            "card.yml:6: error: kpis[1].wieght: unknown field 'wieght' Did you mean 'weight'? "
+            "See docs/scorecards.md for the fields of a card.",
         ),
         (
             ("rounding: {applies_to: none}", "rounding: {applies_to: component}"),
@@ -80,11 +81,12 @@ def test_valid_card_loads_with_defaults(tmp_path):
         ),
         (
             ("pay: {scheme: linear}", "pay: {scheme: bonus}"),
-            "card.yml:10: error: pay.scheme: Input should be 'linear', 'step_table' or 'additive'",
+            "card.yml:10: error: pay.scheme: Input should be 'linear', 'step_table' or 'additive' (got 'bonus')",
         ),
         (
             ("role: sales_manager", "role: sales_manager\nroles: [x]"),
-            "card.yml:2: error: roles: unknown field; check its spelling against docs/scorecards.md",
+            "card.yml:2: error: roles: unknown field 'roles' Did you mean 'role'? "
+            "See docs/scorecards.md for the fields of a card.",
         ),
         (
             ("weight: 0.5", "weight: half"),
@@ -147,7 +149,7 @@ def test_step_tables_with_gaps_or_overlaps_are_rejected(tmp_path, bands, expecte
 
 def test_invalid_yaml_reports_its_line(tmp_path):
     (found,) = issues_for(tmp_path, VALID.replace("kpis:\n", "kpis:\n  - kpi: [\n"))
-    assert found.startswith("card.yml:") and "invalid YAML" in found
+    assert found.startswith("card.yml:4: error: YAML syntax:")
 
 
 def test_conflicting_target_rules_across_cards(tmp_path):

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from kpiflow.compiler.issues import Location, ValidationIssue
-from kpiflow.compiler.loader import field_path
-from kpiflow.compiler.yaml_source import LocatedYaml
+from kpiflow.yamlsource import LocatedYaml, field_path
 
 RESERVED = "__dbt_"
 NAME_KEYS = ("name", "alias")

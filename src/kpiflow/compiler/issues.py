@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from kpiflow.errors import UserInputError
+from kpiflow.yamlsource import closest
+
+__all__ = ["Location", "Severity", "SpecInvalid", "ValidationIssue", "closest"]  # closest: shared with the YAML loader
 
 Severity = Literal["error", "warning"]
 
@@ -43,14 +44,6 @@ class ValidationIssue:
         if self.suggestion:
             text += f" {self.suggestion}"
         return text
-
-
-def closest(name: str, candidates: Iterable[str], limit: int = 3) -> str | None:
-    """'Did you mean ...?' text for an unknown name, or None when nothing is close."""
-    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=limit, cutoff=0.6)
-    if not matches:
-        return None
-    return "Did you mean " + " or ".join(f"'{m}'" for m in matches) + "?"
 
 
 class SpecInvalid(UserInputError):

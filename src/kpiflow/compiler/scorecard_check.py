@@ -16,8 +16,7 @@ from kpiflow.compiler.issues import Location, ValidationIssue
 from kpiflow.scorecards import ValidationIssue as CardIssue
 from kpiflow.scorecards import load_scorecards
 from kpiflow.scorecards.model import ENTITY_DIMENSION_SET, Scorecard
-from kpiflow.scorecards.validation import field_name
-from kpiflow.scorecards.yaml_lines import line_of, load_yaml
+from kpiflow.yamlsource import field_path, load_located
 
 CARDS_FOLDER = "scorecards"
 
@@ -39,7 +38,7 @@ def _published(graph: SemanticGraph) -> dict[str, tuple[set[str], set[str]]]:
 def _publication_issues(card: Scorecard, published: dict[str, tuple[set[str], set[str]]]) -> list[ValidationIssue]:
     path = card.source
     assert isinstance(path, Path)
-    document = load_yaml(path)
+    source = load_located(path, exact_decimals=True)
     wanted = [(("kpis", i, "kpi"), item.kpi, item.entity_type) for i, item in enumerate(card.kpis)]
     if card.department_multiplier is not None:
         wanted.append((("department_multiplier", "kpi"), card.department_multiplier.kpi, "department"))
@@ -55,7 +54,7 @@ def _publication_issues(card: Scorecard, published: dict[str, tuple[set[str], se
             )
         if card.grain not in grains:
             problems.append(f"{kpi} has no {card.grain} values (grains: {', '.join(sorted(grains))}); add the grain")
-        where = Location(path, line_of(document, location), field_name(location))
+        where = Location(path, source.line_of(location), field_path(location))
         issues += [ValidationIssue(where, problem) for problem in problems]
     return issues
 

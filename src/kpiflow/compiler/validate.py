@@ -17,10 +17,10 @@ from kpiflow.compiler.gcpause import gc_paused
 from kpiflow.compiler.graph import MeasureRef, Origin, SemanticGraph, SemanticModel
 from kpiflow.compiler.inert import text_issues
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue, closest
-from kpiflow.compiler.loader import LoadedSpecs, field_path, load_specs
+from kpiflow.compiler.loader import LoadedSpecs, load_specs
 from kpiflow.compiler.resolve import ResolutionError, Resolver
 from kpiflow.compiler.spec import NUMERIC_AGGREGATIONS, MetricInput, MetricSpec
-from kpiflow.compiler.yaml_source import LocatedYaml
+from kpiflow.yamlsource import LocatedYaml, field_path
 
 
 class _Issues:

@@ -14,7 +14,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from kpiflow.compiler.expressions import UnsafeExpression, parse_expression
-from kpiflow.compiler.yaml_source import LocatedYaml, YamlSyntaxError, load_located
 from kpiflow.errors import UserInputError
 from kpiflow.quality import specs as s
 from kpiflow.quality.declaration_models import (
@@ -37,6 +36,7 @@ from kpiflow.quality.declaration_models import (
     UniqueArgs,
     VolumeArgs,
 )
+from kpiflow.yamlsource import LocatedYaml, YamlSyntaxError, load_located, schema_problems
 
 CHECKS_FILE = Path("models") / "staging" / "_source_checks.yml"
 RAW_SCHEMA = "raw"
@@ -56,20 +56,35 @@ def _shorthand_columns(args: Any) -> Any:
     return {"columns": args} if isinstance(args, list) else args
 
 
-def _parse(model: type[Strict], args: Any, path: tuple[str | int, ...]) -> Any:
+class _ShapeErrors(Exception):
+    """Every schema mistake of one pydantic validation, each at its own path."""
+
+    def __init__(self, errors: list[DeclarationError]) -> None:
+        super().__init__("; ".join(error.message for error in errors))
+        self.errors = errors
+
+
+def _validated(source: LocatedYaml, model: type[Strict], data: Any, at: tuple[str | int, ...] = ()) -> Any:
+    """`data` (found at `at` in the file) as `model`; raises _ShapeErrors naming each field's path."""
     try:
-        return model.model_validate(args if args is not None else {})
+        return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise DeclarationError((*path, *first["loc"]), f"{where or 'value'}: {first['msg']}") from None
+        problems = schema_problems(source, exc, model, at)
+        raise _ShapeErrors([DeclarationError(p.path, f"{p.field}: {p.text()}") for p in problems]) from None
 
 
 class _TableBuilder:
     """Turns one table's declarations into specs, checking every column and table it names."""
 
-    def __init__(self, name: str, table: TableModel, declared: dict[str, TableModel], settings: SettingsModel) -> None:
-        self.name, self.table, self.declared, self.settings = name, table, declared, settings
+    def __init__(
+        self,
+        source: LocatedYaml,
+        name: str,
+        table: TableModel,
+        declared: dict[str, TableModel],
+        settings: SettingsModel,
+    ) -> None:
+        self.source, self.name, self.table, self.declared, self.settings = source, name, table, declared, settings
         self.path: tuple[str | int, ...] = ("tables", name)
 
     def _col(self, column: str, path: tuple[str | int, ...], table: str | None = None) -> str:
@@ -117,7 +132,8 @@ class _TableBuilder:
                 (*path, kind, "quarantine"),
                 f"'{kind}' judges the table, not single rows, so it cannot quarantine; remove 'quarantine'",
             )
-        return build(self, _parse(model, args, (*path, kind)), (*path, kind))
+        parsed = _validated(self.source, model, args if args is not None else {}, (*path, kind))
+        return build(self, parsed, (*path, kind))
 
     def name_of(self, parsed: CheckArgs, derived: str) -> str:
         return f"{self.name}.{parsed.name or derived}"
@@ -322,16 +338,13 @@ _HANDLERS: dict[str, tuple[type[Strict], Callable[..., list[s.CheckSpec]]]] = {
 def _build(located: LocatedYaml) -> s.GateSpec:
     problems: list[DeclarationError] = []
     try:
-        parsed = ChecksFile.model_validate(located.data)
-    except ValidationError as exc:
-        for error in exc.errors():
-            where = ".".join(map(str, error["loc"]))
-            problems.append(DeclarationError(tuple(error["loc"]), f"{where}: {error['msg']}"))
-        raise _report(located, problems) from None
+        parsed = _validated(located, ChecksFile, located.data)
+    except _ShapeErrors as exc:
+        raise _report(located, exc.errors) from None
     tables: list[s.TableSpec] = []
     seen: dict[str, tuple[str | int, ...]] = {}
     for name, table in parsed.tables.items():
-        builder = _TableBuilder(name, table, parsed.tables, parsed.settings)
+        builder = _TableBuilder(located, name, table, parsed.tables, parsed.settings)
         found: list[s.CheckSpec] = []
         batches: list[tuple[tuple[str | int, ...], Callable[[], list[s.CheckSpec]]]] = [
             (("tables", name, "key"), builder.implicit_checks)
@@ -352,6 +365,9 @@ def _build(located: LocatedYaml) -> s.GateSpec:
                 new = make()
             except DeclarationError as exc:
                 problems.append(exc)
+                continue
+            except _ShapeErrors as exc:
+                problems.extend(exc.errors)
                 continue
             for check in new:
                 if check.name in seen:

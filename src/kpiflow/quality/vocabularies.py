@@ -15,10 +15,10 @@ from typing import Literal
 
 from pydantic import StrictInt, StrictStr, ValidationError
 
-from kpiflow.compiler.yaml_source import YamlSyntaxError, load_located
 from kpiflow.errors import UserInputError
 from kpiflow.quality import specs as s
 from kpiflow.quality.declaration_models import Strict
+from kpiflow.yamlsource import YamlSyntaxError, load_located, schema_problems
 
 VOCABULARIES_FILE = Path("vocabularies.yml")
 
@@ -43,15 +43,15 @@ def add_vocabularies(gate: s.GateSpec, path: Path) -> s.GateSpec:
         return gate
     try:
         located = load_located(path)
-        parsed = VocabulariesFile.model_validate(located.data)
     except YamlSyntaxError as exc:
         raise UserInputError(str(exc)) from None
+    try:
+        parsed = VocabulariesFile.model_validate(located.data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(map(str, first["loc"]))
+        shape = [f"{path}:{p.line}: {p.field}: {p.text()}" for p in schema_problems(located, exc, VocabulariesFile)]
         raise UserInputError(
-            f"{path}:{located.line_of(tuple(first['loc']))}: {where}: {first['msg']} "
-            "(each vocabulary is a list of text values under <table>: <column>:; quote values like 'yes' or '01')"
+            "\n".join(shape)
+            + "\n(each vocabulary is a list of text values under <table>: <column>:; quote values like 'yes' or '01')"
         ) from None
     tables = {table.name: table for table in gate.tables}
     problems: list[str] = []

@@ -10,76 +10,42 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from kpiflow.scorecards.model import BaselineTarget, ConstantTarget, Scorecard
 from kpiflow.scorecards.spec import ScorecardSpec
-from kpiflow.scorecards.validation import ValidationIssue, check_card, field_name, make_issue
-from kpiflow.scorecards.yaml_lines import LineDict, LineList, line_of, load_yaml
+from kpiflow.scorecards.validation import ValidationIssue, check_card, make_issue
+from kpiflow.yamlsource import LocatedYaml, SchemaProblem, YamlSyntaxError, load_located, schema_problems
 
 KnownKpis = Collection[str] | Callable[[], Collection[str]]
 
 
-def _existing_prefix(document: Any, location: tuple[Any, ...], keep_missing_leaf: bool) -> tuple[Any, ...]:
-    """The part of a pydantic location that names real YAML nodes (drops union tags like 'decimal')."""
-    node, kept = document, []
-    for part in location:
-        in_map = isinstance(node, LineDict) and part in node
-        if in_map or (isinstance(node, LineList) and isinstance(part, int) and 0 <= part < len(node)):
-            node = node[part]
-        else:
-            if keep_missing_leaf and isinstance(part, str):
-                kept.append(part)
-            break
-        kept.append(part)
-    return tuple(kept)
+def _shape_issue(path: Path, problem: SchemaProblem) -> ValidationIssue:
+    message = problem.text()
+    if problem.kind == "extra_forbidden":
+        message += " See docs/scorecards.md for the fields of a card."
+    return ValidationIssue("error", path, problem.line, problem.field, message)
 
 
-def _friendly(error: dict[str, Any]) -> str:
-    kind, message = error["type"], str(error["msg"])
-    if kind == "missing":
-        return "this field is required"
-    if kind == "extra_forbidden":
-        return "unknown field; check its spelling against docs/scorecards.md"
-    return message.removeprefix("Value error, ")
-
-
-def _shape_issues(path: Path, document: Any, error: ValidationError) -> list[ValidationIssue]:
-    merged: dict[tuple[Any, ...], list[str]] = {}
-    for item in error.errors():
-        location = _existing_prefix(document, tuple(item["loc"]), keep_missing_leaf=item["type"] == "missing")
-        text = _friendly(dict(item))
-        if text not in merged.setdefault(location, []):
-            merged[location].append(text)
-    return [
-        ValidationIssue("error", path, line_of(document, loc), field_name(loc), " or ".join(texts))
-        for loc, texts in merged.items()
-    ]
-
-
-def _load_one(path: Path, known: Collection[str]) -> tuple[Scorecard | None, list[ValidationIssue], Any]:
+def _load_one(path: Path, known: Collection[str]) -> tuple[Scorecard | None, list[ValidationIssue], LocatedYaml | None]:
     try:
-        document = load_yaml(path)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        return None, [ValidationIssue("error", path, line, "", f"invalid YAML: {problem}")], None
-    if not isinstance(document, LineDict):
+        source = load_located(path, exact_decimals=True)
+    except YamlSyntaxError as exc:
+        return None, [ValidationIssue("error", path, exc.line, "", exc.message)], None
+    if not isinstance(source.data, dict):
         issue = ValidationIssue("error", path, 1, "", "a scorecard file must be a mapping (role, kpis, ...)")
-        return None, [issue], document
+        return None, [issue], source
     try:
-        spec = ScorecardSpec.model_validate(document)
+        spec = ScorecardSpec.model_validate(source.data)
     except ValidationError as exc:
-        return None, _shape_issues(path, document, exc), document
-    issues = check_card(path, document, spec, known)
+        return None, [_shape_issue(path, problem) for problem in schema_problems(source, exc, ScorecardSpec)], source
+    issues = check_card(source, spec, known)
     if any(issue.severity == "error" for issue in issues):
-        return None, issues, document
-    return spec.to_model(path.stem, path), issues, document
+        return None, issues, source
+    return spec.to_model(path.stem, path), issues, source
 
 
-def _cross_card_issues(cards: list[Scorecard], documents: dict[Path, Any]) -> list[ValidationIssue]:
+def _cross_card_issues(cards: list[Scorecard], documents: dict[Path, LocatedYaml | None]) -> list[ValidationIssue]:
     """Names are unique, and one KPI at one entity and grain has one target rule across all cards."""
     issues: list[ValidationIssue] = []
     names: dict[str, Scorecard] = {}
@@ -117,7 +83,7 @@ def load_scorecards(directory: Path, known_kpis: KnownKpis) -> tuple[list[Scorec
     files = sorted([*directory.glob("*.yml"), *directory.glob("*.yaml")]) if directory.is_dir() else []
     cards: list[Scorecard] = []
     issues: list[ValidationIssue] = []
-    documents: dict[Path, Any] = {}
+    documents: dict[Path, LocatedYaml | None] = {}
     for path in files:
         card, card_issues, documents[path] = _load_one(path, known)
         issues.extend(card_issues)

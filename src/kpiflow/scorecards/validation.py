@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from kpiflow.scorecards.spec import ScorecardSpec
-from kpiflow.scorecards.yaml_lines import line_of
+from kpiflow.yamlsource import LocatedYaml, field_path
 
 Severity = Literal["error", "warning"]
 Location = tuple[str | int, ...]
@@ -41,16 +41,11 @@ class ValidationIssue:
         return f"{where}: {self.severity}:{field} {self.message}"
 
 
-def field_name(location: Sequence[str | int]) -> str:
-    """('kpis', 1, 'weight') -> 'kpis[1].weight'."""
-    text = ""
-    for part in location:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def make_issue(path: Path, document: Any, severity: Severity, location: Location, message: str) -> ValidationIssue:
-    return ValidationIssue(severity, path, line_of(document, location), field_name(location), message)
+def make_issue(
+    path: Path, source: LocatedYaml | None, severity: Severity, location: Location, message: str
+) -> ValidationIssue:
+    line = source.line_of(location) if source is not None else None
+    return ValidationIssue(severity, path, line, field_path(location), message)
 
 
 Finding = tuple[Severity, Location, str]
@@ -247,10 +242,10 @@ CARD_RULES: tuple[CardRule, ...] = (
 )
 
 
-def check_card(path: Path, document: Any, card: ScorecardSpec, known: Collection[str]) -> list[ValidationIssue]:
+def check_card(source: LocatedYaml, card: ScorecardSpec, known: Collection[str]) -> list[ValidationIssue]:
     """Run every card rule; the issues carry file, line and field."""
     return [
-        make_issue(path, document, severity, location, message)
+        make_issue(source.file, source, severity, location, message)
         for rule in CARD_RULES
         for severity, location, message in rule(card, known)
     ]
