@@ -17,8 +17,7 @@ from sqlglot import exp
 from kpiflow.compiler.expressions import parse_expression
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.inert import jinja_inert
-from kpiflow.compiler.spec import MeasureSpec, MetricInput, MetricSpec, SemanticModelSpec
-from kpiflow.compiler.validate import metric_inputs
+from kpiflow.compiler.spec import MeasureSpec, MetricInput, MetricSpec, SemanticModelSpec, metric_inputs
 
 _WINDOW_CHOICE = {"last": "max", "first": "min"}
 _AGGREGATION = {"avg": "average"}  # dbt spells the mean `average`

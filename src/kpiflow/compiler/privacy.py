@@ -25,9 +25,8 @@ from sqlglot.errors import ParseError
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
 from kpiflow.compiler.plan import RuntimeDate
-from kpiflow.compiler.spec import MetricSpec
+from kpiflow.compiler.spec import MetricSpec, metric_inputs
 from kpiflow.compiler.sqltext import REF_PREFIX, dbt_var
-from kpiflow.compiler.validate import metric_inputs
 
 PRIVACY_VAR = "hr_min_cell_size"
 PRIVACY_DEFAULT = 5

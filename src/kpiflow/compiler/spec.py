@@ -6,6 +6,7 @@ several types) in a flatter form, plus KPI metadata. `docs/metric-spec.md` docum
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -163,3 +164,18 @@ class MetricFileSpec(_Strict):
     semantic_models: list[SemanticModelSpec] = Field(default_factory=list)
     metrics: list[MetricSpec] = Field(default_factory=list)
     marts: list[MartSpec] = Field(default_factory=list)
+
+
+def metric_input_paths(metric: MetricSpec) -> Iterator[tuple[tuple[str | int, ...], MetricInput]]:
+    """Each input metric of a ratio or derived metric, with its YAML path under the metric."""
+    for key in ("numerator", "denominator"):
+        value = getattr(metric, key)
+        if value is not None:
+            yield (key,), value if isinstance(value, MetricInput) else MetricInput(name=value)
+    for index, item in enumerate(metric.metrics):
+        yield ("metrics", index), item
+
+
+def metric_inputs(metric: MetricSpec) -> list[MetricInput]:
+    """The metrics a ratio or derived metric reads (a bare name becomes a MetricInput)."""
+    return [item for _, item in metric_input_paths(metric)]
