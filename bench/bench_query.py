@@ -8,7 +8,13 @@
     (two years, built by dbt in a throwaway project copy), best of N each, printed as generated / hand-written
     (aim: 1.1 or less). Each hand-written query is checked to return the generated query's rows first.
 
+(c) With --cli-only: just `kpiflow query --metrics net_revenue --group-by metric_time__month --explain` on this
+    repository's project (no warehouse, no MetricFlow), whole process, best of N wall and CPU time; with
+    --against OTHER_SRC the same command on another checkout's src/ (e.g. the old commit in a `git worktree`),
+    alternating in the same run, and the ratio new / old.
+
 Usage: .venv/bin/python bench/bench_query.py [--scale 1] [--repeat 7] [--keep DIR]
+       .venv/bin/python bench/bench_query.py --cli-only [--against /tmp/old/src] [--repeat 15]
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import json
 import math
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -315,13 +322,48 @@ def bench_execution(project: Path, warehouse: Path, repeat: int) -> None:
             )
 
 
+QUERY_EXPLAIN = ("query", "--metrics", "net_revenue", "--group-by", "metric_time__month", "--explain")
+
+
+def _timed_query(source: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of one `kpiflow query --explain` process importing kpiflow from `source`."""
+    env = dict(os.environ, PYTHONPATH=str(source), DO_NOT_TRACK="1")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run([str(BIN / "kpiflow"), *QUERY_EXPLAIN], env=env, cwd=REPO, check=True, capture_output=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def bench_cli(repeat: int, against: Path | None) -> None:
+    sources = {"this checkout": REPO / "src", **({"against": against} if against else {})}
+    best = {name: (math.inf, math.inf) for name in sources}
+    for _ in range(repeat):
+        for name, source in sources.items():  # alternate, so both see the same machine load
+            wall, cpu = _timed_query(source)
+            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+    print(f"\n(c) `kpiflow {' '.join(QUERY_EXPLAIN)}`, whole process, best of {repeat}")
+    for name, (wall, cpu) in best.items():
+        print(f"  {name:14} ({sources[name]}): wall {wall:.3f} s, CPU {cpu:.3f} s")
+    if against:
+        (new_wall, new_cpu), (old_wall, old_cpu) = best["this checkout"], best["against"]
+        print(f"  ratio this / against: wall {new_wall / old_wall:.2f}, CPU {new_cpu / old_cpu:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="Build into (or reuse) this folder instead of a temporary one.")
+    parser.add_argument("--cli-only", action="store_true", help="Only time `kpiflow query --explain` (part c).")
+    parser.add_argument("--against", type=Path, help="With --cli-only: another checkout's src/ to compare with.")
     args = parser.parse_args()
     print(f"machine: {machine()}")
+    if args.cli_only:
+        bench_cli(args.repeat, args.against)
+        print(f"\nmachine after: {machine()}")
+        return
     root = args.keep or Path(tempfile.mkdtemp(prefix="kpiflow-bench-query-"))
     try:
         if args.keep and (root / "warehouse.duckdb").exists():

@@ -5,8 +5,13 @@ Only this package imports sqlglot (its minor releases change APIs; one place to 
 
 from __future__ import annotations
 
-from kpiflow.compiler.dbt_writer import CompileResult, GeneratedFile
-from kpiflow.config import Settings
+from typing import TYPE_CHECKING
+
+from kpiflow.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from kpiflow.compiler.dbt_writer import CompileResult, GeneratedFile
+    from kpiflow.config import Settings
 
 
 def generated_files(settings: Settings, dialect: str | None = None) -> list[GeneratedFile]:
@@ -36,3 +41,4 @@ def compile_project(settings: Settings, dialect: str | None = None) -> CompileRe
 
 
 __all__ = ["CompileResult", "compile_project", "generated_files"]
+__getattr__ = lazy_attributes(__name__, {"CompileResult": "kpiflow.compiler.dbt_writer"})

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from kpiflow.config import Settings
 from kpiflow.errors import UserInputError
@@ -30,6 +28,8 @@ def compile_command(
     dialect: Annotated[str | None, typer.Option(help="SQL dialect; default: the dbt target's adapter.")] = None,
 ) -> None:
     """Validate metrics/ and write the KPI mart models into models/generated."""
+    from rich.console import Console
+
     from kpiflow.compiler import compile_project, generated_files
     from kpiflow.errors import RunFailed
 
@@ -58,6 +58,9 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List every metric with its type, unit, direction and owner."""
+    from rich.console import Console
+    from rich.table import Table
+
     from kpiflow.compiler.validate import load_graph
 
     settings = Settings.from_env()
@@ -120,7 +123,8 @@ def query_command(
     if dialect not in DIALECTS:
         raise UserInputError(f"--dialect {dialect!r}: use one of {', '.join(DIALECTS)}")
     settings = Settings.from_env()
-    graph = load_graph(settings.project_dir, settings.metrics_dir)
+    dbt_models = load_dbt_models(settings.project_dir)
+    graph = load_graph(settings.project_dir, settings.metrics_dir, dbt_models)
     request = QueryRequest(
         metrics=_split(metrics),
         group_by=_split(group_by),
@@ -130,7 +134,7 @@ def query_command(
         order_by=_split(order),
         limit=limit,
     )
-    tree = build_query(graph, request, warehouse_relation(load_dbt_models(settings.project_dir)))
+    tree = build_query(graph, request, warehouse_relation(dbt_models))
     if explain:
         typer.echo(to_sql(tree, dialect))
         return
@@ -155,6 +159,9 @@ def run_on_warehouse(warehouse: Path, sql: str) -> tuple[list[str], list[tuple]]
 
 
 def print_rows(columns: list[str], rows: list[tuple], output_format: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     if output_format == "json":
         typer.echo(json.dumps([{c: _jsonable(v) for c, v in zip(columns, row, strict=True)} for row in rows], indent=2))
     elif output_format == "csv":
@@ -177,6 +184,8 @@ def export_command(
     directory: Annotated[Path, typer.Argument(help="Folder to write YAML into.")],
 ) -> None:
     """Export the semantic models and metrics as dbt semantic-layer YAML (dbt 1.11 spec)."""
+    from rich.console import Console
+
     from kpiflow.compiler.export_dbt_sl import export_semantic_layer
     from kpiflow.compiler.validate import load_graph
 

@@ -20,7 +20,7 @@ NUMERIC_AGGREGATIONS = frozenset({"sum", "avg", "median", "percentile"})
 class _Strict(BaseModel):
     """Unknown keys are errors: a typo must not silently drop a setting."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class EntitySpec(_Strict):

@@ -59,11 +59,15 @@ def build_graph(loaded: LoadedSpecs, dbt_models: dict[str, DbtModel]) -> tuple[S
     return graph, issues.items
 
 
-def load_graph(project_dir: Path, metrics_dir: Path | None = None) -> SemanticGraph:
-    """Load and validate; raise SpecInvalid (exit 2) listing every error when anything is wrong."""
+def load_graph(
+    project_dir: Path, metrics_dir: Path | None = None, dbt_models: dict[str, DbtModel] | None = None
+) -> SemanticGraph:
+    """Load and validate; raise SpecInvalid (exit 2) listing every error when anything is wrong.
+
+    `dbt_models`: the project's, when the caller has read them already (a query needs them again for SQL)."""
     with gc_paused():
         loaded = load_specs(metrics_dir or project_dir / "metrics")
-        graph, issues = build_graph(loaded, load_dbt_models(project_dir))
+        graph, issues = build_graph(loaded, load_dbt_models(project_dir) if dbt_models is None else dbt_models)
     if any(i.severity == "error" for i in issues):
         raise SpecInvalid(issues, project_dir)
     return graph

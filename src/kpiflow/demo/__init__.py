@@ -6,7 +6,19 @@
 
 from __future__ import annotations
 
-from kpiflow.demo.spec import DemoSpec
-from kpiflow.demo.warehouse import DemoSummary, append_demo_days, generate_demo_warehouse, read_demo_spec
+from typing import TYPE_CHECKING
+
+from kpiflow.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from kpiflow.demo.spec import DemoSpec
+    from kpiflow.demo.warehouse import DemoSummary, append_demo_days, generate_demo_warehouse, read_demo_spec
 
 __all__ = ["DemoSpec", "DemoSummary", "append_demo_days", "generate_demo_warehouse", "read_demo_spec"]
+__getattr__ = lazy_attributes(
+    __name__,
+    {"DemoSpec": "kpiflow.demo.spec"}
+    | dict.fromkeys(
+        ("DemoSummary", "append_demo_days", "generate_demo_warehouse", "read_demo_spec"), "kpiflow.demo.warehouse"
+    ),
+)

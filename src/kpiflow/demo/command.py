@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from kpiflow.errors import UserInputError
 from kpiflow.options import parse_date_option
@@ -98,6 +96,8 @@ def demo_data(
 
 
 def _report_unchanged(location: Path, json_output: bool) -> None:
+    from rich.console import Console
+
     if json_output:
         typer.echo(json.dumps({"action": "unchanged", "location": str(location)}))
     else:
@@ -105,6 +105,9 @@ def _report_unchanged(location: Path, json_output: bool) -> None:
 
 
 def _print_counts(summary: DemoSummary) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     where = summary.parquet_dir if summary.parquet_dir else summary.warehouse_path
     table = Table(
         title=f"Demo data {summary.action}: {where} ({summary.start}..{summary.end}, seed {summary.seed}, "

@@ -7,19 +7,19 @@ so `kpiflow --help` stays fast.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from kpiflow.config import Settings
 from kpiflow.errors import KpiflowError, RunFailed, UserInputError
 from kpiflow.options import parse_date_option
-from kpiflow.orchestration.backfill import run_backfill
-from kpiflow.orchestration.console import print_json, print_summary, show_progress
 from kpiflow.orchestration.deployment import DEFAULT_CRON, DEFAULT_TIMEZONE, DEPLOYMENT_NAME, NightlySchedule
-from kpiflow.orchestration.execution import RunOutcome, RunRequest, run_nightly_once
-from kpiflow.orchestration.prefect_env import configure_prefect
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kpiflow.orchestration.execution import RunOutcome
 
 FullRefresh = Annotated[
     bool, typer.Option("--full-refresh", help="Rebuild incremental models from scratch (dbt --full-refresh).")
@@ -74,6 +74,9 @@ def run(
     wait: Wait = 0.0,
 ) -> None:
     """Run the nightly pipeline once: inputs, checks, compile, dbt build + tests, scorecards, publish, report."""
+    from kpiflow.orchestration.console import print_json, print_summary, show_progress
+    from kpiflow.orchestration.execution import RunRequest, run_nightly_once
+
     settings = Settings.from_env()
     day = parse_date_option(run_date, "--date") if run_date is not None else None
     request = RunRequest(day, full_refresh, ensure_demo_data, check_wait(wait), late_days, restatement_horizon)
@@ -103,6 +106,10 @@ def backfill(
     wait: Wait = 0.0,
 ) -> None:
     """Run the pipeline for each day from --start to --end in order; stop at the first failure."""
+    from kpiflow.orchestration.backfill import run_backfill
+    from kpiflow.orchestration.console import print_json, show_progress
+    from kpiflow.orchestration.execution import RunRequest, run_nightly_once
+
     settings = Settings.from_env()
     first, last = parse_date_option(start, "--start"), parse_date_option(end, "--end")
     check_wait(wait)
@@ -144,9 +151,13 @@ def deploy(
     ] = None,
 ) -> None:
     """Register the nightly deployment (default 02:00 Europe/Warsaw) with the Prefect API."""
+    from rich.console import Console
+
+    from kpiflow.orchestration.deployment import nightly_deployment
+    from kpiflow.orchestration.prefect_env import configure_prefect
+
     settings = Settings.from_env()
     configure_prefect(settings)
-    from kpiflow.orchestration.deployment import nightly_deployment
 
     schedule = NightlySchedule(cron, timezone)
     deployment = nightly_deployment(schedule, name=name, ensure_demo_data=ensure_demo_data)
@@ -174,10 +185,14 @@ def serve(
     ] = 4200,
 ) -> None:
     """Serve the nightly deployment until stopped (Ctrl-C): runs fire on the schedule, one at a time."""
+    from rich.console import Console
+
+    from kpiflow.orchestration.deployment import nightly_deployment, prefect_api_server
+    from kpiflow.orchestration.prefect_env import configure_prefect
+
     settings = Settings.from_env()
     schedule = NightlySchedule(cron, timezone)
     configure_prefect(settings)
-    from kpiflow.orchestration.deployment import nightly_deployment, prefect_api_server
 
     with prefect_api_server(settings, port) as api_url:
         from prefect import serve as prefect_serve
@@ -203,4 +218,6 @@ def _with_exit_code(outcome: RunOutcome) -> dict[str, Any]:
 
 
 def _stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True)

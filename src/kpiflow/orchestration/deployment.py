@@ -11,8 +11,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,6 +110,9 @@ def prefect_api_server(settings: Settings, port: int) -> Iterator[str]:
 
 
 def _wait_until_healthy(server: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    import urllib.error  # here, not at the top: `kpiflow query` imports this module for its defaults
+    import urllib.request
+
     deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if server.poll() is not None:

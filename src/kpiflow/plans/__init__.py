@@ -5,6 +5,12 @@
 
 from __future__ import annotations
 
-from kpiflow.plans.loading import PLAN_OWNER_COLUMNS, PlanLoad, load_plans
+from typing import TYPE_CHECKING
+
+from kpiflow.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from kpiflow.plans.loading import PLAN_OWNER_COLUMNS, PlanLoad, load_plans
 
 __all__ = ["PLAN_OWNER_COLUMNS", "PlanLoad", "load_plans"]
+__getattr__ = lazy_attributes(__name__, dict.fromkeys(__all__, "kpiflow.plans.loading"))

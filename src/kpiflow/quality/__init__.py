@@ -6,7 +6,9 @@ Public API: `run_gate(settings, run_date=None, *, data_docs=True, quarantine=Tru
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kpiflow.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from kpiflow.quality.gate import run_gate
@@ -14,16 +16,11 @@ if TYPE_CHECKING:
 
 __all__ = ["CheckResult", "GateReport", "run_gate"]
 
-_LOCATIONS = {
-    "run_gate": "kpiflow.quality.gate",
-    "GateReport": "kpiflow.quality.report",
-    "CheckResult": "kpiflow.quality.report",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LOCATIONS:
-        raise AttributeError(f"module 'kpiflow.quality' has no attribute '{name}'")
-    import importlib
-
-    return getattr(importlib.import_module(_LOCATIONS[name]), name)
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "run_gate": "kpiflow.quality.gate",
+        "GateReport": "kpiflow.quality.report",
+        "CheckResult": "kpiflow.quality.report",
+    },
+)

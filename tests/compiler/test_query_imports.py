@@ -1,0 +1,71 @@
+"""`kpiflow query --explain` imports what it needs and nothing else: a query stays interactive (issue 16).
+
+Behavioural, not timed: a child process runs the real entry point and reports the modules it loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from kpiflow.cli import COMMANDS
+
+REPO = Path(__file__).resolve().parents[2]
+CHILD = """
+import json, sys
+from kpiflow.cli import main
+sys.argv = ["kpiflow", *sys.argv[1:]]
+main()
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+# Heavy libraries and the kpiflow modules that load them; none is needed to print a query's SQL.
+NOT_NEEDED = {
+    "dbt",
+    "prefect",
+    "great_expectations",
+    "duckdb",
+    "pandas",
+    "sqlalchemy",
+    "rich",
+    "urllib.request",
+    "kpiflow.compiler.dbt_writer",
+    "kpiflow.demo.warehouse",
+    "kpiflow.orchestration.deployment",
+    "kpiflow.orchestration.execution",
+    "kpiflow.quality.gate",
+    "kpiflow.scorecards.build",
+}
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])))
+    return subprocess.run(
+        [sys.executable, "-c", CHILD, *args], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_query_explain_loads_no_heavy_module():
+    done = _run("query", "--metrics", "net_revenue", "--group-by", "metric_time__month", "--explain")
+    assert done.returncode == 0, done.stderr
+    assert "metric_time__month" in done.stdout.lower()
+    loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    assert {"sqlglot", "kpiflow.compiler.plan"} <= loaded  # the check below looks at the real query path
+    assert not {name for name in loaded if name in NOT_NEEDED or name.split(".")[0] in NOT_NEEDED}
+
+
+def test_help_still_lists_every_command():
+    done = _run("--help")
+    assert done.returncode == 0, done.stderr
+    assert all(name in done.stdout for name, _, _ in COMMANDS)
+
+
+def test_the_app_object_has_every_command():
+    """`from kpiflow.cli import app` (typer's CliRunner, embedders) gets every command, not just the requested one."""
+    from typer.main import get_command
+
+    from kpiflow.cli import app
+
+    assert set(get_command(app).commands) == {name for name, _, _ in COMMANDS}  # type: ignore[attr-defined]
