@@ -72,3 +72,21 @@ def test_a_missing_field_is_named_at_its_parent_line():
         Card.model_validate(source.data)
     problems = schema_problems(source, caught.value, Card)
     assert [(p.field, p.line) for p in problems if p.kind == "missing"] == [("inputs[0].name", 2)]
+
+
+def test_a_broken_dbt_model_file_is_a_user_error_naming_its_line(tmp_path):
+    from kpiflow.compiler.dbt_models import load_dbt_models
+    from kpiflow.errors import UserInputError
+
+    (tmp_path / "dbt_project.yml").write_text("name: p\nmodels: {p: {staging: {+schema: staging}}}\n")
+    (tmp_path / "models" / "staging").mkdir(parents=True)
+    schema = tmp_path / "models" / "staging" / "_staging.yml"
+    schema.write_text("models:\n  - name: stg_a\n    columns: [{name: id}]\n    columns: []\n")
+    with pytest.raises(UserInputError, match=r"_staging.yml:4: duplicate key 'columns' \(first at line 3\)"):
+        load_dbt_models(tmp_path)
+    schema.write_text("models:\n  - name: stg_a\n    columns: [{name: id}\n")
+    with pytest.raises(UserInputError, match=r"_staging.yml:\d+: YAML syntax"):
+        load_dbt_models(tmp_path)
+    schema.write_text("models:\n  - name: stg_a\n    columns: [{name: id, data_type: integer}]\n")
+    assert load_dbt_models(tmp_path)["stg_a"].columns == {"id": "integer"}
+    assert load_dbt_models(tmp_path)["stg_a"].schema == "staging"

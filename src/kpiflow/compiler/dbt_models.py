@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from kpiflow.compiler.gcpause import gc_paused
+from kpiflow.errors import UserInputError
+from kpiflow.yamlsource import YamlSyntaxError, load_located
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 NUMERIC_TYPE_PREFIXES = (
     "int",
     "integer",
@@ -49,7 +48,7 @@ class DbtModel:
 
 
 def _folder_schemas(project_dir: Path) -> dict[str, str]:
-    config = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
+    config = load_located(project_dir / "dbt_project.yml").data
     name = config.get("name", "kpiflow")
     folders = (config.get("models") or {}).get(name, {}) or {}
     return {folder: str(cfg.get("+schema")) for folder, cfg in folders.items() if isinstance(cfg, dict)}
@@ -66,7 +65,10 @@ def _load_dbt_models(project_dir: Path) -> dict[str, DbtModel]:
     schemas = _folder_schemas(project_dir)
     found: dict[str, DbtModel] = {}
     for yml in sorted(models_dir.rglob("*.yml")):
-        doc = yaml.load(yml.read_text(encoding="utf-8"), Loader=_LOADER) or {}
+        try:
+            doc = load_located(yml).data
+        except YamlSyntaxError as exc:
+            raise UserInputError(f"{exc} (a dbt model YAML file the compiler reads)") from None
         folder = yml.relative_to(models_dir).parts[0]
         for model in doc.get("models") or []:
             config = model.get("config") or {}
