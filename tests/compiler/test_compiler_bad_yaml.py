@@ -172,6 +172,19 @@ CORPUS = [
         "denominator: revenue}\n",
         "metrics/bad.yml:20: error: metrics[1].numerator.filtr: unknown field 'filtr' Did you mean 'filter'?",
     ),
+    (
+        "conversion-entity-not-on-the-measure",
+        "  - {name: m2, type: conversion, label: M, description: D, conversion: {base_measure: revenue, "
+        "conversion_measure: revenue, entity: stor, window: 7 days}}\n",
+        "metrics/bad.yml:20: error: metrics[1].conversion.entity: entity 'stor' is not an entity of 'sales' "
+        "Did you mean 'store'?",
+    ),
+    (
+        "retention-entity-not-on-the-measure",
+        "  - {name: m2, type: retention, label: M, description: D, retention: {measure: revenue, entity: lin}}\n",
+        "metrics/bad.yml:20: error: metrics[1].retention.entity: entity 'lin' is not an entity of 'sales' "
+        "Did you mean 'line'?",
+    ),
 ]
 
 MODEL_MISTAKES = [

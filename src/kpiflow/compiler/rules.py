@@ -225,6 +225,16 @@ def _check_metric(
         elif name not in graph.measures:
             issues.add(where, sub, f"unknown measure '{name}'", closest(name, measures))
 
+    def need_entity(block: str, measure_name: str | None, entity: str) -> None:
+        ref = graph.measures.get(measure_name) if measure_name else None
+        if ref and ref.model.entity(entity) is None:
+            issues.add(
+                where,
+                (block, "entity"),
+                f"entity '{entity}' is not an entity of '{ref.model.name}'",
+                closest(entity, [e.name for e in ref.model.spec.entities]),
+            )
+
     if metric.type in ("simple", "cumulative"):
         need_measure(("measure",), metric.measure)
     if metric.type == "cumulative":
@@ -260,14 +270,7 @@ def _check_metric(
             need_measure(("conversion", "base_measure"), metric.conversion.base_measure)
             need_measure(("conversion", "conversion_measure"), metric.conversion.conversion_measure)
             for key in ("base_measure", "conversion_measure"):
-                ref = graph.measures.get(getattr(metric.conversion, key))
-                if ref and ref.model.entity(metric.conversion.entity) is None:
-                    issues.add(
-                        where,
-                        ("conversion", "entity"),
-                        f"entity '{metric.conversion.entity}' is not an entity of '{ref.model.name}'",
-                        closest(metric.conversion.entity, [e.name for e in ref.model.spec.entities]),
-                    )
+                need_entity("conversion", getattr(metric.conversion, key), metric.conversion.entity)
             try:
                 parse_interval(metric.conversion.window)
             except ValueError as exc:
@@ -277,14 +280,7 @@ def _check_metric(
             issues.add(where, ("type",), "a retention metric needs a 'retention' block")
         else:
             need_measure(("retention", "measure"), metric.retention.measure)
-            ref = graph.measures.get(metric.retention.measure)
-            if ref and ref.model.entity(metric.retention.entity) is None:
-                issues.add(
-                    where,
-                    ("retention", "entity"),
-                    f"entity '{metric.retention.entity}' is not an entity of '{ref.model.name}'",
-                    closest(metric.retention.entity, [e.name for e in ref.model.spec.entities]),
-                )
+            need_entity("retention", metric.retention.measure, metric.retention.entity)
     for sub, item in metric_input_paths(metric):
         if item.name not in graph.metrics:
             issues.add(
