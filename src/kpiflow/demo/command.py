@@ -45,7 +45,8 @@ def demo_data(
 ) -> None:
     """Generate the demo retailer's raw data (sales, inventory, HR, CRM, plans) deterministically from a seed.
 
-    Everything goes into the warehouse (or the Parquet folder): the project's files are never touched.
+    Everything goes into the warehouse (or the Parquet folder): the project's files are never touched. With a
+    PostgreSQL target (KPIFLOW_TARGET=pg), the warehouse is schema raw of the KPIFLOW_PG_* database, loaded by COPY.
     """
     from kpiflow.compiler.dialects import target_dialect
     from kpiflow.config import Settings
