@@ -91,12 +91,17 @@ def _server_account() -> pwd.struct_passwd | None:
     try:
         return pwd.getpwnam(SERVER_USER)
     except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVER_USER],
-            check=True,
-            capture_output=True,
-        )
+        pass
+    done = subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVER_USER],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:  # another test session may have created it meanwhile: useradd then fails, and the user is there
         return pwd.getpwnam(SERVER_USER)
+    except KeyError:
+        raise PostgresUnavailable(f"cannot create the system user {SERVER_USER}: {done.stderr.strip()}") from None
 
 
 def _as_account(command: list[str], account: pwd.struct_passwd | None) -> list[str]:

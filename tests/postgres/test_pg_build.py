@@ -30,8 +30,6 @@ pytestmark = pytest.mark.slow
 SEED, SCALE, START, END = 5, 0.05, date(2024, 1, 1), date(2024, 3, 31)
 PASSWORD = "Pw-jx2-BuildOnly-58"
 REL_TOL = 1e-9
-# Published marts, plus the model whose weekday test differs by engine (kpiflow_is_weekend).
-COMPARED = ("marts", "kpi_values"), ("intermediate", "int_employee_days")
 
 
 @dataclass(frozen=True)
