@@ -7,12 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from pg_server import PostgresServer, running_server
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,3 +88,11 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> DemoBuild:
     run_dbt(project, warehouse, "seed")
     run_dbt(project, warehouse, "run")
     return DemoBuild(project, warehouse, start, end)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL 15 server, started on first request and removed after the session; one that cannot
+    start fails the test (never a skip)."""
+    with running_server() as server:
+        yield server

@@ -7,12 +7,12 @@ employee_days as (
 )
 
 select
-    {{ dbt.concat(["absences.employee_id", "'-'", "cast(absences.absence_date as varchar)"]) }} as absence_id,
+    {{ dbt.concat(["absences.employee_id", "'-'", dbt.cast("absences.absence_date", dbt.type_string())]) }} as absence_id,
     absences.absence_date,
     absences.employee_id,
     employee_days.store_id,
     employee_days.department,
-    cast(absences.hours as double) as hours,
+    cast(absences.hours as {{ kpiflow_type_double() }}) as hours,
     absences.absence_type
 from absences
 left join employee_days

@@ -12,11 +12,11 @@ assignments as (
 )
 
 select
-    cast(activities.activity_id as varchar) as activity_id,
+    cast(activities.activity_id as {{ dbt.type_string() }}) as activity_id,
     activities.activity_date,
     activities.employee_id,
     coalesce(assignments.store_id, employees.store_id) as store_id,
-    cast(activities.lead_id as varchar) as lead_id,
+    cast(activities.lead_id as {{ dbt.type_string() }}) as lead_id,
     activities.activity_type,
     activities.activity_type = 'call' as is_call,
     activities.activity_type = 'meeting' as is_meeting,

@@ -8,7 +8,7 @@ orders as (
 )
 
 select
-    cast(leads.lead_id as varchar) as lead_id,
+    cast(leads.lead_id as {{ dbt.type_string() }}) as lead_id,
     orders.ordered_at as won_at,
     orders.order_date as won_date,
     leads.owner_employee_id as employee_id,

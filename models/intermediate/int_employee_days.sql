@@ -32,13 +32,13 @@ active_days as (
 
 final as (
     select
-        {{ dbt.concat(["active_days.employee_id", "'-'", "cast(active_days.date_day as varchar)"]) }}
+        {{ dbt.concat(["active_days.employee_id", "'-'", dbt.cast("active_days.date_day", dbt.type_string())]) }}
             as employee_day_id,
         active_days.date_day,
         active_days.employee_id,
         coalesce(assignments.store_id, employees.store_id) as store_id,
         active_days.department,
-        case when extract(dow from active_days.date_day) in (0, 6) then 0.0 else 8.0 end as scheduled_hours
+        case when {{ kpiflow_is_weekend("active_days.date_day") }} then 0.0 else 8.0 end as scheduled_hours
     from active_days
     inner join employees on active_days.employee_id = employees.employee_id
     left join assignments

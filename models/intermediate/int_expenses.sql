@@ -1,5 +1,5 @@
 select
-    {{ dbt.concat(["store_id", "'-'", "cast(expense_date as varchar)", "'-'", "category"]) }} as expense_id,
+    {{ dbt.concat(["store_id", "'-'", dbt.cast("expense_date", dbt.type_string()), "'-'", "category"]) }} as expense_id,
     expense_date,
     store_id,
     category as expense_category,

@@ -9,7 +9,7 @@ assignments as (
 
 events as (
     select employee_id, 'hire' as event_type, hire_date as event_date, department,
-           cast(null as varchar) as termination_reason, store_id as current_store_id
+           cast(null as {{ dbt.type_string() }}) as termination_reason, store_id as current_store_id
     from employees
     union all
     select employee_id, 'termination' as event_type, termination_date as event_date, department,

@@ -8,7 +8,7 @@ products as (
 )
 
 select
-    {{ dbt.concat(["counts.store_id", "'-'", "counts.product_id", "'-'", "cast(counts.count_date as varchar)"]) }}
+    {{ dbt.concat(["counts.store_id", "'-'", "counts.product_id", "'-'", dbt.cast("counts.count_date", dbt.type_string())]) }}
         as count_id,
     counts.count_date,
     counts.store_id,

@@ -50,7 +50,7 @@ valued as (
 
 final as (
     select
-        {{ dbt.concat(["store_id", "'-'", "product_id", "'-'", "cast(snapshot_date as varchar)"]) }} as snapshot_id,
+        {{ dbt.concat(["store_id", "'-'", "product_id", "'-'", dbt.cast("snapshot_date", dbt.type_string())]) }} as snapshot_id,
         snapshot_date,
         store_id,
         product_id,

@@ -7,7 +7,7 @@ products as (
 )
 
 select
-    cast(receipts.receipt_id as varchar) as receipt_id,
+    cast(receipts.receipt_id as {{ dbt.type_string() }}) as receipt_id,
     receipts.received_on,
     receipts.store_id,
     receipts.product_id,

@@ -1,6 +1,6 @@
 select
-    cast(application_id as varchar) as application_id,
-    cast(requisition_id as varchar) as requisition_id,
+    cast(application_id as {{ dbt.type_string() }}) as application_id,
+    cast(requisition_id as {{ dbt.type_string() }}) as requisition_id,
     department,
     applied_on,
     hired_on,

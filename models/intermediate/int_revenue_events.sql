@@ -21,7 +21,7 @@ products as (
 
 sales as (
     select
-        {{ dbt.concat(["cast(lines.order_id as varchar)", "'-'", "cast(lines.line_no as varchar)"]) }} as event_id,
+        {{ dbt.concat([dbt.cast("lines.order_id", dbt.type_string()), "'-'", dbt.cast("lines.line_no", dbt.type_string())]) }} as event_id,
         'sale' as event_type,
         orders.order_date as event_date,
         lines.order_id,
@@ -46,7 +46,7 @@ sales as (
 
 refunds as (
     select
-        {{ dbt.concat(["'R'", "cast(returns.return_id as varchar)"]) }} as event_id,
+        {{ dbt.concat(["'R'", dbt.cast("returns.return_id", dbt.type_string())]) }} as event_id,
         'return' as event_type,
         returns.return_date as event_date,
         returns.order_id,

@@ -7,7 +7,7 @@ employees as (
 )
 
 select
-    {{ dbt.concat(["plans.employee_id", "'-'", "cast(plans.month_start as varchar)"]) }} as plan_id,
+    {{ dbt.concat(["plans.employee_id", "'-'", dbt.cast("plans.month_start", dbt.type_string())]) }} as plan_id,
     cast(plans.month_start as date) as month_start,
     plans.employee_id,
     employees.store_id,

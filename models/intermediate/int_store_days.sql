@@ -12,7 +12,7 @@ data_range as (
 )
 
 select
-    {{ dbt.concat(["stores.store_id", "'-'", "cast(spine.date_day as varchar)"]) }} as store_day_id,
+    {{ dbt.concat(["stores.store_id", "'-'", dbt.cast("spine.date_day", dbt.type_string())]) }} as store_day_id,
     stores.store_id,
     spine.date_day,
     stores.selling_area_sqft

@@ -1,5 +1,5 @@
 select
-    {{ dbt.concat(["store_id", "'-'", "cast(traffic_date as varchar)"]) }} as traffic_id,
+    {{ dbt.concat(["store_id", "'-'", dbt.cast("traffic_date", dbt.type_string())]) }} as traffic_id,
     store_id,
     traffic_date,
     visitors

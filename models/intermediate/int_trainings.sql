@@ -12,15 +12,15 @@ assignments as (
 )
 
 select
-    {{ dbt.concat(["trainings.employee_id", "'-'", "cast(trainings.course_id as varchar)", "'-'",
-                   "cast(trainings.completed_on as varchar)"]) }} as training_id,
+    {{ dbt.concat(["trainings.employee_id", "'-'", dbt.cast("trainings.course_id", dbt.type_string()), "'-'",
+                   dbt.cast("trainings.completed_on", dbt.type_string())]) }} as training_id,
     trainings.completed_on,
     trainings.employee_id,
     coalesce(assignments.store_id, employees.store_id) as store_id,
     employees.department,
-    cast(trainings.pre_score as double) as pre_score,
-    cast(trainings.post_score as double) as post_score,
-    cast(trainings.post_score - trainings.pre_score as double) as score_gain,
+    cast(trainings.pre_score as {{ kpiflow_type_double() }}) as pre_score,
+    cast(trainings.post_score as {{ kpiflow_type_double() }}) as post_score,
+    cast(trainings.post_score - trainings.pre_score as {{ kpiflow_type_double() }}) as score_gain,
     trainings.is_passed as passed
 from trainings
 left join employees on trainings.employee_id = employees.employee_id

@@ -7,8 +7,10 @@ KPIFLOW_TARGET are honoured in one place.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from kpiflow.errors import UserInputError
 
 # Telemetry off before dbt, Prefect or Great Expectations are imported anywhere: no network at run time.
 _OFFLINE_ENV = {
@@ -104,3 +106,53 @@ class Settings:
         env["DBT_PROFILES_DIR"] = str(self.profiles_dir)
         env["DBT_PROJECT_DIR"] = str(self.project_dir)
         return env
+
+
+PG_ENV_DEFAULTS = {"KPIFLOW_PG_HOST": "127.0.0.1", "KPIFLOW_PG_PORT": "5432", "KPIFLOW_PG_DBNAME": "kpiflow"}
+
+
+@dataclass(frozen=True)
+class PostgresConnection:
+    """How kpiflow reaches a PostgreSQL warehouse: the KPIFLOW_PG_* variables the `pg` dbt target reads too.
+
+    The password is kept out of repr() and of `address`, the form every message and summary shows."""
+
+    host: str
+    port: int
+    user: str
+    dbname: str
+    password: str = field(repr=False)
+
+    @classmethod
+    def from_env(cls) -> PostgresConnection:
+        def _value(var: str) -> str:
+            value = os.environ.get(var, PG_ENV_DEFAULTS.get(var, ""))
+            if not value:
+                raise UserInputError(f"{var} is not set: a PostgreSQL target reads its connection from KPIFLOW_PG_*")
+            return value
+
+        port = _value("KPIFLOW_PG_PORT")
+        if not port.isdigit():
+            raise UserInputError(f"KPIFLOW_PG_PORT={port!r}: use a port number")
+        return cls(
+            host=_value("KPIFLOW_PG_HOST"),
+            port=int(port),
+            user=_value("KPIFLOW_PG_USER"),
+            dbname=_value("KPIFLOW_PG_DBNAME"),
+            password=_value("KPIFLOW_PG_PASSWORD"),
+        )
+
+    @property
+    def address(self) -> str:
+        """user@host:port/dbname, without the password."""
+        return f"{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+    def connect_kwargs(self) -> dict[str, str | int]:
+        """Keyword arguments for psycopg.connect (kept out of any connection string a message could print)."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "dbname": self.dbname,
+            "password": self.password,
+        }

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
 from sqlglot.generator import Generator
 
 from kpiflow.compiler.ctes import MEMO_META_KEY, SqlMemo, sql_memo
+from kpiflow.compiler.quoting import quoting_dialect
 from kpiflow.compiler.treecopy import copy_tree, release, same_tree
 
 Handler = Callable[[Generator, exp.Expression], str]
@@ -30,9 +30,9 @@ _DISPATCH: dict[Hashable, dict[type[exp.Expression], Handler]] = {}
 
 
 def generate(tree: exp.Expression, dialect: str) -> str:
-    """Pretty SQL for `tree` in `dialect`, as tree.sql(dialect=dialect, pretty=True) writes it; `tree` is left as
-    it is."""
-    generator = Dialect.get_or_raise(dialect).generator(pretty=True)
+    """Pretty SQL for `tree` in `dialect`, as tree.sql(dialect=dialect, pretty=True) writes it, except that reserved
+    words used as identifiers are quoted (quoting.py); `tree` is left as it is."""
+    generator = quoting_dialect(dialect).generator(pretty=True)
     key = (type(generator), dialect)
     dispatch = _DISPATCH.get(key)
     if dispatch is None:

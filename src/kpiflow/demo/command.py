@@ -43,15 +43,22 @@ def demo_data(
 ) -> None:
     """Generate the demo retailer's raw data (sales, inventory, HR, CRM, plans) deterministically from a seed.
 
-    Everything goes into the warehouse (or the Parquet folder): the project's files are never touched.
+    Everything goes into the warehouse (or the Parquet folder): the project's files are never touched. With a
+    PostgreSQL target (KPIFLOW_TARGET=pg), the warehouse is schema raw of the KPIFLOW_PG_* database, loaded by COPY.
     """
+    from kpiflow.compiler.dialects import target_dialect
     from kpiflow.config import Settings
     from kpiflow.demo.warehouse import append_demo_days, generate_demo_warehouse, read_demo_spec
 
     settings = Settings.from_env()
     show_progress = not quiet and not json_output
     summary: DemoSummary
-    if append_through is not None:
+    if out is None and output_format is OutputFormat.duckdb and target_dialect(settings) == "postgres":
+        loaded = _load_postgres(scale, start, end, seed, append_through, if_missing, show_progress, json_output)
+        if loaded is None:
+            return
+        summary = loaded
+    elif append_through is not None:
         if output_format is OutputFormat.parquet:
             raise UserInputError("--append-through works on a DuckDB warehouse; drop --format parquet.")
         warehouse = out or settings.warehouse_path
@@ -95,7 +102,39 @@ def demo_data(
         _print_counts(summary)
 
 
-def _report_unchanged(location: Path, json_output: bool) -> None:
+def _load_postgres(
+    scale: float,
+    start: str,
+    end: str,
+    seed: int,
+    append_through: str | None,
+    if_missing: bool,
+    show_progress: bool,
+    json_output: bool,
+) -> DemoSummary | None:
+    """The demo retailer into schema raw of the PostgreSQL warehouse of the target (KPIFLOW_PG_*), by COPY."""
+    from kpiflow.config import PostgresConnection
+    from kpiflow.demo.postgres import load_demo_into_postgres, postgres_has_demo_data
+
+    if append_through is not None:
+        raise UserInputError(
+            "--append-through works on a DuckDB warehouse only; on PostgreSQL regenerate with a later --end."
+        )
+    connection = PostgresConnection.from_env()
+    if if_missing and postgres_has_demo_data(connection):
+        _report_unchanged(connection.address, json_output)
+        return None
+    return load_demo_into_postgres(
+        connection,
+        scale=scale,
+        start=parse_date_option(start, "--start"),
+        end=parse_date_option(end, "--end"),
+        seed=seed,
+        progress=show_progress,
+    )
+
+
+def _report_unchanged(location: Path | str, json_output: bool) -> None:
     from rich.console import Console
 
     if json_output:

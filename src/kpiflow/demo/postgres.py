@@ -1,0 +1,128 @@
+"""Write the demo retailer into schema `raw` of a PostgreSQL warehouse.
+
+The data is generated exactly as for DuckDB (into a scratch DuckDB file: same seed, same rows), then streamed into
+PostgreSQL with COPY, one table at a time, in one transaction: the raw tables are replaced together or not at all,
+and a reader sees the old raw schema until the commit. Column types follow the DuckDB tables (`postgres_type`).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kpiflow.config import PostgresConnection
+from kpiflow.demo.warehouse import (
+    DEMO_TABLES,
+    META_TABLE,
+    RAW_SCHEMA,
+    DemoSummary,
+    generate_demo_warehouse,
+    open_warehouse,
+)
+from kpiflow.errors import RunFailed, UserInputError
+
+if TYPE_CHECKING:
+    import duckdb
+    import psycopg
+
+_BATCH_ROWS = 10_000
+_SAME_NAME = {"BIGINT", "INTEGER", "SMALLINT", "BOOLEAN", "DATE", "TIME", "UUID", "INTERVAL"}
+_RENAMED = {
+    "TINYINT": "smallint",
+    "UTINYINT": "smallint",
+    "USMALLINT": "integer",
+    "UINTEGER": "bigint",
+    "UBIGINT": "numeric(20,0)",
+    "HUGEINT": "numeric(38,0)",
+    "DOUBLE": "double precision",
+    "FLOAT": "real",
+    "VARCHAR": "text",
+    "BLOB": "bytea",
+    "TIMESTAMP": "timestamp without time zone",
+    "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
+}
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+
+
+def postgres_type(duckdb_type: str, where: str = "") -> str:
+    """The PostgreSQL column type holding every value of a DuckDB column type unchanged (as format_type writes it)."""
+    name = duckdb_type.upper()
+    if name in _SAME_NAME:
+        return name.lower()
+    if name in _RENAMED:
+        return _RENAMED[name]
+    decimal = _DECIMAL.fullmatch(name)
+    if decimal:
+        return f"numeric({decimal.group(1)},{decimal.group(2)})"
+    raise UserInputError(f"{where or 'a column'}: DuckDB type {duckdb_type} has no PostgreSQL mapping in kpiflow")
+
+
+def load_demo_into_postgres(
+    connection: PostgresConnection,
+    *,
+    scale: float,
+    start: date,
+    end: date,
+    seed: int,
+    progress: bool = False,
+) -> DemoSummary:
+    """Generate the demo data for start..end and replace PostgreSQL's raw demo tables with it, in one transaction."""
+    with tempfile.TemporaryDirectory(prefix="kpiflow-demo-") as scratch, _connect(connection) as target:
+        duckdb_file = Path(scratch) / "demo.duckdb"  # connected first: a wrong password fails before generating
+        summary = generate_demo_warehouse(duckdb_file, scale=scale, start=start, end=end, seed=seed, progress=progress)
+        with open_warehouse(duckdb_file, read_only=True) as source, target.transaction():
+            target.execute(f"create schema if not exists {RAW_SCHEMA}")
+            for table in (*DEMO_TABLES, META_TABLE):
+                _copy_table(source, target, table)
+    return replace(summary, warehouse_path=Path(connection.address))
+
+
+def postgres_has_demo_data(connection: PostgresConnection) -> bool:
+    """Does the PostgreSQL warehouse already hold demo data (raw._demo_meta)?"""
+    with _connect(connection) as target:
+        row = target.execute("select to_regclass(%s) is not null", [f"{RAW_SCHEMA}.{META_TABLE}"]).fetchone()
+    return bool(row and row[0])
+
+
+def _connect(connection: PostgresConnection) -> psycopg.Connection:
+    import psycopg
+
+    try:
+        return psycopg.connect(**connection.connect_kwargs(), connect_timeout=10)  # type: ignore[arg-type]
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1]
+        raise UserInputError(
+            f"cannot connect to PostgreSQL {connection.address}: {reason} (check KPIFLOW_PG_HOST, KPIFLOW_PG_PORT, "
+            "KPIFLOW_PG_USER, KPIFLOW_PG_PASSWORD, KPIFLOW_PG_DBNAME)"
+        ) from None
+
+
+def _copy_table(source: duckdb.DuckDBPyConnection, target: psycopg.Connection, table: str) -> None:
+    """Recreate raw.<table> with the DuckDB table's columns and COPY its rows in."""
+    from psycopg import sql
+
+    columns = source.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [RAW_SCHEMA, table],
+    ).fetchall()
+    relation = sql.Identifier(RAW_SCHEMA, table)
+    names = sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns)
+    definitions = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(postgres_type(kind, f"{RAW_SCHEMA}.{table}.{name}")))
+        for name, kind in columns
+    )
+    target.execute(sql.SQL("drop table if exists {}").format(relation))
+    target.execute(sql.SQL("create table {} ({})").format(relation, definitions))
+    rows = source.execute(f'select * from {RAW_SCHEMA}."{table}"')
+    try:
+        with target.cursor().copy(sql.SQL("copy {} ({}) from stdin").format(relation, names)) as copy:
+            while batch := rows.fetchmany(_BATCH_ROWS):
+                for row in batch:
+                    copy.write_row(row)
+    except Exception as exc:
+        raise RunFailed(f"loading {RAW_SCHEMA}.{table} into PostgreSQL failed: {str(exc).splitlines()[0]}") from exc
