@@ -227,3 +227,22 @@ def test_the_docs_show_exactly_what_kpiflow_grants_prints(monkeypatch: pytest.Mo
     printed = kpiflow(["grants"], env)
     assert printed.returncode == 0, printed.stderr
     assert shown.group(1) == printed.stdout == render_grants(ReaderRoles.from_env())
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"KPIFLOW_PG_BI_ROLE": "readers", "KPIFLOW_PG_PAYROLL_ROLE": "readers"}, "must be three different roles"),
+        ({"KPIFLOW_PG_BI_ROLE": "x" * 64}, "at most 63 bytes"),
+        ({"KPIFLOW_PG_PAYROLL_ROLE": "pay$kpiflow_grants$; DROP SCHEMA marts; --"}, "contains '\\$kpiflow_grants\\$'"),
+    ],
+)
+def test_role_names_that_cannot_work_are_refused_before_any_sql(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], message: str
+) -> None:
+    monkeypatch.setenv("KPIFLOW_PG_USER", "kpiflow")
+    for var, value in variables.items():
+        monkeypatch.setenv(var, value)
+    done = kpiflow(["grants"], {})
+    assert done.returncode == 2 and done.stdout == ""
+    assert re.search(message, done.stderr), done.stderr
