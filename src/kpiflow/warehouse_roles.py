@@ -101,9 +101,9 @@ def grant_statements(roles: ReaderRoles) -> list[sql.Composed]:
 
 def render_grants(roles: ReaderRoles) -> str:
     """The statements as a psql-ready script (what `kpiflow grants` prints and docs/postgres.md shows)."""
+    # no name in the comment: a name holding a line break would end the comment and become a statement
     header = (
-        f"-- kpiflow grants: {roles.bi} reads {BI_SCHEMA}, {roles.payroll} reads {PAYROLL_SCHEMA};"
-        f" tables owned by {roles.build_user}\n"
+        f"-- kpiflow grants: the BI role reads {BI_SCHEMA}, the payroll role reads {PAYROLL_SCHEMA}, nothing else\n"
     )
     return header + "".join(statement.as_string(None) + ";\n" for statement in grant_statements(roles))
 

@@ -246,3 +246,42 @@ def test_role_names_that_cannot_work_are_refused_before_any_sql(
     done = kpiflow(["grants"], {})
     assert done.returncode == 2 and done.stdout == ""
     assert re.search(message, done.stderr), done.stderr
+
+
+def test_the_printed_script_run_by_psql_keeps_a_hostile_role_name_inert(pg_server: PostgresServer) -> None:
+    """What an administrator does with the output: run it as one script. A name with a line break, quotes and SQL
+    becomes exactly that role, and the SQL in it never runs."""
+    dbname, builder = "grants_script", "grants_script_builder"
+    new_warehouse(pg_server, dbname, builder)
+    hostile = 'bi"\nDROP SCHEMA marts CASCADE;--'
+    env = build_env(pg_server, dbname, builder) | {
+        "KPIFLOW_PG_BI_ROLE": hostile,
+        "KPIFLOW_PG_PAYROLL_ROLE": "script_pay",
+    }
+    done = kpiflow(["grants"], env)
+    assert done.returncode == 0, done.stderr
+    with psycopg.connect(pg_server.conninfo(dbname, builder, BUILD_PASSWORD), autocommit=True) as build:
+        build.execute(done.stdout)
+        assert build.execute("select to_regclass('marts.marts_rows') is not null").fetchone() == (True,)
+        assert build.execute("select count(*) from pg_roles where rolname = %s", [hostile]).fetchone() == (1,)
+    add_reader(pg_server, "grants_script_alice", hostile)
+    assert read(pg_server, dbname, "grants_script_alice", "marts") == [(1, "marts")]
+
+
+def test_a_build_user_who_may_not_create_roles_gets_a_clear_error_and_nothing_changes(
+    pg_server: PostgresServer,
+) -> None:
+    dbname, builder = "grants_norole", "grants_plain_builder"
+    new_warehouse(pg_server, dbname, builder)
+    with psycopg.connect(pg_server.conninfo(), autocommit=True) as admin:
+        admin.execute(sql.SQL("ALTER ROLE {} NOCREATEROLE").format(sql.Identifier(builder)))
+    env = build_env(pg_server, dbname, builder) | {
+        "KPIFLOW_PG_BI_ROLE": "norole_bi",
+        "KPIFLOW_PG_PAYROLL_ROLE": "norole_pay",
+    }
+    done = kpiflow(["grants", "--apply"], env)
+    assert done.returncode == 1
+    assert "needs CREATEROLE" in done.stderr and BUILD_PASSWORD not in done.stdout + done.stderr
+    with psycopg.connect(pg_server.conninfo(dbname)) as admin:
+        assert admin.execute("select count(*) from pg_roles where rolname like 'norole_%'").fetchone() == (0,)
+        assert admin.execute("select count(*) from pg_default_acl").fetchone() == (0,)
