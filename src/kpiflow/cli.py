@@ -43,6 +43,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("deploy", "kpiflow.orchestration.commands", "deploy"),
     ("serve", "kpiflow.orchestration.commands", "serve"),
     ("scorecard", "kpiflow.scorecards.command", "scorecard"),
+    ("grants", "kpiflow.warehouse_roles", "grants_command"),
 ]
 _registered: set[str] = set()
 
