@@ -9,8 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kpiflow.errors import UserInputError
+
+if TYPE_CHECKING:
+    import psycopg
 
 # Telemetry off before dbt, Prefect or Great Expectations are imported anywhere: no network at run time.
 _OFFLINE_ENV = {
@@ -146,6 +150,19 @@ class PostgresConnection:
     def address(self) -> str:
         """user@host:port/dbname, without the password."""
         return f"{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+    def connect(self) -> psycopg.Connection:
+        """A psycopg connection; a refusal names the address and the variables to check, never the password."""
+        import psycopg
+
+        try:
+            return psycopg.connect(**self.connect_kwargs(), connect_timeout=10)  # type: ignore[arg-type]
+        except psycopg.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[-1]
+            raise UserInputError(
+                f"cannot connect to PostgreSQL {self.address}: {reason} (check KPIFLOW_PG_HOST, KPIFLOW_PG_PORT, "
+                "KPIFLOW_PG_USER, KPIFLOW_PG_PASSWORD, KPIFLOW_PG_DBNAME)"
+            ) from None
 
     def connect_kwargs(self) -> dict[str, str | int]:
         """Keyword arguments for psycopg.connect (kept out of any connection string a message could print)."""

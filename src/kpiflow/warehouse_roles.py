@@ -112,10 +112,8 @@ def apply_grants(connection: PostgresConnection, roles: ReaderRoles) -> int:
     """Run every statement in one transaction (all or nothing); the number of statements run."""
     import psycopg
 
-    from kpiflow.demo.postgres import _connect
-
     statements = grant_statements(roles)
-    with _connect(connection) as target:
+    with connection.connect() as target:
         try:
             with target.transaction():
                 for statement in statements:

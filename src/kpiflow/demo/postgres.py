@@ -71,7 +71,7 @@ def load_demo_into_postgres(
     progress: bool = False,
 ) -> DemoSummary:
     """Generate the demo data for start..end and replace PostgreSQL's raw demo tables with it, in one transaction."""
-    with tempfile.TemporaryDirectory(prefix="kpiflow-demo-") as scratch, _connect(connection) as target:
+    with tempfile.TemporaryDirectory(prefix="kpiflow-demo-") as scratch, connection.connect() as target:
         duckdb_file = Path(scratch) / "demo.duckdb"  # connected first: a wrong password fails before generating
         summary = generate_demo_warehouse(duckdb_file, scale=scale, start=start, end=end, seed=seed, progress=progress)
         with open_warehouse(duckdb_file, read_only=True) as source, target.transaction():
@@ -83,22 +83,9 @@ def load_demo_into_postgres(
 
 def postgres_has_demo_data(connection: PostgresConnection) -> bool:
     """Does the PostgreSQL warehouse already hold demo data (raw._demo_meta)?"""
-    with _connect(connection) as target:
+    with connection.connect() as target:
         row = target.execute("select to_regclass(%s) is not null", [f"{RAW_SCHEMA}.{META_TABLE}"]).fetchone()
     return bool(row and row[0])
-
-
-def _connect(connection: PostgresConnection) -> psycopg.Connection:
-    import psycopg
-
-    try:
-        return psycopg.connect(**connection.connect_kwargs(), connect_timeout=10)  # type: ignore[arg-type]
-    except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1]
-        raise UserInputError(
-            f"cannot connect to PostgreSQL {connection.address}: {reason} (check KPIFLOW_PG_HOST, KPIFLOW_PG_PORT, "
-            "KPIFLOW_PG_USER, KPIFLOW_PG_PASSWORD, KPIFLOW_PG_DBNAME)"
-        ) from None
 
 
 def _copy_table(source: duckdb.DuckDBPyConnection, target: psycopg.Connection, table: str) -> None:
