@@ -41,7 +41,7 @@ class Side:
     def env(self, folder: Path, scale: float) -> dict[str, str]:
         return {
             **os.environ,
-            "PYTHONPATH": str(self.repo / "src"),
+            "PYTHONPATH": str(folder / "src"),  # a copy: the source may change while the runs go on
             "KPIFLOW_PROJECT_DIR": str(folder / "project"),
             "KPIFLOW_WAREHOUSE": str(folder / "warehouse" / "kpiflow.duckdb"),
             "KPIFLOW_MARTS": str(folder / "warehouse" / "marts.duckdb"),
@@ -152,9 +152,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kpiflow-compare-") as tmp:
         root = args.keep or Path(tmp)
         demo = root / "demo.duckdb"
+        (root / "old").mkdir(parents=True, exist_ok=True)
+        if not (root / "old" / "src").exists():
+            shutil.copytree(sides[0].repo / "src", root / "old" / "src", ignore=shutil.ignore_patterns("__pycache__"))
         if not demo.exists():
-            kpiflow(sides[0], root, args.scale, "demo-data", "--scale", str(args.scale), "--seed", str(args.seed),
-                    "--start", args.start, "--end", str(end), "--out", str(demo), "--quiet")  # fmt: skip
+            demo_args = ("--scale", str(args.scale), "--seed", str(args.seed), "--start", args.start, "--end", str(end))
+            kpiflow(sides[0], root / "old", args.scale, "demo-data", *demo_args, "--out", str(demo), "--quiet")
         folders = {}
         reused = args.reuse_old and args.nights == 0 and (root / "old" / "warehouse" / "marts.duckdb").exists()
         for side in sides:
@@ -164,6 +167,7 @@ def main() -> None:
             if folder.exists():
                 shutil.rmtree(folder)
             copy_project(folder / "project", side.repo)
+            shutil.copytree(side.repo / "src", folder / "src", ignore=shutil.ignore_patterns("__pycache__"))
             (folder / "warehouse").mkdir(parents=True)
             (folder / "warehouse" / "kpiflow.duckdb").write_bytes(demo.read_bytes())
         failed = False

@@ -148,9 +148,7 @@ def test_a_null_member_is_not_taken_for_a_rolled_up_row(graph, relation):
     grouping(), and the breakdowns still add up to the overall value."""
     con = duckdb.connect()
     con.execute(FIXTURE_SQL)
-    con.execute(
-        "insert into intermediate.int_sales values ('l9', 'o8', null, 'c1', date '2024-01-05', 4.00, 1)"
-    )
+    con.execute("insert into intermediate.int_sales values ('l9', 'o8', null, 'c1', date '2024-01-05', 4.00, 1)")
     catalog = RollupCatalog(graph)
     for dims in ((), ("store",), ("store__region",)):
         build_query(graph, QueryRequest(("revenue",), ("metric_time__month", *dims), start=START), relation, catalog)
