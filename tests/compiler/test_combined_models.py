@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from kpiflow.compiler.combined_models import plan_combined
-from kpiflow.compiler.dbt_writer import _kpi_model, generate, value_columns
+from kpiflow.compiler.dbt_writer import _combined_model, _kpi_model, generate, value_columns
 from kpiflow.compiler.validate import load_graph
 
 from .conftest import PROJECT
@@ -23,14 +23,14 @@ EARLIEST = date(1900, 1, 1)
 BUILD_ORDER = ("rollup__", "metric__", "kpi__")
 
 
-def _runnable(text: str, relation, start: date) -> str:
+def _runnable(text: str, relation, start: date, schema: str = SCHEMA) -> str:
     """A generated model as the warehouse runs it from `start`: config and Jinja set lines dropped, ref() to tables,
     the window start to a date."""
     body = "\n".join(line for line in text.splitlines() if not line.startswith(("--", "{{ config", "{%- set")))
 
     def ref(match: re.Match[str]) -> str:
         name = match.group(1)
-        return f"{SCHEMA}.{name}" if name.startswith(BUILD_ORDER) else relation(name).sql()
+        return f"{schema}.{name}" if name.startswith(BUILD_ORDER) else relation(name).sql()
 
     body = re.sub(r"\{\{ ref\('(\w+)'\) \}\}", ref, body)
     return body.replace("{{ kpiflow_window_start_value }}", f"DATE '{start}'")
@@ -110,9 +110,31 @@ def test_combined_kpi_returns_the_rows_of_the_kpi_from_the_facts(combined_graph,
     assert want and _normalise(got) == _normalise(want)
 
 
-def test_people_ratios_stay_computed_from_the_facts(graph):
-    """A people KPI's model carries its population's members, so a ratio over it is not thin; nor is a people
-    ratio (its cells need a population of their own)."""
+def test_ratios_over_people_kpis_stay_computed_from_the_facts(graph):
+    """A people KPI's model carries its head count's members: only a people KPI, whose cells include those members
+    too, reads it; a people KPI needs a count metric."""
     kpis = _kpis(graph)
-    assert "upt" not in plan_combined(graph, kpis, ("upt",)).thin
-    assert "upt" not in plan_combined(graph, kpis, ("units",)).thin
+    assert "upt" not in plan_combined(graph, kpis, ("units",), "order_count").thin
+    assert "upt" not in plan_combined(graph, kpis, ("upt",), None).thin
+
+
+@pytest.mark.parametrize("start", [EARLIEST, date(2025, 2, 1)])
+def test_people_ratio_counts_the_people_of_each_cell(combined_graph, relation, con, built, start):
+    """upt as a people KPI over units, itself a people KPI, both counted by order_count: the thin model's cells and
+    populations are those of the ratio computed from the facts with its count metric."""
+    graph = combined_graph
+    columns = value_columns(graph)
+    plan = plan_combined(graph, _kpis(graph), ("upt", "units"), "order_count")
+    assert plan.thin["upt"].population is not None
+    con.execute("create schema if not exists people_models")
+    units, _ = _kpi_model(graph, graph.metrics["units"], columns, "duckdb", frozenset(), None, "order_count")
+    con.execute(f"create or replace table people_models.kpi__units as {_runnable(units, relation, EARLIEST)}")
+    con.execute(f"create or replace table people_models.kpi__order_count as select * from {SCHEMA}.kpi__order_count")
+    thin, _ = _combined_model(graph, graph.metrics["upt"], plan, columns, "duckdb", set())
+    assert set(re.findall(r"ref\('(\w+)'\)", thin)) == {"kpi__units", "kpi__order_count"}
+    upt = graph.metrics["upt"]
+    from_facts, _ = _kpi_model(graph, upt, columns, "duckdb", frozenset(), None, "order_count")
+    want = con.execute(_runnable(from_facts, relation, start)).fetchall()
+    got = con.execute(_runnable(thin, relation, start, "people_models")).fetchall()
+    assert want and _normalise(got) == _normalise(want)
+    assert all(row[-1] is not None for row in got)

@@ -63,6 +63,12 @@ class CombinedMetric:
     kind: str  # 'ratio' | 'derived'
     inputs: tuple[CombinedInput, ...]
     expr: str | None = None
+    population: CombinedInput | None = None  # a people KPI's privacy count metric: the people each cell covers
+
+    @property
+    def reads(self) -> tuple[CombinedInput, ...]:
+        """Every model input the KPI's model reads."""
+        return (*self.inputs, *((self.population,) if self.population else ()))
 
 
 @dataclass(frozen=True)
@@ -77,29 +83,40 @@ def breakdowns_of(metric: MetricSpec) -> tuple[tuple[str, ...], ...]:
     return ((), *((d,) for d in metric.kpi.natural_dimensions))
 
 
-def plan_combined(graph: SemanticGraph, kpis: list[MetricSpec], people_kpis: tuple[str, ...]) -> CombinedPlan:
-    """Which ratio and derived KPIs are thin, and the `metric__` models of their inputs that are not KPIs."""
+def plan_combined(
+    graph: SemanticGraph, kpis: list[MetricSpec], people_kpis: tuple[str, ...], count_metric: str | None = None
+) -> CombinedPlan:
+    """Which ratio and derived KPIs are thin, and the `metric__` models of their inputs that are not KPIs.
+    `people_kpis` carry the people each cell covers, counted by `count_metric` (privacy.py)."""
     by_name = {m.name: m for m in kpis}
     thin: dict[str, CombinedMetric] = {}
     needs: dict[str, tuple[set[str], set[tuple[str, ...]]]] = {}
-    for metric in kpis:
-        if not _is_thin(graph, metric, by_name, people_kpis):
-            continue
+
+    def read(metric: MetricSpec, name: str, alias: str, offset: tuple[int, str] | None = None) -> CombinedInput:
         assert metric.kpi is not None
-        inputs = []
-        for item in metric_inputs(metric):
-            if item.name in by_name:
-                model = KPI_MODEL_PREFIX + item.name
-            else:
-                model = METRIC_MODEL_PREFIX + item.name
-                grains, breakdowns = needs.setdefault(model, (set(), set()))
-                grains.update(metric.kpi.grains)
-                breakdowns.update(breakdowns_of(metric))
-            offset = parse_interval(item.offset_window) if item.offset_window else None
-            fill = graph.metrics[item.name].fill_nulls_with
-            name = item.alias or item.name
-            inputs.append(CombinedInput(name, name, item.name, model, fill, offset))
-        thin[metric.name] = CombinedMetric(metric.name, metric.type, _named(metric.type, inputs), metric.expr)
+        if name in by_name:
+            model = KPI_MODEL_PREFIX + name
+        else:
+            model = METRIC_MODEL_PREFIX + name
+            grains, breakdowns = needs.setdefault(model, (set(), set()))
+            grains.update(metric.kpi.grains)
+            breakdowns.update(breakdowns_of(metric))
+        return CombinedInput(alias, alias, name, model, graph.metrics[name].fill_nulls_with, offset)
+
+    for metric in kpis:
+        if not _is_thin(graph, metric, by_name, people_kpis, count_metric):
+            continue
+        inputs = [
+            read(metric, item.name, item.alias or item.name, _offset(item.offset_window))
+            for item in metric_inputs(metric)
+        ]
+        named = _named(metric.type, inputs)
+        population = None
+        if metric.name in people_kpis:
+            assert count_metric is not None
+            taken = {i.name for i in named} | set(_OWN_CTES)
+            population = read(metric, count_metric, count_metric if count_metric not in taken else "population")
+        thin[metric.name] = CombinedMetric(metric.name, metric.type, named, metric.expr, population)
     input_models = {
         model: MetricModel(
             model.removeprefix(METRIC_MODEL_PREFIX),
@@ -110,6 +127,10 @@ def plan_combined(graph: SemanticGraph, kpis: list[MetricSpec], people_kpis: tup
         for model, (grains, breakdowns) in sorted(needs.items())
     }
     return CombinedPlan(_inputs_first(thin), input_models)
+
+
+def _offset(window: str | None) -> tuple[int, str] | None:
+    return parse_interval(window) if window else None
 
 
 def _named(kind: str, inputs: list[CombinedInput]) -> tuple[CombinedInput, ...]:
@@ -143,10 +164,17 @@ def _inputs_first(thin: dict[str, CombinedMetric]) -> dict[str, CombinedMetric]:
 
 
 def _is_thin(
-    graph: SemanticGraph, metric: MetricSpec, kpis: dict[str, MetricSpec], people_kpis: tuple[str, ...]
+    graph: SemanticGraph,
+    metric: MetricSpec,
+    kpis: dict[str, MetricSpec],
+    people_kpis: tuple[str, ...],
+    count_metric: str | None,
 ) -> bool:
-    """Can the KPI read its inputs' models, as they are published?"""
-    if metric.type not in COMBINED_TYPES or metric.name in people_kpis:
+    """Can the KPI read its inputs' models, as they are published? A people KPI's cells are those of its inputs
+    and of its count metric, so it may read people KPIs (whose rows are those of their input and the same count
+    metric); any other KPI may not."""
+    people = metric.name in people_kpis
+    if metric.type not in COMBINED_TYPES or (people and count_metric in (None, metric.name)):
         return False
     if metric.filter or metric.fill_nulls_with is not None or metric.join_to_timespine:
         return False
@@ -155,8 +183,8 @@ def _is_thin(
         return False
     assert metric.kpi is not None
     for item in items:
-        if item.name in people_kpis:
-            return False  # a people KPI's rows carry its population's members
+        if item.name in people_kpis and not people:
+            return False
         published = kpis.get(item.name)
         if published is not None:
             assert published.kpi is not None
@@ -183,7 +211,8 @@ def combined_query(
     columns: `own_columns` those of the KPI's breakdowns, the others are NULL in every row."""
     keys = ["grain", "period_start", "dimension_set", *own_columns]
     query = _select()
-    for item in combined.inputs:
+    reads = combined.reads
+    for item in reads:
         period = _shifted(item.offset, grains) if item.offset else col("period_start")
         rows = _select(*keys[:1], alias(period, "period_start"), *keys[2:], "value")
         rows = rows.from_(dbt_ref_relation(item.model), copy=False)
@@ -192,7 +221,7 @@ def combined_query(
         if window_floor is not None:
             rows = rows.where(exp.GTE(this=period.copy(), expression=window_floor.copy()), copy=False)
         query = query.with_(item.name, as_=rows, copy=False)
-    sources = [item.name for item in combined.inputs if not item.offset] or [combined.inputs[0].name]
+    sources = [item.name for item in reads if not item.offset] or [combined.inputs[0].name]
     cells: exp.Query = _select(*keys).from_(table(sources[0]), copy=False)
     for source in sources[1:]:
         cells = exp.union(cells, _select(*keys).from_(table(source), copy=False), distinct=True, copy=False)
@@ -204,9 +233,9 @@ def combined_query(
         *(col(key, "cells") for key in keys[:3]),
         *(col(c, "cells") if c in own_columns else alias(_null(VARCHAR), c) for c in columns),
         alias(_formula(combined), "value"),
-        alias(_null(BIGINT), "population"),
+        alias(_population(combined.population), "population"),
     ).from_(table("cells"), copy=False)
-    for item in combined.inputs:
+    for item in reads:
         on = exp.and_(
             *(exp.EQ(this=col(k, "cells"), expression=col(k, item.name)) for k in keys[:3]),
             *(exp.NullSafeEQ(this=col(k, "cells"), expression=col(k, item.name)) for k in keys[3:]),
@@ -242,6 +271,15 @@ def _filled(value: exp.Expression, item: CombinedInput) -> exp.Expression:
     if item.fill_nulls_with is None:
         return value
     return exp.Coalesce(this=value, expressions=[fill_literal(item.fill_nulls_with)])
+
+
+def _population(count: CombinedInput | None) -> exp.Expression:
+    """The people a cell covers (0 when the count metric has no row for it), for privacy_suppression; NULL for a KPI
+    without a privacy count."""
+    if count is None:
+        return _null(BIGINT)
+    people = exp.Coalesce(this=col("value", count.name), expressions=[exp.Literal.number(0)])
+    return exp.Cast(this=people, to=BIGINT.copy())
 
 
 def _null(of_type: exp.DataType) -> exp.Expression:

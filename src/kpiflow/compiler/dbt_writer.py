@@ -552,7 +552,7 @@ def _docs(
         )
     for name, model in (ratios.input_models if ratios else {}).items():
         metric = graph.metrics[model.metric]
-        readers = sorted(r.metric for r in ratios.thin.values() if name in {i.model for i in r.inputs})
+        readers = sorted(r.metric for r in ratios.thin.values() if name in {i.model for i in r.reads})
         models.append(
             {
                 "name": name,
@@ -679,7 +679,7 @@ def generate(
     plan = privacy_plan(graph, metrics)
     table = suppression_table(graph, plan)
     rollups = RollupCatalog(graph, rebuilt)
-    ratios = plan_combined(graph, metrics, plan.exact)
+    ratios = plan_combined(graph, metrics, plan.exact, plan.count_metric)
     files, rebuilt_kpis, full_models = [], set(), set()
     for name, model in ratios.input_models.items():
         shape = (model.grains, model.breakdowns)
@@ -740,7 +740,7 @@ def _combined_model(
     rebuilt in full nightly."""
     assert metric.kpi is not None
     combined = ratios.thin[metric.name]
-    incremental = not ({item.model for item in combined.inputs} & full_models)
+    incremental = not ({item.model for item in combined.reads} & full_models)
     labels = [dimension_set_label(dims) for dims in breakdowns_of(metric)]
     floor = window_floor(exp.column("grain")) if incremental else None
     own = [c for c in columns if c in {dimension_column(d) for d in metric.kpi.natural_dimensions}]
