@@ -50,8 +50,6 @@ FROM (
   FROM metric_average_sales_headcount
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC
 ) AS q
 UNION ALL
 SELECT
@@ -108,9 +106,6 @@ FROM (
   FROM metric_average_sales_headcount
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -169,9 +164,6 @@ FROM (
   FROM metric_average_sales_headcount
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -223,8 +215,6 @@ FROM (
   FROM metric_average_sales_headcount
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC
 ) AS q
 UNION ALL
 SELECT
@@ -281,9 +271,6 @@ FROM (
   FROM metric_average_sales_headcount
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -342,9 +329,6 @@ FROM (
   FROM metric_average_sales_headcount
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -396,8 +380,6 @@ FROM (
   FROM metric_average_sales_headcount
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC
 ) AS q
 UNION ALL
 SELECT
@@ -454,9 +436,6 @@ FROM (
   FROM metric_average_sales_headcount
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -515,9 +494,6 @@ FROM (
   FROM metric_average_sales_headcount
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -569,8 +545,6 @@ FROM (
   FROM metric_average_sales_headcount
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC
 ) AS q
 UNION ALL
 SELECT
@@ -627,9 +601,6 @@ FROM (
   FROM metric_average_sales_headcount
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -688,7 +659,4 @@ FROM (
   FROM metric_average_sales_headcount
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store__region ASC
 ) AS q

@@ -32,8 +32,6 @@ FROM (
   FROM metric_inventory_days_in_period
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC
 ) AS q
 UNION ALL
 SELECT
@@ -72,9 +70,6 @@ FROM (
   FROM metric_inventory_days_in_period
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    product__category ASC
 ) AS q
 UNION ALL
 SELECT
@@ -111,9 +106,6 @@ FROM (
   FROM metric_inventory_days_in_period
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -152,9 +144,6 @@ FROM (
   FROM metric_inventory_days_in_period
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -188,8 +177,6 @@ FROM (
   FROM metric_inventory_days_in_period
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC
 ) AS q
 UNION ALL
 SELECT
@@ -228,9 +215,6 @@ FROM (
   FROM metric_inventory_days_in_period
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    product__category ASC
 ) AS q
 UNION ALL
 SELECT
@@ -267,9 +251,6 @@ FROM (
   FROM metric_inventory_days_in_period
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -308,9 +289,6 @@ FROM (
   FROM metric_inventory_days_in_period
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -344,8 +322,6 @@ FROM (
   FROM metric_inventory_days_in_period
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC
 ) AS q
 UNION ALL
 SELECT
@@ -384,9 +360,6 @@ FROM (
   FROM metric_inventory_days_in_period
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    product__category ASC
 ) AS q
 UNION ALL
 SELECT
@@ -423,9 +396,6 @@ FROM (
   FROM metric_inventory_days_in_period
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -464,7 +434,4 @@ FROM (
   FROM metric_inventory_days_in_period
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store__region ASC
 ) AS q

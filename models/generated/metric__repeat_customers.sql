@@ -40,8 +40,6 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC
 ) AS q
 UNION ALL
 SELECT
@@ -87,9 +85,6 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    order__channel ASC
 ) AS q
 UNION ALL
 SELECT
@@ -135,9 +130,6 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -185,9 +177,6 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -229,8 +218,6 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC
 ) AS q
 UNION ALL
 SELECT
@@ -276,9 +263,6 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    order__channel ASC
 ) AS q
 UNION ALL
 SELECT
@@ -324,9 +308,6 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -374,9 +355,6 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -418,8 +396,6 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC
 ) AS q
 UNION ALL
 SELECT
@@ -465,9 +441,6 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    order__channel ASC
 ) AS q
 UNION ALL
 SELECT
@@ -513,9 +486,6 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -563,9 +533,6 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -607,8 +574,6 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC
 ) AS q
 UNION ALL
 SELECT
@@ -654,9 +619,6 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    order__channel ASC
 ) AS q
 UNION ALL
 SELECT
@@ -702,9 +664,6 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -752,7 +711,4 @@ FROM (
   FROM metric_repeat_customers
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store__region ASC
 ) AS q

@@ -44,8 +44,6 @@ FROM (
   FROM metric_selling_area_sqft
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC
 ) AS q
 UNION ALL
 SELECT
@@ -95,9 +93,6 @@ FROM (
   FROM metric_selling_area_sqft
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -147,9 +142,6 @@ FROM (
   FROM metric_selling_area_sqft
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -195,8 +187,6 @@ FROM (
   FROM metric_selling_area_sqft
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC
 ) AS q
 UNION ALL
 SELECT
@@ -246,9 +236,6 @@ FROM (
   FROM metric_selling_area_sqft
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -298,9 +285,6 @@ FROM (
   FROM metric_selling_area_sqft
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -346,8 +330,6 @@ FROM (
   FROM metric_selling_area_sqft
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC
 ) AS q
 UNION ALL
 SELECT
@@ -397,9 +379,6 @@ FROM (
   FROM metric_selling_area_sqft
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -449,9 +428,6 @@ FROM (
   FROM metric_selling_area_sqft
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -497,8 +473,6 @@ FROM (
   FROM metric_selling_area_sqft
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC
 ) AS q
 UNION ALL
 SELECT
@@ -548,9 +522,6 @@ FROM (
   FROM metric_selling_area_sqft
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -600,7 +571,4 @@ FROM (
   FROM metric_selling_area_sqft
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store__region ASC
 ) AS q

@@ -33,8 +33,6 @@ FROM (
   FROM metric_store_plan_net_revenue
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC
 ) AS q
 UNION ALL
 SELECT
@@ -71,9 +69,6 @@ FROM (
   FROM metric_store_plan_net_revenue
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -112,9 +107,6 @@ FROM (
   FROM metric_store_plan_net_revenue
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -148,8 +140,6 @@ FROM (
   FROM metric_store_plan_net_revenue
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC
 ) AS q
 UNION ALL
 SELECT
@@ -186,9 +176,6 @@ FROM (
   FROM metric_store_plan_net_revenue
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -227,9 +214,6 @@ FROM (
   FROM metric_store_plan_net_revenue
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -263,8 +247,6 @@ FROM (
   FROM metric_store_plan_net_revenue
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC
 ) AS q
 UNION ALL
 SELECT
@@ -301,9 +283,6 @@ FROM (
   FROM metric_store_plan_net_revenue
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -342,7 +321,4 @@ FROM (
   FROM metric_store_plan_net_revenue
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store__region ASC
 ) AS q

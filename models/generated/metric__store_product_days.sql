@@ -32,8 +32,6 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC
 ) AS q
 UNION ALL
 SELECT
@@ -70,9 +68,6 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    product__category ASC
 ) AS q
 UNION ALL
 SELECT
@@ -109,9 +104,6 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -148,9 +140,6 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -184,8 +173,6 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC
 ) AS q
 UNION ALL
 SELECT
@@ -222,9 +209,6 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    product__category ASC
 ) AS q
 UNION ALL
 SELECT
@@ -261,9 +245,6 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -300,9 +281,6 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -336,8 +314,6 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC
 ) AS q
 UNION ALL
 SELECT
@@ -374,9 +350,6 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    product__category ASC
 ) AS q
 UNION ALL
 SELECT
@@ -413,9 +386,6 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -452,9 +422,6 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -488,8 +455,6 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC
 ) AS q
 UNION ALL
 SELECT
@@ -526,9 +491,6 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    product__category ASC
 ) AS q
 UNION ALL
 SELECT
@@ -565,9 +527,6 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -604,7 +563,4 @@ FROM (
   FROM metric_store_product_days
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store__region ASC
 ) AS q

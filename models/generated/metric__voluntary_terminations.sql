@@ -40,8 +40,6 @@ FROM (
   FROM metric_voluntary_terminations
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC
 ) AS q
 UNION ALL
 SELECT
@@ -87,9 +85,6 @@ FROM (
   FROM metric_voluntary_terminations
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    employee__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -135,9 +130,6 @@ FROM (
   FROM metric_voluntary_terminations
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -179,8 +171,6 @@ FROM (
   FROM metric_voluntary_terminations
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC
 ) AS q
 UNION ALL
 SELECT
@@ -226,9 +216,6 @@ FROM (
   FROM metric_voluntary_terminations
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    employee__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -274,9 +261,6 @@ FROM (
   FROM metric_voluntary_terminations
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -318,8 +302,6 @@ FROM (
   FROM metric_voluntary_terminations
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC
 ) AS q
 UNION ALL
 SELECT
@@ -365,9 +347,6 @@ FROM (
   FROM metric_voluntary_terminations
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    employee__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -413,9 +392,6 @@ FROM (
   FROM metric_voluntary_terminations
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -457,8 +433,6 @@ FROM (
   FROM metric_voluntary_terminations
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC
 ) AS q
 UNION ALL
 SELECT
@@ -504,9 +478,6 @@ FROM (
   FROM metric_voluntary_terminations
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    employee__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -552,7 +523,4 @@ FROM (
   FROM metric_voluntary_terminations
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store ASC
 ) AS q

@@ -9,6 +9,8 @@ import shutil
 from datetime import date
 
 import pytest
+import sqlglot
+from sqlglot import exp
 
 from kpiflow.compiler.combined_models import plan_combined
 from kpiflow.compiler.dbt_writer import _combined_model, _kpi_model, generate, value_columns
@@ -138,3 +140,12 @@ def test_people_ratio_counts_the_people_of_each_cell(combined_graph, relation, c
     got = con.execute(_runnable(thin, relation, start, "people_models")).fetchall()
     assert want and _normalise(got) == _normalise(want)
     assert all(row[-1] is not None for row in got)
+
+
+def test_no_generated_model_orders_its_rows(built, relation):
+    """A table has no row order: ORDER BY is only in window functions, never on a model's query or its parts."""
+    for name, text in built.items():
+        if name.startswith(BUILD_ORDER):
+            tree = sqlglot.parse_one(_runnable(text, relation, EARLIEST), read="duckdb")
+            stray = [o for o in tree.find_all(exp.Order) if not isinstance(o.parent, exp.Window | exp.WithinGroup)]
+            assert not stray, f"{name}: {stray[0].sql()}"

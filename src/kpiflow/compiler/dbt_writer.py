@@ -164,7 +164,7 @@ def _kpi_select(
     time_name = f"{TIME_ENTITY}__{grain}"
     wanted = (metric.name,) + ((count_metric,) if count_metric and count_metric != metric.name else ())
     request = QueryRequest(wanted, (time_name, *dims), start=WINDOW_START)
-    inner = build_query(graph, request, dbt_ref_relation, rollups)
+    inner = _unordered(build_query(graph, request, dbt_ref_relation, rollups))
     by_column = {dimension_column(d): d for d in dims}
     value: exp.Expression = exp.cast(exp.column(metric.name, "q"), DOUBLE)
     population: exp.Expression = exp.cast(exp.null(), BIGINT)
@@ -185,6 +185,12 @@ def _kpi_select(
         exp.alias_(value, "value", copy=False), exp.alias_(population, "population", copy=False), copy=False
     )
     return select.from_(inner.subquery("q"), copy=False)
+
+
+def _unordered(query: exp.Select) -> exp.Select:
+    """A query as a model reads it: rows in no particular order (a table has none; the ORDER BY only costs)."""
+    query.set("order", None)
+    return query
 
 
 def _kpi_model(
@@ -401,7 +407,7 @@ def _mart_query(
     start = WINDOW_START if time_key else None
     try:
         request = QueryRequest(tuple(wanted), tuple(mart.group_by), start=start)
-        query = build_query(graph, request, dbt_ref_relation, rollups)
+        query = _unordered(build_query(graph, request, dbt_ref_relation, rollups))
     except QueryError as exc:
         raise SpecInvalid([ValidationIssue(Location(origin.file, origin.line, origin.field), str(exc))]) from None
     renamed = _select(
