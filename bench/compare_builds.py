@@ -6,7 +6,8 @@ have (kpi_values, the wide marts, kpi_achievement, scorecard_results ...) is com
 1e-12. Optional nights (`--nights 2`) add one demo day each and run again, so the incremental path is compared too.
 Prints the dbt build stage of each run, old and new, and exits 1 on any difference.
 Usage: .venv/bin/python bench/compare_builds.py --old-repo /work/main [--scale 0.05] [--start 2025-01-01]
-       [--end 2025-04-30] [--nights 1] [--keep DIR]
+       [--end 2025-04-30] [--nights 1] [--repeat 3] [--keep DIR]
+`--repeat N` then times N full rebuilds per side, old and new in turn (dbt stage and generated models' thread-s).
 """
 
 from __future__ import annotations
@@ -141,6 +142,9 @@ def main() -> None:
     parser.add_argument("--start", default="2025-01-01")
     parser.add_argument("--end", default="2025-04-30")
     parser.add_argument("--nights", type=int, default=0, help="incremental runs after the full build, one day each")
+    parser.add_argument(
+        "--repeat", type=int, default=0, help="then time this many full rebuilds per side, old and new in turn"
+    )
     parser.add_argument("--keep", type=Path, default=None, help="build here and keep the warehouses")
     parser.add_argument(
         "--reuse-old", action="store_true", help="with --keep: reuse the old side's full build found there"
@@ -196,7 +200,41 @@ def main() -> None:
             for problem in problems[:20]:
                 print("  " + problem)
             failed = failed or bool(problems)
+        if args.repeat:
+            time_rebuilds(sides, folders, args.scale, days[-1], args.repeat)
     raise SystemExit(1 if failed else 0)
+
+
+def generated_model_seconds(folder: Path) -> tuple[int, float]:
+    """(models, summed execution seconds) of the generated models in the side's last dbt build: thread-seconds,
+    less sensitive than wall time to how many threads other work leaves free."""
+    generated = {path.stem for path in (folder / "project" / "models" / "generated").glob("*.sql")}
+    results = json.loads((folder / "warehouse" / "state" / "dbt" / "target" / "run_results.json").read_text())
+    seconds = [r["execution_time"] for r in results["results"] if r["unique_id"].split(".")[-1] in generated]
+    return len(seconds), sum(seconds)
+
+
+def time_rebuilds(sides: tuple[Side, Side], folders: dict[str, Path], scale: float, day: date, repeat: int) -> None:
+    """Full rebuilds (`--full-refresh`), old and new in turn, so both see the same machine; medians printed."""
+    measured: dict[str, list[tuple[float, float]]] = {side.label: [] for side in sides}
+    for attempt in range(repeat):
+        for side in sides:
+            _, dbt_stage = run(side, folders[side.label], scale, day, "--full-refresh")
+            models, seconds = generated_model_seconds(folders[side.label])
+            measured[side.label].append((dbt_stage, seconds))
+            print(
+                f"rebuild {attempt + 1} {side.label}: dbt stage {dbt_stage:.1f} s, {models} generated models "
+                f"{seconds:.1f} thread-s, load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+    old, new = (sorted(measured[label]) for label in ("old", "new"))
+    middle = repeat // 2
+    print(
+        f"median dbt stage: old {old[middle][0]:.1f} s, new {new[middle][0]:.1f} s "
+        f"(new/old {new[middle][0] / old[middle][0]:.0%}); generated models: old "
+        f"{sorted(s for _, s in measured['old'])[middle]:.1f}, new {sorted(s for _, s in measured['new'])[middle]:.1f} "
+        "thread-s"
+    )
 
 
 if __name__ == "__main__":
