@@ -30,11 +30,11 @@ STAGES = (
 PROJECT_PARTS = ("dbt_project.yml", "vocabularies.yml", "models", "macros", "metrics", "profiles", "seeds")
 
 
-def copy_project(target: Path) -> Path:
-    """Compile and seeds write into the project: give each run its own copy of it."""
+def copy_project(target: Path, repo: Path = REPO) -> Path:
+    """Compile and seeds write into the project: give each run its own copy of it (of `repo`, by default this one)."""
     target.mkdir(parents=True)
     for name in PROJECT_PARTS:
-        source = REPO / name
+        source = repo / name
         if source.is_dir():
             shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("target", "*.duckdb"))
         elif source.exists():

@@ -70,8 +70,6 @@ FROM (
     ON k.metric_time__day IS NOT DISTINCT FROM m_1.metric_time__day
   WHERE
     k.metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC
 ) AS q
 UNION ALL
 SELECT
@@ -154,9 +152,6 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_1.store
   WHERE
     k.metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -243,9 +238,6 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_1.employee__department
   WHERE
     k.metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    employee__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -317,8 +309,6 @@ FROM (
     ON k.metric_time__month IS NOT DISTINCT FROM m_1.metric_time__month
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC
 ) AS q
 UNION ALL
 SELECT
@@ -401,9 +391,6 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_1.store
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -490,9 +477,6 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_1.employee__department
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    employee__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -564,8 +548,6 @@ FROM (
     ON k.metric_time__quarter IS NOT DISTINCT FROM m_1.metric_time__quarter
   WHERE
     k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC
 ) AS q
 UNION ALL
 SELECT
@@ -648,9 +630,6 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_1.store
   WHERE
     k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -737,9 +716,6 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_1.employee__department
   WHERE
     k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    employee__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -811,8 +787,6 @@ FROM (
     ON k.metric_time__year IS NOT DISTINCT FROM m_1.metric_time__year
   WHERE
     k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC
 ) AS q
 UNION ALL
 SELECT
@@ -895,9 +869,6 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_1.store
   WHERE
     k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -984,7 +955,4 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_1.employee__department
   WHERE
     k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    employee__department ASC
 ) AS q

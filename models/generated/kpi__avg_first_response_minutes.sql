@@ -32,8 +32,6 @@ FROM (
   FROM metric_avg_first_response_minutes
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC
 ) AS q
 UNION ALL
 SELECT
@@ -70,9 +68,6 @@ FROM (
   FROM metric_avg_first_response_minutes
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    employee ASC
 ) AS q
 UNION ALL
 SELECT
@@ -109,9 +104,6 @@ FROM (
   FROM metric_avg_first_response_minutes
   WHERE
     metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -145,8 +137,6 @@ FROM (
   FROM metric_avg_first_response_minutes
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC
 ) AS q
 UNION ALL
 SELECT
@@ -183,9 +173,6 @@ FROM (
   FROM metric_avg_first_response_minutes
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    employee ASC
 ) AS q
 UNION ALL
 SELECT
@@ -222,9 +209,6 @@ FROM (
   FROM metric_avg_first_response_minutes
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -258,8 +242,6 @@ FROM (
   FROM metric_avg_first_response_minutes
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC
 ) AS q
 UNION ALL
 SELECT
@@ -296,9 +278,6 @@ FROM (
   FROM metric_avg_first_response_minutes
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    employee ASC
 ) AS q
 UNION ALL
 SELECT
@@ -335,9 +314,6 @@ FROM (
   FROM metric_avg_first_response_minutes
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -371,8 +347,6 @@ FROM (
   FROM metric_avg_first_response_minutes
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC
 ) AS q
 UNION ALL
 SELECT
@@ -409,9 +383,6 @@ FROM (
   FROM metric_avg_first_response_minutes
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    employee ASC
 ) AS q
 UNION ALL
 SELECT
@@ -448,7 +419,4 @@ FROM (
   FROM metric_avg_first_response_minutes
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store ASC
 ) AS q

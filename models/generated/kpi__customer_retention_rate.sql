@@ -56,8 +56,6 @@ FROM (
   FROM metric_customer_retention_rate
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC
 ) AS q
 UNION ALL
 SELECT
@@ -123,9 +121,6 @@ FROM (
   FROM metric_customer_retention_rate
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    customer__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -183,8 +178,6 @@ FROM (
   FROM metric_customer_retention_rate
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC
 ) AS q
 UNION ALL
 SELECT
@@ -250,9 +243,6 @@ FROM (
   FROM metric_customer_retention_rate
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    customer__region ASC
 ) AS q
 UNION ALL
 SELECT
@@ -310,8 +300,6 @@ FROM (
   FROM metric_customer_retention_rate
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC
 ) AS q
 UNION ALL
 SELECT
@@ -377,7 +365,4 @@ FROM (
   FROM metric_customer_retention_rate
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    customer__region ASC
 ) AS q

@@ -66,8 +66,6 @@ FROM (
     ON k.metric_time__day IS NOT DISTINCT FROM m_1.metric_time__day
   WHERE
     k.metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC
 ) AS q
 UNION ALL
 SELECT
@@ -145,9 +143,6 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_1.store
   WHERE
     k.metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -229,9 +224,6 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_1.employee__department
   WHERE
     k.metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    employee__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -299,8 +291,6 @@ FROM (
     ON k.metric_time__month IS NOT DISTINCT FROM m_1.metric_time__month
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC
 ) AS q
 UNION ALL
 SELECT
@@ -378,9 +368,6 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_1.store
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -462,9 +449,6 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_1.employee__department
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    employee__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -532,8 +516,6 @@ FROM (
     ON k.metric_time__quarter IS NOT DISTINCT FROM m_1.metric_time__quarter
   WHERE
     k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC
 ) AS q
 UNION ALL
 SELECT
@@ -611,9 +593,6 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_1.store
   WHERE
     k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -695,9 +674,6 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_1.employee__department
   WHERE
     k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    employee__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -765,8 +741,6 @@ FROM (
     ON k.metric_time__year IS NOT DISTINCT FROM m_1.metric_time__year
   WHERE
     k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC
 ) AS q
 UNION ALL
 SELECT
@@ -844,9 +818,6 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_1.store
   WHERE
     k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -928,7 +899,4 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_1.employee__department
   WHERE
     k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    employee__department ASC
 ) AS q

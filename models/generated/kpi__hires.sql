@@ -102,8 +102,6 @@ FROM (
     ON k.metric_time__day IS NOT DISTINCT FROM m_1.metric_time__day
   WHERE
     k.metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC
 ) AS q
 UNION ALL
 SELECT
@@ -226,9 +224,6 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_1.store
   WHERE
     k.metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -353,9 +348,6 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_1.employee__department
   WHERE
     k.metric_time__day >= CAST({{ kpiflow_window_start_value }} AS DATE)
-  ORDER BY
-    metric_time__day ASC,
-    employee__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -459,8 +451,6 @@ FROM (
     ON k.metric_time__month IS NOT DISTINCT FROM m_1.metric_time__month
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC
 ) AS q
 UNION ALL
 SELECT
@@ -583,9 +573,6 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_1.store
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -710,9 +697,6 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_1.employee__department
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    employee__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -816,8 +800,6 @@ FROM (
     ON k.metric_time__quarter IS NOT DISTINCT FROM m_1.metric_time__quarter
   WHERE
     k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC
 ) AS q
 UNION ALL
 SELECT
@@ -940,9 +922,6 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_1.store
   WHERE
     k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -1067,9 +1046,6 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_1.employee__department
   WHERE
     k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    employee__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -1173,8 +1149,6 @@ FROM (
     ON k.metric_time__year IS NOT DISTINCT FROM m_1.metric_time__year
   WHERE
     k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC
 ) AS q
 UNION ALL
 SELECT
@@ -1297,9 +1271,6 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_1.store
   WHERE
     k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -1424,7 +1395,4 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_1.employee__department
   WHERE
     k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    employee__department ASC
 ) AS q

@@ -67,8 +67,6 @@ FROM (
   FROM metric_lead_conversion_rate
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC
 ) AS q
 UNION ALL
 SELECT
@@ -143,9 +141,6 @@ FROM (
   FROM metric_lead_conversion_rate
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    employee ASC
 ) AS q
 UNION ALL
 SELECT
@@ -220,9 +215,6 @@ FROM (
   FROM metric_lead_conversion_rate
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -291,8 +283,6 @@ FROM (
   FROM metric_lead_conversion_rate
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC
 ) AS q
 UNION ALL
 SELECT
@@ -367,9 +357,6 @@ FROM (
   FROM metric_lead_conversion_rate
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    employee ASC
 ) AS q
 UNION ALL
 SELECT
@@ -444,9 +431,6 @@ FROM (
   FROM metric_lead_conversion_rate
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -515,8 +499,6 @@ FROM (
   FROM metric_lead_conversion_rate
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC
 ) AS q
 UNION ALL
 SELECT
@@ -591,9 +573,6 @@ FROM (
   FROM metric_lead_conversion_rate
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    employee ASC
 ) AS q
 UNION ALL
 SELECT
@@ -668,7 +647,4 @@ FROM (
   FROM metric_lead_conversion_rate
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store ASC
 ) AS q

@@ -32,8 +32,6 @@ FROM (
   FROM metric_time_to_hire_days
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC
 ) AS q
 UNION ALL
 SELECT
@@ -70,9 +68,6 @@ FROM (
   FROM metric_time_to_hire_days
   WHERE
     metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    application__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -106,8 +101,6 @@ FROM (
   FROM metric_time_to_hire_days
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC
 ) AS q
 UNION ALL
 SELECT
@@ -144,9 +137,6 @@ FROM (
   FROM metric_time_to_hire_days
   WHERE
     metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    application__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -180,8 +170,6 @@ FROM (
   FROM metric_time_to_hire_days
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC
 ) AS q
 UNION ALL
 SELECT
@@ -218,7 +206,4 @@ FROM (
   FROM metric_time_to_hire_days
   WHERE
     metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    application__department ASC
 ) AS q

@@ -55,8 +55,6 @@ FROM (
     ON k.metric_time__month IS NOT DISTINCT FROM m_1.metric_time__month
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC
 ) AS q
 UNION ALL
 SELECT
@@ -122,9 +120,6 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_1.store
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -194,9 +189,6 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_1.employee__department
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    employee__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -253,8 +245,6 @@ FROM (
     ON k.metric_time__quarter IS NOT DISTINCT FROM m_1.metric_time__quarter
   WHERE
     k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC
 ) AS q
 UNION ALL
 SELECT
@@ -320,9 +310,6 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_1.store
   WHERE
     k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -392,9 +379,6 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_1.employee__department
   WHERE
     k.metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__quarter ASC,
-    employee__department ASC
 ) AS q
 UNION ALL
 SELECT
@@ -451,8 +435,6 @@ FROM (
     ON k.metric_time__year IS NOT DISTINCT FROM m_1.metric_time__year
   WHERE
     k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC
 ) AS q
 UNION ALL
 SELECT
@@ -518,9 +500,6 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_1.store
   WHERE
     k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    store ASC
 ) AS q
 UNION ALL
 SELECT
@@ -590,7 +569,4 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_1.employee__department
   WHERE
     k.metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__year ASC,
-    employee__department ASC
 ) AS q

@@ -622,8 +622,4 @@ FROM (
     AND k.employee__department IS NOT DISTINCT FROM m_9.employee__department
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC,
-    employee__department ASC
 ) AS q

@@ -541,8 +541,4 @@ FROM (
     AND k.product__category IS NOT DISTINCT FROM m_8.product__category
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC,
-    product__category ASC
 ) AS q

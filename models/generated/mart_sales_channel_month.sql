@@ -474,7 +474,4 @@ FROM (
     AND k.order__channel IS NOT DISTINCT FROM m_11.order__channel
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    order__channel ASC
 ) AS q

@@ -738,7 +738,4 @@ FROM (
     AND k.store IS NOT DISTINCT FROM m_18.store
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    store ASC
 ) AS q

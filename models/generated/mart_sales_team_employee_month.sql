@@ -738,7 +738,4 @@ FROM (
     AND k.employee IS NOT DISTINCT FROM m_11.employee
   WHERE
     k.metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-  ORDER BY
-    metric_time__month ASC,
-    employee ASC
 ) AS q

@@ -5,7 +5,9 @@ rollup itself rebuilt from a window."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
+import duckdb
 import pytest
 import sqlglot
 
@@ -16,6 +18,7 @@ from kpiflow.compiler.rollups import ROLLUP_PREFIX, RollupCatalog
 from kpiflow.compiler.sqlbuild import table
 from kpiflow.compiler.sqltext import build_query, to_sql
 
+from .conftest import FIXTURE_SQL
 from .test_compiler_queries import _normalise
 
 START = RuntimeDate("kpiflow_window_start")
@@ -129,7 +132,40 @@ def test_rollup_sql_parses_back_in_every_dialect(rolled, relation, dialect):
     catalog, _ = rolled
     model = to_sql(catalog.model_query("rollup__sales", relation, START), dialect)
     sqlglot.parse_one(model, read=dialect)
-    assert "UNION ALL" in model.upper()
+    assert "GROUPING SETS" in model.upper()
+
+
+def test_rollup_reads_its_facts_once(rolled, relation):
+    """Every breakdown comes from one scan of the facts (GROUPING SETS), not one scan per breakdown."""
+    catalog, _ = rolled
+    model = to_sql(catalog.model_query("rollup__sales", relation, START))
+    assert model.count("intermediate.int_sales") == 1 and "UNION" not in model.upper()
+    assert len(catalog.describe("rollup__sales")[1]) == 4  # four breakdowns, all in that one scan
+
+
+def test_a_null_member_is_not_taken_for_a_rolled_up_row(graph, relation):
+    """A sale of no known store is the NULL member of the store breakdown, told apart from the overall row by
+    grouping(), and the breakdowns still add up to the overall value."""
+    con = duckdb.connect()
+    con.execute(FIXTURE_SQL)
+    con.execute("insert into intermediate.int_sales values ('l9', 'o8', null, 'c1', date '2024-01-05', 4.00, 1)")
+    catalog = RollupCatalog(graph)
+    for dims in ((), ("store",), ("store__region",)):
+        build_query(graph, QueryRequest(("revenue",), ("metric_time__month", *dims), start=START), relation, catalog)
+    sql = _at(to_sql(catalog.model_query("rollup__sales", relation, START)), date(1900, 1, 1))
+    rows = con.execute(
+        f"select __set, d__store, d__store__region, m__revenue from ({sql}) where __day = date '2024-01-05'"
+    ).fetchall()
+    assert sorted(rows, key=repr) == sorted(
+        [
+            ("overall", None, None, Decimal("19.00")),
+            ("store", "s1", None, Decimal("15.00")),
+            ("store", None, None, Decimal("4.00")),
+            ("store__region", None, "north", Decimal("15.00")),
+            ("store__region", None, None, Decimal("4.00")),
+        ],
+        key=repr,
+    )
 
 
 def test_dbt_writer_writes_incremental_rollups_the_kpi_models_read(graph, tmp_path):

@@ -15,6 +15,7 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
+from kpiflow.compiler.combined_models import CombinedPlan, breakdowns_of, combined_query, plan_combined
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.inert import comment_text, jinja_inert
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
@@ -158,13 +159,12 @@ def _kpi_select(
     rollups: RollupCatalog | None = None,
     count_metric: str | None = None,
 ) -> exp.Select:
-    """One grain and breakdown of a KPI, unsuppressed; `count_metric` adds the people each cell covers
+    """One grain and breakdown of a metric, unsuppressed; `count_metric` adds the people each cell covers
     (`population`, read by privacy_suppression; kpi_values hides the values it decides)."""
-    assert metric.kpi is not None
     time_name = f"{TIME_ENTITY}__{grain}"
     wanted = (metric.name,) + ((count_metric,) if count_metric and count_metric != metric.name else ())
     request = QueryRequest(wanted, (time_name, *dims), start=WINDOW_START)
-    inner = build_query(graph, request, dbt_ref_relation, rollups)
+    inner = _unordered(build_query(graph, request, dbt_ref_relation, rollups))
     by_column = {dimension_column(d): d for d in dims}
     value: exp.Expression = exp.cast(exp.column(metric.name, "q"), DOUBLE)
     population: exp.Expression = exp.cast(exp.null(), BIGINT)
@@ -187,6 +187,12 @@ def _kpi_select(
     return select.from_(inner.subquery("q"), copy=False)
 
 
+def _unordered(query: exp.Select) -> exp.Select:
+    """A query as a model reads it: rows in no particular order (a table has none; the ORDER BY only costs)."""
+    query.set("order", None)
+    return query
+
+
 def _kpi_model(
     graph: SemanticGraph,
     metric: MetricSpec,
@@ -195,12 +201,14 @@ def _kpi_model(
     rebuilt: frozenset[str],
     rollups: RollupCatalog | None = None,
     count_metric: str | None = None,
+    shape: tuple[tuple[str, ...], tuple[tuple[str, ...], ...]] | None = None,
 ) -> tuple[str, bool]:
-    """The model text, and whether it is incremental (False when it reads a model rebuilt in full nightly)."""
-    assert metric.kpi is not None
+    """The model text of a KPI (or, with `shape` = (grains, breakdowns), of a metric a thin ratio reads), and
+    whether it is incremental (False when it reads a model rebuilt in full nightly)."""
+    grains, breakdowns = shape or (metric.kpi.grains, breakdowns_of(metric))  # type: ignore[union-attr]
     parts: list[exp.Select] = []
-    for grain in metric.kpi.grains:
-        for dims in [(), *((d,) for d in metric.kpi.natural_dimensions)]:
+    for grain in grains:
+        for dims in breakdowns:
             try:
                 parts.append(_kpi_select(graph, metric, grain, dims, columns, rollups, count_metric))
             except QueryError as exc:
@@ -208,7 +216,7 @@ def _kpi_model(
                 raise SpecInvalid(
                     [
                         ValidationIssue(
-                            Location(origin.file, origin.line, f"{origin.field}.kpi"),
+                            Location(origin.file, origin.line, f"{origin.field}{'.kpi' if metric.kpi else ''}"),
                             f"cannot compute '{metric.name}' by {grain} {'/'.join(dims) or 'overall'}: {exc}",
                         )
                     ]
@@ -399,7 +407,7 @@ def _mart_query(
     start = WINDOW_START if time_key else None
     try:
         request = QueryRequest(tuple(wanted), tuple(mart.group_by), start=start)
-        query = build_query(graph, request, dbt_ref_relation, rollups)
+        query = _unordered(build_query(graph, request, dbt_ref_relation, rollups))
     except QueryError as exc:
         raise SpecInvalid([ValidationIssue(Location(origin.file, origin.line, origin.field), str(exc))]) from None
     renamed = _select(
@@ -502,7 +510,13 @@ def _rollup_docs(rollups: RollupCatalog) -> list[dict]:
     return docs
 
 
-def _docs(graph: SemanticGraph, columns: list[str], plan: PrivacyPlan, rollups: RollupCatalog | None = None) -> str:
+def _docs(
+    graph: SemanticGraph,
+    columns: list[str],
+    plan: PrivacyPlan,
+    rollups: RollupCatalog | None = None,
+    ratios: CombinedPlan | None = None,
+) -> str:
     dims = {
         c: f"Dimension value when the row is broken down by {c.removesuffix('_id')}, where NULL is the unknown member "
         "(rows whose value is missing); NULL in rows of other breakdowns."
@@ -539,6 +553,17 @@ def _docs(graph: SemanticGraph, columns: list[str], plan: PrivacyPlan, rollups: 
             {
                 "name": f"kpi__{metric.name}",
                 "description": f"{metric.label}: {metric.description.strip()} (all grains and breakdowns)",
+                "columns": untested,
+            }
+        )
+    for name, model in (ratios.input_models if ratios else {}).items():
+        metric = graph.metrics[model.metric]
+        readers = sorted(r.metric for r in ratios.thin.values() if name in {i.model for i in r.reads})
+        models.append(
+            {
+                "name": name,
+                "description": f"{metric.label}: {metric.description.strip()} Not a KPI: computed once for the "
+                f"KPIs that read it ({', '.join(readers)}), in the shape of kpi_values.",
                 "columns": untested,
             }
         )
@@ -660,13 +685,31 @@ def generate(
     plan = privacy_plan(graph, metrics)
     table = suppression_table(graph, plan)
     rollups = RollupCatalog(graph, rebuilt)
-    files, rebuilt_kpis = [], set()
+    ratios = plan_combined(graph, metrics, plan.exact, plan.count_metric)
+    files, rebuilt_kpis, full_models = [], set(), set()
+    for name, model in ratios.input_models.items():
+        shape = (model.grains, model.breakdowns)
+        metric_spec = graph.metrics[model.metric]
+        text, incremental = _kpi_model(graph, metric_spec, columns, dialect, rebuilt, rollups, None, shape)
+        files.append(GeneratedFile(generated_dir / f"{name}.sql", text))
+        if not incremental:
+            full_models.add(name)
     for metric in metrics:
+        if metric.name in ratios.thin:
+            continue
         count_metric = plan.count_metric if metric.name in plan.exact else None
         text, incremental = _kpi_model(graph, metric, columns, dialect, rebuilt, rollups, count_metric)
         files.append(GeneratedFile(generated_dir / f"kpi__{metric.name}.sql", text))
         if not incremental:
             rebuilt_kpis.add(metric.name)
+            full_models.add(f"kpi__{metric.name}")
+    for name in ratios.thin:  # inputs before the KPIs reading them
+        text, incremental = _combined_model(graph, graph.metrics[name], ratios, columns, dialect, full_models)
+        files.append(GeneratedFile(generated_dir / f"kpi__{name}.sql", text))
+        if not incremental:
+            rebuilt_kpis.add(name)
+            full_models.add(f"kpi__{name}")
+    files.sort(key=lambda file: file.path.name)
     if metrics:
         values = _values_model([m.name for m in metrics], columns, dialect, rebuilt_kpis, plan, table)
         files.append(GeneratedFile(generated_dir / "kpi_values.sql", values))
@@ -687,8 +730,34 @@ def generate(
     files += [
         GeneratedFile(generated_dir / f"{name}.sql", _rollup_model(rollups, name, dialect)) for name in rollups.names()
     ]
-    files.append(GeneratedFile(generated_dir / "_generated.yml", _docs(graph, columns, plan, rollups)))
+    files.append(GeneratedFile(generated_dir / "_generated.yml", _docs(graph, columns, plan, rollups, ratios)))
     return files
+
+
+def _combined_model(
+    graph: SemanticGraph,
+    metric: MetricSpec,
+    ratios: CombinedPlan,
+    columns: list[str],
+    dialect: str,
+    full_models: set[str],
+) -> tuple[str, bool]:
+    """A ratio or derived KPI joining its inputs' models (combined_models.py): incremental unless it reads a model
+    rebuilt in full nightly."""
+    assert metric.kpi is not None
+    combined = ratios.thin[metric.name]
+    incremental = not ({item.model for item in combined.reads} & full_models)
+    labels = [dimension_set_label(dims) for dims in breakdowns_of(metric)]
+    floor = window_floor(exp.column("grain")) if incremental else None
+    own = [c for c in columns if c in {dimension_column(d) for d in metric.kpi.natural_dimensions}]
+    query = combined_query(combined, tuple(metric.kpi.grains), labels, columns, own, floor)
+    config = (
+        incremental_config(PERIOD_KEY, window_column="period_start", window_grain=PER_ROW_GRAIN)
+        if incremental
+        else FULL_REBUILD_CONFIG
+    )
+    origin = graph.origins[f"metric:{metric.name}"]
+    return header(origin.file.name) + config + to_dbt_sql(query, dialect) + "\n", incremental
 
 
 def _rollup_model(rollups: RollupCatalog, name: str, dialect: str) -> str:

@@ -52,7 +52,7 @@ def _always_true() -> exp.Expression:
     return exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(1))
 
 
-def _safe_division(tree: exp.Expression) -> exp.Expression:
+def safe_division(tree: exp.Expression) -> exp.Expression:
     """Every division in a derived formula yields NULL on a zero or missing denominator, never an error."""
 
     def _fix(node: exp.Expression) -> exp.Expression:
@@ -66,7 +66,7 @@ def _safe_division(tree: exp.Expression) -> exp.Expression:
     return tree.transform(_fix, copy=False)  # a tree of its own: substitute_columns copied it
 
 
-def _number(value: float) -> exp.Literal:
+def fill_literal(value: float) -> exp.Literal:
     """An integer literal when the value is whole, so a count filled with 0 stays an integer."""
     return exp.Literal.number(int(value) if float(value).is_integer() else value)
 
@@ -75,7 +75,7 @@ def _filled(value: exp.Expression, node: MetricNode) -> exp.Expression:
     """A metric's value where its input has no row for a key: the metric's fill value, else NULL."""
     if node.fill_nulls_with is None:
         return value
-    return exp.Coalesce(this=value, expressions=[_number(node.fill_nulls_with)])
+    return exp.Coalesce(this=value, expressions=[fill_literal(node.fill_nulls_with)])
 
 
 def _digest(node: object) -> str:
@@ -199,7 +199,7 @@ class QueryRenderer:
         time_name = next((g for g in group_by if g.startswith(TIME_ENTITY + "__")), None)
         value = col("value", "m")
         if node.fill_nulls_with is not None:
-            value = exp.Coalesce(this=value, expressions=[_number(node.fill_nulls_with)])
+            value = exp.Coalesce(this=value, expressions=[fill_literal(node.fill_nulls_with)])
         if not (node.join_to_timespine and time_name):
             select = _select(*(col(g, "m") for g in group_by), alias(value, "value"))
             return registry.add(cte_name, select.from_(table(raw, alias="m"), copy=False))
@@ -292,7 +292,7 @@ class QueryRenderer:
         else:
             tree = checked_expression(str(body.expr)).tree
             mapping = {alias: values[i] for i, (alias, _, _) in enumerate(inputs)}
-            formula = _safe_division(substitute_columns(tree, mapping))
+            formula = safe_division(substitute_columns(tree, mapping))
         key_sources = [cte for _, cte, shifted in inputs if not shifted] or [inputs[0][1]]
         keys_cte = self._keys(key_sources, group_by, registry, cte_name)
         select = _select(*(col(g, "k") for g in group_by), alias(formula, "value"))

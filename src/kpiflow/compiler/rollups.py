@@ -23,7 +23,7 @@ from kpiflow.compiler.expressions import qualified
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph, SemanticModel
 from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, from_model, time_column
-from kpiflow.compiler.sqlbuild import alias, cast
+from kpiflow.compiler.sqlbuild import alias, cast, col, table
 from kpiflow.compiler.sqltypes import BIGINT, DATE
 from kpiflow.compiler.sqltypes import adopting_select as _select
 from kpiflow.compiler.treecopy import copy_tree
@@ -33,6 +33,7 @@ ROLLUP_PREFIX = "rollup__"
 DAY_COLUMN = "__day"
 SET_COLUMN = "__set"
 OVERALL = "overall"
+SOURCE_ROWS = "source_rows"
 
 
 def dimension_column(name: str) -> str:
@@ -135,45 +136,74 @@ class RollupCatalog:
         return rollup.model, tuple(sorted(rollup.sets)), tuple(sorted(rollup.measures))
 
     def model_query(self, name: str, relation: Callable[[str], exp.Table], start: RuntimeDate) -> exp.Query:
-        """The rollup's rows from `start` on: one aggregate per breakdown, as UNION ALL (each joins only the
-        models its breakdown needs), every measure in each."""
+        """The rollup's rows from `start` on, reading the facts once: an import CTE of the source rows (the day,
+        every breakdown's columns, every measure's input) and one aggregate over GROUPING SETS of the day and each
+        breakdown. `grouping()` names each row's breakdown in `__set`, so a NULL member (an unknown store) is never
+        taken for a rolled-up row."""
         rollup = self._rollups[name]
         model, time_dim = rollup.model, rollup.time_dim
         all_dims = sorted({d for dims in rollup.sets.values() for d in dims})
+        joins: dict[str, Join] = {}
+        resolved = dict(self.resolver.resolve_all(model, all_dims, time_dim, joins))
         time_raw = time_column(model, time_dim)
         day = cast(copy_tree(time_raw), DATE)
-        parts: list[exp.Select] = []
-        for label in sorted(rollup.sets):
-            dims = rollup.sets[label]
-            joins: dict[str, Join] = {}
-            resolved = dict(self.resolver.resolve_all(model, dims, time_dim, joins))
-            select = _select(alias(copy_tree(day), DAY_COLUMN), alias(exp.Literal.string(label), SET_COLUMN))
-            for dim in all_dims:
-                value = copy_tree(resolved[dim]) if dim in resolved else exp.null()
-                select = select.select(alias(value, dimension_column(dim)), copy=False)
-            for measure_name in sorted(rollup.measures):
-                select = select.select(*self._aggregates(measure_name), copy=False)
-            select = from_model(select, relation, model, (joins[a] for a in sorted(joins)))
-            select = select.where(
-                exp.GTE(this=copy_tree(day), expression=cast(exp.column(start.placeholder), DATE)), copy=False
-            )
-            select = select.where(exp.Not(this=exp.Is(this=copy_tree(time_raw), expression=exp.null())), copy=False)
-            select = select.group_by(copy_tree(day), *(copy_tree(resolved[d]) for d in dims), copy=False)
-            parts.append(select)
-        union: exp.Query = parts[0]
-        for part in parts[1:]:
-            union = exp.union(union, part, distinct=False, copy=False)
-        return union
+        rows = _select(alias(copy_tree(day), DAY_COLUMN))
+        rows = rows.select(*(alias(copy_tree(resolved[d]), dimension_column(d)) for d in all_dims), copy=False)
+        measures = sorted(rollup.measures)
+        for measure_name in measures:
+            rows = rows.select(*self._inputs(measure_name), copy=False)
+        rows = from_model(rows, relation, model, (joins[a] for a in sorted(joins)))
+        rows = rows.where(exp.GTE(this=day, expression=cast(exp.column(start.placeholder), DATE)), copy=False)
+        rows = rows.where(exp.Not(this=exp.Is(this=copy_tree(time_raw), expression=exp.null())), copy=False)
+        labels = sorted(rollup.sets)
+        select = _select(col(DAY_COLUMN), alias(self._set_label(rollup, labels, all_dims), SET_COLUMN))
+        select = select.select(*(col(dimension_column(d)) for d in all_dims), copy=False)
+        for measure_name in measures:
+            select = select.select(*self._aggregates(measure_name), copy=False)
+        select = select.from_(table(SOURCE_ROWS), copy=False)
+        if len(labels) == 1:
+            select = select.group_by(col(DAY_COLUMN), *(col(dimension_column(d)) for d in all_dims), copy=False)
+        else:
+            sets = [
+                exp.Tuple(expressions=[col(DAY_COLUMN), *(col(dimension_column(d)) for d in rollup.sets[label])])
+                for label in labels
+            ]
+            select.set("group", exp.Group(expressions=[exp.GroupingSets(expressions=sets)]))
+        return select.with_(SOURCE_ROWS, as_=rows, copy=False)
 
-    def _aggregates(self, measure_name: str) -> list[exp.Expression]:
+    @staticmethod
+    def _set_label(rollup: _Rollup, labels: list[str], all_dims: list[str]) -> exp.Expression:
+        """`__set` of a row: its breakdown's label, told apart by which dimension columns are grouped."""
+        if len(labels) == 1:
+            return exp.Literal.string(labels[0])
+        whens = []
+        for label in labels:
+            grouped = [
+                exp.EQ(
+                    this=exp.Grouping(expressions=[col(dimension_column(d))]),
+                    expression=exp.Literal.number(0 if d in rollup.sets[label] else 1),
+                )
+                for d in all_dims
+            ]
+            whens.append(exp.If(this=exp.and_(*grouped, copy=False), true=exp.Literal.string(label)))
+        return exp.Case(ifs=whens)
+
+    def _inputs(self, measure_name: str) -> list[exp.Expression]:
+        """The columns of a source row a measure aggregates: its value, kept only where its filter passes, and for a
+        filtered measure a marker of the rows that pass."""
         measure = self.graph.measures[measure_name].measure
         value = qualified(measure.expr or measure.name, BASE_ALIAS)
         if not measure.filter:
-            return [alias(aggregate(measure.agg, value, None), measure_column(measure_name))]
+            return [alias(value, measure_column(measure_name))]
         passes = qualified(measure.filter, BASE_ALIAS)
         kept = exp.Case(ifs=[exp.If(this=passes, true=value)])
         counted = exp.Case(ifs=[exp.If(this=copy_tree(passes), true=exp.Literal.number(1))])
-        return [
-            alias(aggregate(measure.agg, kept, None), measure_column(measure_name)),
-            alias(exp.Count(this=counted), rows_column(measure_name)),
-        ]
+        return [alias(kept, measure_column(measure_name)), alias(counted, rows_column(measure_name))]
+
+    def _aggregates(self, measure_name: str) -> list[exp.Expression]:
+        measure = self.graph.measures[measure_name].measure
+        value = col(measure_column(measure_name))
+        aggregated = [alias(aggregate(measure.agg, value, None), measure_column(measure_name))]
+        if measure.filter:
+            aggregated.append(alias(exp.Count(this=col(rows_column(measure_name))), rows_column(measure_name)))
+        return aggregated

@@ -1,0 +1,162 @@
+"""Thin ratio and derived KPI models (compiler/combined_models.py): a KPI joins its inputs' models instead of
+recomputing them, and returns the rows the KPI computed from the facts returns, over all history and when only a
+window is rebuilt."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from kpiflow.compiler.combined_models import plan_combined
+from kpiflow.compiler.dbt_writer import _combined_model, _kpi_model, generate, value_columns
+from kpiflow.compiler.render import DIALECTS
+from kpiflow.compiler.validate import load_graph
+
+from .conftest import PROJECT
+from .test_compiler_queries import _normalise
+
+SCHEMA = "generated_models"
+EARLIEST = date(1900, 1, 1)
+# The order a dbt build follows: rollups, then the input models, then the ratio reading them.
+BUILD_ORDER = ("rollup__", "metric__", "kpi__")
+
+
+def _runnable(text: str, relation, start: date, schema: str = SCHEMA) -> str:
+    """A generated model as the warehouse runs it from `start`: config and Jinja set lines dropped, ref() to tables,
+    the window start to a date."""
+    body = "\n".join(line for line in text.splitlines() if not line.startswith(("--", "{{ config", "{%- set")))
+
+    def ref(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return f"{schema}.{name}" if name.startswith(BUILD_ORDER) else relation(name).sql()
+
+    body = re.sub(r"\{\{ ref\('(\w+)'\) \}\}", ref, body)
+    return body.replace("{{ kpiflow_window_start_value }}", f"DATE '{start}'")
+
+
+KPI = "kpi: {unit: count, direction: higher_is_better, owner: sales, perspective: finance, level: operational, \
+natural_dimensions: [store, store__region], grains: [month, year]}"
+# Derived KPIs over KPIs and over metrics that are not KPIs (one filled on a time spine), one with an offset input.
+MORE_KPIS = f"""
+  - {{name: revenue_yoy_kpi, type: derived, label: YoY, description: x, {KPI},
+      expr: (revenue - revenue_prior) / revenue_prior,
+      metrics: [{{name: revenue}}, {{name: revenue, alias: revenue_prior, offset_window: 1 year}}]}}
+  - {{name: lines_per_filled_order, type: derived, label: L, description: x, {KPI}, expr: lines / orders_filled,
+      metrics: [{{name: lines}}, {{name: orders_filled}}]}}
+  - {{name: big_line_share_kpi, type: ratio, label: B, description: x, {KPI}, numerator: big_line_revenue,
+      denominator: revenue}}
+  - {{name: revenue_less_big_lines, type: derived, label: R, description: x, {KPI}, expr: revenue - big_line_revenue,
+      metrics: [{{name: revenue}}, {{name: big_line_revenue}}]}}
+"""
+
+
+@pytest.fixture(scope="module")
+def combined_graph(tmp_path_factory):
+    """The compiler test project with more ratio and derived KPIs."""
+    project = tmp_path_factory.mktemp("project") / "project"
+    shutil.copytree(PROJECT, project)
+    metrics = project / "metrics" / "sales.yml"
+    metrics.write_text(metrics.read_text(encoding="utf-8") + MORE_KPIS, encoding="utf-8")
+    return load_graph(project)
+
+
+@pytest.fixture(scope="module")
+def built(combined_graph, relation, con, tmp_path_factory):
+    """Every generated model but the thin KPIs, built in dependency order from the earliest date; every text."""
+    graph = combined_graph
+    files = {f.path.stem: f.content for f in generate(graph, tmp_path_factory.mktemp("generated"))}
+    thin = plan_combined(graph, _kpis(graph), ()).thin
+    con.execute(f"create schema if not exists {SCHEMA}")
+    for prefix in BUILD_ORDER:
+        for name in sorted(n for n in files if n.startswith(prefix)):
+            if prefix == "kpi__" and name.removeprefix("kpi__") in thin:
+                continue
+            con.execute(f"create or replace table {SCHEMA}.{name} as {_runnable(files[name], relation, EARLIEST)}")
+    return files
+
+
+def _kpis(graph):
+    return [graph.metrics[n] for n in sorted(graph.metrics) if graph.metrics[n].kpi is not None]
+
+
+THIN = ("big_line_share_kpi", "lines_per_filled_order", "revenue_less_big_lines", "revenue_yoy_kpi", "upt")
+
+
+def test_combined_kpis_read_their_inputs_models(combined_graph, built):
+    """upt = units / order_count: lineage says so, and the ratio reads neither rollups nor facts; an input that is
+    not a KPI gets a model of its own, read by every KPI that needs it."""
+    assert tuple(sorted(plan_combined(combined_graph, _kpis(combined_graph), ()).thin)) == THIN
+    reads = {name: set(re.findall(r"ref\('(\w+)'\)", built[f"kpi__{name}"])) for name in THIN}
+    assert reads["upt"] == {"kpi__units", "kpi__order_count"}
+    assert reads["revenue_yoy_kpi"] == {"kpi__revenue"}
+    assert reads["lines_per_filled_order"] == {"metric__lines", "metric__orders_filled"}
+    big_line_readers = (reads["big_line_share_kpi"], reads["revenue_less_big_lines"])
+    assert big_line_readers == ({"metric__big_line_revenue", "kpi__revenue"},) * 2
+    for name in THIN:
+        assert "ORDER BY" not in built[f"kpi__{name}"] and len(built[f"kpi__{name}"]) < 10_000
+
+
+@pytest.mark.parametrize("name", THIN)
+@pytest.mark.parametrize("start", [EARLIEST, date(2024, 2, 11), date(2025, 2, 1)])
+def test_combined_kpi_returns_the_rows_of_the_kpi_from_the_facts(combined_graph, relation, con, built, name, start):
+    """From a window start, the inputs' models hold their full-build rows (they were rebuilt from the same window,
+    and keep the periods before it): the KPI's rows from that window on equal the KPI computed from the facts."""
+    graph = combined_graph
+    from_facts, _ = _kpi_model(graph, graph.metrics[name], value_columns(graph), "duckdb", frozenset())
+    want = con.execute(_runnable(from_facts, relation, start)).fetchall()
+    got = con.execute(_runnable(built[f"kpi__{name}"], relation, start)).fetchall()
+    assert want and _normalise(got) == _normalise(want)
+
+
+def test_ratios_over_people_kpis_stay_computed_from_the_facts(graph):
+    """A people KPI's model carries its head count's members: only a people KPI, whose cells include those members
+    too, reads it; a people KPI needs a count metric."""
+    kpis = _kpis(graph)
+    assert "upt" not in plan_combined(graph, kpis, ("units",), "order_count").thin
+    assert "upt" not in plan_combined(graph, kpis, ("upt",), None).thin
+
+
+@pytest.mark.parametrize("start", [EARLIEST, date(2025, 2, 1)])
+def test_people_ratio_counts_the_people_of_each_cell(combined_graph, relation, con, built, start):
+    """upt as a people KPI over units, itself a people KPI, both counted by order_count: the thin model's cells and
+    populations are those of the ratio computed from the facts with its count metric."""
+    graph = combined_graph
+    columns = value_columns(graph)
+    plan = plan_combined(graph, _kpis(graph), ("upt", "units"), "order_count")
+    assert plan.thin["upt"].population is not None
+    con.execute("create schema if not exists people_models")
+    units, _ = _kpi_model(graph, graph.metrics["units"], columns, "duckdb", frozenset(), None, "order_count")
+    con.execute(f"create or replace table people_models.kpi__units as {_runnable(units, relation, EARLIEST)}")
+    con.execute(f"create or replace table people_models.kpi__order_count as select * from {SCHEMA}.kpi__order_count")
+    thin, _ = _combined_model(graph, graph.metrics["upt"], plan, columns, "duckdb", set())
+    assert set(re.findall(r"ref\('(\w+)'\)", thin)) == {"kpi__units", "kpi__order_count"}
+    upt = graph.metrics["upt"]
+    from_facts, _ = _kpi_model(graph, upt, columns, "duckdb", frozenset(), None, "order_count")
+    want = con.execute(_runnable(from_facts, relation, start)).fetchall()
+    got = con.execute(_runnable(thin, relation, start, "people_models")).fetchall()
+    assert want and _normalise(got) == _normalise(want)
+    assert all(row[-1] is not None for row in got)
+
+
+def test_no_generated_model_orders_its_rows(built, relation):
+    """A table has no row order: ORDER BY is only in window functions, never on a model's query or its parts."""
+    for name, text in built.items():
+        if name.startswith(BUILD_ORDER):
+            tree = sqlglot.parse_one(_runnable(text, relation, EARLIEST), read="duckdb")
+            stray = [o for o in tree.find_all(exp.Order) if not isinstance(o.parent, exp.Window | exp.WithinGroup)]
+            assert not stray, f"{name}: {stray[0].sql()}"
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_combined_models_parse_back_in_every_dialect(combined_graph, relation, tmp_path, dialect):
+    """The thin KPI models, the input models and the GROUPING SETS rollups are SQL of each warehouse kpiflow writes
+    for (Jinja stripped)."""
+    files = {f.path.stem: f.content for f in generate(combined_graph, tmp_path, dialect)}
+    for name in [*(f"kpi__{n}" for n in THIN), *(n for n in files if n.startswith(("metric__", "rollup__")))]:
+        sql = _runnable(files[name], relation, EARLIEST)
+        assert sqlglot.parse_one(sql, read=dialect) is not None, name
