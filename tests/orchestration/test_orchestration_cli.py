@@ -12,9 +12,9 @@ import pytest
 from orchestration_helpers import RUN_DATE, CliResult, Warehouse
 from orchestration_standins import scorecards, standin_stages
 
-from kpiflow.orchestration.lock import run_lock
 from kpiflow.orchestration.pipeline import RunContext, ScorecardSummary
 from kpiflow.orchestration.stages import real_stages
+from kpiflow.warehouse.file_lock import run_lock
 
 Cli = Callable[..., CliResult]
 BASELINE_DATE = date(2025, 3, 30)

@@ -68,7 +68,12 @@ def test_deployment_carries_the_schedule_to_the_api(schedule: NightlySchedule, c
     assert deployment.entrypoint == "kpiflow.orchestration.flow.nightly"
     stored = _read_deployment(deployment.apply())
     assert [(s.schedule.cron, s.schedule.timezone) for s in stored.schedules] == [(cron, timezone)]
-    assert stored.parameters == {"timezone": timezone, "ensure_demo_data": False}
+    assert stored.parameters == {"options": {"timezone": timezone, "ensure_demo_data": False}}
+    from kpiflow.orchestration.flow import nightly
+    from kpiflow.orchestration.pipeline import RunOptions
+
+    # A scheduled run gets the same typed options as `kpiflow run` (one RunOptions, issue 17).
+    assert nightly.validate_parameters(stored.parameters) == {"options": RunOptions(timezone=timezone)}
     assert stored.global_concurrency_limit is not None and stored.global_concurrency_limit.limit == 1
 
 

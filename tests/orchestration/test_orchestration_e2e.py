@@ -22,9 +22,9 @@ from orchestration_helpers import CliResult, Warehouse
 from kpiflow.config import Settings
 from kpiflow.orchestration.dbt import DbtPaths
 from kpiflow.orchestration.journal import read_last_run
-from kpiflow.orchestration.lock import run_lock
 from kpiflow.orchestration.report import HEADLINE_KPIS
 from kpiflow.orchestration.stages import real_stages
+from kpiflow.warehouse.file_lock import run_lock
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]  # a full dbt build: minutes
 

@@ -14,9 +14,9 @@ from orchestration_standins import ScriptedStage, build, standin_stages
 
 from kpiflow.errors import RunFailed, WarehouseBusy
 from kpiflow.orchestration.journal import read_last_run
-from kpiflow.orchestration.lock import run_lock
 from kpiflow.orchestration.pipeline import GateOutcome, Stages
 from kpiflow.orchestration.transient import TransientRunError
+from kpiflow.warehouse.file_lock import run_lock
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -34,9 +34,10 @@ ALL_TASKS = {
 
 def _run(stages: Stages, run_date: date = RUN_DATE, **parameters: Any) -> Any:
     from kpiflow.orchestration.flow import nightly, use_stages
+    from kpiflow.orchestration.pipeline import RunOptions
 
     with use_stages(stages):
-        return nightly(run_date=run_date, return_state=True, **parameters)
+        return nightly(RunOptions(run_date=run_date, **parameters), return_state=True)
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import pytest
 from orchestration_helpers import CliResult
 
 from kpiflow.config import Settings
-from kpiflow.orchestration.duckdb_files import attached_read_only
 from kpiflow.orchestration.stages import real_stages
+from kpiflow.warehouse.duckdb_files import attached_read_only
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]  # a full dbt build: a minute or two
 

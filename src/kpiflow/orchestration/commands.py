@@ -6,6 +6,7 @@ so `kpiflow --help` stays fast.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any
 
@@ -18,7 +19,8 @@ from kpiflow.options import parse_date_option
 from kpiflow.orchestration.backfill import run_backfill
 from kpiflow.orchestration.console import print_json, print_summary, show_progress
 from kpiflow.orchestration.deployment import DEFAULT_CRON, DEFAULT_TIMEZONE, DEPLOYMENT_NAME, NightlySchedule
-from kpiflow.orchestration.execution import RunOutcome, RunRequest, run_nightly_once
+from kpiflow.orchestration.execution import RunOutcome, run_nightly_once
+from kpiflow.orchestration.pipeline import RunOptions
 from kpiflow.orchestration.prefect_env import configure_prefect
 
 FullRefresh = Annotated[
@@ -76,7 +78,14 @@ def run(
     """Run the nightly pipeline once: inputs, checks, compile, dbt build + tests, scorecards, publish, report."""
     settings = Settings.from_env()
     day = parse_date_option(run_date, "--date") if run_date is not None else None
-    request = RunRequest(day, full_refresh, ensure_demo_data, check_wait(wait), late_days, restatement_horizon)
+    request = RunOptions(
+        run_date=day,
+        full_refresh=full_refresh,
+        ensure_demo_data=ensure_demo_data,
+        wait_seconds=check_wait(wait),
+        late_days=late_days,
+        restatement_horizon=restatement_horizon,
+    )
     if not quiet:
         _stderr().print(f"kpiflow run: warehouse {settings.warehouse_path}", highlight=False, soft_wrap=True)
     with show_progress(not quiet):
@@ -105,13 +114,18 @@ def backfill(
     """Run the pipeline for each day from --start to --end in order; stop at the first failure."""
     settings = Settings.from_env()
     first, last = parse_date_option(start, "--start"), parse_date_option(end, "--end")
-    check_wait(wait)
+    options = RunOptions(
+        ensure_demo_data=ensure_demo_data,
+        wait_seconds=check_wait(wait),
+        late_days=late_days,
+        restatement_horizon=restatement_horizon,
+    )
     runs: list[dict[str, Any]] = []
 
     def run_one(day: date) -> KpiflowError | None:
         if not quiet:
             _stderr().print(f"kpiflow backfill: {day}", highlight=False)
-        request = RunRequest(day, full_refresh and day == first, ensure_demo_data, wait, late_days, restatement_horizon)
+        request = replace(options, run_date=day, full_refresh=full_refresh and day == first)
         with show_progress(not quiet):
             outcome = run_nightly_once(settings, request)
         runs.append(_with_exit_code(outcome))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from typing import Any, TypeVar
 
@@ -29,7 +30,6 @@ from kpiflow.errors import RunFailed
 from kpiflow.orchestration.audit import AuditReport, audit_warehouse
 from kpiflow.orchestration.dbt import DbtBuildSummary
 from kpiflow.orchestration.journal import RunJournal
-from kpiflow.orchestration.lock import run_lock
 from kpiflow.orchestration.pipeline import (
     CompileSummary,
     GateOutcome,
@@ -40,10 +40,11 @@ from kpiflow.orchestration.pipeline import (
     Stages,
     run_date_for,
 )
-from kpiflow.orchestration.publish import PublishReceipt, publish_marts, remove_stray_tmp_files
+from kpiflow.orchestration.publish import PublishReceipt, publish_marts
 from kpiflow.orchestration.report import KpiReport, build_kpi_report, quality_markdown, run_markdown
 from kpiflow.orchestration.stages import real_stages
 from kpiflow.orchestration.transient import is_transient
+from kpiflow.warehouse import warehouse_for
 
 FLOW_NAME = "kpiflow-nightly"
 RETRY_DELAYS_SECONDS = [10, 60, 300]
@@ -111,26 +112,21 @@ def build_scorecards(ctx: RunContext, stages: Stages) -> ScorecardSummary:
 
 @task(name="audit", **NO_RESULTS)
 def audit(ctx: RunContext) -> AuditReport:
-    report = audit_warehouse(ctx.settings.warehouse_path)
+    report = audit_warehouse(warehouse_for(ctx.settings))
     report.raise_if_failed()
     return report
 
 
 @task(name="publish", **IO_RETRIES, **NO_RESULTS)
 def publish(ctx: RunContext, audited: AuditReport) -> PublishReceipt:
-    return publish_marts(
-        ctx.settings.warehouse_path,
-        ctx.settings.marts_path,
-        audited=audited.tables,
-        run_id=ctx.run_id,
-        run_date=ctx.run_date,
-    )
+    return publish_marts(warehouse_for(ctx.settings), audited=audited.tables, run_id=ctx.run_id, run_date=ctx.run_date)
 
 
 @task(name="report", **IO_RETRIES, **NO_RESULTS)
 def report(ctx: RunContext, journal: RunJournal) -> KpiReport:
     """Attach the published KPIs (a table) and the run summary (markdown) to the flow run."""
-    kpis = build_kpi_report(ctx.settings.marts_path, ctx.run_date)
+    warehouse = warehouse_for(ctx.settings)
+    kpis = build_kpi_report(warehouse, ctx.run_date)
     create_table_artifact(table=list(kpis.rows), key="kpiflow-kpis", description=f"KPIs published for {ctx.run_date}")
     stage_lines = [
         f"{stage.name}: {stage.headline} ({stage.seconds:.1f} s)"
@@ -138,7 +134,7 @@ def report(ctx: RunContext, journal: RunJournal) -> KpiReport:
         if stage.status == "completed"
     ]
     create_markdown_artifact(
-        markdown=run_markdown(ctx.run_date, ctx.settings.marts_path, kpis, stage_lines),
+        markdown=run_markdown(ctx.run_date, warehouse.published_location, kpis, stage_lines),
         key="kpiflow-run-report",
         description=f"kpiflow nightly run for {ctx.run_date}",
     )
@@ -146,31 +142,18 @@ def report(ctx: RunContext, journal: RunJournal) -> KpiReport:
 
 
 @flow(name=FLOW_NAME, persist_result=False, log_prints=False)
-def nightly(
-    run_date: date | None = None,
-    full_refresh: bool = False,
-    ensure_demo_data: bool = False,
-    wait_seconds: float = 0.0,
-    timezone: str | None = None,
-    late_days: int | None = None,
-    restatement_horizon: int | None = None,
-) -> dict[str, Any]:
+def nightly(options: RunOptions | None = None) -> dict[str, Any]:
     """Build, test and publish the KPI marts for one day (default: the day before the run was scheduled)."""
     settings = Settings.from_env()
-    options = RunOptions(
-        run_date=run_date or default_run_date(timezone),
-        full_refresh=full_refresh,
-        ensure_demo_data=ensure_demo_data,
-        wait_seconds=wait_seconds,
-        late_days=late_days,
-        restatement_horizon=restatement_horizon,
-    )
+    options = options or RunOptions()
+    options = replace(options, run_date=options.run_date or default_run_date(options.timezone))
     ctx = RunContext(settings=settings, options=options, run_id=flow_run.get_id() or uuid.uuid4().hex)
     stages = _stage_override or real_stages()
-    with run_lock(settings.state_dir, run_id=ctx.run_id, run_date=str(ctx.run_date), wait_seconds=options.wait_seconds):
+    warehouse = warehouse_for(settings)
+    with warehouse.run_lock(run_id=ctx.run_id, run_date=str(ctx.run_date), wait_seconds=options.wait_seconds):
         journal = RunJournal(settings.state_dir, ctx.run_id, ctx.run_date)
         try:
-            remove_stray_tmp_files(settings.marts_path)
+            warehouse.remove_publish_leftovers()
             _stage(journal, land_or_verify_inputs, ctx, stages)
             gate = _stage(journal, check_inputs, ctx, stages)
             _stage(journal, compile_metrics, ctx, stages)
@@ -186,7 +169,7 @@ def nightly(
     return {
         **journal.to_dict(),
         "published": {
-            "marts_path": str(receipt.marts_path),
+            "marts_path": receipt.location,
             "tables": {fp.qualified_name: {"rows": fp.row_count, "checksum": fp.checksum} for fp in receipt.tables},
         },
         "quality": {

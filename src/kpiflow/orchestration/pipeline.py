@@ -19,14 +19,16 @@ from kpiflow.orchestration.dbt import DbtBuildSummary
 
 @dataclass(frozen=True)
 class RunOptions:
-    """What the person (or the schedule) asked for."""
+    """What the person (or the schedule) asked for: the one set of run options the CLI, backfill and the flow (its
+    only parameter, so a deployment sets the same fields) share."""
 
-    run_date: date
+    run_date: date | None = None  # None: the day before the run was scheduled, on the calendar of `timezone`
     full_refresh: bool = False
     ensure_demo_data: bool = False
     wait_seconds: float = 0.0
     late_days: int | None = None  # None: KPIFLOW_LATE_DAYS, else 3
     restatement_horizon: int | None = None  # None: KPIFLOW_RESTATEMENT_HORIZON_DAYS, else 90
+    timezone: str | None = None  # None: the machine's
 
 
 def run_date_for(scheduled: datetime, timezone: str | None = None) -> date:
@@ -46,6 +48,8 @@ class RunContext:
 
     @property
     def run_date(self) -> date:
+        if self.options.run_date is None:
+            raise ValueError("a run's context needs options with the run date set (see flow.nightly)")
         return self.options.run_date
 
 

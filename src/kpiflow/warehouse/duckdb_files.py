@@ -2,7 +2,7 @@
 
 A DuckDB file's catalog is named after the file, so `marts.duckdb` holding schema `marts` makes
 `marts.kpi_values` ambiguous (catalog.table or schema.table?). Attaching under an explicit alias
-and qualifying every name with it sidesteps that for whatever the files are called.
+(and `use`-ing it, so that `schema.table` means that file's) sidesteps that for whatever the files are called.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS, quote_identifier
+from kpiflow.warehouse.interface import TableFingerprint
 
 
 def sql_string(value: str) -> str:
@@ -32,3 +31,15 @@ def attached_read_only(path: Path, alias: str) -> Iterator[duckdb.DuckDBPyConnec
         yield con
     finally:
         con.close()
+
+
+def fingerprint_file(path: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> dict[str, TableFingerprint]:
+    """Fingerprints of a DuckDB file opened read-only; empty when the file does not exist yet."""
+    from kpiflow.warehouse.duckdb import DuckDBSession
+    from kpiflow.warehouse.fingerprints import fingerprint_schemas
+
+    if not path.exists():
+        return {}
+    with attached_read_only(path, "fp") as con:
+        con.execute("use fp")
+        return fingerprint_schemas(DuckDBSession(con), schemas)
