@@ -163,6 +163,22 @@ def test_rollback_publishes_the_previous_version_again(warehouse: Warehouse) -> 
     assert warehouse.published_runs() == [("run-1", date(2025, 3, 30))]
 
 
+def test_kpiflow_rollback_puts_the_previous_marts_back(warehouse: Warehouse) -> None:
+    from typer.testing import CliRunner
+
+    from kpiflow.cli import app
+
+    _build_day(warehouse, date(2025, 3, 30))
+    _publish(warehouse, date(2025, 3, 30), "run-1")
+    _build_day(warehouse, RUN_DATE)
+    _publish(warehouse, RUN_DATE, "run-2")
+    result = CliRunner().invoke(app, ["rollback"])
+    assert result.exit_code == 0, result.output
+    assert warehouse.published_runs() == [("run-1", date(2025, 3, 30))]
+    again = CliRunner().invoke(app, ["rollback"])
+    assert isinstance(again.exception, UserInputError) and "nothing to roll back to" in str(again.exception)
+
+
 def test_a_publish_that_fails_midway_leaves_the_published_file_byte_for_byte(
     warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,4 +1,4 @@
-"""`kpiflow run`, `backfill`, `deploy` and `serve`. Option parsing and output only; the work is elsewhere.
+"""`kpiflow run`, `backfill`, `rollback`, `deploy` and `serve`. Option parsing and output only; the work is elsewhere.
 
 Prefect and dbt are imported inside the commands (via execution/deployment), never at module import,
 so `kpiflow --help` stays fast.
@@ -146,6 +146,18 @@ def backfill(
         raise type(result.error)(result.explain_failure())
     if not quiet and not json_output:
         _stderr().print(f"backfill completed: {len(result.completed)} days, {first}..{last}", highlight=False)
+
+
+def rollback(wait: Wait = 0.0) -> None:
+    """Publish the previous marts again (bad numbers were published); the current version is dropped."""
+    from kpiflow.warehouse import warehouse_for
+
+    warehouse = warehouse_for(Settings.from_env())
+    with warehouse.run_lock(run_id="rollback", run_date="rollback", wait_seconds=check_wait(wait)):
+        version = warehouse.rollback()
+    _stderr().print(
+        f"rolled back: {version.location} holds the previously published marts again", highlight=False, soft_wrap=True
+    )
 
 
 def deploy(
