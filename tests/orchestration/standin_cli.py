@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kpiflow.config import Settings
-from kpiflow.orchestration import publish
 from kpiflow.orchestration.prefect_env import configure_prefect
+from kpiflow.warehouse import duckdb_publish as publish
 
 PUBLISH_SLEEP_ENV = "KPIFLOW_TEST_PUBLISH_SLEEP"
 PUBLISH_MARKER_ENV = "KPIFLOW_TEST_PUBLISH_MARKER"
