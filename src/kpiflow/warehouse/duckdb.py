@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import tempfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from kpiflow.warehouse.duckdb_files import attached_read_only
+from kpiflow.warehouse.file_lock import LockHolder, run_lock
 from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS, fingerprint_schemas
 from kpiflow.warehouse.interface import (
     Columns,
@@ -159,7 +160,10 @@ class DuckDBWarehouse:
         return str(self.marts_path)
 
     def exists(self) -> bool:
-        return self.warehouse_path.exists()
+        return self.warehouse_path.is_file()
+
+    def sqlalchemy_url(self) -> str:
+        return f"duckdb:///{self.warehouse_path}"
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[DuckDBSession]:
@@ -205,7 +209,6 @@ class DuckDBWarehouse:
 
         return [str(path) for path in remove_stray_tmp_files(self.marts_path)]
 
-    def run_lock(self, *, run_id: str, run_date: str, wait_seconds: float = 0.0) -> Any:
-        from kpiflow.warehouse.file_lock import run_lock
-
+    def run_lock(self, *, run_id: str, run_date: str, wait_seconds: float = 0.0) -> AbstractContextManager[LockHolder]:
+        """An advisory `flock` on state/run.lock (file_lock.py): DuckDB allows one writer per file."""
         return run_lock(self.state_dir, run_id=run_id, run_date=run_date, wait_seconds=wait_seconds)

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS, quote_identifier
-from kpiflow.warehouse.interface import TableFingerprint
+from kpiflow.warehouse.fingerprints import quote_identifier
 
 
 def sql_string(value: str) -> str:
@@ -31,15 +30,3 @@ def attached_read_only(path: Path, alias: str) -> Iterator[duckdb.DuckDBPyConnec
         yield con
     finally:
         con.close()
-
-
-def fingerprint_file(path: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> dict[str, TableFingerprint]:
-    """Fingerprints of a DuckDB file opened read-only; empty when the file does not exist yet."""
-    from kpiflow.warehouse.duckdb import DuckDBSession
-    from kpiflow.warehouse.fingerprints import fingerprint_schemas
-
-    if not path.exists():
-        return {}
-    with attached_read_only(path, "fp") as con:
-        con.execute("use fp")
-        return fingerprint_schemas(DuckDBSession(con), schemas)

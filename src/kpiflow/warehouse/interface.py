@@ -116,6 +116,11 @@ class Warehouse(Protocol):
         """The warehouse has been created (it may still be empty)."""
         ...
 
+    def sqlalchemy_url(self) -> str:
+        """The SQLAlchemy URL the quality gate (Great Expectations) validates the raw tables with. It may hold
+        credentials: pass it to the engine, never print or log it."""
+        ...
+
     def connect(self, *, read_only: bool = False) -> AbstractContextManager[Session]:
         """A session on the built warehouse; read-write creates it when missing."""
         ...
