@@ -12,8 +12,6 @@ settings on first import.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from typing import Any, TypeVar
@@ -27,6 +25,7 @@ from prefect.states import State
 
 from kpiflow.config import Settings
 from kpiflow.errors import RunFailed
+from kpiflow.orchestration import stages
 from kpiflow.orchestration.audit import AuditReport, audit_warehouse
 from kpiflow.orchestration.dbt import DbtBuildSummary
 from kpiflow.orchestration.journal import RunJournal
@@ -37,19 +36,16 @@ from kpiflow.orchestration.pipeline import (
     RunContext,
     RunOptions,
     ScorecardSummary,
-    Stages,
     run_date_for,
 )
 from kpiflow.orchestration.publish import PublishReceipt, publish_marts
 from kpiflow.orchestration.report import KpiReport, build_kpi_report, quality_markdown, run_markdown
-from kpiflow.orchestration.stages import real_stages
 from kpiflow.orchestration.transient import is_transient
 from kpiflow.warehouse import warehouse_for
 
 FLOW_NAME = "kpiflow-nightly"
 RETRY_DELAYS_SECONDS = [10, 60, 300]
 
-_stage_override: Stages | None = None
 T = TypeVar("T")
 
 
@@ -69,14 +65,14 @@ NO_RESULTS: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
 @task(name="land_or_verify_inputs", **IO_RETRIES, **NO_RESULTS)
-def land_or_verify_inputs(ctx: RunContext, stages: Stages) -> LandingSummary:
-    return stages.land(ctx)
+def land_or_verify_inputs(ctx: RunContext) -> LandingSummary:
+    return stages.land_or_verify_inputs(ctx)
 
 
 @task(name="check_inputs", **IO_RETRIES, **NO_RESULTS)
-def check_inputs(ctx: RunContext, stages: Stages) -> GateOutcome:
+def check_inputs(ctx: RunContext) -> GateOutcome:
     """Run the input quality gate; attach its report either way, and fail the flow when it fails."""
-    outcome = stages.check(ctx)
+    outcome = stages.check_inputs(ctx)
     create_markdown_artifact(
         markdown=quality_markdown(outcome, ctx.run_date),
         key="kpiflow-quality",
@@ -92,19 +88,19 @@ def check_inputs(ctx: RunContext, stages: Stages) -> GateOutcome:
 
 
 @task(name="compile_metrics", **NO_RESULTS)
-def compile_metrics(ctx: RunContext, stages: Stages) -> CompileSummary:
-    return stages.compile(ctx)
+def compile_metrics(ctx: RunContext) -> CompileSummary:
+    return stages.compile_metrics(ctx)
 
 
 @task(name="build", **IO_RETRIES, **NO_RESULTS)
-def build(ctx: RunContext, stages: Stages) -> DbtBuildSummary:
+def build(ctx: RunContext) -> DbtBuildSummary:
     """dbt seed + models + tests into the warehouse (the write of write-audit-publish)."""
-    return stages.build(ctx)
+    return stages.build_models(ctx)
 
 
 @task(name="build_scorecards", **IO_RETRIES, **NO_RESULTS)
-def build_scorecards(ctx: RunContext, stages: Stages) -> ScorecardSummary:
-    summary = stages.scorecards(ctx)
+def build_scorecards(ctx: RunContext) -> ScorecardSummary:
+    summary = stages.build_scorecards(ctx)
     for warning in summary.warnings:
         get_run_logger().warning("scorecards: %s", warning)
     return summary
@@ -148,17 +144,16 @@ def nightly(options: RunOptions | None = None) -> dict[str, Any]:
     options = options or RunOptions()
     options = replace(options, run_date=options.run_date or default_run_date(options.timezone))
     ctx = RunContext(settings=settings, options=options, run_id=flow_run.get_id() or uuid.uuid4().hex)
-    stages = _stage_override or real_stages()
     warehouse = warehouse_for(settings)
     with warehouse.run_lock(run_id=ctx.run_id, run_date=str(ctx.run_date), wait_seconds=options.wait_seconds):
         journal = RunJournal(settings.state_dir, ctx.run_id, ctx.run_date)
         try:
             warehouse.remove_publish_leftovers()
-            _stage(journal, land_or_verify_inputs, ctx, stages)
-            gate = _stage(journal, check_inputs, ctx, stages)
-            _stage(journal, compile_metrics, ctx, stages)
-            _stage(journal, build, ctx, stages)
-            _stage(journal, build_scorecards, ctx, stages)
+            _stage(journal, land_or_verify_inputs, ctx)
+            gate = _stage(journal, check_inputs, ctx)
+            _stage(journal, compile_metrics, ctx)
+            _stage(journal, build, ctx)
+            _stage(journal, build_scorecards, ctx)
             audited = _stage(journal, audit, ctx)
             receipt = _stage(journal, publish, ctx, audited)
             kpis = _stage(journal, report, ctx, journal)
@@ -186,17 +181,6 @@ def nightly(options: RunOptions | None = None) -> dict[str, Any]:
 def default_run_date(timezone: str | None = None) -> date:
     """The day before this flow run was scheduled (a 02:00 run closes yesterday)."""
     return run_date_for(flow_run.get_scheduled_start_time(), timezone)
-
-
-@contextmanager
-def use_stages(stages: Stages) -> Iterator[None]:
-    """Run the flow with other stage callables (tests, rehearsals); the real ones come back afterwards."""
-    global _stage_override
-    previous, _stage_override = _stage_override, stages
-    try:
-        yield
-    finally:
-        _stage_override = previous
 
 
 def _stage(journal: RunJournal, stage_task: Task[..., T], *args: Any) -> T:

@@ -1,20 +1,16 @@
-"""The pipeline's vocabulary: one run's context, each stage's summary, and the stage callables.
+"""The pipeline's vocabulary: the run's options, one run's context and each stage's summary.
 
-The Prefect flow (flow.py) decides order, retries and artifacts; the stages here do the work. Stages
-are plain callables of a RunContext so that tests can swap a stage (say, a build that fails once)
-without Prefect, dbt or a warehouse in the way: `dataclasses.replace(real_stages(), build=...)`.
+The Prefect flow (flow.py) decides order, retries and artifacts; the functions of stages.py do the work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from kpiflow.config import Settings
-from kpiflow.orchestration.dbt import DbtBuildSummary
 
 
 @dataclass(frozen=True)
@@ -101,14 +97,3 @@ class ScorecardSummary:
 
     def headline(self) -> str:
         return self.note + (f" ({len(self.warnings)} warnings)" if self.warnings else "")
-
-
-@dataclass(frozen=True)
-class Stages:
-    """The work of each stage that other kpiflow packages own; audit and publish are always the real ones."""
-
-    land: Callable[[RunContext], LandingSummary]
-    check: Callable[[RunContext], GateOutcome]
-    compile: Callable[[RunContext], CompileSummary]
-    build: Callable[[RunContext], DbtBuildSummary]
-    scorecards: Callable[[RunContext], ScorecardSummary]

@@ -1,7 +1,7 @@
-"""The real stages: thin adapters from a RunContext to the packages that own each piece of work.
+"""The stages: thin adapters from a RunContext to the packages that own each piece of work; the flow's tasks
+call them directly.
 
-Each imports its package inside the function, so the CLI stays fast and a stage can be replaced in
-tests before the package it calls is even importable.
+Each imports its package inside the function, so the CLI stays fast.
 """
 
 from __future__ import annotations
@@ -27,23 +27,12 @@ from kpiflow.orchestration.pipeline import (
     LandingSummary,
     RunContext,
     ScorecardSummary,
-    Stages,
 )
 from kpiflow.orchestration.transient import TransientRunError
 from kpiflow.quality.restated import RESTATED_TAG
 from kpiflow.warehouse import Warehouse, WarehouseError, warehouse_for
 
 DEMO_SCALE_ENV = "KPIFLOW_DEMO_SCALE"
-
-
-def real_stages() -> Stages:
-    return Stages(
-        land=land_or_verify_inputs,
-        check=check_inputs,
-        compile=compile_metrics,
-        build=build_models,
-        scorecards=build_scorecards,
-    )
 
 
 def demo_scale() -> float:
