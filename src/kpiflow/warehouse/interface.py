@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from kpiflow.errors import KpiflowError
-
 Columns = tuple[tuple[str, str], ...]  # (name, type) in DuckDB's type names: varchar, date, decimal(p,s), ...
 Parameters = Sequence[Any] | dict[str, Any] | None
 
 
-class WarehouseError(KpiflowError):
-    """The engine refused a statement or a connection (the engine's own message is kept)."""
+class WarehouseError(Exception):
+    """The engine refused a statement or a connection (the engine's own message is kept). Not a KpiflowError: where
+    kpiflow does not turn it into one, it is unexpected, and the run reports it with where its traceback is."""
 
 
 class MissingRelation(WarehouseError):
