@@ -27,6 +27,7 @@ from kpiflow.config import Settings
 from kpiflow.orchestration.restatements import keep_fingerprints, restated_before, take_fingerprints
 from kpiflow.quality import run_gate
 from kpiflow.quality.declarations import CHECKS_FILE, load_gate_spec
+from kpiflow.warehouse.duckdb import DuckDBSession
 
 
 def measure(warehouse: Path, run_date: date, repeat: int) -> dict[str, float]:
@@ -35,7 +36,8 @@ def measure(warehouse: Path, run_date: date, repeat: int) -> dict[str, float]:
     gate = load_gate_spec(settings.project_dir / CHECKS_FILE)
     window = run_date - timedelta(days=3)
     timings: dict[str, float] = {}
-    with duckdb.connect(str(warehouse)) as con:
+    with duckdb.connect(str(warehouse)) as raw:
+        con = DuckDBSession(raw)
         con.execute("create schema if not exists kpiflow_state")
         started = time.perf_counter()
         take_fingerprints(con, gate)
@@ -44,7 +46,8 @@ def measure(warehouse: Path, run_date: date, repeat: int) -> dict[str, float]:
     passes: list[float] = []
     compares: list[float] = []
     for _ in range(repeat):
-        with duckdb.connect(str(warehouse)) as con:  # a new connection, as each stage of a run opens its own
+        with duckdb.connect(str(warehouse)) as raw:  # a new connection, as each stage of a run opens its own
+            con = DuckDBSession(raw)
             started = time.perf_counter()
             take_fingerprints(con, gate)
             passes.append(time.perf_counter() - started)

@@ -12,12 +12,11 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import duckdb
-
 from kpiflow.scorecards import build_scorecards
 from kpiflow.scorecards.inputs import create_input_tables, load_csv
 from kpiflow.scorecards.periods import parse_period
-from kpiflow.scorecards.report import open_published, render
+from kpiflow.scorecards.report import render
+from kpiflow.warehouse.duckdb import DuckDBWarehouse, attached_session
 
 HERE = Path(__file__).resolve().parent
 TABLES = {
@@ -33,7 +32,7 @@ PERIOD = "2025-06"
 def build_warehouse(path: Path) -> None:
     """Load the example's inputs and compute its scorecards into `path`."""
     path.unlink(missing_ok=True)
-    with duckdb.connect(str(path)) as con:
+    with DuckDBWarehouse.for_file(path).connect() as con:
         create_input_tables(con)
         for table, csv_path in TABLES.items():
             load_csv(con, table, csv_path)
@@ -48,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
     warehouse = args.warehouse or Path(tempfile.mkdtemp(prefix="kpiflow-marketer-")) / "marketer.duckdb"
     build_warehouse(warehouse)
-    with open_published(warehouse) as con:
+    with attached_session(warehouse, "published") as con:
         for card in CARDS:
             print(render(con, card, parse_period(PERIOD), explain=True))
     print(f"Warehouse: {warehouse}")

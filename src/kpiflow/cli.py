@@ -40,6 +40,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("check", "kpiflow.quality.command", "check"),
     ("run", "kpiflow.orchestration.commands", "run"),
     ("backfill", "kpiflow.orchestration.commands", "backfill"),
+    ("rollback", "kpiflow.orchestration.commands", "rollback"),
     ("deploy", "kpiflow.orchestration.commands", "deploy"),
     ("serve", "kpiflow.orchestration.commands", "serve"),
     ("scorecard", "kpiflow.scorecards.command", "scorecard"),

@@ -37,6 +37,7 @@ ARTICLE_ROUNDING = "rounding: {applies_to: component, digits: 3, mode: half_even
 def scored(worked_examples, tmp_path_factory):
     """Score the marketer twice on a copy of the built warehouse: the article's rounding and exact decimals."""
     from kpiflow.scorecards import build_scorecards
+    from kpiflow.warehouse.duckdb import DuckDBSession
 
     source = worked_examples.execute("select path from duckdb_databases() where database_name = current_database()")
     warehouse = source.fetchone()[0]
@@ -49,7 +50,7 @@ def scored(worked_examples, tmp_path_factory):
         cards.mkdir(parents=True)
         (cards / "marketer.yml").write_text(textwrap.dedent(CARD).replace("{rounding}", rounding), encoding="utf-8")
         with duckdb.connect(str(copy)) as con:
-            build_scorecards(con, root)
+            build_scorecards(DuckDBSession(con), root)
             results[variant] = {
                 "facts": dict(
                     con.execute(

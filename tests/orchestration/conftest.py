@@ -20,10 +20,9 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 from orchestration_helpers import PROJECT_DIR, CliResult, StandinCli, Warehouse  # noqa: E402
-from orchestration_standins import standin_stages  # noqa: E402
+from orchestration_standins import Stages, standin_stages  # noqa: E402
 
 from kpiflow.config import Settings  # noqa: E402
-from kpiflow.orchestration.pipeline import Stages  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -60,13 +59,12 @@ def kpiflow_cli(
 ) -> Callable[..., CliResult]:
     """`kpiflow ARGS` in this process (the real entry point, exit codes included) with the stand-in stages."""
     from kpiflow.cli import main
-    from kpiflow.orchestration.flow import use_stages
 
     def invoke(*args: str, stages: Stages | None = None) -> CliResult:
         monkeypatch.setattr(sys, "argv", ["kpiflow", *args])
         capsys.readouterr()
         code = 0
-        with use_stages(stages or standin_stages()):
+        with (stages or standin_stages()).installed():
             try:
                 main()
             except SystemExit as exit_:

@@ -16,6 +16,7 @@ from kpiflow.orchestration.dbt import DbtBuildSummary
 from kpiflow.orchestration.incremental import BuildPlan, set_window
 from kpiflow.orchestration.pipeline import RunContext, RunOptions
 from kpiflow.orchestration.stages import build_models
+from kpiflow.warehouse.duckdb import DuckDBWarehouse
 
 LATE_DAYS = 3
 BUILT_SCHEMAS = ("intermediate", "kpi", "marts")
@@ -63,7 +64,10 @@ def tiny_inputs(project: Path, rows: str, window: date | None) -> Path:
     (project / "seeds").mkdir(exist_ok=True)
     (project / "seeds" / "raw_events.csv").write_text(rows)
     warehouse = project / "warehouse.duckdb"
-    set_window(warehouse, BuildPlan(full_refresh=window is None, window_start=window, reason="test", fingerprint=""))
+    set_window(
+        DuckDBWarehouse.for_file(warehouse),
+        BuildPlan(full_refresh=window is None, window_start=window, reason="test", fingerprint=""),
+    )
     return warehouse
 
 

@@ -13,9 +13,10 @@ from datetime import date
 from pathlib import Path
 
 from kpiflow.config import Settings
-from kpiflow.orchestration.duckdb_files import attached_read_only
-from kpiflow.orchestration.fingerprints import TableFingerprint, fingerprint_file
 from kpiflow.orchestration.pipeline import RunContext, RunOptions
+from kpiflow.warehouse import TableFingerprint, warehouse_for
+from kpiflow.warehouse.duckdb import DuckDBWarehouse, fingerprint_file
+from kpiflow.warehouse.duckdb_files import attached_read_only
 
 HERE = Path(__file__).parent
 PROJECT_DIR = HERE.parents[1]
@@ -27,6 +28,12 @@ class Warehouse:
     """A test's own warehouse, published marts and state folder, wired into the environment."""
 
     settings: Settings
+
+    def engine(self) -> DuckDBWarehouse:
+        """The kpiflow Warehouse these settings choose (DuckDB: the test's files)."""
+        engine = warehouse_for(self.settings)
+        assert isinstance(engine, DuckDBWarehouse)
+        return engine
 
     def published(self) -> dict[str, TableFingerprint]:
         return fingerprint_file(self.settings.marts_path)

@@ -1,8 +1,10 @@
 """Stand-in stages that do real, small work on a real DuckDB warehouse, without dbt, GE or the demo data.
 
-They let the flow, write-audit-publish and the CLI be tested on their own: land writes raw orders,
-check rejects negative quantities on the run date, build writes `marts.kpi_values` / `kpi_catalog` from
-them (so every run date publishes different checksums), scorecards writes `payroll.payouts`.
+`Stages(...).installed()` puts them in place of the functions of kpiflow.orchestration.stages that the flow's
+tasks call (a field left None keeps the real one). They let the flow, write-audit-publish and the CLI be tested on
+their own: land writes raw orders, check rejects negative quantities on the run date, build writes
+`marts.kpi_values` / `kpi_catalog` from them (so every run date publishes different checksums), scorecards writes
+`payroll.payouts`.
 Used by conftest.py and by standin_cli.py (a `kpiflow` driver for subprocess tests).
 """
 
@@ -10,13 +12,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 
+from kpiflow.orchestration import stages as real
 from kpiflow.orchestration.dbt import DbtBuildSummary
 from kpiflow.orchestration.pipeline import (
     CompileSummary,
@@ -24,10 +28,43 @@ from kpiflow.orchestration.pipeline import (
     LandingSummary,
     RunContext,
     ScorecardSummary,
-    Stages,
 )
 
 HISTORY_DAYS = 70
+Stage = Callable[[RunContext], object]
+
+
+@dataclass(frozen=True)
+class Stages:
+    """Replacements for the stage functions the flow's tasks call; None keeps the real one."""
+
+    land: Stage | None = None
+    check: Stage | None = None
+    compile: Stage | None = None
+    build: Stage | None = None
+    scorecards: Stage | None = None
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        """Patch kpiflow.orchestration.stages for the body (the flow looks its functions up at call time)."""
+        names = {
+            "land_or_verify_inputs": self.land,
+            "check_inputs": self.check,
+            "compile_metrics": self.compile,
+            "build_models": self.build,
+            "build_scorecards": self.scorecards,
+        }
+        originals = {name: getattr(real, name) for name in names}
+        try:
+            for name, stage in names.items():
+                if stage is not None:
+                    setattr(real, name, stage)
+            yield
+        finally:
+            for name, original in originals.items():
+                setattr(real, name, original)
+
+
 BAD_DATES_ENV = "KPIFLOW_TEST_BAD_DATES"
 BUILD_MARKER_ENV = "KPIFLOW_TEST_BUILD_MARKER"
 BUILD_SLEEP_ENV = "KPIFLOW_TEST_BUILD_SLEEP"

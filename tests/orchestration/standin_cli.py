@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kpiflow.config import Settings
-from kpiflow.orchestration import publish
 from kpiflow.orchestration.prefect_env import configure_prefect
+from kpiflow.warehouse import duckdb_publish as publish
 
 PUBLISH_SLEEP_ENV = "KPIFLOW_TEST_PUBLISH_SLEEP"
 PUBLISH_MARKER_ENV = "KPIFLOW_TEST_PUBLISH_MARKER"
@@ -39,10 +39,9 @@ if __name__ == "__main__":
     from orchestration_standins import stages_from_env
 
     from kpiflow.cli import main
-    from kpiflow.orchestration.flow import use_stages
 
     if os.environ.get(PUBLISH_SLEEP_ENV):
         publish._fsync = _slow_fsync(publish._fsync)
     sys.argv[0] = "kpiflow"
-    with use_stages(stages_from_env()):
+    with stages_from_env().installed():
         main()

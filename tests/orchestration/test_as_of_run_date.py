@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kpiflow.orchestration.duckdb_files import attached_read_only
+from kpiflow.warehouse.duckdb_files import attached_read_only
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]  # four pipeline runs: minutes
 

@@ -16,8 +16,9 @@ from incremental_helpers import BUILT_SCHEMAS, LATE_DAYS, append_night, build_ni
 
 from kpiflow.config import Settings
 from kpiflow.orchestration.dbt import DbtBuildSummary
-from kpiflow.orchestration.fingerprints import fingerprint_file
 from kpiflow.orchestration.incremental import last_build
+from kpiflow.warehouse import warehouse_for
+from kpiflow.warehouse.duckdb import fingerprint_file
 
 pytestmark = pytest.mark.slow  # five dbt builds: minutes
 
@@ -65,7 +66,7 @@ def test_first_build_is_full_and_later_nights_are_incremental(nightly_chain) -> 
     assert modes[0] == "full rebuild (no earlier build recorded in the warehouse)"
     assert modes[1].startswith(f"incremental from {FIRST_NIGHT + timedelta(days=1) - timedelta(days=LATE_DAYS)} ")
     assert modes[2].startswith(f"incremental from {FIRST_NIGHT + timedelta(days=2) - timedelta(days=LATE_DAYS)} ")
-    recorded = last_build(settings.warehouse_path)
+    recorded = last_build(warehouse_for(settings))
     assert recorded is not None and recorded.run_date == FIRST_NIGHT + timedelta(days=2)
 
 

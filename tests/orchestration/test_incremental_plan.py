@@ -20,6 +20,7 @@ from kpiflow.orchestration.incremental import (
     project_fingerprint,
     record_build,
 )
+from kpiflow.warehouse import warehouse_for
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def test_first_build_is_full_and_records_nothing_until_it_succeeded(settings: Se
     plan = plan_build(settings, date(2026, 3, 10), late_days=3)
     assert (plan.full_refresh, plan.window_start) == (True, None)
     assert plan.reason == "no earlier build recorded in the warehouse"
-    assert last_build(settings.warehouse_path) is None
+    assert last_build(warehouse_for(settings)) is None
 
 
 @pytest.mark.parametrize(
@@ -55,7 +56,7 @@ def test_window_starts_late_days_before_the_earlier_of_run_date_and_day_after_la
     settings: Settings, last_run: date, run_date: date, late_days: int, window_start: date
 ) -> None:
     record_build(
-        settings.warehouse_path, last_run, BuildPlan(True, None, "", project_fingerprint(settings.project_dir))
+        warehouse_for(settings), last_run, BuildPlan(True, None, "", project_fingerprint(settings.project_dir))
     )
     plan = plan_build(settings, run_date, late_days=late_days)
     assert (plan.full_refresh, plan.window_start) == (False, window_start)
@@ -66,7 +67,7 @@ def test_an_earlier_date_than_the_last_build_rebuilds_everything(settings: Setti
     """Incremental tables hold the days the last build reached; a run as of an earlier day must not keep them
     (DECISIONS rule 22), so it rebuilds in full and its gate judges every row through its run date."""
     record_build(
-        settings.warehouse_path, date(2026, 3, 20), BuildPlan(True, None, "", project_fingerprint(settings.project_dir))
+        warehouse_for(settings), date(2026, 3, 20), BuildPlan(True, None, "", project_fingerprint(settings.project_dir))
     )
     plan = plan_build(settings, date(2026, 3, 10), late_days=0)
     assert (plan.full_refresh, plan.window_start) == (True, None)
@@ -76,14 +77,14 @@ def test_an_earlier_date_than_the_last_build_rebuilds_everything(settings: Setti
 
 def test_gate_judges_every_row_without_an_earlier_build_or_with_full_refresh(settings: Settings) -> None:
     assert check_window(settings, date(2026, 3, 10), late_days=3) is None
-    record_build(settings.warehouse_path, date(2026, 3, 9), BuildPlan(True, None, "", "any"))
+    record_build(warehouse_for(settings), date(2026, 3, 9), BuildPlan(True, None, "", "any"))
     assert check_window(settings, date(2026, 3, 10), late_days=3, full_refresh=True) is None
     assert check_window(settings, date(2026, 3, 10), late_days=3) == date(2026, 3, 7)
 
 
 def test_changed_model_or_full_refresh_option_rebuilds_everything(settings: Settings) -> None:
     record_build(
-        settings.warehouse_path, date(2026, 3, 9), BuildPlan(True, None, "", project_fingerprint(settings.project_dir))
+        warehouse_for(settings), date(2026, 3, 9), BuildPlan(True, None, "", project_fingerprint(settings.project_dir))
     )
     assert plan_build(settings, date(2026, 3, 10), late_days=3, full_refresh=True).reason == "--full-refresh asked for"
     (settings.project_dir / "models" / "a.sql").write_text("select 2 as x\n")

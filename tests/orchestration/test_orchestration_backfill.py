@@ -56,9 +56,8 @@ def test_backfill_command_publishes_each_day_and_names_the_resume_date(
     warehouse: Warehouse, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from kpiflow.orchestration.commands import backfill
-    from kpiflow.orchestration.flow import use_stages
 
-    with use_stages(standin_stages(bad_dates=frozenset({date(2025, 3, 3)}))), pytest.raises(RunFailed) as stopped:
+    with standin_stages(bad_dates=frozenset({date(2025, 3, 3)})).installed(), pytest.raises(RunFailed) as stopped:
         backfill(start="2025-03-01", end="2025-03-05", quiet=True, json_output=True)
     message = str(stopped.value)
     assert "backfill stopped at 2025-03-03" in message

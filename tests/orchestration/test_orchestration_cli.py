@@ -10,11 +10,10 @@ from datetime import date
 
 import pytest
 from orchestration_helpers import RUN_DATE, CliResult, Warehouse
-from orchestration_standins import scorecards, standin_stages
+from orchestration_standins import Stages, scorecards, standin_stages
 
-from kpiflow.orchestration.lock import run_lock
 from kpiflow.orchestration.pipeline import RunContext, ScorecardSummary
-from kpiflow.orchestration.stages import real_stages
+from kpiflow.warehouse.file_lock import run_lock
 
 Cli = Callable[..., CliResult]
 BASELINE_DATE = date(2025, 3, 30)
@@ -92,7 +91,7 @@ def test_bad_input_exits_2_with_a_message(kpiflow_cli: Cli, args: tuple[str, ...
 
 
 def test_missing_warehouse_is_bad_input_for_the_real_pipeline(warehouse: Warehouse, kpiflow_cli: Cli) -> None:
-    done = kpiflow_cli("run", "--date", str(RUN_DATE), "--quiet", stages=real_stages())
+    done = kpiflow_cli("run", "--date", str(RUN_DATE), "--quiet", stages=Stages())
     assert done.returncode == 2, done.stderr
     assert f"warehouse {warehouse.settings.warehouse_path} has no raw input data" in done.stderr.replace("\n", "")
     assert "--ensure-demo-data" in done.stderr

@@ -68,7 +68,12 @@ def test_deployment_carries_the_schedule_to_the_api(schedule: NightlySchedule, c
     assert deployment.entrypoint == "kpiflow.orchestration.flow.nightly"
     stored = _read_deployment(deployment.apply())
     assert [(s.schedule.cron, s.schedule.timezone) for s in stored.schedules] == [(cron, timezone)]
-    assert stored.parameters == {"timezone": timezone, "ensure_demo_data": False}
+    assert stored.parameters == {"options": {"timezone": timezone, "ensure_demo_data": False}}
+    from kpiflow.orchestration.flow import nightly
+    from kpiflow.orchestration.pipeline import RunOptions
+
+    # A scheduled run gets the same typed options as `kpiflow run` (one RunOptions, issue 17).
+    assert nightly.validate_parameters(stored.parameters) == {"options": RunOptions(timezone=timezone)}
     assert stored.global_concurrency_limit is not None and stored.global_concurrency_limit.limit == 1
 
 
@@ -87,15 +92,17 @@ def test_prefect_yaml_deploys_the_same_flow_on_the_same_schedule() -> None:
 
     from kpiflow.orchestration.deployment import DEFAULT_CRON, DEFAULT_TIMEZONE, DEPLOYMENT_NAME
     from kpiflow.orchestration.flow import FLOW_NAME
+    from kpiflow.orchestration.pipeline import RunOptions
 
     spec = yaml.safe_load((PROJECT_DIR / "flows" / "prefect.yaml").read_text())
     (deployment,) = spec["deployments"]
     assert deployment["name"] == DEPLOYMENT_NAME
     assert deployment["schedules"] == [{"cron": DEFAULT_CRON, "timezone": DEFAULT_TIMEZONE}]
-    assert deployment["parameters"] == {"timezone": DEFAULT_TIMEZONE}
+    assert deployment["parameters"] == {"options": {"timezone": DEFAULT_TIMEZONE}}
     assert deployment["concurrency_limit"] == 1
     flow = load_flow_from_entrypoint(str(PROJECT_DIR / deployment["entrypoint"]))
     assert flow.name == FLOW_NAME
+    assert flow.validate_parameters(deployment["parameters"]) == {"options": RunOptions(timezone=DEFAULT_TIMEZONE)}
 
 
 def test_deploy_to_an_unknown_work_pool_says_how_to_create_it(kpiflow_cli: Callable[..., CliResult]) -> None:

@@ -18,13 +18,13 @@ from datetime import date
 
 import pytest
 from orchestration_helpers import CliResult, Warehouse
+from orchestration_standins import Stages
 
 from kpiflow.config import Settings
 from kpiflow.orchestration.dbt import DbtPaths
 from kpiflow.orchestration.journal import read_last_run
-from kpiflow.orchestration.lock import run_lock
 from kpiflow.orchestration.report import HEADLINE_KPIS
-from kpiflow.orchestration.stages import real_stages
+from kpiflow.warehouse.file_lock import run_lock
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]  # a full dbt build: minutes
 
@@ -72,7 +72,7 @@ def test_real_pipeline_survives_sigkill_mid_build_and_publishes_every_mart(
         pass
 
     # 2. The next run builds and publishes every mart (the demo data is not generated again).
-    done = kpiflow_cli("run", "--date", str(FIRST_DAY), "--ensure-demo-data", "--json", "--quiet", stages=real_stages())
+    done = kpiflow_cli("run", "--date", str(FIRST_DAY), "--ensure-demo-data", "--json", "--quiet", stages=Stages())
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["status"] == "completed"

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from orchestration_helpers import RUN_DATE, Warehouse, read_flow_run_record
-from orchestration_standins import ScriptedStage, build, standin_stages
+from orchestration_standins import ScriptedStage, Stages, build, standin_stages
 
 from kpiflow.errors import RunFailed, WarehouseBusy
 from kpiflow.orchestration.journal import read_last_run
-from kpiflow.orchestration.lock import run_lock
-from kpiflow.orchestration.pipeline import GateOutcome, Stages
+from kpiflow.orchestration.pipeline import GateOutcome
 from kpiflow.orchestration.transient import TransientRunError
+from kpiflow.warehouse.file_lock import run_lock
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -33,10 +33,11 @@ ALL_TASKS = {
 
 
 def _run(stages: Stages, run_date: date = RUN_DATE, **parameters: Any) -> Any:
-    from kpiflow.orchestration.flow import nightly, use_stages
+    from kpiflow.orchestration.flow import nightly
+    from kpiflow.orchestration.pipeline import RunOptions
 
-    with use_stages(stages):
-        return nightly(run_date=run_date, return_state=True, **parameters)
+    with stages.installed():
+        return nightly(RunOptions(run_date=run_date, **parameters), return_state=True)
 
 
 @pytest.fixture
@@ -147,10 +148,11 @@ def test_check_task_raises_with_the_data_docs_path(warehouse: Warehouse, stages:
 
     docs = tmp_path / "data_docs" / "index.html"
     failing = GateOutcome(False, "orders.quantity: 3 rows < 0", data_docs_path=docs)
-    with pytest.raises(RunFailed, match=f"Data Docs: {docs}"):
-        check_inputs.fn(warehouse.context(), dataclasses.replace(stages, check=lambda ctx: failing))
+    with pytest.raises(RunFailed, match=f"Data Docs: {docs}"), Stages(check=lambda ctx: failing).installed():
+        check_inputs.fn(warehouse.context())
     passing = GateOutcome(True, "12 expectations passed")
-    assert check_inputs.fn(warehouse.context(), dataclasses.replace(stages, check=lambda ctx: passing)) is passing
+    with Stages(check=lambda ctx: passing).installed():
+        assert check_inputs.fn(warehouse.context()) is passing
 
 
 def test_audit_task_refuses_an_empty_build(warehouse: Warehouse) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kpiflow.errors import UserInputError, WarehouseBusy
-from kpiflow.orchestration.lock import lock_path, read_holder, run_lock
+from kpiflow.warehouse.file_lock import lock_path, read_holder, run_lock
 
 
 def test_second_run_is_refused_with_holders_pid_and_start_time(tmp_path: Path) -> None:
@@ -82,7 +82,7 @@ def test_lock_held_by_a_killed_process_is_released_by_the_kernel(tmp_path: Path)
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from kpiflow.orchestration.lock import run_lock\n"
+            "import sys, time; from pathlib import Path; from kpiflow.warehouse.file_lock import run_lock\n"
             "with run_lock(Path(sys.argv[1]), run_id='doomed', run_date='2025-03-31'):\n"
             "    print('locked', flush=True); time.sleep(60)",
             str(tmp_path),

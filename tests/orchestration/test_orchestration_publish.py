@@ -11,15 +11,15 @@ import pytest
 from orchestration_helpers import RUN_DATE, Warehouse
 from orchestration_standins import build, land, scorecards
 
-from kpiflow.errors import RunFailed
-from kpiflow.orchestration import publish as publish_module
+from kpiflow.errors import RunFailed, UserInputError
 from kpiflow.orchestration.audit import audit_warehouse
-from kpiflow.orchestration.duckdb_files import attached_read_only
-from kpiflow.orchestration.fingerprints import fingerprint_file
-from kpiflow.orchestration.publish import (
+from kpiflow.orchestration.publish import PublishReceipt, publish_marts
+from kpiflow.warehouse import duckdb_publish as publish_module
+from kpiflow.warehouse.duckdb import fingerprint_file
+from kpiflow.warehouse.duckdb_files import attached_read_only
+from kpiflow.warehouse.duckdb_publish import (
     PUBLISH_LOG_TABLE,
     previous_path_for,
-    publish_marts,
     remove_stray_tmp_files,
     tmp_path_for,
 )
@@ -32,13 +32,10 @@ def _build_day(warehouse: Warehouse, run_date: date) -> None:
     scorecards(ctx)
 
 
-def _publish(warehouse: Warehouse, run_date: date, run_id: str) -> publish_module.PublishReceipt:
-    audit = audit_warehouse(warehouse.settings.warehouse_path)
+def _publish(warehouse: Warehouse, run_date: date, run_id: str) -> PublishReceipt:
+    audit = audit_warehouse(warehouse.engine())
     audit.raise_if_failed()
-    settings = warehouse.settings
-    return publish_marts(
-        settings.warehouse_path, settings.marts_path, audited=audit.tables, run_id=run_id, run_date=run_date
-    )
+    return publish_marts(warehouse.engine(), audited=audit.tables, run_id=run_id, run_date=run_date)
 
 
 def _sha256(path: Path) -> str:
@@ -76,7 +73,7 @@ def test_audit_lists_empty_tables_and_missing_schemas(warehouse: Warehouse) -> N
     build(ctx)  # no scorecards: schema payroll is missing
     with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
         con.execute("create table marts.empty_mart (x integer)")
-    report = audit_warehouse(warehouse.settings.warehouse_path)
+    report = audit_warehouse(warehouse.engine())
     assert not report.passed
     assert any("schema 'payroll' has no tables" in problem for problem in report.problems)
     assert any(problem.startswith("marts.empty_mart has 0 rows") for problem in report.problems)
@@ -86,7 +83,7 @@ def test_audit_lists_empty_tables_and_missing_schemas(warehouse: Warehouse) -> N
 
 def test_audit_passes_a_complete_build(warehouse: Warehouse) -> None:
     _build_day(warehouse, RUN_DATE)
-    report = audit_warehouse(warehouse.settings.warehouse_path)
+    report = audit_warehouse(warehouse.engine())
     assert report.passed, report.problems
     assert {fp.qualified_name for fp in report.tables} == {"marts.kpi_catalog", "marts.kpi_values", "payroll.payouts"}
     assert all(fp.row_count > 0 for fp in report.tables)
@@ -96,7 +93,7 @@ def test_publish_copies_audited_tables_and_records_them(warehouse: Warehouse) ->
     _build_day(warehouse, RUN_DATE)
     receipt = _publish(warehouse, RUN_DATE, "run-1")
     marts_path = warehouse.settings.marts_path
-    assert receipt.marts_path == marts_path
+    assert receipt.location == str(marts_path)
     assert warehouse.published() == {fp.qualified_name: fp for fp in receipt.tables}
     with attached_read_only(marts_path, "pub") as con:
         log = con.execute(
@@ -152,6 +149,36 @@ def test_the_previously_published_file_is_kept_for_rollback(warehouse: Warehouse
     assert warehouse.published_bytes() != first_bytes
 
 
+def test_rollback_publishes_the_previous_version_again(warehouse: Warehouse) -> None:
+    _build_day(warehouse, date(2025, 3, 30))
+    _publish(warehouse, date(2025, 3, 30), "run-1")
+    with pytest.raises(UserInputError, match="nothing to roll back to"):
+        warehouse.engine().rollback()
+    first_bytes = warehouse.published_bytes()
+    _build_day(warehouse, RUN_DATE)
+    _publish(warehouse, RUN_DATE, "run-2")
+    version = warehouse.engine().rollback()
+    assert version.location == str(warehouse.settings.marts_path)
+    assert warehouse.published_bytes() == first_bytes
+    assert warehouse.published_runs() == [("run-1", date(2025, 3, 30))]
+
+
+def test_kpiflow_rollback_puts_the_previous_marts_back(warehouse: Warehouse) -> None:
+    from typer.testing import CliRunner
+
+    from kpiflow.cli import app
+
+    _build_day(warehouse, date(2025, 3, 30))
+    _publish(warehouse, date(2025, 3, 30), "run-1")
+    _build_day(warehouse, RUN_DATE)
+    _publish(warehouse, RUN_DATE, "run-2")
+    result = CliRunner().invoke(app, ["rollback"])
+    assert result.exit_code == 0, result.output
+    assert warehouse.published_runs() == [("run-1", date(2025, 3, 30))]
+    again = CliRunner().invoke(app, ["rollback"])
+    assert isinstance(again.exception, UserInputError) and "nothing to roll back to" in str(again.exception)
+
+
 def test_a_publish_that_fails_midway_leaves_the_published_file_byte_for_byte(
     warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -172,13 +199,13 @@ def test_a_publish_that_fails_midway_leaves_the_published_file_byte_for_byte(
 
 def test_publish_refuses_when_the_warehouse_changed_after_the_audit(warehouse: Warehouse) -> None:
     _build_day(warehouse, RUN_DATE)
-    audit = audit_warehouse(warehouse.settings.warehouse_path)
+    audit = audit_warehouse(warehouse.engine())
     with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
         con.execute("delete from payroll.payouts")
         con.execute("insert into payroll.payouts values ('E2', date '2025-03-31', 1.0)")
     settings = warehouse.settings
     with pytest.raises(RunFailed, match=r"payroll\.payouts changed between audit and publish"):
-        publish_marts(settings.warehouse_path, settings.marts_path, audited=audit.tables, run_id="r", run_date=RUN_DATE)
+        publish_marts(warehouse.engine(), audited=audit.tables, run_id="r", run_date=RUN_DATE)
     assert not settings.marts_path.exists()
 
 
@@ -209,7 +236,7 @@ def test_audit_publishes_kpi_marts_without_scorecards_and_warns(warehouse: Wareh
         con.execute("delete from payroll.payouts")
         con.execute("create table marts.scorecard_results (card varchar)")
         con.execute("create table payroll.scorecard_warnings (card varchar, message varchar)")  # nothing to warn
-    report = audit_warehouse(warehouse.settings.warehouse_path)
+    report = audit_warehouse(warehouse.engine())
     assert report.passed, report.problems
     assert [w.split(" is empty")[0] for w in report.warnings] == ["marts.scorecard_results", "payroll.payouts"]
     assert "2 warnings" in report.headline()
@@ -217,6 +244,4 @@ def test_audit_publishes_kpi_marts_without_scorecards_and_warns(warehouse: Wareh
     assert {"marts.kpi_values", "payroll.payouts"} <= {fp.qualified_name for fp in receipt.tables}
     with duckdb.connect(str(warehouse.settings.warehouse_path)) as con:
         con.execute("create table marts.empty_mart (x integer)")
-    assert any(
-        p.startswith("marts.empty_mart has 0 rows") for p in audit_warehouse(warehouse.settings.warehouse_path).problems
-    )
+    assert any(p.startswith("marts.empty_mart has 0 rows") for p in audit_warehouse(warehouse.engine()).problems)

@@ -15,6 +15,7 @@ from kpiflow.orchestration.report import (
     latest_complete_month,
     read_kpi_changes,
 )
+from kpiflow.warehouse.duckdb import DuckDBWarehouse
 
 
 @pytest.mark.parametrize(
@@ -89,14 +90,18 @@ def published(tmp_path: Path) -> Path:
     return path
 
 
+def _published(marts: Path) -> DuckDBWarehouse:
+    return DuckDBWarehouse(marts.with_name("kpiflow.duckdb"), marts, marts.parent / "state")
+
+
 def test_report_compares_overall_values_and_puts_headline_kpis_first(published: Path) -> None:
-    changes = read_kpi_changes(published, date(2025, 3, 31))
+    changes = read_kpi_changes(_published(published), date(2025, 3, 31))
     assert [c.kpi for c in changes] == ["net_revenue", "headcount", "avg_basket"]
     revenue = changes[0]
     assert (revenue.day, revenue.previous_day, revenue.month, revenue.previous_month) == (110, 100, 3000, 2500)
     assert changes[1].day is None  # suppressed cells are never shown
 
-    report = build_kpi_report(published, date(2025, 3, 31))
+    report = build_kpi_report(_published(published), date(2025, 3, 31))
     assert [row["KPI"] for row in report.headline_rows] == ["Net revenue", "Headcount"]
     assert report.rows[0] == {
         "KPI": "Net revenue",
@@ -108,4 +113,4 @@ def test_report_compares_overall_values_and_puts_headline_kpis_first(published: 
 
 
 def test_nothing_published_yet_gives_an_empty_report(tmp_path: Path) -> None:
-    assert read_kpi_changes(tmp_path / "missing.duckdb", date(2025, 3, 31)) == ()
+    assert read_kpi_changes(_published(tmp_path / "missing.duckdb"), date(2025, 3, 31)) == ()

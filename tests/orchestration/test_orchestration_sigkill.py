@@ -14,7 +14,7 @@ from orchestration_standins import BUILD_MARKER_ENV, BUILD_SLEEP_ENV
 from standin_cli import PUBLISH_MARKER_ENV, PUBLISH_SLEEP_ENV
 
 from kpiflow.orchestration.journal import read_last_run
-from kpiflow.orchestration.lock import run_lock
+from kpiflow.warehouse.file_lock import run_lock
 
 pytestmark = pytest.mark.slow  # each case starts `kpiflow run` three times in subprocesses
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 from orchestration_helpers import CliResult
+from orchestration_standins import Stages
 
 from kpiflow.config import Settings
-from kpiflow.orchestration.duckdb_files import attached_read_only
-from kpiflow.orchestration.stages import real_stages
+from kpiflow.warehouse.duckdb_files import attached_read_only
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_api")]  # a full dbt build: a minute or two
 
@@ -66,7 +66,7 @@ def test_other_company_names_and_empty_columns_publish(
         ).fetchone()
     assert customers_without_store > 10
 
-    done = kpiflow_cli("run", "--date", str(RUN_DATE), "--json", "--quiet", stages=real_stages())
+    done = kpiflow_cli("run", "--date", str(RUN_DATE), "--json", "--quiet", stages=Stages())
     assert done.returncode == 0, done.stderr + done.stdout[-3000:]
     result = json.loads(done.stdout)
     assert result["status"] == "completed"

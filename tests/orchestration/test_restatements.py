@@ -21,6 +21,7 @@ from kpiflow.orchestration.restatements import (
     taken_by,
 )
 from kpiflow.quality.specs import DayFromSpec, GateSpec, TableSpec, TypeFamily, ValiditySpec
+from kpiflow.warehouse.duckdb import DuckDBSession
 
 WINDOW = date(2025, 3, 28)
 LIMIT = Decimal("0.01")
@@ -110,8 +111,8 @@ def warehouse(tmp_path: Path) -> Path:
         )
     with duckdb.connect(str(path)) as con:
         con.execute("create schema kpiflow_state")
-        take_fingerprints(con, GATE)
-        keep_fingerprints(con)
+        take_fingerprints(DuckDBSession(con), GATE)
+        keep_fingerprints(DuckDBSession(con))
     return path
 
 
@@ -119,8 +120,8 @@ def _change(path: Path, *statements: str) -> Restatements:
     with duckdb.connect(str(path)) as con:
         for statement in statements:
             con.execute(statement)
-        take_fingerprints(con, GATE)
-        return restated_before(con, WINDOW)
+        take_fingerprints(DuckDBSession(con), GATE)
+        return restated_before(DuckDBSession(con), WINDOW)
 
 
 def test_unchanged_history_restates_nothing(warehouse: Path) -> None:
@@ -147,8 +148,8 @@ def test_an_undeclared_column_restates_nothing_and_a_declared_one_of_an_old_orde
     with duckdb.connect(str(warehouse)) as con:
         con.execute("alter table raw.orders add column note varchar")
         con.execute("alter table raw.order_lines add column note varchar")
-        take_fingerprints(con, GATE)
-        keep_fingerprints(con)
+        take_fingerprints(DuckDBSession(con), GATE)
+        keep_fingerprints(DuckDBSession(con))
     undeclared = _change(
         warehouse,
         "update raw.orders set note = 'called back' where order_id < 30",
@@ -172,12 +173,12 @@ def test_a_table_whose_declared_columns_changed_is_compared_again_from_the_next_
     with duckdb.connect(str(warehouse)) as con:
         con.execute("alter table raw.orders add column note varchar")
         con.execute("update raw.orders set note = 'phone order'")
-        take_fingerprints(con, wider)
-        assert restated_before(con, WINDOW) == Restatements()
-        keep_fingerprints(con)
+        take_fingerprints(DuckDBSession(con), wider)
+        assert restated_before(DuckDBSession(con), WINDOW) == Restatements()
+        keep_fingerprints(DuckDBSession(con))
         con.execute("update raw.orders set note = 'web order' where order_id = 10")
-        take_fingerprints(con, wider)
-        assert restated_before(con, WINDOW).headline() == "restated days: orders: 2025-03-04"
+        take_fingerprints(DuckDBSession(con), wider)
+        assert restated_before(DuckDBSession(con), WINDOW).headline() == "restated days: orders: 2025-03-04"
 
 
 def test_fingerprints_recorded_without_a_signature_restate_nothing(warehouse: Path) -> None:
@@ -239,8 +240,8 @@ def test_tables_without_a_recorded_fingerprint_restate_nothing(tmp_path: Path) -
         con.execute("create schema raw")
         con.execute("create table raw.orders as select 1 as order_id, now() as order_ts, 'S0' as store_id")
         con.execute("create schema kpiflow_state")
-        take_fingerprints(con, GATE)  # employees etc. missing: left out, as the gate will name them
-        assert restated_before(con, WINDOW) == Restatements()
+        take_fingerprints(DuckDBSession(con), GATE)  # employees etc. missing: left out, as the gate will name them
+        assert restated_before(DuckDBSession(con), WINDOW) == Restatements()
 
 
 def test_a_restatement_beyond_the_horizon_fails_and_asks_for_a_full_refresh() -> None:
@@ -254,9 +255,9 @@ def test_a_run_keeps_its_own_pass_until_the_gate_moves_rows(warehouse: Path) -> 
     """The build of the run that took the fingerprints before its gate keeps them (one pass per run); after the gate
     quarantined rows it must take its own."""
     with duckdb.connect(str(warehouse)) as con:
-        take_fingerprints(con, GATE, "run-1")
-        assert taken_by(con) == "run-1"
-        forget_taker(con)
-        assert taken_by(con) is None
-        take_fingerprints(con, GATE)
-        assert taken_by(con) is None
+        take_fingerprints(DuckDBSession(con), GATE, "run-1")
+        assert taken_by(DuckDBSession(con)) == "run-1"
+        forget_taker(DuckDBSession(con))
+        assert taken_by(DuckDBSession(con)) is None
+        take_fingerprints(DuckDBSession(con), GATE)
+        assert taken_by(DuckDBSession(con)) is None

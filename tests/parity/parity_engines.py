@@ -145,6 +145,7 @@ def kpiflow_answers(parity: ParityProject, cases: tuple[Case, ...]) -> dict[Case
     from kpiflow.compiler.plan import QueryRequest
     from kpiflow.compiler.sqltext import build_query, to_sql, warehouse_relation
     from kpiflow.compiler.validate import load_graph
+    from kpiflow.warehouse.duckdb import DuckDBWarehouse
 
     graph = load_graph(parity.project)
     relation = warehouse_relation(load_dbt_models(parity.project))
@@ -153,7 +154,7 @@ def kpiflow_answers(parity: ParityProject, cases: tuple[Case, ...]) -> dict[Case
         request = QueryRequest((case.metric,), case.group_by, start=parity.start, end=parity.end)
         try:
             sql = to_sql(build_query(graph, request, relation), "duckdb")
-            columns, rows = run_on_warehouse(parity.warehouse, sql)
+            columns, rows = run_on_warehouse(DuckDBWarehouse.for_file(parity.warehouse), sql)
         except Exception as exc:  # recorded per case: one broken metric must not hide the others
             answers[case] = Answer({}, error=f"{type(exc).__name__}: {exc}")
             continue

@@ -291,6 +291,7 @@ def test_time_spine_padding_covers_the_requested_range(demo_build) -> None:
     from kpiflow.compiler.dbt_models import load_dbt_models
     from kpiflow.compiler.plan import QueryRequest
     from kpiflow.compiler.sqltext import build_query, to_sql, warehouse_relation
+    from kpiflow.warehouse.duckdb import DuckDBWarehouse
 
     graph = load_graph(demo_build.project)
     metric = graph.metrics["order_count"]
@@ -299,7 +300,7 @@ def test_time_spine_padding_covers_the_requested_range(demo_build) -> None:
     last = month_start(demo_build.end, 2)  # ... to two months after the last
     request = QueryRequest(("order_count",), (MONTH,), start=first, end=last)
     sql = to_sql(build_query(graph, request, warehouse_relation(load_dbt_models(demo_build.project))))
-    _, rows = run_on_warehouse(demo_build.warehouse, sql)
+    _, rows = run_on_warehouse(DuckDBWarehouse.for_file(demo_build.warehouse), sql)
     by_month = dict(rows)
     months = [first]
     while months[-1] < last:

@@ -18,10 +18,10 @@ import pytest
 
 from kpiflow.config import Settings
 from kpiflow.errors import UserInputError
-from kpiflow.orchestration.fingerprints import fingerprint_file
 from kpiflow.orchestration.pipeline import RunContext, RunOptions
 from kpiflow.orchestration.stages import check_inputs, land_or_verify_inputs
 from kpiflow.quality import run_gate
+from kpiflow.warehouse.duckdb import fingerprint_file
 
 from .conftest import PROJECT_DIR, RUN_DATE
 

@@ -15,6 +15,8 @@ import pytest
 
 from kpiflow.scorecards import ScorecardBuildSummary, build_scorecards
 from kpiflow.scorecards.inputs import create_input_tables
+from kpiflow.warehouse import Session
+from kpiflow.warehouse.duckdb import DuckDBSession
 
 ENTITY_COLUMN = {"store": "store_id", "department": "department", "employee": "employee_id"}
 DIMENSION_SET = {"company": "overall", "store": "store", "department": "department", "employee": "employee"}
@@ -24,7 +26,7 @@ DIMENSION_SET = {"company": "overall", "store": "store", "department": "departme
 class ScorecardWarehouse:
     """Inputs written the way dbt would leave them, plus the cards folder build_scorecards reads."""
 
-    con: duckdb.DuckDBPyConnection
+    con: Session
     project_dir: Path
     cards_dir: Path = field(init=False)
 
@@ -127,7 +129,7 @@ class ScorecardWarehouse:
 def warehouse(tmp_path: Path) -> Iterator[ScorecardWarehouse]:
     con = duckdb.connect()
     try:
-        yield ScorecardWarehouse(con, tmp_path / "project")
+        yield ScorecardWarehouse(DuckDBSession(con), tmp_path / "project")
     finally:
         con.close()
 
@@ -137,7 +139,7 @@ def file_warehouse(tmp_path: Path) -> Iterator[ScorecardWarehouse]:
     """The same inputs in a DuckDB file (tmp_path / warehouse.duckdb), for code that opens the file itself."""
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     try:
-        yield ScorecardWarehouse(con, tmp_path / "project")
+        yield ScorecardWarehouse(DuckDBSession(con), tmp_path / "project")
     finally:
         con.close()
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from kpiflow.errors import UserInputError
-from kpiflow.scorecards.report import open_published, render
+from kpiflow.scorecards.report import render
+from kpiflow.warehouse.duckdb import attached_session
 
 JUNE = date(2025, 6, 1)
 
@@ -36,9 +37,8 @@ def published(marketer, card_text) -> Path:
 
 @pytest.fixture
 def marts(published):
-    con = open_published(published)
-    yield con
-    con.close()
+    with attached_session(published, "published") as session:
+        yield session
 
 
 def test_explain_fills_in_the_numbers(marts):
@@ -118,8 +118,7 @@ def test_held_payouts_show_status_and_reason_in_every_format(marketer, card_text
         marketer.con.execute(f"create table published.{schema}.{table} as select * from {schema}.{table}")
     marketer.con.execute("detach published")
     reason = "held: no achievement for repeat_customers_growth (on_missing: hold): index not computed"
-    con = open_published(path)
-    try:
+    with attached_session(path, "published") as con:
         (document,) = json.loads(render(con, "article", JUNE, output_format="json"))
         assert (document["status"], document["reason"], document["total_pay"]) == ("held", reason, None)
         warning = f"card article: 1 payouts held (payroll.payouts.status/reason): M001 2025-06: {reason}"
@@ -131,5 +130,3 @@ def test_held_payouts_show_status_and_reason_in_every_format(marketer, card_text
         (row,) = csv.DictReader(io.StringIO(render(con, "article", JUNE, output_format="csv")))
         assert (row["status"], row["reason"], row["bonus"]) == ("held", reason, "")
         assert f"pay held for review: {reason}" in render(con, "article", JUNE, explain=True)
-    finally:
-        con.close()

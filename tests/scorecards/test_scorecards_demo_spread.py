@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from kpiflow.scorecards.build import build_scorecards
+from kpiflow.warehouse.duckdb import DuckDBSession
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +22,7 @@ def statuses(demo_build, tmp_path_factory) -> dict[str, Counter]:
     warehouse = tmp_path_factory.mktemp("spread") / "kpiflow.duckdb"
     shutil.copy(demo_build.warehouse, warehouse)
     with duckdb.connect(str(warehouse)) as con:
-        build_scorecards(con, demo_build.project)
+        build_scorecards(DuckDBSession(con), demo_build.project)
         rows = con.execute(
             "select kpi, status, count(*) from marts.scorecard_results where status <> 'no_data' group by all"
         ).fetchall()

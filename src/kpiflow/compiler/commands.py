@@ -16,6 +16,7 @@ import typer
 from kpiflow.config import Settings
 from kpiflow.errors import UserInputError
 from kpiflow.options import parse_date_option
+from kpiflow.warehouse import Warehouse, warehouse_for
 
 
 def _split(text: str | None) -> tuple[str, ...]:
@@ -138,19 +139,19 @@ def query_command(
     if explain:
         typer.echo(to_sql(tree, dialect))
         return
-    columns, rows = run_on_warehouse(settings.warehouse_path, to_sql(tree, "duckdb"))
+    columns, rows = run_on_warehouse(warehouse_for(settings), to_sql(tree, "duckdb"))
     print_rows(columns, rows, output_format)
 
 
-def run_on_warehouse(warehouse: Path, sql: str) -> tuple[list[str], list[tuple]]:
-    import duckdb
+def run_on_warehouse(warehouse: Warehouse, sql: str) -> tuple[list[str], list[tuple]]:
+    from kpiflow.warehouse import MissingRelation
 
     if not warehouse.exists():
-        raise UserInputError(f"no warehouse at {warehouse}: run `make run` or `kpiflow run` first")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+        raise UserInputError(f"no warehouse at {warehouse.location}: run `make run` or `kpiflow run` first")
+    with warehouse.connect(read_only=True) as session:
         try:
-            cursor = con.execute(sql)
-        except duckdb.CatalogException as exc:
+            cursor = session.execute(sql)
+        except MissingRelation as exc:
             raise UserInputError(
                 f"the warehouse is missing a model the query needs ({exc}); run `kpiflow run` to build it"
             ) from None

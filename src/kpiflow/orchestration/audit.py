@@ -10,12 +10,11 @@ eligible for a card got no result).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from kpiflow.errors import RunFailed
-from kpiflow.orchestration.duckdb_files import attached_read_only
-from kpiflow.orchestration.fingerprints import PUBLISHED_SCHEMAS, TableFingerprint, fingerprint_catalog
 from kpiflow.scorecards.outputs import OUTPUT_TABLES, RESULT_TABLES
+from kpiflow.warehouse import PUBLISHED_SCHEMAS, TableFingerprint, Warehouse
+from kpiflow.warehouse.fingerprints import fingerprint_schemas
 
 MAY_BE_EMPTY = frozenset(OUTPUT_TABLES)  # scorecard outputs: empty when nobody is on a card (or nothing to warn)
 
@@ -24,7 +23,7 @@ MAY_BE_EMPTY = frozenset(OUTPUT_TABLES)  # scorecard outputs: empty when nobody 
 class AuditReport:
     """What would be published, and every reason it must not be."""
 
-    warehouse_path: Path
+    location: str
     tables: tuple[TableFingerprint, ...]
     problems: tuple[str, ...]
     warnings: tuple[str, ...] = ()
@@ -46,12 +45,13 @@ class AuditReport:
             raise RunFailed(f"audit failed, nothing was published (the published marts are unchanged):\n{listed}")
 
 
-def audit_warehouse(warehouse_path: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> AuditReport:
+def audit_warehouse(warehouse: Warehouse, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> AuditReport:
     """Fingerprint every relation in `schemas` of the built warehouse and list what blocks publishing."""
-    if not warehouse_path.exists():
+    warehouse_path = warehouse.location
+    if not warehouse.exists():
         return AuditReport(warehouse_path, (), (f"warehouse {warehouse_path} does not exist",))
-    with attached_read_only(warehouse_path, "wh") as con:
-        prints = fingerprint_catalog(con, "wh", schemas)
+    with warehouse.connect(read_only=True) as session:
+        prints = fingerprint_schemas(session, schemas)
     warnings = tuple(
         f"{fp.qualified_name} is empty: nobody in staging.stg_employees holds a scorecard's role"
         for fp in prints.values()
@@ -61,7 +61,7 @@ def audit_warehouse(warehouse_path: Path, schemas: tuple[str, ...] = PUBLISHED_S
     return AuditReport(warehouse_path, tuple(prints.values()), problems, warnings)
 
 
-def _problems(warehouse_path: Path, prints: dict[str, TableFingerprint], schemas: tuple[str, ...]) -> list[str]:
+def _problems(warehouse_path: str, prints: dict[str, TableFingerprint], schemas: tuple[str, ...]) -> list[str]:
     problems: list[str] = []
     for schema in schemas:
         if not any(fp.schema == schema for fp in prints.values()):

@@ -1,4 +1,4 @@
-"""`kpiflow run`, `backfill`, `deploy` and `serve`. Option parsing and output only; the work is elsewhere.
+"""`kpiflow run`, `backfill`, `rollback`, `deploy` and `serve`. Option parsing and output only; the work is elsewhere.
 
 Prefect and dbt are imported inside the commands (via execution/deployment), never at module import,
 so `kpiflow --help` stays fast.
@@ -6,6 +6,7 @@ so `kpiflow --help` stays fast.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,6 +16,7 @@ from kpiflow.config import Settings
 from kpiflow.errors import KpiflowError, RunFailed, UserInputError
 from kpiflow.options import parse_date_option
 from kpiflow.orchestration.deployment import DEFAULT_CRON, DEFAULT_TIMEZONE, DEPLOYMENT_NAME, NightlySchedule
+from kpiflow.orchestration.pipeline import RunOptions
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -75,11 +77,18 @@ def run(
 ) -> None:
     """Run the nightly pipeline once: inputs, checks, compile, dbt build + tests, scorecards, publish, report."""
     from kpiflow.orchestration.console import print_json, print_summary, show_progress
-    from kpiflow.orchestration.execution import RunRequest, run_nightly_once
+    from kpiflow.orchestration.execution import run_nightly_once
 
     settings = Settings.from_env()
     day = parse_date_option(run_date, "--date") if run_date is not None else None
-    request = RunRequest(day, full_refresh, ensure_demo_data, check_wait(wait), late_days, restatement_horizon)
+    request = RunOptions(
+        run_date=day,
+        full_refresh=full_refresh,
+        ensure_demo_data=ensure_demo_data,
+        wait_seconds=check_wait(wait),
+        late_days=late_days,
+        restatement_horizon=restatement_horizon,
+    )
     if not quiet:
         _stderr().print(f"kpiflow run: warehouse {settings.warehouse_path}", highlight=False, soft_wrap=True)
     with show_progress(not quiet):
@@ -108,17 +117,22 @@ def backfill(
     """Run the pipeline for each day from --start to --end in order; stop at the first failure."""
     from kpiflow.orchestration.backfill import run_backfill
     from kpiflow.orchestration.console import print_json, show_progress
-    from kpiflow.orchestration.execution import RunRequest, run_nightly_once
+    from kpiflow.orchestration.execution import run_nightly_once
 
     settings = Settings.from_env()
     first, last = parse_date_option(start, "--start"), parse_date_option(end, "--end")
-    check_wait(wait)
+    options = RunOptions(
+        ensure_demo_data=ensure_demo_data,
+        wait_seconds=check_wait(wait),
+        late_days=late_days,
+        restatement_horizon=restatement_horizon,
+    )
     runs: list[dict[str, Any]] = []
 
     def run_one(day: date) -> KpiflowError | None:
         if not quiet:
             _stderr().print(f"kpiflow backfill: {day}", highlight=False)
-        request = RunRequest(day, full_refresh and day == first, ensure_demo_data, wait, late_days, restatement_horizon)
+        request = replace(options, run_date=day, full_refresh=full_refresh and day == first)
         with show_progress(not quiet):
             outcome = run_nightly_once(settings, request)
         runs.append(_with_exit_code(outcome))
@@ -139,6 +153,18 @@ def backfill(
         raise type(result.error)(result.explain_failure())
     if not quiet and not json_output:
         _stderr().print(f"backfill completed: {len(result.completed)} days, {first}..{last}", highlight=False)
+
+
+def rollback(wait: Wait = 0.0) -> None:
+    """Publish the previous marts again (bad numbers were published); the current version is dropped."""
+    from kpiflow.warehouse import warehouse_for
+
+    warehouse = warehouse_for(Settings.from_env())
+    with warehouse.run_lock(run_id="rollback", run_date="rollback", wait_seconds=check_wait(wait)):
+        version = warehouse.rollback()
+    _stderr().print(
+        f"rolled back: {version.location} holds the previously published marts again", highlight=False, soft_wrap=True
+    )
 
 
 def deploy(

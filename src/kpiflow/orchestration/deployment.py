@@ -69,7 +69,7 @@ def nightly_deployment(
     return nightly.to_deployment(
         name=name,
         schedule=Cron(schedule.cron, timezone=schedule.timezone),
-        parameters={"timezone": schedule.timezone, "ensure_demo_data": ensure_demo_data},
+        parameters={"options": {"timezone": schedule.timezone, "ensure_demo_data": ensure_demo_data}},
         concurrency_limit=1,
         description=f"kpiflow nightly KPI build and publish, {schedule.cron} ({schedule.timezone}).",
         tags=["kpiflow"],

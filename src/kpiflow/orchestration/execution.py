@@ -8,25 +8,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from kpiflow.config import Settings
 from kpiflow.errors import KpiflowError, RunFailed
 from kpiflow.orchestration.journal import read_last_run
+from kpiflow.orchestration.pipeline import RunOptions
 from kpiflow.orchestration.prefect_env import configure_prefect
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    """The `kpiflow run` options that become flow parameters."""
-
-    run_date: date | None = None
-    full_refresh: bool = False
-    ensure_demo_data: bool = False
-    wait_seconds: float = 0.0
-    late_days: int | None = None
-    restatement_horizon: int | None = None
 
 
 @dataclass(frozen=True)
@@ -37,21 +25,13 @@ class RunOutcome:
     error: KpiflowError | None = None
 
 
-def run_nightly_once(settings: Settings, request: RunRequest) -> RunOutcome:
+def run_nightly_once(settings: Settings, request: RunOptions) -> RunOutcome:
     """Run the flow in this process; the flow run is recorded by Prefect's local API."""
     configure_prefect(settings)
     from kpiflow.orchestration.flow import nightly
 
     try:
-        state = nightly(
-            run_date=request.run_date,
-            full_refresh=request.full_refresh,
-            ensure_demo_data=request.ensure_demo_data,
-            wait_seconds=request.wait_seconds,
-            late_days=request.late_days,
-            restatement_horizon=request.restatement_horizon,
-            return_state=True,
-        )
+        state = nightly(request, return_state=True)
     except Exception as exc:  # Prefect itself failed (its API did not start): the flow never ran
         raise RunFailed(
             f"Prefect could not run the flow: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}\n"
@@ -79,7 +59,7 @@ def as_user_error(raised: object, flow_run_id: str, settings: Settings) -> Kpifl
     )
 
 
-def _failure_result(settings: Settings, flow_run_id: str, request: RunRequest, error: KpiflowError) -> dict[str, Any]:
+def _failure_result(settings: Settings, flow_run_id: str, request: RunOptions, error: KpiflowError) -> dict[str, Any]:
     """The journal of the failed run when it got that far (it names the failed stage), else a minimal record."""
     journal = read_last_run(settings.state_dir)
     if journal and journal.get("run_id") == flow_run_id:

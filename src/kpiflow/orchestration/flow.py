@@ -12,8 +12,7 @@ settings on first import.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from typing import Any, TypeVar
 
@@ -26,10 +25,10 @@ from prefect.states import State
 
 from kpiflow.config import Settings
 from kpiflow.errors import RunFailed
+from kpiflow.orchestration import stages
 from kpiflow.orchestration.audit import AuditReport, audit_warehouse
 from kpiflow.orchestration.dbt import DbtBuildSummary
 from kpiflow.orchestration.journal import RunJournal
-from kpiflow.orchestration.lock import run_lock
 from kpiflow.orchestration.pipeline import (
     CompileSummary,
     GateOutcome,
@@ -37,18 +36,16 @@ from kpiflow.orchestration.pipeline import (
     RunContext,
     RunOptions,
     ScorecardSummary,
-    Stages,
     run_date_for,
 )
-from kpiflow.orchestration.publish import PublishReceipt, publish_marts, remove_stray_tmp_files
+from kpiflow.orchestration.publish import PublishReceipt, publish_marts
 from kpiflow.orchestration.report import KpiReport, build_kpi_report, quality_markdown, run_markdown
-from kpiflow.orchestration.stages import real_stages
 from kpiflow.orchestration.transient import is_transient
+from kpiflow.warehouse import warehouse_for
 
 FLOW_NAME = "kpiflow-nightly"
 RETRY_DELAYS_SECONDS = [10, 60, 300]
 
-_stage_override: Stages | None = None
 T = TypeVar("T")
 
 
@@ -68,14 +65,14 @@ NO_RESULTS: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
 @task(name="land_or_verify_inputs", **IO_RETRIES, **NO_RESULTS)
-def land_or_verify_inputs(ctx: RunContext, stages: Stages) -> LandingSummary:
-    return stages.land(ctx)
+def land_or_verify_inputs(ctx: RunContext) -> LandingSummary:
+    return stages.land_or_verify_inputs(ctx)
 
 
 @task(name="check_inputs", **IO_RETRIES, **NO_RESULTS)
-def check_inputs(ctx: RunContext, stages: Stages) -> GateOutcome:
+def check_inputs(ctx: RunContext) -> GateOutcome:
     """Run the input quality gate; attach its report either way, and fail the flow when it fails."""
-    outcome = stages.check(ctx)
+    outcome = stages.check_inputs(ctx)
     create_markdown_artifact(
         markdown=quality_markdown(outcome, ctx.run_date),
         key="kpiflow-quality",
@@ -91,19 +88,19 @@ def check_inputs(ctx: RunContext, stages: Stages) -> GateOutcome:
 
 
 @task(name="compile_metrics", **NO_RESULTS)
-def compile_metrics(ctx: RunContext, stages: Stages) -> CompileSummary:
-    return stages.compile(ctx)
+def compile_metrics(ctx: RunContext) -> CompileSummary:
+    return stages.compile_metrics(ctx)
 
 
 @task(name="build", **IO_RETRIES, **NO_RESULTS)
-def build(ctx: RunContext, stages: Stages) -> DbtBuildSummary:
+def build(ctx: RunContext) -> DbtBuildSummary:
     """dbt seed + models + tests into the warehouse (the write of write-audit-publish)."""
-    return stages.build(ctx)
+    return stages.build_models(ctx)
 
 
 @task(name="build_scorecards", **IO_RETRIES, **NO_RESULTS)
-def build_scorecards(ctx: RunContext, stages: Stages) -> ScorecardSummary:
-    summary = stages.scorecards(ctx)
+def build_scorecards(ctx: RunContext) -> ScorecardSummary:
+    summary = stages.build_scorecards(ctx)
     for warning in summary.warnings:
         get_run_logger().warning("scorecards: %s", warning)
     return summary
@@ -111,26 +108,21 @@ def build_scorecards(ctx: RunContext, stages: Stages) -> ScorecardSummary:
 
 @task(name="audit", **NO_RESULTS)
 def audit(ctx: RunContext) -> AuditReport:
-    report = audit_warehouse(ctx.settings.warehouse_path)
+    report = audit_warehouse(warehouse_for(ctx.settings))
     report.raise_if_failed()
     return report
 
 
 @task(name="publish", **IO_RETRIES, **NO_RESULTS)
 def publish(ctx: RunContext, audited: AuditReport) -> PublishReceipt:
-    return publish_marts(
-        ctx.settings.warehouse_path,
-        ctx.settings.marts_path,
-        audited=audited.tables,
-        run_id=ctx.run_id,
-        run_date=ctx.run_date,
-    )
+    return publish_marts(warehouse_for(ctx.settings), audited=audited.tables, run_id=ctx.run_id, run_date=ctx.run_date)
 
 
 @task(name="report", **IO_RETRIES, **NO_RESULTS)
 def report(ctx: RunContext, journal: RunJournal) -> KpiReport:
     """Attach the published KPIs (a table) and the run summary (markdown) to the flow run."""
-    kpis = build_kpi_report(ctx.settings.marts_path, ctx.run_date)
+    warehouse = warehouse_for(ctx.settings)
+    kpis = build_kpi_report(warehouse, ctx.run_date)
     create_table_artifact(table=list(kpis.rows), key="kpiflow-kpis", description=f"KPIs published for {ctx.run_date}")
     stage_lines = [
         f"{stage.name}: {stage.headline} ({stage.seconds:.1f} s)"
@@ -138,7 +130,7 @@ def report(ctx: RunContext, journal: RunJournal) -> KpiReport:
         if stage.status == "completed"
     ]
     create_markdown_artifact(
-        markdown=run_markdown(ctx.run_date, ctx.settings.marts_path, kpis, stage_lines),
+        markdown=run_markdown(ctx.run_date, warehouse.published_location, kpis, stage_lines),
         key="kpiflow-run-report",
         description=f"kpiflow nightly run for {ctx.run_date}",
     )
@@ -146,36 +138,22 @@ def report(ctx: RunContext, journal: RunJournal) -> KpiReport:
 
 
 @flow(name=FLOW_NAME, persist_result=False, log_prints=False)
-def nightly(
-    run_date: date | None = None,
-    full_refresh: bool = False,
-    ensure_demo_data: bool = False,
-    wait_seconds: float = 0.0,
-    timezone: str | None = None,
-    late_days: int | None = None,
-    restatement_horizon: int | None = None,
-) -> dict[str, Any]:
+def nightly(options: RunOptions | None = None) -> dict[str, Any]:
     """Build, test and publish the KPI marts for one day (default: the day before the run was scheduled)."""
     settings = Settings.from_env()
-    options = RunOptions(
-        run_date=run_date or default_run_date(timezone),
-        full_refresh=full_refresh,
-        ensure_demo_data=ensure_demo_data,
-        wait_seconds=wait_seconds,
-        late_days=late_days,
-        restatement_horizon=restatement_horizon,
-    )
+    options = options or RunOptions()
+    options = replace(options, run_date=options.run_date or default_run_date(options.timezone))
     ctx = RunContext(settings=settings, options=options, run_id=flow_run.get_id() or uuid.uuid4().hex)
-    stages = _stage_override or real_stages()
-    with run_lock(settings.state_dir, run_id=ctx.run_id, run_date=str(ctx.run_date), wait_seconds=options.wait_seconds):
+    warehouse = warehouse_for(settings)
+    with warehouse.run_lock(run_id=ctx.run_id, run_date=str(ctx.run_date), wait_seconds=options.wait_seconds):
         journal = RunJournal(settings.state_dir, ctx.run_id, ctx.run_date)
         try:
-            remove_stray_tmp_files(settings.marts_path)
-            _stage(journal, land_or_verify_inputs, ctx, stages)
-            gate = _stage(journal, check_inputs, ctx, stages)
-            _stage(journal, compile_metrics, ctx, stages)
-            _stage(journal, build, ctx, stages)
-            _stage(journal, build_scorecards, ctx, stages)
+            warehouse.remove_publish_leftovers()
+            _stage(journal, land_or_verify_inputs, ctx)
+            gate = _stage(journal, check_inputs, ctx)
+            _stage(journal, compile_metrics, ctx)
+            _stage(journal, build, ctx)
+            _stage(journal, build_scorecards, ctx)
             audited = _stage(journal, audit, ctx)
             receipt = _stage(journal, publish, ctx, audited)
             kpis = _stage(journal, report, ctx, journal)
@@ -186,7 +164,7 @@ def nightly(
     return {
         **journal.to_dict(),
         "published": {
-            "marts_path": str(receipt.marts_path),
+            "marts_path": receipt.location,
             "tables": {fp.qualified_name: {"rows": fp.row_count, "checksum": fp.checksum} for fp in receipt.tables},
         },
         "quality": {
@@ -203,17 +181,6 @@ def nightly(
 def default_run_date(timezone: str | None = None) -> date:
     """The day before this flow run was scheduled (a 02:00 run closes yesterday)."""
     return run_date_for(flow_run.get_scheduled_start_time(), timezone)
-
-
-@contextmanager
-def use_stages(stages: Stages) -> Iterator[None]:
-    """Run the flow with other stage callables (tests, rehearsals); the real ones come back afterwards."""
-    global _stage_override
-    previous, _stage_override = _stage_override, stages
-    try:
-        yield
-    finally:
-        _stage_override = previous
 
 
 def _stage(journal: RunJournal, stage_task: Task[..., T], *args: Any) -> T:

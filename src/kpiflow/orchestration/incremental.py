@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
-
 from kpiflow.config import Settings
 from kpiflow.digests import files_digest
 from kpiflow.errors import UserInputError
@@ -38,6 +36,7 @@ from kpiflow.orchestration.restatements import (
     take_fingerprints,
     taken_by,
 )
+from kpiflow.warehouse import MissingRelation, Session, Warehouse, warehouse_for
 
 LATE_DAYS_ENV = "KPIFLOW_LATE_DAYS"
 DEFAULT_LATE_DAYS = 3
@@ -103,16 +102,16 @@ def project_fingerprint(project_dir: Path) -> str:
     return files_digest(files, project_dir)
 
 
-def last_build(warehouse_path: Path) -> RecordedBuild | None:
+def last_build(warehouse: Warehouse) -> RecordedBuild | None:
     """The latest successful build recorded in the warehouse, or None (no warehouse, no record yet)."""
-    if not warehouse_path.exists():
+    if not warehouse.exists():
         return None
-    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+    with warehouse.connect(read_only=True) as session:
         try:
-            row = con.execute(
+            row = session.execute(
                 f"select run_date, fingerprint from {STATE_TABLE} order by recorded_at desc, run_date desc limit 1"
             ).fetchone()
-        except duckdb.CatalogException:
+        except MissingRelation:
             return None
     return RecordedBuild(row[0], row[1]) if row else None
 
@@ -130,10 +129,11 @@ def plan_build(
     run `run_id` took them before its gate), and for an incremental build starts the window on the earliest raw day
     restated before it."""
     fingerprint = project_fingerprint(settings.project_dir)
-    _take_fingerprints(settings, run_id, reuse=True)
+    warehouse = warehouse_for(settings)
+    _take_fingerprints(settings, warehouse, run_id, reuse=True)
     if full_refresh:
         return BuildPlan(True, None, "--full-refresh asked for", fingerprint)
-    previous = last_build(settings.warehouse_path)
+    previous = last_build(warehouse)
     if previous is None:
         return BuildPlan(True, None, "no earlier build recorded in the warehouse", fingerprint)
     if previous.fingerprint != fingerprint:
@@ -142,7 +142,7 @@ def plan_build(
         # Incremental tables hold the later days of the last build; a run as of an earlier day must not keep them.
         return BuildPlan(True, None, f"run date is before the last build's {previous.run_date}", fingerprint)
     reason = f"{late_days} late day(s); last build {previous.run_date}"
-    start, restated = _restated_window(settings, _window_start(previous, run_date, late_days), run_date, horizon_days)
+    start, restated = _restated_window(warehouse, _window_start(previous, run_date, late_days), run_date, horizon_days)
     return BuildPlan(False, start, reason, fingerprint, restated)
 
 
@@ -151,31 +151,31 @@ def _window_start(previous: RecordedBuild, run_date: date, late_days: int) -> da
 
 
 def _restated_window(
-    settings: Settings, window_start: date, run_date: date, horizon_days: int
+    warehouse: Warehouse, window_start: date, run_date: date, horizon_days: int
 ) -> tuple[date, Restatements]:
     """The window start moved back to the earliest restated day (fingerprints taken just before); fails the run when
     that day is beyond the horizon."""
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        restated = restated_before(con, window_start)
+    with warehouse.connect(read_only=True) as session:
+        restated = restated_before(session, window_start)
     restated.check_horizon(run_date, horizon_days)
     return min(window_start, restated.earliest or window_start), restated
 
 
-def _take_fingerprints(settings: Settings, run_id: str | None, *, reuse: bool = False) -> None:
+def _take_fingerprints(settings: Settings, warehouse: Warehouse, run_id: str | None, *, reuse: bool = False) -> None:
     """Fingerprint the raw tables the gate declares (which are dated, which have validity ranges); with `reuse`, keep
     the pass this run took already."""
     from kpiflow.quality.declarations import CHECKS_FILE, load_gate_spec  # pydantic loads only when a run needs it
 
-    with _state_schema(settings.warehouse_path) as con:
-        if reuse and run_id is not None and taken_by(con) == run_id:
+    with _state_schema(warehouse) as session:
+        if reuse and run_id is not None and taken_by(session) == run_id:
             return
-        take_fingerprints(con, load_gate_spec(settings.project_dir / CHECKS_FILE), run_id)
+        take_fingerprints(session, load_gate_spec(settings.project_dir / CHECKS_FILE), run_id)
 
 
-def raw_changed_after_check(warehouse_path: Path) -> None:
+def raw_changed_after_check(warehouse: Warehouse) -> None:
     """The gate moved rows out of the raw tables: the build takes its own fingerprints."""
-    with _state_schema(warehouse_path) as con:
-        forget_taker(con)
+    with _state_schema(warehouse) as session:
+        forget_taker(session)
 
 
 def check_window(
@@ -194,40 +194,40 @@ def check_window(
     `--full-refresh` judges every row."""
     if full_refresh:
         return None
-    previous = last_build(settings.warehouse_path)
+    warehouse = warehouse_for(settings)
+    previous = last_build(warehouse)
     if previous is None or run_date < previous.run_date:  # the build will be full (see plan_build)
         return None
-    _take_fingerprints(settings, run_id)
-    start, _ = _restated_window(settings, _window_start(previous, run_date, late_days), run_date, horizon_days)
+    _take_fingerprints(settings, warehouse, run_id)
+    start, _ = _restated_window(warehouse, _window_start(previous, run_date, late_days), run_date, horizon_days)
     return start
 
 
 @contextmanager
-def _state_schema(warehouse_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the warehouse (created if missing) with the kpiflow_state schema present."""
-    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(warehouse_path)) as con:
-        con.execute("create schema if not exists kpiflow_state")
-        yield con
+def _state_schema(warehouse: Warehouse) -> Iterator[Session]:
+    """A session on the warehouse (created if missing) with the kpiflow_state schema present."""
+    with warehouse.connect() as session:
+        session.execute("create schema if not exists kpiflow_state")
+        yield session
 
 
-def set_window(warehouse_path: Path, plan: BuildPlan) -> None:
+def set_window(warehouse: Warehouse, plan: BuildPlan) -> None:
     """Tell the models where this build's window starts. A table, not a dbt var: a var that changes every night
     would make dbt re-parse the whole project every night."""
-    with _state_schema(warehouse_path) as con:
-        con.execute(f"create or replace table {WINDOW_TABLE} (window_start date not null)")
-        con.execute(f"insert into {WINDOW_TABLE} values (?)", [plan.window_start or EARLIEST])
+    with _state_schema(warehouse) as session:
+        session.execute(f"create or replace table {WINDOW_TABLE} (window_start date not null)")
+        session.execute(f"insert into {WINDOW_TABLE} values (?)", [plan.window_start or EARLIEST])
 
 
-def record_build(warehouse_path: Path, run_date: date, plan: BuildPlan) -> None:
+def record_build(warehouse: Warehouse, run_date: date, plan: BuildPlan) -> None:
     """Remember a successful build, so that the next run knows where to start."""
-    with _state_schema(warehouse_path) as con:
-        con.execute(
+    with _state_schema(warehouse) as session:
+        session.execute(
             f"create table if not exists {STATE_TABLE} (run_date date, window_start date, full_refresh boolean, "
             "fingerprint varchar, recorded_at timestamp)"
         )
-        con.execute(
+        session.execute(
             f"insert into {STATE_TABLE} values (?, ?, ?, ?, ?)",
             [run_date, plan.window_start, plan.full_refresh, plan.fingerprint, datetime.now(UTC).replace(tzinfo=None)],
         )
-        keep_fingerprints(con)
+        keep_fingerprints(session)

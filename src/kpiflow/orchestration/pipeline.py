@@ -1,32 +1,30 @@
-"""The pipeline's vocabulary: one run's context, each stage's summary, and the stage callables.
+"""The pipeline's vocabulary: the run's options, one run's context and each stage's summary.
 
-The Prefect flow (flow.py) decides order, retries and artifacts; the stages here do the work. Stages
-are plain callables of a RunContext so that tests can swap a stage (say, a build that fails once)
-without Prefect, dbt or a warehouse in the way: `dataclasses.replace(real_stages(), build=...)`.
+The Prefect flow (flow.py) decides order, retries and artifacts; the functions of stages.py do the work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from kpiflow.config import Settings
-from kpiflow.orchestration.dbt import DbtBuildSummary
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    """What the person (or the schedule) asked for."""
+    """What the person (or the schedule) asked for: the one set of run options the CLI, backfill and the flow (its
+    only parameter, so a deployment sets the same fields) share."""
 
-    run_date: date
+    run_date: date | None = None  # None: the day before the run was scheduled, on the calendar of `timezone`
     full_refresh: bool = False
     ensure_demo_data: bool = False
     wait_seconds: float = 0.0
     late_days: int | None = None  # None: KPIFLOW_LATE_DAYS, else 3
     restatement_horizon: int | None = None  # None: KPIFLOW_RESTATEMENT_HORIZON_DAYS, else 90
+    timezone: str | None = None  # None: the machine's
 
 
 def run_date_for(scheduled: datetime, timezone: str | None = None) -> date:
@@ -46,6 +44,8 @@ class RunContext:
 
     @property
     def run_date(self) -> date:
+        if self.options.run_date is None:
+            raise ValueError("a run's context needs options with the run date set (see flow.nightly)")
         return self.options.run_date
 
 
@@ -97,14 +97,3 @@ class ScorecardSummary:
 
     def headline(self) -> str:
         return self.note + (f" ({len(self.warnings)} warnings)" if self.warnings else "")
-
-
-@dataclass(frozen=True)
-class Stages:
-    """The work of each stage that other kpiflow packages own; audit and publish are always the real ones."""
-
-    land: Callable[[RunContext], LandingSummary]
-    check: Callable[[RunContext], GateOutcome]
-    compile: Callable[[RunContext], CompileSummary]
-    build: Callable[[RunContext], DbtBuildSummary]
-    scorecards: Callable[[RunContext], ScorecardSummary]

@@ -1,180 +1,45 @@
-"""Publish: copy the audited marts into a new file and swap it in with one atomic rename.
+"""Publish: make the audited marts what BI tools read, in one atomic step of the warehouse (see its `publish`).
 
-BI tools read only the published file. The run never opens it for writing: it writes a sibling temp
-file, checks the copy against the audit's fingerprints, checkpoints, fsyncs, and `os.replace`s it onto
-the published path. A reader sees yesterday's file or today's, never a mix; a run that dies at any
-point leaves the published file byte for byte as it was, plus at most a temp file the next run removes.
+A reader sees yesterday's marts or today's, never a mix; a run that dies at any point leaves the published
+marts as they were. The previous version is kept for `Warehouse.rollback`.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-import duckdb
-
-from kpiflow.errors import RunFailed
-from kpiflow.orchestration.duckdb_files import attached_read_only, quote_identifier, sql_string
-from kpiflow.orchestration.fingerprints import TableFingerprint, fingerprint_catalog
-
-PUBLISH_LOG_TABLE = "_kpiflow_publish"
-_TMP_MARKER = ".tmp-"
+from kpiflow.warehouse import TableFingerprint, Warehouse
 
 
 @dataclass(frozen=True)
 class PublishReceipt:
-    """What is now published: the record also stored in the file's `_kpiflow_publish` table."""
+    """What is now published: the record the warehouse also keeps beside the marts (`_kpiflow_publish`)."""
 
     run_id: str
     run_date: date
     published_at: datetime
-    marts_path: Path
+    location: str
     tables: tuple[TableFingerprint, ...]
     seconds: float
 
     def headline(self) -> str:
-        return f"{len(self.tables)} tables -> {self.marts_path} in {self.seconds:.1f} s"
-
-
-def previous_path_for(marts_path: Path) -> Path:
-    """The file published before the current one: `mv` it back to roll a bad day back (docs/operations.md)."""
-    return marts_path.with_name(f"{marts_path.name}.previous")
-
-
-def tmp_path_for(marts_path: Path, run_id: str) -> Path:
-    """Same directory as the published file, so the final rename never crosses file systems."""
-    return marts_path.with_name(f"{marts_path.name}{_TMP_MARKER}{run_id}")
-
-
-def remove_stray_tmp_files(marts_path: Path) -> list[Path]:
-    """Delete temp files (and their WALs) left by runs that died mid-publish. Call only under the run lock."""
-    if not marts_path.parent.exists():
-        return []
-    strays = sorted(marts_path.parent.glob(f"{marts_path.name}{_TMP_MARKER}*"))
-    for stray in strays:
-        stray.unlink(missing_ok=True)
-    return strays
+        return f"{len(self.tables)} tables -> {self.location} in {self.seconds:.1f} s"
 
 
 def publish_marts(
-    warehouse_path: Path,
-    marts_path: Path,
-    *,
-    audited: tuple[TableFingerprint, ...],
-    run_id: str,
-    run_date: date,
+    warehouse: Warehouse, *, audited: tuple[TableFingerprint, ...], run_id: str, run_date: date
 ) -> PublishReceipt:
-    """Copy exactly the audited relations from the warehouse into a fresh file, then swap it in."""
+    """Publish exactly the audited relations of the warehouse."""
     started = time.perf_counter()
-    _refuse_if_written_in_place(marts_path)
-    marts_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = tmp_path_for(marts_path, run_id)
-    tmp_path.unlink(missing_ok=True)
     published_at = datetime.now(UTC)
-    try:
-        _write_copy(warehouse_path, tmp_path, audited, run_id=run_id, run_date=run_date, published_at=published_at)
-        _fsync(tmp_path)
-        _keep_previous(marts_path)
-        os.replace(tmp_path, marts_path)
-        _fsync(marts_path.parent)
-    finally:
-        for leftover in (tmp_path, tmp_path.with_name(tmp_path.name + ".wal")):
-            leftover.unlink(missing_ok=True)
+    version = warehouse.publish(audited, run_id=run_id, run_date=run_date, published_at=published_at)
     return PublishReceipt(
         run_id=run_id,
         run_date=run_date,
         published_at=published_at,
-        marts_path=marts_path,
+        location=version.location,
         tables=audited,
         seconds=time.perf_counter() - started,
     )
-
-
-def _write_copy(
-    warehouse_path: Path,
-    tmp_path: Path,
-    audited: tuple[TableFingerprint, ...],
-    *,
-    run_id: str,
-    run_date: date,
-    published_at: datetime,
-) -> None:
-    with attached_read_only(warehouse_path, "wh") as con:
-        con.execute(f"attach {sql_string(str(tmp_path))} as pub")
-        for schema in sorted({fp.schema for fp in audited}):
-            con.execute(f"create schema pub.{quote_identifier(schema)}")
-        for fp in audited:
-            relation = f"{quote_identifier(fp.schema)}.{quote_identifier(fp.name)}"
-            # Views become tables: the published file must not depend on the warehouse.
-            con.execute(f"create table pub.{relation} as select * from wh.{relation}")
-        _verify_copy(con, audited)
-        _write_publish_log(con, audited, run_id=run_id, run_date=run_date, published_at=published_at)
-        con.execute("checkpoint pub")
-        con.execute("detach pub")
-
-
-def _verify_copy(con: duckdb.DuckDBPyConnection, audited: tuple[TableFingerprint, ...]) -> None:
-    """The copy must be what the audit saw; a difference means the warehouse changed under the run."""
-    schemas = tuple(sorted({fp.schema for fp in audited}))
-    copied = fingerprint_catalog(con, "pub", schemas) if schemas else {}
-    expected = {fp.qualified_name: fp for fp in audited}
-    if copied != expected:
-        changed = sorted(name for name in expected.keys() | copied.keys() if copied.get(name) != expected.get(name))
-        raise RunFailed(
-            f"publish aborted: {', '.join(changed)} changed between audit and publish "
-            "(did another process write to the warehouse during the run?). Nothing was published; rerun."
-        )
-
-
-def _write_publish_log(
-    con: duckdb.DuckDBPyConnection,
-    audited: tuple[TableFingerprint, ...],
-    *,
-    run_id: str,
-    run_date: date,
-    published_at: datetime,
-) -> None:
-    con.execute(
-        f"create table pub.main.{PUBLISH_LOG_TABLE} (run_id varchar, run_date date, "
-        "published_at timestamptz, table_schema varchar, table_name varchar, row_count bigint, "
-        "checksum varchar)"
-    )
-    con.executemany(
-        f"insert into pub.main.{PUBLISH_LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?)",
-        [[run_id, run_date, published_at, fp.schema, fp.name, fp.row_count, fp.checksum] for fp in audited],
-    )
-
-
-def _keep_previous(marts_path: Path) -> None:
-    """Hard-link the current file as `.previous` (no copy; the old inode lives on after the swap)."""
-    if not marts_path.exists():
-        return
-    staging = marts_path.with_name(f"{marts_path.name}.previous{_TMP_MARKER}link")
-    staging.unlink(missing_ok=True)
-    try:
-        os.link(marts_path, staging)
-    except OSError:  # a file system without hard links: publishing matters more than the spare copy
-        return
-    os.replace(staging, previous_path_for(marts_path))
-
-
-def _refuse_if_written_in_place(marts_path: Path) -> None:
-    """A WAL beside the published file means someone opened it read-write; swapping would corrupt it."""
-    wal = marts_path.with_name(marts_path.name + ".wal")
-    if wal.exists():
-        raise RunFailed(
-            f"{wal} exists: a process has the published marts open for writing. BI tools must open "
-            f"{marts_path} read-only; close that process (or delete the WAL if it is gone) and rerun."
-        )
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file, or a directory so that a rename in it survives a power cut."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

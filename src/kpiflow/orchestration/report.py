@@ -1,6 +1,6 @@
 """The nightly report: headline KPIs from the published marts, with the day-on-day and month-on-month change.
 
-Read from the published file, not the warehouse: the report shows exactly what BI tools now see.
+Read from the published marts, not the build: the report shows exactly what BI tools now see.
 The month compared is the latest complete one (a month-to-date total against a whole month would
 always look like a fall early in the month).
 """
@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
-from kpiflow.orchestration.duckdb_files import attached_read_only
 from kpiflow.orchestration.pipeline import GateOutcome
+from kpiflow.warehouse import Warehouse
 
 HEADLINE_KPIS: tuple[str, ...] = (
     "net_revenue",
@@ -55,8 +54,8 @@ class KpiReport:
         return f"{len(self.rows)} KPIs reported"
 
 
-def build_kpi_report(marts_path: Path, run_date: date) -> KpiReport:
-    changes = read_kpi_changes(marts_path, run_date)
+def build_kpi_report(warehouse: Warehouse, run_date: date) -> KpiReport:
+    changes = read_kpi_changes(warehouse, run_date)
     return KpiReport(
         rows=tuple(table_rows(changes, run_date)),
         headline_rows=tuple(table_rows(headline(changes), run_date)),
@@ -71,33 +70,27 @@ def latest_complete_month(run_date: date) -> date:
     return (this_month - timedelta(days=1)).replace(day=1)
 
 
-def read_kpi_changes(marts_path: Path, run_date: date) -> tuple[KpiChange, ...]:
+def read_kpi_changes(warehouse: Warehouse, run_date: date) -> tuple[KpiChange, ...]:
     """Every KPI in the published marts, headline KPIs first; empty when nothing is published yet."""
-    if not marts_path.exists():
+    if not warehouse.is_published():
         return ()
     month = latest_complete_month(run_date)
     previous_month = (month - timedelta(days=1)).replace(day=1)
-    with attached_read_only(marts_path, "published") as con:
-        tables = {
-            row[0]
-            for row in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_catalog = 'published' and table_schema = 'marts'"
-            ).fetchall()
-        }
+    with warehouse.read_published() as session:
+        tables = {name for _, name in session.relations(("marts",))}
         if "kpi_values" not in tables:
             return ()
         catalog = (
-            "select kpi, label, unit from published.marts.kpi_catalog"
+            "select kpi, label, unit from marts.kpi_catalog"
             if "kpi_catalog" in tables
-            else "select distinct kpi, kpi as label, '' as unit from published.marts.kpi_values"
+            else "select distinct kpi, kpi as label, '' as unit from marts.kpi_values"
         )
-        rows = con.execute(
+        rows = session.execute(
             f"""
             with catalog as ({catalog}),
             overall as (
                 select kpi, grain, period_start::date as period_start, value
-                from published.marts.kpi_values
+                from marts.kpi_values
                 where dimension_set = 'overall' and not coalesce(is_suppressed, false)
             )
             select c.kpi, c.label, c.unit,
@@ -175,9 +168,9 @@ def quality_markdown(gate: GateOutcome, run_date: date) -> str:
     return f"## Input checks for {run_date}: {verdict}\n\n```\n{gate.summary_text.strip()}\n```{docs}\n"
 
 
-def run_markdown(run_date: date, marts_path: Path, kpis: KpiReport, stage_lines: list[str]) -> str:
+def run_markdown(run_date: date, published: str, kpis: KpiReport, stage_lines: list[str]) -> str:
     stages = "\n".join(f"- {line}" for line in stage_lines)
     return (
-        f"## kpiflow nightly run for {run_date}\n\nPublished: `{marts_path}`\n\n"
+        f"## kpiflow nightly run for {run_date}\n\nPublished: `{published}`\n\n"
         f"### Headline KPIs\n\n{markdown_table(kpis.headline_rows)}\n\n### Stages\n\n{stages}\n"
     )

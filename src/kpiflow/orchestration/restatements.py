@@ -18,7 +18,7 @@ when only the end changed, else the earlier of its old and new start; an added o
 The run's window then starts on the earliest restated day before it, the gate judges the rows from there and the
 build recomputes them.
 A restatement older than the horizon (KPIFLOW_RESTATEMENT_HORIZON_DAYS, default 90 days before the run date) is
-refused: rebuilding that much belongs to `--full-refresh`. The hash is fingerprints.row_hash_sql (DuckDB's hash).
+refused: rebuilding that much belongs to `--full-refresh`. The hash is the warehouse session's `row_hash_sql`.
 """
 
 from __future__ import annotations
@@ -27,12 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import duckdb
-
 from kpiflow.errors import RunFailed
-from kpiflow.orchestration.duckdb_files import quote_identifier
-from kpiflow.orchestration.fingerprints import checksum_sql, row_hash_sql
 from kpiflow.quality.specs import GateSpec, TableSpec
+from kpiflow.warehouse import MissingRelation, Session
+from kpiflow.warehouse.fingerprints import quote_identifier
 
 HORIZON_ENV = "KPIFLOW_RESTATEMENT_HORIZON_DAYS"
 DEFAULT_HORIZON_DAYS = 90
@@ -87,7 +85,7 @@ class Restatements:
             )
 
 
-def take_fingerprints(con: duckdb.DuckDBPyConnection, gate: GateSpec, run_id: str | None = None) -> None:
+def take_fingerprints(con: Session, gate: GateSpec, run_id: str | None = None) -> None:
     """Fingerprint the raw tables as they are now into kpiflow_state's `_taken` tables (the schema exists): one
     query per table. A table or column missing from the warehouse is left out (the quality gate names it).
     `run_id`: the run the pass is for, so that its build can keep it without a second pass (taken_by)."""
@@ -101,7 +99,7 @@ def take_fingerprints(con: duckdb.DuckDBPyConnection, gate: GateSpec, run_id: st
         "end_day date, start_hash varchar, end_hash varchar)"
     )
     for table in gate.tables:
-        taken = _fingerprint_query(gate.schema, table)
+        taken = _fingerprint_query(con, gate.schema, table)
         if taken is None:
             continue
         query, signature = taken
@@ -113,13 +111,13 @@ def take_fingerprints(con: duckdb.DuckDBPyConnection, gate: GateSpec, run_id: st
             con.execute(
                 f"insert into {target}{_TAKEN} {query} union all select {marker}", [table.name, table.name, signature]
             )
-        except (duckdb.CatalogException, duckdb.BinderException):
+        except MissingRelation:
             continue
     if run_id is not None:
         con.execute(f"insert into {TAKEN_BY_TABLE} values (?)", [run_id])
 
 
-def taken_by(con: duckdb.DuckDBPyConnection) -> str | None:
+def taken_by(con: Session) -> str | None:
     """The run whose fingerprint pass the `_taken` tables hold (None: unknown, or forgotten)."""
     if not _exist(con, TAKEN_BY_TABLE):
         return None
@@ -127,20 +125,20 @@ def taken_by(con: duckdb.DuckDBPyConnection) -> str | None:
     return None if row is None else row[0]
 
 
-def forget_taker(con: duckdb.DuckDBPyConnection) -> None:
+def forget_taker(con: Session) -> None:
     """The raw tables changed after the pass (the gate quarantined rows): the build must take its own."""
     if _exist(con, TAKEN_BY_TABLE):
         con.execute(f"delete from {TAKEN_BY_TABLE}")
 
 
-def _fingerprint_query(schema: str, table: TableSpec) -> tuple[str, str] | None:
+def _fingerprint_query(con: Session, schema: str, table: TableSpec) -> tuple[str, str] | None:
     """The query fingerprinting `table` (its first parameter is the table's name), and its signature: the columns its
     hashes cover. Only the declared columns are hashed, in their declared order: a model reads no other (a test
     makes sure), so a change to another column changes no KPI and restates nothing."""
     relation = f"{_relation(schema, table.name)} as {_ROW}"
     columns = table.column_names
     if table.window_column:
-        return _per_day(relation, f"{_ROW}.{quote_identifier(table.window_column)}", columns), _signature(columns)
+        return _per_day(con, relation, f"{_ROW}.{quote_identifier(table.window_column)}", columns), _signature(columns)
     if table.day_from:
         # Only the parent's key and day enter the join: the join is most of the pass.
         parent = table.day_from
@@ -148,7 +146,7 @@ def _fingerprint_query(schema: str, table: TableSpec) -> tuple[str, str] | None:
         days = f"select {keys}, cast({quote_identifier(parent.parent_column)} as date) as {_DAY} from "
         on = " and ".join(f"{_ROW}.{quote_identifier(c)} = {_PARENT}.{quote_identifier(c)}" for c in parent.join)
         relation += f" join ({days}{_relation(schema, parent.parent)}) as {_PARENT} on {on}"
-        return _per_day(relation, f"{_PARENT}.{_DAY}", columns), _signature(columns)
+        return _per_day(con, relation, f"{_PARENT}.{_DAY}", columns), _signature(columns)
     validity = table.validity
     if validity is None:
         return None
@@ -158,7 +156,7 @@ def _fingerprint_query(schema: str, table: TableSpec) -> tuple[str, str] | None:
     end = f"cast({_ROW}.{quote_identifier(validity.end)} as date)" if validity.end else "cast(null as date)"
     query = (
         f"select ?, {key}, cast({_ROW}.{quote_identifier(validity.start)} as date), {end}, "
-        f"cast({_hash(start_columns)} as varchar), cast({_hash(end_columns)} as varchar) from {relation}"
+        f"cast({_hash(con, start_columns)} as varchar), cast({_hash(con, end_columns)} as varchar) from {relation}"
     )
     return query, f"{_signature(start_columns)}/{_signature(end_columns)}"
 
@@ -173,18 +171,20 @@ def _relation(schema: str, name: str) -> str:
     return f"{quote_identifier(schema)}.{quote_identifier(name)}"
 
 
-def _per_day(relation: str, date_column: str, columns: Sequence[str]) -> str:
+def _per_day(con: Session, relation: str, date_column: str, columns: Sequence[str]) -> str:
     """Row count and checksum of the `columns` of the `_ROW` rows per day of `date_column`."""
     day = f"cast({date_column} as date)"
     hashed = [f"{_ROW}.{quote_identifier(c)}" for c in columns] or ["0"]
-    return f"select ?, {day}, count(*), {checksum_sql(*hashed)} from {relation} where {day} is not null group by {day}"
+    return (
+        f"select ?, {day}, count(*), {con.checksum_sql(*hashed)} from {relation} where {day} is not null group by {day}"
+    )
 
 
-def _hash(columns: list[str]) -> str:
-    return row_hash_sql(*(f"{_ROW}.{quote_identifier(c)}" for c in columns)) if columns else "0"
+def _hash(con: Session, columns: list[str]) -> str:
+    return con.row_hash_sql(*(f"{_ROW}.{quote_identifier(c)}" for c in columns)) if columns else "0"
 
 
-def restated_before(con: duckdb.DuckDBPyConnection, window_start: date) -> Restatements:
+def restated_before(con: Session, window_start: date) -> Restatements:
     """Compare the fingerprints just taken with those of the last build: the restated days before `window_start`.
     Tables without a recorded fingerprint of the same signature (see `_signature`) restate nothing."""
     if not _recorded(con):
@@ -246,20 +246,15 @@ def _same_signature(table: str, key: str, signature: str) -> str:
     )
 
 
-def _recorded(con: duckdb.DuckDBPyConnection) -> bool:
+def _recorded(con: Session) -> bool:
     return _exist(con, DAYS_TABLE, f"{DAYS_TABLE}{_TAKEN}", ROWS_TABLE, f"{ROWS_TABLE}{_TAKEN}")
 
 
-def _exist(con: duckdb.DuckDBPyConnection, *names: str) -> bool:
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema || '.' || table_name in "
-        f"({', '.join('?' for _ in names)})",
-        list(names),
-    ).fetchone()
-    return bool(found) and found[0] == len(names)
+def _exist(con: Session, *names: str) -> bool:
+    return all(con.has_relation(name) for name in names)
 
 
-def keep_fingerprints(con: duckdb.DuckDBPyConnection) -> None:
+def keep_fingerprints(con: Session) -> None:
     """After a successful build: the fingerprints taken before it become the ones the next run compares with."""
     for table in (DAYS_TABLE, ROWS_TABLE):
         if _exist(con, f"{table}{_TAKEN}"):

@@ -1,7 +1,7 @@
-"""The real stages: thin adapters from a RunContext to the packages that own each piece of work.
+"""The stages: thin adapters from a RunContext to the packages that own each piece of work; the flow's tasks
+call them directly.
 
-Each imports its package inside the function, so the CLI stays fast and a stage can be replaced in
-tests before the package it calls is even importable.
+Each imports its package inside the function, so the CLI stays fast.
 """
 
 from __future__ import annotations
@@ -9,13 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from datetime import date, timedelta
-from pathlib import Path
-
-import duckdb
 
 from kpiflow.errors import UserInputError
 from kpiflow.orchestration.dbt import DbtBuildSummary, dbt_build
-from kpiflow.orchestration.duckdb_files import attached_read_only
 from kpiflow.orchestration.incremental import (
     check_window,
     horizon_setting,
@@ -31,22 +27,12 @@ from kpiflow.orchestration.pipeline import (
     LandingSummary,
     RunContext,
     ScorecardSummary,
-    Stages,
 )
 from kpiflow.orchestration.transient import TransientRunError
 from kpiflow.quality.restated import RESTATED_TAG
+from kpiflow.warehouse import Warehouse, WarehouseError, warehouse_for
 
 DEMO_SCALE_ENV = "KPIFLOW_DEMO_SCALE"
-
-
-def real_stages() -> Stages:
-    return Stages(
-        land=land_or_verify_inputs,
-        check=check_inputs,
-        compile=compile_metrics,
-        build=build_models,
-        scorecards=build_scorecards,
-    )
 
 
 def demo_scale() -> float:
@@ -66,12 +52,13 @@ def land_or_verify_inputs(ctx: RunContext) -> LandingSummary:
     if ctx.options.ensure_demo_data:
         return _ensure_demo_data(ctx)
     path = ctx.settings.warehouse_path
-    if not _has_raw_data(path):
+    warehouse = warehouse_for(ctx.settings)
+    if not _has_raw_data(warehouse):
         raise UserInputError(
-            f"warehouse {path} has no raw input data. Create demo data with `kpiflow run --ensure-demo-data` "
-            "(or `kpiflow demo-data`), or point KPIFLOW_WAREHOUSE at your warehouse."
+            f"warehouse {warehouse.location} has no raw input data. Create demo data with "
+            "`kpiflow run --ensure-demo-data` (or `kpiflow demo-data`), or point KPIFLOW_WAREHOUSE at your warehouse."
         )
-    latest = latest_input_date(path)
+    latest = latest_input_date(warehouse)
     if latest is not None and latest < ctx.run_date:
         raise TransientRunError(
             f"inputs for {ctx.run_date} have not landed yet: raw.orders ends on {latest}. The run retries; "
@@ -90,7 +77,7 @@ def _ensure_demo_data(ctx: RunContext) -> LandingSummary:
 
     path = ctx.settings.warehouse_path
     spec = read_demo_spec(path)
-    if spec is None and _has_raw_data(path):
+    if spec is None and _has_raw_data(warehouse_for(ctx.settings)):
         raise UserInputError(
             f"warehouse {path} holds raw data that is not kpiflow demo data; --ensure-demo-data would replace it. "
             "Run without --ensure-demo-data, or set KPIFLOW_WAREHOUSE to a new file for the demo."
@@ -111,22 +98,19 @@ def _ensure_demo_data(ctx: RunContext) -> LandingSummary:
     return LandingSummary(path, False, _as_of(spec.end, ctx), "demo data already present")
 
 
-def _has_raw_data(path: Path) -> bool:
-    if not path.exists():
+def _has_raw_data(warehouse: Warehouse) -> bool:
+    if not warehouse.exists():
         return False
-    with attached_read_only(path, "wh") as con:
-        count = con.execute(
-            "select count(*) from information_schema.tables where table_catalog = 'wh' and table_schema = 'raw'"
-        ).fetchone()
-    return bool(count and count[0])
+    with warehouse.connect(read_only=True) as session:
+        return bool(session.relations(("raw",)))
 
 
-def latest_input_date(path: Path) -> date | None:
+def latest_input_date(warehouse: Warehouse) -> date | None:
     """The last day with orders in the raw data, or None when the warehouse has no raw.orders to tell."""
-    with attached_read_only(path, "wh") as con:
+    with warehouse.connect(read_only=True) as session:
         try:
-            row = con.execute("select max(order_ts)::date from wh.raw.orders").fetchone()
-        except duckdb.Error:
+            row = session.execute("select max(order_ts)::date from raw.orders").fetchone()
+        except WarehouseError:
             return None
     return row[0] if row else None
 
@@ -144,7 +128,7 @@ def check_inputs(ctx: RunContext) -> GateOutcome:
     )
     report = run_gate(ctx.settings, ctx.run_date, data_docs=True, quarantine=True, window_start=window)
     if any(report.quarantined_rows.values()):
-        raw_changed_after_check(ctx.settings.warehouse_path)
+        raw_changed_after_check(warehouse_for(ctx.settings))
     return GateOutcome(
         passed=report.passed,
         summary_text=report.summary_text(),
@@ -175,17 +159,18 @@ def build_models(ctx: RunContext) -> DbtBuildSummary:
         horizon_days=horizon_setting(ctx.options.restatement_horizon),
         run_id=ctx.run_id,
     )
-    set_window(ctx.settings.warehouse_path, plan)
+    warehouse = warehouse_for(ctx.settings)
+    set_window(warehouse, plan)
     summary = dbt_build(
         ctx.settings, run_date=ctx.run_date, full_refresh=plan.full_refresh, exclude=f"tag:{RESTATED_TAG}"
     )
-    record_build(ctx.settings.warehouse_path, ctx.run_date, plan)
+    record_build(warehouse, ctx.run_date, plan)
     return replace(summary, mode=plan.headline())
 
 
 def build_scorecards(ctx: RunContext) -> ScorecardSummary:
     from kpiflow.scorecards import build_scorecards as write_scorecards
 
-    with duckdb.connect(str(ctx.settings.warehouse_path)) as con:
-        result = write_scorecards(con, ctx.settings.project_dir, run_date=ctx.run_date)
+    with warehouse_for(ctx.settings).connect() as session:
+        result = write_scorecards(session, ctx.settings.project_dir, run_date=ctx.run_date)
     return ScorecardSummary(note=result.headline(), warnings=result.warnings)

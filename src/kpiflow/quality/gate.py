@@ -23,6 +23,8 @@ from kpiflow.quality.report import CheckResult, GateReport
 from kpiflow.quality.sql import Context, input_range_query, latest_date_query, now_utc
 from kpiflow.quality.vocabularies import VOCABULARIES_FILE, add_vocabularies
 from kpiflow.quality.warehouse import Warehouse
+from kpiflow.warehouse import Warehouse as WarehouseEngine
+from kpiflow.warehouse import warehouse_for
 
 if TYPE_CHECKING:
     from kpiflow.quality.validation import GeRunner
@@ -89,16 +91,16 @@ def _affected_tables(gate: s.GateSpec, changed: set[str]) -> set[str]:
     return changed | children
 
 
-def _open_runner(settings: Settings, gate: s.GateSpec, docs_dir: Path | None) -> GeRunner:
+def _open_runner(warehouse: WarehouseEngine, gate: s.GateSpec, docs_dir: Path | None) -> GeRunner:
     from kpiflow.quality.validation import GeRunner  # Great Expectations loads here, not at `kpiflow --help`
 
     try:
-        return GeRunner(settings.warehouse_path, gate, docs_dir)
+        return GeRunner(warehouse.sqlalchemy_url(), gate, docs_dir)
     except Exception as exc:  # GE wraps driver errors in its own types
         text = str(exc)
         if "lock" in text.lower() or "configuration" in text.lower():
             raise RunFailed(
-                f"cannot open {settings.warehouse_path}: {text.splitlines()[0]}; another process (or an open "
+                f"cannot open {warehouse.location}: {text.splitlines()[0]}; another process (or an open "
                 "connection in this one) is using the warehouse, close it and retry"
             ) from None
         raise
@@ -152,16 +154,17 @@ def run_gate(
     state_dir/quality/<run_date>.json. Raises UserInputError for a missing warehouse or bad declarations.
     """
     started = time.perf_counter()
-    if not settings.warehouse_path.is_file():
+    warehouse = warehouse_for(settings)
+    if not warehouse.exists():
         raise UserInputError(
-            f"warehouse {settings.warehouse_path} not found; create it (kpiflow demo-data) or set KPIFLOW_WAREHOUSE"
+            f"warehouse {warehouse.location} not found; create it (kpiflow demo-data) or set KPIFLOW_WAREHOUSE"
         )
     gate = add_vocabularies(
         load_gate_spec(checks_file or settings.project_dir / CHECKS_FILE), settings.project_dir / VOCABULARIES_FILE
     )
     latest_allowed = future_after()
     docs_dir = (data_docs_dir or settings.state_dir / "data_docs") if data_docs else None
-    runner = _open_runner(settings, gate, docs_dir)
+    runner = _open_runner(warehouse, gate, docs_dir)
     try:
         if run_date is None:
             run_date = _default_run_date(runner.warehouse, gate)

@@ -78,13 +78,13 @@ def _result_format() -> dict[str, Any]:
 class GeRunner:
     """One GE context and datasource for a whole gate run, so re-validation after quarantine reuses them."""
 
-    def __init__(self, warehouse: Path, gate: s.GateSpec, data_docs_dir: Path | None) -> None:
+    def __init__(self, connection_string: str, gate: s.GateSpec, data_docs_dir: Path | None) -> None:
         ge_duckdb_fix.install()
         self.gate, self.data_docs_dir = gate, data_docs_dir
         with _quiet_ge():
             self.context = _context(data_docs_dir)
             self.source = self.context.data_sources.add_sql(
-                name=_DATASOURCE, connection_string=f"duckdb:///{warehouse}", create_temp_table=False
+                name=_DATASOURCE, connection_string=connection_string, create_temp_table=False
             )
         self._batches: dict[str, Any] = {}
         # The execution engine makes its own SQLAlchemy engine; the gate's own SQL shares it (one pool).

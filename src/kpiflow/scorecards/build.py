@@ -1,6 +1,6 @@
 """The pipeline step after dbt: targets -> achievement -> scorecards -> pay, written to the warehouse.
 
-build_scorecards reads only from the connection it is given (kpi_values, kpi_catalog, stg_employees,
+build_scorecards reads only from the warehouse session it is given (kpi_values, kpi_catalog, stg_employees,
 the seeds) and the card YAML, and replaces its output tables (warnings included) in one transaction.
 Only periods that have started by the run date are scored; the one still open is marked provisional
 (rule 22: as of the run date).
@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-
-import duckdb
 
 from kpiflow.errors import RunFailed, UserInputError
 from kpiflow.scorecards import inputs
@@ -34,6 +32,7 @@ from kpiflow.scorecards.targets import (
     seed_row_key,
     seed_row_lines,
 )
+from kpiflow.warehouse import Session
 
 CARDS_FOLDER = Path("metrics") / "scorecards"
 
@@ -156,9 +155,7 @@ def _score_cards(
     return results
 
 
-def build_scorecards(
-    con: duckdb.DuckDBPyConnection, project_dir: Path, run_date: date | None = None
-) -> ScorecardBuildSummary:
+def build_scorecards(con: Session, project_dir: Path, run_date: date | None = None) -> ScorecardBuildSummary:
     """Compute kpi_achievement, scorecard_results and payouts for periods started by `run_date` (default today).
 
     Raises UserInputError for bad cards or seeds, RunFailed when role holders would get no result.
@@ -210,7 +207,7 @@ def build_scorecards(
 
 
 def write_outputs_for(
-    con: duckdb.DuckDBPyConnection,
+    con: Session,
     achievement_rows: list,
     results: list[CardPeriodResult],
     warnings: list[tuple[str | None, str]],

@@ -1,6 +1,8 @@
-"""`kpiflow scorecard`: one card's results for one period, read from the PUBLISHED marts file (read-only)."""
+"""`kpiflow scorecard`: one card's results for one period, read from the PUBLISHED marts (read-only)."""
 
 from __future__ import annotations
+
+from contextlib import ExitStack
 
 import typer
 
@@ -15,30 +17,28 @@ def scorecard(
     explain: bool = typer.Option(False, "--explain", help="Show how each number was computed."),
 ) -> None:
     """Show a scorecard's KPI index and pay for one period, from the published marts."""
-    import duckdb
-
     from kpiflow.config import Settings
     from kpiflow.scorecards.periods import parse_period
-    from kpiflow.scorecards.report import open_published, render
+    from kpiflow.scorecards.report import render
+    from kpiflow.warehouse import MissingRelation, WarehouseError, warehouse_for
 
     try:
         period_start = parse_period(period)
     except ValueError as exc:
         raise UserInputError(f"--period: {exc}") from None
-    marts = Settings.from_env().marts_path
-    if not marts.is_file():
+    warehouse = warehouse_for(Settings.from_env())
+    marts = warehouse.published_location
+    if not warehouse.is_published():
         raise UserInputError(f"no published marts at {marts}; run `kpiflow run` first (or set KPIFLOW_MARTS)")
-    try:
-        con = open_published(marts)
-    except duckdb.Error as exc:
-        raise UserInputError(f"cannot open {marts} read-only: {exc}") from None
-    try:
+    with ExitStack() as stack:
         try:
-            text = render(con, card, period_start, employee, output_format, explain)
-        except duckdb.CatalogException as exc:
+            session = stack.enter_context(warehouse.read_published())
+        except WarehouseError as exc:
+            raise UserInputError(f"cannot open {marts} read-only: {exc}") from None
+        try:
+            text = render(session, card, period_start, employee, output_format, explain)
+        except MissingRelation as exc:
             raise UserInputError(
                 f"{marts} has no scorecard results ({exc}); the pipeline publishes them after `kpiflow run`"
             ) from None
-    finally:
-        con.close()
     typer.echo(text, nl=False)

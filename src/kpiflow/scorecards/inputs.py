@@ -12,10 +12,9 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
-
 from kpiflow.errors import RunFailed
 from kpiflow.scorecards.model import COMPANY_ENTITY_ID, ENTITY_DIMENSION_SET
+from kpiflow.warehouse import Session
 
 INPUT_TABLES: dict[str, str] = {
     "marts.kpi_values": """kpi varchar, grain varchar, period_start date, dimension_set varchar,
@@ -35,14 +34,14 @@ INPUT_TABLES: dict[str, str] = {
 }
 
 
-def create_input_tables(con: duckdb.DuckDBPyConnection) -> None:
+def create_input_tables(con: Session) -> None:
     """Create empty input tables with the contract's schemas (stand-ins until dbt builds them)."""
     for table, columns in INPUT_TABLES.items():
         con.execute(f"create schema if not exists {table.split('.')[0]}")
         con.execute(f"create or replace table {table} ({columns})")
 
 
-def load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> int:
+def load_csv(con: Session, table: str, path: Path) -> int:
     """Append a CSV (header row, empty = NULL) to a contract table, casting by column name."""
     before = con.execute(f"select count(*) from {table}").fetchone()[0]  # type: ignore[index]
     con.execute(
@@ -50,16 +49,6 @@ def load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> int:
         [str(path)],
     )
     return con.execute(f"select count(*) from {table}").fetchone()[0] - before  # type: ignore[index]
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """True for a table or a view (information_schema.tables lists both)."""
-    schema, name = table.split(".")
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchone()
-    return bool(found and found[0])
 
 
 def to_decimal(value: float | Decimal | int | None) -> Decimal | None:
@@ -159,14 +148,14 @@ class DepartmentPlan:
     maximum: Decimal
 
 
-def read_catalog(con: duckdb.DuckDBPyConnection) -> dict[str, CatalogEntry]:
-    if not table_exists(con, "marts.kpi_catalog"):
+def read_catalog(con: Session) -> dict[str, CatalogEntry]:
+    if not con.has_relation("marts.kpi_catalog"):
         raise RunFailed("marts.kpi_catalog is missing: build the KPI marts (kpiflow run) before scorecards")
     rows = con.execute("select kpi, direction, band_low, band_high from marts.kpi_catalog").fetchall()
     return {kpi: CatalogEntry(kpi, direction, to_decimal(low), to_decimal(high)) for kpi, direction, low, high in rows}
 
 
-def read_actuals(con: duckdb.DuckDBPyConnection, kpis: set[str]) -> list[Actual]:
+def read_actuals(con: Session, kpis: set[str]) -> list[Actual]:
     """Values of the given KPIs at the entity levels scorecards know (company/store/department/employee).
 
     Rows without an entity id (e.g. orders with no seller) or without a period cannot carry a target
@@ -208,14 +197,14 @@ def read_actuals(con: duckdb.DuckDBPyConnection, kpis: set[str]) -> list[Actual]
     return actuals
 
 
-def first_period(con: duckdb.DuckDBPyConnection) -> date | None:
+def first_period(con: Session) -> date | None:
     """The earliest period with any KPI value: where the warehouse's history starts."""
     row = con.execute("select min(period_start) from marts.kpi_values").fetchone()
     return row[0] if row else None
 
 
-def read_employees(con: duckdb.DuckDBPyConnection) -> list[Employee]:
-    if not table_exists(con, "staging.stg_employees"):
+def read_employees(con: Session) -> list[Employee]:
+    if not con.has_relation("staging.stg_employees"):
         raise RunFailed("staging.stg_employees is missing: build staging (kpiflow run) before scorecards")
     rows = con.execute(
         """select employee_id, store_id, department, job_role, hire_date, termination_date,
@@ -228,9 +217,9 @@ def read_employees(con: duckdb.DuckDBPyConnection) -> list[Employee]:
     ]
 
 
-def read_target_seed(con: duckdb.DuckDBPyConnection) -> list[SeedTargetRow] | None:
+def read_target_seed(con: Session) -> list[SeedTargetRow] | None:
     """Rows of seeds.kpi_targets; None when the seed was never loaded."""
-    if not table_exists(con, "seeds.kpi_targets"):
+    if not con.has_relation("seeds.kpi_targets"):
         return None
     rows = con.execute(
         """select kpi, lower(entity_type), nullif(trim(entity_id), ''),
@@ -241,9 +230,9 @@ def read_target_seed(con: duckdb.DuckDBPyConnection) -> list[SeedTargetRow] | No
     return [SeedTargetRow(k, et, eid, g, p, *(to_decimal(v) for v in values)) for k, et, eid, g, p, *values in rows]
 
 
-def read_department_plans(con: duckdb.DuckDBPyConnection) -> list[DepartmentPlan] | None:
+def read_department_plans(con: Session) -> list[DepartmentPlan] | None:
     """Rows of seeds.department_plans; None when the seed was never loaded."""
-    if not table_exists(con, "seeds.department_plans"):
+    if not con.has_relation("seeds.department_plans"):
         return None
     rows = con.execute(
         """select nullif(trim(department), ''), kpi, coalesce(nullif(lower(grain), ''), 'month'),

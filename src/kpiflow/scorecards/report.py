@@ -6,45 +6,26 @@ import csv
 import io
 import json
 from datetime import date
-from pathlib import Path
 from typing import Any
-
-import duckdb
 
 from kpiflow.errors import UserInputError
 from kpiflow.scorecards.explain import explain_payout
 from kpiflow.scorecards.formatting import money, number, percent, score
 from kpiflow.scorecards.outputs import MONEY, PAYOUTS, SCORECARD_RESULTS
 from kpiflow.scorecards.periods import period_label
+from kpiflow.warehouse import Session
 
 FORMATS = ("table", "csv", "json")
-PUBLISHED_CATALOG = "published"
 
 
-def open_published(path: Path) -> duckdb.DuckDBPyConnection:
-    """Attach the published marts file read-only under a fixed catalog name.
-
-    A file called marts.duckdb opened directly gets the catalog name `marts`, which makes
-    `marts.scorecard_results` ambiguous (catalog or schema?); attaching it as `published` avoids that.
-    """
-    con = duckdb.connect()
-    try:
-        con.execute(f"attach '{path.as_posix()}' as {PUBLISHED_CATALOG} (read_only)")
-        con.execute(f"use {PUBLISHED_CATALOG}")
-    except duckdb.Error:
-        con.close()
-        raise
-    return con
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+def _rows(con: Session, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     cursor = con.execute(sql, params)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def fetch(
-    con: duckdb.DuckDBPyConnection, card: str, period_start: date, employee: str | None
+    con: Session, card: str, period_start: date, employee: str | None
 ) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
     """Payout rows and each employee's KPI lines; UserInputError names what exists when nothing matches."""
     cards = [r[0] for r in con.execute("select distinct card from payroll.payouts order by card").fetchall()]
@@ -70,13 +51,9 @@ def fetch(
     return payouts, by_employee
 
 
-def card_warnings(con: duckdb.DuckDBPyConnection, card: str) -> list[str]:
+def card_warnings(con: Session, card: str) -> list[str]:
     """The build's warnings about this card or about every card (none from a file published before they existed)."""
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'payroll' "
-        "and table_name = 'scorecard_warnings'"
-    ).fetchone()
-    if not (found and found[0]):
+    if not con.has_relation("payroll.scorecard_warnings"):
         return []
     rows = con.execute(
         "select message from payroll.scorecard_warnings where card = ? or card is null order by card nulls first",
@@ -121,7 +98,7 @@ def _as_json_value(value: Any, column: str = "") -> Any:
 
 
 def render(
-    con: duckdb.DuckDBPyConnection,
+    con: Session,
     card: str,
     period_start: date,
     employee: str | None = None,

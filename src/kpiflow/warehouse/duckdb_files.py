@@ -2,7 +2,7 @@
 
 A DuckDB file's catalog is named after the file, so `marts.duckdb` holding schema `marts` makes
 `marts.kpi_values` ambiguous (catalog.table or schema.table?). Attaching under an explicit alias
-and qualifying every name with it sidesteps that for whatever the files are called.
+(and `use`-ing it, so that `schema.table` means that file's) sidesteps that for whatever the files are called.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-
-def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+from kpiflow.warehouse.fingerprints import quote_identifier
 
 
 def sql_string(value: str) -> str:

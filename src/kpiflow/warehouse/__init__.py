@@ -1,0 +1,46 @@
+"""The warehouse kpiflow runs on, behind one interface (interface.py); `warehouse_for` picks the engine.
+
+Importing this package loads no engine driver: an engine's module is imported when it is chosen.
+"""
+
+from __future__ import annotations
+
+from kpiflow.config import Settings
+from kpiflow.errors import UserInputError
+from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS
+from kpiflow.warehouse.interface import (
+    Columns,
+    MissingRelation,
+    PublishedVersion,
+    Session,
+    TableFingerprint,
+    Warehouse,
+    WarehouseError,
+)
+
+__all__ = [
+    "PUBLISHED_SCHEMAS",
+    "Columns",
+    "MissingRelation",
+    "PublishedVersion",
+    "Session",
+    "TableFingerprint",
+    "Warehouse",
+    "WarehouseError",
+    "warehouse_for",
+]
+
+
+def warehouse_for(settings: Settings) -> Warehouse:
+    """The warehouse of the active dbt target (KPIFLOW_TARGET's adapter type in profiles/profiles.yml)."""
+    from kpiflow.compiler.dialects import target_dialect
+
+    dialect = target_dialect(settings)
+    if dialect == "duckdb":
+        from kpiflow.warehouse.duckdb import DuckDBWarehouse
+
+        return DuckDBWarehouse(settings.warehouse_path, settings.marts_path, settings.state_dir)
+    raise UserInputError(
+        f"KPIFLOW_TARGET={settings.target} is a {dialect} target, and kpiflow has no {dialect} warehouse yet "
+        "(supported: duckdb). Run with a duckdb target, or see docs/operations.md, 'Warehouse interface'."
+    )

@@ -1,0 +1,42 @@
+"""Typed rows as text for bulk loading: exact decimals from their text, for any engine's CSV/COPY reader.
+
+Decimals are rounded half-even to their column's scale (rule 17 keeps rounding out of the marts unless a card asks
+for it); an infinite Decimal (an unbounded value) and None become NULL_MARK.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from kpiflow.warehouse.interface import Columns
+
+NULL_MARK = "\\N"
+
+
+def _decimal_text(quantum: Decimal) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if value is None or not value.is_finite():
+            return NULL_MARK
+        return str(value.quantize(quantum, rounding=decimal.ROUND_HALF_EVEN))
+
+    return convert
+
+
+def _plain_text(value: Any) -> str:
+    return NULL_MARK if value is None else str(value)
+
+
+def _converter(column_type: str) -> Callable[[Any], str]:
+    if column_type.startswith("decimal"):
+        return _decimal_text(Decimal(1).scaleb(-int(column_type.rstrip(")").split(",")[1])))
+    return _plain_text  # text, and dates (str(date) is ISO)
+
+
+def text_rows(columns: Columns, rows: Sequence[Sequence[Any]]) -> Iterator[list[str]]:
+    """Each row as the text of its cells, by the declared column types."""
+    converters = [_converter(kind) for _, kind in columns]
+    for row in rows:
+        yield [convert(value) for convert, value in zip(converters, row, strict=True)]
