@@ -37,6 +37,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("deploy", "kpiflow.orchestration.commands", "deploy"),
     ("serve", "kpiflow.orchestration.commands", "serve"),
     ("scorecard", "kpiflow.scorecards.command", "scorecard"),
+    ("dashboard", "kpiflow.dashboard.command", "dashboard"),
 ]
 
 
