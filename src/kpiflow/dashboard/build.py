@@ -24,7 +24,7 @@ from kpiflow.dashboard.marts import (
     read_overall,
     read_pay_cards,
 )
-from kpiflow.dashboard.pay import people
+from kpiflow.dashboard.pay import card_page
 from kpiflow.dashboard.render import environment, write_assets, write_page
 
 PAY_FOLDER = "pay"
@@ -95,7 +95,7 @@ def _write_site(marts_path: Path, out_dir: Path, project_dir: Path, include_pay:
     )  # fmt: skip
     if include_pay:
         written.append(write_page(env, out_dir, f"{PAY_FOLDER}/index.html", "pay.html.j2", title="Scorecards and pay",
-                                  cards=[people(card) for card in pay_cards]))  # fmt: skip
+                                  cards=[card_page(card) for card in pay_cards]))  # fmt: skip
     return tuple(str(path.relative_to(out_dir)) for path in written)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from kpiflow.errors import UserInputError
-from kpiflow.scorecards.report import fetch, open_published
+from kpiflow.scorecards.report import fetch, open_published_marts
 
 # kpi_values columns that hold a breakdown's member, by dimension_set (single breakdowns only).
 MEMBER_COLUMNS = ("store_id", "region", "channel", "category", "department", "employee_id")
@@ -83,12 +83,7 @@ class PayCard:
 @contextmanager
 def published_marts(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The published file attached read-only; a clear error when it is missing or not a marts file."""
-    if not path.is_file():
-        raise UserInputError(f"no published marts at {path}; run `kpiflow run` first (or set KPIFLOW_MARTS)")
-    try:
-        con = open_published(path)
-    except duckdb.Error as exc:
-        raise UserInputError(f"cannot open {path} read-only: {exc}") from None
+    con = open_published_marts(path)
     try:
         tables = {row[0] for row in con.execute(_TABLES_SQL, ["marts"]).fetchall()}
         missing = {"kpi_values", "kpi_catalog"} - tables

@@ -1,6 +1,6 @@
 """Each person's scorecard for the pay pages: the lines and the explanation `kpiflow scorecard --explain` prints.
 
-Reuses the scorecard command's formatting and `explain_payout`, so the page and the terminal never disagree.
+Reuses the scorecard command's line formatting and `explain_payout`, so the page and the terminal never disagree.
 """
 
 from __future__ import annotations
@@ -10,19 +10,13 @@ from datetime import date
 
 from kpiflow.dashboard.marts import PayCard
 from kpiflow.scorecards.explain import explain_payout
-from kpiflow.scorecards.formatting import number, score
-
-
-@dataclass(frozen=True)
-class KpiLine:
-    kpi: str
-    cells: tuple[str, ...]  # weight, actual, target, achievement, capped, weighted, status
+from kpiflow.scorecards.report import LINE_COLUMNS, line_cells
 
 
 @dataclass(frozen=True)
 class Person:
     employee_id: str
-    lines: tuple[KpiLine, ...]
+    lines: tuple[tuple[str, ...], ...]  # LINE_COLUMNS, as the terminal shows them
     explain: str
 
 
@@ -30,32 +24,14 @@ class Person:
 class CardPage:
     card: str
     period_start: date
+    columns: tuple[str, ...]
     people: tuple[Person, ...]
 
 
-def people(card: PayCard) -> CardPage:
-    persons = []
+def card_page(card: PayCard) -> CardPage:
+    people = []
     for payout in card.payouts:
         lines = card.lines.get(payout["employee_id"], [])
-        persons.append(
-            Person(
-                employee_id=payout["employee_id"],
-                lines=tuple(
-                    KpiLine(
-                        line["kpi"],
-                        (
-                            number(line["weight"]),
-                            number(line["actual"]),
-                            number(line["target"]),
-                            score(line["achievement"]),
-                            score(line["capped_achievement"]),
-                            score(line["weighted_score"]),
-                            str(line["status"]),
-                        ),
-                    )
-                    for line in lines
-                ),
-                explain=explain_payout(payout, lines),
-            )
-        )
-    return CardPage(card.card, card.period_start, tuple(persons))
+        cells = tuple(tuple(line_cells(line)) for line in lines)
+        people.append(Person(payout["employee_id"], cells, explain_payout(payout, lines)))
+    return CardPage(card.card, card.period_start, LINE_COLUMNS, tuple(people))

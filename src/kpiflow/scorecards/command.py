@@ -19,19 +19,14 @@ def scorecard(
 
     from kpiflow.config import Settings
     from kpiflow.scorecards.periods import parse_period
-    from kpiflow.scorecards.report import open_published, render
+    from kpiflow.scorecards.report import open_published_marts, render
 
     try:
         period_start = parse_period(period)
     except ValueError as exc:
         raise UserInputError(f"--period: {exc}") from None
     marts = Settings.from_env().marts_path
-    if not marts.is_file():
-        raise UserInputError(f"no published marts at {marts}; run `kpiflow run` first (or set KPIFLOW_MARTS)")
-    try:
-        con = open_published(marts)
-    except duckdb.Error as exc:
-        raise UserInputError(f"cannot open {marts} read-only: {exc}") from None
+    con = open_published_marts(marts)
     try:
         try:
             text = render(con, card, period_start, employee, output_format, explain)
