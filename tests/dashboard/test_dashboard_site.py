@@ -115,3 +115,36 @@ def test_the_cli_builds_the_site_beside_the_marts(tmp_path: Path, monkeypatch: p
     assert (tmp_path / "warehouse" / "dashboard" / "index.html").is_file()
     assert f"at {tmp_path / 'warehouse' / 'dashboard' / 'index.html'}" in capsys.readouterr().out
     assert date(2025, 2, 28).isoformat() in (tmp_path / "warehouse" / "dashboard" / "index.html").read_text()
+
+
+def test_serve_builds_then_serves_the_site_on_localhost(tmp_path: Path) -> None:
+    import os
+    import re
+    import subprocess
+    import sys
+    import urllib.request
+
+    marts = _marts(tmp_path / "marts.duckdb")
+    env = {**os.environ, "KPIFLOW_MARTS": str(marts), "KPIFLOW_PROJECT_DIR": str(_project(tmp_path / "project"))}
+    command = [
+        sys.executable,
+        "-m",
+        "kpiflow.cli",
+        "dashboard",
+        "--out",
+        str(tmp_path / "site"),
+        "--serve",
+        "--port",
+        "0",
+    ]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        lines = [server.stdout.readline(), server.stdout.readline()]
+        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", lines[1])
+        assert lines[0].startswith("dashboard: ") and match, (lines, server.poll())
+        with urllib.request.urlopen(match.group(1) + "index.html", timeout=10) as response:
+            assert "KPI overview" in response.read().decode()
+    finally:
+        server.terminate()
+        server.wait(10)
