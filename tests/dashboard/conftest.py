@@ -7,7 +7,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 from chromium import ensure_chromium  # noqa: E402
-
-# Fourteen months: the latest complete month has a month a year before it (vs last year, last year's line).
-DEMO_START, RUN_DATE = date(2024, 1, 1), date(2025, 2, 28)
+from dashboard_demo import DEMO_START, PRIVACY_MINIMUM, RUN_DATE  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -35,6 +32,8 @@ def published(tmp_path_factory: pytest.TempPathFactory, project_copier: Callable
 
     root = tmp_path_factory.mktemp("dashboard_published")
     project = project_copier(root / "project")
+    with (project / "dbt_project.yml").open("a", encoding="utf-8") as handle:
+        handle.write(f"\nvars:\n  hr_min_cell_size: {PRIVACY_MINIMUM}\n")
     warehouse, marts = root / "warehouse" / "kpiflow.duckdb", root / "warehouse" / "marts.duckdb"
     generate_demo_warehouse(warehouse, scale=0.01, start=DEMO_START, end=RUN_DATE, seed=7)
     env = {

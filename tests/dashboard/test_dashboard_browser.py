@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from dashboard_demo import PRIVACY_MINIMUM
 
 from kpiflow.dashboard import DashboardSite, build_dashboard
 from kpiflow.dashboard.formats import format_value
@@ -127,12 +128,12 @@ def test_domain_pages_show_marts_values_for_stores_and_months(published, sites, 
     ).fetchall()
     assert len(rows) >= 12
     table = browser.page.locator("#net_revenue details:has(summary:text('by store and month'))")
-    months = table.locator("thead th").all_inner_texts()[1:]
+    months = table.locator("thead th").all_text_contents()[1:]
     for store, month, value in rows[:: max(1, len(rows) // 8)]:
         row = table.locator(f"tr[data-member='{store}']")
         cell = row.locator("td").nth(months.index(month))
         assert float(cell.get_attribute("data-value")) == pytest.approx(value), (store, month)
-        assert cell.inner_text() == format_value(value, "$,.2f")
+        assert cell.text_content() == format_value(value, "$,.2f")
     trend = browser.page.evaluate("() => document.getElementById('trend-net_revenue').data.at(-1).y")
     overall = dict(con.execute(
         "select strftime(period_start, '%Y-%m'), value from p.marts.kpi_values where kpi = 'net_revenue' "
@@ -155,12 +156,12 @@ def test_hr_cells_under_the_privacy_minimum_show_no_value(published, sites, brow
     browser.open(plain.out_dir / "hr.html")
     for kpi, dimension_set, member, month in hidden:
         table = browser.page.locator(f"#{kpi} details:has(summary:text('by {dimension_set} and month'))")
-        months = table.locator("thead th").all_inner_texts()[1:]
+        months = table.locator("thead th").all_text_contents()[1:]
         cell = table.locator(f"tr[data-member='{member}'] td").nth(months.index(month))
-        assert cell.inner_text() == "fewer than 5"
+        assert cell.text_content() == f"fewer than {PRIVACY_MINIMUM}"
         assert cell.get_attribute("data-value") is None
     html = (plain.out_dir / "hr.html").read_text()
-    assert "fewer than 5" in html
+    assert f"fewer than {PRIVACY_MINIMUM}" in html and "fewer than 5" not in html
 
 
 def test_no_pay_figure_anywhere_without_include_pay_and_screenshots(

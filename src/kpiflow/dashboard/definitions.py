@@ -54,7 +54,9 @@ def read_definitions(project_dir: Path, published_kpis: list[str]) -> Definition
     others = [kpi for kpi in published_kpis if kpi not in placed]
     if others:
         by_file[OTHER_DOMAIN] = others
-    domains = tuple(Domain(slug, domain_title(slug), tuple(kpis)) for slug, kpis in by_file.items())
+    order = [*DOMAIN_TITLES, *sorted(by_file), OTHER_DOMAIN]  # the project's domains first, then by file name
+    slugs = sorted(by_file, key=order.index)
+    domains = tuple(Domain(slug, domain_title(slug), tuple(by_file[slug])) for slug in slugs)
     return Definitions(domains, formulas, privacy_minimum(project_dir))
 
 

@@ -67,6 +67,10 @@ class Series:
     targets: tuple[Achievement | None, ...]
 
     @property
+    def has_values(self) -> bool:
+        return any(v.raw is not None for v in (*self.values, *self.last_year))
+
+    @property
     def has_targets(self) -> bool:
         return any(t is not None and t.target is not None for t in self.targets)
 
@@ -79,6 +83,10 @@ class Breakdown:
     members: tuple[str, ...]
     months: tuple[date, ...]
     cells: tuple[tuple[Shown, ...], ...]  # [member][month]
+
+    @property
+    def has_values(self) -> bool:
+        return any(shown.raw is not None for row in self.cells for shown in row)
 
 
 @dataclass(frozen=True)
@@ -138,8 +146,11 @@ def year_before(day: date) -> date:
 
 
 def series(ctx: PageContext, entry: CatalogEntry, count: int) -> Series:
+    """The last `count` months, less leading months with nothing to show (a warehouse younger than the window)."""
     values = ctx.monthly.get(entry.kpi, {})
     months = months_back(ctx.month, count)
+    first = next((i for i, m in enumerate(months) if m in values or year_before(m) in values), len(months) - 1)
+    months = months[first:]
     return Series(
         months=months,
         values=tuple(ctx.shown(values.get(m), entry) for m in months),
