@@ -107,7 +107,8 @@ def test_the_cli_builds_the_site_beside_the_marts(tmp_path: Path, monkeypatch: p
 
     from kpiflow.cli import main
 
-    marts = _marts(tmp_path / "warehouse" / "marts.duckdb") if (tmp_path / "warehouse").mkdir() is None else None
+    (tmp_path / "warehouse").mkdir()
+    marts = _marts(tmp_path / "warehouse" / "marts.duckdb")
     monkeypatch.setenv("KPIFLOW_MARTS", str(marts))
     monkeypatch.setenv("KPIFLOW_PROJECT_DIR", str(_project(tmp_path / "project")))
     monkeypatch.setattr(sys, "argv", ["kpiflow", "dashboard"])
