@@ -71,7 +71,7 @@ def trend(entry: CatalogEntry, series: Series) -> str:
                                 line={"color": LINE}, name=entry.label))  # fmt: skip
     figure.update_layout(
         height=300, margin={"l": 60, "r": 10, "t": 10, "b": 40}, legend={"orientation": "h", "y": -0.2},
-        yaxis={"tickformat": entry.format, "hoverformat": entry.format}, hovermode="x unified",
+        yaxis={"tickformat": entry.format, "hoverformat": entry.format, "automargin": True}, hovermode="x unified",
     )  # fmt: skip
     return fragment(figure, f"trend-{entry.kpi}")
 
@@ -102,7 +102,7 @@ def breakdown(entry: CatalogEntry, table: Breakdown) -> str:
     ]  # fmt: skip
     figure.update_layout(
         height=300, margin={"l": 60, "r": 10, "t": 40, "b": 60}, showlegend=False,
-        yaxis={"tickformat": entry.format, "hoverformat": entry.format}, xaxis={"type": "category"},
+        yaxis={"tickformat": entry.format, "hoverformat": entry.format, "automargin": True}, xaxis={"type": "category"},
         updatemenus=[{"buttons": list(reversed(buttons)), "active": 0, "x": 0, "xanchor": "left", "y": 1.15,
                       "yanchor": "top", "showactive": True}],
     )  # fmt: skip
