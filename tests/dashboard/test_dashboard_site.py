@@ -149,3 +149,32 @@ def test_serve_builds_then_serves_the_site_on_localhost(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(10)
+
+
+@pytest.mark.parametrize(
+    ("value", "spec", "shown"),
+    [
+        (1234.567, "$,.2f", "$1,234.57"),
+        (-3.2, "$,.2f", "-$3.20"),
+        (0.12345, ".1%", "12.3%"),
+        (0.12345, ".2%", "12.35%"),
+        (1234.4, ",d", "1,234"),
+        (3.14159, ",.1f", "3.1"),
+        (None, ",d", "—"),
+        (2.5, "not a format", "2.50"),
+    ],
+)
+def test_values_follow_the_catalog_format(value: float | None, spec: str, shown: str) -> None:
+    from kpiflow.dashboard.formats import format_value
+
+    assert format_value(value, spec) == shown
+
+
+def test_changes_are_points_for_rates_and_percent_otherwise() -> None:
+    from kpiflow.dashboard.formats import change_direction, format_change
+
+    assert format_change(0.25, 0.20, ".1%") == "+5.0 pp"
+    assert format_change(110.0, 100.0, "$,.2f") == "+10.0%"
+    assert format_change(1.0, 0.0, ",d") == "—"
+    assert change_direction(110.0, 100.0, "lower_is_better") == "worse"
+    assert change_direction(110.0, 100.0, "higher_is_better") == "better"
