@@ -53,7 +53,7 @@ def overview_load_seconds(index: Path, repeat: int) -> list[float]:
 
 def main() -> None:
     from kpiflow.config import Settings
-    from kpiflow.dashboard import build_dashboard
+    from kpiflow.dashboard.build import build_dashboard
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--marts", type=Path, default=None)

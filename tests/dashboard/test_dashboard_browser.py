@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from dashboard_demo import PRIVACY_MINIMUM
 
-from kpiflow.dashboard import DashboardSite, build_dashboard
+from kpiflow.dashboard.build import DashboardSite, build_dashboard
 from kpiflow.dashboard.formats import format_value
 from kpiflow.scorecards.formatting import money
 

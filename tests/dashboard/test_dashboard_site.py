@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kpiflow.dashboard import build_dashboard
+from kpiflow.dashboard.build import build_dashboard
 from kpiflow.errors import UserInputError
 
 HOSTILE = "<script>alert('x')</script>{{ 7 * 7 }}{% raw %}"

@@ -170,12 +170,12 @@ def test_a_dashboard_that_cannot_be_built_is_a_warning_and_the_marts_stay_publis
     warehouse: Warehouse, stages: Stages, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 19: the dashboard follows a publish that has succeeded; its failure is reported, never un-publishes."""
-    from kpiflow.dashboard import after_publish
+    from kpiflow.dashboard import build
 
     def broken_site(*args: Any, **kwargs: Any) -> Any:
         raise OSError("disk full while writing the dashboard")
 
-    monkeypatch.setattr(after_publish, "build_dashboard", broken_site)
+    monkeypatch.setattr(build, "build_dashboard", broken_site)
     state = _run(stages)
     assert state.is_completed(), state.message
     result = state.result()

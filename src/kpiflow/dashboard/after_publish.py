@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kpiflow.config import Settings
-from kpiflow.dashboard.build import build_dashboard
 from kpiflow.dashboard.command import default_out_dir
 
 
@@ -37,6 +36,8 @@ class DashboardOutcome:
 
 
 def build_after_publish(settings: Settings) -> DashboardOutcome:
+    from kpiflow.dashboard.build import build_dashboard  # plotly, Jinja2 and the YAML loader: only when it runs
+
     try:
         site = build_dashboard(settings.marts_path, default_out_dir(settings.marts_path), settings.project_dir)
     except Exception as exc:  # reported, never raised: the publish it follows has already succeeded
