@@ -45,6 +45,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("serve", "kpiflow.orchestration.commands", "serve"),
     ("scorecard", "kpiflow.scorecards.command", "scorecard"),
     ("grants", "kpiflow.warehouse_roles", "grants_command"),
+    ("dashboard", "kpiflow.dashboard.command", "dashboard"),
 ]
 _registered: set[str] = set()
 

@@ -25,7 +25,9 @@ def test_run_prints_progress_kpis_and_published_path(warehouse: Warehouse, kpifl
     assert "Headline KPIs for 2025-03-31" in done.stdout
     assert "Net revenue" in done.stdout
     assert f"Published 3 tables to {warehouse.settings.marts_path}" in done.stdout.replace("\n", "")
-    for stage in ("land_or_verify_inputs", "check_inputs", "build", "audit", "publish"):
+    index = warehouse.settings.marts_path.parent / "dashboard" / "index.html"
+    assert f"Dashboard: {index.as_uri()}" in done.stdout.replace("\n", "")  # issue 19: make run links the site
+    for stage in ("land_or_verify_inputs", "check_inputs", "build", "audit", "publish", "dashboard"):
         assert stage in done.stderr
     assert "Traceback" not in done.stderr
 

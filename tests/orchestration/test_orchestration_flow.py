@@ -28,6 +28,7 @@ ALL_TASKS = {
     "build_scorecards",
     "audit",
     "publish",
+    "dashboard",
     "report",
 }
 
@@ -55,7 +56,7 @@ def test_good_day_completes_every_task_and_attaches_the_artifacts(warehouse: War
     result = state.result()
     record = read_flow_run_record(flow_run_id)
     assert record.task_states == dict.fromkeys(ALL_TASKS, "Completed")
-    assert set(record.artifacts) == {"kpiflow-quality", "kpiflow-kpis", "kpiflow-run-report"}
+    assert set(record.artifacts) == {"kpiflow-quality", "kpiflow-kpis", "kpiflow-dashboard", "kpiflow-run-report"}
     kpi_rows = json.loads(record.artifacts["kpiflow-kpis"])
     assert [row["KPI"] for row in kpi_rows] == ["Net revenue", "Orders"]
     assert kpi_rows[1]["2025-03-31"] == "5"  # five stand-in orders a day
@@ -63,10 +64,15 @@ def test_good_day_completes_every_task_and_attaches_the_artifacts(warehouse: War
     assert result["status"] == "completed"
     assert [stage["name"] for stage in result["stages"]] == [
         "land_or_verify_inputs", "check_inputs", "compile_metrics", "build", "build_scorecards", "audit",
-        "publish", "report",
+        "publish", "dashboard", "report",
     ]  # fmt: skip
     assert set(result["published"]["tables"]) == {"marts.kpi_catalog", "marts.kpi_values", "payroll.payouts"}
     assert [run_id for run_id, _ in warehouse.published_runs()] == [str(flow_run_id)]
+    # Issue 19: the dashboard is rebuilt from what was just published, and the artifact links to it.
+    index = warehouse.settings.marts_path.parent / "dashboard" / "index.html"
+    assert result["dashboard"] == {"index": str(index), "error": None}
+    assert "Net revenue" in index.read_text()
+    assert index.as_uri() in record.artifacts["kpiflow-dashboard"]
     assert read_last_run(warehouse.settings.state_dir)["status"] == "completed"
 
 
@@ -160,3 +166,24 @@ def test_audit_task_refuses_an_empty_build(warehouse: Warehouse) -> None:
 
     with pytest.raises(RunFailed, match="does not exist"):
         audit.fn(warehouse.context())
+
+
+def test_a_dashboard_that_cannot_be_built_is_a_warning_and_the_marts_stay_published(
+    warehouse: Warehouse, stages: Stages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: the dashboard follows a publish that has succeeded; its failure is reported, never un-publishes."""
+    from kpiflow.dashboard import build
+
+    def broken_site(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("disk full while writing the dashboard")
+
+    monkeypatch.setattr(build, "build_dashboard", broken_site)
+    state = _run(stages)
+    assert state.is_completed(), state.message
+    result = state.result()
+    (stage,) = [s for s in result["stages"] if s["name"] == "dashboard"]
+    assert list(stage["warnings"]) == [
+        "dashboard not built: OSError: disk full while writing the dashboard; the marts are published"
+    ]
+    assert result["dashboard"]["index"] is None
+    assert [run_id for run_id, _ in warehouse.published_runs()] == [str(state.state_details.flow_run_id)]

@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -71,6 +72,9 @@ def print_summary(result: dict[str, Any]) -> None:
     warnings = [(stage["name"], text) for stage in result.get("stages", []) for text in stage.get("warnings") or []]
     for stage, text in warnings:
         console.print(f"warning ({stage}): {text}", highlight=False, soft_wrap=True, markup=False)
+    index = (result.get("dashboard") or {}).get("index")
+    if index:
+        console.print(f"Dashboard: {Path(index).as_uri()}", highlight=False, soft_wrap=True, markup=False)
     published = result.get("published", {})
     tables = published.get("tables", {})
     console.print(

@@ -24,6 +24,7 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from kpiflow.config import Settings
+from kpiflow.dashboard.after_publish import DashboardOutcome, build_after_publish
 from kpiflow.errors import RunFailed
 from kpiflow.orchestration import stages
 from kpiflow.orchestration.audit import AuditReport, audit_warehouse
@@ -118,6 +119,14 @@ def publish(ctx: RunContext, audited: AuditReport) -> PublishReceipt:
     return publish_marts(warehouse_for(ctx.settings), audited=audited.tables, run_id=ctx.run_id, run_date=ctx.run_date)
 
 
+@task(name="dashboard", **NO_RESULTS)
+def dashboard(ctx: RunContext) -> DashboardOutcome:
+    """Rebuild the static dashboard from the marts just published; a failure is a warning, not a failed run."""
+    outcome = build_after_publish(ctx.settings)
+    create_markdown_artifact(markdown=outcome.markdown(), key="kpiflow-dashboard", description="KPI dashboard")
+    return outcome
+
+
 @task(name="report", **IO_RETRIES, **NO_RESULTS)
 def report(ctx: RunContext, journal: RunJournal) -> KpiReport:
     """Attach the published KPIs (a table) and the run summary (markdown) to the flow run."""
@@ -156,6 +165,7 @@ def nightly(options: RunOptions | None = None) -> dict[str, Any]:
             _stage(journal, build_scorecards, ctx)
             audited = _stage(journal, audit, ctx)
             receipt = _stage(journal, publish, ctx, audited)
+            site = _stage(journal, dashboard, ctx)
             kpis = _stage(journal, report, ctx, journal)
         except BaseException as exc:
             journal.finish("failed", exc)
@@ -173,6 +183,7 @@ def nightly(options: RunOptions | None = None) -> dict[str, Any]:
             "data_docs": _str_or_none(gate.data_docs_path),
             "quarantined_by_check": dict(gate.quarantined_by_check),
         },
+        "dashboard": site.to_dict(),
         "kpis": list(kpis.rows),
         "headline_kpis": list(kpis.headline_rows),
     }

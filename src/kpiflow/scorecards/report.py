@@ -133,6 +133,23 @@ def render(
     return text + "".join(f"warning: {message}\n" for message in card_warnings(con, card))
 
 
+LINE_COLUMNS = ("kpi", "actual", "target", "achievement", "capped", "weight", "weighted", "status")
+
+
+def line_cells(line: dict[str, Any]) -> list[str]:
+    """One KPI line of a person's card as displayed (the terminal table and the dashboard's pay pages)."""
+    return [
+        line["kpi"],
+        number(line["actual"]),
+        number(line["target"]),
+        score(line["achievement"]),
+        score(line["capped_achievement"]),
+        number(line["weight"]),
+        score(line["weighted_score"]),
+        line["status"],
+    ]
+
+
 def _table(card: str, period_start: date, payouts: list[dict[str, Any]], lines: dict[str, list[dict[str, Any]]]) -> str:
     from rich.console import Console
     from rich.table import Table
@@ -149,18 +166,9 @@ def _table(card: str, period_start: date, payouts: list[dict[str, Any]], lines: 
             console.print(f"{p['employee_id']} {p['status']}: {p['reason']}", highlight=False, markup=False)
     for employee_id, kpi_lines in lines.items():
         detail = Table(title=f"{employee_id} KPIs")
-        for column in ("kpi", "actual", "target", "achievement", "capped", "weight", "weighted", "status"):
+        for column in LINE_COLUMNS:
             detail.add_column(column, justify="left" if column in ("kpi", "status") else "right")
         for line in kpi_lines:
-            detail.add_row(
-                line["kpi"],
-                number(line["actual"]),
-                number(line["target"]),
-                score(line["achievement"]),
-                score(line["capped_achievement"]),
-                number(line["weight"]),
-                score(line["weighted_score"]),
-                line["status"],
-            )
+            detail.add_row(*line_cells(line))
         console.print(detail)
     return console.file.getvalue()  # type: ignore[attr-defined]
