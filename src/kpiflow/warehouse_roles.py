@@ -52,9 +52,15 @@ class ReaderRoles:
     def from_env(cls) -> ReaderRoles:
         """KPIFLOW_PG_BI_ROLE / KPIFLOW_PG_PAYROLL_ROLE (defaults kpiflow_bi, kpiflow_payroll), KPIFLOW_PG_USER and
         KPIFLOW_PG_DBNAME: the SQL needs no password, so printing it needs none either."""
+        return cls.from_env_for()
+
+    @classmethod
+    def from_env_for(cls, connection: PostgresConnection | None = None) -> ReaderRoles:
+        """As `from_env`, with the build user and database of `connection` when given (the publish's own)."""
+        given = {"KPIFLOW_PG_USER": connection.user, "KPIFLOW_PG_DBNAME": connection.dbname} if connection else {}
         values = {}
         for var in (BI_ROLE_VAR, PAYROLL_ROLE_VAR, "KPIFLOW_PG_USER", "KPIFLOW_PG_DBNAME"):
-            value = os.environ.get(var) or DEFAULT_ROLES.get(var) or PG_ENV_DEFAULTS.get(var, "")
+            value = given.get(var) or os.environ.get(var) or DEFAULT_ROLES.get(var) or PG_ENV_DEFAULTS.get(var, "")
             if not value:
                 raise UserInputError(f"{var} is not set: the build user that owns the schemas (as for the pg target)")
             if len(value.encode()) > _MAX_NAME_BYTES:

@@ -40,7 +40,12 @@ def warehouse_for(settings: Settings) -> Warehouse:
         from kpiflow.warehouse.duckdb import DuckDBWarehouse
 
         return DuckDBWarehouse(settings.warehouse_path, settings.marts_path, settings.state_dir)
+    if dialect == "postgres":
+        from kpiflow.config import PostgresConnection
+        from kpiflow.warehouse.postgres import PostgresWarehouse
+
+        return PostgresWarehouse(PostgresConnection.from_env())
     raise UserInputError(
         f"KPIFLOW_TARGET={settings.target} is a {dialect} target, and kpiflow has no {dialect} warehouse yet "
-        "(supported: duckdb). Run with a duckdb target, or see docs/operations.md, 'Warehouse interface'."
+        "(supported: duckdb, postgres). Run with a duckdb target, or see docs/operations.md, 'Warehouse interface'."
     )

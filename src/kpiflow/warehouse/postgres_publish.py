@@ -1,0 +1,160 @@
+"""Publishing on PostgreSQL: the built copies become the published schemas in one transaction of renames.
+
+dbt builds each published schema under a build name (`marts__build`, `payroll__build`). Publishing, in ONE
+transaction: drop the older `<schema>__previous`, rename the published `<schema>` to `<schema>__previous`, rename
+`<schema>__build` to `<schema>`, check what is now named `<schema>` against the audit's fingerprints (a difference
+aborts: nothing changed), re-run the reader grants (they are keyed by schema, and the schema is a new one) and
+append to `kpiflow_state._kpiflow_publish`. A run that dies mid-publish leaves nothing behind.
+
+Renames commit together, but PostgreSQL resolves the names of one statement one relation at a time, so a reader's
+statement resolving names at the instant of the commit could see one old and one new table. The swap therefore
+first takes ACCESS EXCLUSIVE locks on the published tables: a reader waits for the commit (at most LOCK_TIMEOUT),
+then resolves every name anew. A deadlock with a reader or a lock timeout retries the swap (PUBLISH_ATTEMPTS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+from kpiflow.config import PostgresConnection
+from kpiflow.errors import RunFailed, UserInputError
+from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS, fingerprint_schemas, quote_identifier, verify_copy
+from kpiflow.warehouse.interface import TableFingerprint
+from kpiflow.warehouse.postgres import ConcurrentConflict, PostgresSession
+
+BUILD_SUFFIX = "__build"
+PREVIOUS_SUFFIX = "__previous"
+PUBLISH_LOG_TABLE = "kpiflow_state._kpiflow_publish"
+LOCK_TIMEOUT = "10s"
+PUBLISH_ATTEMPTS = 3
+
+
+def build_schema(schema: str) -> str:
+    """Where dbt builds the copy of a published schema (`marts` -> `marts__build`)."""
+    return schema + BUILD_SUFFIX
+
+
+def previous_schema(schema: str) -> str:
+    return schema + PREVIOUS_SUFFIX
+
+
+def fingerprint_build(session: PostgresSession) -> tuple[TableFingerprint, ...]:
+    """The build copies' fingerprints under their published names: what an audit of this build hands `publish`."""
+    prints = fingerprint_schemas(session, tuple(build_schema(s) for s in PUBLISHED_SCHEMAS)).values()
+    return tuple(replace(fp, schema=fp.schema.removesuffix(BUILD_SUFFIX)) for fp in prints)
+
+
+def publish_schemas(
+    session: PostgresSession,
+    connection: PostgresConnection,
+    audited: tuple[TableFingerprint, ...],
+    *,
+    run_id: str,
+    run_date: date,
+    published_at: datetime,
+) -> None:
+    """Swap the build copies in as the published schemas, or change nothing (RunFailed when the copy differs)."""
+    outside = sorted({fp.schema for fp in audited} - set(PUBLISHED_SCHEMAS))
+    if outside:
+        raise RunFailed(f"publish aborted: {', '.join(outside)} is not a published schema ({PUBLISHED_SCHEMAS})")
+    missing = [build_schema(s) for s in PUBLISHED_SCHEMAS if not session.schema_exists(build_schema(s))]
+    if missing:
+        raise RunFailed(
+            f"publish aborted: {', '.join(missing)} missing on {connection.address}: dbt builds the published "
+            "schemas there (see docs/postgres.md). Nothing was published; rerun the build."
+        )
+    for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+        try:
+            _swap_in(session, connection, audited, run_id=run_id, run_date=run_date, published_at=published_at)
+            return
+        except ConcurrentConflict as exc:
+            if attempt == PUBLISH_ATTEMPTS:
+                raise RunFailed(
+                    f"publish aborted after {attempt} attempts: readers of the published marts kept them locked "
+                    f"({exc}). Nothing was published; rerun when long-running reports are done."
+                ) from None
+
+
+def _swap_in(
+    session: PostgresSession,
+    connection: PostgresConnection,
+    audited: tuple[TableFingerprint, ...],
+    *,
+    run_id: str,
+    run_date: date,
+    published_at: datetime,
+) -> None:
+    with session.transaction():
+        _lock_published(session)
+        for schema in PUBLISHED_SCHEMAS:
+            current, previous = quote_identifier(schema), quote_identifier(previous_schema(schema))
+            session.native(f"drop schema if exists {previous} cascade")
+            if session.schema_exists(schema):
+                session.native(f"alter schema {current} rename to {previous}")
+            session.native(f"alter schema {quote_identifier(build_schema(schema))} rename to {current}")
+        verify_copy(session, audited)
+        unaudited = [f"{schema}.{name}" for schema, name in session.relations(PUBLISHED_SCHEMAS)
+                     if f"{schema}.{name}" not in {fp.qualified_name for fp in audited}]  # fmt: skip
+        if unaudited:  # verify_copy compares only the schemas the audit named
+            built = ", ".join(unaudited)
+            raise RunFailed(f"publish aborted: {built} were built but not audited. Nothing was published; rerun.")
+        _grant_readers(session, connection)
+        _record(session, audited, run_id=run_id, run_date=run_date, published_at=published_at)
+
+
+def restore_previous(session: PostgresSession, connection: PostgresConnection) -> None:
+    """Publish `<schema>__previous` again in one transaction; the current version is dropped."""
+    missing = [previous_schema(s) for s in PUBLISHED_SCHEMAS if not session.schema_exists(previous_schema(s))]
+    if missing:
+        raise UserInputError(
+            f"no previous published marts on {connection.address} ({', '.join(missing)} missing): "
+            "nothing to roll back to"
+        )
+    with session.transaction():
+        _lock_published(session)
+        for schema in PUBLISHED_SCHEMAS:
+            session.native(f"drop schema if exists {quote_identifier(schema)} cascade")
+            previous = quote_identifier(previous_schema(schema))
+            session.native(f"alter schema {previous} rename to {quote_identifier(schema)}")
+        _grant_readers(session, connection)
+
+
+def _lock_published(session: PostgresSession) -> None:
+    """Readers of the published tables wait for this transaction's end (see the module's docstring)."""
+    session.native(f"set local lock_timeout = '{LOCK_TIMEOUT}'")
+    tables = [f"{quote_identifier(s)}.{quote_identifier(n)}" for s, n in session.relations(PUBLISHED_SCHEMAS)]
+    if tables:
+        session.native(f"lock table {', '.join(tables)} in access exclusive mode")
+
+
+def _grant_readers(session: PostgresSession, connection: PostgresConnection) -> None:
+    """`kpiflow grants` again, when its roles exist (a deployment without reader roles has nothing to re-grant)."""
+    from kpiflow.warehouse_roles import ReaderRoles, grant_statements
+
+    roles = ReaderRoles.from_env_for(connection)
+    found = session.native("select count(*) from pg_roles where rolname = any(%s)", [[roles.bi, roles.payroll]])
+    if (found.fetchone() or (0,))[0] < 2:
+        return
+    for statement in grant_statements(roles):
+        session.native(statement.as_string(session.con))
+
+
+def _record(
+    session: PostgresSession,
+    audited: tuple[TableFingerprint, ...],
+    *,
+    run_id: str,
+    run_date: date,
+    published_at: datetime,
+) -> None:
+    session.native("create schema if not exists kpiflow_state")
+    session.native(
+        f"create table if not exists {PUBLISH_LOG_TABLE} (run_id text, run_date date, published_at timestamptz, "
+        "table_schema text, table_name text, row_count bigint, checksum text)"
+    )
+    with session.con.cursor() as cursor:
+        cursor.executemany(
+            f"insert into {PUBLISH_LOG_TABLE} values (%s, %s, %s, %s, %s, %s, %s)",
+            [[run_id, run_date, published_at, fp.schema, fp.name, fp.row_count, fp.checksum] for fp in audited],
+        )

@@ -1,0 +1,71 @@
+"""DuckDB-dialect SQL with `?` parameters, as PostgreSQL statements for psycopg: translated once, then cached.
+
+sqlglot does the dialect work. Three things it leaves to us: PostgreSQL has no CREATE OR REPLACE TABLE (it becomes a
+DROP TABLE IF EXISTS and a CREATE TABLE, run in that order), no HUGEINT (numeric(38,0)), and psycopg reads `%` as a
+parameter marker whenever parameters are passed (a literal `%` is doubled then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import sqlglot
+from sqlglot import exp
+
+from kpiflow.warehouse.interface import WarehouseError
+
+# DuckDB column types (interface.Columns) and their PostgreSQL names; decimal(p,s) is handled apart.
+_COLUMN_TYPES = {
+    "varchar": "text",
+    "text": "text",
+    "double": "double precision",
+    "date": "date",
+    "timestamp": "timestamp",
+    "timestamptz": "timestamptz",
+    "boolean": "boolean",
+    "bigint": "bigint",
+    "integer": "integer",
+    "hugeint": "numeric(38,0)",
+}
+
+
+def postgres_column_type(duckdb_type: str) -> str:
+    """The PostgreSQL type of a DuckDB column type name; WarehouseError for one kpiflow does not write."""
+    name = duckdb_type.strip().lower()
+    if name.startswith("decimal(") and name.endswith(")"):
+        return "numeric" + name[len("decimal") :]
+    if name in _COLUMN_TYPES:
+        return _COLUMN_TYPES[name]
+    raise WarehouseError(
+        f"column type {duckdb_type!r} has no PostgreSQL mapping (known: {', '.join(_COLUMN_TYPES)}, decimal(p,s))"
+    )
+
+
+@lru_cache(maxsize=1024)
+def to_postgres(sql: str, with_parameters: bool) -> tuple[str, ...]:
+    """The PostgreSQL statements that do what the DuckDB statement `sql` does, in order."""
+    try:
+        statements = [tree for tree in sqlglot.parse(sql, read="duckdb") if tree is not None]
+    except sqlglot.errors.SqlglotError as exc:
+        raise WarehouseError(f"cannot translate this statement to PostgreSQL: {exc}") from None
+    translated: list[str] = []
+    for tree in statements:
+        tree = tree.transform(_adapted(with_parameters))
+        if isinstance(tree, exp.Create) and tree.args.get("replace") and tree.kind == "TABLE":
+            tree.set("replace", False)
+            target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+            translated.append(f"DROP TABLE IF EXISTS {target.sql(dialect='postgres')}")
+        translated.append(tree.sql(dialect="postgres"))
+    return tuple(translated)
+
+
+def _adapted(with_parameters: bool) -> Callable[[exp.Expression], exp.Expression]:
+    def adapt(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.INT128:
+            return exp.DataType.build("decimal(38, 0)")
+        if with_parameters and isinstance(node, exp.Literal) and node.is_string and "%" in node.this:
+            return exp.Literal.string(node.this.replace("%", "%%"))
+        return node
+
+    return adapt

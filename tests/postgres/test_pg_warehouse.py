@@ -1,0 +1,317 @@
+"""The PostgreSQL engine of the warehouse interface, against a real PostgreSQL 15 server (no mocks).
+
+Sessions: typed round trips through COPY, MissingRelation, the DuckDB SQL orchestration and scorecards really run.
+Publish: a reader polling during repeated publishes sees one whole version or the other; rollback restores it.
+Run lock: a second run is refused naming the holder, and a killed holder's lock is gone. No message holds the password.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import pytest
+from pg_server import PostgresServer
+
+from kpiflow.config import PostgresConnection
+from kpiflow.errors import RunFailed, UserInputError, WarehouseBusy
+from kpiflow.orchestration.incremental import BuildPlan, last_build, record_build, set_window
+from kpiflow.scorecards.report import card_warnings
+from kpiflow.warehouse import MissingRelation, WarehouseError
+from kpiflow.warehouse.fingerprints import fingerprint_table
+from kpiflow.warehouse.postgres import ConcurrentConflict, PostgresSession, PostgresWarehouse
+from kpiflow.warehouse.postgres_publish import fingerprint_build
+
+DBNAME = "pg_warehouse"
+COLUMNS = (
+    ("name", "varchar"),
+    ("day", "date"),
+    ("amount", "decimal(18,4)"),
+    ("ratio", "double"),
+    ("active", "boolean"),
+    ("units", "bigint"),
+    ("seen_at", "timestamp"),
+)
+
+
+@pytest.fixture(scope="module")
+def warehouse(pg_server: PostgresServer) -> PostgresWarehouse:
+    pg_server.create_database(DBNAME)
+    return PostgresWarehouse(_connection(pg_server, DBNAME))
+
+
+def _connection(server: PostgresServer, dbname: str, **changes: object) -> PostgresConnection:
+    connection = PostgresConnection(server.host, server.port, server.user, dbname, server.password)
+    return replace(connection, **changes)
+
+
+def test_write_table_round_trips_exact_decimals_dates_and_nulls(warehouse: PostgresWarehouse) -> None:
+    rows = [
+        ['a, "quoted"\nline', date(2026, 2, 28), Decimal("0.00015"), 0.1, True, 2**40, datetime(2026, 3, 1, 8, 30)],
+        ["b", date(1999, 12, 31), Decimal("12345678901234.00005"), -2.5, False, -1, datetime(2026, 3, 1)],
+        [None, None, None, None, None, None, None],
+        ["inf", date(2026, 1, 1), Decimal("Infinity"), 1.0, True, 0, datetime(2026, 1, 1)],
+    ]
+    with warehouse.connect() as session:
+        session.write_table("roundtrip.typed_rows", COLUMNS, rows)
+        session.write_table("roundtrip.typed_rows", COLUMNS, rows)  # replaces, does not append
+        back = session.execute("select * from roundtrip.typed_rows order by name nulls last").fetchall()
+    assert back == [
+        ('a, "quoted"\nline', date(2026, 2, 28), Decimal("0.0002"), 0.1, True, 2**40, datetime(2026, 3, 1, 8, 30)),
+        ("b", date(1999, 12, 31), Decimal("12345678901234.0000"), -2.5, False, -1, datetime(2026, 3, 1)),
+        ("inf", date(2026, 1, 1), None, 1.0, True, 0, datetime(2026, 1, 1)),  # unbounded -> NULL
+        (None, None, None, None, None, None, None),
+    ]
+
+
+def test_missing_schema_table_or_column_is_missing_relation(warehouse: PostgresWarehouse) -> None:
+    with warehouse.connect() as session:
+        session.write_table("present.t", (("x", "integer"),), [[1]])
+        for sql in ("select * from absent.t", "select * from present.absent", "select nope from present.t"):
+            with pytest.raises(MissingRelation):
+                session.execute(sql)
+        with pytest.raises(WarehouseError) as error:
+            session.execute("select 1 / 0")
+        assert not isinstance(error.value, MissingRelation)
+        assert session.has_relation("present.t") and not session.has_relation("present.absent")
+        assert session.relations(["present", "absent"]) == [("present", "t")]
+        assert session.execute("select x from present.t").fetchall() == [(1,)]  # the session is still usable
+
+
+def test_read_only_session_refuses_writes(warehouse: PostgresWarehouse) -> None:
+    with warehouse.connect(read_only=True) as session, pytest.raises(WarehouseError, match="read-only"):
+        session.execute("create table ro_attempt (x integer)")
+
+
+def test_transaction_commits_together_or_not_at_all(warehouse: PostgresWarehouse) -> None:
+    with warehouse.connect() as session:
+        session.write_table("tx.t", (("x", "integer"),), [[1]])
+        with pytest.raises(MissingRelation), session.transaction():
+            session.execute("insert into tx.t values (?)", [2])
+            session.execute("insert into tx.absent values (?)", [3])
+        with session.transaction():
+            session.execute("insert into tx.t values (?)", [4])
+        assert session.execute("select x from tx.t order by x").fetchall() == [(1,), (4,)]
+
+
+def test_the_duckdb_sql_orchestration_and_scorecards_run_works(warehouse: PostgresWarehouse) -> None:
+    """incremental.py's state statements (create or replace, ? parameters, ::date) and the scorecard report's
+    lookups run unchanged through the Postgres session."""
+    assert last_build(warehouse) is None  # kpiflow_state.builds missing -> MissingRelation -> None
+    set_window(warehouse, BuildPlan(False, date(2026, 3, 1), "", "fp-1"))
+    set_window(warehouse, BuildPlan(False, date(2026, 3, 2), "", "fp-1"))  # create or replace, twice
+    record_build(warehouse, date(2026, 3, 9), BuildPlan(False, date(2026, 3, 2), "", "fp-1"))
+    recorded = last_build(warehouse)
+    assert recorded is not None and (recorded.run_date, recorded.fingerprint) == (date(2026, 3, 9), "fp-1")
+    with warehouse.connect() as session:
+        assert session.execute("select window_start from kpiflow_state.build_window").fetchall() == [
+            (date(2026, 3, 2),)
+        ]
+        session.write_table("payroll.scorecard_warnings", (("card", "varchar"), ("message", "varchar")),
+                            [["sales", "sales: 50% of plan"], [None, "every card"], ["other", "x"]])  # fmt: skip
+        assert card_warnings(session, "sales") == ["every card", "sales: 50% of plan"]
+        like = "select count(*) from payroll.scorecard_warnings where message like '%plan' and card = ?"
+        assert session.execute(like, ["sales"]).fetchone() == (1,)
+
+
+def test_row_hash_and_checksum_are_stable_and_sensitive(warehouse: PostgresWarehouse) -> None:
+    columns = (("k", "varchar"), ("v", "decimal(10,2)"), ("d", "date"))
+    rows = [["a", Decimal("1.00"), date(2026, 1, 1)], ["b", Decimal("2.50"), None], ["a", Decimal("1.00"), None]]
+    with warehouse.connect() as session:
+        session.write_table("fp.base", columns, rows)
+        session.write_table("fp.reordered", columns, list(reversed(rows)))
+        variants = {
+            "value": [["a", Decimal("1.01"), date(2026, 1, 1)], *rows[1:]],
+            "date": [["a", Decimal("1.00"), date(2026, 1, 2)], *rows[1:]],
+            "null": [["a", Decimal("1.00"), None], *rows[1:]],
+            "duplicate": [*rows, rows[0]],
+            "missing": rows[1:],
+        }
+        for name, changed in variants.items():
+            session.write_table(f"fp.{name}", columns, changed)
+        base = fingerprint_table(session, "fp", "base")
+        assert fingerprint_table(session, "fp", "reordered") == replace(base, name="reordered")
+        for name in variants:
+            assert fingerprint_table(session, "fp", name).checksum != base.checksum, name
+        hashes = session.execute(f"select {session.row_hash_sql('k', 'v', 'd')} from fp.base order by k, d").fetchall()
+        assert all(-(2**63) <= value < 2**63 for (value,) in hashes) and len(set(hashes)) == 3
+    with warehouse.connect(read_only=True) as again:  # another connection: the same numbers
+        assert fingerprint_table(again, "fp", "base") == base
+        assert again.execute(f"select {again.checksum_sql('x')} from fp.base as x where false").fetchone() == ("0",)
+
+
+def _build(session: PostgresSession, version: str, rows: int) -> None:
+    """What dbt would build into the build schemas: every table carries the version."""
+    marker = (("version", "varchar"), ("n", "bigint"))
+    session.write_table("marts__build.kpi_values", marker, [[version, n] for n in range(rows)])
+    session.write_table("marts__build.kpi_catalog", marker, [[version, rows]])
+    session.write_table("payroll__build.payouts", marker, [[version, rows]])
+
+
+def _publish(warehouse: PostgresWarehouse, version: str, rows: int) -> None:
+    with warehouse.connect() as session:
+        _build(session, version, rows)
+        audited = fingerprint_build(session)
+    warehouse.publish(audited, run_id=version, run_date=date(2026, 3, 1), published_at=datetime.now(UTC))
+
+
+PUBLISHED_STATE = (
+    "select (select count(*) from marts.kpi_values), (select min(version) || max(version) from marts.kpi_values), "
+    "(select max(version) from marts.kpi_catalog), (select max(version) from payroll.payouts)"
+)
+
+
+def _published(warehouse: PostgresWarehouse) -> tuple[object, ...]:
+    with warehouse.read_published() as session:
+        return tuple(session.execute(PUBLISHED_STATE).fetchone() or ())
+
+
+def test_publish_swaps_atomically_under_a_polling_reader(warehouse: PostgresWarehouse) -> None:
+    _publish(warehouse, "v0", 100)
+    assert warehouse.is_published() and _published(warehouse) == (100, "v0v0", "v0", "v0")
+    seen: set[tuple[object, ...]] = set()
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        with warehouse.read_published() as session:
+            while not stop.is_set():
+                try:
+                    seen.add(tuple(session.execute(PUBLISHED_STATE).fetchone() or ()))
+                except ConcurrentConflict:
+                    continue  # retryable by definition
+                except WarehouseError as exc:
+                    failures.append(str(exc))
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    try:
+        for version in range(1, 7):
+            _publish(warehouse, f"v{version}", 100 + version * 50)
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    assert failures == []
+    whole = {(100 + v * 50, f"v{v}v{v}", f"v{v}", f"v{v}") for v in range(7)}
+    assert seen <= whole, seen - whole
+    assert len(seen) >= 2  # the readers really read across publishes
+    with warehouse.connect() as session:
+        assert not session.schema_exists("marts__build") and session.schema_exists("marts__previous")
+        log = session.execute("select count(*), max(run_id) from kpiflow_state._kpiflow_publish").fetchone()
+    assert log == (7 * 3, "v6")
+
+
+def test_a_copy_that_differs_from_the_audit_publishes_nothing(warehouse: PostgresWarehouse) -> None:
+    _publish(warehouse, "good", 10)
+    with warehouse.connect() as session:
+        _build(session, "bad", 10)
+        audited = fingerprint_build(session)
+        session.execute("insert into marts__build.kpi_values values ('late', 99)")  # written after the audit
+    with pytest.raises(RunFailed, match=r"marts\.kpi_values changed between audit and publish"):
+        warehouse.publish(audited, run_id="bad", run_date=date(2026, 3, 2), published_at=datetime.now(UTC))
+    assert _published(warehouse) == (10, "goodgood", "good", "good")
+    with warehouse.connect() as session:
+        assert session.schema_exists("marts__build")  # the build is kept for a look; the next build replaces it
+
+
+def test_rollback_restores_the_previous_version(warehouse: PostgresWarehouse) -> None:
+    _publish(warehouse, "old", 5)
+    _publish(warehouse, "new", 7)
+    assert warehouse.rollback().location == warehouse.published_location
+    assert _published(warehouse) == (5, "oldold", "old", "old")
+    with pytest.raises(UserInputError, match="nothing to roll back to"):
+        warehouse.rollback()
+    assert _published(warehouse) == (5, "oldold", "old", "old")
+
+
+def test_publish_regrants_the_reader_roles(pg_server: PostgresServer, warehouse: PostgresWarehouse) -> None:
+    """The published schema is a new one each time: the BI role must still read it afterwards."""
+    reader, password = "pgw_bi_reader", "Pw-pgw-Reader-41"
+    with psycopg.connect(pg_server.conninfo(DBNAME), autocommit=True) as admin:
+        admin.execute("drop role if exists kpiflow_bi_member")
+        for role in ("kpiflow_bi", "kpiflow_payroll"):
+            admin.execute(f"do $$ begin if not exists (select from pg_roles where rolname = '{role}') then "
+                          f"create role {role} nologin; end if; end $$")  # fmt: skip
+        admin.execute(f"do $$ begin if not exists (select from pg_roles where rolname = '{reader}') then "
+                      f"create role {reader} login password '{password}'; end if; end $$")  # fmt: skip
+        admin.execute(f"grant kpiflow_bi to {reader}")
+    _publish(warehouse, "granted", 3)
+    with psycopg.connect(pg_server.conninfo(DBNAME, reader, password)) as bi:
+        assert bi.execute("select count(*) from marts.kpi_values").fetchone() == (3,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            bi.execute("select count(*) from payroll.payouts")
+
+
+LOCK_HOLDER = """
+import sys, time
+from kpiflow.config import PostgresConnection
+from kpiflow.warehouse.postgres import PostgresWarehouse
+host, port, user, dbname, password = sys.argv[1:6]
+warehouse = PostgresWarehouse(PostgresConnection(host, int(port), user, dbname, password))
+with warehouse.run_lock(run_id="holder-run-7", run_date="2026-03-01"):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.fixture
+def lock_holder(pg_server: PostgresServer, warehouse: PostgresWarehouse) -> Iterator[subprocess.Popen[str]]:
+    args = [pg_server.host, str(pg_server.port), pg_server.user, DBNAME, pg_server.password]
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, *args], stdout=subprocess.PIPE, text=True,
+                              env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_second_run_is_refused_naming_the_holder_until_the_holder_dies(
+    warehouse: PostgresWarehouse, lock_holder: subprocess.Popen[str]
+) -> None:
+    started = time.monotonic()
+    named = rf"kpiflow run holder-run-7 for 2026-03-01, pid {lock_holder.pid}"
+    with (
+        pytest.raises(WarehouseBusy, match=named),
+        warehouse.run_lock(run_id="second", run_date="2026-03-01", wait_seconds=0.5),
+    ):
+        pass
+    assert time.monotonic() - started >= 0.5
+    lock_holder.kill()  # SIGKILL: no cleanup runs in the holder
+    lock_holder.wait()
+    with warehouse.run_lock(run_id="second", run_date="2026-03-01", wait_seconds=10) as holder:
+        assert "second" in holder.describe()
+        with pytest.raises(WarehouseBusy, match="kpiflow run second"), warehouse.run_lock(run_id="third", run_date="x"):
+            pass
+    with warehouse.run_lock(run_id="fourth", run_date="2026-03-01"):  # released on exit
+        pass
+
+
+def test_the_password_is_in_no_message(pg_server: PostgresServer, warehouse: PostgresWarehouse) -> None:
+    secret = pg_server.password
+    messages = [repr(warehouse), warehouse.location, warehouse.published_location]
+    with warehouse.connect() as session:
+        for sql in ("select * from nowhere.t", "select 'x'::date", "select syntax error here"):
+            with pytest.raises(WarehouseError) as error:
+                session.execute(sql)
+            messages.append(str(error.value))
+    for broken in (_connection(pg_server, DBNAME, port=1), _connection(pg_server, DBNAME, user="nobody")):
+        with pytest.raises(UserInputError) as refused:
+            PostgresWarehouse(broken).exists()
+        messages.append(str(refused.value))
+    assert not PostgresWarehouse(_connection(pg_server, "no_such_database")).exists()
+    assert all(secret not in message for message in messages), messages
+    url = warehouse.sqlalchemy_url()
+    assert url.startswith("postgresql+psycopg://") and url.endswith(f"@{pg_server.host}:{pg_server.port}/{DBNAME}")
