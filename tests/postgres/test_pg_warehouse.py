@@ -21,11 +21,11 @@ import psycopg
 import pytest
 from pg_server import PostgresServer
 
-from kpiflow.config import PostgresConnection
+from kpiflow.config import PostgresConnection, Settings
 from kpiflow.errors import RunFailed, UserInputError, WarehouseBusy
 from kpiflow.orchestration.incremental import BuildPlan, last_build, record_build, set_window
 from kpiflow.scorecards.report import card_warnings
-from kpiflow.warehouse import MissingRelation, WarehouseError
+from kpiflow.warehouse import MissingRelation, WarehouseError, warehouse_for
 from kpiflow.warehouse.fingerprints import fingerprint_table
 from kpiflow.warehouse.postgres import ConcurrentConflict, PostgresSession, PostgresWarehouse
 from kpiflow.warehouse.postgres_publish import fingerprint_build
@@ -51,6 +51,20 @@ def warehouse(pg_server: PostgresServer) -> PostgresWarehouse:
 def _connection(server: PostgresServer, dbname: str, **changes: object) -> PostgresConnection:
     connection = PostgresConnection(server.host, server.port, server.user, dbname, server.password)
     return replace(connection, **changes)
+
+
+def test_the_factory_picks_postgres_for_a_postgres_target(
+    pg_server: PostgresServer, warehouse: PostgresWarehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "profiles.yml").write_text(
+        "kpiflow:\n  target: pg\n  outputs:\n    pg:\n      type: postgres\n", encoding="utf-8"
+    )
+    for var, value in pg_server.env(DBNAME).items():
+        monkeypatch.setenv(var, value)
+    chosen = warehouse_for(Settings(tmp_path, tmp_path / "unused.duckdb", tmp_path / "unused-marts.duckdb", "pg"))
+    assert isinstance(chosen, PostgresWarehouse) and chosen.location == warehouse.location
+    assert chosen.exists()
 
 
 def test_write_table_round_trips_exact_decimals_dates_and_nulls(warehouse: PostgresWarehouse) -> None:
@@ -195,20 +209,22 @@ def test_publish_swaps_atomically_under_a_polling_reader(warehouse: PostgresWare
     for reader in readers:
         reader.start()
     try:
-        for version in range(1, 7):
+        for version in range(1, 11):
             _publish(warehouse, f"v{version}", 100 + version * 50)
     finally:
         stop.set()
         for reader in readers:
             reader.join()
     assert failures == []
-    whole = {(100 + v * 50, f"v{v}v{v}", f"v{v}", f"v{v}") for v in range(7)}
+    whole = {(100 + v * 50, f"v{v}v{v}", f"v{v}", f"v{v}") for v in range(11)}
     assert seen <= whole, seen - whole
     assert len(seen) >= 2  # the readers really read across publishes
     with warehouse.connect() as session:
         assert not session.schema_exists("marts__build") and session.schema_exists("marts__previous")
-        log = session.execute("select count(*), max(run_id) from kpiflow_state._kpiflow_publish").fetchone()
-    assert log == (7 * 3, "v6")
+        log = session.execute(
+            "select count(*), count(*) filter (where run_id = 'v10') from kpiflow_state._kpiflow_publish"
+        ).fetchone()
+    assert log == (11 * 3, 3)  # three audited tables per publish
 
 
 def test_a_copy_that_differs_from_the_audit_publishes_nothing(warehouse: PostgresWarehouse) -> None:
@@ -254,7 +270,7 @@ def test_publish_regrants_the_reader_roles(pg_server: PostgresServer, warehouse:
 
 LOCK_HOLDER = """
 import sys, time
-from kpiflow.config import PostgresConnection
+from kpiflow.config import PostgresConnection, Settings
 from kpiflow.warehouse.postgres import PostgresWarehouse
 host, port, user, dbname, password = sys.argv[1:6]
 warehouse = PostgresWarehouse(PostgresConnection(host, int(port), user, dbname, password))
