@@ -233,8 +233,15 @@ def test_a_copy_that_differs_from_the_audit_publishes_nothing(warehouse: Postgre
         _build(session, "bad", 10)
         audited = fingerprint_build(session)
         session.execute("insert into marts__build.kpi_values values ('late', 99)")  # written after the audit
-    with pytest.raises(RunFailed, match=r"marts\.kpi_values changed between audit and publish"):
+    with pytest.raises(RunFailed, match=r"marts__build\.kpi_values changed between audit and publish"):
         warehouse.publish(audited, run_id="bad", run_date=date(2026, 3, 2), published_at=datetime.now(UTC))
+    assert _published(warehouse) == (10, "goodgood", "good", "good")
+    with warehouse.connect() as session:
+        _build(session, "extra", 10)
+        audited = fingerprint_build(session)
+        session.write_table("payroll__build.unaudited", (("x", "integer"),), [[1]])
+    with pytest.raises(RunFailed, match=r"payroll__build\.unaudited were built but not audited"):
+        warehouse.publish(audited, run_id="extra", run_date=date(2026, 3, 2), published_at=datetime.now(UTC))
     assert _published(warehouse) == (10, "goodgood", "good", "good")
     with warehouse.connect() as session:
         assert session.schema_exists("marts__build")  # the build is kept for a look; the next build replaces it

@@ -160,7 +160,7 @@ class PostgresWarehouse:
             with self.connect(read_only=True):
                 return True
         except UserInputError as exc:
-            if "does not exist" in str(exc):
+            if f'database "{self.connection.dbname}" does not exist' in str(exc):
                 return False
             raise
 

@@ -1,9 +1,9 @@
 """Publishing on PostgreSQL: the built copies become the published schemas in one transaction of renames.
 
 dbt builds each published schema under a build name (`marts__build`, `payroll__build`). Publishing, in ONE
-transaction: drop the older `<schema>__previous`, rename the published `<schema>` to `<schema>__previous`, rename
-`<schema>__build` to `<schema>`, check what is now named `<schema>` against the audit's fingerprints (a difference
-aborts: nothing changed), re-run the reader grants (they are keyed by schema, and the schema is a new one) and
+transaction: check the build copies against the audit's fingerprints with writers locked out (a difference aborts:
+nothing changed), drop the older `<schema>__previous`, rename the published `<schema>` to `<schema>__previous`, rename
+`<schema>__build` to `<schema>`, re-run the reader grants (they are keyed by schema, and the schema is a new one) and
 append to `kpiflow_state._kpiflow_publish`. A run that dies mid-publish leaves nothing behind.
 
 Renames commit together, but PostgreSQL resolves the names of one statement one relation at a time, so a reader's
@@ -86,6 +86,7 @@ def _swap_in(
     published_at: datetime,
 ) -> None:
     with session.transaction():
+        _verify_build(session, audited)
         _lock_published(session)
         for schema in PUBLISHED_SCHEMAS:
             current, previous = quote_identifier(schema), quote_identifier(previous_schema(schema))
@@ -93,14 +94,24 @@ def _swap_in(
             if session.schema_exists(schema):
                 session.native(f"alter schema {current} rename to {previous}")
             session.native(f"alter schema {quote_identifier(build_schema(schema))} rename to {current}")
-        verify_copy(session, audited)
-        unaudited = [f"{schema}.{name}" for schema, name in session.relations(PUBLISHED_SCHEMAS)
-                     if f"{schema}.{name}" not in {fp.qualified_name for fp in audited}]  # fmt: skip
-        if unaudited:  # verify_copy compares only the schemas the audit named
-            built = ", ".join(unaudited)
-            raise RunFailed(f"publish aborted: {built} were built but not audited. Nothing was published; rerun.")
         _grant_readers(session, connection)
         _record(session, audited, run_id=run_id, run_date=run_date, published_at=published_at)
+
+
+def _verify_build(session: PostgresSession, audited: tuple[TableFingerprint, ...]) -> None:
+    """The build copies must be exactly what the audit saw. Checked in the swap's transaction with the copies
+    locked against writes (SHARE), before readers are locked out: fingerprinting large marts takes time."""
+    built = session.relations(tuple(build_schema(s) for s in PUBLISHED_SCHEMAS))
+    if built:
+        tables = ", ".join(f"{quote_identifier(schema)}.{quote_identifier(name)}" for schema, name in built)
+        session.native(f"lock table {tables} in share mode")
+    audited_names = {build_schema(fp.schema) + "." + fp.name for fp in audited}
+    unaudited = [f"{schema}.{name}" for schema, name in built if f"{schema}.{name}" not in audited_names]
+    if unaudited:  # verify_copy compares only the schemas the audit named
+        raise RunFailed(
+            f"publish aborted: {', '.join(unaudited)} were built but not audited. Nothing was published; rerun."
+        )
+    verify_copy(session, tuple(replace(fp, schema=build_schema(fp.schema)) for fp in audited))
 
 
 def restore_previous(session: PostgresSession, connection: PostgresConnection) -> None:
