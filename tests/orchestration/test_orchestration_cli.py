@@ -107,3 +107,18 @@ def test_second_run_is_refused_naming_the_holder(warehouse: Warehouse, kpiflow_c
     assert f"pid {os.getpid()}" in stderr
     assert "run nightly-1 for 2025-03-30" in stderr
     assert not warehouse.settings.marts_path.exists()
+
+
+@pytest.mark.parametrize("args", [("run", "--quiet"), ("backfill", "--start", "2025-03-01", "--end", "2025-03-02")])
+def test_the_nightly_refuses_a_postgres_target_before_it_starts(
+    warehouse: Warehouse, kpiflow_cli: Cli, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    """Until the nightly is wired to PostgreSQL it says so up front, instead of checking and building there and
+    stopping at publish; nothing runs (no stage is called, no journal is written)."""
+    monkeypatch.setenv("KPIFLOW_TARGET", "pg")
+    done = kpiflow_cli(*args, stages=Stages())
+    assert done.returncode == 2, done.stderr
+    assert "KPIFLOW_TARGET=pg is a postgres target" in done.stderr.replace("\n", "")
+    assert "docs/postgres.md" in done.stderr.replace("\n", "")
+    assert "Traceback" not in done.stderr
+    assert not list(warehouse.settings.state_dir.glob("**/last_run*"))

@@ -214,9 +214,11 @@ def serve(
     from rich.console import Console
 
     from kpiflow.orchestration.deployment import nightly_deployment, prefect_api_server
+    from kpiflow.orchestration.execution import ensure_nightly_runs_on
     from kpiflow.orchestration.prefect_env import configure_prefect
 
     settings = Settings.from_env()
+    ensure_nightly_runs_on(settings)
     schedule = NightlySchedule(cron, timezone)
     configure_prefect(settings)
 
