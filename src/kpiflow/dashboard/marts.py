@@ -95,10 +95,6 @@ def published_marts(path: Path) -> Iterator[Session]:
         raise UserInputError(f"cannot open {path} read-only: {exc}") from None
 
 
-def has_table(con: Session, schema: str, table: str) -> bool:
-    return con.has_relation(f"{schema}.{table}")
-
-
 def columns_of(con: Session, schema: str, table: str) -> set[str]:
     return {column[0] for column in con.execute(f"select * from {schema}.{table} limit 0").description}
 
@@ -120,7 +116,7 @@ _CATALOG_TEXT = (
 
 def read_as_of(con: Session) -> date:
     """The run date of the publication (the day its KPIs are as of), else the latest published day."""
-    if has_table(con, "main", "_kpiflow_publish"):
+    if con.has_relation("main._kpiflow_publish"):
         row = con.execute("select max(run_date) from main._kpiflow_publish").fetchone()
         if row and row[0]:
             return row[0]
@@ -164,7 +160,7 @@ def read_breakdowns(con: Session, since: date, until: date) -> list[BreakdownCel
 
 def read_company_targets(con: Session) -> dict[tuple[str, date], Achievement]:
     """Company-level monthly targets and statuses (judged by each KPI's direction and thresholds)."""
-    if not has_table(con, "marts", "kpi_achievement"):
+    if not con.has_relation("marts.kpi_achievement"):
         return {}
     rows = con.execute(
         "select kpi, period_start, target, minimum, stretch, band_low, band_high, status "
@@ -178,7 +174,7 @@ def read_company_targets(con: Session) -> dict[tuple[str, date], Achievement]:
 
 def read_pay_cards(con: Session) -> list[PayCard]:
     """Each card's latest published period, with every person's lines (the rows `scorecard --explain` reads)."""
-    if not has_table(con, "payroll", "payouts"):
+    if not con.has_relation("payroll.payouts"):
         raise UserInputError("the published marts hold no payroll.payouts; --include-pay needs a published run")
     latest = con.execute("select card, max(period_start) from payroll.payouts group by card order by card").fetchall()
     cards = []
