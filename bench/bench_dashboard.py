@@ -64,6 +64,7 @@ def plotly_only_page(site_dir: Path) -> Path:
 def main() -> None:
     from kpiflow.config import Settings
     from kpiflow.dashboard.build import build_dashboard
+    from kpiflow.warehouse.duckdb import DuckDBWarehouse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--marts", type=Path, default=None)
@@ -74,7 +75,9 @@ def main() -> None:
     marts = args.marts or settings.marts_path
     out = args.out or Path(tempfile.mkdtemp(prefix="kpiflow-bench-dashboard-")) / "dashboard"
     start = time.perf_counter()
-    site = build_dashboard(marts, out, settings.project_dir)
+    site = build_dashboard(
+        DuckDBWarehouse(settings.warehouse_path, marts, settings.state_dir), out, settings.project_dir
+    )
     build_seconds = time.perf_counter() - start
     loads = load_seconds(site.index, args.repeat)
     baseline = load_seconds(plotly_only_page(site.out_dir), args.repeat, drawn=None)

@@ -33,9 +33,10 @@ def copy_project(target: Path) -> Path:
     return target
 
 
-def run_dbt(project: Path, warehouse: Path, *args: str) -> str:
-    """dbt in a subprocess (dbt-duckdb holds the file open for the life of its process); its output on failure."""
-    env = dict(os.environ, KPIFLOW_WAREHOUSE=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="False")
+def run_dbt(project: Path, warehouse: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """dbt in a subprocess (dbt-duckdb holds the file open for the life of its process); its output on failure.
+    `env` adds variables (KPIFLOW_TARGET=pg and KPIFLOW_PG_* for a PostgreSQL build)."""
+    env = dict(os.environ, KPIFLOW_WAREHOUSE=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="False") | (env or {})
     command = [
         str(Path(sys.executable).parent / "dbt"),
         *args,

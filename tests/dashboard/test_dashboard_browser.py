@@ -20,6 +20,7 @@ from dashboard_demo import PRIVACY_MINIMUM
 from kpiflow.dashboard.build import DashboardSite, build_dashboard
 from kpiflow.dashboard.formats import format_value
 from kpiflow.scorecards.formatting import money
+from kpiflow.warehouse.duckdb import DuckDBWarehouse
 
 pytestmark = pytest.mark.slow
 
@@ -46,8 +47,9 @@ class Browser:
 @pytest.fixture(scope="module")
 def sites(published, tmp_path_factory: pytest.TempPathFactory) -> tuple[DashboardSite, DashboardSite]:
     root = tmp_path_factory.mktemp("dashboard_sites")
-    plain = build_dashboard(published.marts, root / "dashboard", published.project)
-    with_pay = build_dashboard(published.marts, root / "dashboard-with-pay", published.project, include_pay=True)
+    warehouse = DuckDBWarehouse.for_file(published.marts.with_name("kpiflow.duckdb"))  # marts.duckdb beside it
+    plain = build_dashboard(warehouse, root / "dashboard", published.project)
+    with_pay = build_dashboard(warehouse, root / "dashboard-with-pay", published.project, include_pay=True)
     return plain, with_pay
 
 

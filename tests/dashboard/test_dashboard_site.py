@@ -16,6 +16,7 @@ import pytest
 
 from kpiflow.dashboard.build import build_dashboard
 from kpiflow.errors import UserInputError
+from kpiflow.warehouse.duckdb import DuckDBWarehouse
 
 HOSTILE = "<script>alert('x')</script>{{ 7 * 7 }}{% raw %}"
 
@@ -50,6 +51,11 @@ def _marts(path: Path, label: str = "Net revenue") -> Path:
     return path
 
 
+def _published(marts: Path) -> DuckDBWarehouse:
+    """The DuckDB warehouse whose published marts are `marts` (the dashboard opens nothing else)."""
+    return DuckDBWarehouse(marts.with_name("no-build.duckdb"), marts, marts.parent / "state")
+
+
 def _project(root: Path, minimum: int | None = None) -> Path:
     root.mkdir()
     text = "name: kpiflow\n" + (f"vars:\n  hr_min_cell_size: {minimum}\n" if minimum is not None else "")
@@ -59,7 +65,7 @@ def _project(root: Path, minimum: int | None = None) -> Path:
 
 def test_user_written_text_is_escaped_on_every_page(tmp_path: Path) -> None:
     marts = _marts(tmp_path / "marts.duckdb", label=f"Revenue {HOSTILE}")
-    site = build_dashboard(marts, tmp_path / "site", _project(tmp_path / "project"))
+    site = build_dashboard(_published(marts), tmp_path / "site", _project(tmp_path / "project"))
     texts = {name: (site.out_dir / name).read_text() for name in site.pages}
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;{{ 7 * 7 }}{% raw %}" in texts["catalog.html"]
     for name, html in texts.items():
@@ -70,7 +76,7 @@ def test_user_written_text_is_escaped_on_every_page(tmp_path: Path) -> None:
 
 def test_hidden_hr_cells_say_fewer_than_the_configured_minimum_and_show_no_value(tmp_path: Path) -> None:
     marts = _marts(tmp_path / "marts.duckdb")
-    site = build_dashboard(marts, tmp_path / "site", _project(tmp_path / "project", minimum=7))
+    site = build_dashboard(_published(marts), tmp_path / "site", _project(tmp_path / "project", minimum=7))
     html = (site.out_dir / "other.html").read_text()
     assert '<tr data-member="legal"><th scope="row">legal</th>' in html
     legal = html.split('<tr data-member="legal">')[1].split("</tr>")[0]
@@ -81,11 +87,11 @@ def test_hidden_hr_cells_say_fewer_than_the_configured_minimum_and_show_no_value
 def test_the_marts_file_is_read_not_written_and_a_missing_one_is_a_clear_error(tmp_path: Path) -> None:
     marts = _marts(tmp_path / "marts.duckdb")
     before = hashlib.sha256(marts.read_bytes()).hexdigest()
-    build_dashboard(marts, tmp_path / "site", _project(tmp_path / "project"))
+    build_dashboard(_published(marts), tmp_path / "site", _project(tmp_path / "project"))
     assert hashlib.sha256(marts.read_bytes()).hexdigest() == before
     assert not list(tmp_path.glob("marts.duckdb.wal"))
     with pytest.raises(UserInputError, match=r"no published marts at .*missing\.duckdb; run `kpiflow run` first"):
-        build_dashboard(tmp_path / "missing.duckdb", tmp_path / "site2", tmp_path / "project")
+        build_dashboard(_published(tmp_path / "missing.duckdb"), tmp_path / "site2", tmp_path / "project")
 
 
 def test_a_rebuild_replaces_the_site_and_writes_plotly_once(tmp_path: Path) -> None:
@@ -93,7 +99,7 @@ def test_a_rebuild_replaces_the_site_and_writes_plotly_once(tmp_path: Path) -> N
     project = _project(tmp_path / "project")
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "stale.html").write_text("old")
-    site = build_dashboard(marts, tmp_path / "site", project)
+    site = build_dashboard(_published(marts), tmp_path / "site", project)
     assert not (site.out_dir / "stale.html").exists()
     assert [p.name for p in site.out_dir.rglob("plotly*.js")] == ["plotly.min.js"]
     for name in site.pages:

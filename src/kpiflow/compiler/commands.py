@@ -144,11 +144,13 @@ def query_command(
 
 
 def run_on_warehouse(warehouse: Warehouse, sql: str) -> tuple[list[str], list[tuple]]:
+    """Run the query read-only on the built warehouse: semantic models are built tables (intermediate.*), not the
+    published marts."""
     from kpiflow.warehouse import MissingRelation
+    from kpiflow.warehouse.reading import built_session
 
-    if not warehouse.exists():
-        raise UserInputError(f"no warehouse at {warehouse.location}: run `make run` or `kpiflow run` first")
-    with warehouse.connect(read_only=True) as session:
+    reads = "kpiflow query reads the models its metrics are defined on (schema intermediate), not only marts"
+    with built_session(warehouse, reads) as session:
         try:
             cursor = session.execute(sql)
         except MissingRelation as exc:

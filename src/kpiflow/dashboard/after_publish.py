@@ -37,9 +37,10 @@ class DashboardOutcome:
 
 def build_after_publish(settings: Settings) -> DashboardOutcome:
     from kpiflow.dashboard.build import build_dashboard  # plotly, Jinja2 and the YAML loader: only when it runs
+    from kpiflow.warehouse import warehouse_for
 
     try:
-        site = build_dashboard(settings.marts_path, default_out_dir(settings.marts_path), settings.project_dir)
+        site = build_dashboard(warehouse_for(settings), default_out_dir(settings.marts_path), settings.project_dir)
     except Exception as exc:  # reported, never raised: the publish it follows has already succeeded
         return DashboardOutcome(None, "not built", f"{type(exc).__name__}: {exc}")
     return DashboardOutcome(site.index, site.headline())

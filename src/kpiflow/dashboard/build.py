@@ -26,6 +26,7 @@ from kpiflow.dashboard.marts import (
 )
 from kpiflow.dashboard.pay import card_page
 from kpiflow.dashboard.render import environment, write_assets, write_page
+from kpiflow.warehouse import Warehouse
 
 PAY_FOLDER = "pay"
 
@@ -47,13 +48,15 @@ class DashboardSite:
         return f"{len(self.pages)} pages, {self.size_bytes / 1e6:.1f} MB at {self.index}"
 
 
-def build_dashboard(marts_path: Path, out_dir: Path, project_dir: Path, *, include_pay: bool = False) -> DashboardSite:
-    """Write the dashboard for the marts published at `marts_path` into `out_dir` (replacing what was there)."""
+def build_dashboard(
+    warehouse: Warehouse, out_dir: Path, project_dir: Path, *, include_pay: bool = False
+) -> DashboardSite:
+    """Write the dashboard for the marts `warehouse` publishes into `out_dir` (replacing what was there)."""
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
-        written = _write_site(marts_path, staging, project_dir, include_pay)
+        written = _write_site(warehouse, staging, project_dir, include_pay)
         _swap(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -62,8 +65,8 @@ def build_dashboard(marts_path: Path, out_dir: Path, project_dir: Path, *, inclu
     return DashboardSite(out_dir, written, size, include_pay)
 
 
-def _write_site(marts_path: Path, out_dir: Path, project_dir: Path, include_pay: bool) -> tuple[str, ...]:
-    with published_marts(marts_path) as con:
+def _write_site(warehouse: Warehouse, out_dir: Path, project_dir: Path, include_pay: bool) -> tuple[str, ...]:
+    with published_marts(warehouse) as con:
         catalog = {entry.kpi: entry for entry in read_catalog(con)}
         as_of = read_as_of(con)
         month = pages.latest_complete_month(as_of)

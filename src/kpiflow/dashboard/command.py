@@ -9,7 +9,8 @@ import typer
 
 
 def default_out_dir(marts_path: Path) -> Path:
-    """Beside the published marts file: `warehouse/dashboard` for the default layout."""
+    """Beside the published marts file: `warehouse/dashboard` for the default layout (also on a server warehouse,
+    whose marts are not a file: the site is local files all the same)."""
     return marts_path.parent / "dashboard"
 
 
@@ -27,11 +28,13 @@ def dashboard(
     from kpiflow.config import Settings
     from kpiflow.dashboard.build import build_dashboard
     from kpiflow.dashboard.serve import serve as serve_site
+    from kpiflow.warehouse import warehouse_for
 
     settings = Settings.from_env()
     site = build_dashboard(
-        settings.marts_path, out or default_out_dir(settings.marts_path), settings.project_dir, include_pay=include_pay
-    )
+        warehouse_for(settings), out or default_out_dir(settings.marts_path), settings.project_dir,
+        include_pay=include_pay,
+    )  # fmt: skip
     typer.echo(f"dashboard: {site.headline()}")
     if serve:
         serve_site(site.out_dir, port)

@@ -1,4 +1,5 @@
-"""Everything the dashboard reads, from the PUBLISHED marts file only, opened read-only.
+"""Everything the dashboard reads, from the PUBLISHED marts only, opened read-only (a file on DuckDB, the schemas
+`marts` and `payroll` on PostgreSQL).
 
 The build warehouse is never opened: the pages show exactly what BI tools see. Pay (`payroll`) is read
 only by `read_pay_cards`, which the site builder calls only with `--include-pay`.
@@ -10,13 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from kpiflow.errors import UserInputError
 from kpiflow.scorecards.report import fetch
-from kpiflow.warehouse import Session, WarehouseError
-from kpiflow.warehouse.duckdb import attached_session
+from kpiflow.warehouse import Session, Warehouse
+from kpiflow.warehouse.reading import published_session
+
+READS = "kpiflow dashboard reads schema marts (and payroll with --include-pay)"
 
 # kpi_values columns that hold a breakdown's member, by dimension_set (single breakdowns only).
 MEMBER_COLUMNS = ("store_id", "region", "channel", "category", "department", "employee_id")
@@ -81,18 +83,16 @@ class PayCard:
 
 
 @contextmanager
-def published_marts(path: Path) -> Iterator[Session]:
-    """The published file attached read-only; a clear error when it is missing or not a marts file."""
-    if not path.is_file():
-        raise UserInputError(f"no published marts at {path}; run `kpiflow run` first (or set KPIFLOW_MARTS)")
-    try:
-        with attached_session(path, "published") as session:
-            missing = [name for name in ("kpi_values", "kpi_catalog") if not session.has_relation(f"marts.{name}")]
-            if missing:
-                raise UserInputError(f"{path} has no marts.{', marts.'.join(missing)}; is it a kpiflow marts file?")
-            yield session
-    except WarehouseError as exc:
-        raise UserInputError(f"cannot open {path} read-only: {exc}") from None
+def published_marts(warehouse: Warehouse) -> Iterator[Session]:
+    """The published marts, read-only; a clear error when nothing is published or it is not kpiflow's marts."""
+    with published_session(warehouse, READS) as session:
+        missing = [name for name in ("kpi_values", "kpi_catalog") if not session.has_relation(f"marts.{name}")]
+        if missing:
+            raise UserInputError(
+                f"{warehouse.published_location} has no marts.{', marts.'.join(missing)}; "
+                "are these kpiflow's published marts?"
+            )
+        yield session
 
 
 def columns_of(con: Session, schema: str, table: str) -> set[str]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-
 import typer
 
 from kpiflow.errors import UserInputError
+
+READS = "kpiflow scorecard reads marts.scorecard_results and payroll.payouts (pay: both reader roles)"
 
 
 def scorecard(
@@ -20,25 +20,20 @@ def scorecard(
     from kpiflow.config import Settings
     from kpiflow.scorecards.periods import parse_period
     from kpiflow.scorecards.report import render
-    from kpiflow.warehouse import MissingRelation, WarehouseError, warehouse_for
+    from kpiflow.warehouse import MissingRelation, warehouse_for
+    from kpiflow.warehouse.reading import published_session
 
     try:
         period_start = parse_period(period)
     except ValueError as exc:
         raise UserInputError(f"--period: {exc}") from None
     warehouse = warehouse_for(Settings.from_env())
-    marts = warehouse.published_location
-    if not warehouse.is_published():
-        raise UserInputError(f"no published marts at {marts}; run `kpiflow run` first (or set KPIFLOW_MARTS)")
-    with ExitStack() as stack:
-        try:
-            session = stack.enter_context(warehouse.read_published())
-        except WarehouseError as exc:
-            raise UserInputError(f"cannot open {marts} read-only: {exc}") from None
+    with published_session(warehouse, READS) as session:
         try:
             text = render(session, card, period_start, employee, output_format, explain)
         except MissingRelation as exc:
             raise UserInputError(
-                f"{marts} has no scorecard results ({exc}); the pipeline publishes them after `kpiflow run`"
+                f"{warehouse.published_location} has no scorecard results ({exc}); "
+                "the pipeline publishes them after `kpiflow run`"
             ) from None
     typer.echo(text, nl=False)

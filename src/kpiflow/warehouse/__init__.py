@@ -9,6 +9,7 @@ from kpiflow.config import Settings
 from kpiflow.errors import UserInputError
 from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS
 from kpiflow.warehouse.interface import (
+    AccessDenied,
     Columns,
     MissingRelation,
     PublishedVersion,
@@ -20,6 +21,7 @@ from kpiflow.warehouse.interface import (
 
 __all__ = [
     "PUBLISHED_SCHEMAS",
+    "AccessDenied",
     "Columns",
     "MissingRelation",
     "PublishedVersion",

@@ -29,6 +29,10 @@ class MissingRelation(WarehouseError):
     """A statement named a schema, table or column the warehouse does not have."""
 
 
+class AccessDenied(WarehouseError):
+    """The connected user lacks a privilege the statement needs (a reader role reads only its own schema)."""
+
+
 class Cursor(Protocol):
     """The result of one statement (DB-API shape)."""
 

@@ -21,6 +21,7 @@ from kpiflow.config import PostgresConnection
 from kpiflow.errors import UserInputError
 from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS, quote_identifier
 from kpiflow.warehouse.interface import (
+    AccessDenied,
     Columns,
     Cursor,
     MissingRelation,
@@ -44,10 +45,12 @@ class ConcurrentConflict(WarehouseError):
 
 
 def translated_error(exc: psycopg.Error) -> WarehouseError:
-    """The server's message (it never holds the password), as MissingRelation, ConcurrentConflict or
-    WarehouseError."""
+    """The server's message (it never holds the password), as MissingRelation, AccessDenied, ConcurrentConflict
+    or WarehouseError."""
     if isinstance(exc, _MISSING):
         return MissingRelation(str(exc).strip())
+    if isinstance(exc, errors.InsufficientPrivilege):
+        return AccessDenied(str(exc).strip())
     return (ConcurrentConflict if isinstance(exc, _CONFLICTS) else WarehouseError)(str(exc).strip())
 
 
