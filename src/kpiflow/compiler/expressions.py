@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-from kpiflow.compiler.treecopy import copy_tree
+from kpiflow.compiler.sqlbuild import copy_tree
 
 AUTHORING_DIALECT = "duckdb"
 
@@ -190,8 +190,6 @@ def _parse_checked(text: str) -> ParsedExpression:
     for column in tree.find_all(exp.Column):
         if column.table:
             raise UnsafeExpression(f"qualified column '{column.sql()}' is not allowed; use the bare name")
-    for node in tree.walk():
-        node._meta = None  # token positions: unused past this check, and every copy of the tree would copy them
     return ParsedExpression(text, tree)
 
 

@@ -1,84 +1,56 @@
-"""SQL text from sqlglot trees: sqlglot's generator, except that the text of a recorded CTE body (ctes.py) is
-generated once per dialect and reused wherever the same body comes again.
+"""SQL text from sqlglot trees, through sqlglot's public generator, with the text of each shared CTE body (ctes.py)
+generated once per dialect and reused.
 
-The generator works on a copy of the tree (sqlglot's generator may change what it is given). A body gets its
-recorded text only while it is still exactly the recorded body; such a body is not even copied: the copy has an
-empty SELECT carrying the text in its place (with compiled sqlglot, only the bodies of the top WITH are looked at
-while copying, the rest being copied by sqlglot itself, and any other is checked when generated). A recorded body
-without a text for the dialect yet gets it generated and kept.
-
-The hook is the generator's dispatch table (expression type -> handler), the one place where both the pure-Python
-and the compiled sqlglot look a handler up; sqlglot is pinned to one minor version.
+A query's shared bodies are left out of generation: while the query is generated, each CTE holding one holds a
+one-line placeholder instead (the tree is put back as it was before returning), and the placeholder's line in the
+text is then replaced by the body's text, indented as the placeholder was. That is what sqlglot writes for the
+whole tree: its pretty generator places a CTE body on lines of its own and indents it line by line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+import re
 
 from sqlglot import exp
-from sqlglot.generator import Generator
 
-from kpiflow.compiler.ctes import MEMO_META_KEY, SqlMemo, sql_memo
+from kpiflow.compiler.ctes import SharedCte, shared_cte
 from kpiflow.compiler.quoting import quoting_dialect
-from kpiflow.compiler.treecopy import copy_tree, release, same_tree
 
-Handler = Callable[[Generator, exp.Expression], str]
-Text = tuple[str, tuple[str, ...]]  # SQL and the generator's unsupported-feature warnings
-_TEXT_META_KEY = "kpiflow_sql_text"
-_BODY_TYPES = (exp.Select, exp.Union)  # what a CTE body is
-_DISPATCH: dict[Hashable, dict[type[exp.Expression], Handler]] = {}
+_PLACEHOLDER = "__kpiflow_shared_cte_"
+_PLACEHOLDER_LINE = re.compile(r"^([ \t]*)[\"`]?" + _PLACEHOLDER + r"(\d+)[\"`]?$", re.MULTILINE)
 
 
 def generate(tree: exp.Expression, dialect: str) -> str:
     """Pretty SQL for `tree` in `dialect`, as tree.sql(dialect=dialect, pretty=True) writes it, except that reserved
-    words used as identifiers are quoted (quoting.py); `tree` is left as it is."""
-    generator = quoting_dialect(dialect).generator(pretty=True)
-    key = (type(generator), dialect)
-    dispatch = _DISPATCH.get(key)
-    if dispatch is None:
-        dispatch = _DISPATCH[key] = _memoising(generator._dispatch, key)
-    generator._dispatch = dispatch
-
-    def known_text(node: exp.Expression) -> exp.Expression | None:
-        memo = sql_memo(node)
-        text = memo.texts.get(key) if memo else None
-        if text is None or not same_tree(node, memo.tree):  # type: ignore[union-attr]
-            return None
-        stand_in = exp.Select()
-        stand_in.meta[_TEXT_META_KEY] = text
-        return stand_in
-
-    work = copy_tree(tree, known_text)
-    sql = generator.generate(work, copy=False)
-    release(work)
-    return sql
-
-
-def _memoising(dispatch: dict[type[exp.Expression], Handler], key: Hashable) -> dict[type[exp.Expression], Handler]:
-    patched = dict(dispatch)
-    for body_type in _BODY_TYPES:
-        if body_type in patched:
-            patched[body_type] = _memoised(patched[body_type], key)
-    return patched
+    words used as identifiers are quoted (quoting.py)."""
+    quoted = quoting_dialect(dialect)
+    ctes = [
+        (node, shared)
+        for node in tree.walk(prune=lambda node: shared_cte(node) is not None)
+        if isinstance(node, exp.CTE) and (shared := shared_cte(node.this)) is not None
+    ]
+    if not ctes:
+        return quoted.generate(tree, pretty=True)
+    try:
+        for index, (cte, _) in enumerate(ctes):
+            cte.set("this", exp.Table(this=exp.Identifier(this=f"{_PLACEHOLDER}{index}")))
+        sql = quoted.generate(tree, pretty=True)
+    finally:
+        for cte, shared in ctes:
+            cte.set("this", shared.body)
+    found = _PLACEHOLDER_LINE.findall(sql)
+    if sorted(int(index) for _, index in found) != list(range(len(ctes))):
+        return quoted.generate(tree, pretty=True)  # a placeholder not on a line of its own: generate it all
+    bodies = [_text(shared, dialect) for _, shared in ctes]
+    return _PLACEHOLDER_LINE.sub(lambda m: _indented(bodies[int(m.group(2))], m.group(1)), sql)
 
 
-def _memoised(original: Handler, key: Hashable) -> Handler:
-    def handler(generator: Generator, node: exp.Expression) -> str:
-        meta = node._meta
-        if not meta:
-            return original(generator, node)
-        text: Text | None = meta.get(_TEXT_META_KEY)
-        if text is None:
-            memo: SqlMemo | None = meta.get(MEMO_META_KEY)
-            if memo is None or not same_tree(node, memo.tree):
-                return original(generator, node)
-            text = memo.texts.get(key)
-            if text is None:
-                before = len(generator.unsupported_messages)
-                sql = original(generator, node)
-                memo.texts[key] = (sql, tuple(generator.unsupported_messages[before:]))
-                return sql
-        generator.unsupported_messages.extend(text[1])
-        return text[0]
+def _text(shared: SharedCte, dialect: str) -> str:
+    text = shared.texts.get(dialect)
+    if text is None:
+        text = shared.texts[dialect] = quoting_dialect(dialect).generate(shared.body, pretty=True)
+    return text
 
-    return handler
+
+def _indented(text: str, indent: str) -> str:
+    return "\n".join(indent + line for line in text.split("\n"))
