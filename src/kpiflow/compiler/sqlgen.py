@@ -17,6 +17,8 @@ from kpiflow.compiler.ctes import SharedCte, shared_cte
 from kpiflow.compiler.quoting import quoting_dialect
 
 _PLACEHOLDER = "__kpiflow_shared_cte_"
+_NESTING = (exp.Query, exp.Subquery, exp.From, exp.Join, exp.With)  # where a query can hold a CTE
+_NESTING_ARGS = ("with_", "from_", "joins", "this", "expression", "expressions")
 _PLACEHOLDER_LINE = re.compile(r"^([ \t]*)[\"`]?" + _PLACEHOLDER + r"(\d+)[\"`]?$", re.MULTILINE)
 
 
@@ -24,20 +26,19 @@ def generate(tree: exp.Expression, dialect: str) -> str:
     """Pretty SQL for `tree` in `dialect`, as tree.sql(dialect=dialect, pretty=True) writes it, except that reserved
     words used as identifiers are quoted (quoting.py)."""
     quoted = quoting_dialect(dialect)
-    ctes = [
-        (node, shared)
-        for node in tree.walk(prune=lambda node: shared_cte(node) is not None)
-        if isinstance(node, exp.CTE) and (shared := shared_cte(node.this)) is not None
-    ]
-    if not ctes:
-        return quoted.generate(tree, pretty=True)
+    ctes: list[tuple[exp.CTE, SharedCte]] = []
+    _find_shared(tree, ctes)
     try:
         for index, (cte, _) in enumerate(ctes):
             cte.set("this", exp.Table(this=exp.Identifier(this=f"{_PLACEHOLDER}{index}")))
-        sql = quoted.generate(tree, pretty=True)
+        work = tree.copy()
     finally:
         for cte, shared in ctes:
             cte.set("this", shared.body)
+    sql = quoted.generate(work, copy=False, pretty=True)
+    _unlink(work)
+    if not ctes:
+        return sql
     found = _PLACEHOLDER_LINE.findall(sql)
     if sorted(int(index) for _, index in found) != list(range(len(ctes))):
         return quoted.generate(tree, pretty=True)  # a placeholder not on a line of its own: generate it all
@@ -45,10 +46,39 @@ def generate(tree: exp.Expression, dialect: str) -> str:
     return _PLACEHOLDER_LINE.sub(lambda m: _indented(bodies[int(m.group(2))], m.group(1)), sql)
 
 
+def _find_shared(node: exp.Expression, found: list[tuple[exp.CTE, SharedCte]]) -> None:
+    """The CTEs holding a shared body, looked for where the compiler nests queries (WITH, FROM, JOIN, set operations,
+    subqueries) and not inside the shared bodies; a CTE elsewhere is generated with the rest, which is only slower."""
+    if isinstance(node, exp.CTE):
+        shared = shared_cte(node.this)
+        if shared is not None:
+            found.append((node, shared))
+            return
+    elif not isinstance(node, _NESTING):
+        return
+    for key in _NESTING_ARGS:
+        value = node.args.get(key)
+        if isinstance(value, list):
+            for item in value:
+                _find_shared(item, found)
+        elif value is not None:
+            _find_shared(value, found)
+
+
+def _unlink(tree: exp.Expression) -> None:
+    """Drop the child -> parent references of a tree about to be discarded: without reference cycles, reference
+    counting frees it at once, and Python's cycle collector has fewer objects to walk (it took a fifth of a
+    compile when each query's working copy waited for it)."""
+    for node in tree.walk():
+        node.parent = None
+
+
 def _text(shared: SharedCte, dialect: str) -> str:
     text = shared.texts.get(dialect)
     if text is None:
-        text = shared.texts[dialect] = quoting_dialect(dialect).generate(shared.body, pretty=True)
+        work = shared.body.copy()
+        text = shared.texts[dialect] = quoting_dialect(dialect).generate(work, copy=False, pretty=True)
+        _unlink(work)
     return text
 
 
