@@ -27,13 +27,14 @@ def _bodies(tree: exp.Expression) -> list[exp.Expression]:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_shared_sql_is_sqlglots(graph, relation, case):
-    for _ in range(3):  # built, then shared (twice: the texts are generated once, then reused)
+    for _ in range(4):  # built, built and kept, then shared (twice: the texts are generated once, then reused)
         tree = build_query(graph, CASES[case], relation)
         for dialect in DIALECTS:
             assert to_sql(tree, dialect) == _plain(tree, dialect)
 
 
 def test_a_later_query_holds_the_same_bodies(graph, relation):
+    build_query(graph, RATIO, relation)  # a chain is kept from its second request on
     first = _bodies(build_query(graph, RATIO, relation))
     second = _bodies(build_query(graph, RATIO, relation))
     shared = [body for body in first if shared_cte(body)]
@@ -45,7 +46,7 @@ def test_a_later_query_holds_the_same_bodies(graph, relation):
 
 def test_shared_bodies_inside_a_larger_tree(graph, relation):
     """dbt models wrap queries as subqueries of a UNION ALL: the shared bodies of both parts get their text."""
-    parts = [build_query(graph, RATIO, relation).subquery("q") for _ in range(2)]
+    parts = [build_query(graph, RATIO, relation).subquery("q") for _ in range(3)][1:]
     union = exp.union(
         exp.select("*").from_(parts[0], copy=False), exp.select("*").from_(parts[1], copy=False), distinct=False
     )
@@ -54,7 +55,8 @@ def test_shared_bodies_inside_a_larger_tree(graph, relation):
 
 
 def test_to_sql_leaves_the_tree_as_it_was(graph, relation):
-    build_query(graph, RATIO, relation)
+    for _ in range(2):
+        build_query(graph, RATIO, relation)
     tree = build_query(graph, RATIO, relation)
     bodies, before = [id(body) for body in _bodies(tree)], _plain(tree, "duckdb")
     for dialect in DIALECTS:
@@ -65,7 +67,7 @@ def test_to_sql_leaves_the_tree_as_it_was(graph, relation):
 
 def test_a_placeholder_lookalike_in_user_text_stays_text(graph, relation):
     """A name that looks like sqlgen's placeholder is generated as sqlglot writes it, never swapped for a body."""
-    tree = build_query(graph, RATIO, relation)
+    tree = [build_query(graph, RATIO, relation) for _ in range(3)][-1]
     tree.select(exp.alias_(exp.Literal.string("x"), "__kpiflow_shared_cte_0"), copy=False)
     for dialect in DIALECTS:
         assert to_sql(tree, dialect) == _plain(tree, dialect)
@@ -80,13 +82,24 @@ def test_the_chains_are_bounded():
                 f"cte_{key}"
             )
             assert registry.ctes[f"cte_{key}"].sql() == f"SELECT {key}", round_
-    assert len(chains._chains) <= 2
+    assert len(chains._chains) <= 2 and len(chains._seen) <= 8
+
+
+def test_a_chain_is_kept_from_its_second_request():
+    chains = Chains()
+    built = []
+    for _ in range(4):
+        registry = CteRegistry()
+        chains.chain("k", registry, lambda r=registry: built.append(r.add("c", exp.select("1"))) or "c")
+        assert registry.ctes["c"].sql() == "SELECT 1"
+    assert len(built) == 2
 
 
 def test_a_cleared_chain_is_no_longer_shared():
     chains = Chains()
-    registry = CteRegistry()
-    chains.chain("k", registry, lambda: registry.add("c", exp.select("1")))
+    for _ in range(2):
+        registry = CteRegistry()
+        chains.chain("k", registry, lambda r=registry: r.add("c", exp.select("1")))
     body = registry.ctes["c"]
     assert shared_cte(body) is not None
     chains.clear()

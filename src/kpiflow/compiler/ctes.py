@@ -2,9 +2,11 @@
 
 Compiling many queries over one graph needs the same chains over and over: every ratio over net_revenue needs the
 net_revenue CTEs. What a chain computes is determined by frozen, hashable plan values (the plan node, the CTE name,
-the group-by and the time range), so the chain built once for such a key serves every later query that asks for it:
-the same CTE body trees, not copies. A shared body is never changed after it is built (the renderers build new
-nodes around it), and sqlgen.py generates its SQL text once per dialect and reuses that text (SharedCte).
+the group-by and the time range), so a chain built for such a key can serve every later query that asks for it: the
+same CTE body trees, not copies. Most chains are asked for once, so a chain is kept from its second request on
+(whatever is kept stays alive, and Python's cycle collector walks live objects again and again). A shared body is
+never changed after it is built (the renderers build new nodes around it), and sqlgen.py generates its SQL text once
+per dialect and reuses that text (SharedCte).
 """
 
 from __future__ import annotations
@@ -76,14 +78,18 @@ class Chains:
     def __init__(self, limit: int = 4096) -> None:
         self.limit = limit
         self._chains: dict[Hashable, _Chain] = {}
+        self._seen: set[Hashable] = set()
 
     def chain(self, key: Hashable, registry: CteRegistry, build: Callable[[], str]) -> str:
         """Add the chain for `key` to `registry` and return the name of its last CTE; `build` adds it to `registry`
-        the first time, and its bodies are shared from then on."""
+        the first two times, and the bodies it built the second time are shared from then on."""
         chain = self._chains.get(key)
         if chain is None:
-            if len(self._chains) >= self.limit:
+            if len(self._chains) >= self.limit or len(self._seen) >= 4 * self.limit:
                 self.clear()
+            if key not in self._seen:
+                self._seen.add(key)
+                return build()
             with registry.recording() as adds:
                 result = build()
             chain = self._chains[key] = _Chain(tuple(adds), result)
@@ -99,3 +105,4 @@ class Chains:
             for _, body in chain.adds:
                 _SHARED.pop(id(body), None)
         self._chains.clear()
+        self._seen.clear()

@@ -49,7 +49,7 @@ def dbt_var(name: str, default: int) -> exp.Column:
 
 
 def to_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:
-    """Pretty SQL in `dialect`, as tree.sql(dialect=dialect, pretty=True) writes it (memoised CTEs: sqlgen.py)."""
+    """Pretty SQL in `dialect`, as tree.sql(dialect=dialect, pretty=True) writes it (shared CTE bodies: sqlgen.py)."""
     return generate(tree, dialect)
 
 
