@@ -104,3 +104,14 @@ def test_a_cleared_chain_is_no_longer_shared():
     assert shared_cte(body) is not None
     chains.clear()
     assert shared_cte(body) is None
+
+
+def test_a_dropped_engine_no_longer_shares(graph, relation):
+    """Engines are dropped past eight (sqltext._engine); their shared bodies must not stay alive with them."""
+    for _ in range(3):
+        tree = build_query(graph, RATIO, relation)
+    kept = [body for body in _bodies(tree) if shared_cte(body)]
+    assert kept
+    for _ in range(8):
+        build_query(graph, RATIO, lambda name: relation(name))  # a new relation each time: a new engine
+    assert not any(shared_cte(body) for body in kept)
