@@ -26,6 +26,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -338,17 +339,25 @@ def _timed_query(source: Path) -> tuple[float, float]:
 
 def bench_cli(repeat: int, against: Path | None) -> None:
     sources = {"this checkout": REPO / "src", **({"against": against} if against else {})}
-    best = {name: (math.inf, math.inf) for name in sources}
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in sources}
     for _ in range(repeat):
         for name, source in sources.items():  # alternate, so both see the same machine load
-            wall, cpu = _timed_query(source)
-            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
-    print(f"\n(c) `kpiflow {' '.join(QUERY_EXPLAIN)}`, whole process, best of {repeat}")
-    for name, (wall, cpu) in best.items():
-        print(f"  {name:14} ({sources[name]}): wall {wall:.3f} s, CPU {cpu:.3f} s")
+            runs[name].append(_timed_query(source))
+    print(f"\n(c) `kpiflow {' '.join(QUERY_EXPLAIN)}`, whole process, {repeat} runs each: best and median")
+    best = {name: (min(w for w, _ in done), min(c for _, c in done)) for name, done in runs.items()}
+    median = {
+        name: (statistics.median(w for w, _ in done), statistics.median(c for _, c in done))
+        for name, done in runs.items()
+    }
+    for name in sources:
+        print(
+            f"  {name:14} ({sources[name]}): wall {best[name][0]:.3f} s (median {median[name][0]:.3f}),"
+            f" CPU {best[name][1]:.3f} s (median {median[name][1]:.3f})"
+        )
     if against:
-        (new_wall, new_cpu), (old_wall, old_cpu) = best["this checkout"], best["against"]
-        print(f"  ratio this / against: wall {new_wall / old_wall:.2f}, CPU {new_cpu / old_cpu:.2f}")
+        for label, figures in (("best", best), ("median", median)):
+            (new_wall, new_cpu), (old_wall, old_cpu) = figures["this checkout"], figures["against"]
+            print(f"  ratio this / against, {label}: wall {new_wall / old_wall:.2f}, CPU {new_cpu / old_cpu:.2f}")
 
 
 def main() -> None:

@@ -1,45 +1,40 @@
-"""The CTEs of one query (CteRegistry) and, per planner/renderer engine, the CTE chains it already built (CteMemo).
+"""The CTEs of one query (CteRegistry) and the CTE chains a renderer already built, shared by later queries (Chains).
 
-Compiling many queries over one graph builds the same chains over and over: every ratio over net_revenue needs the
-net_revenue CTE. The memo builds a chain the first time as usual, records it the second time, and from then on
-hands out copies, which cost less than building. Each recorded CTE carries a SqlMemo, so that sqlgen.py generates its
-SQL text once per dialect, not once per query.
+Compiling many queries over one graph needs the same chains over and over: every ratio over net_revenue needs the
+net_revenue CTEs. What a chain computes is determined by frozen, hashable plan values (the plan node, the CTE name,
+the group-by and the time range), so a chain built for such a key can serve every later query that asks for it: the
+same CTE body trees, not copies. Most chains are asked for once, so a chain is kept from its second request on
+(whatever is kept stays alive, and Python's cycle collector walks live objects again and again). A shared body is
+never changed after it is built (the renderers build new nodes around it), and sqlgen.py generates its SQL text once
+per dialect and reuses that text (SharedCte).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from kpiflow.compiler.treecopy import copy_tree
 
-MEMO_META_KEY = "kpiflow_sql_memo"
+@dataclass(eq=False)
+class SharedCte:
+    """A CTE body that several queries hold, and its SQL text per dialect once generated (sqlgen.py)."""
 
-
-class SqlMemo:
-    """The SQL text of one recorded CTE body, per dialect. Every copy of the body shares this object (copying a tree
-    copies its meta, and this object copies as itself); sqlgen.py reuses a text only for a tree that is still the
-    same as `tree`, the recorded body."""
-
-    __slots__ = ("texts", "tree")
-
-    def __init__(self, tree: exp.Expression) -> None:
-        self.tree = tree
-        self.texts: dict[Hashable, tuple[str, tuple[str, ...]]] = {}  # dialect -> (SQL, unsupported warnings)
-
-    def __copy__(self) -> SqlMemo:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, object]) -> SqlMemo:
-        return self
+    body: exp.Query
+    texts: dict[str, str] = field(default_factory=dict)
 
 
-def sql_memo(tree: exp.Expression) -> SqlMemo | None:
-    """The SqlMemo of a recorded tree or of a copy of one (changed or not), else None."""
-    meta = tree._meta
-    return meta.get(MEMO_META_KEY) if meta else None
+# The shared bodies of every live Chains, by identity: the SQL generator looks a CTE body up here. An entry holds its
+# body, so the id stays that body's for as long as the entry exists.
+_SHARED: dict[int, SharedCte] = {}
+
+
+def shared_cte(body: exp.Expression) -> SharedCte | None:
+    """The SharedCte of a body that Chains handed out (the same object, not an equal tree), else None."""
+    shared = _SHARED.get(id(body))
+    return shared if shared is not None and shared.body is body else None
 
 
 @dataclass
@@ -47,61 +42,67 @@ class CteRegistry:
     """CTEs in dependency order; a name always means the same query (names derive from what they compute)."""
 
     ctes: dict[str, exp.Query] = field(default_factory=dict)
-    _logs: list[list[tuple[str, exp.Query]]] = field(default_factory=list)
+    _recordings: list[list[tuple[str, exp.Query]]] = field(default_factory=list)
 
     def add(self, name: str, query: exp.Query) -> str:
         existing = self.ctes.get(name)
-        if existing is not None and existing != query:
+        if existing is not None and existing is not query and existing != query:
             raise AssertionError(f"two different queries named {name}")
         self.ctes.setdefault(name, query)
-        for log in self._logs:
-            log.append((name, query))
+        for recording in self._recordings:
+            recording.append((name, query))
         return name
+
+    @contextmanager
+    def recording(self) -> Iterator[list[tuple[str, exp.Query]]]:
+        """Every CTE added inside the block, in order, including those the registry already had (a chain needs
+        them wherever it is added again)."""
+        recording: list[tuple[str, exp.Query]] = []
+        self._recordings.append(recording)
+        try:
+            yield recording
+        finally:
+            self._recordings.remove(recording)
 
 
 @dataclass(frozen=True)
 class _Chain:
-    adds: tuple[tuple[str, SqlMemo], ...]
+    adds: tuple[tuple[str, exp.Query], ...]
     result: str
 
 
-class CteMemo:
-    """CTE chains of one engine by what determines them (the plan node, CTE name, group-by and time range). A
-    long-lived engine (the API) sees ever new time ranges: past `limit` chains, the memo starts over."""
+class Chains:
+    """CTE chains of one renderer by the plan values that determine them. A long-lived renderer (the API) sees ever
+    new time ranges: past `limit` chains, it starts over."""
 
     def __init__(self, limit: int = 4096) -> None:
         self.limit = limit
-        self._seen: set[Hashable] = set()
         self._chains: dict[Hashable, _Chain] = {}
+        self._seen: set[Hashable] = set()
 
     def chain(self, key: Hashable, registry: CteRegistry, build: Callable[[], str]) -> str:
         """Add the chain for `key` to `registry` and return the name of its last CTE; `build` adds it to `registry`
-        the way it would without a memo. Most chains are needed once, so only a second request records one."""
+        the first two times, and the bodies it built the second time are shared from then on."""
         chain = self._chains.get(key)
-        if chain is not None:
-            for name, memo in chain.adds:
-                registry.add(name, _with_memo(copy_tree(memo.tree), memo))  # type: ignore[arg-type]
-            return chain.result
-        if key not in self._seen:
-            if len(self._seen) >= 4 * self.limit or len(self._chains) >= self.limit:
-                self._seen.clear()
-                self._chains.clear()
-            self._seen.add(key)
-            return build()
-        log: list[tuple[str, exp.Query]] = []
-        registry._logs.append(log)
-        try:
-            result = build()
-        finally:
-            registry._logs.pop()
-        # The recorded trees are copies (the ones just built belong to this query), without the memo in their meta.
-        adds = tuple((name, SqlMemo(copy_tree(query))) for name, query in log)
-        for (_, memo), (_, query) in zip(adds, log, strict=True):
-            _with_memo(query, memo)
-        self._chains[key] = _Chain(adds, result)
-        return result
+        if chain is None:
+            if len(self._chains) >= self.limit or len(self._seen) >= 4 * self.limit:
+                self.clear()
+            if key not in self._seen:
+                self._seen.add(key)
+                return build()
+            with registry.recording() as adds:
+                result = build()
+            chain = self._chains[key] = _Chain(tuple(adds), result)
+            for _, body in adds:
+                _SHARED.setdefault(id(body), SharedCte(body))
+            return result
+        for name, body in chain.adds:
+            registry.add(name, body)
+        return chain.result
 
-
-def _with_memo(query: exp.Query, memo: SqlMemo) -> exp.Query:
-    query.meta[MEMO_META_KEY] = memo
-    return query
+    def clear(self) -> None:
+        for chain in self._chains.values():
+            for _, body in chain.adds:
+                _SHARED.pop(id(body), None)
+        self._chains.clear()
+        self._seen.clear()

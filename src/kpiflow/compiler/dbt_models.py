@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kpiflow.compiler.gcpause import gc_paused
 from kpiflow.errors import UserInputError
 from kpiflow.yamlsource import YamlSyntaxError, load_located
 
@@ -56,11 +55,6 @@ def _folder_schemas(project_dir: Path) -> dict[str, str]:
 
 def load_dbt_models(project_dir: Path) -> dict[str, DbtModel]:
     """Every model documented in a .yml under models/, with the schema its folder builds into."""
-    with gc_paused():
-        return _load_dbt_models(project_dir)
-
-
-def _load_dbt_models(project_dir: Path) -> dict[str, DbtModel]:
     models_dir = project_dir / "models"
     schemas = _folder_schemas(project_dir)
     found: dict[str, DbtModel] = {}

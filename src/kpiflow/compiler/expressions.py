@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-from kpiflow.compiler.treecopy import copy_tree
+from kpiflow.compiler.sqlbuild import copy_tree
 
 AUTHORING_DIALECT = "duckdb"
 
@@ -190,9 +190,21 @@ def _parse_checked(text: str) -> ParsedExpression:
     for column in tree.find_all(exp.Column):
         if column.table:
             raise UnsafeExpression(f"qualified column '{column.sql()}' is not allowed; use the bare name")
-    for node in tree.walk():
-        node._meta = None  # token positions: unused past this check, and every copy of the tree would copy them
-    return ParsedExpression(text, tree)
+    return ParsedExpression(text, _without_positions(tree))
+
+
+def _without_positions(node: exp.Expression) -> exp.Expression:
+    """The same tree built again without the parser's token positions, unused past the checks above: a tree is
+    copied into every query that uses it, and sqlglot's copy deep-copies each node's positions."""
+    args: dict[str, object] = {}
+    for key, value in node.args.items():
+        if isinstance(value, exp.Expr):
+            args[key] = _without_positions(value)
+        elif type(value) is list:
+            args[key] = [_without_positions(item) if isinstance(item, exp.Expr) else item for item in value]
+        else:
+            args[key] = value
+    return type(node)(**args)
 
 
 class UnknownColumn(UnsafeExpression):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from kpiflow.compiler.ctes import CteMemo, CteRegistry
+from kpiflow.compiler.ctes import Chains, CteRegistry
 from kpiflow.compiler.expressions import checked_expression, substitute_columns
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.plan import (
@@ -32,20 +32,20 @@ from kpiflow.compiler.render_measures import (
 )
 from kpiflow.compiler.resolve import Resolver, truncate
 from kpiflow.compiler.rollups import RollupCatalog
-from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, ident, join_node, table
+from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, copy_tree, ident, join_node, table
 from kpiflow.compiler.sqltypes import DATE, DOUBLE
 from kpiflow.compiler.sqltypes import adopting_select as _select
-from kpiflow.compiler.treecopy import copy_tree
 
 DIALECTS = ("duckdb", "postgres", "spark", "trino", "snowflake", "bigquery")
-# Set in a rendered query's meta when its rows from the window start on depend on rows before it: a zero-filled
-# spine whose members could only be read from the window. Such a query cannot replace just the window's periods.
+# Set in the meta (sqlglot's public per-node metadata) of a rendered query's root, a node built for that query alone,
+# when its rows from the window start on depend on rows before it: a zero-filled spine whose members could only be
+# read from the window. Such a query cannot replace just the window's periods.
 READS_ALL_HISTORY = "kpiflow_reads_all_history"
 
 
 def reads_all_history(tree: exp.Expression) -> bool:
     """Does any query rendered into `tree` need every row to recompute the periods from its runtime window start?"""
-    return any(node._meta and node._meta.get(READS_ALL_HISTORY) for node in tree.find_all(exp.Select))
+    return any(node.meta.get(READS_ALL_HISTORY) for node in tree.find_all(exp.Select))
 
 
 def _always_true() -> exp.Expression:
@@ -94,7 +94,7 @@ class QueryRenderer:
         self.relation = relation
         self.resolver = resolver or Resolver(graph)
         self.rollups = rollups
-        self.memo = CteMemo()
+        self.chains = Chains()
 
     def render(self, plan: QueryPlan) -> exp.Select:
         request = plan.request
@@ -155,14 +155,14 @@ class QueryRenderer:
                 ConversionNode: measures.conversion,
                 RetentionNode: measures.retention,
             }[type(body)]
-            raw = self.memo.chain((body, target, span), registry, lambda: build(body, target, group_by))
+            raw = self.chains.chain((body, target, span), registry, lambda: build(body, target, group_by))
         if raw == cte_name:
             return cte_name
         windowed_at_runtime = isinstance(self._request.start, RuntimeDate)
         if windowed_at_runtime and self._fills_members(node, group_by) and not self._members_from_history(node):
             self._reads_all_history = True
         fill = (node.fill_nulls_with, node.join_to_timespine, node.body, raw, cte_name, span)
-        return self.memo.chain(fill, registry, lambda: self._fill(node, raw, cte_name, measures, registry, group_by))
+        return self.chains.chain(fill, registry, lambda: self._fill(node, raw, cte_name, measures, registry, group_by))
 
     @staticmethod
     def _needs_wrap(node: MetricNode, group_by: tuple[str, ...]) -> bool:

@@ -26,10 +26,9 @@ from kpiflow.compiler.resolve import (
     truncate,
 )
 from kpiflow.compiler.rollups import DAY_COLUMN, SET_COLUMN, RollupCatalog, RollupRead
-from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, join_node, table
+from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, copy_tree, join_node, table
 from kpiflow.compiler.sqltypes import DATE, DOUBLE
 from kpiflow.compiler.sqltypes import adopting_select as _select
-from kpiflow.compiler.treecopy import copy_tree
 
 TIME_SPINE_MODEL = "metricflow_time_spine"
 TIME_SPINE_COLUMN = "date_day"

@@ -14,9 +14,8 @@ from sqlglot import exp
 from kpiflow.compiler.expressions import qualified
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph, SemanticModel
 from kpiflow.compiler.spec import GRAINS, DimensionSpec, EntitySpec
-from kpiflow.compiler.sqlbuild import aliased_table, cast, join_node
+from kpiflow.compiler.sqlbuild import aliased_table, cast, copy_tree, join_node
 from kpiflow.compiler.sqltypes import DATE
-from kpiflow.compiler.treecopy import copy_tree
 
 BASE_ALIAS = "base"
 

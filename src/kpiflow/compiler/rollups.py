@@ -23,10 +23,9 @@ from kpiflow.compiler.expressions import qualified
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph, SemanticModel
 from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, from_model, time_column
-from kpiflow.compiler.sqlbuild import alias, cast, col, table
+from kpiflow.compiler.sqlbuild import alias, cast, col, copy_tree, table
 from kpiflow.compiler.sqltypes import BIGINT, DATE
 from kpiflow.compiler.sqltypes import adopting_select as _select
-from kpiflow.compiler.treecopy import copy_tree
 
 ROLLUP_AGGS = frozenset({"sum", "count", "sum_boolean", "min", "max"})
 ROLLUP_PREFIX = "rollup__"

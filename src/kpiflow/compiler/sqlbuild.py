@@ -5,11 +5,11 @@ join type, parse a SQL string on each call; with thousands of queries per compil
 from __future__ import annotations
 
 import functools
+from typing import TypeVar
 
 from sqlglot import exp
 
-from kpiflow.compiler.treecopy import copy_tree
-
+E = TypeVar("E", bound=exp.Expression)
 _JOIN_TYPES = {"left": {"side": "LEFT"}, "inner": {"kind": "INNER"}, "cross": {"kind": "CROSS"}, None: {}}
 
 
@@ -17,6 +17,11 @@ _JOIN_TYPES = {"left": {"side": "LEFT"}, "inner": {"kind": "INNER"}, "cross": {"
 def _needs_quotes(name: str) -> bool:
     """The rule exp.to_identifier applies to a name given as a string."""
     return not exp.SAFE_IDENTIFIER_RE.match(name)
+
+
+def copy_tree(node: E) -> E:
+    """A copy of `node` to put into another tree: a node has one parent, and shared trees are never changed."""
+    return node.copy()
 
 
 def ident(name: str) -> exp.Identifier:

@@ -1,84 +1,86 @@
-"""SQL text from sqlglot trees: sqlglot's generator, except that the text of a recorded CTE body (ctes.py) is
-generated once per dialect and reused wherever the same body comes again.
+"""SQL text from sqlglot trees, through sqlglot's public generator, with the text of each shared CTE body (ctes.py)
+generated once per dialect and reused.
 
-The generator works on a copy of the tree (sqlglot's generator may change what it is given). A body gets its
-recorded text only while it is still exactly the recorded body; such a body is not even copied: the copy has an
-empty SELECT carrying the text in its place (with compiled sqlglot, only the bodies of the top WITH are looked at
-while copying, the rest being copied by sqlglot itself, and any other is checked when generated). A recorded body
-without a text for the dialect yet gets it generated and kept.
-
-The hook is the generator's dispatch table (expression type -> handler), the one place where both the pure-Python
-and the compiled sqlglot look a handler up; sqlglot is pinned to one minor version.
+A query's shared bodies are left out of generation: while the query is generated, each CTE holding one holds a
+one-line placeholder instead (the tree is put back as it was before returning), and the placeholder's line in the
+text is then replaced by the body's text, indented as the placeholder was. That is what sqlglot writes for the
+whole tree: its pretty generator places a CTE body on lines of its own and indents it line by line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+import re
 
 from sqlglot import exp
-from sqlglot.generator import Generator
 
-from kpiflow.compiler.ctes import MEMO_META_KEY, SqlMemo, sql_memo
+from kpiflow.compiler.ctes import SharedCte, shared_cte
 from kpiflow.compiler.quoting import quoting_dialect
-from kpiflow.compiler.treecopy import copy_tree, release, same_tree
 
-Handler = Callable[[Generator, exp.Expression], str]
-Text = tuple[str, tuple[str, ...]]  # SQL and the generator's unsupported-feature warnings
-_TEXT_META_KEY = "kpiflow_sql_text"
-_BODY_TYPES = (exp.Select, exp.Union)  # what a CTE body is
-_DISPATCH: dict[Hashable, dict[type[exp.Expression], Handler]] = {}
+_PLACEHOLDER = "__kpiflow_shared_cte_"
+_NESTING = (exp.Query, exp.Subquery, exp.From, exp.Join, exp.With)  # where a query can hold a CTE
+_NESTING_ARGS = ("with_", "from_", "joins", "this", "expression", "expressions")
+_PLACEHOLDER_LINE = re.compile(r"^([ \t]*)[\"`]?" + _PLACEHOLDER + r"(\d+)[\"`]?$", re.MULTILINE)
 
 
 def generate(tree: exp.Expression, dialect: str) -> str:
     """Pretty SQL for `tree` in `dialect`, as tree.sql(dialect=dialect, pretty=True) writes it, except that reserved
-    words used as identifiers are quoted (quoting.py); `tree` is left as it is."""
-    generator = quoting_dialect(dialect).generator(pretty=True)
-    key = (type(generator), dialect)
-    dispatch = _DISPATCH.get(key)
-    if dispatch is None:
-        dispatch = _DISPATCH[key] = _memoising(generator._dispatch, key)
-    generator._dispatch = dispatch
-
-    def known_text(node: exp.Expression) -> exp.Expression | None:
-        memo = sql_memo(node)
-        text = memo.texts.get(key) if memo else None
-        if text is None or not same_tree(node, memo.tree):  # type: ignore[union-attr]
-            return None
-        stand_in = exp.Select()
-        stand_in.meta[_TEXT_META_KEY] = text
-        return stand_in
-
-    work = copy_tree(tree, known_text)
-    sql = generator.generate(work, copy=False)
-    release(work)
-    return sql
-
-
-def _memoising(dispatch: dict[type[exp.Expression], Handler], key: Hashable) -> dict[type[exp.Expression], Handler]:
-    patched = dict(dispatch)
-    for body_type in _BODY_TYPES:
-        if body_type in patched:
-            patched[body_type] = _memoised(patched[body_type], key)
-    return patched
+    words used as identifiers are quoted (quoting.py)."""
+    quoted = quoting_dialect(dialect)
+    ctes: list[tuple[exp.CTE, SharedCte]] = []
+    _find_shared(tree, ctes)
+    try:
+        for index, (cte, _) in enumerate(ctes):
+            cte.set("this", exp.Table(this=exp.Identifier(this=f"{_PLACEHOLDER}{index}")))
+        work = tree.copy()
+    finally:
+        for cte, shared in ctes:
+            cte.set("this", shared.body)
+    sql = quoted.generate(work, copy=False, pretty=True)
+    _unlink(work)
+    if not ctes:
+        return sql
+    found = _PLACEHOLDER_LINE.findall(sql)
+    if sorted(int(index) for _, index in found) != list(range(len(ctes))):
+        return quoted.generate(tree, pretty=True)  # a placeholder not on a line of its own: generate it all
+    bodies = [_text(shared, dialect) for _, shared in ctes]
+    return _PLACEHOLDER_LINE.sub(lambda m: _indented(bodies[int(m.group(2))], m.group(1)), sql)
 
 
-def _memoised(original: Handler, key: Hashable) -> Handler:
-    def handler(generator: Generator, node: exp.Expression) -> str:
-        meta = node._meta
-        if not meta:
-            return original(generator, node)
-        text: Text | None = meta.get(_TEXT_META_KEY)
-        if text is None:
-            memo: SqlMemo | None = meta.get(MEMO_META_KEY)
-            if memo is None or not same_tree(node, memo.tree):
-                return original(generator, node)
-            text = memo.texts.get(key)
-            if text is None:
-                before = len(generator.unsupported_messages)
-                sql = original(generator, node)
-                memo.texts[key] = (sql, tuple(generator.unsupported_messages[before:]))
-                return sql
-        generator.unsupported_messages.extend(text[1])
-        return text[0]
+def _find_shared(node: exp.Expression, found: list[tuple[exp.CTE, SharedCte]]) -> None:
+    """The CTEs holding a shared body, looked for where the compiler nests queries (WITH, FROM, JOIN, set operations,
+    subqueries) and not inside the shared bodies; a CTE elsewhere is generated with the rest, which is only slower."""
+    if isinstance(node, exp.CTE):
+        shared = shared_cte(node.this)
+        if shared is not None:
+            found.append((node, shared))
+            return
+    elif not isinstance(node, _NESTING):
+        return
+    for key in _NESTING_ARGS:
+        value = node.args.get(key)
+        if isinstance(value, list):
+            for item in value:
+                _find_shared(item, found)
+        elif value is not None:
+            _find_shared(value, found)
 
-    return handler
+
+def _unlink(tree: exp.Expression) -> None:
+    """Drop the child -> parent references of a tree about to be discarded: without reference cycles, reference
+    counting frees it at once, and Python's cycle collector has fewer objects to walk (it took a fifth of a
+    compile when each query's working copy waited for it)."""
+    for node in tree.walk():
+        node.parent = None
+
+
+def _text(shared: SharedCte, dialect: str) -> str:
+    text = shared.texts.get(dialect)
+    if text is None:
+        work = shared.body.copy()
+        text = shared.texts[dialect] = quoting_dialect(dialect).generate(work, copy=False, pretty=True)
+        _unlink(work)
+    return text
+
+
+def _indented(text: str, indent: str) -> str:
+    return "\n".join(indent + line for line in text.split("\n"))

@@ -49,7 +49,7 @@ def dbt_var(name: str, default: int) -> exp.Column:
 
 
 def to_sql(tree: exp.Expression, dialect: str = "duckdb") -> str:
-    """Pretty SQL in `dialect`, as tree.sql(dialect=dialect, pretty=True) writes it (memoised CTEs: sqlgen.py)."""
+    """Pretty SQL in `dialect`, as tree.sql(dialect=dialect, pretty=True) writes it (shared CTE bodies: sqlgen.py)."""
     return generate(tree, dialect)
 
 
@@ -81,6 +81,8 @@ def _engine(graph: SemanticGraph, relation: Relation, rollups: RollupCatalog | N
     key = (id(graph), id(relation), id(rollups))
     if key not in _ENGINES:
         if len(_ENGINES) >= 8:
+            for *_, dropped in _ENGINES.values():
+                dropped.chains.clear()  # its shared bodies leave the generator's lookup with it
             _ENGINES.clear()
         resolver = rollups.resolver if rollups is not None and rollups.graph is graph else Resolver(graph)
         renderer = QueryRenderer(graph, relation, resolver, rollups)

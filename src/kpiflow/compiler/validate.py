@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from kpiflow.compiler.dbt_models import DbtModel, load_dbt_models
-from kpiflow.compiler.gcpause import gc_paused
 from kpiflow.compiler.graph import MeasureRef, Origin, SemanticGraph, SemanticModel
 from kpiflow.compiler.inert import text_issues
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
@@ -65,9 +64,8 @@ def load_graph(
     """Load and validate; raise SpecInvalid (exit 2) listing every error when anything is wrong.
 
     `dbt_models`: the project's, when the caller has read them already (a query needs them again for SQL)."""
-    with gc_paused():
-        loaded = load_specs(metrics_dir or project_dir / "metrics")
-        graph, issues = build_graph(loaded, load_dbt_models(project_dir) if dbt_models is None else dbt_models)
+    loaded = load_specs(metrics_dir or project_dir / "metrics")
+    graph, issues = build_graph(loaded, load_dbt_models(project_dir) if dbt_models is None else dbt_models)
     if any(i.severity == "error" for i in issues):
         raise SpecInvalid(issues, project_dir)
     return graph
