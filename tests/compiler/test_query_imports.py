@@ -31,6 +31,8 @@ NOT_NEEDED = {
     "sqlalchemy",
     "rich",
     "urllib.request",
+    "sqlglot.dialects.trino",  # quoting.py copies its reserved words; only the rendered dialect is loaded
+    "sqlglot.dialects.bigquery",
     "kpiflow.compiler.dbt_writer",
     "kpiflow.demo.warehouse",
     "kpiflow.orchestration.deployment",

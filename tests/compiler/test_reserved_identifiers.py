@@ -11,11 +11,12 @@ import duckdb
 import pytest
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 from kpiflow.compiler import generated_files
 from kpiflow.compiler.dbt_models import load_dbt_models
 from kpiflow.compiler.plan import QueryRequest
-from kpiflow.compiler.quoting import reserved_words
+from kpiflow.compiler.quoting import SQLGLOT_COPIED, SQLGLOT_TRINO_BIGQUERY, reserved_words
 from kpiflow.compiler.render import DIALECTS
 from kpiflow.compiler.sqltext import build_query, to_sql, warehouse_relation
 from kpiflow.compiler.validate import load_graph
@@ -73,6 +74,18 @@ def reserved_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_reserved_words_cover_every_dialects_keywords_for_joins_and_users() -> None:
     assert {"order", "user", "group", "select", "window", "qualify", "start"} <= reserved_words()
+
+
+def test_the_copied_sqlglot_lists_match_the_installed_sqlglot() -> None:
+    """quoting.py copies Trino's and BigQuery's lists so a query need not load those dialects; after a sqlglot
+    upgrade that changes them, paste the union printed here into SQLGLOT_TRINO_BIGQUERY."""
+    installed = set().union(*(Dialect.get_or_raise(name).generator_class.RESERVED_KEYWORDS for name in SQLGLOT_COPIED))
+    assert set(SQLGLOT_TRINO_BIGQUERY.split()) == installed, " ".join(sorted(installed))
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_reserved_words_include_every_list_sqlglot_keeps(dialect: str) -> None:
+    assert reserved_words() >= Dialect.get_or_raise(dialect).generator_class.RESERVED_KEYWORDS
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)

@@ -6,6 +6,10 @@ Snowflake generators write `AS order` as is, which those engines refuse. The gen
 `can_quote` about every identifier, so rendering through a dialect whose `can_quote` also says yes to a reserved word
 fixes it for every identifier in one place, whichever part of the compiler built it. One list serves every dialect,
 so a model reads the same on each engine.
+
+The lists sqlglot keeps for Trino and BigQuery are copied below rather than read from their dialects: loading those
+two dialects cost `kpiflow query --explain` about 50 ms of CPU on every run (issue 16).
+tests/compiler/test_reserved_identifiers.py checks the copy against the installed sqlglot.
 """
 
 from __future__ import annotations
@@ -42,13 +46,24 @@ like localtime localtimestamp minus natural not null of on or order organization
 row rows sample schema select set some start table tablesample then to trigger true try_cast union unique update
 using values view when whenever where window with
 """
-_SQLGLOT_LISTED = ("duckdb", "trino", "bigquery")  # dialects whose sqlglot generator has its own list
+# The union of sqlglot's Trino and BigQuery generators' RESERVED_KEYWORDS (sqlglot 30.30), copied.
+SQLGLOT_TRINO_BIGQUERY = """
+all alter and any array as asc assert_rows_modified at between by case cast collate constraint contains create cross
+cube current current_time current_timestamp deallocate default define delete desc describe distinct drop else end
+enum escape except exclude execute exists extract false fetch following for from full group grouping groups hash
+having if ignore in inner insert intersect interval into is join lateral left like limit lookup merge natural new no
+not null nulls of on or order outer over partition preceding prepare proto qualify range recursive respect right
+rollup rows select set some struct table tablesample then to treat true unbounded union unnest using values when
+where window with within
+"""
+SQLGLOT_COPIED = ("trino", "bigquery")  # the dialects SQLGLOT_TRINO_BIGQUERY copies
+_SQLGLOT_LISTED = ("duckdb",)  # read from sqlglot: DuckDB is loaded anyway, it is the default dialect
 
 
 @functools.cache
 def reserved_words() -> frozenset[str]:
     """Every word reserved in at least one of the dialects kpiflow renders, lower case."""
-    words = {word for text in (_POSTGRES, _SPARK, _SNOWFLAKE) for word in text.split()}
+    words = {word for text in (_POSTGRES, _SPARK, _SNOWFLAKE, SQLGLOT_TRINO_BIGQUERY) for word in text.split()}
     for name in _SQLGLOT_LISTED:
         words |= Dialect.get_or_raise(name).generator_class.RESERVED_KEYWORDS
     return frozenset(words)
