@@ -33,6 +33,7 @@ NOT_NEEDED = {
     "urllib.request",
     "sqlglot.dialects.trino",  # quoting.py copies its reserved words; only the rendered dialect is loaded
     "sqlglot.dialects.bigquery",
+    "kpiflow.warehouse",  # running a query, not printing its SQL
     "kpiflow.compiler.dbt_writer",
     "kpiflow.demo.warehouse",
     "kpiflow.orchestration.deployment",

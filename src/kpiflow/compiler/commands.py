@@ -9,14 +9,16 @@ import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kpiflow.config import Settings
 from kpiflow.errors import UserInputError
 from kpiflow.options import parse_date_option
-from kpiflow.warehouse import Warehouse, warehouse_for
+
+if TYPE_CHECKING:  # the warehouse modules load only when a query runs (not for --explain: issue 16)
+    from kpiflow.warehouse import Warehouse
 
 
 def _split(text: str | None) -> tuple[str, ...]:
@@ -139,6 +141,8 @@ def query_command(
     if explain:
         typer.echo(to_sql(tree, dialect))
         return
+    from kpiflow.warehouse import warehouse_for
+
     columns, rows = run_on_warehouse(warehouse_for(settings), to_sql(tree, "duckdb"))
     print_rows(columns, rows, output_format)
 
