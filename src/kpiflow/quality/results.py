@@ -19,6 +19,7 @@ from kpiflow.quality.report import MAX_EXAMPLE_KEYS, NOT_RUN, CheckResult
 from kpiflow.quality.sql import (
     Context,
     check_query,
+    col,
     plausible_bounds,
     plausible_history,
     unlisted_values_query,
@@ -65,9 +66,14 @@ def _shown_columns(check: s.CheckSpec) -> tuple[str, ...]:
 
 
 def _sql_examples(check: s.CheckSpec, table: s.TableSpec, ctx: Context, warehouse: Warehouse) -> list[dict[str, Any]]:
-    """Up to five failing rows (or repeated keys, or the freshness/volume figures), read with the check's SQL."""
+    """Up to five failing rows (or repeated keys, or the freshness/volume figures), read with the check's SQL;
+    the first by key, so that every engine names the same rows."""
     columns = tuple(dict.fromkeys((*table.key, *_shown_columns(check))))
-    query = check_query(check, ctx, columns, warehouse_source(ctx, table.name)).limit(MAX_EXAMPLE_KEYS)
+    query = check_query(check, ctx, columns, warehouse_source(ctx, table.name))
+    order = check.columns if isinstance(check, s.Unique) else table.key if isinstance(check, s.RowCheckSpec) else ()
+    if order:
+        query = query.order_by(*(col(c) for c in order))
+    query = query.limit(MAX_EXAMPLE_KEYS)
     try:
         return warehouse.rows(query)
     except Exception:  # examples are a courtesy: GE's verdict and count stand without them
