@@ -17,11 +17,13 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+import sqlglot
 from pg_server import PostgresServer
 from psycopg import sql
 
@@ -369,3 +371,40 @@ def test_changed_history_is_detected_on_postgres(pg_session: Any) -> None:
     restated = restated_before(pg_session, window_start)
     assert restated.headline() == f"restated days: order_lines: {day}"
     assert restated.earliest == day == date(2024, 1, 17)  # the window moves back to the changed day
+
+
+_ONE_LINE = "(select order_id, line_no from raw.order_lines order by order_id {order}, line_no limit 1)"
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+def test_a_later_quarantine_keeps_a_column_added_to_raw_since(demo: Demo, engine: str) -> None:
+    """The quarantine table gains the new raw column (typed as in raw); earlier rows get NULL, no value is lost."""
+    import sqlalchemy as sa
+
+    from kpiflow.quality.quarantine import QuarantineLedger, quarantine_failures
+    from kpiflow.quality.sql import Context
+    from kpiflow.quality.warehouse import Warehouse
+
+    env = pg_copy(demo, "pg_gate_widen") if engine == "postgres" else duck_copy(demo, "duck_widen")
+    gate = load_gate_spec(REPO / CHECKS_FILE)
+    positive = [c for c in gate.checks if c.name == "order_lines.quantity.positive"]
+    quality = Warehouse(sa.create_engine(_warehouse(env).sqlalchemy_url()))
+    ctx = Context("raw", RUN_DATE, gate.founded_on, dialect=quality.dialect)
+
+    def quarantine(*statements: str) -> int:
+        quality.close()  # DuckDB: one configuration per file, so the session below needs the pool closed
+        _run(env, statements)
+        return quarantine_failures(quality, gate, ctx, positive, QuarantineLedger())
+
+    first_line, last_line = _ONE_LINE.format(order=""), _ONE_LINE.format(order="desc")
+    assert quarantine(f"update raw.order_lines set quantity = -1 where (order_id, line_no) in {first_line}") == 1
+    added = "alter table raw.order_lines add column note decimal(6,2)"
+    noted = f"update raw.order_lines set quantity = -1, note = 12.5 where (order_id, line_no) in {last_line}"
+    assert quarantine(added, noted) == 1
+    moved = quality.rows(sqlglot.parse_one("select note, quantity, _check from quarantine.order_lines"))
+    quality.close()
+    moved.sort(key=lambda row: row["note"] is None)
+    assert [(r["note"], r["quantity"], r["_check"]) for r in moved] == [
+        (Decimal("12.50"), -1, "order_lines.quantity.positive"),
+        (None, -1, "order_lines.quantity.positive"),
+    ]
