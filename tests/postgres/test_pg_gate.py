@@ -134,17 +134,14 @@ def duck_copy(demo: Demo, name: str, *statements: str) -> dict[str, str]:
 
 
 def _warehouse(env: dict[str, str]) -> Any:
-    """The engine `env` names, through the same factory kpiflow uses."""
-    saved = {var: os.environ.get(var) for var in env}
-    os.environ.update(env)
-    try:
-        return warehouse_for(Settings.from_env(REPO))
-    finally:
-        for var, value in saved.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
+    """The engine `env` names (what `warehouse_for` gives kpiflow run with that environment)."""
+    if env["KPIFLOW_TARGET"] == "pg":
+        connection = PostgresConnection(
+            env["KPIFLOW_PG_HOST"], int(env["KPIFLOW_PG_PORT"]), USER, env["KPIFLOW_PG_DBNAME"], PASSWORD
+        )
+        return PostgresWarehouse(connection)
+    path = Path(env["KPIFLOW_WAREHOUSE"])
+    return warehouse_for(Settings(REPO, path, path.parent / "marts.duckdb", "dev"))
 
 
 def _run(env: dict[str, str], statements: tuple[str, ...]) -> None:
