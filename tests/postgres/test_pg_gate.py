@@ -405,3 +405,18 @@ def test_a_later_quarantine_keeps_a_column_added_to_raw_since(demo: Demo, engine
         (Decimal("12.50"), -1, "order_lines.quantity.positive"),
         (None, -1, "order_lines.quantity.positive"),
     ]
+
+
+def test_a_missing_database_is_named_without_the_password(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kpiflow.errors import UserInputError
+    from kpiflow.quality import run_gate
+
+    for var, value in pg_env(demo, "pg_gate_no_such_database").items():
+        monkeypatch.setenv(var, value)
+    with pytest.raises(UserInputError) as refused:
+        run_gate(Settings.from_env(REPO), RUN_DATE, data_docs=False)
+    message = str(refused.value)
+    assert f"postgresql://{USER}@127.0.0.1:{demo.server.port}/pg_gate_no_such_database not found" in message
+    assert "KPIFLOW_PG_DBNAME" in message and PASSWORD not in message

@@ -169,7 +169,8 @@ def run_gate(
     warehouse = warehouse_for(settings)
     if not warehouse.exists():
         raise UserInputError(
-            f"warehouse {warehouse.location} not found; create it (kpiflow demo-data) or set KPIFLOW_WAREHOUSE"
+            f"warehouse {warehouse.location} not found; create it (kpiflow demo-data) or point kpiflow at yours "
+            "(KPIFLOW_WAREHOUSE for a DuckDB file, KPIFLOW_PG_DBNAME with KPIFLOW_TARGET=pg for PostgreSQL)"
         )
     gate = add_vocabularies(
         load_gate_spec(checks_file or settings.project_dir / CHECKS_FILE), settings.project_dir / VOCABULARIES_FILE
