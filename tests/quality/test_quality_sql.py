@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from kpiflow.quality import specs as s
-from kpiflow.quality.sql import Context, check_query, unexpected_rows_query, warehouse_source
+from kpiflow.quality.sql import Context, check_query, plausible_bounds, unexpected_rows_query, warehouse_source
 
 # "Future" is after `future_after` (the moment the check runs plus the clock-skew tolerance), not the run date.
 CTX = Context(
@@ -207,3 +207,18 @@ def test_plausible_flags_a_value_far_beyond_the_history_only(prices: duckdb.Duck
     window = Context("raw", CTX.run_date, CTX.founded_on, window_start=CTX.run_date, window_columns=windowed)
     assert flagged(_plausible("sold_on"), window) == [3619]  # only the window's rows are judged
     assert flagged(_plausible(min_history=5000)) == []  # too little history: not judged yet
+
+
+def test_the_portable_plausible_bounds_equal_duckdbs_mad(prices: duckdb.DuckDBPyConnection) -> None:
+    """Engines without DuckDB's `mad` aggregate (PostgreSQL) learn the MAD as the median distance to the median:
+    both templates, run here on DuckDB, give the same numbers (and neither names a JOIN, see unexpected_rows_query)."""
+    prices.execute("update raw.prices set price = null where id % 7 = 0")  # NULLs are left out by both
+    bounds = {}
+    for dialect in ("duckdb", "postgres"):
+        ctx = dataclasses.replace(CTX, dialect=dialect)
+        tree = plausible_bounds(_plausible("sold_on"), ctx)
+        assert "JOIN" not in tree.sql(dialect=dialect).upper()
+        bounds[dialect] = prices.execute(tree.sql(dialect="duckdb")).fetchone()
+    assert "MAD(" not in plausible_bounds(_plausible(), dataclasses.replace(CTX, dialect="postgres")).sql().upper()
+    assert bounds["duckdb"][0] > 1000
+    assert bounds["postgres"] == pytest.approx(bounds["duckdb"], rel=1e-12)

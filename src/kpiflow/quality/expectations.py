@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import singledispatch
@@ -23,17 +24,24 @@ from kpiflow.quality.sql import Context, is_future_check, unexpected_rows_query
 
 CHECK_META_KEY = "kpiflow_check"
 
-# SQLAlchemy type names GE compares reflected column types against (see ge_duckdb_fix for the reflection).
+# The type names a column of each family may have. GE compares them two ways: on DuckDB (no SQLAlchemy dialect
+# module GE knows) with isinstance against the SQLAlchemy classes of these names that exist (ge_duckdb_fix reflects
+# real SQLAlchemy types), on PostgreSQL with the type's text as the server's dialect writes it (see
+# ColumnTypeInList for parameters). A name one engine does not know is skipped there.
+_INTEGERS = ["INTEGER", "BIGINT", "SMALLINT"]
+_TEXTS = ["TEXT", "VARCHAR", "CHAR"]
+_DECIMALS = ["DECIMAL", "NUMERIC"]
 TYPE_NAMES: dict[s.TypeFamily, list[str]] = {
-    s.TypeFamily.IDENTIFIER: ["Integer", "String"],
-    s.TypeFamily.INTEGER: ["Integer"],
-    s.TypeFamily.DECIMAL: ["DECIMAL", "NUMERIC"],
-    s.TypeFamily.NUMBER: ["Integer", "Numeric"],
-    s.TypeFamily.TEXT: ["String"],
+    s.TypeFamily.IDENTIFIER: [*_INTEGERS, *_TEXTS],
+    s.TypeFamily.INTEGER: _INTEGERS,
+    s.TypeFamily.DECIMAL: _DECIMALS,
+    s.TypeFamily.NUMBER: [*_INTEGERS, *_DECIMALS, "DOUBLE", "DOUBLE PRECISION", "REAL", "FLOAT"],
+    s.TypeFamily.TEXT: _TEXTS,
     s.TypeFamily.DATE: ["DATE"],
-    s.TypeFamily.TIMESTAMP: ["DateTime"],
-    s.TypeFamily.BOOLEAN: ["Boolean"],
+    s.TypeFamily.TIMESTAMP: ["TIMESTAMP", "TIMESTAMP WITHOUT TIME ZONE", "TIMESTAMP WITH TIME ZONE"],
+    s.TypeFamily.BOOLEAN: ["BOOLEAN"],
 }
+_TYPE_PARAMETERS = re.compile(r"\s*\([^)]*\)")
 _SEVERITY = {s.Severity.ERROR: FailureSeverity.CRITICAL, s.Severity.WARN: FailureSeverity.WARNING}
 
 
@@ -50,6 +58,24 @@ class UnexpectedRowCount(gxe.UnexpectedRowsExpectation):
     ) -> dict[str, Any]:
         count = metrics["unexpected_rows_query.row_count"]
         return {"success": count == 0, "result": {"observed_value": count}}
+
+
+class ColumnTypeInList(gxe.ExpectColumnValuesToBeInTypeList):
+    """GE's type-list check, with the type's parameters left out where GE compares the type's text.
+
+    On PostgreSQL GE compares the column type as its dialect writes it, `NUMERIC(12, 2)` or `VARCHAR(40)`, with
+    the listed names as whole strings, so `NUMERIC` would accept no decimal column and every precision would need
+    listing. Here `NUMERIC(12, 2)` is judged as `NUMERIC`, as DuckDB's DECIMAL(12,2) is (an instance of DECIMAL);
+    the observed value keeps the full text. Other engines, where GE compares SQLAlchemy types, are unchanged."""
+
+    def _validate_sqlalchemy(
+        self, actual_column_type: Any, expected_types_list: list[str] | None, execution_engine: Any
+    ) -> dict[str, Any]:
+        if not isinstance(actual_column_type, str) or expected_types_list is None:
+            return super()._validate_sqlalchemy(actual_column_type, expected_types_list, execution_engine)
+        base = _TYPE_PARAMETERS.sub("", str(actual_column_type)).casefold()
+        success = any(base == expected.casefold() for expected in expected_types_list)
+        return {"success": success, "result": {"observed_value": str(actual_column_type)}}
 
 
 def _number(value: Decimal | None) -> int | float | None:
@@ -74,9 +100,10 @@ def _common(check: s.CheckSpec, ctx: Context | None = None) -> dict[str, object]
     column = ctx.window_column(check.table) if ctx is not None and isinstance(check, s.RowCheckSpec) else None
     if column is not None:
         assert ctx is not None
-        conditions = [] if is_future_check(check) else [Column(column) < (ctx.run_date + timedelta(days=1)).isoformat()]
+        # dates, not their text: PostgreSQL compares no date or timestamp with a string parameter
+        conditions = [] if is_future_check(check) else [Column(column) < ctx.run_date + timedelta(days=1)]
         if ctx.window_start is not None:
-            conditions.insert(0, Column(column) >= ctx.window_start.isoformat())
+            conditions.insert(0, Column(column) >= ctx.window_start)
         if conditions:
             common["row_condition"] = functools.reduce(operator.and_, conditions)
     return common
@@ -155,6 +182,4 @@ def _(check: s.ColumnsPresent, ctx: Context, key: tuple[str, ...]) -> gxe.Expect
 
 @expectation_for.register
 def _(check: s.ColumnType, ctx: Context, key: tuple[str, ...]) -> gxe.Expectation:
-    return gxe.ExpectColumnValuesToBeInTypeList(
-        column=check.target, type_list=TYPE_NAMES[check.family], **_common(check)
-    )
+    return ColumnTypeInList(column=check.target, type_list=TYPE_NAMES[check.family], **_common(check))

@@ -94,16 +94,28 @@ def _affected_tables(gate: s.GateSpec, changed: set[str]) -> set[str]:
 def _open_runner(warehouse: WarehouseEngine, gate: s.GateSpec, docs_dir: Path | None) -> GeRunner:
     from kpiflow.quality.validation import GeRunner  # Great Expectations loads here, not at `kpiflow --help`
 
+    url = warehouse.sqlalchemy_url()  # may hold a password: never shown
     try:
-        return GeRunner(warehouse.sqlalchemy_url(), gate, docs_dir)
+        return GeRunner(url, gate, docs_dir)
     except Exception as exc:  # GE wraps driver errors in its own types
-        text = str(exc)
+        text = _masked(str(exc), url)
+        first = text.splitlines()[0] if text else type(exc).__name__
         if "lock" in text.lower() or "configuration" in text.lower():
             raise RunFailed(
-                f"cannot open {warehouse.location}: {text.splitlines()[0]}; another process (or an open "
+                f"cannot open {warehouse.location}: {first}; another process (or an open "
                 "connection in this one) is using the warehouse, close it and retry"
             ) from None
+        if text != str(exc):  # the message quoted the password: tell it without
+            raise RunFailed(f"cannot open {warehouse.location}: {first}") from None
         raise
+
+
+def _masked(text: str, url: str) -> str:
+    """`text` with the password of `url` (if it has one) masked."""
+    from sqlalchemy.engine import make_url
+
+    password = make_url(url).password
+    return text.replace(password, "***") if password else text
 
 
 def _validate_and_quarantine(
@@ -157,7 +169,8 @@ def run_gate(
     warehouse = warehouse_for(settings)
     if not warehouse.exists():
         raise UserInputError(
-            f"warehouse {warehouse.location} not found; create it (kpiflow demo-data) or set KPIFLOW_WAREHOUSE"
+            f"warehouse {warehouse.location} not found; create it (kpiflow demo-data) or point kpiflow at yours "
+            "(KPIFLOW_WAREHOUSE for a DuckDB file, KPIFLOW_PG_DBNAME with KPIFLOW_TARGET=pg for PostgreSQL)"
         )
     gate = add_vocabularies(
         load_gate_spec(checks_file or settings.project_dir / CHECKS_FILE), settings.project_dir / VOCABULARIES_FILE
@@ -169,7 +182,9 @@ def run_gate(
         if run_date is None:
             run_date = _default_run_date(runner.warehouse, gate)
         windowed = tuple((t.name, t.window_column) for t in gate.tables if t.window_column)
-        ctx = Context(gate.schema, run_date, gate.founded_on, window_start, windowed, latest_allowed)
+        ctx = Context(
+            gate.schema, run_date, gate.founded_on, window_start, windowed, latest_allowed, runner.warehouse.dialect
+        )
         results, ledger = _validate_and_quarantine(runner, gate, ctx, quarantine)
         inputs_through, later_rows_through = _input_range(runner.warehouse, gate, ctx)
         docs_index = runner.build_data_docs()
@@ -177,7 +192,7 @@ def run_gate(
         runner.close()
     report = GateReport(
         run_date=run_date,
-        warehouse=settings.warehouse_path,
+        warehouse=warehouse.location,
         results=results,
         quarantined_rows=dict(ledger.moved_by_table),
         data_docs_path=docs_index,

@@ -2,7 +2,8 @@
 
 A table may lose at most `quarantine_limit` of its rows in one gate run (counted against its size when the run
 started). Above the limit nothing is moved: so many bad rows mean a broken feed, and the check keeps failing.
-All moves of one step happen in one transaction.
+All moves of one step happen in one transaction (on PostgreSQL too: its DDL is transactional), so a failure leaves
+raw and quarantine as they were.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from kpiflow.errors import RunFailed
 from kpiflow.quality import specs as s
 from kpiflow.quality.sql import (
     Context,
+    columns_query,
     create_schema_statement,
     failing_share_query,
     quarantine_statements,
-    tables_query,
 )
 from kpiflow.quality.warehouse import Warehouse
 
@@ -38,6 +39,14 @@ class QuarantineLedger:
 
 def _limit_text(share: Decimal, limit: Decimal) -> str:
     return f"{share:.2%} above the limit of {limit:.2%}"
+
+
+def _columns_by_table(rows: list[dict[str, str]]) -> dict[str, tuple[str, ...]]:
+    """table -> its columns in order, from `columns_query` rows."""
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        found.setdefault(row["table_name"], []).append(row["column_name"])
+    return {name: tuple(columns) for name, columns in found.items()}
 
 
 def quarantine_failures(
@@ -65,16 +74,19 @@ def quarantine_failures(
         accepted.extend(checks)
     if not accepted:
         return 0
-    existing = {row["table_name"] for row in warehouse.rows(tables_query(QUARANTINE_SCHEMA))}
     moved: dict[s.CheckSpec, int] = {}
     try:
-        with warehouse.transaction() as connection:
-            connection.exec_driver_sql(create_schema_statement(QUARANTINE_SCHEMA))
+        with warehouse.transaction() as statements:
+            statements.execute(create_schema_statement(QUARANTINE_SCHEMA))
+            raw_columns = _columns_by_table(statements.rows(columns_query(gate.schema)))
             for check in accepted:
-                copy, delete = quarantine_statements(check, ctx, QUARANTINE_SCHEMA, append=check.table in existing)
-                connection.exec_driver_sql(copy)
-                existing.add(check.table)
-                moved[check] = int(connection.exec_driver_sql(delete).rowcount)
+                kept = _columns_by_table(statements.rows(columns_query(QUARANTINE_SCHEMA))).get(check.table, ())
+                *copy, delete = quarantine_statements(
+                    check, ctx, QUARANTINE_SCHEMA, raw_columns.get(check.table, ()), kept
+                )
+                for statement in copy:
+                    statements.execute(statement)
+                moved[check] = statements.execute(delete)
     except sa.exc.DBAPIError as exc:  # nothing was moved: the transaction rolled back
         first = str(exc.orig or exc).splitlines()[0]
         raise RunFailed(f"quarantine failed and was rolled back, raw tables are unchanged: {first}") from None

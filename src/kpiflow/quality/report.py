@@ -51,7 +51,7 @@ class GateReport:
     """All results of one gate run. `passed` is False when any error-severity check failed."""
 
     run_date: date
-    warehouse: Path
+    warehouse: str  # where it ran, as the warehouse names itself (a path, or postgresql://user@host:port/db)
     results: list[CheckResult]
     quarantined_rows: dict[str, int] = field(default_factory=dict)
     data_docs_path: Path | None = None

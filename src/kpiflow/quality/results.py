@@ -19,9 +19,9 @@ from kpiflow.quality.report import MAX_EXAMPLE_KEYS, NOT_RUN, CheckResult
 from kpiflow.quality.sql import (
     Context,
     check_query,
+    col,
     plausible_bounds,
     plausible_history,
-    to_sql,
     unlisted_values_query,
     volume_judged_from,
     warehouse_source,
@@ -66,11 +66,16 @@ def _shown_columns(check: s.CheckSpec) -> tuple[str, ...]:
 
 
 def _sql_examples(check: s.CheckSpec, table: s.TableSpec, ctx: Context, warehouse: Warehouse) -> list[dict[str, Any]]:
-    """Up to five failing rows (or repeated keys, or the freshness/volume figures), read with the check's SQL."""
+    """Up to five failing rows (or repeated keys, or the freshness/volume figures), read with the check's SQL;
+    the first by key, so that every engine names the same rows."""
     columns = tuple(dict.fromkeys((*table.key, *_shown_columns(check))))
-    query = check_query(check, ctx, columns, warehouse_source(ctx, table.name)).limit(MAX_EXAMPLE_KEYS)
+    query = check_query(check, ctx, columns, warehouse_source(ctx, table.name))
+    order = check.columns if isinstance(check, s.Unique) else table.key if isinstance(check, s.RowCheckSpec) else ()
+    if order:
+        query = query.order_by(*(col(c) for c in order))
+    query = query.limit(MAX_EXAMPLE_KEYS)
     try:
-        return warehouse.rows(to_sql(query))
+        return warehouse.rows(query)
     except Exception:  # examples are a courtesy: GE's verdict and count stand without them
         return []
 
@@ -79,7 +84,7 @@ def _unlisted_values(check: s.AcceptedValues, ctx: Context, warehouse: Warehouse
     """`Garden (120 rows), Online (3 rows)`: the values outside the list, read only when the check failed."""
     query = unlisted_values_query(check, ctx, warehouse_source(ctx, check.table), MAX_LISTED_VALUES + 1)
     try:
-        rows = warehouse.rows(to_sql(query))
+        rows = warehouse.rows(query)
     except Exception:  # a courtesy like the example keys: GE's verdict and count stand without it
         return ""
     shown = [f"{row['value']} ({row['row_count']} row{'s' if row['row_count'] != 1 else ''})" for row in rows]
@@ -135,7 +140,7 @@ def _plausible_text(check: s.Plausible, ctx: Context, warehouse: Warehouse) -> s
     history = plausible_history(check, ctx)
     source = f"{check.date_column} from {history[0]} to {history[1] - timedelta(days=1)}" if history else "all rows"
     try:
-        bounds = warehouse.rows(to_sql(plausible_bounds(check, ctx)))[0]
+        bounds = warehouse.rows(plausible_bounds(check, ctx))[0]
     except Exception:  # the bounds are a courtesy, as examples are: GE's verdict and count stand without them
         return f"have {check.target} outside the bounds learned from {source}"
     return (

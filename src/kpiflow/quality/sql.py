@@ -3,6 +3,11 @@
 One predicate per row-level check says "this row fails". The same predicate feeds Great Expectations
 (`UnexpectedRowsExpectation` queries), the example-key lookup and the quarantine move, so what the report counts
 is exactly what quarantine moves.
+
+Templates and declared rule conditions are written in DuckDB's dialect (`WRITTEN_IN`); every query is a tree that
+is rendered in the warehouse's dialect (`Context.dialect`, or quality.warehouse for the gate's own reads), so the
+same checks run on DuckDB and PostgreSQL. Where sqlglot has no translation (DuckDB's `mad` aggregate, `group by
+all`) the templates use portable SQL.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from sqlglot import exp
 
 from kpiflow.quality import specs as s
 
-DIALECT = "duckdb"
+WRITTEN_IN = "duckdb"  # the dialect of the templates below, of rule conditions and of staging SQL
 ROW = "t"  # alias of the checked table in every query
 PARENT = "p"
 _BATCH_PLACEHOLDER = "kpiflow_ge_batch"
@@ -57,7 +62,7 @@ def _not_null(*columns: exp.Expression) -> exp.Expression:
 
 def _qualified_condition(text: str) -> exp.Expression:
     """A declared rule condition with every column bound to the checked row (parsed, never pasted)."""
-    tree = sqlglot.parse_one(text, read=DIALECT)
+    tree = sqlglot.parse_one(text, read=WRITTEN_IN)
     return tree.transform(lambda node: col(node.name) if isinstance(node, exp.Column) else node)
 
 
@@ -80,6 +85,7 @@ class Context:
     # "In the future" means after this moment: when the check runs plus the clock-skew tolerance (never the run
     # date: a past day's run on a warehouse holding later days finds nothing wrong with them).
     future_after: datetime = field(default_factory=now_utc)
+    dialect: str = WRITTEN_IN  # the warehouse's SQL dialect (sqlglot's name): what GE's query text is rendered in
 
     def day_after_run(self) -> exp.Expression:
         return literal(self.run_date + timedelta(days=1))
@@ -205,27 +211,43 @@ def _number(value: Decimal | int) -> exp.Expression:
     return exp.Literal.number(value)
 
 
-_PLAUSIBLE_BOUNDS = sqlglot.parse_one(
-    """
+_BOUNDS_FROM_STATS = """
     select history_rows, median_value, mad_value, low_quantile, high_quantile,
         least(median_value - :deviations * 1.4826 * mad_value,
               low_quantile - (:factor - 1) * abs(low_quantile)) as lower_bound,
         greatest(median_value + :deviations * 1.4826 * mad_value,
                  high_quantile + (:factor - 1) * abs(high_quantile)) as upper_bound
-    from (
-        select count(:value) as history_rows,
-            median(cast(:value as double)) as median_value,
-            mad(cast(:value as double)) as mad_value,
-            quantile_cont(cast(:value as double), 0.001) as low_quantile,
-            quantile_cont(cast(:value as double), 0.999) as high_quantile
-        from :history
-        where :in_history
-    ) as stats
-    """,
-    read=DIALECT,
-)
+    from ({stats}) as stats
+"""
+# DuckDB has a MAD aggregate: one pass over the history.
+_STATS_WITH_MAD = """
+    select count(:value) as history_rows,
+        median(cast(:value as double)) as median_value,
+        mad(cast(:value as double)) as mad_value,
+        quantile_cont(cast(:value as double), 0.001) as low_quantile,
+        quantile_cont(cast(:value as double), 0.999) as high_quantile
+    from :history
+    where :in_history
+"""
+# Elsewhere the MAD is the median of the distances to a median taken first (the same number, two passes).
+_STATS_PORTABLE = """
+    select count(v.x) as history_rows,
+        median(v.x) as median_value,
+        median(abs(v.x - c.center)) as mad_value,
+        quantile_cont(v.x, 0.001) as low_quantile,
+        quantile_cont(v.x, 0.999) as high_quantile
+    from (select cast(:value as double) as x from :history where :in_history) as v,
+        (select median(cast(:value as double)) as center from :history where :in_history) as c
+"""
+_MAD_DIALECTS = frozenset({"duckdb"})
+_PLAUSIBLE_BOUNDS = {
+    with_mad: sqlglot.parse_one(
+        _BOUNDS_FROM_STATS.format(stats=_STATS_WITH_MAD if with_mad else _STATS_PORTABLE), read=WRITTEN_IN
+    )
+    for with_mad in (True, False)
+}
 _OUTSIDE_BOUNDS = sqlglot.parse_one(
-    "b.history_rows >= :min_history and (:value > b.upper_bound or :value < b.lower_bound)", read=DIALECT
+    "b.history_rows >= :min_history and (:value > b.upper_bound or :value < b.lower_bound)", read=WRITTEN_IN
 )
 HISTORY = "h"
 
@@ -248,7 +270,7 @@ def plausible_bounds(check: s.Plausible, ctx: Context) -> exp.Select:
         day = col(check.date_column, HISTORY)
         in_history = exp.and_(_compare(">=", day, literal(history[0])), _compare("<", day.copy(), literal(history[1])))
     tree = _fill(
-        _PLAUSIBLE_BOUNDS,
+        _PLAUSIBLE_BOUNDS[ctx.dialect in _MAD_DIALECTS],
         deviations=_number(check.deviations),
         factor=_number(check.factor),
         value=col(check.target, HISTORY),
@@ -272,7 +294,7 @@ _DAYS_OUTSIDE_BAND = sqlglot.parse_one(
         select cast(:day_column as date) as day, count(*) as row_count
         from :source
         where :day_column >= :history_start and :day_column < :day_after_run
-        group by all
+        group by cast(:day_column as date)
     ),
     calendar as (
         select cast(g.d as date) as day
@@ -280,13 +302,15 @@ _DAYS_OUTSIDE_BAND = sqlglot.parse_one(
         where cast(g.d as date) >= (select min(day) from daily)
     ),
     counts as (
-        select calendar.day, coalesce(daily.row_count, 0) as row_count
-        from calendar left join daily on daily.day = calendar.day
+        select calendar.day,
+            coalesce((select daily.row_count from daily where daily.day = calendar.day), 0) as row_count
+        from calendar
     ),
     judged as (
         select j.day, j.row_count, (
             select median(h.row_count) from counts as h
-            where h.day < j.day and h.day >= j.day - :trailing_days and dayofweek(h.day) = dayofweek(j.day)
+            where h.day < j.day and h.day >= j.day - :trailing_days
+                and extract(dow from h.day) = extract(dow from j.day)
         ) as baseline
         from counts as j
         where j.day >= :judge_start
@@ -297,7 +321,7 @@ _DAYS_OUTSIDE_BAND = sqlglot.parse_one(
         or (row_count = 0 and baseline >= :min_average_empty)
     order by day
     """,
-    read=DIALECT,
+    read=WRITTEN_IN,
 )
 
 
@@ -370,82 +394,111 @@ def warehouse_source(ctx: Context, table_name: str) -> exp.Table:
 
 
 def unexpected_rows_query(check: s.CheckSpec, ctx: Context, columns: tuple[str, ...]) -> str:
-    """SQL text for GE's UnexpectedRowsExpectation: GE substitutes `{batch}` with the table it validates."""
+    """SQL text for GE's UnexpectedRowsExpectation: GE substitutes `{batch}` with the table it validates.
+
+    The text must not say JOIN: GE then substitutes its batch as a subquery without an alias, which PostgreSQL
+    refuses ("subquery in FROM must have an alias"); the templates above use comma joins and scalar subqueries."""
     # GE renders `{batch}` as a table or as an aliased subquery; wrapping it lets us alias it `t` either way.
     batch = exp.select(exp.Star()).from_(exp.table_(_BATCH_PLACEHOLDER)).subquery(ROW)
     tree = check_query(check, ctx, columns, batch)
-    text = tree.sql(dialect=DIALECT).replace("{", "{{").replace("}", "}}")
+    text = to_sql(tree, ctx.dialect).replace("{", "{{").replace("}", "}}")
     return text.replace(_BATCH_PLACEHOLDER, "{batch}")
 
 
-def failing_share_query(checks: list[s.CheckSpec], ctx: Context, table_name: str) -> str:
+def failing_share_query(checks: list[s.CheckSpec], ctx: Context, table_name: str) -> exp.Select:
     """Rows failing any of `checks` (counted once) and all rows of the table (of the window, when windowed)."""
     any_failing = exp.or_(*(exp.paren(failing_rows(check, ctx)) for check in checks))
     failing = exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=any_failing))
     query = exp.select(failing.as_("failing"), exp.Count(this=exp.Star()).as_("total"))
     query = query.from_(warehouse_source(ctx, table_name))
     window = ctx.window(table_name)
-    return to_sql(query if window is None else query.where(window))
+    return query if window is None else query.where(window)
 
 
-def quarantine_statements(check: s.CheckSpec, ctx: Context, quarantine_schema: str, append: bool) -> tuple[str, str]:
-    """(copy, delete): copy the failing rows with `_reason`, `_check`, `_run_date` into the quarantine table
-    (created on first use, union by name so new raw columns are kept), then delete them from raw."""
-    moved = (
-        exp.select(
-            exp.Star(),
-            exp.Literal.string(check.description).as_("_reason"),
-            exp.Literal.string(check.name).as_("_check"),
-            literal(ctx.run_date).as_("_run_date"),
-        )
-        .from_(warehouse_source(ctx, check.table))
-        .where(failing_in_window(check, ctx))
-    )
+_WIDENED = "__kpiflow_widened"
+QUARANTINE_COLUMNS = ("_reason", "_check", "_run_date")
+
+
+def quarantine_statements(
+    check: s.CheckSpec, ctx: Context, quarantine_schema: str, raw_columns: tuple[str, ...], kept: tuple[str, ...]
+) -> list[exp.Expression]:
+    """Copy the failing rows with `_reason`, `_check`, `_run_date` into the quarantine table, then delete them from
+    raw; run them in one transaction. `raw_columns`: the raw table's columns; `kept`: the quarantine table's (empty:
+    it does not exist yet, and is created from the first rows). A raw column the quarantine table lacks is added
+    first, with the raw column's own type (the table is rebuilt from itself left-joined to no raw row), so no
+    value is lost and no type is named here."""
+    failing = failing_in_window(check, ctx)
+    extra = [
+        exp.Literal.string(check.description).as_("_reason"),
+        exp.Literal.string(check.name).as_("_check"),
+        literal(ctx.run_date).as_("_run_date"),
+    ]
     target = table(quarantine_schema, check.table)
-    if append:
-        earlier = exp.select(exp.Star()).from_(table(quarantine_schema, check.table))
-        body: exp.Expression = exp.Union(this=earlier, expression=moved, distinct=False, by_name=True)
+    if not kept:
+        moved = exp.select(exp.Star(), *extra).from_(warehouse_source(ctx, check.table)).where(failing)
+        statements: list[exp.Expression] = [exp.Create(this=target, kind="TABLE", expression=moved)]
     else:
-        body = moved
-    copy = exp.Create(this=target, kind="TABLE", replace=True, expression=body)
-    delete = exp.delete(warehouse_source(ctx, check.table), where=failing_in_window(check, ctx))
-    return to_sql(copy), to_sql(delete)
+        statements = _widen(check.table, quarantine_schema, ctx.schema, [c for c in raw_columns if c not in kept])
+        rows = exp.select(*(col(c) for c in raw_columns), *extra).from_(warehouse_source(ctx, check.table))
+        columns = [exp.to_identifier(c, quoted=True) for c in (*raw_columns, *QUARANTINE_COLUMNS)]
+        statements.append(exp.insert(rows.where(failing), target, columns=columns))
+    statements.append(exp.delete(warehouse_source(ctx, check.table), where=failing_in_window(check, ctx)))
+    return statements
 
 
-def create_schema_statement(schema: str) -> str:
-    return to_sql(exp.Create(this=exp.Table(db=exp.to_identifier(schema)), kind="SCHEMA", exists=True))
+def _widen(table_name: str, quarantine_schema: str, raw_schema: str, added: list[str]) -> list[exp.Expression]:
+    """Statements giving the quarantine table the raw columns `added`, typed as in raw, its rows kept."""
+    if not added:
+        return []
+    widened = table(quarantine_schema, table_name + _WIDENED)
+    rows = (
+        exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("q")), *(col(c, "r") for c in added))
+        .from_(table(quarantine_schema, table_name, "q"))
+        .join(table(raw_schema, table_name, "r"), on=exp.false(), join_type="left")
+    )
+    rename = exp.Alter(
+        this=widened.copy(), kind="TABLE", actions=[exp.AlterRename(this=exp.to_table(table_name, quoted=True))]
+    )
+    return [
+        exp.Create(this=widened, kind="TABLE", expression=rows),
+        exp.Drop(tables=[table(quarantine_schema, table_name)], kind="TABLE"),
+        rename,
+    ]
 
 
-def tables_query(schema: str) -> str:
+def create_schema_statement(schema: str) -> exp.Create:
+    return exp.Create(this=exp.Table(db=exp.to_identifier(schema)), kind="SCHEMA", exists=True)
+
+
+def tables_query(schema: str) -> exp.Select:
     """Names of the tables in `schema`."""
-    query = (
+    return (
         exp.select("table_name")
         .from_(exp.table_("tables", db="information_schema"))
         .where(exp.EQ(this=exp.column("table_schema"), expression=exp.Literal.string(schema)))
     )
-    return to_sql(query)
 
 
-def columns_query(schema: str) -> str:
-    """(table_name, column_name) of every column of every table in `schema`."""
-    query = (
+def columns_query(schema: str) -> exp.Select:
+    """(table_name, column_name) of every column of every table in `schema`, in the tables' column order."""
+    return (
         exp.select("table_name", "column_name")
         .from_(exp.table_("columns", db="information_schema"))
         .where(exp.EQ(this=exp.column("table_schema"), expression=exp.Literal.string(schema)))
+        .order_by("table_name", "ordinal_position")
     )
-    return to_sql(query)
 
 
-def latest_date_query(schema: str, table_name: str, column: str) -> str:
+def latest_date_query(schema: str, table_name: str, column: str) -> exp.Select:
     """The latest date in `schema.table_name.column` (NULL for an empty table)."""
     latest = exp.Max(this=exp.cast(col(column), exp.DataType.Type.DATE))
-    return to_sql(exp.select(latest.as_("latest")).from_(table(schema, table_name, ROW)))
+    return exp.select(latest.as_("latest")).from_(table(schema, table_name, ROW))
 
 
 def renamed_columns(staging_sql: str) -> dict[str, str]:
     """Staging column -> the raw column it renames or casts (`order_ts as ordered_at`, `cast(order_ts as date) as
     order_date`), read from a staging model's SQL; columns kept under their raw name are left out."""
-    tree = sqlglot.parse_one(_SOURCE_CALL.sub(r"\1.\2", staging_sql), read=DIALECT)
+    tree = sqlglot.parse_one(_SOURCE_CALL.sub(r"\1.\2", staging_sql), read=WRITTEN_IN)
     found: dict[str, str] = {}
     for select in tree.find_all(exp.Select):
         for projection in select.expressions:
@@ -457,15 +510,14 @@ def renamed_columns(staging_sql: str) -> dict[str, str]:
     return found
 
 
-def input_range_query(ctx: Context, table_name: str, column: str) -> str:
+def input_range_query(ctx: Context, table_name: str, column: str) -> exp.Select:
     """The latest date in `table_name.column` through the run date (`through`) and after it (`later`)."""
     day = exp.cast(col(column), exp.DataType.Type.DATE)
     after_run = _compare(">=", col(column), ctx.day_after_run())
     through = exp.Filter(this=exp.Max(this=day), expression=exp.Where(this=exp.Not(this=exp.paren(after_run))))
     later = exp.Filter(this=exp.Max(this=day.copy()), expression=exp.Where(this=after_run.copy()))
-    query = exp.select(through.as_("through"), later.as_("later")).from_(warehouse_source(ctx, table_name))
-    return to_sql(query)
+    return exp.select(through.as_("through"), later.as_("later")).from_(warehouse_source(ctx, table_name))
 
 
-def to_sql(tree: exp.Expression) -> str:
-    return tree.sql(dialect=DIALECT)
+def to_sql(tree: exp.Expression, dialect: str = WRITTEN_IN) -> str:
+    return tree.sql(dialect=dialect)

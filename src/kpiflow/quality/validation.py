@@ -1,8 +1,9 @@
-"""Run the declared checks as Great Expectations 1.x suites in the DuckDB warehouse and read back the results.
+"""Run the declared checks as Great Expectations 1.x suites in the warehouse and read back the results.
 
 One ephemeral GE context and one SQL datasource per gate run (one SQLAlchemy engine and connection pool for
 all tables and rounds), one suite and one validation definition per raw table and round. Every expectation is
-computed by SQL in DuckDB; nothing loads a table into pandas. Data Docs render the stored validation results.
+computed by SQL in the warehouse (DuckDB or PostgreSQL, from `Warehouse.sqlalchemy_url()`); nothing loads a table
+into pandas. Data Docs render the stored validation results.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from great_expectations.data_context.types.base import (
     ProgressBarsConfig,
 )
 
-from kpiflow.quality import ge_duckdb_fix
+from kpiflow.quality import ge_duckdb_fix, ge_postgres_fix
 from kpiflow.quality import specs as s
 from kpiflow.quality.expectations import CHECK_META_KEY, expectation_for
 from kpiflow.quality.report import CheckResult
@@ -80,6 +81,7 @@ class GeRunner:
 
     def __init__(self, connection_string: str, gate: s.GateSpec, data_docs_dir: Path | None) -> None:
         ge_duckdb_fix.install()
+        ge_postgres_fix.install()
         self.gate, self.data_docs_dir = gate, data_docs_dir
         with _quiet_ge():
             self.context = _context(data_docs_dir)
@@ -144,6 +146,6 @@ class GeRunner:
         return self.data_docs_dir / "index.html"
 
     def close(self) -> None:
-        """Close every pooled DuckDB connection: the file can then be reopened with any configuration."""
+        """Close every pooled connection: a DuckDB file can then be reopened with any configuration."""
         self.warehouse.close()
         self.source.get_engine().dispose()

@@ -3,37 +3,72 @@
 DuckDB allows one configuration per database file and process, and duckdb-engine connects with its own; a
 plain `duckdb.connect()` beside GE's engine would be refused. So everything goes through one SQLAlchemy engine
 (one connection pool) and rows are always read inside the connection (see ge_duckdb_fix for why).
+
+Queries arrive as sqlglot trees (kpiflow.quality.sql) and are rendered here in the engine's dialect (DuckDB or
+PostgreSQL), so the gate runs the same checks on either warehouse.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from sqlglot import exp
+
+from kpiflow.quality.sql import to_sql
+
+# SQLAlchemy dialect name -> sqlglot dialect name, where they differ.
+_SQLGLOT_DIALECTS = {"postgresql": "postgres"}
+
+
+def sqlglot_dialect(engine: sa.Engine) -> str:
+    """The sqlglot dialect the engine speaks (`duckdb`, `postgres`)."""
+    return _SQLGLOT_DIALECTS.get(engine.dialect.name, engine.dialect.name)
+
+
+class Statements:
+    """Statements on one connection inside a transaction (see Warehouse.transaction)."""
+
+    def __init__(self, connection: sa.Connection, render: Callable[[exp.Expression], str]) -> None:
+        self.connection, self._render = connection, render
+
+    def execute(self, statement: exp.Expression) -> int:
+        """Run one statement; the number of rows it changed (-1 when the driver does not say)."""
+        return int(self.connection.exec_driver_sql(self._render(statement)).rowcount)
+
+    def rows(self, query: exp.Expression) -> list[dict[str, Any]]:
+        return [dict(row._mapping) for row in self.connection.exec_driver_sql(self._render(query)).fetchall()]
 
 
 class Warehouse:
-    """Reads and transactional writes against the DuckDB warehouse, via `engine`."""
+    """Reads and transactional writes against the raw warehouse, via `engine`, in the engine's SQL dialect."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self.dialect = sqlglot_dialect(engine)
+        # psycopg reads `%` as a parameter marker even without parameters (SQLAlchemy hands it an empty tuple).
+        self._double_percent = engine.dialect.paramstyle in ("format", "pyformat")
 
-    def rows(self, sql: str) -> list[dict[str, Any]]:
-        with self.engine.connect() as connection:
-            result = connection.exec_driver_sql(sql)
-            return [dict(row._mapping) for row in result.fetchall()]
+    def sql(self, tree: exp.Expression) -> str:
+        """`tree` as driver SQL for this engine."""
+        text = to_sql(tree, self.dialect)
+        return text.replace("%", "%%") if self._double_percent else text
 
-    def scalar(self, sql: str) -> Any:
+    def rows(self, query: exp.Expression) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:
-            return connection.exec_driver_sql(sql).scalar()
+            return Statements(connection, self.sql).rows(query)
+
+    def scalar(self, query: exp.Expression) -> Any:
+        with self.engine.connect() as connection:
+            return connection.exec_driver_sql(self.sql(query)).scalar()
 
     @contextmanager
-    def transaction(self) -> Iterator[sa.Connection]:
+    def transaction(self) -> Iterator[Statements]:
         """All statements commit together or not at all."""
         with self.engine.begin() as connection:
-            yield connection
+            yield Statements(connection, self.sql)
 
     def close(self) -> None:
         """Close pooled connections so the file can be copied, replaced or reopened."""
