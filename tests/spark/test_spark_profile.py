@@ -27,9 +27,8 @@ def test_the_spark_target_runs_spark_in_the_dbt_process() -> None:
 
 
 def test_the_profile_and_kpiflow_sessions_use_the_same_spark_settings() -> None:
-    rendered = {
-        key: _SPARK_DIR.sub("/data/spark", str(value)) for key, value in spark_output()["server_side_parameters"].items()
-    }
+    parameters = spark_output()["server_side_parameters"]
+    rendered = {key: _SPARK_DIR.sub("/data/spark", str(value)) for key, value in parameters.items()}
     assert rendered == spark_conf("/data/spark")
 
 
