@@ -6,19 +6,18 @@ The models are compiled for PostgreSQL into a copy of the project (the committed
 
 from __future__ import annotations
 
-import math
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import psycopg
 import pytest
 from pg_server import PostgresServer
+from warehouse_rows import same_value, sort_key
 
 from kpiflow.compiler import compile_project
 from kpiflow.config import PostgresConnection, Settings
@@ -29,7 +28,6 @@ pytestmark = pytest.mark.slow
 
 SEED, SCALE, START, END = 5, 0.05, date(2024, 1, 1), date(2024, 3, 31)
 PASSWORD = "Pw-jx2-BuildOnly-58"
-REL_TOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -87,22 +85,6 @@ def builds(pg_server: PostgresServer, project_copier, tmp_path_factory: pytest.T
     return Builds(duckdb_file, pg_server, dbname, pg_project, output, marts)
 
 
-def _sort_key(row: tuple) -> tuple:
-    """Rows ordered by their exact values; floats rounded, so last-digit differences do not reorder them."""
-    return tuple(
-        (0, "") if v is None else (1, round(float(v), 6)) if isinstance(v, float | Decimal) else (2, str(v))
-        for v in row
-    )
-
-
-def _same_value(a: object, b: object) -> bool:
-    if isinstance(a, float | Decimal) or isinstance(b, float | Decimal):
-        if a is None or b is None:
-            return a is b
-        return math.isclose(float(a), float(b), rel_tol=REL_TOL, abs_tol=1e-12)  # type: ignore[arg-type]
-    return a == b
-
-
 def _rows(builds: Builds, schema: str, table: str) -> tuple[list[str], list[tuple], list[str], list[tuple]]:
     with duckdb.connect(str(builds.duckdb_file), read_only=True) as con:
         cursor = con.execute(f'select * from {schema}."{table}"')
@@ -132,9 +114,9 @@ def test_every_row_equals_the_duckdb_build(builds: Builds, relation: str) -> Non
         duck_columns, duck_rows, pg_columns, pg_rows = _rows(builds, schema, table)
         assert pg_columns == duck_columns, table
         assert len(pg_rows) == len(duck_rows) > 0, table
-        for duck_row, pg_row in zip(sorted(duck_rows, key=_sort_key), sorted(pg_rows, key=_sort_key), strict=True):
+        for duck_row, pg_row in zip(sorted(duck_rows, key=sort_key), sorted(pg_rows, key=sort_key), strict=True):
             differing = [
-                (name, d, p) for name, d, p in zip(duck_columns, duck_row, pg_row, strict=True) if not _same_value(d, p)
+                (name, d, p) for name, d, p in zip(duck_columns, duck_row, pg_row, strict=True) if not same_value(d, p)
             ]
             assert differing == [], f"{schema}.{table} row {duck_row}"
 

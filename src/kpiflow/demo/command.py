@@ -44,7 +44,8 @@ def demo_data(
     """Generate the demo retailer's raw data (sales, inventory, HR, CRM, plans) deterministically from a seed.
 
     Everything goes into the warehouse (or the Parquet folder): the project's files are never touched. With a
-    PostgreSQL target (KPIFLOW_TARGET=pg), the warehouse is schema raw of the KPIFLOW_PG_* database, loaded by COPY.
+    PostgreSQL target (KPIFLOW_TARGET=pg), the warehouse is schema raw of the KPIFLOW_PG_* database, loaded by COPY;
+    with a Spark target (KPIFLOW_TARGET=spark), database raw of the Spark warehouse in KPIFLOW_SPARK_DIR (parquet).
     """
     from kpiflow.compiler.dialects import target_dialect
     from kpiflow.config import Settings
@@ -53,8 +54,10 @@ def demo_data(
     settings = Settings.from_env()
     show_progress = not quiet and not json_output
     summary: DemoSummary
-    if out is None and output_format is OutputFormat.duckdb and target_dialect(settings) == "postgres":
-        loaded = _load_postgres(scale, start, end, seed, append_through, if_missing, show_progress, json_output)
+    dialect = target_dialect(settings) if out is None and output_format is OutputFormat.duckdb else "duckdb"
+    if dialect in {"postgres", "spark"}:
+        load = _load_postgres if dialect == "postgres" else _load_spark
+        loaded = load(scale, start, end, seed, append_through, if_missing, show_progress, json_output)
         if loaded is None:
             return
         summary = loaded
@@ -126,6 +129,39 @@ def _load_postgres(
         return None
     return load_demo_into_postgres(
         connection,
+        scale=scale,
+        start=parse_date_option(start, "--start"),
+        end=parse_date_option(end, "--end"),
+        seed=seed,
+        progress=show_progress,
+    )
+
+
+def _load_spark(
+    scale: float,
+    start: str,
+    end: str,
+    seed: int,
+    append_through: str | None,
+    if_missing: bool,
+    show_progress: bool,
+    json_output: bool,
+) -> DemoSummary | None:
+    """The demo retailer into database raw of the Spark warehouse in KPIFLOW_SPARK_DIR, as parquet tables."""
+    from kpiflow.config import Settings
+    from kpiflow.demo.spark import load_demo_into_spark, spark_has_demo_data
+    from kpiflow.warehouse.spark_session import spark_dir
+
+    if append_through is not None:
+        raise UserInputError(
+            "--append-through works on a DuckDB warehouse only; on Spark regenerate with a later --end."
+        )
+    directory = spark_dir(Settings.from_env().project_dir)
+    if if_missing and spark_has_demo_data(directory):
+        _report_unchanged(directory, json_output)
+        return None
+    return load_demo_into_spark(
+        directory,
         scale=scale,
         start=parse_date_option(start, "--start"),
         end=parse_date_option(end, "--end"),

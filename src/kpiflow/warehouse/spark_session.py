@@ -1,0 +1,73 @@
+"""Spark sessions for kpiflow, with the settings of the dbt target `spark` (profiles/profiles.yml).
+
+Spark runs inside the process (pyspark, local[2]); its tables are parquet files under KPIFLOW_SPARK_DIR
+(default warehouse/spark, relative to the project) and their catalog an embedded Derby metastore beside them.
+Derby admits one process at a time: a dbt run and a kpiflow session cannot hold the same directory together.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+SPARK_DIR_VARIABLE = "KPIFLOW_SPARK_DIR"
+DEFAULT_SPARK_DIR = "warehouse/spark"
+
+
+def spark_dir(project_dir: Path) -> Path:
+    """The directory holding the Spark tables and metastore: KPIFLOW_SPARK_DIR, relative to the project."""
+    raw = Path(os.environ.get(SPARK_DIR_VARIABLE, DEFAULT_SPARK_DIR))
+    return raw if raw.is_absolute() else project_dir / raw
+
+
+def spark_conf(directory: Path | str) -> dict[str, str]:
+    """The Spark settings of the `spark` dbt target for `directory` (the profile spells the same, as text).
+
+    local[2] and two shuffle partitions: Spark's default of 200 partitions makes every small model write 200
+    files. No UI and a driver bound to 127.0.0.1: nothing listens beyond the machine. ANSI mode is off, as
+    dbt-spark forces it for its sessions (kpiflow's SQL then divides and casts as on Spark 3).
+    """
+    return {
+        "spark.master": "local[2]",
+        "spark.app.name": "kpiflow",
+        "spark.sql.warehouse.dir": f"{directory}/spark-warehouse",
+        # Derby resolves a relative database name under derby.system.home: the metastore is <directory>/metastore_db.
+        "spark.hadoop.javax.jdo.option.ConnectionURL": "jdbc:derby:;databaseName=metastore_db;create=true",
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={directory}",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": "2",
+        "spark.default.parallelism": "2",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.sources.default": "parquet",
+        "spark.sql.legacy.createHiveTableByDefault": "false",
+    }
+
+
+@contextmanager
+def spark_session(directory: Path) -> Iterator[SparkSession]:
+    """A Spark session on `directory`'s tables (Hive catalog), stopped on exit.
+
+    The JVM stays up until the process ends, and with it Derby's lock on the metastore: run dbt on the same
+    directory from another process only after this process has ended.
+    """
+    from pyspark.sql import SparkSession
+
+    directory.mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder.enableHiveSupport()
+    for key, value in {**spark_conf(directory.resolve()), "spark.sql.ansi.enabled": "false"}.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        yield session
+    finally:
+        session.stop()
