@@ -24,6 +24,7 @@ from pg_server import PostgresServer
 from kpiflow.config import PostgresConnection, Settings
 from kpiflow.errors import RunFailed, UserInputError, WarehouseBusy
 from kpiflow.orchestration.incremental import BuildPlan, last_build, record_build, set_window
+from kpiflow.scorecards.inputs import create_input_tables, read_actuals
 from kpiflow.scorecards.report import card_warnings
 from kpiflow.warehouse import MissingRelation, TableFingerprint, WarehouseError, warehouse_for
 from kpiflow.warehouse.fingerprints import fingerprint_schemas, fingerprint_table
@@ -188,6 +189,22 @@ def test_a_build_session_names_the_build_copies_as_published(warehouse: Postgres
     assert warehouse.remove_publish_leftovers() == ["marts__build"]  # a run that died before publishing
     with warehouse.connect() as session:
         assert not session.schema_exists("marts__build")
+
+
+def test_the_scorecards_read_their_inputs_from_the_build_copies(warehouse: PostgresWarehouse) -> None:
+    """The statements of scorecards/inputs.py, on the copy dbt built (a bound list unnested: text[])."""
+    with warehouse.connect_build() as build:
+        create_input_tables(build)  # DuckDB DDL, translated; marts.* land in marts__build
+        build.execute(
+            "insert into marts.kpi_values values ('net_revenue', 'month', '2026-03-01', 'store', 'S1', null, null, "
+            "null, null, null, 12.5, false), ('other', 'month', '2026-03-01', 'overall', null, null, null, null, "
+            "null, null, 1.0, false)"
+        )
+        actuals = read_actuals(build, {"net_revenue"})
+    assert [(a.kpi, a.entity_id, a.value) for a in actuals] == [("net_revenue", "S1", Decimal("12.5"))]
+    with warehouse.connect() as session:
+        assert session.has_relation("marts__build.kpi_values") and session.has_relation("staging.stg_employees")
+    warehouse.remove_publish_leftovers()
 
 
 def _publish(warehouse: PostgresWarehouse, version: str, rows: int) -> None:

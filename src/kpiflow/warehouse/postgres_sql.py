@@ -4,7 +4,8 @@ sqlglot does the dialect work. A build session also renames schemas here (`marts
 project's SQL, which names the published schemas, reads and writes the copy being built. Three things sqlglot leaves
 to us: PostgreSQL has no CREATE OR REPLACE TABLE (it becomes a
 DROP TABLE IF EXISTS and a CREATE TABLE, run in that order), no HUGEINT (numeric(38,0)), and psycopg reads `%` as a
-parameter marker whenever parameters are passed (a literal `%` is doubled then).
+parameter marker whenever parameters are passed (a literal `%` is doubled then). A bound list that is unnested is
+cast to text[] (psycopg leaves its type unknown).
 """
 
 from __future__ import annotations
@@ -73,6 +74,11 @@ def _adapted(with_parameters: bool, renames: dict[str, str]) -> Callable[[exp.Ex
             return node
         if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.INT128:
             return exp.DataType.build("decimal(38, 0)")
+        if isinstance(node, exp.Explode) and isinstance(node.this, exp.Placeholder):  # DuckDB's unnest(?)
+            # psycopg binds a list of str as an array of `unknown`, which unnest() cannot resolve; the project
+            # unnests bound lists of names (scorecards/inputs.py), so the array is text[].
+            node.set("this", exp.cast(node.this, "text[]", dialect="postgres"))
+            return node
         if with_parameters and isinstance(node, exp.Literal) and node.is_string and "%" in node.this:
             return exp.Literal.string(node.this.replace("%", "%%"))
         return node
