@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -23,12 +27,15 @@ import psycopg
 import pytest
 from pg_server import PostgresServer
 
+from kpiflow.config import Settings
 from kpiflow.digests import files_digest
+from kpiflow.warehouse import TableFingerprint, warehouse_for
+from kpiflow.warehouse.fingerprints import fingerprint_schemas
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-SEED, SCALE, START, RUN_DATE = 5, 0.1, date(2024, 3, 1), date(2024, 3, 30)
+SEED, SCALE, START, RUN_DATE = 5, 0.1, date(2024, 2, 1), date(2024, 3, 30)
 NEXT_DATE = RUN_DATE + timedelta(days=1)
 PASSWORD = "Pw-run-Nightly-93"
 REL_TOL = 1e-9
@@ -193,3 +200,63 @@ def test_a_full_run_then_a_nightly_equal_duckdb_row_for_row(
     assert published == (2,)
     assert {"marts", "payroll", "marts__previous", "payroll__previous"} <= schemas
     assert not {"marts__build", "payroll__build"} & schemas
+
+
+def _published_fingerprints(pg: Side) -> dict[str, TableFingerprint]:
+    with _environment(pg.env):
+        warehouse = warehouse_for(Settings.from_env())
+        with warehouse.read_published() as session:
+            return fingerprint_schemas(session)
+
+
+@contextmanager
+def _environment(env: dict[str, str]) -> Iterator[None]:
+    before = dict(os.environ)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
+
+
+def test_a_run_killed_during_the_build_leaves_the_published_marts_and_the_next_run_publishes(
+    sides: tuple[Side, Side], pg_server: PostgresServer
+) -> None:
+    """kill -9 of `kpiflow run` (the process and its children) while dbt builds: the published marts are the ones
+    before, fingerprint for fingerprint; the rerun drops the dead run's build schemas and publishes."""
+    _, pg = sides
+    day = NEXT_DATE + timedelta(days=1)
+    kpiflow(pg, "demo-data", "--append-through", str(day), "--quiet")
+    before = _published_fingerprints(pg)
+    command = [sys.executable, "-c", _CLI_WITHOUT_GATE, "run", "--date", str(day), "--quiet"]
+    run = subprocess.Popen(command, env={**os.environ, **pg.env}, cwd=pg.state_dir, start_new_session=True)
+    journal = pg.state_dir / "last_run.json"
+    deadline = time.monotonic() + 600
+    try:
+        while not _building(journal, day, pg_server):
+            assert run.poll() is None, "the run ended before its build was under way"
+            assert time.monotonic() < deadline, "the build did not start within 10 minutes"
+            time.sleep(0.5)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+    assert _published_fingerprints(pg) == before
+    result = kpiflow(pg, "run", "--date", str(day), "--json", "--quiet")
+    assert isinstance(result, dict) and result["status"] == "completed"
+    assert _published_fingerprints(pg) != before
+    with psycopg.connect(pg_server.conninfo("kpiflow_run")) as con:
+        assert con.execute("select max(run_date) from kpiflow_state._kpiflow_publish").fetchone() == (day,)
+
+
+def _building(journal: Path, day: date, server: PostgresServer) -> bool:
+    """The run of `day` is in its build stage and dbt has begun writing the marts' build copy."""
+    try:
+        record = json.loads(journal.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    stages = {stage["name"]: stage["status"] for stage in record.get("stages", [])}
+    if record.get("run_date") != str(day) or stages.get("build") != "running":
+        return False
+    with psycopg.connect(server.conninfo("kpiflow_run")) as con:
+        return con.execute("select 1 from pg_namespace where nspname = 'marts__build'").fetchone() is not None
