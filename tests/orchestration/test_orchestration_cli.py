@@ -7,8 +7,10 @@ import json
 import os
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import pytest
+import yaml
 from orchestration_helpers import RUN_DATE, CliResult, Warehouse
 from orchestration_standins import Stages, scorecards, standin_stages
 
@@ -110,15 +112,40 @@ def test_second_run_is_refused_naming_the_holder(warehouse: Warehouse, kpiflow_c
 
 
 @pytest.mark.parametrize("args", [("run", "--quiet"), ("backfill", "--start", "2025-03-01", "--end", "2025-03-02")])
-def test_the_nightly_refuses_a_postgres_target_before_it_starts(
-    warehouse: Warehouse, kpiflow_cli: Cli, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+def test_the_nightly_refuses_a_target_it_is_not_wired_to(
+    warehouse: Warehouse,
+    kpiflow_cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    project_copier: Callable[[Path], Path],
+    tmp_path: Path,
+    args: tuple[str, ...],
 ) -> None:
-    """Until the nightly is wired to PostgreSQL it says so up front, instead of checking and building there and
-    stopping at publish; nothing runs (no stage is called, no journal is written)."""
-    monkeypatch.setenv("KPIFLOW_TARGET", "pg")
+    """The nightly runs on DuckDB and PostgreSQL (tests/postgres/test_pg_run.py); on any other engine it says so up
+    front, instead of checking and building there and stopping at publish: no stage is called, no journal written."""
+    project = project_copier(tmp_path / "project")
+    profiles = project / "profiles" / "profiles.yml"
+    profile = yaml.safe_load(profiles.read_text(encoding="utf-8"))
+    profile["kpiflow"]["outputs"]["lake"] = {"type": "spark", "method": "thrift", "host": "127.0.0.1", "schema": "x"}
+    profiles.write_text(yaml.safe_dump(profile), encoding="utf-8")
+    monkeypatch.setenv("KPIFLOW_PROJECT_DIR", str(project))
+    monkeypatch.setenv("KPIFLOW_TARGET", "lake")
     done = kpiflow_cli(*args, stages=Stages())
     assert done.returncode == 2, done.stderr
-    assert "KPIFLOW_TARGET=pg is a postgres target" in done.stderr.replace("\n", "")
-    assert "docs/postgres.md" in done.stderr.replace("\n", "")
+    stderr = done.stderr.replace("\n", "")
+    assert "KPIFLOW_TARGET=lake is a spark target" in stderr
+    assert "runs on duckdb and postgres warehouses only" in stderr
+
+
+def test_ensure_demo_data_is_refused_on_a_postgres_target(
+    warehouse: Warehouse, kpiflow_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It would create a DuckDB demo file beside a PostgreSQL warehouse: refused before anything runs."""
+    monkeypatch.setenv("KPIFLOW_TARGET", "pg")
+    done = kpiflow_cli("run", "--ensure-demo-data", "--quiet", stages=Stages())
+    assert done.returncode == 2, done.stderr
+    stderr = done.stderr.replace("\n", "")
+    assert "--ensure-demo-data creates and extends a DuckDB demo file; KPIFLOW_TARGET=pg is a postgres" in stderr
+    assert "kpiflow demo-data --append-through DAY" in stderr
+    assert not warehouse.settings.warehouse_path.exists()
     assert "Traceback" not in done.stderr
     assert not list(warehouse.settings.state_dir.glob("**/last_run*"))

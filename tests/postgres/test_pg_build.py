@@ -1,7 +1,8 @@
 """The proof that the project is portable: `dbt build` with dbt-postgres on the `pg` target, from the demo loaded by
 COPY, gives every row of kpi_values and the wide marts that the DuckDB build gives on the same data.
 
-The models are compiled for PostgreSQL into a copy of the project (the committed models/generated is DuckDB's).
+The models are compiled for PostgreSQL into a copy of the project (the committed models/generated is DuckDB's). On
+PostgreSQL dbt builds the published schemas under their build names (`marts__build`), which `kpiflow run` publishes.
 """
 
 from __future__ import annotations
@@ -90,8 +91,9 @@ def _rows(builds: Builds, schema: str, table: str) -> tuple[list[str], list[tupl
         cursor = con.execute(f'select * from {schema}."{table}"')
         duck_columns = [d[0] for d in cursor.description]
         duck_rows = cursor.fetchall()
+    built = "marts__build" if schema == "marts" else schema  # on a server dbt builds the copy that publish renames
     with psycopg.connect(builds.pg.conninfo(builds.dbname)) as pg:
-        cursor = pg.execute(f'select * from {schema}."{table}"')
+        cursor = pg.execute(f'select * from {built}."{table}"')
         pg_columns = [d.name for d in cursor.description or ()]
         pg_rows = cursor.fetchall()
     return duck_columns, duck_rows, pg_columns, pg_rows

@@ -24,11 +24,11 @@ from pg_server import PostgresServer
 from kpiflow.config import PostgresConnection, Settings
 from kpiflow.errors import RunFailed, UserInputError, WarehouseBusy
 from kpiflow.orchestration.incremental import BuildPlan, last_build, record_build, set_window
+from kpiflow.scorecards.inputs import create_input_tables, read_actuals
 from kpiflow.scorecards.report import card_warnings
-from kpiflow.warehouse import MissingRelation, WarehouseError, warehouse_for
-from kpiflow.warehouse.fingerprints import fingerprint_table
+from kpiflow.warehouse import MissingRelation, TableFingerprint, WarehouseError, warehouse_for
+from kpiflow.warehouse.fingerprints import fingerprint_schemas, fingerprint_table
 from kpiflow.warehouse.postgres import ConcurrentConflict, PostgresSession, PostgresWarehouse
-from kpiflow.warehouse.postgres_publish import fingerprint_build
 
 DBNAME = "pg_warehouse"
 COLUMNS = (
@@ -170,10 +170,47 @@ def _build(session: PostgresSession, version: str, rows: int) -> None:
     session.write_table("payroll__build.payouts", marker, [[version, rows]])
 
 
+def _audit(warehouse: PostgresWarehouse) -> tuple[TableFingerprint, ...]:
+    """What the run's audit hands publish: the build copies, fingerprinted under their published names."""
+    with warehouse.connect_build(read_only=True) as build:
+        return tuple(fingerprint_schemas(build).values())
+
+
+def test_a_build_session_names_the_build_copies_as_published(warehouse: PostgresWarehouse) -> None:
+    with warehouse.connect_build() as build:
+        build.write_table("marts.renamed_probe", (("n", "bigint"),), [[1], [2]])
+        build.execute("insert into marts.renamed_probe select n + 10 from marts.renamed_probe")
+        assert ("marts", "renamed_probe") in build.relations(("marts",))
+        assert build.has_relation("marts.renamed_probe")
+        assert fingerprint_table(build, "marts", "renamed_probe").row_count == 4
+    with warehouse.connect() as session:
+        assert session.execute('select sum(n) from "marts__build".renamed_probe').fetchone() == (26,)
+        assert not session.has_relation("marts.renamed_probe")
+    assert warehouse.remove_publish_leftovers() == ["marts__build"]  # a run that died before publishing
+    with warehouse.connect() as session:
+        assert not session.schema_exists("marts__build")
+
+
+def test_the_scorecards_read_their_inputs_from_the_build_copies(warehouse: PostgresWarehouse) -> None:
+    """The statements of scorecards/inputs.py, on the copy dbt built (a bound list unnested: text[])."""
+    with warehouse.connect_build() as build:
+        create_input_tables(build)  # DuckDB DDL, translated; marts.* land in marts__build
+        build.execute(
+            "insert into marts.kpi_values values ('net_revenue', 'month', '2026-03-01', 'store', 'S1', null, null, "
+            "null, null, null, 12.5, false), ('other', 'month', '2026-03-01', 'overall', null, null, null, null, "
+            "null, null, 1.0, false)"
+        )
+        actuals = read_actuals(build, {"net_revenue"})
+    assert [(a.kpi, a.entity_id, a.value) for a in actuals] == [("net_revenue", "S1", Decimal("12.5"))]
+    with warehouse.connect() as session:
+        assert session.has_relation("marts__build.kpi_values") and session.has_relation("staging.stg_employees")
+    warehouse.remove_publish_leftovers()
+
+
 def _publish(warehouse: PostgresWarehouse, version: str, rows: int) -> None:
     with warehouse.connect() as session:
         _build(session, version, rows)
-        audited = fingerprint_build(session)
+        audited = _audit(warehouse)
     warehouse.publish(audited, run_id=version, run_date=date(2026, 3, 1), published_at=datetime.now(UTC))
 
 
@@ -231,14 +268,14 @@ def test_a_copy_that_differs_from_the_audit_publishes_nothing(warehouse: Postgre
     _publish(warehouse, "good", 10)
     with warehouse.connect() as session:
         _build(session, "bad", 10)
-        audited = fingerprint_build(session)
+        audited = _audit(warehouse)
         session.execute("insert into marts__build.kpi_values values ('late', 99)")  # written after the audit
     with pytest.raises(RunFailed, match=r"marts__build\.kpi_values changed between audit and publish"):
         warehouse.publish(audited, run_id="bad", run_date=date(2026, 3, 2), published_at=datetime.now(UTC))
     assert _published(warehouse) == (10, "goodgood", "good", "good")
     with warehouse.connect() as session:
         _build(session, "extra", 10)
-        audited = fingerprint_build(session)
+        audited = _audit(warehouse)
         session.write_table("payroll__build.unaudited", (("x", "integer"),), [[1]])
     with pytest.raises(RunFailed, match=r"payroll__build\.unaudited were built but not audited"):
         warehouse.publish(audited, run_id="extra", run_date=date(2026, 3, 2), published_at=datetime.now(UTC))

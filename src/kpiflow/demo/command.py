@@ -117,13 +117,12 @@ def _load_postgres(
 ) -> DemoSummary | None:
     """The demo retailer into schema raw of the PostgreSQL warehouse of the target (KPIFLOW_PG_*), by COPY."""
     from kpiflow.config import PostgresConnection
-    from kpiflow.demo.postgres import load_demo_into_postgres, postgres_has_demo_data
+    from kpiflow.demo.postgres import append_demo_days_in_postgres, load_demo_into_postgres, postgres_has_demo_data
 
-    if append_through is not None:
-        raise UserInputError(
-            "--append-through works on a DuckDB warehouse only; on PostgreSQL regenerate with a later --end."
-        )
     connection = PostgresConnection.from_env()
+    if append_through is not None:
+        through = parse_date_option(append_through, "--append-through")
+        return append_demo_days_in_postgres(connection, through, progress=show_progress)
     if if_missing and postgres_has_demo_data(connection):
         _report_unchanged(connection.address, json_output)
         return None

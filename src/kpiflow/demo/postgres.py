@@ -1,5 +1,6 @@
 """Write the demo retailer into schema `raw` of a PostgreSQL warehouse.
 
+`--append-through` regenerates the demo as it was in scratch DuckDB and COPYs only what the append adds.
 The data is generated exactly as for DuckDB (into a scratch DuckDB file: same seed, same rows), then streamed into
 PostgreSQL with COPY, one table at a time, in one transaction: the raw tables are replaced together or not at all,
 and a reader sees the old raw schema until the commit. Column types follow the DuckDB tables (`postgres_type`).
@@ -15,11 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kpiflow.config import PostgresConnection
+from kpiflow.demo.pipeline import EVENT_TABLES
+from kpiflow.demo.spec import DemoSpec
 from kpiflow.demo.warehouse import (
     DEMO_TABLES,
     META_TABLE,
     RAW_SCHEMA,
     DemoSummary,
+    append_demo_days,
     generate_demo_warehouse,
     open_warehouse,
 )
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
     import psycopg
 
 _BATCH_ROWS = 10_000
+_BEFORE = "__before_append_"  # the event tables as they were, in the scratch file: what an append adds is the rest
 _SAME_NAME = {"BIGINT", "INTEGER", "SMALLINT", "BOOLEAN", "DATE", "TIME", "UUID", "INTERVAL"}
 _RENAMED = {
     "TINYINT": "smallint",
@@ -81,6 +86,52 @@ def load_demo_into_postgres(
     return replace(summary, warehouse_path=Path(connection.address))
 
 
+def append_demo_days_in_postgres(
+    connection: PostgresConnection, through: date, *, progress: bool = False
+) -> DemoSummary:
+    """Extend PostgreSQL's demo through `through` as `append_demo_days` extends a DuckDB one (same seed and scale):
+    the demo is regenerated as it was in a scratch DuckDB file and extended there; then, in one transaction, the event
+    tables get the new rows only (rows the gate moved aside stay out, as on DuckDB) and the others are replaced."""
+    with tempfile.TemporaryDirectory(prefix="kpiflow-demo-") as scratch, connection.connect() as target:
+        spec = _postgres_demo_spec(target, connection)
+        if through <= spec.end:
+            return DemoSummary(
+                Path(connection.address), spec.start, spec.end, spec.seed, spec.scale, action="unchanged"
+            )
+        duckdb_file = Path(scratch) / "demo.duckdb"
+        generate_demo_warehouse(duckdb_file, scale=spec.scale, start=spec.start, end=spec.end, seed=spec.seed)
+        with open_warehouse(duckdb_file) as scratch_con:
+            for table in EVENT_TABLES:
+                scratch_con.execute(
+                    f'create table {RAW_SCHEMA}."{_BEFORE}{table}" as select * from {RAW_SCHEMA}."{table}"'
+                )
+        summary = append_demo_days(duckdb_file, through, progress=progress)
+        with open_warehouse(duckdb_file, read_only=True) as source, target.transaction():
+            for table in (*DEMO_TABLES, META_TABLE):
+                if table in EVENT_TABLES:
+                    new_rows = (
+                        f'select * from {RAW_SCHEMA}."{table}" except all select * from {RAW_SCHEMA}."{_BEFORE}{table}"'
+                    )
+                    _copy_rows(source, target, table, new_rows)
+                else:
+                    _copy_table(source, target, table)
+    return replace(summary, warehouse_path=Path(connection.address))
+
+
+def _postgres_demo_spec(target: psycopg.Connection, connection: PostgresConnection) -> DemoSpec:
+    from psycopg import errors
+
+    try:
+        row = target.execute(f"select seed, scale, start_date, end_date from {RAW_SCHEMA}.{META_TABLE}").fetchone()
+    except errors.UndefinedTable:
+        row = None
+    if row is None:
+        raise UserInputError(
+            f"{connection.address} has no kpiflow demo data to append to; create it first with `kpiflow demo-data`."
+        )
+    return DemoSpec(seed=int(row[0]), scale=float(row[1]), start=row[2], end=row[3])
+
+
 def postgres_has_demo_data(connection: PostgresConnection) -> bool:
     """Does the PostgreSQL warehouse already hold demo data (raw._demo_meta)?"""
     with connection.connect() as target:
@@ -89,7 +140,9 @@ def postgres_has_demo_data(connection: PostgresConnection) -> bool:
 
 
 def _copy_table(source: duckdb.DuckDBPyConnection, target: psycopg.Connection, table: str) -> None:
-    """Recreate raw.<table> with the DuckDB table's columns and COPY its rows in."""
+    """Replace raw.<table>'s rows with the DuckDB table's and COPY them in. A table with the same columns is emptied,
+    not dropped: dbt's staging views read it, and PostgreSQL refuses to drop a table a view depends on. A table whose
+    columns changed (an older generator) is dropped with the views on it, which the next dbt build recreates."""
     from psycopg import sql
 
     columns = source.execute(
@@ -97,15 +150,36 @@ def _copy_table(source: duckdb.DuckDBPyConnection, target: psycopg.Connection, t
         "where table_schema = ? and table_name = ? order by ordinal_position",
         [RAW_SCHEMA, table],
     ).fetchall()
+    wanted = [(name, postgres_type(kind, f"{RAW_SCHEMA}.{table}.{name}")) for name, kind in columns]
+    existing = target.execute(
+        "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+        "where a.attrelid = to_regclass(%s) and a.attnum > 0 and not a.attisdropped order by a.attnum",
+        [f'{RAW_SCHEMA}."{table}"'],
+    ).fetchall()
     relation = sql.Identifier(RAW_SCHEMA, table)
-    names = sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns)
-    definitions = sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(postgres_type(kind, f"{RAW_SCHEMA}.{table}.{name}")))
-        for name, kind in columns
-    )
-    target.execute(sql.SQL("drop table if exists {}").format(relation))
-    target.execute(sql.SQL("create table {} ({})").format(relation, definitions))
-    rows = source.execute(f'select * from {RAW_SCHEMA}."{table}"')
+    if [tuple(row) for row in existing] == wanted:
+        target.execute(sql.SQL("truncate table {}").format(relation))
+    else:
+        definitions = sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in wanted
+        )
+        target.execute(sql.SQL("drop table if exists {} cascade").format(relation))
+        target.execute(sql.SQL("create table {} ({})").format(relation, definitions))
+    _copy_rows(source, target, table, f'select * from {RAW_SCHEMA}."{table}"')
+
+
+def _copy_rows(source: duckdb.DuckDBPyConnection, target: psycopg.Connection, table: str, query: str) -> None:
+    """COPY the rows of the DuckDB `query` into the existing raw.<table> (columns in the DuckDB table's order)."""
+    from psycopg import sql
+
+    columns = source.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [RAW_SCHEMA, table],
+    ).fetchall()
+    relation = sql.Identifier(RAW_SCHEMA, table)
+    names = sql.SQL(", ").join(sql.Identifier(name) for (name,) in columns)
+    rows = source.execute(query)
     try:
         with target.cursor().copy(sql.SQL("copy {} ({}) from stdin").format(relation, names)) as copy:
             while batch := rows.fetchmany(_BATCH_ROWS):

@@ -50,7 +50,7 @@ def audit_warehouse(warehouse: Warehouse, schemas: tuple[str, ...] = PUBLISHED_S
     warehouse_path = warehouse.location
     if not warehouse.exists():
         return AuditReport(warehouse_path, (), (f"warehouse {warehouse_path} does not exist",))
-    with warehouse.connect(read_only=True) as session:
+    with warehouse.connect_build(read_only=True) as session:  # named as published (`marts.x`), what publish checks
         prints = fingerprint_schemas(session, schemas)
     warnings = tuple(
         f"{fp.qualified_name} is empty: nobody in staging.stg_employees holds a scorecard's role"

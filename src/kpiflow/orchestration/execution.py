@@ -25,23 +25,34 @@ class RunOutcome:
     error: KpiflowError | None = None
 
 
-def ensure_nightly_runs_on(settings: Settings) -> None:
-    """The nightly flow is wired to the DuckDB warehouse only: refuse other targets before anything runs, rather
-    than check and build there and stop at publish (docs/postgres.md, 'What remains')."""
+NIGHTLY_DIALECTS = ("duckdb", "postgres")  # the engines the whole nightly is wired and tested on
+
+
+def ensure_nightly_runs_on(settings: Settings, *, ensure_demo_data: bool = False) -> None:
+    """Refuse a target the nightly is not wired to before anything runs, rather than check and build there and stop
+    at publish (docs/operations.md, 'Warehouse interface'); and --ensure-demo-data, which creates and extends a DuckDB
+    demo file, on any other engine."""
     from kpiflow.compiler.dialects import target_dialect
 
     dialect = target_dialect(settings)
-    if dialect != "duckdb":
+    if ensure_demo_data and dialect != "duckdb":
+        raise UserInputError(
+            f"--ensure-demo-data creates and extends a DuckDB demo file; KPIFLOW_TARGET={settings.target} is a "
+            f"{dialect} target. Load the demo there with `kpiflow demo-data` (and land new days with "
+            "`kpiflow demo-data --append-through DAY`), then run without --ensure-demo-data (docs/postgres.md)."
+        )
+    if dialect not in NIGHTLY_DIALECTS:
         raise UserInputError(
             f"KPIFLOW_TARGET={settings.target} is a {dialect} target: the nightly run (kpiflow run, backfill, serve) "
-            f"does not run on {dialect} yet. Loading, dbt build, kpiflow grants and the warehouse engine do; see "
-            "docs/postgres.md ('What remains'). Run the nightly with a duckdb target (the default, KPIFLOW_TARGET=dev)."
+            f"runs on {' and '.join(NIGHTLY_DIALECTS)} warehouses only, not on {dialect} yet; see docs/operations.md "
+            "('Warehouse interface'). Run with a duckdb target (the default, KPIFLOW_TARGET=dev) or a postgres one "
+            "(docs/postgres.md)."
         )
 
 
 def run_nightly_once(settings: Settings, request: RunOptions) -> RunOutcome:
     """Run the flow in this process; the flow run is recorded by Prefect's local API."""
-    ensure_nightly_runs_on(settings)
+    ensure_nightly_runs_on(settings, ensure_demo_data=request.ensure_demo_data)
     configure_prefect(settings)
     from kpiflow.orchestration.flow import nightly
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from kpiflow.errors import UserInputError
+from kpiflow.orchestration.build_project import build_settings, refresh_build_project
 from kpiflow.orchestration.dbt import DbtBuildSummary, dbt_build
 from kpiflow.orchestration.incremental import (
     check_window,
@@ -140,19 +141,22 @@ def check_inputs(ctx: RunContext) -> GateOutcome:
 def compile_metrics(ctx: RunContext) -> CompileSummary:
     from kpiflow.compiler.cache import compile_cached
 
-    result, cached = compile_cached(ctx.settings)
+    settings = refresh_build_project(ctx.settings)
+    result, cached = compile_cached(settings)
+    where = "" if settings == ctx.settings else f" in {settings.project_dir}"
     if cached:
-        note = f"{len(result.kpis)} KPIs; metrics and compiler unchanged since the last compile (skipped)"
+        note = f"{len(result.kpis)} KPIs; metrics and compiler unchanged since the last compile{where} (skipped)"
     else:
-        note = f"{len(result.kpis)} KPIs; {len(result.written)} files rewritten, {len(result.removed)} removed"
+        note = f"{len(result.kpis)} KPIs; {len(result.written)} files rewritten{where}, {len(result.removed)} removed"
     return CompileSummary(model_count=len(result.written) + len(result.unchanged), note=note)
 
 
 def build_models(ctx: RunContext) -> DbtBuildSummary:
     """dbt build, incremental from the window start when the warehouse's record allows (see incremental.py). The
     input gate ran just before, so staging tests that restate its checks are left out (quality/restated.py)."""
+    settings = build_settings(ctx.settings)  # the project the compile stage compiled
     plan = plan_build(
-        ctx.settings,
+        settings,
         ctx.run_date,
         late_days=late_days_setting(ctx.options.late_days),
         full_refresh=ctx.options.full_refresh,
@@ -161,9 +165,7 @@ def build_models(ctx: RunContext) -> DbtBuildSummary:
     )
     warehouse = warehouse_for(ctx.settings)
     set_window(warehouse, plan)
-    summary = dbt_build(
-        ctx.settings, run_date=ctx.run_date, full_refresh=plan.full_refresh, exclude=f"tag:{RESTATED_TAG}"
-    )
+    summary = dbt_build(settings, run_date=ctx.run_date, full_refresh=plan.full_refresh, exclude=f"tag:{RESTATED_TAG}")
     record_build(warehouse, ctx.run_date, plan)
     return replace(summary, mode=plan.headline())
 
@@ -171,6 +173,6 @@ def build_models(ctx: RunContext) -> DbtBuildSummary:
 def build_scorecards(ctx: RunContext) -> ScorecardSummary:
     from kpiflow.scorecards import build_scorecards as write_scorecards
 
-    with warehouse_for(ctx.settings).connect() as session:
+    with warehouse_for(ctx.settings).connect_build() as session:
         result = write_scorecards(session, ctx.settings.project_dir, run_date=ctx.run_date)
     return ScorecardSummary(note=result.headline(), warnings=result.warnings)

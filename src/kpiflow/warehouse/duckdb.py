@@ -165,6 +165,10 @@ class DuckDBWarehouse:
     def sqlalchemy_url(self) -> str:
         return f"duckdb:///{self.warehouse_path}"
 
+    def connect_build(self, *, read_only: bool = False) -> AbstractContextManager[DuckDBSession]:
+        """The built warehouse file is the build: publish copies its `marts` and `payroll` out."""
+        return self.connect(read_only=read_only)
+
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[DuckDBSession]:
         if read_only:

@@ -128,6 +128,12 @@ class Warehouse(Protocol):
         """A session on the built warehouse; read-write creates it when missing."""
         ...
 
+    def connect_build(self, *, read_only: bool = False) -> AbstractContextManager[Session]:
+        """A session on what this run builds for publishing: `marts.x` and `payroll.x` name the build's copies
+        (the scorecards write them, the audit fingerprints them under those names). On DuckDB the built warehouse
+        itself; on PostgreSQL the private `__build` schemas."""
+        ...
+
     def is_published(self) -> bool: ...
 
     def read_published(self) -> AbstractContextManager[Session]:

@@ -31,12 +31,21 @@ from kpiflow.warehouse.interface import (
     WarehouseError,
 )
 from kpiflow.warehouse.postgres_lock import PostgresLockHolder, advisory_run_lock
-from kpiflow.warehouse.postgres_sql import postgres_column_type, to_postgres
+from kpiflow.warehouse.postgres_sql import SchemaRenames, postgres_column_type, to_postgres
 from kpiflow.warehouse.table_rows import NULL_MARK, text_rows
 
 _MISSING = (errors.UndefinedTable, errors.UndefinedColumn, errors.InvalidSchemaName)
 _CONFLICTS = (errors.SerializationFailure, errors.DeadlockDetected, errors.LockNotAvailable)
 _SESSION_SETTINGS = "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET TimeZone = 'UTC'"
+BUILD_SUFFIX = "__build"  # dbt builds each published schema under this suffix (macros/generate_schema_name.sql)
+
+
+def build_schema(schema: str) -> str:
+    """Where dbt and the scorecards build the copy of a published schema (`marts` -> `marts__build`)."""
+    return schema + BUILD_SUFFIX
+
+
+BUILD_RENAMES: SchemaRenames = tuple((schema, build_schema(schema)) for schema in PUBLISHED_SCHEMAS)
 
 
 class ConcurrentConflict(WarehouseError):
@@ -60,13 +69,20 @@ def qualified(name: str) -> str:
 
 
 class PostgresSession:
-    """A Session over one autocommit psycopg connection; `transaction()` groups statements."""
+    """A Session over one autocommit psycopg connection; `transaction()` groups statements.
 
-    def __init__(self, con: psycopg.Connection) -> None:
+    With `renames` (a build session), the project's SQL and `relations`, `has_relation` and `write_table` address the
+    replacement of each renamed schema under the schema's own name; `native` SQL is never renamed."""
+
+    def __init__(self, con: psycopg.Connection, renames: SchemaRenames = ()) -> None:
         self.con = con
+        self.renames = renames
+
+    def _renamed(self, schema: str) -> str:
+        return dict(self.renames).get(schema, schema)
 
     def execute(self, sql: str, parameters: Parameters = None) -> Cursor:
-        statements = to_postgres(sql, parameters is not None)
+        statements = to_postgres(sql, parameters is not None, self.renames)
         try:
             cursor = self.con.cursor()
             for statement in statements[:-1]:
@@ -76,7 +92,7 @@ class PostgresSession:
             raise translated_error(exc) from None
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        *before, statement = to_postgres(sql, True)
+        *before, statement = to_postgres(sql, True, self.renames)
         try:
             with self.con.cursor() as cursor:
                 for other in before:
@@ -88,12 +104,13 @@ class PostgresSession:
     def relations(self, schemas: Sequence[str]) -> list[tuple[str, str]]:
         if not schemas:
             return []
+        named = {self._renamed(schema): schema for schema in schemas}
         rows = self.native(
             "select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-            "where n.nspname = any(%s) and c.relkind in ('r', 'v', 'm', 'p', 'f') order by 1, 2",
-            [list(schemas)],
+            "where n.nspname = any(%s) and c.relkind in ('r', 'v', 'm', 'p', 'f')",
+            [list(named)],
         ).fetchall()
-        return [(str(schema), str(name)) for schema, name in rows]
+        return sorted((named[str(schema)], str(name)) for schema, name in rows)
 
     def has_relation(self, qualified_name: str) -> bool:
         schema, name = qualified_name.split(".")
@@ -104,6 +121,8 @@ class PostgresSession:
 
     def write_table(self, table: str, columns: Columns, rows: Sequence[Sequence[Any]]) -> None:
         """Drop and create the table, then COPY the rows' text in (exact decimals, no per-value binding)."""
+        schema, name = table.split(".")
+        table = f"{self._renamed(schema)}.{name}"
         ddl = ", ".join(f"{quote_identifier(name)} {postgres_column_type(kind)}" for name, kind in columns)
         names = ", ".join(quote_identifier(name) for name, _ in columns)
         with self.transaction():
@@ -172,15 +191,22 @@ class PostgresWarehouse:
         credentials = f"{quote(c.user, safe='')}:{quote(c.password, safe='')}"
         return f"postgresql+psycopg://{credentials}@{c.host}:{c.port}/{quote(c.dbname, safe='')}"
 
+    def connect(self, *, read_only: bool = False) -> AbstractContextManager[PostgresSession]:
+        return self._session(read_only, ())
+
+    def connect_build(self, *, read_only: bool = False) -> AbstractContextManager[PostgresSession]:
+        """`marts.x` and `payroll.x` are the copies this run builds (`marts__build.x`, ...), which publish renames."""
+        return self._session(read_only, BUILD_RENAMES)
+
     @contextmanager
-    def connect(self, *, read_only: bool = False) -> Iterator[PostgresSession]:
+    def _session(self, read_only: bool, renames: SchemaRenames) -> Iterator[PostgresSession]:
         con = self.connection.connect()
         try:
             con.autocommit = True
             con.execute(_SESSION_SETTINGS)
             if read_only:
                 con.execute("SET default_transaction_read_only = on")
-            yield PostgresSession(con)
+            yield PostgresSession(con, renames)
         except psycopg.Error as exc:
             raise translated_error(exc) from None
         finally:
@@ -212,8 +238,13 @@ class PostgresWarehouse:
         return PublishedVersion(self.published_location)
 
     def remove_publish_leftovers(self) -> list[str]:
-        """Nothing to remove: a publish is one transaction, and PostgreSQL undoes one that dies."""
-        return []
+        """Drop the build schemas a run that died before publishing left (a publish that dies is undone by the
+        server): every run builds its marts afresh, and the copy must hold only what this run built and audits."""
+        with self.connect() as session:
+            found = [schema for _, schema in BUILD_RENAMES if session.schema_exists(schema)]
+            for schema in found:
+                session.native(f"drop schema {quote_identifier(schema)} cascade")
+        return found
 
     def run_lock(
         self, *, run_id: str, run_date: str, wait_seconds: float = 0.0

@@ -19,30 +19,18 @@ from datetime import date, datetime
 
 from kpiflow.config import PostgresConnection
 from kpiflow.errors import RunFailed, UserInputError
-from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS, fingerprint_schemas, quote_identifier, verify_copy
+from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS, quote_identifier, verify_copy
 from kpiflow.warehouse.interface import TableFingerprint
-from kpiflow.warehouse.postgres import ConcurrentConflict, PostgresSession
+from kpiflow.warehouse.postgres import ConcurrentConflict, PostgresSession, build_schema
 
-BUILD_SUFFIX = "__build"
 PREVIOUS_SUFFIX = "__previous"
 PUBLISH_LOG_TABLE = "kpiflow_state._kpiflow_publish"
 LOCK_TIMEOUT = "10s"
 PUBLISH_ATTEMPTS = 3
 
 
-def build_schema(schema: str) -> str:
-    """Where dbt builds the copy of a published schema (`marts` -> `marts__build`)."""
-    return schema + BUILD_SUFFIX
-
-
 def previous_schema(schema: str) -> str:
     return schema + PREVIOUS_SUFFIX
-
-
-def fingerprint_build(session: PostgresSession) -> tuple[TableFingerprint, ...]:
-    """The build copies' fingerprints under their published names: what an audit of this build hands `publish`."""
-    prints = fingerprint_schemas(session, tuple(build_schema(s) for s in PUBLISHED_SCHEMAS)).values()
-    return tuple(replace(fp, schema=fp.schema.removesuffix(BUILD_SUFFIX)) for fp in prints)
 
 
 def publish_schemas(

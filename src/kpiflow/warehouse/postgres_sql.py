@@ -1,8 +1,11 @@
 """DuckDB-dialect SQL with `?` parameters, as PostgreSQL statements for psycopg: translated once, then cached.
 
-sqlglot does the dialect work. Three things it leaves to us: PostgreSQL has no CREATE OR REPLACE TABLE (it becomes a
+sqlglot does the dialect work. A build session also renames schemas here (`marts` -> `marts__build`), so that the
+project's SQL, which names the published schemas, reads and writes the copy being built. Three things sqlglot leaves
+to us: PostgreSQL has no CREATE OR REPLACE TABLE (it becomes a
 DROP TABLE IF EXISTS and a CREATE TABLE, run in that order), no HUGEINT (numeric(38,0)), and psycopg reads `%` as a
-parameter marker whenever parameters are passed (a literal `%` is doubled then).
+parameter marker whenever parameters are passed (a literal `%` is doubled then). A bound list that is unnested is
+cast to text[] (psycopg leaves its type unknown).
 """
 
 from __future__ import annotations
@@ -42,16 +45,20 @@ def postgres_column_type(duckdb_type: str) -> str:
     )
 
 
+SchemaRenames = tuple[tuple[str, str], ...]  # (schema named in the SQL, schema used instead)
+
+
 @lru_cache(maxsize=1024)
-def to_postgres(sql: str, with_parameters: bool) -> tuple[str, ...]:
-    """The PostgreSQL statements that do what the DuckDB statement `sql` does, in order."""
+def to_postgres(sql: str, with_parameters: bool, renames: SchemaRenames = ()) -> tuple[str, ...]:
+    """The PostgreSQL statements that do what the DuckDB statement `sql` does, in order, with the tables of each
+    schema in `renames` read from and written to its replacement."""
     try:
         statements = [tree for tree in sqlglot.parse(sql, read="duckdb") if tree is not None]
     except sqlglot.errors.SqlglotError as exc:
         raise WarehouseError(f"cannot translate this statement to PostgreSQL: {exc}") from None
     translated: list[str] = []
     for tree in statements:
-        tree = tree.transform(_adapted(with_parameters))
+        tree = tree.transform(_adapted(with_parameters, dict(renames)))
         if isinstance(tree, exp.Create) and tree.args.get("replace") and tree.kind == "TABLE":
             tree.set("replace", False)
             target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
@@ -60,10 +67,18 @@ def to_postgres(sql: str, with_parameters: bool) -> tuple[str, ...]:
     return tuple(translated)
 
 
-def _adapted(with_parameters: bool) -> Callable[[exp.Expression], exp.Expression]:
+def _adapted(with_parameters: bool, renames: dict[str, str]) -> Callable[[exp.Expression], exp.Expression]:
     def adapt(node: exp.Expression) -> exp.Expression:
+        if renames and isinstance(node, exp.Table) and node.db in renames and not node.catalog:
+            node.set("db", exp.to_identifier(renames[node.db], quoted=True))
+            return node
         if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.INT128:
             return exp.DataType.build("decimal(38, 0)")
+        if isinstance(node, exp.Explode) and isinstance(node.this, exp.Placeholder):  # DuckDB's unnest(?)
+            # psycopg binds a list of str as an array of `unknown`, which unnest() cannot resolve; the project
+            # unnests bound lists of names (scorecards/inputs.py), so the array is text[].
+            node.set("this", exp.cast(node.this, "text[]", dialect="postgres"))
+            return node
         if with_parameters and isinstance(node, exp.Literal) and node.is_string and "%" in node.this:
             return exp.Literal.string(node.this.replace("%", "%%"))
         return node
