@@ -43,8 +43,6 @@ REL_TOL = 1e-9
 NAMED = ("marts.kpi_values", "marts.kpi_achievement", "marts.scorecard_results", "payroll.payouts")
 
 
-
-
 @dataclass(frozen=True)
 class Side:
     """One warehouse and the environment its CLI runs with."""
