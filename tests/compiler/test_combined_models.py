@@ -22,8 +22,9 @@ from .test_compiler_queries import _normalise
 
 SCHEMA = "generated_models"
 EARLIEST = date(1900, 1, 1)
-# The order a dbt build follows: rollups, then the input models, then the ratio reading them.
-BUILD_ORDER = ("rollup__", "metric__", "kpi__")
+# The order a dbt build follows: rollups, the measures summed per period, then the input models, then the ratio
+# reading them.
+BUILD_ORDER = ("rollup__", "measures__", "metric__", "kpi__")
 
 
 def _runnable(text: str, relation, start: date, schema: str = SCHEMA) -> str:
@@ -150,6 +151,45 @@ def test_no_generated_model_orders_its_rows(built, relation):
             tree = sqlglot.parse_one(_runnable(text, relation, EARLIEST), read="duckdb")
             stray = [o for o in tree.find_all(exp.Order) if not isinstance(o.parent, exp.Window | exp.WithinGroup)]
             assert not stray, f"{name}: {stray[0].sql()}"
+
+
+def _simple_thin(graph, built) -> list[str]:
+    """The simple KPIs and inputs that read their source's measures model."""
+    names = [n for n in built if n.startswith(("kpi__", "metric__")) and "ref('measures__" in built[n]]
+    return sorted(n.split("__", 1)[1] for n in names)
+
+
+SIMPLE_THIN = ("big_line_revenue", "lines", "revenue", "units")
+
+
+def test_simple_kpis_pick_their_column_from_the_sources_measures_model(combined_graph, built):
+    """revenue, units and the inputs over line measures read one measures model of the order lines, which adds each
+    measure once per period and breakdown; the KPI model is small and reads nothing else."""
+    assert tuple(_simple_thin(combined_graph, built)) == SIMPLE_THIN
+    for name in ("kpi__revenue", "kpi__units", "metric__lines"):
+        assert set(re.findall(r"ref\('(\w+)'\)", built[name])) == {"measures__sales"}
+        assert "UNION" not in built[name] and len(built[name]) < 4_000
+    measures = built["measures__sales"]
+    assert measures.count("ref(") == 1 and "UNION" not in measures
+
+
+@pytest.mark.parametrize("name", SIMPLE_THIN)
+@pytest.mark.parametrize("start", [EARLIEST, date(2024, 2, 11), date(2025, 2, 1)])
+def test_simple_kpi_returns_the_rows_of_the_kpi_from_the_rollup(combined_graph, relation, con, built, name, start):
+    """From a window start, the measures model holds every period from the window's floor at each grain on: the
+    simple KPI's rows equal those of the KPI computed period by period (same periods, members, NULL members, fill)."""
+    graph = combined_graph
+    model = f"kpi__{name}" if f"kpi__{name}" in built else f"metric__{name}"
+    shape = None
+    if model.startswith("metric__"):
+        plan = plan_combined(graph, _kpis(graph), ())
+        shape = (plan.input_models[model].grains, plan.input_models[model].breakdowns)
+    from_facts, _ = _kpi_model(
+        graph, graph.metrics[name], value_columns(graph), "duckdb", frozenset(), None, None, shape
+    )
+    want = con.execute(_runnable(from_facts, relation, start)).fetchall()
+    got = con.execute(_runnable(built[model], relation, start)).fetchall()
+    assert want and _normalise(got) == _normalise(want)
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)

@@ -216,8 +216,8 @@ def combined_query(
         period = _shifted(item.offset, grains) if item.offset else col("period_start")
         rows = _select(*keys[:1], alias(period, "period_start"), *keys[2:], "value")
         rows = rows.from_(dbt_ref_relation(item.model), copy=False)
-        rows = rows.where(_one_of(col("grain"), grains), copy=False)
-        rows = rows.where(_one_of(col("dimension_set"), labels), copy=False)
+        rows = rows.where(one_of(col("grain"), grains), copy=False)
+        rows = rows.where(one_of(col("dimension_set"), labels), copy=False)
         if window_floor is not None:
             rows = rows.where(exp.GTE(this=period.copy(), expression=window_floor.copy()), copy=False)
         query = query.with_(item.name, as_=rows, copy=False)
@@ -231,7 +231,7 @@ def combined_query(
     final = _select(
         alias(exp.Literal.string(combined.metric), "kpi"),
         *(col(key, "cells") for key in keys[:3]),
-        *(col(c, "cells") if c in own_columns else alias(_null(VARCHAR), c) for c in columns),
+        *(col(c, "cells") if c in own_columns else alias(typed_null(VARCHAR), c) for c in columns),
         alias(_formula(combined), "value"),
         alias(_population(combined.population), "population"),
     ).from_(table("cells"), copy=False)
@@ -263,7 +263,7 @@ def _shifted(offset: tuple[int, str], grains: tuple[str, ...]) -> exp.Expression
     return exp.Case(this=col("grain"), ifs=[exp.If(this=exp.Literal.string(g), true=period) for g, period in moved])
 
 
-def _one_of(column: exp.Expression, values: list[str] | tuple[str, ...]) -> exp.Expression:
+def one_of(column: exp.Expression, values: list[str] | tuple[str, ...]) -> exp.Expression:
     return exp.In(this=column, expressions=[exp.Literal.string(v) for v in values])
 
 
@@ -277,10 +277,10 @@ def _population(count: CombinedInput | None) -> exp.Expression:
     """The people a cell covers (0 when the count metric has no row for it), for privacy_suppression; NULL for a KPI
     without a privacy count."""
     if count is None:
-        return _null(BIGINT)
+        return typed_null(BIGINT)
     people = exp.Coalesce(this=col("value", count.name), expressions=[exp.Literal.number(0)])
     return exp.Cast(this=people, to=BIGINT.copy())
 
 
-def _null(of_type: exp.DataType) -> exp.Expression:
+def typed_null(of_type: exp.DataType) -> exp.Expression:
     return exp.Cast(this=exp.null(), to=of_type.copy())

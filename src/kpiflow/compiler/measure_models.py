@@ -1,0 +1,241 @@
+"""Each source's measures at every period, computed once: `measures__<semantic model>`, and simple KPIs reading it.
+
+A simple KPI over an additive measure (sum, count, sum_boolean, min, max) read from a daily rollup (rollups.py) used
+to re-aggregate the rollup once per grain and breakdown, and every other measure of the same source did the same.
+Now one incremental model per rollup adds its days up to every period the readers need, for every breakdown and
+measure at once (`grain`, `period_start`, the rollup's `__set` and member columns, one column per measure), and a
+simple KPI's model only picks its breakdowns and its measure's column, fills a missing value and names the columns as
+`kpi_values` does.
+
+The periods and rows are those of the KPI computed from the rollup: a period has a row where the breakdown has a day
+in it (a filtered measure: a day where a row passed the filter), its value adds the days' values, a count stays an
+integer, and a run rebuilds the periods from the window start truncated to each grain on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from kpiflow.compiler.combined_models import one_of, typed_null
+from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
+from kpiflow.compiler.plan import RuntimeDate
+from kpiflow.compiler.render import fill_literal
+from kpiflow.compiler.render_measures import date_literal
+from kpiflow.compiler.resolve import truncate
+from kpiflow.compiler.rollups import (
+    DAY_COLUMN,
+    OVERALL,
+    ROLLUP_PREFIX,
+    SET_COLUMN,
+    RollupCatalog,
+    RollupRead,
+    dimension_column,
+)
+from kpiflow.compiler.spec import GRAINS, MetricSpec
+from kpiflow.compiler.sqlbuild import alias, cast, col, join_node, table
+from kpiflow.compiler.sqltext import dbt_ref_relation
+from kpiflow.compiler.sqltypes import BIGINT, DOUBLE, VARCHAR
+from kpiflow.compiler.sqltypes import adopting_select as _select
+
+MEASURES_PREFIX = "measures__"
+GRAIN_COLUMN = "grain"
+PERIOD_COLUMN = "period_start"
+
+
+def period_floor(grain: exp.Expression, start: RuntimeDate) -> exp.Expression:
+    """First period start a run recomputes, for the grain named by `grain`: the window start truncated to it."""
+    return exp.Case(
+        this=grain, ifs=[exp.If(this=exp.Literal.string(g), true=truncate(date_literal(start), g)) for g in GRAINS]
+    )
+
+
+@dataclass(frozen=True)
+class SimpleRead:
+    """Where a simple metric's values are: its source's measures model, the rollup breakdowns (label -> member
+    columns by group-by name) it publishes, and its measure's columns."""
+
+    metric: str
+    model: str
+    sets: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+    value_column: str
+    rows_column: str | None
+    fill_nulls_with: float | None
+
+
+@dataclass
+class _Measures:
+    rollup: str
+    grains: set[str] = field(default_factory=set)
+    sets: set[str] = field(default_factory=set)
+    columns: dict[str, str] = field(default_factory=dict)  # measure column -> how days add up (RollupRead.agg)
+
+
+class MeasureModels:
+    """The measures models simple KPIs read, collected while planning the generated models."""
+
+    def __init__(self, graph: SemanticGraph, rollups: RollupCatalog) -> None:
+        self.graph = graph
+        self.rollups = rollups
+        self._models: dict[str, _Measures] = {}
+
+    def read(
+        self, metric: MetricSpec, grains: tuple[str, ...], breakdowns: tuple[tuple[str, ...], ...]
+    ) -> SimpleRead | None:
+        """The measures model holding `metric` at `grains` for each of `breakdowns`, or None when the metric must be
+        computed as before: not a plain simple metric (a filter, a time spine, a balance), or a measure or
+        breakdown the daily rollups do not hold."""
+        if metric.type != "simple" or metric.filter or metric.join_to_timespine or metric.measure is None:
+            return None
+        ref = self.graph.measures.get(metric.measure)
+        if ref is None or ref.measure.non_additive_dimension is not None:
+            return None
+        if any(d.startswith(TIME_ENTITY + "__") for dims in breakdowns for d in dims):
+            return None
+        reads: list[RollupRead] = []
+        for dims in breakdowns:
+            found = self.rollups.read(metric.measure, (), dims)
+            if found is None:
+                return None
+            reads.append(found)
+        if len({r.model for r in reads}) != 1:
+            return None
+        first = reads[0]
+        name = MEASURES_PREFIX + first.model.removeprefix(ROLLUP_PREFIX)
+        model = self._models.setdefault(name, _Measures(first.model))
+        model.grains.update(grains)
+        model.sets.update(r.set_label for r in reads)
+        model.columns[first.value_column] = first.agg
+        if first.rows_column:
+            model.columns[first.rows_column] = "count"
+        return SimpleRead(
+            metric=metric.name,
+            model=name,
+            sets=tuple((r.set_label, r.dimensions) for r in reads),
+            value_column=first.value_column,
+            rows_column=first.rows_column,
+            fill_nulls_with=metric.fill_nulls_with,
+        )
+
+    def names(self) -> list[str]:
+        return sorted(self._models)
+
+    def describe(self, name: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(rollup, grains, breakdown labels, measure columns) of one measures model, for its docs."""
+        model = self._models[name]
+        grains = tuple(g for g in GRAINS if g in model.grains)
+        return model.rollup, grains, tuple(sorted(model.sets)), tuple(sorted(model.columns))
+
+    def model_query(self, name: str, relation: Callable[[str], exp.Table], start: RuntimeDate) -> exp.Query:
+        """The measures at every period from the window's floor on: the rollup's days of the breakdowns read (an
+        import CTE), each day placed in its period at every grain, then the days of each period added up."""
+        model = self._models[name]
+        grains = [g for g in GRAINS if g in model.grains]
+        members = sorted({c for label in model.sets for c in _member_columns(label)})
+        measures = sorted(model.columns)
+        earliest = _earliest_floor(start, grains)
+        days = _select(col(DAY_COLUMN), col(SET_COLUMN), *(col(c) for c in members), *(col(m) for m in measures))
+        days = days.from_(relation(model.rollup), copy=False)
+        days = days.where(one_of(col(SET_COLUMN), sorted(model.sets)), copy=False)
+        days = days.where(exp.GTE(this=col(DAY_COLUMN), expression=earliest), copy=False)
+        grain_rows = [exp.Tuple(expressions=[exp.Literal.string(g)]) for g in grains]
+        grain_list = exp.Values(
+            expressions=grain_rows,
+            alias=exp.TableAlias(this=exp.to_identifier("grains"), columns=[exp.to_identifier(GRAIN_COLUMN)]),
+        )
+        period = exp.Case(
+            this=col(GRAIN_COLUMN, "grains"),
+            ifs=[exp.If(this=exp.Literal.string(g), true=_period_of(col(DAY_COLUMN, "days"), g)) for g in grains],
+        )
+        placed = _select(
+            col(GRAIN_COLUMN, "grains"),
+            alias(period, PERIOD_COLUMN),
+            col(SET_COLUMN, "days"),
+            *(col(c, "days") for c in members),
+            *(col(m, "days") for m in measures),
+        )
+        placed = placed.from_(table("days"), copy=False).join(join_node(grain_list, how="cross"), copy=False)
+        keys = [col(GRAIN_COLUMN), col(PERIOD_COLUMN), col(SET_COLUMN), *(col(c) for c in members)]
+        totals = _select(*keys, *(alias(_period_value(model.columns[m], col(m)), m) for m in measures))
+        totals = totals.from_(table("days_in_periods"), copy=False)
+        totals = totals.where(
+            exp.GTE(this=col(PERIOD_COLUMN), expression=period_floor(col(GRAIN_COLUMN), start)), copy=False
+        )
+        totals = totals.group_by(*(k.copy() for k in keys), copy=False)
+        query = _select("*").from_(table("period_totals"), copy=False)
+        query = query.with_("days", as_=days, copy=False)
+        query = query.with_("days_in_periods", as_=placed, copy=False)
+        return query.with_("period_totals", as_=totals, copy=False)
+
+
+def _earliest_floor(start: RuntimeDate, grains: list[str]) -> exp.Expression:
+    """A day on or before every grain's floor: the window start truncated to the longest period other than a week;
+    with weeks, the Monday of that day's week (a week may start before the year, never before that Monday)."""
+    longest = [g for g in grains if g != "week"][-1:] or ["day"]
+    floor = truncate(date_literal(start), longest[0])
+    return truncate(floor, "week") if "week" in grains else floor
+
+
+def _member_columns(label: str) -> list[str]:
+    """The rollup's member columns of a breakdown label ('overall' has none)."""
+    return [] if label == OVERALL else [dimension_column(d) for d in label.split(",")]
+
+
+def _period_of(day: exp.Expression, grain: str) -> exp.Expression:
+    """The period a day (a DATE) falls in: the day itself, else its truncation."""
+    return day if grain == "day" else truncate(day, grain)
+
+
+def _period_value(agg: str, value: exp.Expression) -> exp.Expression:
+    """A measure over a period from its days' values: sums add up (a count stays an integer), extremes of extremes."""
+    if agg == "min":
+        return exp.Min(this=value)
+    if agg == "max":
+        return exp.Max(this=value)
+    total: exp.Expression = exp.Sum(this=value)
+    return cast(total, BIGINT) if agg == "count" else total
+
+
+def simple_query(
+    read: SimpleRead,
+    grains: tuple[str, ...],
+    labels: dict[str, str],
+    columns: list[str],
+    column_of: dict[str, str],
+    window_floor: exp.Expression | None,
+) -> exp.Select:
+    """A simple KPI's rows in the long shape of kpi_values, from its source's measures model: `labels` maps a rollup
+    breakdown label to kpi_values' `dimension_set`, `column_of` a group-by name to its column among kpi_values'
+    member `columns` (the others are NULL); from `window_floor` on when incremental."""
+    value: exp.Expression = col(read.value_column, "measures")
+    if read.fill_nulls_with is not None:
+        value = exp.Coalesce(this=value, expressions=[fill_literal(read.fill_nulls_with)])
+    member_of = {}
+    for _, dims in read.sets:
+        for name, rollup_column in dims:
+            member_of[column_of[name]] = col(rollup_column, "measures")
+    dimension_set = exp.Case(
+        this=col(SET_COLUMN, "measures"),
+        ifs=[exp.If(this=exp.Literal.string(label), true=exp.Literal.string(labels[label])) for label, _ in read.sets],
+    )
+    final = _select(
+        alias(exp.Literal.string(read.metric), "kpi"),
+        col(GRAIN_COLUMN, "measures"),
+        col(PERIOD_COLUMN, "measures"),
+        alias(dimension_set, "dimension_set"),
+        *(alias(cast(member_of[c], VARCHAR), c) if c in member_of else alias(typed_null(VARCHAR), c) for c in columns),
+        alias(cast(value, DOUBLE), "value"),
+        alias(typed_null(BIGINT), "population"),
+    ).from_(table("measures"), copy=False)
+    rows = _select("*").from_(dbt_ref_relation(read.model), copy=False)
+    rows = rows.where(one_of(col(GRAIN_COLUMN), grains), copy=False)
+    rows = rows.where(one_of(col(SET_COLUMN), [label for label, _ in read.sets]), copy=False)
+    if read.rows_column:
+        rows = rows.where(exp.GT(this=col(read.rows_column), expression=exp.Literal.number(0)), copy=False)
+    if window_floor is not None:
+        rows = rows.where(exp.GTE(this=col(PERIOD_COLUMN), expression=window_floor), copy=False)
+    query = _select("*").from_(table("final"), copy=False)
+    query = query.with_("measures", as_=rows, copy=False)
+    return query.with_("final", as_=final, copy=False)
