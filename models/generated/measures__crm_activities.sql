@@ -8,7 +8,9 @@ WITH days AS (
     d__employee,
     d__store,
     m__call_agreements,
-    m__follow_ups
+    m__calls,
+    m__follow_ups,
+    m__meetings
   FROM {{ ref('rollup__crm_activities') }}
   WHERE
     __set IN ('employee', 'overall', 'store')
@@ -30,7 +32,9 @@ WITH days AS (
     days.d__employee,
     days.d__store,
     days.m__call_agreements,
-    days.m__follow_ups
+    days.m__calls,
+    days.m__follow_ups,
+    days.m__meetings
   FROM days
   CROSS JOIN (VALUES
     ('day'),
@@ -45,7 +49,9 @@ WITH days AS (
     d__employee,
     d__store,
     SUM(m__call_agreements) AS m__call_agreements,
-    SUM(m__follow_ups) AS m__follow_ups
+    SUM(m__calls) AS m__calls,
+    SUM(m__follow_ups) AS m__follow_ups,
+    SUM(m__meetings) AS m__meetings
   FROM days_in_periods
   WHERE
     period_start >= CASE grain

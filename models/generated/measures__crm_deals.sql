@@ -7,7 +7,8 @@ WITH days AS (
     __set,
     d__employee,
     d__store,
-    m__deal_amount
+    m__deal_amount,
+    m__deals_won
   FROM {{ ref('rollup__crm_deals') }}
   WHERE
     __set IN ('employee', 'overall', 'store')
@@ -28,7 +29,8 @@ WITH days AS (
     days.__set,
     days.d__employee,
     days.d__store,
-    days.m__deal_amount
+    days.m__deal_amount,
+    days.m__deals_won
   FROM days
   CROSS JOIN (VALUES
     ('day'),
@@ -42,7 +44,8 @@ WITH days AS (
     __set,
     d__employee,
     d__store,
-    SUM(m__deal_amount) AS m__deal_amount
+    SUM(m__deal_amount) AS m__deal_amount,
+    CAST(SUM(m__deals_won) AS BIGINT) AS m__deals_won
   FROM days_in_periods
   WHERE
     period_start >= CASE grain

@@ -7,6 +7,7 @@ WITH days AS (
     __set,
     d__employee,
     d__store,
+    m__leads,
     m__leads_responded_within_1h
   FROM {{ ref('rollup__crm_leads') }}
   WHERE
@@ -28,6 +29,7 @@ WITH days AS (
     days.__set,
     days.d__employee,
     days.d__store,
+    days.m__leads,
     days.m__leads_responded_within_1h
   FROM days
   CROSS JOIN (VALUES
@@ -42,6 +44,7 @@ WITH days AS (
     __set,
     d__employee,
     d__store,
+    CAST(SUM(m__leads) AS BIGINT) AS m__leads,
     SUM(m__leads_responded_within_1h) AS m__leads_responded_within_1h
   FROM days_in_periods
   WHERE

@@ -5,13 +5,15 @@ WITH days AS (
   SELECT
     __day,
     __set,
+    d__order__channel,
     d__store,
     d__store__region,
+    m__orders,
     m__physical_store_orders,
     m__physical_store_orders__rows
   FROM {{ ref('rollup__orders') }}
   WHERE
-    __set IN ('overall', 'store', 'store__region')
+    __set IN ('order__channel', 'overall', 'store', 'store__region')
     AND __day >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
 ), days_in_periods AS (
   SELECT
@@ -27,8 +29,10 @@ WITH days AS (
       THEN CAST(DATE_TRUNC('YEAR', days.__day) AS DATE)
     END AS period_start,
     days.__set,
+    days.d__order__channel,
     days.d__store,
     days.d__store__region,
+    days.m__orders,
     days.m__physical_store_orders,
     days.m__physical_store_orders__rows
   FROM days
@@ -42,8 +46,10 @@ WITH days AS (
     grain,
     period_start,
     __set,
+    d__order__channel,
     d__store,
     d__store__region,
+    CAST(SUM(m__orders) AS BIGINT) AS m__orders,
     CAST(SUM(m__physical_store_orders) AS BIGINT) AS m__physical_store_orders,
     CAST(SUM(m__physical_store_orders__rows) AS BIGINT) AS m__physical_store_orders__rows
   FROM days_in_periods
@@ -64,6 +70,7 @@ WITH days AS (
     grain,
     period_start,
     __set,
+    d__order__channel,
     d__store,
     d__store__region
 )

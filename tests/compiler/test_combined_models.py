@@ -42,6 +42,7 @@ def _runnable(text: str, relation, start: date, schema: str = SCHEMA) -> str:
 
 KPI = "kpi: {unit: count, direction: higher_is_better, owner: sales, perspective: finance, level: operational, \
 natural_dimensions: [store, store__region], grains: [month, year]}"
+WEEKLY_KPI = KPI.replace("grains: [month, year]", "grains: [day, week, month, quarter]")
 # Derived KPIs over KPIs and over metrics that are not KPIs (one filled on a time spine), one with an offset input.
 MORE_KPIS = f"""
   - {{name: revenue_yoy_kpi, type: derived, label: YoY, description: x, {KPI},
@@ -53,6 +54,13 @@ MORE_KPIS = f"""
       denominator: revenue}}
   - {{name: revenue_less_big_lines, type: derived, label: R, description: x, {KPI}, expr: revenue - big_line_revenue,
       metrics: [{{name: revenue}}, {{name: big_line_revenue}}]}}
+  - {{name: lines_filled_kpi, type: simple, label: LF, description: x, {KPI}, measure: lines, fill_nulls_with: 0,
+      join_to_timespine: true}}
+  - {{name: big_lines_spine_kpi, type: simple, label: BS, description: x, {WEEKLY_KPI}, measure: big_line_revenue,
+      join_to_timespine: true}}
+  - {{name: largest_line_kpi, type: simple, label: LL, description: x, {WEEKLY_KPI}, measure: largest_line}}
+  - {{name: multi_unit_lines_kpi, type: simple, label: MU, description: x, {KPI}, measure: multi_unit_lines,
+      fill_nulls_with: 0}}
 """
 
 
@@ -159,16 +167,26 @@ def _simple_thin(graph, built) -> list[str]:
     return sorted(n.split("__", 1)[1] for n in names)
 
 
-SIMPLE_THIN = ("big_line_revenue", "lines", "revenue", "units")
+SIMPLE_THIN = (
+    "big_line_revenue",
+    "big_lines_spine_kpi",
+    "largest_line_kpi",
+    "lines",
+    "lines_filled_kpi",
+    "multi_unit_lines_kpi",
+    "revenue",
+    "units",
+)
 
 
 def test_simple_kpis_pick_their_column_from_the_sources_measures_model(combined_graph, built):
-    """revenue, units and the inputs over line measures read one measures model of the order lines, which adds each
-    measure once per period and breakdown; the KPI model is small and reads nothing else."""
+    """Simple KPIs and inputs over additive measures (sums, counts, extremes, filtered, joined to the time spine) read
+    one measures model of the sales lines, which adds each measure once per period and breakdown; the KPI model is
+    small and reads nothing else."""
     assert tuple(_simple_thin(combined_graph, built)) == SIMPLE_THIN
-    for name in ("kpi__revenue", "kpi__units", "metric__lines"):
-        assert set(re.findall(r"ref\('(\w+)'\)", built[name])) == {"measures__sales"}
-        assert "UNION" not in built[name] and len(built[name]) < 4_000
+    for name in ("kpi__revenue", "kpi__units", "metric__lines", "kpi__lines_filled_kpi"):
+        assert set(re.findall(r"ref\('(\w+)'\)", built[name])) - {"metricflow_time_spine"} == {"measures__sales"}
+        assert "UNION" not in built[name] and len(built[name]) < 6_000
     measures = built["measures__sales"]
     assert measures.count("ref(") == 1 and "UNION" not in measures
 

@@ -23,7 +23,7 @@ from kpiflow.compiler.combined_models import one_of, typed_null
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.render import fill_literal
-from kpiflow.compiler.render_measures import date_literal
+from kpiflow.compiler.render_measures import TIME_SPINE_COLUMN, TIME_SPINE_MODEL, date_literal
 from kpiflow.compiler.resolve import truncate
 from kpiflow.compiler.rollups import (
     DAY_COLUMN,
@@ -35,9 +35,9 @@ from kpiflow.compiler.rollups import (
     dimension_column,
 )
 from kpiflow.compiler.spec import GRAINS, MetricSpec
-from kpiflow.compiler.sqlbuild import alias, cast, col, join_node, table
+from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, join_node, table
 from kpiflow.compiler.sqltext import dbt_ref_relation
-from kpiflow.compiler.sqltypes import BIGINT, DOUBLE, VARCHAR
+from kpiflow.compiler.sqltypes import BIGINT, DATE, DOUBLE, VARCHAR
 from kpiflow.compiler.sqltypes import adopting_select as _select
 
 MEASURES_PREFIX = "measures__"
@@ -63,6 +63,7 @@ class SimpleRead:
     value_column: str
     rows_column: str | None
     fill_nulls_with: float | None
+    spine: bool  # join_to_timespine: every period for every member ever seen
 
 
 @dataclass
@@ -87,7 +88,9 @@ class MeasureModels:
         """The measures model holding `metric` at `grains` for each of `breakdowns`, or None when the metric must be
         computed as before: not a plain simple metric (a filter, a time spine, a balance), or a measure or
         breakdown the daily rollups do not hold."""
-        if metric.type != "simple" or metric.filter or metric.join_to_timespine or metric.measure is None:
+        if metric.type != "simple" or metric.filter or metric.measure is None:
+            return None
+        if metric.join_to_timespine and () not in breakdowns:  # the spine starts at the overall first period
             return None
         ref = self.graph.measures.get(metric.measure)
         if ref is None or ref.measure.non_additive_dimension is not None:
@@ -117,6 +120,7 @@ class MeasureModels:
             value_column=first.value_column,
             rows_column=first.rows_column,
             fill_nulls_with=metric.fill_nulls_with,
+            spine=metric.join_to_timespine,
         )
 
     def names(self) -> list[str]:
@@ -140,11 +144,7 @@ class MeasureModels:
         days = days.from_(relation(model.rollup), copy=False)
         days = days.where(one_of(col(SET_COLUMN), sorted(model.sets)), copy=False)
         days = days.where(exp.GTE(this=col(DAY_COLUMN), expression=earliest), copy=False)
-        grain_rows = [exp.Tuple(expressions=[exp.Literal.string(g)]) for g in grains]
-        grain_list = exp.Values(
-            expressions=grain_rows,
-            alias=exp.TableAlias(this=exp.to_identifier("grains"), columns=[exp.to_identifier(GRAIN_COLUMN)]),
-        )
+        grain_list = _grain_values(grains)
         period = exp.Case(
             this=col(GRAIN_COLUMN, "grains"),
             ifs=[exp.If(this=exp.Literal.string(g), true=_period_of(col(DAY_COLUMN, "days"), g)) for g in grains],
@@ -204,38 +204,121 @@ def simple_query(
     labels: dict[str, str],
     columns: list[str],
     column_of: dict[str, str],
-    window_floor: exp.Expression | None,
+    window_floor: exp.Expression,
 ) -> exp.Select:
-    """A simple KPI's rows in the long shape of kpi_values, from its source's measures model: `labels` maps a rollup
-    breakdown label to kpi_values' `dimension_set`, `column_of` a group-by name to its column among kpi_values'
-    member `columns` (the others are NULL); from `window_floor` on when incremental."""
-    value: exp.Expression = col(read.value_column, "measures")
-    if read.fill_nulls_with is not None:
-        value = exp.Coalesce(this=value, expressions=[fill_literal(read.fill_nulls_with)])
-    member_of = {}
-    for _, dims in read.sets:
-        for name, rollup_column in dims:
-            member_of[column_of[name]] = col(rollup_column, "measures")
-    dimension_set = exp.Case(
-        this=col(SET_COLUMN, "measures"),
-        ifs=[exp.If(this=exp.Literal.string(label), true=exp.Literal.string(labels[label])) for label, _ in read.sets],
-    )
-    final = _select(
-        alias(exp.Literal.string(read.metric), "kpi"),
-        col(GRAIN_COLUMN, "measures"),
-        col(PERIOD_COLUMN, "measures"),
-        alias(dimension_set, "dimension_set"),
-        *(alias(cast(member_of[c], VARCHAR), c) if c in member_of else alias(typed_null(VARCHAR), c) for c in columns),
-        alias(cast(value, DOUBLE), "value"),
-        alias(typed_null(BIGINT), "population"),
-    ).from_(table("measures"), copy=False)
+    """A simple KPI's rows in the long shape of kpi_values, from its source's measures model, from `window_floor` on:
+    `labels` maps a rollup breakdown label to kpi_values' `dimension_set`, `column_of` a group-by name to its column
+    among kpi_values' member `columns` (the others are NULL). A metric joined to the time spine gets every period
+    from its first (in history) to its last in the window, for every member it ever had."""
     rows = _select("*").from_(dbt_ref_relation(read.model), copy=False)
     rows = rows.where(one_of(col(GRAIN_COLUMN), grains), copy=False)
     rows = rows.where(one_of(col(SET_COLUMN), [label for label, _ in read.sets]), copy=False)
     if read.rows_column:
         rows = rows.where(exp.GT(this=col(read.rows_column), expression=exp.Literal.number(0)), copy=False)
-    if window_floor is not None:
-        rows = rows.where(exp.GTE(this=col(PERIOD_COLUMN), expression=window_floor), copy=False)
     query = _select("*").from_(table("final"), copy=False)
-    query = query.with_("measures", as_=rows, copy=False)
+    if read.spine:
+        query = query.with_("measures", as_=rows, copy=False)
+        query = _spine_ctes(query, read, grains, window_floor)
+        source = "cells"
+    else:
+        rows = rows.where(exp.GTE(this=col(PERIOD_COLUMN), expression=window_floor), copy=False)
+        query = query.with_("measures", as_=rows, copy=False)
+        source = "measures"
+    value: exp.Expression = col(read.value_column, source)
+    if read.fill_nulls_with is not None:
+        value = exp.Coalesce(this=value, expressions=[fill_literal(read.fill_nulls_with)])
+    member_of = {column_of[name]: col(rollup_column, source) for _, dims in read.sets for name, rollup_column in dims}
+    dimension_set = exp.Case(
+        this=col(SET_COLUMN, source),
+        ifs=[exp.If(this=exp.Literal.string(label), true=exp.Literal.string(labels[label])) for label, _ in read.sets],
+    )
+    final = _select(
+        alias(exp.Literal.string(read.metric), "kpi"),
+        col(GRAIN_COLUMN, source),
+        col(PERIOD_COLUMN, source),
+        alias(dimension_set, "dimension_set"),
+        *(alias(cast(member_of[c], VARCHAR), c) if c in member_of else alias(typed_null(VARCHAR), c) for c in columns),
+        alias(cast(value, DOUBLE), "value"),
+        alias(typed_null(BIGINT), "population"),
+    ).from_(table(source), copy=False)
     return query.with_("final", as_=final, copy=False)
+
+
+def _spine_ctes(
+    query: exp.Select, read: SimpleRead, grains: tuple[str, ...], window_floor: exp.Expression
+) -> exp.Select:
+    """`cells`: for each grain and breakdown, every period of the time spine from the metric's first period in
+    history (or the window's floor, if later) to its last period in the window, crossed with every member the
+    breakdown ever had, with the window's values (NULL where a cell has none), as render.py fills a spine."""
+    members = sorted({c for _, dims in read.sets for _, c in dims})
+    keys = [GRAIN_COLUMN, PERIOD_COLUMN, SET_COLUMN]
+    in_window = _select("*").from_(table("measures"), copy=False)
+    in_window = in_window.where(exp.GTE(this=col(PERIOD_COLUMN), expression=window_floor), copy=False)
+    first = _select(col(GRAIN_COLUMN), alias(exp.Min(this=col(PERIOD_COLUMN)), "first_period"))
+    first = first.from_(table("measures"), copy=False)
+    first = first.where(exp.EQ(this=col(SET_COLUMN), expression=exp.Literal.string(OVERALL)), copy=False)
+    first = first.group_by(col(GRAIN_COLUMN), copy=False)
+    last = _select(col(GRAIN_COLUMN), col(SET_COLUMN), alias(exp.Max(this=col(PERIOD_COLUMN)), "last_period"))
+    last = last.from_(table("window_rows"), copy=False).group_by(col(GRAIN_COLUMN), col(SET_COLUMN), copy=False)
+    day = cast(col(TIME_SPINE_COLUMN, "time_spine"), DATE)
+    spine_period = exp.Case(
+        this=col(GRAIN_COLUMN, "grains"),
+        ifs=[exp.If(this=exp.Literal.string(g), true=truncate(day.copy(), g)) for g in grains],
+    )
+    calendar = _select(col(GRAIN_COLUMN, "grains"), alias(spine_period, PERIOD_COLUMN)).distinct(copy=False)
+    calendar = calendar.from_(aliased_table(dbt_ref_relation(TIME_SPINE_MODEL), "time_spine"), copy=False)
+    calendar = calendar.join(join_node(_grain_values(list(grains)), how="cross"), copy=False)
+    floor = window_floor.copy()
+    for column in floor.find_all(exp.Column):
+        if column.name == GRAIN_COLUMN:
+            column.set("table", exp.to_identifier("calendar"))
+    periods = _select(
+        col(GRAIN_COLUMN, "last_periods"), col(SET_COLUMN, "last_periods"), col(PERIOD_COLUMN, "calendar")
+    )
+    periods = periods.from_(table("last_periods"), copy=False)
+    on_first = _same(GRAIN_COLUMN, "first_periods", "last_periods")
+    periods = periods.join(join_node(table("first_periods"), on=on_first), copy=False)
+    on_calendar = exp.and_(
+        _same(GRAIN_COLUMN, "calendar", "last_periods"),
+        exp.GTE(this=col(PERIOD_COLUMN, "calendar"), expression=col("first_period", "first_periods")),
+        exp.GTE(this=col(PERIOD_COLUMN, "calendar"), expression=floor),
+        exp.LTE(this=col(PERIOD_COLUMN, "calendar"), expression=col("last_period", "last_periods")),
+        copy=False,
+    )
+    periods = periods.join(join_node(table("calendar"), on=on_calendar), copy=False)
+    known = _select(col(SET_COLUMN), *(col(c) for c in members)).distinct(copy=False)
+    known = known.from_(table("measures"), copy=False)
+    known = known.where(exp.EQ(this=col(GRAIN_COLUMN), expression=exp.Literal.string(grains[0])), copy=False)
+    cells = _select(*(col(k, "periods") for k in keys), *(col(c, "members") for c in members))
+    cells = cells.select(col(read.value_column, "window_rows"), copy=False)
+    cells = cells.from_(table("periods"), copy=False)
+    cells = cells.join(join_node(table("members"), on=_same(SET_COLUMN, "members", "periods")), copy=False)
+    on_rows = exp.and_(
+        *(_same(k, "window_rows", "periods") for k in keys),
+        *(exp.NullSafeEQ(this=col(c, "window_rows"), expression=col(c, "members")) for c in members),
+        copy=False,
+    )
+    cells = cells.join(join_node(table("window_rows"), on=on_rows, how="left"), copy=False)
+    for name, cte in (
+        ("window_rows", in_window),
+        ("first_periods", first),
+        ("last_periods", last),
+        ("calendar", calendar),
+        ("periods", periods),
+        ("members", known),
+        ("cells", cells),
+    ):
+        query = query.with_(name, as_=cte, copy=False)
+    return query
+
+
+def _same(column: str, left: str, right: str) -> exp.Expression:
+    return exp.EQ(this=col(column, left), expression=col(column, right))
+
+
+def _grain_values(grains: list[str]) -> exp.Values:
+    """`(values ('day'), ('month'), ...) as grains(grain)`."""
+    return exp.Values(
+        expressions=[exp.Tuple(expressions=[exp.Literal.string(g)]) for g in grains],
+        alias=exp.TableAlias(this=exp.to_identifier("grains"), columns=[exp.to_identifier(GRAIN_COLUMN)]),
+    )
