@@ -39,16 +39,16 @@ WITH days AS (
     ('year')) AS grains(grain)
 ), period_totals AS (
   SELECT
-    grain,
-    period_start,
-    __set,
-    d__employee__department,
-    d__store,
-    CAST(SUM(m__absence_days) AS BIGINT) AS m__absence_days,
-    SUM(m__absence_hours) AS m__absence_hours
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__employee__department,
+    days_in_periods.d__store,
+    CAST(SUM(days_in_periods.m__absence_days) AS BIGINT) AS m__absence_days,
+    SUM(days_in_periods.m__absence_hours) AS m__absence_hours
   FROM days_in_periods
   WHERE
-    period_start >= CASE grain
+    days_in_periods.period_start >= CASE days_in_periods.grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
       WHEN 'week'
@@ -61,11 +61,11 @@ WITH days AS (
       THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
     END
   GROUP BY
-    grain,
-    period_start,
-    __set,
-    d__employee__department,
-    d__store
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__employee__department,
+    days_in_periods.d__store
 )
 SELECT
   *

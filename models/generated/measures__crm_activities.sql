@@ -43,18 +43,18 @@ WITH days AS (
     ('year')) AS grains(grain)
 ), period_totals AS (
   SELECT
-    grain,
-    period_start,
-    __set,
-    d__employee,
-    d__store,
-    SUM(m__call_agreements) AS m__call_agreements,
-    SUM(m__calls) AS m__calls,
-    SUM(m__follow_ups) AS m__follow_ups,
-    SUM(m__meetings) AS m__meetings
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__employee,
+    days_in_periods.d__store,
+    SUM(days_in_periods.m__call_agreements) AS m__call_agreements,
+    SUM(days_in_periods.m__calls) AS m__calls,
+    SUM(days_in_periods.m__follow_ups) AS m__follow_ups,
+    SUM(days_in_periods.m__meetings) AS m__meetings
   FROM days_in_periods
   WHERE
-    period_start >= CASE grain
+    days_in_periods.period_start >= CASE days_in_periods.grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
       WHEN 'week'
@@ -67,11 +67,11 @@ WITH days AS (
       THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
     END
   GROUP BY
-    grain,
-    period_start,
-    __set,
-    d__employee,
-    d__store
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__employee,
+    days_in_periods.d__store
 )
 SELECT
   *

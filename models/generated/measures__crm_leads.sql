@@ -39,16 +39,16 @@ WITH days AS (
     ('year')) AS grains(grain)
 ), period_totals AS (
   SELECT
-    grain,
-    period_start,
-    __set,
-    d__employee,
-    d__store,
-    CAST(SUM(m__leads) AS BIGINT) AS m__leads,
-    SUM(m__leads_responded_within_1h) AS m__leads_responded_within_1h
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__employee,
+    days_in_periods.d__store,
+    CAST(SUM(days_in_periods.m__leads) AS BIGINT) AS m__leads,
+    SUM(days_in_periods.m__leads_responded_within_1h) AS m__leads_responded_within_1h
   FROM days_in_periods
   WHERE
-    period_start >= CASE grain
+    days_in_periods.period_start >= CASE days_in_periods.grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
       WHEN 'week'
@@ -61,11 +61,11 @@ WITH days AS (
       THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
     END
   GROUP BY
-    grain,
-    period_start,
-    __set,
-    d__employee,
-    d__store
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__employee,
+    days_in_periods.d__store
 )
 SELECT
   *

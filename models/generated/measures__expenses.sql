@@ -37,15 +37,15 @@ WITH days AS (
     ('year')) AS grains(grain)
 ), period_totals AS (
   SELECT
-    grain,
-    period_start,
-    __set,
-    d__store,
-    d__store__region,
-    SUM(m__operating_expenses) AS m__operating_expenses
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__store,
+    days_in_periods.d__store__region,
+    SUM(days_in_periods.m__operating_expenses) AS m__operating_expenses
   FROM days_in_periods
   WHERE
-    period_start >= CASE grain
+    days_in_periods.period_start >= CASE days_in_periods.grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
       WHEN 'week'
@@ -58,11 +58,11 @@ WITH days AS (
       THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
     END
   GROUP BY
-    grain,
-    period_start,
-    __set,
-    d__store,
-    d__store__region
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__store,
+    days_in_periods.d__store__region
 )
 SELECT
   *

@@ -43,18 +43,18 @@ WITH days AS (
     ('year')) AS grains(grain)
 ), period_totals AS (
   SELECT
-    grain,
-    period_start,
-    __set,
-    d__employee__department,
-    d__store,
-    CAST(SUM(m__retirements) AS BIGINT) AS m__retirements,
-    CAST(SUM(m__retirements__rows) AS BIGINT) AS m__retirements__rows,
-    CAST(SUM(m__voluntary_terminations) AS BIGINT) AS m__voluntary_terminations,
-    CAST(SUM(m__voluntary_terminations__rows) AS BIGINT) AS m__voluntary_terminations__rows
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__employee__department,
+    days_in_periods.d__store,
+    CAST(SUM(days_in_periods.m__retirements) AS BIGINT) AS m__retirements,
+    CAST(SUM(days_in_periods.m__retirements__rows) AS BIGINT) AS m__retirements__rows,
+    CAST(SUM(days_in_periods.m__voluntary_terminations) AS BIGINT) AS m__voluntary_terminations,
+    CAST(SUM(days_in_periods.m__voluntary_terminations__rows) AS BIGINT) AS m__voluntary_terminations__rows
   FROM days_in_periods
   WHERE
-    period_start >= CASE grain
+    days_in_periods.period_start >= CASE days_in_periods.grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
       WHEN 'week'
@@ -67,11 +67,11 @@ WITH days AS (
       THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
     END
   GROUP BY
-    grain,
-    period_start,
-    __set,
-    d__employee__department,
-    d__store
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__employee__department,
+    days_in_periods.d__store
 )
 SELECT
   *

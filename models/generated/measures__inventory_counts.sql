@@ -38,17 +38,17 @@ WITH days AS (
     ('year')) AS grains(grain)
 ), period_totals AS (
   SELECT
-    grain,
-    period_start,
-    __set,
-    d__product__category,
-    d__store,
-    d__store__region,
-    SUM(m__counted_book_value) AS m__counted_book_value,
-    SUM(m__shrinkage_value) AS m__shrinkage_value
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__product__category,
+    days_in_periods.d__store,
+    days_in_periods.d__store__region,
+    SUM(days_in_periods.m__counted_book_value) AS m__counted_book_value,
+    SUM(days_in_periods.m__shrinkage_value) AS m__shrinkage_value
   FROM days_in_periods
   WHERE
-    period_start >= CASE grain
+    days_in_periods.period_start >= CASE days_in_periods.grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
       WHEN 'week'
@@ -61,12 +61,12 @@ WITH days AS (
       THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
     END
   GROUP BY
-    grain,
-    period_start,
-    __set,
-    d__product__category,
-    d__store,
-    d__store__region
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__product__category,
+    days_in_periods.d__store,
+    days_in_periods.d__store__region
 )
 SELECT
   *

@@ -8,6 +8,11 @@ WITH days AS (
     d__product__category,
     d__store,
     d__store__region,
+    m__average_inventory_value,
+    m__inventory_units,
+    m__inventory_value,
+    m__opening_inventory_units,
+    m__opening_inventory_value,
     m__stockout_days,
     m__store_product_days
   FROM {{ ref('rollup__inventory_daily') }}
@@ -28,9 +33,15 @@ WITH days AS (
       THEN CAST(DATE_TRUNC('YEAR', days.__day) AS DATE)
     END AS period_start,
     days.__set,
+    days.__day,
     days.d__product__category,
     days.d__store,
     days.d__store__region,
+    days.m__average_inventory_value,
+    days.m__inventory_units,
+    days.m__inventory_value,
+    days.m__opening_inventory_units,
+    days.m__opening_inventory_value,
     days.m__stockout_days,
     days.m__store_product_days
   FROM days
@@ -39,19 +50,17 @@ WITH days AS (
     ('month'),
     ('quarter'),
     ('year')) AS grains(grain)
-), period_totals AS (
+), period_edges AS (
   SELECT
     grain,
     period_start,
     __set,
-    d__product__category,
-    d__store,
-    d__store__region,
-    SUM(m__stockout_days) AS m__stockout_days,
-    CAST(SUM(m__store_product_days) AS BIGINT) AS m__store_product_days
+    MIN(__day) AS first_day,
+    MAX(__day) AS last_day,
+    COUNT(DISTINCT __day) AS days_in_period
   FROM days_in_periods
   WHERE
-    period_start >= CASE grain
+    days_in_periods.period_start >= CASE days_in_periods.grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
       WHEN 'week'
@@ -66,10 +75,71 @@ WITH days AS (
   GROUP BY
     grain,
     period_start,
-    __set,
-    d__product__category,
-    d__store,
-    d__store__region
+    __set
+), period_totals AS (
+  SELECT
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__product__category,
+    days_in_periods.d__store,
+    days_in_periods.d__store__region,
+    CAST(SUM(days_in_periods.m__average_inventory_value) AS DOUBLE) / MAX(period_edges.days_in_period) AS m__average_inventory_value,
+    SUM(
+      CASE
+        WHEN days_in_periods.__day = period_edges.last_day
+        THEN days_in_periods.m__inventory_units
+      END
+    ) AS m__inventory_units,
+    COUNT(CASE WHEN days_in_periods.__day = period_edges.last_day THEN 1 END) AS m__inventory_units__on_last_day,
+    SUM(
+      CASE
+        WHEN days_in_periods.__day = period_edges.last_day
+        THEN days_in_periods.m__inventory_value
+      END
+    ) AS m__inventory_value,
+    COUNT(CASE WHEN days_in_periods.__day = period_edges.last_day THEN 1 END) AS m__inventory_value__on_last_day,
+    SUM(
+      CASE
+        WHEN days_in_periods.__day = period_edges.first_day
+        THEN days_in_periods.m__opening_inventory_units
+      END
+    ) AS m__opening_inventory_units,
+    COUNT(CASE WHEN days_in_periods.__day = period_edges.first_day THEN 1 END) AS m__opening_inventory_units__on_first_day,
+    SUM(
+      CASE
+        WHEN days_in_periods.__day = period_edges.first_day
+        THEN days_in_periods.m__opening_inventory_value
+      END
+    ) AS m__opening_inventory_value,
+    COUNT(CASE WHEN days_in_periods.__day = period_edges.first_day THEN 1 END) AS m__opening_inventory_value__on_first_day,
+    SUM(days_in_periods.m__stockout_days) AS m__stockout_days,
+    CAST(SUM(days_in_periods.m__store_product_days) AS BIGINT) AS m__store_product_days
+  FROM days_in_periods
+  JOIN period_edges
+    ON period_edges.grain = days_in_periods.grain
+    AND period_edges.period_start = days_in_periods.period_start
+    AND period_edges.__set = days_in_periods.__set
+  WHERE
+    days_in_periods.period_start >= CASE days_in_periods.grain
+      WHEN 'day'
+      THEN CAST({{ kpiflow_window_start_value }} AS DATE)
+      WHEN 'week'
+      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
+      WHEN 'month'
+      THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
+      WHEN 'quarter'
+      THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
+      WHEN 'year'
+      THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
+    END
+  GROUP BY
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__product__category,
+    days_in_periods.d__store,
+    days_in_periods.d__store__region
 )
 SELECT
   *

@@ -36,16 +36,16 @@ WITH days AS (
     ('year')) AS grains(grain)
 ), period_totals AS (
   SELECT
-    grain,
-    period_start,
-    __set,
-    d__product__category,
-    d__store,
-    d__store__region,
-    SUM(m__receipts_value) AS m__receipts_value
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__product__category,
+    days_in_periods.d__store,
+    days_in_periods.d__store__region,
+    SUM(days_in_periods.m__receipts_value) AS m__receipts_value
   FROM days_in_periods
   WHERE
-    period_start >= CASE grain
+    days_in_periods.period_start >= CASE days_in_periods.grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
       WHEN 'week'
@@ -58,12 +58,12 @@ WITH days AS (
       THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
     END
   GROUP BY
-    grain,
-    period_start,
-    __set,
-    d__product__category,
-    d__store,
-    d__store__region
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__product__category,
+    days_in_periods.d__store,
+    days_in_periods.d__store__region
 )
 SELECT
   *

@@ -34,15 +34,15 @@ WITH days AS (
     ('year')) AS grains(grain)
 ), period_totals AS (
   SELECT
-    grain,
-    period_start,
-    __set,
-    d__application__department,
-    CAST(SUM(m__applications) AS BIGINT) AS m__applications,
-    SUM(m__qualified_applications) AS m__qualified_applications
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__application__department,
+    CAST(SUM(days_in_periods.m__applications) AS BIGINT) AS m__applications,
+    SUM(days_in_periods.m__qualified_applications) AS m__qualified_applications
   FROM days_in_periods
   WHERE
-    period_start >= CASE grain
+    days_in_periods.period_start >= CASE days_in_periods.grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
       WHEN 'week'
@@ -55,10 +55,10 @@ WITH days AS (
       THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
     END
   GROUP BY
-    grain,
-    period_start,
-    __set,
-    d__application__department
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__application__department
 )
 SELECT
   *

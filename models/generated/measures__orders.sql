@@ -43,18 +43,18 @@ WITH days AS (
     ('year')) AS grains(grain)
 ), period_totals AS (
   SELECT
-    grain,
-    period_start,
-    __set,
-    d__order__channel,
-    d__store,
-    d__store__region,
-    CAST(SUM(m__orders) AS BIGINT) AS m__orders,
-    CAST(SUM(m__physical_store_orders) AS BIGINT) AS m__physical_store_orders,
-    CAST(SUM(m__physical_store_orders__rows) AS BIGINT) AS m__physical_store_orders__rows
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__order__channel,
+    days_in_periods.d__store,
+    days_in_periods.d__store__region,
+    CAST(SUM(days_in_periods.m__orders) AS BIGINT) AS m__orders,
+    CAST(SUM(days_in_periods.m__physical_store_orders) AS BIGINT) AS m__physical_store_orders,
+    CAST(SUM(days_in_periods.m__physical_store_orders__rows) AS BIGINT) AS m__physical_store_orders__rows
   FROM days_in_periods
   WHERE
-    period_start >= CASE grain
+    days_in_periods.period_start >= CASE days_in_periods.grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
       WHEN 'week'
@@ -67,12 +67,12 @@ WITH days AS (
       THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
     END
   GROUP BY
-    grain,
-    period_start,
-    __set,
-    d__order__channel,
-    d__store,
-    d__store__region
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__order__channel,
+    days_in_periods.d__store,
+    days_in_periods.d__store__region
 )
 SELECT
   *

@@ -51,22 +51,22 @@ WITH days AS (
     ('year')) AS grains(grain)
 ), period_totals AS (
   SELECT
-    grain,
-    period_start,
-    __set,
-    d__order__channel,
-    d__product__category,
-    d__store,
-    d__store__region,
-    SUM(m__cogs) AS m__cogs,
-    SUM(m__discount_amount) AS m__discount_amount,
-    SUM(m__gross_revenue) AS m__gross_revenue,
-    SUM(m__net_revenue) AS m__net_revenue,
-    SUM(m__returns_amount) AS m__returns_amount,
-    SUM(m__units_sold) AS m__units_sold
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__order__channel,
+    days_in_periods.d__product__category,
+    days_in_periods.d__store,
+    days_in_periods.d__store__region,
+    SUM(days_in_periods.m__cogs) AS m__cogs,
+    SUM(days_in_periods.m__discount_amount) AS m__discount_amount,
+    SUM(days_in_periods.m__gross_revenue) AS m__gross_revenue,
+    SUM(days_in_periods.m__net_revenue) AS m__net_revenue,
+    SUM(days_in_periods.m__returns_amount) AS m__returns_amount,
+    SUM(days_in_periods.m__units_sold) AS m__units_sold
   FROM days_in_periods
   WHERE
-    period_start >= CASE grain
+    days_in_periods.period_start >= CASE days_in_periods.grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
       WHEN 'week'
@@ -79,13 +79,13 @@ WITH days AS (
       THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
     END
   GROUP BY
-    grain,
-    period_start,
-    __set,
-    d__order__channel,
-    d__product__category,
-    d__store,
-    d__store__region
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__order__channel,
+    days_in_periods.d__product__category,
+    days_in_periods.d__store,
+    days_in_periods.d__store__region
 )
 SELECT
   *

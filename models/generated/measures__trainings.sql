@@ -36,16 +36,16 @@ WITH days AS (
     ('year')) AS grains(grain)
 ), period_totals AS (
   SELECT
-    grain,
-    period_start,
-    __set,
-    d__employee__department,
-    d__store,
-    CAST(SUM(m__trainings) AS BIGINT) AS m__trainings,
-    SUM(m__trainings_passed) AS m__trainings_passed
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__employee__department,
+    days_in_periods.d__store,
+    CAST(SUM(days_in_periods.m__trainings) AS BIGINT) AS m__trainings,
+    SUM(days_in_periods.m__trainings_passed) AS m__trainings_passed
   FROM days_in_periods
   WHERE
-    period_start >= CASE grain
+    days_in_periods.period_start >= CASE days_in_periods.grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
       WHEN 'week'
@@ -58,11 +58,11 @@ WITH days AS (
       THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
     END
   GROUP BY
-    grain,
-    period_start,
-    __set,
-    d__employee__department,
-    d__store
+    days_in_periods.grain,
+    days_in_periods.period_start,
+    days_in_periods.__set,
+    days_in_periods.d__employee__department,
+    days_in_periods.d__store
 )
 SELECT
   *

@@ -61,6 +61,14 @@ MORE_KPIS = f"""
   - {{name: largest_line_kpi, type: simple, label: LL, description: x, {WEEKLY_KPI}, measure: largest_line}}
   - {{name: multi_unit_lines_kpi, type: simple, label: MU, description: x, {KPI}, measure: multi_unit_lines,
       fill_nulls_with: 0}}
+  - {{name: opening_value_kpi, type: simple, label: OV, description: x, {WEEKLY_KPI}, measure: opening_value}}
+"""
+# A balance taken on the first day of each period, beside the test project's last-day and average balances.
+AVERAGE_BALANCE = "        non_additive_dimension: {name: snapshot_date, window_choice: average}\n"
+OPENING_BALANCE = """      - name: opening_value
+        agg: sum
+        expr: value
+        non_additive_dimension: {name: snapshot_date, window_choice: first}
 """
 
 
@@ -70,7 +78,8 @@ def combined_graph(tmp_path_factory):
     project = tmp_path_factory.mktemp("project") / "project"
     shutil.copytree(PROJECT, project)
     metrics = project / "metrics" / "sales.yml"
-    metrics.write_text(metrics.read_text(encoding="utf-8") + MORE_KPIS, encoding="utf-8")
+    text = metrics.read_text(encoding="utf-8").replace(AVERAGE_BALANCE, AVERAGE_BALANCE + OPENING_BALANCE)
+    metrics.write_text(text + MORE_KPIS, encoding="utf-8")
     return load_graph(project)
 
 
@@ -168,12 +177,15 @@ def _simple_thin(graph, built) -> list[str]:
 
 
 SIMPLE_THIN = (
+    "avg_inventory",
     "big_line_revenue",
     "big_lines_spine_kpi",
+    "inventory_value",
     "largest_line_kpi",
     "lines",
     "lines_filled_kpi",
     "multi_unit_lines_kpi",
+    "opening_value_kpi",
     "revenue",
     "units",
 )
@@ -181,14 +193,15 @@ SIMPLE_THIN = (
 
 def test_simple_kpis_pick_their_column_from_the_sources_measures_model(combined_graph, built):
     """Simple KPIs and inputs over additive measures (sums, counts, extremes, filtered, joined to the time spine) read
-    one measures model of the sales lines, which adds each measure once per period and breakdown; the KPI model is
-    small and reads nothing else."""
+    one measures model of the sales lines, which adds each measure once per period and breakdown, and balances (last,
+    first day, daily mean) one of the inventory; the KPI model is small and reads nothing else."""
     assert tuple(_simple_thin(combined_graph, built)) == SIMPLE_THIN
     for name in ("kpi__revenue", "kpi__units", "metric__lines", "kpi__lines_filled_kpi"):
         assert set(re.findall(r"ref\('(\w+)'\)", built[name])) - {"metricflow_time_spine"} == {"measures__sales"}
         assert "UNION" not in built[name] and len(built[name]) < 6_000
-    measures = built["measures__sales"]
-    assert measures.count("ref(") == 1 and "UNION" not in measures
+    assert set(re.findall(r"ref\('(\w+)'\)", built["kpi__inventory_value"])) == {"measures__inventory"}
+    for measures in (built["measures__sales"], built["measures__inventory"]):
+        assert measures.count("ref(") == 1 and "UNION" not in measures
 
 
 @pytest.mark.parametrize("name", SIMPLE_THIN)
@@ -207,7 +220,7 @@ def test_simple_kpi_returns_the_rows_of_the_kpi_from_the_rollup(combined_graph, 
     )
     want = con.execute(_runnable(from_facts, relation, start)).fetchall()
     got = con.execute(_runnable(built[model], relation, start)).fetchall()
-    assert want and _normalise(got) == _normalise(want)
+    assert (want or start != EARLIEST) and _normalise(got) == _normalise(want)  # inventory ends before 2025
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)

@@ -41,6 +41,7 @@ from kpiflow.compiler.sqltypes import BIGINT, DATE, DOUBLE, VARCHAR
 from kpiflow.compiler.sqltypes import adopting_select as _select
 
 MEASURES_PREFIX = "measures__"
+BALANCE_KINDS = frozenset({"last", "first", "average", "last_rows", "first_rows"})
 GRAIN_COLUMN = "grain"
 PERIOD_COLUMN = "period_start"
 
@@ -71,7 +72,9 @@ class _Measures:
     rollup: str
     grains: set[str] = field(default_factory=set)
     sets: set[str] = field(default_factory=set)
-    columns: dict[str, str] = field(default_factory=dict)  # measure column -> how days add up (RollupRead.agg)
+    # column -> (how the days of a period make it, the rollup column it reads): RollupRead.agg; a balance's window
+    # choice (last, first, average); or last_rows / first_rows, the member's rows on the period's last or first day
+    columns: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 class MeasureModels:
@@ -93,13 +96,14 @@ class MeasureModels:
         if metric.join_to_timespine and () not in breakdowns:  # the spine starts at the overall first period
             return None
         ref = self.graph.measures.get(metric.measure)
-        if ref is None or ref.measure.non_additive_dimension is not None:
+        if ref is None or any(d.startswith(TIME_ENTITY + "__") for dims in breakdowns for d in dims):
             return None
-        if any(d.startswith(TIME_ENTITY + "__") for dims in breakdowns for d in dims):
-            return None
+        balance = ref.measure.non_additive_dimension
+        if balance is not None and (balance.window_groupings or metric.join_to_timespine or ref.measure.filter):
+            return None  # a balance per grouping, filled on a spine, or filtered: computed as before
         reads: list[RollupRead] = []
         for dims in breakdowns:
-            found = self.rollups.read(metric.measure, (), dims)
+            found = self.rollups.read(metric.measure, (), dims, balance.name if balance else None)
             if found is None:
                 return None
             reads.append(found)
@@ -110,15 +114,22 @@ class MeasureModels:
         model = self._models.setdefault(name, _Measures(first.model))
         model.grains.update(grains)
         model.sets.update(r.set_label for r in reads)
-        model.columns[first.value_column] = first.agg
+        rows_column = first.rows_column
+        if balance is None:
+            model.columns[first.value_column] = (first.agg, first.value_column)
+        else:
+            model.columns[first.value_column] = (balance.window_choice, first.value_column)
+            if balance.window_choice != "average":  # a member without a row on the period's edge day has none
+                rows_column = f"{first.value_column}__on_{balance.window_choice}_day"
+                model.columns[rows_column] = (f"{balance.window_choice}_rows", first.value_column)
         if first.rows_column:
-            model.columns[first.rows_column] = "count"
+            model.columns[first.rows_column] = ("count", first.rows_column)
         return SimpleRead(
             metric=metric.name,
             model=name,
             sets=tuple((r.set_label, r.dimensions) for r in reads),
             value_column=first.value_column,
-            rows_column=first.rows_column,
+            rows_column=rows_column,
             fill_nulls_with=metric.fill_nulls_with,
             spine=metric.join_to_timespine,
         )
@@ -139,8 +150,10 @@ class MeasureModels:
         grains = [g for g in GRAINS if g in model.grains]
         members = sorted({c for label in model.sets for c in _member_columns(label)})
         measures = sorted(model.columns)
+        daily = sorted({source for _, source in model.columns.values()})
+        balances = any(kind in BALANCE_KINDS for kind, _ in model.columns.values())
         earliest = _earliest_floor(start, grains)
-        days = _select(col(DAY_COLUMN), col(SET_COLUMN), *(col(c) for c in members), *(col(m) for m in measures))
+        days = _select(col(DAY_COLUMN), col(SET_COLUMN), *(col(c) for c in members), *(col(m) for m in daily))
         days = days.from_(relation(model.rollup), copy=False)
         days = days.where(one_of(col(SET_COLUMN), sorted(model.sets)), copy=False)
         days = days.where(exp.GTE(this=col(DAY_COLUMN), expression=earliest), copy=False)
@@ -153,20 +166,35 @@ class MeasureModels:
             col(GRAIN_COLUMN, "grains"),
             alias(period, PERIOD_COLUMN),
             col(SET_COLUMN, "days"),
+            *([col(DAY_COLUMN, "days")] if balances else []),
             *(col(c, "days") for c in members),
-            *(col(m, "days") for m in measures),
+            *(col(m, "days") for m in daily),
         )
         placed = placed.from_(table("days"), copy=False).join(join_node(grain_list, how="cross"), copy=False)
-        keys = [col(GRAIN_COLUMN), col(PERIOD_COLUMN), col(SET_COLUMN), *(col(c) for c in members)]
-        totals = _select(*keys, *(alias(_period_value(model.columns[m], col(m)), m) for m in measures))
-        totals = totals.from_(table("days_in_periods"), copy=False)
-        totals = totals.where(
-            exp.GTE(this=col(PERIOD_COLUMN), expression=period_floor(col(GRAIN_COLUMN), start)), copy=False
-        )
-        totals = totals.group_by(*(k.copy() for k in keys), copy=False)
         query = _select("*").from_(table("period_totals"), copy=False)
         query = query.with_("days", as_=days, copy=False)
         query = query.with_("days_in_periods", as_=placed, copy=False)
+        source = "days_in_periods"
+        recomputed = exp.GTE(this=col(PERIOD_COLUMN, source), expression=period_floor(col(GRAIN_COLUMN, source), start))
+        set_keys = [GRAIN_COLUMN, PERIOD_COLUMN, SET_COLUMN]
+        if balances:
+            day = col(DAY_COLUMN)
+            edges = _select(*(col(k) for k in set_keys))
+            edges = edges.select(
+                alias(exp.Min(this=day.copy()), "first_day"),
+                alias(exp.Max(this=day.copy()), "last_day"),
+                alias(exp.Count(this=exp.Distinct(expressions=[day.copy()])), "days_in_period"),
+                copy=False,
+            )
+            edges = edges.from_(table(source), copy=False).where(recomputed.copy(), copy=False)
+            query = query.with_("period_edges", as_=edges.group_by(*(col(k) for k in set_keys), copy=False), copy=False)
+        keys = [col(k, source) for k in set_keys] + [col(c, source) for c in members]
+        totals = _select(*keys, *(alias(_period_value(*model.columns[m]), m) for m in measures))
+        totals = totals.from_(table(source), copy=False)
+        if balances:
+            on = exp.and_(*(_same(k, "period_edges", source) for k in set_keys), copy=False)
+            totals = totals.join(join_node(table("period_edges"), on=on), copy=False)
+        totals = totals.where(recomputed, copy=False).group_by(*(k.copy() for k in keys), copy=False)
         return query.with_("period_totals", as_=totals, copy=False)
 
 
@@ -188,14 +216,26 @@ def _period_of(day: exp.Expression, grain: str) -> exp.Expression:
     return day if grain == "day" else truncate(day, grain)
 
 
-def _period_value(agg: str, value: exp.Expression) -> exp.Expression:
-    """A measure over a period from its days' values: sums add up (a count stays an integer), extremes of extremes."""
-    if agg == "min":
+def _period_value(kind: str, column: str) -> exp.Expression:
+    """A measure over a period from its days' values (in `days_in_periods`, edges in `period_edges`): sums add up (a
+    count stays an integer), extremes of extremes; a balance takes its value on the period's last or first day (of
+    the breakdown), or the daily mean over the breakdown's days in the period."""
+    value = col(column, "days_in_periods")
+    if kind == "min":
         return exp.Min(this=value)
-    if agg == "max":
+    if kind == "max":
         return exp.Max(this=value)
+    if kind in ("last", "first", "last_rows", "first_rows"):
+        edge = col(f"{kind.removesuffix('_rows')}_day", "period_edges")
+        on_edge = exp.EQ(this=col(DAY_COLUMN, "days_in_periods"), expression=edge)
+        if kind.endswith("_rows"):
+            return exp.Count(this=exp.Case(ifs=[exp.If(this=on_edge, true=exp.Literal.number(1))]))
+        return exp.Sum(this=exp.Case(ifs=[exp.If(this=on_edge, true=value)]))
+    if kind == "average":
+        days = exp.Max(this=col("days_in_period", "period_edges"))
+        return exp.Div(this=cast(exp.Sum(this=value), DOUBLE), expression=days)
     total: exp.Expression = exp.Sum(this=value)
-    return cast(total, BIGINT) if agg == "count" else total
+    return cast(total, BIGINT) if kind == "count" else total
 
 
 def simple_query(
