@@ -7,8 +7,12 @@ WITH days AS (
     __set,
     d__employee__department,
     d__store,
+    m__hires,
+    m__hires__rows,
     m__retirements,
     m__retirements__rows,
+    m__terminations,
+    m__terminations__rows,
     m__voluntary_terminations,
     m__voluntary_terminations__rows
   FROM {{ ref('rollup__hr_events') }}
@@ -31,8 +35,12 @@ WITH days AS (
     days.__set,
     days.d__employee__department,
     days.d__store,
+    days.m__hires,
+    days.m__hires__rows,
     days.m__retirements,
     days.m__retirements__rows,
+    days.m__terminations,
+    days.m__terminations__rows,
     days.m__voluntary_terminations,
     days.m__voluntary_terminations__rows
   FROM days
@@ -48,8 +56,12 @@ WITH days AS (
     days_in_periods.__set,
     days_in_periods.d__employee__department,
     days_in_periods.d__store,
+    CAST(SUM(days_in_periods.m__hires) AS BIGINT) AS m__hires,
+    CAST(SUM(days_in_periods.m__hires__rows) AS BIGINT) AS m__hires__rows,
     CAST(SUM(days_in_periods.m__retirements) AS BIGINT) AS m__retirements,
     CAST(SUM(days_in_periods.m__retirements__rows) AS BIGINT) AS m__retirements__rows,
+    CAST(SUM(days_in_periods.m__terminations) AS BIGINT) AS m__terminations,
+    CAST(SUM(days_in_periods.m__terminations__rows) AS BIGINT) AS m__terminations__rows,
     CAST(SUM(days_in_periods.m__voluntary_terminations) AS BIGINT) AS m__voluntary_terminations,
     CAST(SUM(days_in_periods.m__voluntary_terminations__rows) AS BIGINT) AS m__voluntary_terminations__rows
   FROM days_in_periods

@@ -12,9 +12,11 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from kpiflow.compiler.combined_models import plan_combined
-from kpiflow.compiler.dbt_writer import _combined_model, _kpi_model, generate, value_columns
+from kpiflow.compiler.combined_models import breakdowns_of, plan_combined
+from kpiflow.compiler.dbt_writer import _combined_model, _kpi_model, _simple_model, generate, value_columns
+from kpiflow.compiler.measure_models import MeasureModels
 from kpiflow.compiler.render import DIALECTS
+from kpiflow.compiler.rollups import RollupCatalog
 from kpiflow.compiler.validate import load_graph
 
 from .conftest import PROJECT
@@ -221,6 +223,28 @@ def test_simple_kpi_returns_the_rows_of_the_kpi_from_the_rollup(combined_graph, 
     want = con.execute(_runnable(from_facts, relation, start)).fetchall()
     got = con.execute(_runnable(built[model], relation, start)).fetchall()
     assert (want or start != EARLIEST) and _normalise(got) == _normalise(want)  # inventory ends before 2025
+
+
+@pytest.mark.parametrize("name", ["units", "lines_filled_kpi"])
+@pytest.mark.parametrize("start", [EARLIEST, date(2025, 2, 1)])
+def test_simple_people_kpi_counts_the_people_of_each_cell(combined_graph, relation, con, built, name, start):
+    """units and lines (filled on the time spine) as people KPIs counted by order_count: read from the measures model
+    and joined to order_count's model, their cells and populations are those computed from the facts."""
+    graph = combined_graph
+    columns = value_columns(graph)
+    metric = graph.metrics[name]
+    read = MeasureModels(graph, RollupCatalog(graph)).read(metric, tuple(metric.kpi.grains), breakdowns_of(metric))
+    population = plan_combined(graph, _kpis(graph), (name,), "order_count", (name,)).populations[name]
+    text = _simple_model(graph, metric, read, tuple(metric.kpi.grains), columns, "duckdb", population)
+    assert set(re.findall(r"ref\('(\w+)'\)", text)) - {"metricflow_time_spine"} == {
+        "measures__sales",
+        "kpi__order_count",
+    }
+    from_facts, _ = _kpi_model(graph, metric, columns, "duckdb", frozenset(), None, "order_count")
+    want = con.execute(_runnable(from_facts, relation, start)).fetchall()
+    got = con.execute(_runnable(text, relation, start)).fetchall()
+    assert want and _normalise(got) == _normalise(want)
+    assert all(row[-1] is not None for row in got)
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)

@@ -15,7 +15,7 @@ from the facts as before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 
@@ -75,6 +75,7 @@ class CombinedMetric:
 class CombinedPlan:
     thin: dict[str, CombinedMetric]  # KPI -> its inputs' models, inputs before the KPIs reading them
     input_models: dict[str, MetricModel]  # model name -> a `metric__` model some thin KPI reads
+    populations: dict[str, CombinedInput] = field(default_factory=dict)  # simple people KPI -> its count's model
 
 
 def breakdowns_of(metric: MetricSpec) -> tuple[tuple[str, ...], ...]:
@@ -84,10 +85,15 @@ def breakdowns_of(metric: MetricSpec) -> tuple[tuple[str, ...], ...]:
 
 
 def plan_combined(
-    graph: SemanticGraph, kpis: list[MetricSpec], people_kpis: tuple[str, ...], count_metric: str | None = None
+    graph: SemanticGraph,
+    kpis: list[MetricSpec],
+    people_kpis: tuple[str, ...],
+    count_metric: str | None = None,
+    counted: tuple[str, ...] = (),
 ) -> CombinedPlan:
     """Which ratio and derived KPIs are thin, and the `metric__` models of their inputs that are not KPIs.
-    `people_kpis` carry the people each cell covers, counted by `count_metric` (privacy.py)."""
+    `people_kpis` carry the people each cell covers, counted by `count_metric` (privacy.py); so do the `counted`
+    simple KPIs read from their source's measures model (measure_models.py), which read the count's model."""
     by_name = {m.name: m for m in kpis}
     thin: dict[str, CombinedMetric] = {}
     needs: dict[str, tuple[set[str], set[tuple[str, ...]]]] = {}
@@ -117,6 +123,10 @@ def plan_combined(
             taken = {i.name for i in named} | set(_OWN_CTES)
             population = read(metric, count_metric, count_metric if count_metric not in taken else "population")
         thin[metric.name] = CombinedMetric(metric.name, metric.type, named, metric.expr, population)
+    populations = {}
+    for name in counted:
+        assert count_metric is not None
+        populations[name] = read(by_name[name], count_metric, "population")
     input_models = {
         model: MetricModel(
             model.removeprefix(METRIC_MODEL_PREFIX),
@@ -126,7 +136,7 @@ def plan_combined(
         )
         for model, (grains, breakdowns) in sorted(needs.items())
     }
-    return CombinedPlan(_inputs_first(thin), input_models)
+    return CombinedPlan(_inputs_first(thin), input_models, populations)
 
 
 def _offset(window: str | None) -> tuple[int, str] | None:
@@ -233,7 +243,7 @@ def combined_query(
         *(col(key, "cells") for key in keys[:3]),
         *(col(c, "cells") if c in own_columns else alias(typed_null(VARCHAR), c) for c in columns),
         alias(_formula(combined), "value"),
-        alias(_population(combined.population), "population"),
+        alias(population_value(combined.population), "population"),
     ).from_(table("cells"), copy=False)
     for item in reads:
         on = exp.and_(
@@ -273,7 +283,7 @@ def _filled(value: exp.Expression, item: CombinedInput) -> exp.Expression:
     return exp.Coalesce(this=value, expressions=[fill_literal(item.fill_nulls_with)])
 
 
-def _population(count: CombinedInput | None) -> exp.Expression:
+def population_value(count: CombinedInput | None) -> exp.Expression:
     """The people a cell covers (0 when the count metric has no row for it), for privacy_suppression; NULL for a KPI
     without a privacy count."""
     if count is None:

@@ -15,7 +15,7 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
-from kpiflow.compiler.combined_models import CombinedPlan, breakdowns_of, combined_query, plan_combined
+from kpiflow.compiler.combined_models import CombinedInput, CombinedPlan, breakdowns_of, combined_query, plan_combined
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.inert import comment_text, jinja_inert
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
@@ -703,9 +703,11 @@ def generate(
     plan = privacy_plan(graph, metrics)
     table = suppression_table(graph, plan)
     rollups = RollupCatalog(graph, rebuilt)
-    ratios = plan_combined(graph, metrics, plan.exact, plan.count_metric)
-    files, rebuilt_kpis, full_models = [], set(), set()
     measures = MeasureModels(graph, rollups)
+    simple = _simple_reads(graph, metrics, measures, plan)
+    counted = tuple(name for name in simple if name in plan.exact)
+    ratios = plan_combined(graph, metrics, plan.exact, plan.count_metric, counted)
+    files, rebuilt_kpis, full_models = [], set(), set()
     for name, model in ratios.input_models.items():
         shape = (model.grains, model.breakdowns)
         metric_spec = graph.metrics[model.metric]
@@ -721,11 +723,11 @@ def generate(
         if metric.name in ratios.thin:
             continue
         count_metric = plan.count_metric if metric.name in plan.exact else None
-        assert metric.kpi is not None
-        grains = tuple(metric.kpi.grains)
-        read = None if count_metric else measures.read(metric, grains, breakdowns_of(metric))
+        read = simple.get(metric.name)
         if read is not None:
-            text, incremental = _simple_model(graph, metric, read, grains, columns, dialect), True
+            population = ratios.populations.get(metric.name)
+            text = _simple_model(graph, metric, read, tuple(metric.kpi.grains), columns, dialect, population)  # type: ignore[union-attr]
+            incremental = True
         else:
             text, incremental = _kpi_model(graph, metric, columns, dialect, rebuilt, rollups, count_metric)
         files.append(GeneratedFile(generated_dir / f"kpi__{metric.name}.sql", text))
@@ -794,6 +796,33 @@ def _combined_model(
     return header(origin.file.name) + config + to_dbt_sql(query, dialect) + "\n", incremental
 
 
+def _simple_reads(
+    graph: SemanticGraph, metrics: list[MetricSpec], measures: MeasureModels, plan: PrivacyPlan
+) -> dict[str, SimpleRead]:
+    """The simple KPIs read from their source's measures model. A people KPI also reads its count metric's model,
+    which must hold its grains and breakdowns: a `metric__` model (planned for it), or the count's KPI if published
+    at them; a KPI counting its own people is computed as before."""
+    kpis = {m.name: m for m in metrics}
+    reads = {}
+    for metric in metrics:
+        assert metric.kpi is not None
+        if metric.name in plan.exact:
+            count = kpis.get(plan.count_metric or "")
+            if plan.count_metric in (None, metric.name) or (count is not None and not _publishes(count, metric)):
+                continue
+        read = measures.read(metric, tuple(metric.kpi.grains), breakdowns_of(metric))
+        if read is not None:
+            reads[metric.name] = read
+    return reads
+
+
+def _publishes(kpi: MetricSpec, reader: MetricSpec) -> bool:
+    """Does `kpi`'s model hold every grain and breakdown of `reader`?"""
+    assert kpi.kpi is not None and reader.kpi is not None
+    dims = set(reader.kpi.natural_dimensions) <= set(kpi.kpi.natural_dimensions)
+    return dims and set(reader.kpi.grains) <= set(kpi.kpi.grains)
+
+
 def _simple_model(
     graph: SemanticGraph,
     metric: MetricSpec,
@@ -801,12 +830,14 @@ def _simple_model(
     grains: tuple[str, ...],
     columns: list[str],
     dialect: str,
+    population: CombinedInput | None = None,
 ) -> str:
     """A simple KPI (or a `metric__` input) picking its measure's column from its source's measures model
-    (measure_models.py); incremental like the measures model it reads."""
+    (measure_models.py), with the people each cell covers for a people KPI; incremental like the models it reads."""
     labels = {label: dimension_set_label(tuple(n for n, _ in dims)) for label, dims in read.sets}
     column_of = {n: dimension_column(n) for _, dims in read.sets for n, _ in dims}
-    query = simple_query(read, grains, labels, columns, column_of, window_floor(exp.column("grain")))
+    floor = window_floor(exp.column("grain"))
+    query = simple_query(read, grains, labels, columns, column_of, floor, population)
     config = incremental_config(PERIOD_KEY, window_column="period_start", window_grain=PER_ROW_GRAIN)
     origin = graph.origins[f"metric:{metric.name}"]
     return header(origin.file.name) + config + to_dbt_sql(query, dialect) + "\n"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from kpiflow.compiler.combined_models import one_of, typed_null
+from kpiflow.compiler.combined_models import CombinedInput, one_of, population_value, typed_null
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.render import fill_literal
@@ -245,11 +245,13 @@ def simple_query(
     columns: list[str],
     column_of: dict[str, str],
     window_floor: exp.Expression,
+    population: CombinedInput | None = None,
 ) -> exp.Select:
     """A simple KPI's rows in the long shape of kpi_values, from its source's measures model, from `window_floor` on:
     `labels` maps a rollup breakdown label to kpi_values' `dimension_set`, `column_of` a group-by name to its column
     among kpi_values' member `columns` (the others are NULL). A metric joined to the time spine gets every period
-    from its first (in history) to its last in the window, for every member it ever had."""
+    from its first (in history) to its last in the window, for every member it ever had. A people KPI reads its
+    `population` model too: its cells are those of either, with the people each covers."""
     rows = _select("*").from_(dbt_ref_relation(read.model), copy=False)
     rows = rows.where(one_of(col(GRAIN_COLUMN), grains), copy=False)
     rows = rows.where(one_of(col(SET_COLUMN), [label for label, _ in read.sets]), copy=False)
@@ -281,6 +283,50 @@ def simple_query(
         alias(cast(value, DOUBLE), "value"),
         alias(typed_null(BIGINT), "population"),
     ).from_(table(source), copy=False)
+    if population is None:
+        return query.with_("final", as_=final, copy=False)
+    return _with_population(query, final, population, grains, list(labels.values()), columns, read, window_floor)
+
+
+def _with_population(
+    query: exp.Select,
+    kpi_rows: exp.Select,
+    population: CombinedInput,
+    grains: tuple[str, ...],
+    labels: list[str],
+    columns: list[str],
+    read: SimpleRead,
+    window_floor: exp.Expression,
+) -> exp.Select:
+    """`final` over the cells of the KPI's rows and of its count metric's model (combined_models.py does the same
+    for people ratios): a cell only the count has takes the fill value, every cell the people it covers."""
+    keys = [GRAIN_COLUMN, PERIOD_COLUMN, "dimension_set", *columns]
+    counts = _select(*keys, "value").from_(dbt_ref_relation(population.model), copy=False)
+    counts = counts.where(one_of(col(GRAIN_COLUMN), grains), copy=False)
+    counts = counts.where(one_of(col("dimension_set"), labels), copy=False)
+    counts = counts.where(exp.GTE(this=col(PERIOD_COLUMN), expression=window_floor.copy()), copy=False)
+    cells = exp.union(
+        _select(*keys).from_(table("kpi_rows"), copy=False),
+        _select(*keys).from_(table(population.name), copy=False),
+        distinct=True,
+        copy=False,
+    )
+    value: exp.Expression = col("value", "kpi_rows")
+    if read.fill_nulls_with is not None:
+        value = exp.Coalesce(this=value, expressions=[fill_literal(read.fill_nulls_with)])
+    final = _select(alias(exp.Literal.string(read.metric), "kpi"), *(col(k, "all_cells") for k in keys))
+    final = final.select(alias(value, "value"), alias(population_value(population), "population"), copy=False)
+    final = final.from_(table("all_cells"), copy=False)
+    for rows in ("kpi_rows", population.name):
+        on = exp.and_(
+            *(_same(k, "all_cells", rows) for k in keys[:3]),
+            *(exp.NullSafeEQ(this=col(k, "all_cells"), expression=col(k, rows)) for k in keys[3:]),
+            copy=False,
+        )
+        final = final.join(join_node(table(rows), on=on, how="left"), copy=False)
+    query = query.with_("kpi_rows", as_=kpi_rows, copy=False)
+    query = query.with_(population.name, as_=counts, copy=False)
+    query = query.with_("all_cells", as_=cells, copy=False)
     return query.with_("final", as_=final, copy=False)
 
 
