@@ -249,9 +249,9 @@ def test_simple_people_kpi_counts_the_people_of_each_cell(combined_graph, relati
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_combined_models_parse_back_in_every_dialect(combined_graph, relation, tmp_path, dialect):
-    """The thin KPI models, the input models and the GROUPING SETS rollups are SQL of each warehouse kpiflow writes
-    for (Jinja stripped)."""
+    """The KPI models (thin ratios, simple KPIs over measures models), the input models, the measures models and the
+    GROUPING SETS rollups are SQL of each warehouse kpiflow writes for (Jinja stripped)."""
     files = {f.path.stem: f.content for f in generate(combined_graph, tmp_path, dialect)}
-    for name in [*(f"kpi__{n}" for n in THIN), *(n for n in files if n.startswith(("metric__", "rollup__")))]:
+    for name in [n for n in files if n.startswith(BUILD_ORDER)]:
         sql = _runnable(files[name], relation, EARLIEST)
         assert sqlglot.parse_one(sql, read=dialect) is not None, name
