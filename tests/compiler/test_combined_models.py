@@ -45,6 +45,7 @@ def _runnable(text: str, relation, start: date, schema: str = SCHEMA) -> str:
 KPI = "kpi: {unit: count, direction: higher_is_better, owner: sales, perspective: finance, level: operational, \
 natural_dimensions: [store, store__region], grains: [month, year]}"
 WEEKLY_KPI = KPI.replace("grains: [month, year]", "grains: [day, week, month, quarter]")
+DAILY_KPI = KPI.replace("grains: [month, year]", "grains: [day, week, month]")
 # Derived KPIs over KPIs and over metrics that are not KPIs (one filled on a time spine), one with an offset input.
 MORE_KPIS = f"""
   - {{name: revenue_yoy_kpi, type: derived, label: YoY, description: x, {KPI},
@@ -64,6 +65,8 @@ MORE_KPIS = f"""
   - {{name: multi_unit_lines_kpi, type: simple, label: MU, description: x, {KPI}, measure: multi_unit_lines,
       fill_nulls_with: 0}}
   - {{name: opening_value_kpi, type: simple, label: OV, description: x, {WEEKLY_KPI}, measure: opening_value}}
+  - {{name: lines_mtd_kpi, type: cumulative, label: LM, description: x, {DAILY_KPI}, measure: lines,
+      grain_to_date: month}}
 """
 # A balance taken on the first day of each period, beside the test project's last-day and average balances.
 AVERAGE_BALANCE = "        non_additive_dimension: {name: snapshot_date, window_choice: average}\n"
@@ -223,6 +226,21 @@ def test_simple_kpi_returns_the_rows_of_the_kpi_from_the_rollup(combined_graph, 
     want = con.execute(_runnable(from_facts, relation, start)).fetchall()
     got = con.execute(_runnable(built[model], relation, start)).fetchall()
     assert (want or start != EARLIEST) and _normalise(got) == _normalise(want)  # inventory ends before 2025
+
+
+@pytest.mark.parametrize("name", ["revenue_ytd", "lines_mtd_kpi"])
+@pytest.mark.parametrize("start", [EARLIEST, date(2024, 2, 11), date(2025, 2, 1)])
+def test_grain_to_date_kpi_is_one_model_for_all_grains(combined_graph, relation, con, built, name, start):
+    """Year and month to date (a sum; a count at day, week and month) as one model reading the daily rollup
+    once, with the rows of the KPI computed period by period, over all history and from a window start."""
+    text = built[f"kpi__{name}"]
+    assert set(re.findall(r"ref\('(\w+)'\)", text)) == {"rollup__sales", "metricflow_time_spine"}
+    assert "UNION" not in text and len(text) < 6_000
+    graph = combined_graph
+    from_facts, _ = _kpi_model(graph, graph.metrics[name], value_columns(graph), "duckdb", frozenset())
+    want = con.execute(_runnable(from_facts, relation, start)).fetchall()
+    got = con.execute(_runnable(text, relation, start)).fetchall()
+    assert want and _normalise(got) == _normalise(want)
 
 
 @pytest.mark.parametrize("name", ["units", "lines_filled_kpi"])

@@ -16,6 +16,7 @@ import yaml
 from sqlglot import exp
 
 from kpiflow.compiler.combined_models import CombinedInput, CombinedPlan, breakdowns_of, combined_query, plan_combined
+from kpiflow.compiler.cumulative_models import ToDateRead, to_date_query, to_date_read
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.inert import comment_text, jinja_inert
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
@@ -724,10 +725,14 @@ def generate(
             continue
         count_metric = plan.count_metric if metric.name in plan.exact else None
         read = simple.get(metric.name)
+        grains = tuple(metric.kpi.grains)  # type: ignore[union-attr]
+        to_date = None if count_metric else to_date_read(graph, rollups, metric, grains, breakdowns_of(metric))
         if read is not None:
             population = ratios.populations.get(metric.name)
             text = _simple_model(graph, metric, read, tuple(metric.kpi.grains), columns, dialect, population)  # type: ignore[union-attr]
             incremental = True
+        elif to_date is not None:
+            text, incremental = _to_date_model(graph, metric, to_date, columns, dialect), True
         else:
             text, incremental = _kpi_model(graph, metric, columns, dialect, rebuilt, rollups, count_metric)
         files.append(GeneratedFile(generated_dir / f"kpi__{metric.name}.sql", text))
@@ -838,6 +843,18 @@ def _simple_model(
     column_of = {n: dimension_column(n) for _, dims in read.sets for n, _ in dims}
     floor = window_floor(exp.column("grain"))
     query = simple_query(read, grains, labels, columns, column_of, floor, population)
+    config = incremental_config(PERIOD_KEY, window_column="period_start", window_grain=PER_ROW_GRAIN)
+    origin = graph.origins[f"metric:{metric.name}"]
+    return header(origin.file.name) + config + to_dbt_sql(query, dialect) + "\n"
+
+
+def _to_date_model(graph: SemanticGraph, metric: MetricSpec, read: ToDateRead, columns: list[str], dialect: str) -> str:
+    """A grain-to-date KPI as one model over its measure's daily rollup (cumulative_models.py): incremental."""
+    assert metric.kpi is not None
+    labels = {label: dimension_set_label(tuple(n for n, _ in dims)) for label, dims in read.sets}
+    column_of = {n: dimension_column(n) for _, dims in read.sets for n, _ in dims}
+    floor = window_floor(exp.column("grain"))
+    query = to_date_query(read, tuple(metric.kpi.grains), labels, columns, column_of, WINDOW_START, floor)
     config = incremental_config(PERIOD_KEY, window_column="period_start", window_grain=PER_ROW_GRAIN)
     origin = graph.origins[f"metric:{metric.name}"]
     return header(origin.file.name) + config + to_dbt_sql(query, dialect) + "\n"

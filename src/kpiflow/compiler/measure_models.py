@@ -148,19 +148,19 @@ class MeasureModels:
         import CTE), each day placed in its period at every grain, then the days of each period added up."""
         model = self._models[name]
         grains = [g for g in GRAINS if g in model.grains]
-        members = sorted({c for label in model.sets for c in _member_columns(label)})
+        members = sorted({c for label in model.sets for c in member_columns(label)})
         measures = sorted(model.columns)
         daily = sorted({source for _, source in model.columns.values()})
         balances = any(kind in BALANCE_KINDS for kind, _ in model.columns.values())
-        earliest = _earliest_floor(start, grains)
+        earliest = earliest_floor(start, grains)
         days = _select(col(DAY_COLUMN), col(SET_COLUMN), *(col(c) for c in members), *(col(m) for m in daily))
         days = days.from_(relation(model.rollup), copy=False)
         days = days.where(one_of(col(SET_COLUMN), sorted(model.sets)), copy=False)
         days = days.where(exp.GTE(this=col(DAY_COLUMN), expression=earliest), copy=False)
-        grain_list = _grain_values(grains)
+        grain_list = grain_values(grains)
         period = exp.Case(
             this=col(GRAIN_COLUMN, "grains"),
-            ifs=[exp.If(this=exp.Literal.string(g), true=_period_of(col(DAY_COLUMN, "days"), g)) for g in grains],
+            ifs=[exp.If(this=exp.Literal.string(g), true=period_of(col(DAY_COLUMN, "days"), g)) for g in grains],
         )
         placed = _select(
             col(GRAIN_COLUMN, "grains"),
@@ -192,13 +192,13 @@ class MeasureModels:
         totals = _select(*keys, *(alias(_period_value(*model.columns[m]), m) for m in measures))
         totals = totals.from_(table(source), copy=False)
         if balances:
-            on = exp.and_(*(_same(k, "period_edges", source) for k in set_keys), copy=False)
+            on = exp.and_(*(same_column(k, "period_edges", source) for k in set_keys), copy=False)
             totals = totals.join(join_node(table("period_edges"), on=on), copy=False)
         totals = totals.where(recomputed, copy=False).group_by(*(k.copy() for k in keys), copy=False)
         return query.with_("period_totals", as_=totals, copy=False)
 
 
-def _earliest_floor(start: RuntimeDate, grains: list[str]) -> exp.Expression:
+def earliest_floor(start: RuntimeDate, grains: list[str]) -> exp.Expression:
     """A day on or before every grain's floor: the window start truncated to the longest period other than a week;
     with weeks, the Monday of that day's week (a week may start before the year, never before that Monday)."""
     longest = [g for g in grains if g != "week"][-1:] or ["day"]
@@ -206,12 +206,12 @@ def _earliest_floor(start: RuntimeDate, grains: list[str]) -> exp.Expression:
     return truncate(floor, "week") if "week" in grains else floor
 
 
-def _member_columns(label: str) -> list[str]:
+def member_columns(label: str) -> list[str]:
     """The rollup's member columns of a breakdown label ('overall' has none)."""
     return [] if label == OVERALL else [dimension_column(d) for d in label.split(",")]
 
 
-def _period_of(day: exp.Expression, grain: str) -> exp.Expression:
+def period_of(day: exp.Expression, grain: str) -> exp.Expression:
     """The period a day (a DATE) falls in: the day itself, else its truncation."""
     return day if grain == "day" else truncate(day, grain)
 
@@ -319,7 +319,7 @@ def _with_population(
     final = final.from_(table("all_cells"), copy=False)
     for rows in ("kpi_rows", population.name):
         on = exp.and_(
-            *(_same(k, "all_cells", rows) for k in keys[:3]),
+            *(same_column(k, "all_cells", rows) for k in keys[:3]),
             *(exp.NullSafeEQ(this=col(k, "all_cells"), expression=col(k, rows)) for k in keys[3:]),
             copy=False,
         )
@@ -353,7 +353,7 @@ def _spine_ctes(
     )
     calendar = _select(col(GRAIN_COLUMN, "grains"), alias(spine_period, PERIOD_COLUMN)).distinct(copy=False)
     calendar = calendar.from_(aliased_table(dbt_ref_relation(TIME_SPINE_MODEL), "time_spine"), copy=False)
-    calendar = calendar.join(join_node(_grain_values(list(grains)), how="cross"), copy=False)
+    calendar = calendar.join(join_node(grain_values(list(grains)), how="cross"), copy=False)
     floor = window_floor.copy()
     for column in floor.find_all(exp.Column):
         if column.name == GRAIN_COLUMN:
@@ -362,10 +362,10 @@ def _spine_ctes(
         col(GRAIN_COLUMN, "last_periods"), col(SET_COLUMN, "last_periods"), col(PERIOD_COLUMN, "calendar")
     )
     periods = periods.from_(table("last_periods"), copy=False)
-    on_first = _same(GRAIN_COLUMN, "first_periods", "last_periods")
+    on_first = same_column(GRAIN_COLUMN, "first_periods", "last_periods")
     periods = periods.join(join_node(table("first_periods"), on=on_first), copy=False)
     on_calendar = exp.and_(
-        _same(GRAIN_COLUMN, "calendar", "last_periods"),
+        same_column(GRAIN_COLUMN, "calendar", "last_periods"),
         exp.GTE(this=col(PERIOD_COLUMN, "calendar"), expression=col("first_period", "first_periods")),
         exp.GTE(this=col(PERIOD_COLUMN, "calendar"), expression=floor),
         exp.LTE(this=col(PERIOD_COLUMN, "calendar"), expression=col("last_period", "last_periods")),
@@ -378,9 +378,9 @@ def _spine_ctes(
     cells = _select(*(col(k, "periods") for k in keys), *(col(c, "members") for c in members))
     cells = cells.select(col(read.value_column, "window_rows"), copy=False)
     cells = cells.from_(table("periods"), copy=False)
-    cells = cells.join(join_node(table("members"), on=_same(SET_COLUMN, "members", "periods")), copy=False)
+    cells = cells.join(join_node(table("members"), on=same_column(SET_COLUMN, "members", "periods")), copy=False)
     on_rows = exp.and_(
-        *(_same(k, "window_rows", "periods") for k in keys),
+        *(same_column(k, "window_rows", "periods") for k in keys),
         *(exp.NullSafeEQ(this=col(c, "window_rows"), expression=col(c, "members")) for c in members),
         copy=False,
     )
@@ -398,11 +398,11 @@ def _spine_ctes(
     return query
 
 
-def _same(column: str, left: str, right: str) -> exp.Expression:
+def same_column(column: str, left: str, right: str) -> exp.Expression:
     return exp.EQ(this=col(column, left), expression=col(column, right))
 
 
-def _grain_values(grains: list[str]) -> exp.Values:
+def grain_values(grains: list[str]) -> exp.Values:
     """`(values ('day'), ('month'), ...) as grains(grain)`."""
     return exp.Values(
         expressions=[exp.Tuple(expressions=[exp.Literal.string(g)]) for g in grains],
