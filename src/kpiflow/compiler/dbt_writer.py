@@ -725,10 +725,12 @@ def generate(
             continue
         count_metric = plan.count_metric if metric.name in plan.exact else None
         read = simple.get(metric.name)
+        population = ratios.populations.get(metric.name)
+        if population is not None and population.model in full_models:  # its periods may all change: from the facts
+            read = None
         grains = tuple(metric.kpi.grains)  # type: ignore[union-attr]
         to_date = None if count_metric else to_date_read(graph, rollups, metric, grains, breakdowns_of(metric))
         if read is not None:
-            population = ratios.populations.get(metric.name)
             text = _simple_model(graph, metric, read, tuple(metric.kpi.grains), columns, dialect, population)  # type: ignore[union-attr]
             incremental = True
         elif to_date is not None:
