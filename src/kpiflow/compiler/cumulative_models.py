@@ -17,24 +17,24 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from kpiflow.compiler.combined_models import one_of, typed_null
+from kpiflow.compiler.combined_models import one_of
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.measure_models import (
     earliest_floor,
     grain_values,
+    long_shape,
     member_columns,
     period_of,
     same_column,
 )
 from kpiflow.compiler.plan import RuntimeDate
-from kpiflow.compiler.render import fill_literal
 from kpiflow.compiler.render_measures import TIME_SPINE_COLUMN, TIME_SPINE_MODEL
 from kpiflow.compiler.resolve import truncate
 from kpiflow.compiler.rollups import DAY_COLUMN, SET_COLUMN, RollupCatalog, RollupRead
 from kpiflow.compiler.spec import GRAINS, MetricSpec
 from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, join_node, table
 from kpiflow.compiler.sqltext import dbt_ref_relation
-from kpiflow.compiler.sqltypes import BIGINT, DATE, DOUBLE, VARCHAR
+from kpiflow.compiler.sqltypes import DATE
 from kpiflow.compiler.sqltypes import adopting_select as _select
 
 RUNNING_AGGS = ("sum", "count", "sum_boolean")  # what render_measures.py accumulates
@@ -168,23 +168,10 @@ def to_date_query(
     set_keys = ["grain", "period_start", SET_COLUMN]
     edges = _select(*(col(k) for k in set_keys), alias(exp.Max(this=col(DAY_COLUMN)), "last_day"))
     edges = edges.from_(table("days_in_periods"), copy=False).group_by(*(col(k) for k in set_keys), copy=False)
-    value: exp.Expression = col("value", "days_in_periods")
-    if read.fill_nulls_with is not None:
-        value = exp.Coalesce(this=value, expressions=[fill_literal(read.fill_nulls_with)])
-    member_of = {column_of[n]: col(c, "days_in_periods") for _, dims in read.sets for n, c in dims}
-    dimension_set = exp.Case(
-        this=col(SET_COLUMN, "days_in_periods"),
-        ifs=[exp.If(this=exp.Literal.string(label), true=exp.Literal.string(labels[label])) for label, _ in read.sets],
+    value = col("value", "days_in_periods")
+    final = long_shape(
+        read.metric, "days_in_periods", read.sets, labels, columns, column_of, value, read.fill_nulls_with
     )
-    final = _select(
-        alias(exp.Literal.string(read.metric), "kpi"),
-        col("grain", "days_in_periods"),
-        col("period_start", "days_in_periods"),
-        alias(dimension_set, "dimension_set"),
-        *(alias(cast(member_of[c], VARCHAR), c) if c in member_of else alias(typed_null(VARCHAR), c) for c in columns),
-        alias(cast(value, DOUBLE), "value"),
-        alias(typed_null(BIGINT), "population"),
-    ).from_(table("days_in_periods"), copy=False)
     on_edge = exp.and_(
         *(same_column(k, "period_edges", "days_in_periods") for k in set_keys),
         exp.EQ(this=col(DAY_COLUMN, "days_in_periods"), expression=col("last_day", "period_edges")),

@@ -266,16 +266,35 @@ def simple_query(
         rows = rows.where(exp.GTE(this=col(PERIOD_COLUMN), expression=window_floor), copy=False)
         query = query.with_("measures", as_=rows, copy=False)
         source = "measures"
-    value: exp.Expression = col(read.value_column, source)
-    if read.fill_nulls_with is not None:
-        value = exp.Coalesce(this=value, expressions=[fill_literal(read.fill_nulls_with)])
-    member_of = {column_of[name]: col(rollup_column, source) for _, dims in read.sets for name, rollup_column in dims}
+    value = col(read.value_column, source)
+    final = long_shape(read.metric, source, read.sets, labels, columns, column_of, value, read.fill_nulls_with)
+    if population is None:
+        return query.with_("final", as_=final, copy=False)
+    return _with_population(query, final, population, grains, list(labels.values()), columns, read, window_floor)
+
+
+def long_shape(
+    metric: str,
+    source: str,
+    sets: tuple[tuple[str, tuple[tuple[str, str], ...]], ...],
+    labels: dict[str, str],
+    columns: list[str],
+    column_of: dict[str, str],
+    value: exp.Expression,
+    fill_nulls_with: float | None,
+) -> exp.Select:
+    """`source`'s rows (grain, period_start, the rollup's `__set` and member columns) in the shape of kpi_values: the
+    breakdown's label, its members as text under kpi_values' names (the other `columns` NULL), the value as a double
+    (filled where missing) and no population."""
+    if fill_nulls_with is not None:
+        value = exp.Coalesce(this=value, expressions=[fill_literal(fill_nulls_with)])
+    member_of = {column_of[name]: col(rollup_column, source) for _, dims in sets for name, rollup_column in dims}
     dimension_set = exp.Case(
         this=col(SET_COLUMN, source),
-        ifs=[exp.If(this=exp.Literal.string(label), true=exp.Literal.string(labels[label])) for label, _ in read.sets],
+        ifs=[exp.If(this=exp.Literal.string(label), true=exp.Literal.string(labels[label])) for label, _ in sets],
     )
-    final = _select(
-        alias(exp.Literal.string(read.metric), "kpi"),
+    return _select(
+        alias(exp.Literal.string(metric), "kpi"),
         col(GRAIN_COLUMN, source),
         col(PERIOD_COLUMN, source),
         alias(dimension_set, "dimension_set"),
@@ -283,9 +302,6 @@ def simple_query(
         alias(cast(value, DOUBLE), "value"),
         alias(typed_null(BIGINT), "population"),
     ).from_(table(source), copy=False)
-    if population is None:
-        return query.with_("final", as_=final, copy=False)
-    return _with_population(query, final, population, grains, list(labels.values()), columns, read, window_floor)
 
 
 def _with_population(
