@@ -12,9 +12,11 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from kpiflow.compiler.combined_models import plan_combined
-from kpiflow.compiler.dbt_writer import _combined_model, _kpi_model, generate, value_columns
+from kpiflow.compiler.combined_models import breakdowns_of, plan_combined
+from kpiflow.compiler.dbt_writer import _combined_model, _kpi_model, _simple_model, generate, value_columns
+from kpiflow.compiler.measure_models import MeasureModels
 from kpiflow.compiler.render import DIALECTS
+from kpiflow.compiler.rollups import RollupCatalog
 from kpiflow.compiler.validate import load_graph
 
 from .conftest import PROJECT
@@ -22,8 +24,9 @@ from .test_compiler_queries import _normalise
 
 SCHEMA = "generated_models"
 EARLIEST = date(1900, 1, 1)
-# The order a dbt build follows: rollups, then the input models, then the ratio reading them.
-BUILD_ORDER = ("rollup__", "metric__", "kpi__")
+# The order a dbt build follows: rollups, the measures summed per period, then the input models, then the ratio
+# reading them.
+BUILD_ORDER = ("rollup__", "measures__", "metric__", "kpi__")
 
 
 def _runnable(text: str, relation, start: date, schema: str = SCHEMA) -> str:
@@ -41,6 +44,8 @@ def _runnable(text: str, relation, start: date, schema: str = SCHEMA) -> str:
 
 KPI = "kpi: {unit: count, direction: higher_is_better, owner: sales, perspective: finance, level: operational, \
 natural_dimensions: [store, store__region], grains: [month, year]}"
+WEEKLY_KPI = KPI.replace("grains: [month, year]", "grains: [day, week, month, quarter]")
+DAILY_KPI = KPI.replace("grains: [month, year]", "grains: [day, week, month]")
 # Derived KPIs over KPIs and over metrics that are not KPIs (one filled on a time spine), one with an offset input.
 MORE_KPIS = f"""
   - {{name: revenue_yoy_kpi, type: derived, label: YoY, description: x, {KPI},
@@ -52,6 +57,23 @@ MORE_KPIS = f"""
       denominator: revenue}}
   - {{name: revenue_less_big_lines, type: derived, label: R, description: x, {KPI}, expr: revenue - big_line_revenue,
       metrics: [{{name: revenue}}, {{name: big_line_revenue}}]}}
+  - {{name: lines_filled_kpi, type: simple, label: LF, description: x, {KPI}, measure: lines, fill_nulls_with: 0,
+      join_to_timespine: true}}
+  - {{name: big_lines_spine_kpi, type: simple, label: BS, description: x, {WEEKLY_KPI}, measure: big_line_revenue,
+      join_to_timespine: true}}
+  - {{name: largest_line_kpi, type: simple, label: LL, description: x, {WEEKLY_KPI}, measure: largest_line}}
+  - {{name: multi_unit_lines_kpi, type: simple, label: MU, description: x, {KPI}, measure: multi_unit_lines,
+      fill_nulls_with: 0}}
+  - {{name: opening_value_kpi, type: simple, label: OV, description: x, {WEEKLY_KPI}, measure: opening_value}}
+  - {{name: lines_mtd_kpi, type: cumulative, label: LM, description: x, {DAILY_KPI}, measure: lines,
+      grain_to_date: month}}
+"""
+# A balance taken on the first day of each period, beside the test project's last-day and average balances.
+AVERAGE_BALANCE = "        non_additive_dimension: {name: snapshot_date, window_choice: average}\n"
+OPENING_BALANCE = """      - name: opening_value
+        agg: sum
+        expr: value
+        non_additive_dimension: {name: snapshot_date, window_choice: first}
 """
 
 
@@ -61,7 +83,8 @@ def combined_graph(tmp_path_factory):
     project = tmp_path_factory.mktemp("project") / "project"
     shutil.copytree(PROJECT, project)
     metrics = project / "metrics" / "sales.yml"
-    metrics.write_text(metrics.read_text(encoding="utf-8") + MORE_KPIS, encoding="utf-8")
+    text = metrics.read_text(encoding="utf-8").replace(AVERAGE_BALANCE, AVERAGE_BALANCE + OPENING_BALANCE)
+    metrics.write_text(text + MORE_KPIS, encoding="utf-8")
     return load_graph(project)
 
 
@@ -152,11 +175,101 @@ def test_no_generated_model_orders_its_rows(built, relation):
             assert not stray, f"{name}: {stray[0].sql()}"
 
 
+def _simple_thin(graph, built) -> list[str]:
+    """The simple KPIs and inputs that read their source's measures model."""
+    names = [n for n in built if n.startswith(("kpi__", "metric__")) and "ref('measures__" in built[n]]
+    return sorted(n.split("__", 1)[1] for n in names)
+
+
+SIMPLE_THIN = (
+    "avg_inventory",
+    "big_line_revenue",
+    "big_lines_spine_kpi",
+    "inventory_value",
+    "largest_line_kpi",
+    "lines",
+    "lines_filled_kpi",
+    "multi_unit_lines_kpi",
+    "opening_value_kpi",
+    "revenue",
+    "units",
+)
+
+
+def test_simple_kpis_pick_their_column_from_the_sources_measures_model(combined_graph, built):
+    """Simple KPIs and inputs over additive measures (sums, counts, extremes, filtered, joined to the time spine) read
+    one measures model of the sales lines, which adds each measure once per period and breakdown, and balances (last,
+    first day, daily mean) one of the inventory; the KPI model is small and reads nothing else."""
+    assert tuple(_simple_thin(combined_graph, built)) == SIMPLE_THIN
+    for name in ("kpi__revenue", "kpi__units", "metric__lines", "kpi__lines_filled_kpi"):
+        assert set(re.findall(r"ref\('(\w+)'\)", built[name])) - {"metricflow_time_spine"} == {"measures__sales"}
+        assert "UNION" not in built[name] and len(built[name]) < 6_000
+    assert set(re.findall(r"ref\('(\w+)'\)", built["kpi__inventory_value"])) == {"measures__inventory"}
+    for measures in (built["measures__sales"], built["measures__inventory"]):
+        assert measures.count("ref(") == 1 and "UNION" not in measures
+
+
+@pytest.mark.parametrize("name", SIMPLE_THIN)
+@pytest.mark.parametrize("start", [EARLIEST, date(2024, 2, 11), date(2025, 2, 1)])
+def test_simple_kpi_returns_the_rows_of_the_kpi_from_the_rollup(combined_graph, relation, con, built, name, start):
+    """From a window start, the measures model holds every period from the window's floor at each grain on: the
+    simple KPI's rows equal those of the KPI computed period by period (same periods, members, NULL members, fill)."""
+    graph = combined_graph
+    model = f"kpi__{name}" if f"kpi__{name}" in built else f"metric__{name}"
+    shape = None
+    if model.startswith("metric__"):
+        plan = plan_combined(graph, _kpis(graph), ())
+        shape = (plan.input_models[model].grains, plan.input_models[model].breakdowns)
+    from_facts, _ = _kpi_model(
+        graph, graph.metrics[name], value_columns(graph), "duckdb", frozenset(), None, None, shape
+    )
+    want = con.execute(_runnable(from_facts, relation, start)).fetchall()
+    got = con.execute(_runnable(built[model], relation, start)).fetchall()
+    assert (want or start != EARLIEST) and _normalise(got) == _normalise(want)  # inventory ends before 2025
+
+
+@pytest.mark.parametrize("name", ["revenue_ytd", "lines_mtd_kpi"])
+@pytest.mark.parametrize("start", [EARLIEST, date(2024, 2, 11), date(2025, 2, 1)])
+def test_grain_to_date_kpi_is_one_model_for_all_grains(combined_graph, relation, con, built, name, start):
+    """Year and month to date (a sum; a count at day, week and month) as one model reading the daily rollup
+    once, with the rows of the KPI computed period by period, over all history and from a window start."""
+    text = built[f"kpi__{name}"]
+    assert set(re.findall(r"ref\('(\w+)'\)", text)) == {"rollup__sales", "metricflow_time_spine"}
+    assert "UNION" not in text and len(text) < 6_000
+    graph = combined_graph
+    from_facts, _ = _kpi_model(graph, graph.metrics[name], value_columns(graph), "duckdb", frozenset())
+    want = con.execute(_runnable(from_facts, relation, start)).fetchall()
+    got = con.execute(_runnable(text, relation, start)).fetchall()
+    assert want and _normalise(got) == _normalise(want)
+
+
+@pytest.mark.parametrize("name", ["units", "lines_filled_kpi"])
+@pytest.mark.parametrize("start", [EARLIEST, date(2025, 2, 1)])
+def test_simple_people_kpi_counts_the_people_of_each_cell(combined_graph, relation, con, built, name, start):
+    """units and lines (filled on the time spine) as people KPIs counted by order_count: read from the measures model
+    and joined to order_count's model, their cells and populations are those computed from the facts."""
+    graph = combined_graph
+    columns = value_columns(graph)
+    metric = graph.metrics[name]
+    read = MeasureModels(graph, RollupCatalog(graph)).read(metric, tuple(metric.kpi.grains), breakdowns_of(metric))
+    population = plan_combined(graph, _kpis(graph), (name,), "order_count", (name,)).populations[name]
+    text = _simple_model(graph, metric, read, tuple(metric.kpi.grains), columns, "duckdb", population)
+    assert set(re.findall(r"ref\('(\w+)'\)", text)) - {"metricflow_time_spine"} == {
+        "measures__sales",
+        "kpi__order_count",
+    }
+    from_facts, _ = _kpi_model(graph, metric, columns, "duckdb", frozenset(), None, "order_count")
+    want = con.execute(_runnable(from_facts, relation, start)).fetchall()
+    got = con.execute(_runnable(text, relation, start)).fetchall()
+    assert want and _normalise(got) == _normalise(want)
+    assert all(row[-1] is not None for row in got)
+
+
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_combined_models_parse_back_in_every_dialect(combined_graph, relation, tmp_path, dialect):
-    """The thin KPI models, the input models and the GROUPING SETS rollups are SQL of each warehouse kpiflow writes
-    for (Jinja stripped)."""
+    """The KPI models (thin ratios, simple KPIs over measures models), the input models, the measures models and the
+    GROUPING SETS rollups are SQL of each warehouse kpiflow writes for (Jinja stripped)."""
     files = {f.path.stem: f.content for f in generate(combined_graph, tmp_path, dialect)}
-    for name in [*(f"kpi__{n}" for n in THIN), *(n for n in files if n.startswith(("metric__", "rollup__")))]:
+    for name in [n for n in files if n.startswith(BUILD_ORDER)]:
         sql = _runnable(files[name], relation, EARLIEST)
         assert sqlglot.parse_one(sql, read=dialect) is not None, name

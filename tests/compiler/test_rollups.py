@@ -176,6 +176,7 @@ def test_dbt_writer_writes_incremental_rollups_the_kpi_models_read(graph, tmp_pa
     for text in (rollup, files["kpi__revenue.sql"]):  # the window start is queried once per model, not per scan
         assert text.count("kpiflow_window_start()") == 1
         assert "{%- set kpiflow_window_start_value = kpiflow_window_start() %}" in text
-    assert "{{ ref('rollup__sales') }}" in files["kpi__revenue.sql"]
+    assert "{{ ref('rollup__sales') }}" in files["measures__sales.sql"]  # revenue's periods add its days
+    assert "{{ ref('measures__sales') }}" in files["kpi__revenue.sql"]
     assert "{{ ref('rollup__sales') }}" not in files["kpi__order_count.sql"]  # count_distinct: facts
     assert "name: rollup__sales" in files["_generated.yml"]

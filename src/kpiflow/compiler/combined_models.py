@@ -15,7 +15,7 @@ from the facts as before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 
@@ -75,6 +75,7 @@ class CombinedMetric:
 class CombinedPlan:
     thin: dict[str, CombinedMetric]  # KPI -> its inputs' models, inputs before the KPIs reading them
     input_models: dict[str, MetricModel]  # model name -> a `metric__` model some thin KPI reads
+    populations: dict[str, CombinedInput] = field(default_factory=dict)  # simple people KPI -> its count's model
 
 
 def breakdowns_of(metric: MetricSpec) -> tuple[tuple[str, ...], ...]:
@@ -84,10 +85,15 @@ def breakdowns_of(metric: MetricSpec) -> tuple[tuple[str, ...], ...]:
 
 
 def plan_combined(
-    graph: SemanticGraph, kpis: list[MetricSpec], people_kpis: tuple[str, ...], count_metric: str | None = None
+    graph: SemanticGraph,
+    kpis: list[MetricSpec],
+    people_kpis: tuple[str, ...],
+    count_metric: str | None = None,
+    counted: tuple[str, ...] = (),
 ) -> CombinedPlan:
     """Which ratio and derived KPIs are thin, and the `metric__` models of their inputs that are not KPIs.
-    `people_kpis` carry the people each cell covers, counted by `count_metric` (privacy.py)."""
+    `people_kpis` carry the people each cell covers, counted by `count_metric` (privacy.py); so do the `counted`
+    simple KPIs read from their source's measures model (measure_models.py), which read the count's model."""
     by_name = {m.name: m for m in kpis}
     thin: dict[str, CombinedMetric] = {}
     needs: dict[str, tuple[set[str], set[tuple[str, ...]]]] = {}
@@ -117,6 +123,10 @@ def plan_combined(
             taken = {i.name for i in named} | set(_OWN_CTES)
             population = read(metric, count_metric, count_metric if count_metric not in taken else "population")
         thin[metric.name] = CombinedMetric(metric.name, metric.type, named, metric.expr, population)
+    populations = {}
+    for name in counted:
+        assert count_metric is not None
+        populations[name] = read(by_name[name], count_metric, "population")
     input_models = {
         model: MetricModel(
             model.removeprefix(METRIC_MODEL_PREFIX),
@@ -126,7 +136,7 @@ def plan_combined(
         )
         for model, (grains, breakdowns) in sorted(needs.items())
     }
-    return CombinedPlan(_inputs_first(thin), input_models)
+    return CombinedPlan(_inputs_first(thin), input_models, populations)
 
 
 def _offset(window: str | None) -> tuple[int, str] | None:
@@ -216,8 +226,8 @@ def combined_query(
         period = _shifted(item.offset, grains) if item.offset else col("period_start")
         rows = _select(*keys[:1], alias(period, "period_start"), *keys[2:], "value")
         rows = rows.from_(dbt_ref_relation(item.model), copy=False)
-        rows = rows.where(_one_of(col("grain"), grains), copy=False)
-        rows = rows.where(_one_of(col("dimension_set"), labels), copy=False)
+        rows = rows.where(one_of(col("grain"), grains), copy=False)
+        rows = rows.where(one_of(col("dimension_set"), labels), copy=False)
         if window_floor is not None:
             rows = rows.where(exp.GTE(this=period.copy(), expression=window_floor.copy()), copy=False)
         query = query.with_(item.name, as_=rows, copy=False)
@@ -231,9 +241,9 @@ def combined_query(
     final = _select(
         alias(exp.Literal.string(combined.metric), "kpi"),
         *(col(key, "cells") for key in keys[:3]),
-        *(col(c, "cells") if c in own_columns else alias(_null(VARCHAR), c) for c in columns),
+        *(col(c, "cells") if c in own_columns else alias(typed_null(VARCHAR), c) for c in columns),
         alias(_formula(combined), "value"),
-        alias(_population(combined.population), "population"),
+        alias(population_value(combined.population), "population"),
     ).from_(table("cells"), copy=False)
     for item in reads:
         on = exp.and_(
@@ -263,7 +273,7 @@ def _shifted(offset: tuple[int, str], grains: tuple[str, ...]) -> exp.Expression
     return exp.Case(this=col("grain"), ifs=[exp.If(this=exp.Literal.string(g), true=period) for g, period in moved])
 
 
-def _one_of(column: exp.Expression, values: list[str] | tuple[str, ...]) -> exp.Expression:
+def one_of(column: exp.Expression, values: list[str] | tuple[str, ...]) -> exp.Expression:
     return exp.In(this=column, expressions=[exp.Literal.string(v) for v in values])
 
 
@@ -273,14 +283,14 @@ def _filled(value: exp.Expression, item: CombinedInput) -> exp.Expression:
     return exp.Coalesce(this=value, expressions=[fill_literal(item.fill_nulls_with)])
 
 
-def _population(count: CombinedInput | None) -> exp.Expression:
+def population_value(count: CombinedInput | None) -> exp.Expression:
     """The people a cell covers (0 when the count metric has no row for it), for privacy_suppression; NULL for a KPI
     without a privacy count."""
     if count is None:
-        return _null(BIGINT)
+        return typed_null(BIGINT)
     people = exp.Coalesce(this=col("value", count.name), expressions=[exp.Literal.number(0)])
     return exp.Cast(this=people, to=BIGINT.copy())
 
 
-def _null(of_type: exp.DataType) -> exp.Expression:
+def typed_null(of_type: exp.DataType) -> exp.Expression:
     return exp.Cast(this=exp.null(), to=of_type.copy())
