@@ -134,5 +134,18 @@ def test_the_nightly_refuses_a_target_it_is_not_wired_to(
     stderr = done.stderr.replace("\n", "")
     assert "KPIFLOW_TARGET=lake is a spark target" in stderr
     assert "runs on duckdb and postgres warehouses only" in stderr
+
+
+def test_ensure_demo_data_is_refused_on_a_postgres_target(
+    warehouse: Warehouse, kpiflow_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It would create a DuckDB demo file beside a PostgreSQL warehouse: refused before anything runs."""
+    monkeypatch.setenv("KPIFLOW_TARGET", "pg")
+    done = kpiflow_cli("run", "--ensure-demo-data", "--quiet", stages=Stages())
+    assert done.returncode == 2, done.stderr
+    stderr = done.stderr.replace("\n", "")
+    assert "--ensure-demo-data creates and extends a DuckDB demo file; KPIFLOW_TARGET=pg is a postgres" in stderr
+    assert "kpiflow demo-data --append-through DAY" in stderr
+    assert not warehouse.settings.warehouse_path.exists()
     assert "Traceback" not in done.stderr
     assert not list(warehouse.settings.state_dir.glob("**/last_run*"))

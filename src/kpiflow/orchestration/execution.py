@@ -28,12 +28,19 @@ class RunOutcome:
 NIGHTLY_DIALECTS = ("duckdb", "postgres")  # the engines the whole nightly is wired and tested on
 
 
-def ensure_nightly_runs_on(settings: Settings) -> None:
+def ensure_nightly_runs_on(settings: Settings, *, ensure_demo_data: bool = False) -> None:
     """Refuse a target the nightly is not wired to before anything runs, rather than check and build there and stop
-    at publish (docs/operations.md, 'Warehouse interface')."""
+    at publish (docs/operations.md, 'Warehouse interface'); and --ensure-demo-data, which creates and extends a DuckDB
+    demo file, on any other engine."""
     from kpiflow.compiler.dialects import target_dialect
 
     dialect = target_dialect(settings)
+    if ensure_demo_data and dialect != "duckdb":
+        raise UserInputError(
+            f"--ensure-demo-data creates and extends a DuckDB demo file; KPIFLOW_TARGET={settings.target} is a "
+            f"{dialect} target. Load the demo there with `kpiflow demo-data` (and land new days with "
+            "`kpiflow demo-data --append-through DAY`), then run without --ensure-demo-data (docs/postgres.md)."
+        )
     if dialect not in NIGHTLY_DIALECTS:
         raise UserInputError(
             f"KPIFLOW_TARGET={settings.target} is a {dialect} target: the nightly run (kpiflow run, backfill, serve) "
@@ -45,7 +52,7 @@ def ensure_nightly_runs_on(settings: Settings) -> None:
 
 def run_nightly_once(settings: Settings, request: RunOptions) -> RunOutcome:
     """Run the flow in this process; the flow run is recorded by Prefect's local API."""
-    ensure_nightly_runs_on(settings)
+    ensure_nightly_runs_on(settings, ensure_demo_data=request.ensure_demo_data)
     configure_prefect(settings)
     from kpiflow.orchestration.flow import nightly
 
