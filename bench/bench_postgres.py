@@ -58,7 +58,7 @@ def kpiflow(env: dict[str, str], *args: str, without_gate: bool = False) -> tupl
     """Run the CLI; its wall seconds and stdout. A failure stops the benchmark with the command's output."""
     command = [str(Path(sys.executable).parent / "kpiflow"), *args]
     if without_gate:
-        sys.path.insert(0, str(REPO / "tests" / "postgres"))
+        sys.path[:0] = [str(REPO / "tests"), str(REPO / "tests" / "postgres")]
         from test_pg_run import _CLI_WITHOUT_GATE  # the one copy of that workaround
 
         command = [sys.executable, "-c", _CLI_WITHOUT_GATE, *args]
