@@ -108,3 +108,36 @@ def test_postgres_type_maps_duckdb_types(duckdb_type: str, expected: str) -> Non
 def test_an_unmapped_type_names_the_column() -> None:
     with pytest.raises(UserInputError, match=r"raw\.t\.c: DuckDB type MAP\(VARCHAR, INTEGER\)"):
         postgres_type("MAP(VARCHAR, INTEGER)", "raw.t.c")
+
+
+def test_append_through_lands_the_duckdb_append_under_the_views_on_raw(
+    loaded: tuple[PostgresServer, str, Path, str], tmp_path: Path
+) -> None:
+    """`demo-data --append-through` on PostgreSQL: the same rows as the DuckDB append, with a dbt staging view on a
+    raw table (PostgreSQL refuses to drop a table a view reads: the replaced tables are emptied, not dropped)."""
+    from kpiflow.config import PostgresConnection
+    from kpiflow.demo import append_demo_days
+    from kpiflow.demo.postgres import append_demo_days_in_postgres
+
+    server, dbname, _, _ = loaded
+    through = date(2024, 3, 2)
+    with psycopg.connect(server.conninfo(dbname), autocommit=True) as connection:
+        connection.execute("create schema if not exists staging")
+        connection.execute("create or replace view staging.stg_stores as select * from raw.stores")
+    loader = PostgresConnection(server.host, server.port, "loader", dbname, PASSWORD)
+    summary = append_demo_days_in_postgres(loader, through)
+    assert (summary.end, summary.action) == (through, "appended")
+    duckdb_file = tmp_path / "appended.duckdb"
+    generate_demo_warehouse(duckdb_file, scale=SCALE, start=START, end=END, seed=SEED)
+    append_demo_days(duckdb_file, through)
+    with duckdb.connect(str(duckdb_file), read_only=True) as duck, psycopg.connect(server.conninfo(dbname)) as pg:
+        for table in (*DEMO_TABLES, META_TABLE):
+            duck_rows = duck.execute(f'select * from raw."{table}"').fetchall()
+            pg_rows = pg.execute(f'select * from raw."{table}"').fetchall()
+            assert checksum(pg_rows) == checksum(duck_rows), table
+        assert pg.execute("select count(*) from staging.stg_stores").fetchone() == (len(duck_rows_of(duck)),)
+    assert append_demo_days_in_postgres(loader, through).action == "unchanged"
+
+
+def duck_rows_of(duck: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return duck.execute("select * from raw.stores").fetchall()

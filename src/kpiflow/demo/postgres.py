@@ -140,7 +140,9 @@ def postgres_has_demo_data(connection: PostgresConnection) -> bool:
 
 
 def _copy_table(source: duckdb.DuckDBPyConnection, target: psycopg.Connection, table: str) -> None:
-    """Recreate raw.<table> with the DuckDB table's columns and COPY its rows in."""
+    """Replace raw.<table>'s rows with the DuckDB table's and COPY them in. A table with the same columns is emptied,
+    not dropped: dbt's staging views read it, and PostgreSQL refuses to drop a table a view depends on. A table whose
+    columns changed (an older generator) is dropped with the views on it, which the next dbt build recreates."""
     from psycopg import sql
 
     columns = source.execute(
@@ -148,13 +150,21 @@ def _copy_table(source: duckdb.DuckDBPyConnection, target: psycopg.Connection, t
         "where table_schema = ? and table_name = ? order by ordinal_position",
         [RAW_SCHEMA, table],
     ).fetchall()
+    wanted = [(name, postgres_type(kind, f"{RAW_SCHEMA}.{table}.{name}")) for name, kind in columns]
+    existing = target.execute(
+        "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+        "where a.attrelid = to_regclass(%s) and a.attnum > 0 and not a.attisdropped order by a.attnum",
+        [f'{RAW_SCHEMA}."{table}"'],
+    ).fetchall()
     relation = sql.Identifier(RAW_SCHEMA, table)
-    definitions = sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(postgres_type(kind, f"{RAW_SCHEMA}.{table}.{name}")))
-        for name, kind in columns
-    )
-    target.execute(sql.SQL("drop table if exists {}").format(relation))
-    target.execute(sql.SQL("create table {} ({})").format(relation, definitions))
+    if [tuple(row) for row in existing] == wanted:
+        target.execute(sql.SQL("truncate table {}").format(relation))
+    else:
+        definitions = sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in wanted
+        )
+        target.execute(sql.SQL("drop table if exists {} cascade").format(relation))
+        target.execute(sql.SQL("create table {} ({})").format(relation, definitions))
     _copy_rows(source, target, table, f'select * from {RAW_SCHEMA}."{table}"')
 
 
