@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from bench_nightly import REPO, STAGES, copy_project, machine
 
-ENGINES = ("duckdb", "postgres")
+ENGINES = ("postgres", "duckdb")  # PostgreSQL first: a stopped benchmark has measured it
 RUNS = ("full", "nightly")
 BENCH_ROLE, BENCH_DATABASE = "kpiflow_bench", "kpiflow_bench"
 
@@ -71,18 +72,21 @@ def kpiflow(env: dict[str, str], *args: str, without_gate: bool = False) -> tupl
 
 
 def bench_engine(
-    env: dict[str, str], scale: float, start: date, run_date: date, seed: int, without_gate: bool
+    env: dict[str, str], scale: float, start: date, run_date: date, seed: int, engine: str, without_gate: bool
 ) -> dict[str, dict]:
-    """Demo, full run, next day landed, nightly: seconds of each, and the stages of both runs."""
+    """Demo, full run, next day landed, nightly: seconds of each, and the stages of both runs (each row printed as
+    soon as it is measured, so a long benchmark that is stopped keeps what it measured)."""
     demo_seconds, _ = kpiflow(env, "demo-data", "--scale", str(scale), "--start", str(start), "--end", str(run_date),
                               "--seed", str(seed), "--quiet")  # fmt: skip
-    results = {"demo": {"wall": demo_seconds}}
+    print(f"demo-data at scale {scale:g} on {engine}: {demo_seconds:.1f} s", flush=True)
+    results = {}
     for label, day in zip(RUNS, (run_date, run_date + timedelta(days=1)), strict=True):
         if label == "nightly":
             kpiflow(env, "demo-data", "--append-through", str(day), "--quiet")
         seconds, stdout = kpiflow(env, "run", "--date", str(day), "--json", "--quiet", without_gate=without_gate)
         stages = {stage["name"]: stage["seconds"] for stage in json.loads(stdout)["stages"]}
         results[label] = {"wall": seconds, **stages}
+        print(_row(scale, label, engine, results[label]), flush=True)
     return results
 
 
@@ -101,21 +105,22 @@ def bench_scale(folder: Path, pg: dict[str, str], args: argparse.Namespace, scal
         if engine == "postgres":
             env |= {**pg, "KPIFLOW_TARGET": "pg"}
         without_gate = engine == "postgres" and args.postgres_without_gate
-        results[engine] = bench_engine(env, scale, args.start, args.date, args.seed, without_gate)
+        results[engine] = bench_engine(env, scale, args.start, args.date, args.seed, engine, without_gate)
     return results
 
 
-def print_table(scale: float, results: dict) -> None:
-    columns = ("wall", *STAGES)
+COLUMNS = ("wall", *STAGES)
+
+
+def _row(scale: float, label: str, engine: str, seconds: dict[str, float]) -> str:
+    return f"| {scale:g} | {label} | {engine} | " + " | ".join(f"{seconds.get(name, 0):.1f}" for name in COLUMNS) + " |"
+
+
+def print_ratios(scale: float, results: dict) -> None:
     for label in RUNS:
-        rows = {engine: results[engine][label] for engine in ENGINES}
-        for engine, row in rows.items():
-            cells = " | ".join(f"{row.get(name, 0):.1f}" for name in columns)
-            print(f"| {scale:g} | {label} | {engine} | {cells} |", flush=True)
-        ratios = " | ".join(_ratio(rows["postgres"].get(name, 0), rows["duckdb"].get(name, 0)) for name in columns)
+        pg, duck = results["postgres"][label], results["duckdb"][label]
+        ratios = " | ".join(_ratio(pg.get(name, 0), duck.get(name, 0)) for name in COLUMNS)
         print(f"| {scale:g} | {label} | pg/DuckDB | {ratios} |", flush=True)
-    demo = {engine: results[engine]["demo"]["wall"] for engine in ENGINES}
-    print(f"demo-data at scale {scale:g}: DuckDB {demo['duckdb']:.1f} s, PostgreSQL (COPY) {demo['postgres']:.1f} s")
 
 
 def _ratio(pg_seconds: float, duckdb_seconds: float) -> str:
@@ -123,6 +128,7 @@ def _ratio(pg_seconds: float, duckdb_seconds: float) -> str:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still stop the throwaway server
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0])
     parser.add_argument("--start", type=date.fromisoformat, default=date(2025, 1, 1), help="first day of the demo")
@@ -138,7 +144,7 @@ def main() -> None:
     with postgres_env() as pg:
         for scale in args.scales:
             with tempfile.TemporaryDirectory(prefix="kpiflow-bench-postgres-") as tmp:
-                print_table(scale, bench_scale(Path(tmp), pg, args, scale))
+                print_ratios(scale, bench_scale(Path(tmp), pg, args, scale))
     print(f"load average now {os.getloadavg()[0]:.1f}")
 
 
