@@ -1,0 +1,192 @@
+"""The real `kpiflow` CLI on a DuckDB file and on a PostgreSQL database side by side, for the tests that run whole
+nights on both (tests/postgres/test_pg_run.py, test_pg_nightly_commands.py): each side's environment, the demo loaded
+into both, and the published marts compared row for row."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg
+from pg_server import PostgresServer
+from psycopg import sql
+
+from kpiflow.config import Settings
+from kpiflow.warehouse import TableFingerprint, warehouse_for
+from kpiflow.warehouse.fingerprints import fingerprint_schemas
+
+REPO = Path(__file__).resolve().parents[1]
+KPIFLOW = str(Path(sys.executable).parent / "kpiflow")
+REL_TOL = 1e-9
+# Every published table the issue names; the wide marts are found in the DuckDB build (every marts.mart_*).
+NAMED = ("marts.kpi_values", "marts.kpi_achievement", "marts.scorecard_results", "payroll.payouts")
+
+
+@dataclass(frozen=True)
+class Side:
+    """One warehouse and the environment its CLI runs with."""
+
+    env: dict[str, str]
+    state_dir: Path
+
+    def command(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`kpiflow args...` as a user runs it, with this side's environment; no password in what it prints."""
+        done = subprocess.run(
+            [KPIFLOW, *args], env={**os.environ, **self.env}, cwd=self.state_dir, capture_output=True, text=True,
+            check=False,
+        )  # fmt: skip
+        password = self.env.get("KPIFLOW_PG_PASSWORD")
+        assert not password or password not in done.stdout + done.stderr
+        return done
+
+
+def kpiflow(side: Side, *args: str) -> dict[str, Any] | str:
+    """`kpiflow args...`, which must succeed: its JSON with --json, else its output."""
+    done = side.command(*args)
+    assert done.returncode == 0, f"kpiflow {' '.join(args)}:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+    return json.loads(done.stdout) if "--json" in args else done.stdout
+
+
+def demo_sides(
+    server: PostgresServer, root: Path, *, dbname: str, user: str, password: str, demo: dict[str, Any]
+) -> tuple[Side, Side]:
+    """A DuckDB side and a PostgreSQL side (a fresh database owned by `user`, who may create the reader roles), both
+    loaded with the same demo by `kpiflow demo-data` (demo: scale, start, end, seed)."""
+    server.create_database(dbname)
+    with psycopg.connect(server.conninfo(dbname), autocommit=True) as connection:
+        if not connection.execute("select 1 from pg_roles where rolname = %s", [user]).fetchone():
+            connection.execute(sql.SQL("create role {} login createrole").format(sql.Identifier(user)))
+        connection.execute(sql.SQL("alter role {} password {}").format(sql.Identifier(user), sql.Literal(password)))
+        connection.execute(
+            sql.SQL("alter database {} owner to {}").format(sql.Identifier(dbname), sql.Identifier(user))
+        )
+    common = {"KPIFLOW_PROJECT_DIR": str(REPO), "KPIFLOW_DEMO_SCALE": str(demo["scale"])}
+    duck = Side(
+        {
+            **common,
+            "KPIFLOW_TARGET": "dev",
+            "KPIFLOW_WAREHOUSE": str(root / "duck" / "kpiflow.duckdb"),
+            "KPIFLOW_MARTS": str(root / "duck" / "marts.duckdb"),
+        },
+        root / "duck" / "state",
+    )
+    pg = Side(
+        {
+            **common,
+            **server.env(dbname),
+            "KPIFLOW_PG_USER": user,
+            "KPIFLOW_PG_PASSWORD": password,
+            "KPIFLOW_TARGET": "pg",
+            "KPIFLOW_WAREHOUSE": str(root / "pg" / "kpiflow.duckdb"),  # only its folder is used: run state
+            "KPIFLOW_MARTS": str(root / "pg" / "marts.duckdb"),
+        },
+        root / "pg" / "state",
+    )
+    for side in (duck, pg):
+        side.state_dir.mkdir(parents=True)
+        kpiflow(side, "demo-data", "--scale", str(demo["scale"]), "--start", str(demo["start"]),
+                "--end", str(demo["end"]), "--seed", str(demo["seed"]), "--quiet")  # fmt: skip
+    return duck, pg
+
+
+def connect(pg: Side, **settings: Any) -> psycopg.Connection[tuple[Any, ...]]:
+    """A psycopg connection as the side's build user."""
+    env = pg.env
+    return psycopg.connect(
+        host=env["KPIFLOW_PG_HOST"], port=env["KPIFLOW_PG_PORT"], dbname=env["KPIFLOW_PG_DBNAME"],
+        user=env["KPIFLOW_PG_USER"], password=env["KPIFLOW_PG_PASSWORD"], **settings,
+    )  # fmt: skip
+
+
+def published_fingerprints(side: Side) -> dict[str, TableFingerprint]:
+    """Every published table's fingerprint, read through kpiflow's warehouse as the side's user."""
+    with environment(side.env):
+        warehouse = warehouse_for(Settings.from_env())
+        with warehouse.read_published() as session:
+            return fingerprint_schemas(session)
+
+
+@contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    before = dict(os.environ)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
+
+
+def _duckdb_tables(side: Side) -> dict[str, tuple[list[str], list[tuple]]]:
+    with duckdb.connect(side.env["KPIFLOW_MARTS"], read_only=True) as con:
+        names = con.execute(
+            "select table_catalog, table_schema, table_name from information_schema.tables "
+            "where table_schema in ('marts', 'payroll') and table_catalog = current_database() order by 2, 3"
+        ).fetchall()
+        tables = {}
+        for catalog, schema, table in names:  # the file is named marts too: name the catalog
+            cursor = con.execute(f'select * from "{catalog}"."{schema}"."{table}"')
+            tables[f"{schema}.{table}"] = ([d[0] for d in cursor.description], cursor.fetchall())
+    return tables
+
+
+def _postgres_rows(pg: Side, name: str) -> tuple[list[str], list[tuple]]:
+    with connect(pg) as con:
+        cursor = con.execute(f"select * from {name}")
+        return [d.name for d in cursor.description or ()], cursor.fetchall()
+
+
+def _sort_key(row: tuple) -> tuple:
+    return tuple(
+        (0, "") if v is None else (1, round(float(v), 6)) if isinstance(v, float | Decimal) else (2, str(v))
+        for v in row
+    )
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None:
+            return a is b
+        return math.isclose(float(a), float(b), rel_tol=REL_TOL, abs_tol=1e-12)  # type: ignore[arg-type]
+    return a == b  # Decimals exact, dates, text
+
+
+def assert_published_equal(pg: Side, duck: Side) -> None:
+    """Every row of the named marts and of every wide mart published on PostgreSQL equals DuckDB's (doubles within
+    1e-9 relative, Decimals exact)."""
+    tables = _duckdb_tables(duck)
+    wide = [name for name in tables if name.startswith("marts.mart_")]
+    assert wide and set(NAMED) <= set(tables)
+    for name in (*NAMED, *wide):
+        duck_columns, duck_rows = tables[name]
+        pg_columns, pg_rows = _postgres_rows(pg, name)
+        assert pg_columns == duck_columns, name
+        assert len(pg_rows) == len(duck_rows) > 0, name
+        for d_row, p_row in zip(sorted(duck_rows, key=_sort_key), sorted(pg_rows, key=_sort_key), strict=True):
+            differing = [(c, d, p) for c, d, p in zip(duck_columns, d_row, p_row, strict=True) if not _same(d, p)]
+            assert differing == [], f"{name} row {d_row}"
+
+
+def build_stage_headline(result: dict[str, Any]) -> str:
+    """What the build stage of a `kpiflow run --json` result said (full rebuild / incremental from ...)."""
+    (build,) = [stage for stage in result["stages"] if stage["name"] == "build"]
+    return str(build["headline"])
+
+
+def published_days(pg: Side) -> list[date]:
+    """The run dates of the publish log, in publish order."""
+    with connect(pg) as con:
+        rows = con.execute("select run_date from kpiflow_state._kpiflow_publish group by run_id, run_date "
+                           "order by min(published_at)").fetchall()  # fmt: skip
+    return [day for (day,) in rows]
