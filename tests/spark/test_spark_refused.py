@@ -9,7 +9,6 @@ import pytest
 from kpiflow.config import Settings
 from kpiflow.errors import UserInputError
 from kpiflow.orchestration.execution import ensure_nightly_runs_on
-from kpiflow.warehouse import warehouse_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,8 +20,3 @@ def spark_settings(tmp_path: Path) -> Settings:
 def test_the_nightly_refuses_a_spark_target(tmp_path: Path) -> None:
     with pytest.raises(UserInputError, match="spark target"):
         ensure_nightly_runs_on(spark_settings(tmp_path))
-
-
-def test_kpiflow_has_no_spark_warehouse_engine_yet(tmp_path: Path) -> None:
-    with pytest.raises(UserInputError, match="no spark warehouse"):
-        warehouse_for(spark_settings(tmp_path))

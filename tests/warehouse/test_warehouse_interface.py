@@ -116,5 +116,5 @@ def test_the_factory_picks_duckdb_for_a_duckdb_target(tmp_path: Path) -> None:
 
 
 def test_the_factory_names_a_target_without_an_engine(tmp_path: Path) -> None:
-    with pytest.raises(UserInputError, match="KPIFLOW_TARGET=dev is a spark target"):
-        warehouse_for(_settings(tmp_path, "spark"))
+    with pytest.raises(UserInputError, match="KPIFLOW_TARGET=dev is a snowflake target"):
+        warehouse_for(_settings(tmp_path, "snowflake"))

@@ -47,7 +47,13 @@ def warehouse_for(settings: Settings) -> Warehouse:
         from kpiflow.warehouse.postgres import PostgresWarehouse
 
         return PostgresWarehouse(PostgresConnection.from_env())
+    if dialect == "spark":
+        from kpiflow.warehouse.spark import SparkWarehouse
+        from kpiflow.warehouse.spark_session import spark_dir
+
+        return SparkWarehouse(spark_dir(settings.project_dir))
     raise UserInputError(
         f"KPIFLOW_TARGET={settings.target} is a {dialect} target, and kpiflow has no {dialect} warehouse yet "
-        "(supported: duckdb, postgres). Run with a duckdb target, or see docs/operations.md, 'Warehouse interface'."
+        "(supported: duckdb, postgres, spark). Run with a duckdb target, or see docs/operations.md, "
+        "'Warehouse interface'."
     )

@@ -11,7 +11,7 @@ from kpiflow.errors import RunFailed
 from kpiflow.warehouse.interface import Session, TableFingerprint
 
 PUBLISHED_SCHEMAS: tuple[str, ...] = ("marts", "payroll")
-_ROW_ALIAS = "kpiflow_row__"
+ROW_ALIAS = "kpiflow_row__"  # the table alias that stands for a whole row in row_hash_sql
 
 
 def quote_identifier(name: str) -> str:
@@ -21,7 +21,7 @@ def quote_identifier(name: str) -> str:
 def fingerprint_table(session: Session, schema: str, name: str) -> TableFingerprint:
     relation = f"{quote_identifier(schema)}.{quote_identifier(name)}"
     row_count, checksum = session.execute(
-        f"select count(*), {session.checksum_sql(_ROW_ALIAS)} from {relation} as {_ROW_ALIAS}"
+        f"select count(*), {session.checksum_sql(ROW_ALIAS)} from {relation} as {ROW_ALIAS}"
     ).fetchone() or (0, "0")
     return TableFingerprint(schema=schema, name=name, row_count=int(row_count), checksum=str(checksum))
 

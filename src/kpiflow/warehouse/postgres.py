@@ -19,6 +19,7 @@ from psycopg import errors
 
 from kpiflow.config import PostgresConnection
 from kpiflow.errors import UserInputError
+from kpiflow.warehouse.build_schemas import BUILD_RENAMES
 from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS, quote_identifier
 from kpiflow.warehouse.interface import (
     AccessDenied,
@@ -37,15 +38,6 @@ from kpiflow.warehouse.table_rows import NULL_MARK, text_rows
 _MISSING = (errors.UndefinedTable, errors.UndefinedColumn, errors.InvalidSchemaName)
 _CONFLICTS = (errors.SerializationFailure, errors.DeadlockDetected, errors.LockNotAvailable)
 _SESSION_SETTINGS = "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET TimeZone = 'UTC'"
-BUILD_SUFFIX = "__build"  # dbt builds each published schema under this suffix (macros/generate_schema_name.sql)
-
-
-def build_schema(schema: str) -> str:
-    """Where dbt and the scorecards build the copy of a published schema (`marts` -> `marts__build`)."""
-    return schema + BUILD_SUFFIX
-
-
-BUILD_RENAMES: SchemaRenames = tuple((schema, build_schema(schema)) for schema in PUBLISHED_SCHEMAS)
 
 
 class ConcurrentConflict(WarehouseError):

@@ -19,9 +19,10 @@ from datetime import date, datetime
 
 from kpiflow.config import PostgresConnection
 from kpiflow.errors import RunFailed, UserInputError
+from kpiflow.warehouse.build_schemas import build_schema
 from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS, quote_identifier, verify_copy
 from kpiflow.warehouse.interface import TableFingerprint
-from kpiflow.warehouse.postgres import ConcurrentConflict, PostgresSession, build_schema
+from kpiflow.warehouse.postgres import ConcurrentConflict, PostgresSession
 
 PREVIOUS_SUFFIX = "__previous"
 PUBLISH_LOG_TABLE = "kpiflow_state._kpiflow_publish"

@@ -58,22 +58,44 @@ def to_postgres(sql: str, with_parameters: bool, renames: SchemaRenames = ()) ->
         raise WarehouseError(f"cannot translate this statement to PostgreSQL: {exc}") from None
     translated: list[str] = []
     for tree in statements:
-        tree = tree.transform(_adapted(with_parameters, dict(renames)))
-        if isinstance(tree, exp.Create) and tree.args.get("replace") and tree.kind == "TABLE":
-            tree.set("replace", False)
-            target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
-            translated.append(f"DROP TABLE IF EXISTS {target.sql(dialect='postgres')}")
-        translated.append(tree.sql(dialect="postgres"))
+        translated.extend(
+            replaced_table_statements(tree.transform(_adapted(with_parameters, dict(renames))), "postgres")
+        )
     return tuple(translated)
+
+
+def replaced_table_statements(tree: exp.Expression, dialect: str) -> list[str]:
+    """`tree` in `dialect`; a CREATE OR REPLACE TABLE as a DROP TABLE IF EXISTS and a CREATE TABLE, for engines
+    whose tables take no CREATE OR REPLACE (PostgreSQL, Spark's parquet tables)."""
+    statements: list[str] = []
+    if isinstance(tree, exp.Create) and tree.args.get("replace") and tree.kind == "TABLE":
+        tree.set("replace", False)
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        statements.append(f"DROP TABLE IF EXISTS {target.sql(dialect=dialect)}")
+    return [*statements, tree.sql(dialect=dialect)]
+
+
+def renamed_schema(node: exp.Expression, renames: dict[str, str]) -> bool:
+    """Point a table of a renamed schema at its replacement (in place); True when `node` was one."""
+    if renames and isinstance(node, exp.Table) and node.db in renames and not node.catalog:
+        node.set("db", exp.to_identifier(renames[node.db], quoted=True))
+        return True
+    return False
+
+
+def without_hugeint(node: exp.Expression) -> exp.Expression:
+    """DuckDB's HUGEINT as decimal(38, 0), which PostgreSQL and Spark have."""
+    if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.INT128:
+        return exp.DataType.build("decimal(38, 0)")
+    return node
 
 
 def _adapted(with_parameters: bool, renames: dict[str, str]) -> Callable[[exp.Expression], exp.Expression]:
     def adapt(node: exp.Expression) -> exp.Expression:
-        if renames and isinstance(node, exp.Table) and node.db in renames and not node.catalog:
-            node.set("db", exp.to_identifier(renames[node.db], quoted=True))
+        if renamed_schema(node, renames):
             return node
-        if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.INT128:
-            return exp.DataType.build("decimal(38, 0)")
+        if isinstance(node, exp.DataType):
+            return without_hugeint(node)
         if isinstance(node, exp.Explode) and isinstance(node.this, exp.Placeholder):  # DuckDB's unnest(?)
             # psycopg binds a list of str as an array of `unknown`, which unnest() cannot resolve; the project
             # unnests bound lists of names (scorecards/inputs.py), so the array is text[].

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kpiflow.warehouse.interface import WarehouseError
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
@@ -52,6 +54,29 @@ def spark_conf(directory: Path | str) -> dict[str, str]:
     }
 
 
+def start_spark(directory: Path) -> SparkSession:
+    """The process's Spark session on `directory`'s tables (Hive catalog), started when there is none.
+
+    Spark keeps one session per process: WarehouseError when the running one serves another directory (its
+    catalog settings cannot change until it stops).
+    """
+    from pyspark.sql import SparkSession
+
+    directory.mkdir(parents=True, exist_ok=True)
+    settings = {**spark_conf(directory.resolve()), "spark.sql.ansi.enabled": "false"}
+    builder = SparkSession.builder.enableHiveSupport()
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    running = session.conf.get("spark.sql.warehouse.dir")
+    if running not in (settings["spark.sql.warehouse.dir"], "file:" + settings["spark.sql.warehouse.dir"]):
+        raise WarehouseError(
+            f"this process already runs a Spark session on {running}; stop it before opening {directory}"
+        )
+    return session
+
+
 @contextmanager
 def spark_session(directory: Path) -> Iterator[SparkSession]:
     """A Spark session on `directory`'s tables (Hive catalog), stopped on exit.
@@ -59,14 +84,7 @@ def spark_session(directory: Path) -> Iterator[SparkSession]:
     The JVM stays up until the process ends, and with it Derby's lock on the metastore: run dbt on the same
     directory from another process only after this process has ended.
     """
-    from pyspark.sql import SparkSession
-
-    directory.mkdir(parents=True, exist_ok=True)
-    builder = SparkSession.builder.enableHiveSupport()
-    for key, value in {**spark_conf(directory.resolve()), "spark.sql.ansi.enabled": "false"}.items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    session = start_spark(directory)
     try:
         yield session
     finally:

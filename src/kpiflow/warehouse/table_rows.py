@@ -16,11 +16,22 @@ from kpiflow.warehouse.interface import Columns
 NULL_MARK = "\\N"
 
 
-def _decimal_text(quantum: Decimal) -> Callable[[Any], str]:
+def column_scale(column_type: str) -> int:
+    """The scale of a `decimal(p,s)` column type."""
+    return int(column_type.rstrip(")").split(",")[1])
+
+
+def rounded_decimal(value: Any, scale: int) -> Decimal | None:
+    """A Decimal rounded half-even to `scale`; None for None and for an infinite Decimal (an unbounded value)."""
+    if value is None or not value.is_finite():
+        return None
+    return Decimal(value).quantize(Decimal(1).scaleb(-scale), rounding=decimal.ROUND_HALF_EVEN)
+
+
+def _decimal_text(scale: int) -> Callable[[Any], str]:
     def convert(value: Any) -> str:
-        if value is None or not value.is_finite():
-            return NULL_MARK
-        return str(value.quantize(quantum, rounding=decimal.ROUND_HALF_EVEN))
+        rounded = rounded_decimal(value, scale)
+        return NULL_MARK if rounded is None else str(rounded)
 
     return convert
 
@@ -31,7 +42,7 @@ def _plain_text(value: Any) -> str:
 
 def _converter(column_type: str) -> Callable[[Any], str]:
     if column_type.startswith("decimal"):
-        return _decimal_text(Decimal(1).scaleb(-int(column_type.rstrip(")").split(",")[1])))
+        return _decimal_text(column_scale(column_type))
     return _plain_text  # text, and dates (str(date) is ISO)
 
 

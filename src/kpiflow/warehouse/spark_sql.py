@@ -1,0 +1,38 @@
+"""DuckDB-dialect SQL with `?` (or `$name`) parameters, as Spark SQL statements: translated once, then cached.
+
+sqlglot does the dialect work (`?` stays `?`, `$name` becomes `:name`: spark.sql binds both as literals, so a bound
+string stays text). A build session also renames schemas here (`marts` -> `marts__build`), as on PostgreSQL. Two
+things sqlglot leaves to us: a parquet table takes no CREATE OR REPLACE TABLE (it becomes DROP TABLE IF EXISTS and
+CREATE TABLE, in that order) and Spark has no HUGEINT (decimal(38,0)). A read-only session refuses every statement
+that is not a query, since Spark itself has no read-only session.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sqlglot
+from sqlglot import exp
+
+from kpiflow.warehouse.interface import AccessDenied, WarehouseError
+from kpiflow.warehouse.postgres_sql import SchemaRenames, renamed_schema, replaced_table_statements, without_hugeint
+
+_READING = (exp.Query, exp.Describe)
+
+
+@lru_cache(maxsize=1024)
+def to_spark(sql: str, renames: SchemaRenames = (), *, read_only: bool = False) -> tuple[str, ...]:
+    """The Spark SQL statements that do what the DuckDB statement `sql` does, in order, with the tables of each
+    schema in `renames` read from and written to its replacement; AccessDenied for a write when `read_only`."""
+    try:
+        statements = [tree for tree in sqlglot.parse(sql, read="duckdb") if tree is not None]
+    except sqlglot.errors.SqlglotError as exc:
+        raise WarehouseError(f"cannot translate this statement to Spark SQL: {exc}") from None
+    translated: list[str] = []
+    renamed = dict(renames)
+    for tree in statements:
+        if read_only and not isinstance(tree, _READING):
+            raise AccessDenied(f"a read-only Spark session runs queries only, not: {sql.strip()[:80]}")
+        adapted = tree.transform(lambda node: node if renamed_schema(node, renamed) else without_hugeint(node))
+        translated.extend(replaced_table_statements(adapted, "spark"))
+    return tuple(translated)
