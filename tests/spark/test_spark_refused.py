@@ -1,14 +1,19 @@
-"""Until the nightly is wired on Spark, a spark target is refused up front, naming what to do (docs/spark.md)."""
+"""On a spark target kpiflow opens the Spark warehouse (kpiflow.warehouse.spark), but the nightly is not wired there
+yet: `kpiflow run`, `backfill` and `serve` refuse it up front, naming what to do (docs/spark.md). A spark target that
+reaches a thrift server is refused by the warehouse factory: kpiflow's Spark warehouse runs Spark in its process."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kpiflow.config import Settings
 from kpiflow.errors import UserInputError
 from kpiflow.orchestration.execution import ensure_nightly_runs_on
+from kpiflow.warehouse import warehouse_for
+from kpiflow.warehouse.spark import SparkWarehouse
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,3 +25,22 @@ def spark_settings(tmp_path: Path) -> Settings:
 def test_the_nightly_refuses_a_spark_target(tmp_path: Path) -> None:
     with pytest.raises(UserInputError, match="spark target"):
         ensure_nightly_runs_on(spark_settings(tmp_path))
+
+
+def test_a_spark_target_gets_the_spark_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KPIFLOW_SPARK_DIR", str(tmp_path / "spark"))
+    found = warehouse_for(spark_settings(tmp_path))
+    assert isinstance(found, SparkWarehouse) and found.directory == tmp_path / "spark"
+    assert not found.exists()  # told without starting Spark: no metastore yet
+    with pytest.raises(UserInputError, match="quality gate does not run on Spark"):
+        found.sqlalchemy_url()
+
+
+def test_a_spark_thrift_target_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "profiles").mkdir()
+    outputs = {"lake": {"type": "spark", "method": "thrift", "host": "127.0.0.1", "schema": "x"}}
+    (tmp_path / "profiles" / "profiles.yml").write_text(
+        yaml.safe_dump({"kpiflow": {"target": "lake", "outputs": outputs}}), encoding="utf-8"
+    )
+    with pytest.raises(UserInputError, match="spark target with method thrift"):
+        warehouse_for(Settings(tmp_path, tmp_path / "w.duckdb", tmp_path / "m.duckdb", target="lake"))

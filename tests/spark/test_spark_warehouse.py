@@ -13,20 +13,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from kpiflow.config import Settings
 from kpiflow.errors import RunFailed, UserInputError, WarehouseBusy
-from kpiflow.warehouse import AccessDenied, MissingRelation, warehouse_for
+from kpiflow.warehouse import AccessDenied, MissingRelation
 from kpiflow.warehouse.fingerprints import fingerprint_schemas, fingerprint_table
 from kpiflow.warehouse.spark import SparkWarehouse, SparkWarehouseSession
 from kpiflow.warehouse.spark_publish import version_database
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 KPI_COLUMNS = (("kpi", "varchar"), ("day", "date"), ("value", "decimal(18,2)"))
 PAY_COLUMNS = (("employee_id", "varchar"), ("payout", "decimal(18,2)"))
 AT = datetime(2024, 3, 1, 6, 0, tzinfo=UTC)
@@ -61,15 +58,6 @@ def _published_value(warehouse: SparkWarehouse) -> tuple[Decimal, Decimal]:
         pay = published.execute("select payout from payroll.payouts").fetchone()
     assert kpi is not None and pay is not None
     return kpi[0], pay[0]
-
-
-def test_a_spark_target_gets_the_spark_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KPIFLOW_SPARK_DIR", str(tmp_path / "spark"))
-    found = warehouse_for(Settings(REPO, tmp_path / "w.duckdb", tmp_path / "m.duckdb", target="spark"))
-    assert isinstance(found, SparkWarehouse) and found.directory == tmp_path / "spark"
-    assert not found.exists()  # told without starting Spark: no metastore yet
-    with pytest.raises(UserInputError, match="quality gate does not run on Spark"):
-        found.sqlalchemy_url()
 
 
 def test_write_table_is_typed_exact_and_replaces(warehouse: SparkWarehouse) -> None:

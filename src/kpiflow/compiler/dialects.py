@@ -24,9 +24,15 @@ _ENV_VAR = re.compile(r"\{\{\s*env_var\('(\w+)'(?:,\s*'([^']*)')?\)\s*\}\}")
 
 def target_dialect(settings: Settings) -> str:
     """The dialect of the active dbt target (KPIFLOW_TARGET); DuckDB when it cannot be told."""
+    adapter = str(target_output(settings).get("type", "duckdb"))
+    return ADAPTER_DIALECTS.get(adapter, "duckdb")
+
+
+def target_output(settings: Settings) -> dict[str, object]:
+    """The active dbt target's output in profiles/profiles.yml, as written (env_var() not rendered); {} when none."""
     path = settings.profiles_dir / "profiles.yml"
     if not path.exists():
-        return "duckdb"
+        return {}
     profile = (yaml.safe_load(path.read_text()) or {}).get("kpiflow", {})
     outputs = profile.get("outputs", {})
     target = settings.target
@@ -34,5 +40,4 @@ def target_dialect(settings: Settings) -> str:
         default = str(profile.get("target", "dev"))
         match = _ENV_VAR.search(default)
         target = os.environ.get(match.group(1), match.group(2) or "dev") if match else default
-    adapter = str((outputs.get(target) or {}).get("type", "duckdb"))
-    return ADAPTER_DIALECTS.get(adapter, "duckdb")
+    return dict(outputs.get(target) or {})

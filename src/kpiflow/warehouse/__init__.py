@@ -48,12 +48,25 @@ def warehouse_for(settings: Settings) -> Warehouse:
 
         return PostgresWarehouse(PostgresConnection.from_env())
     if dialect == "spark":
-        from kpiflow.warehouse.spark import SparkWarehouse
-        from kpiflow.warehouse.spark_session import spark_dir
-
-        return SparkWarehouse(spark_dir(settings.project_dir))
+        return _spark_warehouse(settings)
     raise UserInputError(
         f"KPIFLOW_TARGET={settings.target} is a {dialect} target, and kpiflow has no {dialect} warehouse yet "
         "(supported: duckdb, postgres, spark). Run with a duckdb target, or see docs/operations.md, "
         "'Warehouse interface'."
     )
+
+
+def _spark_warehouse(settings: Settings) -> Warehouse:
+    """Spark in this process (dbt-spark's `session` method): a thrift server's tables are not on this machine."""
+    from kpiflow.compiler.dialects import target_output
+    from kpiflow.warehouse.spark import SparkWarehouse
+    from kpiflow.warehouse.spark_session import spark_dir
+
+    method = str(target_output(settings).get("method", "session"))
+    if method != "session":
+        raise UserInputError(
+            f"KPIFLOW_TARGET={settings.target} is a spark target with method {method}: kpiflow's Spark warehouse runs "
+            "Spark in its own process (dbt-spark's `session` method) and cannot reach a thrift server or cluster "
+            "yet. Use a target with `method: session` (docs/spark.md)."
+        )
+    return SparkWarehouse(spark_dir(settings.project_dir))
