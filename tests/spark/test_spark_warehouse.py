@@ -72,6 +72,8 @@ def test_write_table_is_typed_exact_and_replaces(warehouse: SparkWarehouse) -> N
         assert session.relations(("payroll_test",)) == [("payroll_test", "t")]
         assert session.has_relation("payroll_test.t") and not session.has_relation("payroll_test.missing")
         assert session.relations(("no_such_schema",)) == []
+    assert warehouse.exists()  # the metastore is there now
+    with warehouse.connect() as session:
         cursor = session.execute("select name, amount, score, day from payroll_test.t order by name nulls last")
         found = cursor.fetchall()
         assert [d[:2] for d in cursor.description] == [
