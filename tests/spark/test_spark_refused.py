@@ -31,7 +31,8 @@ def test_a_spark_target_gets_the_spark_warehouse(tmp_path: Path, monkeypatch: py
     monkeypatch.setenv("KPIFLOW_SPARK_DIR", str(tmp_path / "spark"))
     found = warehouse_for(spark_settings(tmp_path))
     assert isinstance(found, SparkWarehouse) and found.directory == tmp_path / "spark"
-    assert not found.exists()  # told without starting Spark: no metastore yet
+    assert not found.exists() and not found.is_published()  # told without starting Spark: no metastore yet
+    assert not (tmp_path / "spark").exists()  # and asking created nothing
     with pytest.raises(UserInputError, match="quality gate does not run on Spark"):
         found.sqlalchemy_url()
 

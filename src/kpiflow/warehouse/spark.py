@@ -224,8 +224,12 @@ class SparkWarehouse:
         yield SparkWarehouseSession(self.spark(), renames, read_only=read_only)
 
     def is_published(self) -> bool:
+        """Read from the publish log; False without starting Spark when there is no metastore (starting Spark would
+        create one: a command that only reads must not)."""
         from kpiflow.warehouse.spark_publish import current_version
 
+        if not self.exists():
+            return False
         with self.connect(read_only=True) as session:
             return current_version(session) is not None
 
