@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,20 +44,39 @@ NOT_NEEDED = {
 }
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])))
+QUERY_EXPLAIN = ("query", "--metrics", "net_revenue", "--group-by", "metric_time__month", "--explain")
+
+
+def _run(*args: str, project: Path = REPO) -> subprocess.CompletedProcess[str]:
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])),
+        KPIFLOW_PROJECT_DIR=str(project),
+    )
     return subprocess.run(
-        [sys.executable, "-c", CHILD, *args], cwd=REPO, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", CHILD, *args], cwd=project, env=env, capture_output=True, text=True, check=False
     )
 
 
 def test_query_explain_loads_no_heavy_module():
-    done = _run("query", "--metrics", "net_revenue", "--group-by", "metric_time__month", "--explain")
+    done = _run(*QUERY_EXPLAIN)
     assert done.returncode == 0, done.stderr
     assert "metric_time__month" in done.stdout.lower()
     loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
     assert {"sqlglot", "kpiflow.compiler.plan"} <= loaded  # the check below looks at the real query path
     assert not {name for name in loaded if name in NOT_NEEDED or name.split(".")[0] in NOT_NEEDED}
+
+
+def test_query_does_not_read_the_generated_models_docs(tmp_path):
+    """models/generated/_generated.yml is the compiler's output (a third of the model YAML): a query neither reads it
+    nor depends on it, so a stale or broken copy changes nothing in its SQL."""
+    shutil.copy(REPO / "dbt_project.yml", tmp_path)
+    shutil.copytree(REPO / "metrics", tmp_path / "metrics")
+    shutil.copytree(REPO / "models", tmp_path / "models", ignore=shutil.ignore_patterns("*.sql"))
+    (tmp_path / "models" / "generated" / "_generated.yml").write_text("models: [{name: broken\n", encoding="utf-8")
+    done = _run(*QUERY_EXPLAIN, project=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == _run(*QUERY_EXPLAIN).stdout
 
 
 def test_help_still_lists_every_command():
