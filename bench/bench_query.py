@@ -325,12 +325,13 @@ def bench_execution(project: Path, warehouse: Path, repeat: int) -> None:
 
 
 QUERY_EXPLAIN = ("query", "--metrics", "net_revenue", "--group-by", "metric_time__month", "--explain")
-# What any `kpiflow query --explain` must import before kpiflow's own code runs: the interpreter, typer (the CLI;
-# it imports pydantic), pydantic (the metric specs), PyYAML with libyaml and sqlglot with its DuckDB dialect.
+# What any `kpiflow query --explain` must load before kpiflow's own code runs: the interpreter; typer, which (0.29)
+# builds a pydantic TypeAdapter per option (pydantic's schema machinery and its plugin discovery); pydantic's
+# fields (the metric specs); PyYAML with libyaml; sqlglot with its DuckDB dialect.
 FLOORS = {
     "floor: python": "pass",
     "floor: typer+pydantic+yaml+sqlglot": (
-        "import typer, pydantic, yaml, sqlglot; pydantic.BaseModel; yaml.CSafeLoader; "
+        "import typer, pydantic, yaml, sqlglot; pydantic.TypeAdapter(int); pydantic.Field; yaml.CSafeLoader; "
         "sqlglot.transpile('select 1', write='duckdb')"
     ),
 }
