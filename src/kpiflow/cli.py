@@ -2,7 +2,7 @@
 
 Only the module of the command being run is imported (every one for `kpiflow --help`), and command modules
 import heavy libraries (dbt, Prefect, Great Expectations, duckdb, rich) inside the command body, so
-`kpiflow query --explain` loads what it needs and nothing else (tests/test_cli_imports.py).
+`kpiflow query --explain` loads what it needs and nothing else (tests/compiler/test_query_imports.py).
 """
 
 from __future__ import annotations
