@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from kpiflow.errors import UserInputError
 
+GENERATED_FOLDER = "generated"  # models/<this>: what `kpiflow compile` writes, never an input of the compiler
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -86,7 +88,7 @@ class Settings:
 
     @property
     def generated_dir(self) -> Path:
-        return self.models_dir / "generated"
+        return self.models_dir / GENERATED_FOLDER
 
     @property
     def seeds_dir(self) -> Path:

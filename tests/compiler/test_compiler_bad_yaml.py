@@ -198,7 +198,7 @@ MODEL_MISTAKES = [
         "unknown-dbt-model",
         ("model: dim_stores", "model: dim_store"),
         "metrics/bad.yml:13: error: semantic_models[1].model: dbt model 'dim_store' is not documented in any "
-        "models/**/*.yml Did you mean 'dim_stores'?",
+        "models/**/*.yml outside models/generated Did you mean 'dim_stores'?",
     ),
     (
         "time-dimension-without-grain",

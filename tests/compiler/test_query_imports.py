@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,11 +16,18 @@ from kpiflow.cli import COMMANDS
 
 REPO = Path(__file__).resolve().parents[2]
 CHILD = """
-import json, sys
+import gc, json, sys
+import kpiflow.compiler.validate as validate
 from kpiflow.cli import main
+frozen_while_loading = []
+load_graph = validate.load_graph
+validate.load_graph = lambda *args, **kwargs: frozen_while_loading.append(gc.get_freeze_count()) or load_graph(
+    *args, **kwargs
+)
 sys.argv = ["kpiflow", *sys.argv[1:]]
 main()
-print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+report = {"modules": sorted(sys.modules), "frozen": frozen_while_loading, "frozen_after": gc.get_freeze_count()}
+print(json.dumps(report), file=sys.stderr)
 """
 # Heavy libraries and the kpiflow modules that load them; none is needed to print a query's SQL.
 NOT_NEEDED = {
@@ -43,20 +51,53 @@ NOT_NEEDED = {
 }
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])))
+QUERY_EXPLAIN = ("query", "--metrics", "net_revenue", "--group-by", "metric_time__month", "--explain")
+
+
+def _run(*args: str, project: Path = REPO) -> subprocess.CompletedProcess[str]:
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])),
+        KPIFLOW_PROJECT_DIR=str(project),
+    )
     return subprocess.run(
-        [sys.executable, "-c", CHILD, *args], cwd=REPO, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", CHILD, *args], cwd=project, env=env, capture_output=True, text=True, check=False
     )
 
 
 def test_query_explain_loads_no_heavy_module():
-    done = _run("query", "--metrics", "net_revenue", "--group-by", "metric_time__month", "--explain")
+    done = _run(*QUERY_EXPLAIN)
     assert done.returncode == 0, done.stderr
     assert "metric_time__month" in done.stdout.lower()
-    loaded = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    loaded = set(_child_report(done)["modules"])
     assert {"sqlglot", "kpiflow.compiler.plan"} <= loaded  # the check below looks at the real query path
     assert not {name for name in loaded if name in NOT_NEEDED or name.split(".")[0] in NOT_NEEDED}
+
+
+def test_the_cli_freezes_its_startup_heap_while_the_command_runs():
+    """What was loaded before the command ran is not walked by each later full collection (gc.freeze), and is
+    handed back to the collector when main() returns."""
+    done = _run(*QUERY_EXPLAIN)
+    assert done.returncode == 0, done.stderr
+    report = _child_report(done)
+    assert len(report["frozen"]) == 1 and report["frozen"][0] > 0
+    assert report["frozen_after"] == 0
+
+
+def _child_report(done: subprocess.CompletedProcess[str]) -> dict:
+    return json.loads(done.stderr.strip().splitlines()[-1])
+
+
+def test_query_does_not_read_the_generated_models_docs(tmp_path):
+    """models/generated/_generated.yml is the compiler's output (a third of the model YAML): a query neither reads it
+    nor depends on it, so a stale or broken copy changes nothing in its SQL."""
+    shutil.copy(REPO / "dbt_project.yml", tmp_path)
+    shutil.copytree(REPO / "metrics", tmp_path / "metrics")
+    shutil.copytree(REPO / "models", tmp_path / "models", ignore=shutil.ignore_patterns("*.sql"))
+    (tmp_path / "models" / "generated" / "_generated.yml").write_text("models: [{name: broken\n", encoding="utf-8")
+    done = _run(*QUERY_EXPLAIN, project=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == _run(*QUERY_EXPLAIN).stdout
 
 
 def test_help_still_lists_every_command():

@@ -53,16 +53,20 @@ def _strings(data: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tupl
         yield path, data
 
 
+def _location(file: Path, source: LocatedYaml, path: tuple[str | int, ...]) -> Location:
+    """Where a text is; worked out only for a text with an issue (two thousand texts are checked per query)."""
+    return Location(file, source.line_of(path), field_path(path))
+
+
 def text_issues(sources: dict[Path, LocatedYaml]) -> list[ValidationIssue]:
     """Names that are not identifiers, and any text holding the reserved placeholder marker."""
     issues = []
     for file, source in sources.items():
         for path, text in _strings(source.data):
-            where = Location(file, source.line_of(path), field_path(path))
             if path and path[-1] in NAME_KEYS and not _NAME.fullmatch(text):
                 issues.append(
                     ValidationIssue(
-                        where,
+                        _location(file, source, path),
                         f"{text!r} is not a valid name",
                         "Use letters, digits and underscores, starting with a letter or an underscore.",
                     )
@@ -70,7 +74,7 @@ def text_issues(sources: dict[Path, LocatedYaml]) -> list[ValidationIssue]:
             elif RESERVED in text:
                 issues.append(
                     ValidationIssue(
-                        where,
+                        _location(file, source, path),
                         f"the text contains '{RESERVED}', which kpiflow reserves for the references it writes into "
                         "generated models",
                         "Reword it.",

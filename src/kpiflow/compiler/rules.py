@@ -18,6 +18,7 @@ from kpiflow.compiler.issues import Location, ValidationIssue, closest
 from kpiflow.compiler.loader import LoadedSpecs
 from kpiflow.compiler.resolve import ResolutionError, Resolver
 from kpiflow.compiler.spec import NUMERIC_AGGREGATIONS, MartSpec, MetricSpec, metric_input_paths, metric_inputs
+from kpiflow.config import GENERATED_FOLDER
 from kpiflow.yamlsource import LocatedYaml, field_path
 
 
@@ -363,7 +364,7 @@ def _check_dbt_models(loaded: LoadedSpecs, dbt_models: dict[str, DbtModel], issu
             issues.add(
                 where,
                 ("model",),
-                f"dbt model '{spec.model}' is not documented in any models/**/*.yml",
+                f"dbt model '{spec.model}' is not documented in any models/**/*.yml outside models/{GENERATED_FOLDER}",
                 closest(spec.model, dbt_models),
             )
 
