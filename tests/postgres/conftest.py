@@ -1,6 +1,6 @@
 """The PostgreSQL suites' one expensive warehouse, built once per session: the demo at scale 0.1 after a full run and
-a nightly on both engines (tests/pg_cli.py `full_run_then_nightly`). test_pg_run.py checks it; its kill -9 test and
-test_pg_readers.py work on copies of it (`copy_sides`), so no test sees another's changes."""
+a nightly on both engines (tests/pg_cli.py `full_run_then_nightly`). test_pg_run.py and test_pg_build.py check it; the
+kill -9 test and test_pg_readers.py work on copies of it (`copy_sides`), so no test sees another's changes."""
 
 from __future__ import annotations
 
