@@ -25,7 +25,7 @@ run: $(STAMP)
 	$(BIN)/kpiflow run --ensure-demo-data
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=30
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,24 +21,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kpiflow.orchestration.build_project import copy_project as copy_project_from
+
 REPO = Path(__file__).resolve().parents[1]
 STAGES = (
     "land_or_verify_inputs", "check_inputs", "compile_metrics", "build", "build_scorecards", "audit", "publish",
     "report",
 )  # fmt: skip
-PROJECT_PARTS = ("dbt_project.yml", "vocabularies.yml", "models", "macros", "metrics", "profiles", "seeds")
 
 
 def copy_project(target: Path, repo: Path = REPO) -> Path:
     """Compile and seeds write into the project: give each run its own copy of it (of `repo`, by default this one)."""
     target.mkdir(parents=True)
-    for name in PROJECT_PARTS:
-        source = repo / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("target", "*.duckdb"))
-        elif source.exists():
-            shutil.copy(source, target / name)
-    return target
+    return copy_project_from(repo, target)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ built through the real pipeline (demo data -> staging -> intermediate -> generat
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -14,23 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from kpiflow.orchestration.build_project import copy_project as copy_project_from
+
 sys.path.insert(0, str(Path(__file__).parent))
 from pg_server import PostgresServer, running_server
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def copy_project(target: Path) -> Path:
-    """A throwaway copy of the dbt project and metric definitions, safe to compile and build into."""
-    target.mkdir(parents=True, exist_ok=True)
-    for name in ("dbt_project.yml", "vocabularies.yml", "models", "macros", "metrics", "profiles", "seeds"):
-        source = REPO / name
-        if source.is_dir():
-            ignore = shutil.ignore_patterns("target", "*.duckdb")
-            shutil.copytree(source, target / name, ignore=ignore)
-        elif source.exists():
-            shutil.copy(source, target / name)
-    return target
+def copy_project(target: Path, repo: Path = REPO) -> Path:
+    """A throwaway copy of the dbt project and metric definitions (of `repo`, by default this one), safe to compile and
+    build into."""
+    return copy_project_from(repo, target)
 
 
 def run_dbt(project: Path, warehouse: Path, *args: str, env: dict[str, str] | None = None) -> str:

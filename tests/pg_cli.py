@@ -1,18 +1,21 @@
 """The real `kpiflow` CLI on a DuckDB file and on a PostgreSQL database side by side, for the tests that run whole
-nights on both (tests/postgres/test_pg_run.py, test_pg_nightly_commands.py): each side's environment, the demo loaded
-into both, and the published marts compared row for row."""
+nights on both (tests/postgres/test_pg_run.py, test_pg_nightly_commands.py, test_pg_readers.py): each side's
+environment, the demo loaded into both, the published marts compared row for row, and the one full run + nightly the
+session builds once (`full_run_then_nightly`, fixture `nightly` in tests/postgres/conftest.py) and tests copy
+(`copy_sides`) before they change anything."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from pg_server import PostgresServer
 from psycopg import sql
 
 from kpiflow.config import Settings
+from kpiflow.digests import files_digest
 from kpiflow.warehouse import TableFingerprint, warehouse_for
 from kpiflow.warehouse.fingerprints import fingerprint_schemas
 
@@ -31,6 +35,13 @@ KPIFLOW = str(Path(sys.executable).parent / "kpiflow")
 REL_TOL = 1e-9
 # Every published table the issue names; the wide marts are found in the DuckDB build (every marts.mart_*).
 NAMED = ("marts.kpi_values", "marts.kpi_achievement", "marts.scorecard_results", "payroll.payouts")
+# The session's one full run + nightly (issue 17: "scale 0.1 in the test suite"): the demo through RUN_DATE, the full
+# run of RUN_DATE, one more day landed, the nightly of NEXT_DATE; on both engines.
+NIGHTLY_DEMO = {"scale": 0.1, "start": date(2024, 2, 1), "end": date(2024, 3, 30), "seed": 5}
+RUN_DATE = NIGHTLY_DEMO["end"]
+NEXT_DATE = RUN_DATE + timedelta(days=1)
+NIGHTLY_USER, NIGHTLY_PASSWORD = "runner", "Pw-run-Nightly-93"
+Tables = dict[str, tuple[list[str], list[tuple]]]
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,64 @@ def demo_sides(
     return duck, pg
 
 
+@dataclass(frozen=True)
+class Nightly:
+    """The demo after a full run of RUN_DATE and the nightly of NEXT_DATE on both engines; built once per session and
+    read only: a test that runs, grants or rolls back works on `copy_sides(...)`."""
+
+    duck: Side
+    pg: Side
+    results: dict[date, list[dict[str, Any]]]  # each day's `kpiflow run --json`, DuckDB's then PostgreSQL's
+    published: dict[date, tuple[Tables, Tables]]  # each day's published tables, PostgreSQL's and DuckDB's
+    published_after_full_run: dict[str, TableFingerprint]  # PostgreSQL's, as its rollback brings it back
+    generated_before: str  # the digest of the repository's models/generated before the runs
+
+
+def full_run_then_nightly(server: PostgresServer, root: Path) -> Nightly:
+    """NIGHTLY_DEMO loaded into both engines by `kpiflow demo-data`, then `kpiflow run` of RUN_DATE and, after one more
+    day landed, of NEXT_DATE on each; what each run returned and published, kept for the tests to check."""
+    generated = REPO / "models" / "generated"
+    generated_before = files_digest(sorted(generated.glob("*")), generated)
+    duck, pg = demo_sides(
+        server, root, dbname="kpiflow_run", user=NIGHTLY_USER, password=NIGHTLY_PASSWORD, demo=NIGHTLY_DEMO
+    )
+    results, published = {}, {}
+    for day in (RUN_DATE, NEXT_DATE):
+        if day == NEXT_DATE:
+            for side in (duck, pg):
+                kpiflow(side, "demo-data", "--append-through", str(day), "--quiet")
+        results[day] = [kpiflow(side, "run", "--date", str(day), "--json", "--quiet") for side in (duck, pg)]
+        published[day] = published_tables(pg, duck)
+        if day == RUN_DATE:
+            after_full_run = published_fingerprints(pg)
+    return Nightly(duck, pg, results, published, after_full_run, generated_before)
+
+
+def copy_sides(server: PostgresServer, nightly: Nightly, root: Path, *, dbname: str) -> tuple[Side, Side]:
+    """A copy of both sides for a test to change: the database by `CREATE DATABASE ... TEMPLATE`, the DuckDB files and
+    both state folders (run journal, compiled pg project, incremental bookkeeping) copied under `root`."""
+    source = nightly.pg.env["KPIFLOW_PG_DBNAME"]
+    with psycopg.connect(server.conninfo(), autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        connection.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
+                sql.Identifier(dbname), sql.Identifier(source), sql.Identifier(NIGHTLY_USER)
+            )
+        )
+    sides = []
+    for side in (nightly.duck, nightly.pg):
+        folder = side.state_dir.parent
+        shutil.copytree(folder, root / folder.name)
+        env = {
+            key: str(root / folder.name / Path(value).relative_to(folder)) if key.startswith("KPIFLOW_") and
+            value.startswith(str(folder)) else value
+            for key, value in side.env.items()
+        }  # fmt: skip
+        sides.append(Side(env, root / folder.name / side.state_dir.relative_to(folder)))
+    duck, pg = sides
+    return duck, replace(pg, env={**pg.env, "KPIFLOW_PG_DBNAME": dbname})
+
+
 def connect(pg: Side, **settings: Any) -> psycopg.Connection[tuple[Any, ...]]:
     """A psycopg connection as the side's build user."""
     env = pg.env
@@ -128,7 +197,7 @@ def environment(env: dict[str, str]) -> Iterator[None]:
         os.environ.update(before)
 
 
-def _duckdb_tables(side: Side) -> dict[str, tuple[list[str], list[tuple]]]:
+def _duckdb_tables(side: Side) -> Tables:
     with duckdb.connect(side.env["KPIFLOW_MARTS"], read_only=True) as con:
         names = con.execute(
             "select table_catalog, table_schema, table_name from information_schema.tables "
@@ -162,20 +231,32 @@ def _same(a: object, b: object) -> bool:
     return a == b  # Decimals exact, dates, text
 
 
-def assert_published_equal(pg: Side, duck: Side) -> None:
-    """Every row of the named marts and of every wide mart published on PostgreSQL equals DuckDB's (doubles within
-    1e-9 relative, Decimals exact)."""
+def published_tables(pg: Side, duck: Side) -> tuple[Tables, Tables]:
+    """The named marts and every wide mart DuckDB published, as published on PostgreSQL and on DuckDB."""
     tables = _duckdb_tables(duck)
     wide = [name for name in tables if name.startswith("marts.mart_")]
     assert wide and set(NAMED) <= set(tables)
-    for name in (*NAMED, *wide):
-        duck_columns, duck_rows = tables[name]
-        pg_columns, pg_rows = _postgres_rows(pg, name)
+    names = (*NAMED, *wide)
+    return {name: _postgres_rows(pg, name) for name in names}, {name: tables[name] for name in names}
+
+
+def assert_tables_equal(pg_tables: Tables, duck_tables: Tables) -> None:
+    """Every row of each table published on PostgreSQL equals DuckDB's (doubles within 1e-9 relative, Decimals
+    exact)."""
+    assert list(pg_tables) == list(duck_tables)
+    for name, (duck_columns, duck_rows) in duck_tables.items():
+        pg_columns, pg_rows = pg_tables[name]
         assert pg_columns == duck_columns, name
         assert len(pg_rows) == len(duck_rows) > 0, name
         for d_row, p_row in zip(sorted(duck_rows, key=_sort_key), sorted(pg_rows, key=_sort_key), strict=True):
             differing = [(c, d, p) for c, d, p in zip(duck_columns, d_row, p_row, strict=True) if not _same(d, p)]
             assert differing == [], f"{name} row {d_row}"
+
+
+def assert_published_equal(pg: Side, duck: Side) -> None:
+    """Every row of the named marts and of every wide mart published on PostgreSQL equals DuckDB's (doubles within
+    1e-9 relative, Decimals exact)."""
+    assert_tables_equal(*published_tables(pg, duck))
 
 
 def build_stage_headline(result: dict[str, Any]) -> str:

@@ -41,3 +41,29 @@ def test_postgres_builds_in_a_refreshed_copy_that_keeps_its_own_generated_models
     assert (copy / "models" / "generated" / "kpi__x.sql").read_text() == "select 1 -- postgres rendering"
     assert not (copy / "models" / "staging" / "stg_dropped.sql").exists()
     assert (copy / "macros" / "new_macro.sql").exists()
+
+
+def test_every_copy_of_the_project_takes_the_same_files(project_copier: Callable[..., Path], tmp_path: Path) -> None:
+    """The run's copy, the tests' copy (project_copier) and the benchmarks' copy use PROJECT_FILES: a file dbt reads
+    (packages.yml, tests/dbt) added to the project is in each, also in the DuckDB copies, where dbt runs on them."""
+    import sys
+
+    from kpiflow.orchestration.build_project import PROJECT_FILES, copy_project
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from bench_nightly import copy_project as bench_copy
+
+    project = copy_project(Path(__file__).resolve().parents[2], tmp_path / "project")
+    (project / "packages.yml").write_text("packages: []\n")
+    (project / "tests" / "dbt").mkdir(parents=True)
+    (project / "tests" / "dbt" / "assert_nothing.sql").write_text("select 1 where false\n")
+    run_copy = refresh_build_project(_settings(project, tmp_path, "pg")).project_dir
+    copies = {
+        "run": run_copy,
+        "tests": project_copier(tmp_path / "tests_copy", project),
+        "bench": bench_copy(tmp_path / "bench_copy", project),
+    }
+    for name, copy in copies.items():
+        for entry in ("packages.yml", "tests/dbt/assert_nothing.sql", "vocabularies.yml", "models/staging"):
+            assert (copy / entry).exists(), (name, entry)
+    assert {"packages.yml", "tests/dbt"} <= set(PROJECT_FILES)

@@ -2,9 +2,9 @@
 (`--explain` too) and `dashboard` over the same demo published on both engines, the same message and exit code
 where nothing is published, nothing changed by reading, and a BI user who may read only `marts`.
 
-The published state is made without `kpiflow run` (not wired on PostgreSQL yet): the demo compiled and built with
-dbt on each engine, the scorecards built on DuckDB and written to both, then each engine's own publish (on
-PostgreSQL the build schemas fingerprinted and swapped in by `publish`).
+The published state is a copy of the session's full run + nightly on both engines (tests/pg_cli.py
+`full_run_then_nightly`, demo February and March 2024): its database made by `CREATE DATABASE ... TEMPLATE`, its
+DuckDB files and state folders copied, then `kpiflow grants --apply` as a deployment runs it.
 """
 
 from __future__ import annotations
@@ -14,34 +14,26 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
+from pg_cli import NIGHTLY_PASSWORD, NIGHTLY_USER, Nightly, copy_sides, published_fingerprints
+from pg_cli import Side as CliSide
 from pg_server import PostgresServer
 from psycopg import sql
 
-from kpiflow.compiler import compile_project
-from kpiflow.config import PostgresConnection, Settings
-from kpiflow.demo import generate_demo_warehouse
-from kpiflow.demo.postgres import load_demo_into_postgres
-from kpiflow.scorecards.build import build_scorecards
-from kpiflow.scorecards.outputs import OUTPUT_TABLES
-from kpiflow.warehouse import PUBLISHED_SCHEMAS, WarehouseError
+from kpiflow.config import PostgresConnection
+from kpiflow.warehouse import WarehouseError
 from kpiflow.warehouse.duckdb import DuckDBWarehouse
-from kpiflow.warehouse.fingerprints import fingerprint_schemas, quote_identifier
+from kpiflow.warehouse.fingerprints import fingerprint_schemas
 from kpiflow.warehouse.postgres import PostgresWarehouse
 
 pytestmark = pytest.mark.slow
 
-SEED, SCALE, START, END = 11, 0.02, date(2024, 1, 1), date(2024, 3, 31)
-BUILD_PASSWORD = "Pw-rd7-BuilderSecret-41"
-READER_PASSWORD = "Pw-rd7-ReaderSecret-86"
-BUILDER, READER = "readers_builder", "readers_alice"
-BUILD = {schema: f"{schema}__build" for schema in PUBLISHED_SCHEMAS}
+BUILDER, BUILD_PASSWORD = NIGHTLY_USER, NIGHTLY_PASSWORD
+READER, READER_PASSWORD = "readers_alice", "Pw-rd7-ReaderSecret-86"
 QUERY = ("query", "--metrics", "net_revenue", "--group-by", "metric_time__month")
 
 
@@ -55,6 +47,8 @@ class Published:
     duckdb_env: dict[str, str]
     pg_env: dict[str, str]
     bi_env: dict[str, str]
+    pg_side: CliSide
+    nightly: Nightly
 
 
 def kpiflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -71,93 +65,26 @@ def ok(done: subprocess.CompletedProcess[str]) -> str:
     return done.stdout
 
 
-def _publish_duckdb(warehouse: DuckDBWarehouse, project: Path) -> None:
-    with warehouse.connect() as session:
-        build_scorecards(session, project, END)
-        audited = tuple(fingerprint_schemas(session).values())
-    warehouse.publish(audited, run_id="readers-duckdb", run_date=END, published_at=datetime.now(UTC))
-
-
-def _publish_postgres(warehouse: PostgresWarehouse, scorecards: DuckDBWarehouse, env: dict[str, str]) -> None:
-    """Publish what dbt built, with the scorecard outputs computed on DuckDB (the same Decimals: the computation is
-    Python, independent of the engine) written in by Session.write_table, as the scorecards stage writes them.
-
-    dbt builds `marts` into `marts__build` once the nightly is wired on PostgreSQL; before that it builds `marts`,
-    which is moved there. The fingerprints are taken under the published names, as the audit hands them to publish.
-    `kpiflow grants --apply` runs before the publish, which grants the roles on the new schemas again; it creates
-    `marts` and `payroll` empty, so the version before this publish is nothing published.
-    """
-    with scorecards.connect(read_only=True) as source:
-        outputs = {table: source.execute(f"select * from {table}").fetchall() for table in OUTPUT_TABLES}
-    with warehouse.connect() as session:
-        if session.has_relation("marts.kpi_values") and not session.relations([BUILD["marts"]]):
-            session.native(f"alter schema marts rename to {quote_identifier(BUILD['marts'])}")
-        for table, rows in outputs.items():
-            schema, name = table.split(".")
-            session.write_table(f"{BUILD[schema]}.{name}", OUTPUT_TABLES[table], rows)
-        prints = fingerprint_schemas(session, tuple(BUILD.values())).values()
-    ok(kpiflow(env, "grants", "--apply"))
-    audited = tuple(replace(fp, schema=fp.schema.removesuffix("__build")) for fp in prints)
-    warehouse.publish(audited, run_id="readers-pg", run_date=END, published_at=datetime.now(UTC))
-
-
 def _new_database(server: PostgresServer, dbname: str) -> None:
     server.create_database(dbname)
     with psycopg.connect(server.conninfo(), autocommit=True) as admin:
-        if not admin.execute("select 1 from pg_roles where rolname = %s", [BUILDER]).fetchone():
-            admin.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE").format(sql.Identifier(BUILDER)))
-        admin.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(BUILDER), sql.Literal(BUILD_PASSWORD)))
         admin.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(dbname), sql.Identifier(BUILDER)))
 
 
-def _pg_env(server: PostgresServer, dbname: str, user: str = BUILDER, password: str = BUILD_PASSWORD) -> dict[str, str]:
-    env = {**server.env(dbname), "KPIFLOW_PG_USER": user, "KPIFLOW_PG_PASSWORD": password, "KPIFLOW_TARGET": "pg"}
-    return env
-
-
 @pytest.fixture(scope="module")
-def published(
-    pg_server: PostgresServer,
-    project_copier: Callable[[Path], Path],
-    dbt_runner: Callable[..., str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Published:
+def published(nightly: Nightly, pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Published:
     root = tmp_path_factory.mktemp("pg_readers")
-    duckdb_project = project_copier(root / "duckdb_project")
-    duckdb_file = root / "duckdb" / "kpiflow.duckdb"
-    generate_demo_warehouse(duckdb_file, scale=SCALE, start=START, end=END, seed=SEED)
-    dbt_runner(duckdb_project, duckdb_file, "seed")
-    dbt_runner(duckdb_project, duckdb_file, "run")
-    _publish_duckdb(DuckDBWarehouse.for_file(duckdb_file), duckdb_project)
-    duckdb_env = {
-        "KPIFLOW_TARGET": "dev",
-        "KPIFLOW_PROJECT_DIR": str(duckdb_project),
-        "KPIFLOW_WAREHOUSE": str(duckdb_file),
-        "KPIFLOW_MARTS": str(duckdb_file.with_name("marts.duckdb")),
-    }
-
     dbname = "kpiflow_readers"
-    _new_database(pg_server, dbname)
-    connection = PostgresConnection("127.0.0.1", pg_server.port, BUILDER, dbname, BUILD_PASSWORD)
-    load_demo_into_postgres(connection, scale=SCALE, start=START, end=END, seed=SEED)
-    pg_project = project_copier(root / "pg_project")
-    no_duckdb = {
-        "KPIFLOW_WAREHOUSE": str(root / "pg" / "none.duckdb"),
-        "KPIFLOW_MARTS": str(root / "pg" / "none.duckdb"),
-    }
-    pg_env = _pg_env(pg_server, dbname) | no_duckdb | {"KPIFLOW_PROJECT_DIR": str(pg_project)}
-    compile_project(Settings(pg_project, root / "pg" / "none.duckdb", root / "pg" / "none.duckdb", "pg"))
-    dbt_runner(pg_project, root / "pg" / "none.duckdb", "seed", env=pg_env)
-    dbt_runner(pg_project, root / "pg" / "none.duckdb", "run", env=pg_env)
-    _publish_postgres(PostgresWarehouse(connection), DuckDBWarehouse.for_file(duckdb_file), pg_env)
+    duck, pg = copy_sides(pg_server, nightly, root, dbname=dbname)
+    ok(kpiflow(pg.env, "grants", "--apply"))
     with psycopg.connect(pg_server.conninfo(), autocommit=True) as admin:
         admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(READER)))
         admin.execute(
             sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(READER), sql.Literal(READER_PASSWORD))
         )
         admin.execute(sql.SQL("GRANT kpiflow_bi TO {}").format(sql.Identifier(READER)))
-    bi_env = pg_env | {"KPIFLOW_PG_USER": READER, "KPIFLOW_PG_PASSWORD": READER_PASSWORD}
-    return Published(root, pg_server, dbname, duckdb_env, pg_env, bi_env)
+    bi_env = pg.env | {"KPIFLOW_PG_USER": READER, "KPIFLOW_PG_PASSWORD": READER_PASSWORD}
+    return Published(root, pg_server, dbname, duck.env, pg.env, bi_env, pg, nightly)
 
 
 def test_query_on_postgres_prints_what_duckdb_prints(published: Published) -> None:
@@ -166,7 +93,7 @@ def test_query_on_postgres_prints_what_duckdb_prints(published: Published) -> No
         pg_out = ok(kpiflow(published.pg_env, *QUERY, "--format", output_format))
         assert pg_out == duckdb_out, output_format
     rows = json.loads(ok(kpiflow(published.pg_env, *QUERY, "--format", "json")))
-    assert [row["metric_time__month"] for row in rows] == ["2024-01-01", "2024-02-01", "2024-03-01"]
+    assert [row["metric_time__month"] for row in rows] == ["2024-02-01", "2024-03-01"]
     assert all(row["net_revenue"] > 0 for row in rows)
 
 
@@ -291,11 +218,14 @@ def test_nothing_published_gives_the_message_and_exit_code_duckdb_gives(publishe
 
 
 def test_rollback_on_postgres_reports_what_is_published_again(published: Published) -> None:
-    """Last: the version before the publish is the empty schemas `kpiflow grants` made, so nothing is published
-    after the rollback, which the readers then say."""
+    """Last: the version before the nightly's publish is the full run's, which the rollback brings back whole and the
+    readers then read."""
     done = kpiflow(published.pg_env, "rollback")
     assert done.returncode == 0, done.stderr
     location = f"postgresql://{BUILDER}@127.0.0.1:{published.server.port}/{published.dbname} (schemas marts, payroll)"
     assert f"rolled back: {location} holds the previously published marts again" in " ".join(done.stderr.split())
-    after = kpiflow(published.pg_env, "scorecard", "--card", "store_manager", "--period", "2024-03")
-    assert after.returncode == 2 and f"no published marts at {location}" in " ".join(after.stderr.split())
+    assert published_fingerprints(published.pg_side) == published.nightly.published_after_full_run
+    after = ok(
+        kpiflow(published.pg_env, "scorecard", "--card", "store_manager", "--period", "2024-03", "--format", "json")
+    )
+    assert json.loads(after)

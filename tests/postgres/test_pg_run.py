@@ -18,12 +18,16 @@ from pathlib import Path
 import pytest
 from pg_cli import (
     KPIFLOW,
+    NEXT_DATE,
+    NIGHTLY_USER,
     REPO,
+    RUN_DATE,
+    Nightly,
     Side,
-    assert_published_equal,
+    assert_tables_equal,
     build_stage_headline,
     connect,
-    demo_sides,
+    copy_sides,
     kpiflow,
     published_fingerprints,
 )
@@ -33,41 +37,27 @@ from kpiflow.digests import files_digest
 
 pytestmark = pytest.mark.slow
 
-SEED, SCALE, START, RUN_DATE = 5, 0.1, date(2024, 2, 1), date(2024, 3, 30)
-NEXT_DATE = RUN_DATE + timedelta(days=1)
-PASSWORD = "Pw-run-Nightly-93"
 
-
-@pytest.fixture(scope="module")
-def sides(pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> tuple[Side, Side]:
-    demo = {"scale": SCALE, "start": START, "end": RUN_DATE, "seed": SEED}
-    root = tmp_path_factory.mktemp("pg_run")
-    return demo_sides(pg_server, root, dbname="kpiflow_run", user="runner", password=PASSWORD, demo=demo)
-
-
-def test_a_full_run_then_a_nightly_equal_duckdb_row_for_row(
-    sides: tuple[Side, Side],
-) -> None:
-    duck, pg = sides
-    generated = REPO / "models" / "generated"
-    committed = files_digest(sorted(generated.glob("*")), generated)
+def test_a_full_run_then_a_nightly_equal_duckdb_row_for_row(nightly: Nightly) -> None:
+    """The runs are the session's `nightly` fixture (tests/pg_cli.py full_run_then_nightly, demo scale 0.1), which
+    the other PostgreSQL suites copy: what each run returned and published after each day is checked here."""
+    duck, pg = nightly.duck, nightly.pg
     for day, mode in ((RUN_DATE, "full rebuild"), (NEXT_DATE, "incremental from")):
-        if day == NEXT_DATE:
-            for side in (duck, pg):
-                kpiflow(side, "demo-data", "--append-through", str(day), "--quiet")
-        results = [kpiflow(side, "run", "--date", str(day), "--json", "--quiet") for side in (duck, pg)]
+        results = nightly.results[day]
         for result in results:
             assert isinstance(result, dict) and result["status"] == "completed", result
             assert not any(result["quality"]["quarantined_by_check"].values())  # the raw data stayed the same
             assert build_stage_headline(result).count(mode) == 1, build_stage_headline(result)
         pg_result = results[1]
-        assert str(pg_result["published"]["marts_path"]).startswith("postgresql://runner@")
-        assert_published_equal(pg, duck)
+        assert str(pg_result["published"]["marts_path"]).startswith(f"postgresql://{NIGHTLY_USER}@")
+        assert_tables_equal(*nightly.published[day])
     # The pg run compiled PostgreSQL SQL into its own copy of the project; the repository kept DuckDB's rendering.
-    assert files_digest(sorted(generated.glob("*")), generated) == committed
+    generated = REPO / "models" / "generated"
+    assert files_digest(sorted(generated.glob("*")), generated) == nightly.generated_before
     pg_generated = pg.state_dir / "projects" / "pg" / "models" / "generated" / "rollup__revenue_events.sql"
     assert 'AS "order"' in pg_generated.read_text(encoding="utf-8")
     assert not Path(pg.env["KPIFLOW_WAREHOUSE"]).exists()  # nothing of the pg run went into a DuckDB file
+    assert Path(duck.env["KPIFLOW_MARTS"]).exists()
     with connect(pg) as con:
         builds = con.execute("select run_date, full_refresh from kpiflow_state.builds order by recorded_at").fetchall()
         published = con.execute("select count(distinct run_id) from kpiflow_state._kpiflow_publish").fetchone()
@@ -79,11 +69,11 @@ def test_a_full_run_then_a_nightly_equal_duckdb_row_for_row(
 
 
 def test_a_run_killed_during_the_build_leaves_the_published_marts_and_the_next_run_publishes(
-    sides: tuple[Side, Side],
+    nightly: Nightly, pg_server: PostgresServer, tmp_path: Path
 ) -> None:
     """kill -9 of `kpiflow run` (the process and its children) while dbt builds: the published marts are the ones
     before, fingerprint for fingerprint; the rerun drops the dead run's build schemas and publishes."""
-    _, pg = sides
+    _, pg = copy_sides(pg_server, nightly, tmp_path, dbname="kpiflow_run_killed")
     day = NEXT_DATE + timedelta(days=1)
     kpiflow(pg, "demo-data", "--append-through", str(day), "--quiet")
     before = published_fingerprints(pg)

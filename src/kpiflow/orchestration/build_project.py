@@ -16,7 +16,8 @@ from pathlib import Path
 
 from kpiflow.config import Settings
 
-# What dbt and the compiler read, relative to the project; models/generated is the copy's own (compiled there).
+# What dbt and the compiler read, relative to the project, besides `models` (copied apart: a run's copy compiles its
+# own models/generated). The one list every copy of the project uses (here, tests/conftest.py, bench/bench_nightly.py).
 PROJECT_FILES = ("dbt_project.yml", "packages.yml", "macros", "metrics", "profiles", "seeds", "tests/dbt",
                  "vocabularies.yml")  # fmt: skip
 GENERATED = "generated"
@@ -37,6 +38,20 @@ def refresh_build_project(settings: Settings) -> Settings:
     if built.project_dir != settings.project_dir:
         _copy_project(settings.project_dir, built.project_dir)
     return built
+
+
+def copy_project(source: Path, target: Path) -> Path:
+    """A throwaway copy of the project at `source` (PROJECT_FILES and all of `models`) in `target`, safe to compile,
+    seed and build into: for tests and benchmarks, which must not write into the checkout."""
+    ignore = shutil.ignore_patterns("target", "*.duckdb")
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in (*PROJECT_FILES, "models"):
+        origin = source / entry
+        if origin.is_dir():
+            shutil.copytree(origin, target / entry, ignore=ignore)
+        elif origin.is_file():
+            shutil.copy(origin, target / entry)
+    return target
 
 
 def _copy_project(source: Path, copy: Path) -> None:
