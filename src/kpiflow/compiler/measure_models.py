@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
@@ -40,7 +41,11 @@ from kpiflow.compiler.sqltext import dbt_ref_relation
 from kpiflow.compiler.sqltypes import BIGINT, DATE, DOUBLE, VARCHAR
 from kpiflow.compiler.sqltypes import adopting_select as _select
 
+if TYPE_CHECKING:
+    from kpiflow.compiler.period_measures import PeriodMeasures
+
 MEASURES_PREFIX = "measures__"
+PER_PERIOD_AGGS = frozenset({"count_distinct", "avg"})  # aggregated per period: period_measures.py
 BALANCE_KINDS = frozenset({"last", "first", "average", "last_rows", "first_rows"})
 GRAIN_COLUMN = "grain"
 PERIOD_COLUMN = "period_start"
@@ -80,9 +85,10 @@ class _Measures:
 class MeasureModels:
     """The measures models simple KPIs read, collected while planning the generated models."""
 
-    def __init__(self, graph: SemanticGraph, rollups: RollupCatalog) -> None:
+    def __init__(self, graph: SemanticGraph, rollups: RollupCatalog, per_period: PeriodMeasures | None = None) -> None:
         self.graph = graph
         self.rollups = rollups
+        self.per_period = per_period  # distinct counts and averages, aggregated per period (period_measures.py)
         self._models: dict[str, _Measures] = {}
 
     def read(
@@ -99,6 +105,8 @@ class MeasureModels:
         if ref is None or any(d.startswith(TIME_ENTITY + "__") for dims in breakdowns for d in dims):
             return None
         balance = ref.measure.non_additive_dimension
+        if balance is None and ref.measure.agg in PER_PERIOD_AGGS:
+            return self._per_period_read(metric, grains, breakdowns)
         if balance is not None and (balance.window_groupings or metric.join_to_timespine or ref.measure.filter):
             return None  # a balance per grouping, filled on a spine, or filtered: computed as before
         reads: list[RollupRead] = []
@@ -134,11 +142,34 @@ class MeasureModels:
             spine=metric.join_to_timespine,
         )
 
+    def _per_period_read(
+        self, metric: MetricSpec, grains: tuple[str, ...], breakdowns: tuple[tuple[str, ...], ...]
+    ) -> SimpleRead | None:
+        """Where a distinct count or an average is, in its source's per-period model, or None when it has none."""
+        assert metric.measure is not None
+        if self.per_period is None:
+            return None
+        reads = [self.per_period.read(metric.measure, grains, dims) for dims in breakdowns]
+        if any(r is None for r in reads) or len({r.model for r in reads if r}) != 1:
+            return None
+        found = [r for r in reads if r is not None]
+        return SimpleRead(
+            metric=metric.name,
+            model=found[0].model,
+            sets=tuple((r.set_label, r.dimensions) for r in found),
+            value_column=found[0].value_column,
+            rows_column=found[0].rows_column,
+            fill_nulls_with=metric.fill_nulls_with,
+            spine=metric.join_to_timespine,
+        )
+
     def names(self) -> list[str]:
-        return sorted(self._models)
+        return sorted([*self._models, *(self.per_period.names() if self.per_period else [])])
 
     def describe(self, name: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-        """(rollup, grains, breakdown labels, measure columns) of one measures model, for its docs."""
+        """(source, grains, breakdown labels, measure columns) of one measures model, for its docs."""
+        if name not in self._models and self.per_period is not None:
+            return self.per_period.describe(name)
         model = self._models[name]
         grains = tuple(g for g in GRAINS if g in model.grains)
         return model.rollup, grains, tuple(sorted(model.sets)), tuple(sorted(model.columns))
@@ -146,6 +177,8 @@ class MeasureModels:
     def model_query(self, name: str, relation: Callable[[str], exp.Table], start: RuntimeDate) -> exp.Query:
         """The measures at every period from the window's floor on: the rollup's days of the breakdowns read (an
         import CTE), each day placed in its period at every grain, then the days of each period added up."""
+        if name not in self._models and self.per_period is not None:
+            return self.per_period.model_query(name, relation, start)
         model = self._models[name]
         grains = [g for g in GRAINS if g in model.grains]
         members = sorted({c for label in model.sets for c in member_columns(label)})
