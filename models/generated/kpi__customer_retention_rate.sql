@@ -5,7 +5,8 @@ WITH active_rows AS (
   SELECT
     CAST(base.order_date AS DATE) AS __day,
     customer.region AS d__customer__region,
-    base.customer_id AS entity_key
+    base.customer_id AS entity_key,
+    base.order_date AS event_at
   FROM {{ ref('int_orders') }} AS base
   LEFT JOIN {{ ref('dim_customers') }} AS customer
     ON base.customer_id = customer.customer_id

@@ -54,13 +54,13 @@ WITH base_events AS (
     base_events.*,
     matched_events.is_converted
   FROM base_events
-  JOIN matched_events
-    ON base_events.entity_key = matched_events.entity_key
-    AND base_events.event_at = matched_events.event_at
   CROSS JOIN (VALUES
     ('month'),
     ('quarter'),
     ('year')) AS grains(grain)
+  JOIN matched_events
+    ON base_events.entity_key = matched_events.entity_key
+    AND base_events.event_at = matched_events.event_at
 ), events_per_breakdown AS (
   SELECT
     grain,

@@ -18,21 +18,20 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from kpiflow.compiler.entity_events import breakdown_sets, entity_rows, rates_query
 from kpiflow.compiler.expressions import parse_interval, qualified
 from kpiflow.compiler.graph import SemanticGraph
 from kpiflow.compiler.measure_models import (
     GRAIN_COLUMN,
     PERIOD_COLUMN,
     earliest_floor,
-    grain_values,
-    long_shape,
     period_floor,
-    period_of,
+    rows_in_periods,
 )
 from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.render_measures import shift
 from kpiflow.compiler.resolve import BASE_ALIAS, time_column
-from kpiflow.compiler.rollups import DAY_COLUMN, OVERALL, SET_COLUMN, RollupCatalog, dimension_column, grouped_by_sets
+from kpiflow.compiler.rollups import SET_COLUMN, RollupCatalog, grouped_by_sets
 from kpiflow.compiler.spec import GRAINS, MetricSpec
 from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, join_node, table
 from kpiflow.compiler.sqltypes import DOUBLE
@@ -66,9 +65,6 @@ def conversion_read(
         return None
     if graph.measures[spec.conversion_measure].model.spec.model in rollups.excluded:
         return None
-    sets = tuple(
-        (",".join(sorted(dims)) or OVERALL, tuple((n, dimension_column(n)) for n in dims)) for dims in breakdowns
-    )
     return ConversionRead(
         metric=metric.name,
         base_measure=spec.base_measure,
@@ -76,7 +72,7 @@ def conversion_read(
         entity=spec.entity,
         window=parse_interval(spec.window),
         calculation=spec.calculation,
-        sets=sets,
+        sets=breakdown_sets(breakdowns),
         fill_nulls_with=metric.fill_nulls_with,
     )
 
@@ -95,20 +91,9 @@ def conversion_query(
     """The KPI's rows in the long shape of kpi_values from each grain's window floor on (`labels`, `columns` and
     `column_of` as for measure_models.simple_query)."""
     ordered = [g for g in GRAINS if g in grains]
-    base_ref = graph.measures[read.base_measure]
-    time_dim = base_ref.measure.agg_time_dimension or base_ref.model.spec.agg_time_dimension
-    assert time_dim is not None
-    base_entity = base_ref.model.entity(read.entity)
-    assert base_entity is not None
     sets = {label: tuple(name for name, _ in dims) for label, dims in read.sets}
-    events = rollups.source_rows(base_ref.model, time_dim, sets, [], relation, earliest_floor(start, ordered))
-    entity = qualified(base_entity.expr or base_entity.name, BASE_ALIAS)
-    events = events.select(
-        alias(entity.copy(), "entity_key"), alias(time_column(base_ref.model, time_dim), "event_at"), copy=False
-    )
-    if base_ref.measure.filter:
-        events = events.where(qualified(base_ref.measure.filter, BASE_ALIAS), copy=False)
-    events = events.where(exp.Not(this=exp.Is(this=entity, expression=exp.null())), copy=False)
+    base_ref = graph.measures[read.base_measure]
+    events = entity_rows(rollups, base_ref, read.entity, read.sets, relation, earliest_floor(start, ordered))
 
     conv_ref = graph.measures[read.conversion_measure]
     conv_entity = conv_ref.model.entity(read.entity)
@@ -139,17 +124,10 @@ def conversion_query(
     matched = matched.join(join_node(table("conversion_events"), on=on_entity, how="left"), copy=False)
     matched = matched.group_by(*(k.copy() for k in keys), copy=False)
 
-    period = exp.Case(
-        this=col(GRAIN_COLUMN, "grains"),
-        ifs=[exp.If(this=exp.Literal.string(g), true=period_of(col(DAY_COLUMN, "base_events"), g)) for g in ordered],
-    )
-    every_column = exp.Column(this=exp.Star(), table=exp.to_identifier("base_events"))
-    placed = _select(col(GRAIN_COLUMN, "grains"), alias(period, PERIOD_COLUMN), every_column)
+    placed = rows_in_periods("base_events", ordered)
     placed = placed.select(col("is_converted", "matched_events"), copy=False)
-    placed = placed.from_(table("base_events"), copy=False)
     on_event = exp.and_(*(exp.EQ(this=k.copy(), expression=col(k.name, "matched_events")) for k in keys), copy=False)
     placed = placed.join(join_node(table("matched_events"), on=on_event), copy=False)
-    placed = placed.join(join_node(grain_values(ordered), how="cross"), copy=False)
 
     event_keys = [col(GRAIN_COLUMN), col(PERIOD_COLUMN), col("entity_key"), col("event_at")]
     per_set = grouped_by_sets(_select(*(k.copy() for k in event_keys)), sets, event_keys)
@@ -171,18 +149,12 @@ def conversion_query(
     )
     rates = _select(*(c.copy() for c in cell), alias(value, "value")).from_(table("events_per_breakdown"), copy=False)
     rates = rates.group_by(*(c.copy() for c in cell), copy=False)
-    final = long_shape(
-        read.metric, "rates", read.sets, labels, columns, column_of, col("value", "rates"), read.fill_nulls_with
-    )
-    query = _select("*").from_(table("final"), copy=False)
-    for name, cte in (
+    ctes = [
         ("base_events", events),
         ("conversion_events", conversions),
         ("matched_events", matched),
         ("events_in_periods", placed),
         ("events_per_breakdown", per_set),
         ("rates", rates),
-        ("final", final),
-    ):
-        query = query.with_(name, as_=cte, copy=False)
-    return query
+    ]
+    return rates_query(ctes, read.metric, read.sets, labels, columns, column_of, read.fill_nulls_with)

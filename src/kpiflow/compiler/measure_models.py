@@ -239,6 +239,18 @@ def earliest_floor(start: RuntimeDate, grains: list[str]) -> exp.Expression:
     return truncate(floor, "week") if "week" in grains else floor
 
 
+def rows_in_periods(source: str, grains: list[str]) -> exp.Select:
+    """Every row of the CTE `source` (its day in `__day`) once per grain, with the period it falls in."""
+    period = exp.Case(
+        this=col(GRAIN_COLUMN, "grains"),
+        ifs=[exp.If(this=exp.Literal.string(g), true=period_of(col(DAY_COLUMN, source), g)) for g in grains],
+    )
+    every_column = exp.Column(this=exp.Star(), table=exp.to_identifier(source))
+    placed = _select(col(GRAIN_COLUMN, "grains"), alias(period, PERIOD_COLUMN), every_column)
+    placed = placed.from_(table(source), copy=False)
+    return placed.join(join_node(grain_values(grains), how="cross"), copy=False)
+
+
 def member_columns(label: str) -> list[str]:
     """The rollup's member columns of a breakdown label ('overall' has none)."""
     return [] if label == OVERALL else [dimension_column(d) for d in label.split(",")]

@@ -27,24 +27,21 @@ from kpiflow.compiler.measure_models import (
     PER_PERIOD_AGGS,
     PERIOD_COLUMN,
     earliest_floor,
-    grain_values,
     period_floor,
-    period_of,
+    rows_in_periods,
 )
 from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.rollups import (
-    DAY_COLUMN,
-    OVERALL,
     SOURCE_ROWS,
     RollupCatalog,
     RollupRead,
-    dimension_column,
     grouped_by_sets,
     measure_column,
+    read_of,
     rows_column,
 )
 from kpiflow.compiler.spec import GRAINS
-from kpiflow.compiler.sqlbuild import alias, col, join_node, table
+from kpiflow.compiler.sqlbuild import col, table
 from kpiflow.compiler.sqltypes import adopting_select as _select
 
 PER_PERIOD_SUFFIX = "__per_period"
@@ -80,19 +77,11 @@ class PeriodMeasures:
         own_time = time_dim == ref.model.spec.agg_time_dimension
         name = f"{MEASURES_PREFIX}{ref.model.name}" + ("" if own_time else f"__{time_dim}") + PER_PERIOD_SUFFIX
         model = self._models.setdefault(name, _PerPeriod(ref.model, time_dim))
-        dims = tuple(sorted(set(others)))
-        label = ",".join(dims) or OVERALL
+        read = read_of(name, measure_name, measure, others)
         model.grains.update(grains)
-        model.sets[label] = dims
+        model.sets[read.set_label] = tuple(sorted(set(others)))
         model.measures.add(measure_name)
-        return RollupRead(
-            model=name,
-            set_label=label,
-            dimensions=tuple((n, dimension_column(n)) for n in others),
-            value_column=measure_column(measure_name),
-            rows_column=rows_column(measure_name) if measure.filter else None,
-            agg=measure.agg,
-        )
+        return read
 
     def names(self) -> list[str]:
         return sorted(self._models)
@@ -115,14 +104,7 @@ class PeriodMeasures:
         measures = sorted(model.measures)
         first_day = earliest_floor(start, grains)
         rows = self.rollups.source_rows(model.model, model.time_dim, model.sets, measures, relation, first_day)
-        period = exp.Case(
-            this=col(GRAIN_COLUMN, "grains"),
-            ifs=[exp.If(this=exp.Literal.string(g), true=period_of(col(DAY_COLUMN, SOURCE_ROWS), g)) for g in grains],
-        )
-        every_column = exp.Column(this=exp.Star(), table=exp.to_identifier(SOURCE_ROWS))
-        placed = _select(col(GRAIN_COLUMN, "grains"), alias(period, PERIOD_COLUMN), every_column)
-        placed = placed.from_(table(SOURCE_ROWS), copy=False)
-        placed = placed.join(join_node(grain_values(grains), how="cross"), copy=False)
+        placed = rows_in_periods(SOURCE_ROWS, grains)
         keys = [col(GRAIN_COLUMN), col(PERIOD_COLUMN)]
         counts = grouped_by_sets(_select(*(k.copy() for k in keys)), model.sets, keys)
         for measure_name in measures:

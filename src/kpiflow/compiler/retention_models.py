@@ -16,21 +16,19 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from kpiflow.compiler.expressions import qualified
+from kpiflow.compiler.entity_events import breakdown_sets, entity_rows, rates_query
 from kpiflow.compiler.graph import SemanticGraph
 from kpiflow.compiler.measure_models import (
     GRAIN_COLUMN,
     PERIOD_COLUMN,
-    grain_values,
-    long_shape,
     period_floor,
-    period_of,
+    rows_in_periods,
     same_column,
 )
 from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.render_measures import date_literal, shift
-from kpiflow.compiler.resolve import BASE_ALIAS, truncate
-from kpiflow.compiler.rollups import DAY_COLUMN, OVERALL, SET_COLUMN, RollupCatalog, dimension_column, grouped_by_sets
+from kpiflow.compiler.resolve import truncate
+from kpiflow.compiler.rollups import SET_COLUMN, RollupCatalog, grouped_by_sets
 from kpiflow.compiler.spec import GRAINS, MetricSpec
 from kpiflow.compiler.sqlbuild import alias, cast, col, join_node, table
 from kpiflow.compiler.sqltypes import DOUBLE
@@ -59,10 +57,7 @@ def retention_read(
         return None
     if not all(rollups.readable(spec.measure, dims) for dims in breakdowns):
         return None
-    sets = tuple(
-        (",".join(sorted(dims)) or OVERALL, tuple((n, dimension_column(n)) for n in dims)) for dims in breakdowns
-    )
-    return RetentionRead(metric.name, spec.measure, spec.entity, sets, metric.fill_nulls_with)
+    return RetentionRead(metric.name, spec.measure, spec.entity, breakdown_sets(breakdowns), metric.fill_nulls_with)
 
 
 def _by_grain(grains: list[str], value: Callable[[str], exp.Expression]) -> exp.Expression:
@@ -83,29 +78,11 @@ def retention_query(
     """The KPI's rows in the long shape of kpi_values from each grain's window floor on (`labels`, `columns` and
     `column_of` as for measure_models.simple_query)."""
     ordered = [g for g in GRAINS if g in grains]
-    ref = graph.measures[read.measure]
-    time_dim = ref.measure.agg_time_dimension or ref.model.spec.agg_time_dimension
-    assert time_dim is not None
-    entity_spec = ref.model.entity(read.entity)
-    assert entity_spec is not None
     sets = {label: tuple(name for name, _ in dims) for label, dims in read.sets}
     longest = ordered[-1]  # its floor moved a period back is the earliest day any grain's cohort reads
     first_day = shift(truncate(date_literal(start), longest), -1, longest)
-    rows = rollups.source_rows(ref.model, time_dim, sets, [], relation, first_day)
-    entity = qualified(entity_spec.expr or entity_spec.name, BASE_ALIAS)
-    rows = rows.select(alias(entity.copy(), "entity_key"), copy=False)
-    if ref.measure.filter:
-        rows = rows.where(qualified(ref.measure.filter, BASE_ALIAS), copy=False)
-    rows = rows.where(exp.Not(this=exp.Is(this=entity, expression=exp.null())), copy=False)
-
-    period = exp.Case(
-        this=col(GRAIN_COLUMN, "grains"),
-        ifs=[exp.If(this=exp.Literal.string(g), true=period_of(col(DAY_COLUMN, "active_rows"), g)) for g in ordered],
-    )
-    every_column = exp.Column(this=exp.Star(), table=exp.to_identifier("active_rows"))
-    placed = _select(col(GRAIN_COLUMN, "grains"), alias(period, PERIOD_COLUMN), every_column)
-    placed = placed.from_(table("active_rows"), copy=False)
-    placed = placed.join(join_node(grain_values(ordered), how="cross"), copy=False)
+    rows = entity_rows(rollups, graph.measures[read.measure], read.entity, read.sets, relation, first_day)
+    placed = rows_in_periods("active_rows", ordered)
 
     keys = [col(GRAIN_COLUMN), col(PERIOD_COLUMN), col("entity_key")]
     active = grouped_by_sets(_select(*(k.copy() for k in keys)), sets, keys).from_(table("rows_in_periods"))
@@ -137,18 +114,12 @@ def retention_query(
     rates = rates.where(exp.LTE(this=col(PERIOD_COLUMN, "cohorts"), expression=col("last_period", "last_periods")))
     rates = rates.where(exp.GTE(this=col(PERIOD_COLUMN, "cohorts"), expression=floor), copy=False)
     rates = rates.group_by(*(c.copy() for c in cell), copy=False)
-    final = long_shape(
-        read.metric, "rates", read.sets, labels, columns, column_of, col("value", "rates"), read.fill_nulls_with
-    )
-    query = _select("*").from_(table("final"), copy=False)
-    for name, cte in (
+    ctes = [
         ("active_rows", rows),
         ("rows_in_periods", placed),
         ("active_entities", active),
         ("cohorts", cohorts),
         ("last_periods", last),
         ("rates", rates),
-        ("final", final),
-    ):
-        query = query.with_(name, as_=cte, copy=False)
-    return query
+    ]
+    return rates_query(ctes, read.metric, read.sets, labels, columns, column_of, read.fill_nulls_with)

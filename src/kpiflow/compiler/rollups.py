@@ -24,6 +24,7 @@ from kpiflow.compiler.expressions import qualified
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph, SemanticModel
 from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, from_model, time_column
+from kpiflow.compiler.spec import MeasureSpec
 from kpiflow.compiler.sqlbuild import alias, cast, col, copy_tree, table
 from kpiflow.compiler.sqltypes import BIGINT, DATE
 from kpiflow.compiler.sqltypes import adopting_select as _select
@@ -70,6 +71,18 @@ class RollupRead:
         return cast(total, BIGINT) if self.agg in ("count", "count_distinct") else total
 
 
+def read_of(model: str, measure_name: str, measure: MeasureSpec, others: tuple[str, ...]) -> RollupRead:
+    """Where a model holding `measure_name` by `others` keeps it: the breakdown's label and the columns."""
+    return RollupRead(
+        model=model,
+        set_label=",".join(sorted(set(others))) or OVERALL,
+        dimensions=tuple((n, dimension_column(n)) for n in others),
+        value_column=measure_column(measure_name),
+        rows_column=rows_column(measure_name) if measure.filter else None,
+        agg=measure.agg,
+    )
+
+
 @dataclass
 class _Rollup:
     model: SemanticModel
@@ -107,18 +120,10 @@ class RollupCatalog:
         own_time = time_dim == ref.model.spec.agg_time_dimension
         name = f"{ROLLUP_PREFIX}{ref.model.name}" + ("" if own_time else f"__{time_dim}")
         rollup = self._rollups.setdefault(name, _Rollup(ref.model, time_dim))
-        dims = tuple(sorted(set(others)))
-        label = ",".join(dims) or OVERALL
-        rollup.sets[label] = dims
+        read = read_of(name, measure_name, measure, others)
+        rollup.sets[read.set_label] = tuple(sorted(set(others)))
         rollup.measures.add(measure_name)
-        return RollupRead(
-            model=name,
-            set_label=label,
-            dimensions=tuple((n, dimension_column(n)) for n in others),
-            value_column=measure_column(measure_name),
-            rows_column=rows_column(measure_name) if measure.filter else None,
-            agg=measure.agg,
-        )
+        return read
 
     def readable(self, measure_name: str, others: tuple[str, ...]) -> bool:
         """Can a generated model read `measure_name` by `others` from its source: a time dimension, breakdowns
