@@ -231,6 +231,7 @@ SIMPLE_THIN = (
     "lines",
     "lines_filled_kpi",
     "multi_unit_lines_kpi",
+    "north_revenue",
     "opening_value_kpi",
     "order_count",
     "orders_filled",
@@ -245,13 +246,16 @@ def test_simple_kpis_pick_their_column_from_the_sources_measures_model(combined_
     one measures model of the sales lines, which adds each measure once per period and breakdown, and balances (last,
     first day, daily mean) one of the inventory; the KPI model is small and reads nothing else. Distinct counts and
     averages (filtered, filled on the time spine) read one model aggregating them per period; distinct counts taken
-    on a day (last day, daily mean) are balances of the inventory's measures model."""
+    on a day (last day, daily mean) are balances of the inventory's measures model. A simple metric's own filter
+    keeps its measure in a column of its own of the rollup."""
     assert tuple(_simple_thin(combined_graph, built)) == SIMPLE_THIN
     per_period = ("kpi__order_count", "kpi__buyers_kpi", "kpi__big_orders_spine_kpi", "kpi__average_line_kpi")
     for name in (*per_period, "kpi__average_big_line_kpi", "metric__orders_filled"):
         reads = set(re.findall(r"ref\('(\w+)'\)", built[name])) - {"metricflow_time_spine"}
         assert reads == {"measures__sales__per_period"}
         assert "UNION" not in built[name] and len(built[name]) < 6_000
+    north = built["kpi__north_revenue"]  # a metric filter over a joined dimension: a filtered column of the rollup
+    assert set(re.findall(r"ref\('(\w+)'\)", north)) == {"measures__sales"} and "m__revenue__where_" in north
     for name in ("kpi__stores_stocked_kpi", "kpi__avg_stores_stocked_kpi"):
         assert set(re.findall(r"ref\('(\w+)'\)", built[name])) == {"measures__inventory"}
     assert "GROUPING SETS" in built["measures__sales__per_period"]

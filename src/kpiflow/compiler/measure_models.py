@@ -97,7 +97,7 @@ class MeasureModels:
         """The measures model holding `metric` at `grains` for each of `breakdowns`, or None when the metric must be
         computed as before: not a plain simple metric (a filter, a time spine, a balance), or a measure or
         breakdown the daily rollups do not hold."""
-        if metric.type != "simple" or metric.filter or metric.measure is None:
+        if metric.type != "simple" or metric.measure is None:
             return None
         if metric.join_to_timespine and () not in breakdowns:  # the spine starts at the overall first period
             return None
@@ -105,13 +105,15 @@ class MeasureModels:
         if ref is None or any(d.startswith(TIME_ENTITY + "__") for dims in breakdowns for d in dims):
             return None
         balance = ref.measure.non_additive_dimension
+        if metric.filter and (balance is not None or ref.measure.agg in PER_PERIOD_AGGS):
+            return None  # a filtered balance's days are the days its filter passes; not held here
         if balance is None and ref.measure.agg in PER_PERIOD_AGGS:
             return self._per_period_read(metric, grains, breakdowns)
         if balance is not None and (balance.window_groupings or metric.join_to_timespine or ref.measure.filter):
             return None  # a balance per grouping, filled on a spine, or filtered: computed as before
         reads: list[RollupRead] = []
         for dims in breakdowns:
-            found = self.rollups.read(metric.measure, (), dims, balance.name if balance else None)
+            found = self.rollups.read(metric.measure, (), dims, balance.name if balance else None, metric.filter)
             if found is None:
                 return None
             reads.append(found)

@@ -14,13 +14,14 @@ when the facts are read directly.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 
 from kpiflow.compiler.aggregates import aggregate
-from kpiflow.compiler.expressions import qualified
+from kpiflow.compiler.expressions import checked_expression, qualified, substitute_columns
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph, SemanticModel
 from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, from_model, time_column
@@ -89,6 +90,15 @@ class _Rollup:
     time_dim: str
     sets: dict[str, tuple[str, ...]] = field(default_factory=dict)
     measures: set[str] = field(default_factory=set)
+    # value column -> (measure, metric filter): a measure kept only on the rows a simple metric's filter passes
+    filtered: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def filtered_column(measure_name: str, metric_filter: str) -> str:
+    """The column of a measure on the rows `metric_filter` passes: named by a digest of the filter's text, which
+    the model's docs spell out."""
+    digest = hashlib.sha1(metric_filter.encode("utf-8")).hexdigest()[:8]
+    return f"{measure_column(measure_name)}__where_{digest}"
 
 
 class RollupCatalog:
@@ -101,7 +111,12 @@ class RollupCatalog:
         self._rollups: dict[str, _Rollup] = {}
 
     def read(
-        self, measure_name: str, filters: tuple[str, ...], others: tuple[str, ...], day_of: str | None = None
+        self,
+        measure_name: str,
+        filters: tuple[str, ...],
+        others: tuple[str, ...],
+        day_of: str | None = None,
+        metric_filter: str | None = None,
     ) -> RollupRead | None:
         """The rollup holding `measure_name` by `others` (the non-time group-by) per day, or None where the facts
         must be read: a metric filter, an aggregation that does not add up over days, a breakdown that cannot be
@@ -115,27 +130,33 @@ class RollupCatalog:
             return None
         if measure.agg not in ROLLUP_AGGS and not (day_of is not None and measure.agg == "count_distinct"):
             return None  # a distinct count adds up over nothing, but a balance reads it one day at a time
-        if not self.readable(measure_name, others):
+        if not self.readable(measure_name, others, metric_filter):
             return None
         own_time = time_dim == ref.model.spec.agg_time_dimension
         name = f"{ROLLUP_PREFIX}{ref.model.name}" + ("" if own_time else f"__{time_dim}")
         rollup = self._rollups.setdefault(name, _Rollup(ref.model, time_dim))
         read = read_of(name, measure_name, measure, others)
         rollup.sets[read.set_label] = tuple(sorted(set(others)))
-        rollup.measures.add(measure_name)
-        return read
+        if metric_filter is None:
+            rollup.measures.add(measure_name)
+            return read
+        column = filtered_column(measure_name, metric_filter)
+        rollup.filtered[column] = (measure_name, metric_filter)
+        return replace(read, value_column=column, rows_column=f"{column}__rows")
 
-    def readable(self, measure_name: str, others: tuple[str, ...]) -> bool:
-        """Can a generated model read `measure_name` by `others` from its source: a time dimension, breakdowns
-        that resolve (none of them a time), and a source not rebuilt in full nightly?"""
+    def readable(self, measure_name: str, others: tuple[str, ...], metric_filter: str | None = None) -> bool:
+        """Can a generated model read `measure_name` by `others` (on the rows `metric_filter` passes) from its
+        source: a time dimension, breakdowns and filter columns that resolve (none of them a time), and a source not
+        rebuilt in full nightly?"""
         ref = self.graph.measures[measure_name]
         time_dim = ref.measure.agg_time_dimension or ref.model.spec.agg_time_dimension
-        if time_dim is None or any(name.startswith(TIME_ENTITY + "__") for name in others):
+        names = [*others, *(checked_expression(metric_filter).column_names if metric_filter else ())]
+        if time_dim is None or any(name.startswith(TIME_ENTITY + "__") for name in names):
             return False
         joins: dict[str, Join] = {}
         try:
             time_column(ref.model, time_dim)
-            self.resolver.resolve_all(ref.model, others, time_dim, joins)
+            self.resolver.resolve_all(ref.model, names, time_dim, joins)
         except ResolutionError:
             return False
         reads = {ref.model.spec.model} | {j.target.spec.model for j in joins.values()}
@@ -147,7 +168,8 @@ class RollupCatalog:
     def describe(self, name: str) -> tuple[SemanticModel, tuple[str, ...], tuple[str, ...]]:
         """(semantic model, breakdown labels, measures) of one rollup, for its docs."""
         rollup = self._rollups[name]
-        return rollup.model, tuple(sorted(rollup.sets)), tuple(sorted(rollup.measures))
+        filtered = (f"{measure} where {text} ({column})" for column, (measure, text) in rollup.filtered.items())
+        return rollup.model, tuple(sorted(rollup.sets)), tuple(sorted(rollup.measures)) + tuple(sorted(filtered))
 
     def model_query(self, name: str, relation: Callable[[str], exp.Table], start: RuntimeDate) -> exp.Query:
         """The rollup's rows from `start` on, reading the facts once: an import CTE of the source rows (the day,
@@ -156,10 +178,19 @@ class RollupCatalog:
         rollup = self._rollups[name]
         measures = sorted(rollup.measures)
         first_day = cast(exp.column(start.placeholder), DATE)
-        rows = self.source_rows(rollup.model, rollup.time_dim, rollup.sets, measures, relation, first_day)
+        rows = self.source_rows(
+            rollup.model, rollup.time_dim, rollup.sets, measures, relation, first_day, rollup.filtered
+        )
         select = grouped_by_sets(_select(col(DAY_COLUMN)), rollup.sets, [col(DAY_COLUMN)])
         for measure_name in measures:
             select = select.select(*self.aggregates(measure_name), copy=False)
+        for column in sorted(rollup.filtered):
+            agg = self.graph.measures[rollup.filtered[column][0]].measure.agg
+            select = select.select(
+                alias(aggregate(agg, col(column), None), column),
+                alias(exp.Count(this=col(f"{column}__rows")), f"{column}__rows"),
+                copy=False,
+            )
         select = select.from_(table(SOURCE_ROWS), copy=False)
         return select.with_(SOURCE_ROWS, as_=rows, copy=False)
 
@@ -171,33 +202,47 @@ class RollupCatalog:
         measures: list[str],
         relation: Callable[[str], exp.Table],
         first_day: exp.Expression,
+        filtered: dict[str, tuple[str, str]] | None = None,
     ) -> exp.Select:
         """The import CTE: the source's rows from `first_day` on with their day, every breakdown's member columns
-        and every measure's input."""
+        and every measure's input (`filtered`: column -> measure and metric filter, kept where both filters pass)."""
         all_dims = sorted({d for dims in sets.values() for d in dims})
         joins: dict[str, Join] = {}
         resolved = dict(self.resolver.resolve_all(model, all_dims, time_dim, joins))
+        inputs = []
+        for column, (measure_name, metric_filter) in sorted((filtered or {}).items()):
+            parsed = checked_expression(metric_filter)
+            mapping = dict(self.resolver.resolve_all(model, parsed.column_names, time_dim, joins))
+            inputs += self._inputs(measure_name, substitute_columns(parsed.tree, mapping), column)
         time_raw = time_column(model, time_dim)
         day = cast(copy_tree(time_raw), DATE)
         rows = _select(alias(copy_tree(day), DAY_COLUMN))
         rows = rows.select(*(alias(copy_tree(resolved[d]), dimension_column(d)) for d in all_dims), copy=False)
         for measure_name in measures:
             rows = rows.select(*self._inputs(measure_name), copy=False)
+        rows = rows.select(*inputs, copy=False)
         rows = from_model(rows, relation, model, (joins[a] for a in sorted(joins)))
         rows = rows.where(exp.GTE(this=day, expression=first_day), copy=False)
         return rows.where(exp.Not(this=exp.Is(this=copy_tree(time_raw), expression=exp.null())), copy=False)
 
-    def _inputs(self, measure_name: str) -> list[exp.Expression]:
-        """The columns of a source row a measure aggregates: its value, kept only where its filter passes, and for a
-        filtered measure a marker of the rows that pass."""
+    def _inputs(
+        self, measure_name: str, metric_filter: exp.Expression | None = None, column: str | None = None
+    ) -> list[exp.Expression]:
+        """The columns of a source row a measure aggregates (under `column`, on the rows `metric_filter` passes): its
+        value, kept only where its filters pass, and for a filtered one a marker of the rows that pass."""
         measure = self.graph.measures[measure_name].measure
         value = qualified(measure.expr or measure.name, BASE_ALIAS)
-        if not measure.filter:
-            return [alias(value, measure_column(measure_name))]
-        passes = qualified(measure.filter, BASE_ALIAS)
+        column = column or measure_column(measure_name)
+        conditions = [qualified(measure.filter, BASE_ALIAS)] if measure.filter else []
+        if metric_filter is not None:
+            conditions.append(metric_filter)
+        if not conditions:
+            return [alias(value, column)]
+        passes = exp.and_(*conditions, copy=False)
         kept = exp.Case(ifs=[exp.If(this=passes, true=value)])
         counted = exp.Case(ifs=[exp.If(this=copy_tree(passes), true=exp.Literal.number(1))])
-        return [alias(kept, measure_column(measure_name)), alias(counted, rows_column(measure_name))]
+        rows = f"{column}__rows" if metric_filter is not None else rows_column(measure_name)
+        return [alias(kept, column), alias(counted, rows)]
 
     def aggregates(self, measure_name: str) -> list[exp.Expression]:
         measure = self.graph.measures[measure_name].measure
