@@ -94,10 +94,6 @@ WITH active_rows AS (
   WHERE
     cohorts.period_start <= last_periods.last_period
     AND cohorts.period_start >= CASE cohorts.grain
-      WHEN 'day'
-      THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'quarter'

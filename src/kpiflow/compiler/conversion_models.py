@@ -133,7 +133,7 @@ def conversion_query(
     per_set = grouped_by_sets(_select(*(k.copy() for k in event_keys)), sets, event_keys)
     per_set = per_set.select(alias(exp.Max(this=col("is_converted")), "is_converted"), copy=False)
     per_set = per_set.from_(table("events_in_periods"), copy=False)
-    recomputed = exp.GTE(this=col(PERIOD_COLUMN), expression=period_floor(col(GRAIN_COLUMN), start))
+    recomputed = exp.GTE(this=col(PERIOD_COLUMN), expression=period_floor(col(GRAIN_COLUMN), start, ordered))
     per_set = per_set.where(recomputed, copy=False)
 
     members = sorted({c for _, dims in read.sets for _, c in dims})

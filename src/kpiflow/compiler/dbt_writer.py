@@ -41,7 +41,7 @@ from kpiflow.compiler.privacy import (
 from kpiflow.compiler.render import reads_all_history
 from kpiflow.compiler.retention_models import RetentionRead, retention_query, retention_read
 from kpiflow.compiler.rollups import RollupCatalog
-from kpiflow.compiler.spec import MetricSpec
+from kpiflow.compiler.spec import GRAINS, MetricSpec
 from kpiflow.compiler.sqltext import REF_PREFIX, build_query, dbt_ref_relation, to_dbt_sql, to_sql
 from kpiflow.compiler.sqltypes import BIGINT, DOUBLE, VARCHAR
 from kpiflow.compiler.sqltypes import adopting_select as _select
@@ -113,9 +113,10 @@ def _window_safe(tree: exp.Expression, rebuilt: frozenset[str]) -> bool:
     return not (_reads(tree) & rebuilt) and not reads_all_history(tree)
 
 
-def window_floor(grain: exp.Expression) -> exp.Expression:
-    """First period start a run recomputes, for the grain in the `grain` column: the window start truncated."""
-    return period_floor(grain, WINDOW_START)
+def window_floor(grain: exp.Expression, grains: Iterable[str] = GRAINS) -> exp.Expression:
+    """First period start a run recomputes, for the grain in the `grain` column (one of `grains`): the window start
+    truncated."""
+    return period_floor(grain, WINDOW_START, grains)
 
 
 def dimension_column(name: str) -> str:
@@ -806,7 +807,7 @@ def _combined_model(
     combined = ratios.thin[metric.name]
     incremental = not ({item.model for item in combined.reads} & full_models)
     labels = [dimension_set_label(dims) for dims in breakdowns_of(metric)]
-    floor = window_floor(exp.column("grain")) if incremental else None
+    floor = window_floor(exp.column("grain"), metric.kpi.grains) if incremental else None
     own = [c for c in columns if c in {dimension_column(d) for d in metric.kpi.natural_dimensions}]
     query = combined_query(combined, tuple(metric.kpi.grains), labels, columns, own, floor)
     config = (
@@ -857,7 +858,7 @@ def _simple_model(
     """A simple KPI (or a `metric__` input) picking its measure's column from its source's measures model
     (measure_models.py), with the people each cell covers for a people KPI; incremental like the models it reads."""
     labels, column_of = _labels(read.sets)
-    floor = window_floor(exp.column("grain"))
+    floor = window_floor(exp.column("grain"), grains)
     query = simple_query(read, grains, labels, columns, column_of, floor, population)
     return _incremental_kpi_text(graph, metric, query, dialect)
 
@@ -879,7 +880,7 @@ def _to_date_model(graph: SemanticGraph, metric: MetricSpec, read: ToDateRead, c
     """A grain-to-date KPI as one model over its measure's daily rollup (cumulative_models.py): incremental."""
     assert metric.kpi is not None
     labels, column_of = _labels(read.sets)
-    floor = window_floor(exp.column("grain"))
+    floor = window_floor(exp.column("grain"), metric.kpi.grains)
     query = to_date_query(read, tuple(metric.kpi.grains), labels, columns, column_of, WINDOW_START, floor)
     return _incremental_kpi_text(graph, metric, query, dialect)
 

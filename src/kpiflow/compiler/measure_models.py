@@ -14,7 +14,7 @@ integer, and a run rebuilds the periods from the window start truncated to each 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -51,10 +51,12 @@ GRAIN_COLUMN = "grain"
 PERIOD_COLUMN = "period_start"
 
 
-def period_floor(grain: exp.Expression, start: RuntimeDate) -> exp.Expression:
-    """First period start a run recomputes, for the grain named by `grain`: the window start truncated to it."""
+def period_floor(grain: exp.Expression, start: RuntimeDate, grains: Iterable[str] = GRAINS) -> exp.Expression:
+    """First period start a run recomputes, for the grain named by `grain`: the window start truncated to it. Only
+    `grains` are listed (those of the rows it filters; any other grain has no floor, so no row)."""
+    listed = [g for g in GRAINS if g in set(grains)]
     return exp.Case(
-        this=grain, ifs=[exp.If(this=exp.Literal.string(g), true=truncate(date_literal(start), g)) for g in GRAINS]
+        this=grain, ifs=[exp.If(this=exp.Literal.string(g), true=truncate(date_literal(start), g)) for g in listed]
     )
 
 
@@ -210,7 +212,8 @@ class MeasureModels:
         query = query.with_("days", as_=days, copy=False)
         query = query.with_("days_in_periods", as_=placed, copy=False)
         source = "days_in_periods"
-        recomputed = exp.GTE(this=col(PERIOD_COLUMN, source), expression=period_floor(col(GRAIN_COLUMN, source), start))
+        floor = period_floor(col(GRAIN_COLUMN, source), start, grains)
+        recomputed = exp.GTE(this=col(PERIOD_COLUMN, source), expression=floor)
         set_keys = [GRAIN_COLUMN, PERIOD_COLUMN, SET_COLUMN]
         if balances:
             day = col(DAY_COLUMN)

@@ -110,7 +110,7 @@ class PeriodMeasures:
         for measure_name in measures:
             counts = counts.select(*self.rollups.aggregates(measure_name), copy=False)
         counts = counts.from_(table("rows_in_periods"), copy=False)
-        recomputed = exp.GTE(this=col(PERIOD_COLUMN), expression=period_floor(col(GRAIN_COLUMN), start))
+        recomputed = exp.GTE(this=col(PERIOD_COLUMN), expression=period_floor(col(GRAIN_COLUMN), start, grains))
         counts = counts.where(recomputed, copy=False)
         query = _select("*").from_(table("period_values"), copy=False)
         for cte_name, cte in ((SOURCE_ROWS, rows), ("rows_in_periods", placed), ("period_values", counts)):

@@ -107,7 +107,7 @@ def retention_query(
         same_column("entity_key", "cohorts", "active_entities"),
         copy=False,
     )
-    floor = period_floor(col(GRAIN_COLUMN, "cohorts"), start)
+    floor = period_floor(col(GRAIN_COLUMN, "cohorts"), start, ordered)
     rates = _select(*(c.copy() for c in cell), alias(value, "value")).from_(table("cohorts"), copy=False)
     rates = rates.join(join_node(table("active_entities"), on=on_again, how="left"), copy=False)
     rates = rates.join(join_node(table("last_periods"), on=same_column(GRAIN_COLUMN, "last_periods", "cohorts")))
