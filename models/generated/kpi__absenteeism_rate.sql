@@ -18,8 +18,6 @@ WITH absence_hours AS (
     AND period_start >= CASE grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'quarter'
@@ -44,8 +42,6 @@ WITH absence_hours AS (
     AND period_start >= CASE grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'quarter'
@@ -70,8 +66,6 @@ WITH absence_hours AS (
     AND period_start >= CASE grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'quarter'

@@ -17,10 +17,6 @@ WITH cogs AS (
       AND dimension_set IN ('overall', 'store', 'region', 'category')
     )
     AND period_start >= CASE grain
-      WHEN 'day'
-      THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'quarter'
@@ -44,10 +40,6 @@ WITH cogs AS (
       AND dimension_set IN ('overall', 'store', 'region', 'category')
     )
     AND period_start >= CASE grain
-      WHEN 'day'
-      THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'quarter'

@@ -15,10 +15,6 @@ WITH qualified_applications AS (
       AND dimension_set IN ('overall', 'department')
     )
     AND period_start >= CASE grain
-      WHEN 'day'
-      THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'quarter'
@@ -40,10 +36,6 @@ WITH qualified_applications AS (
       AND dimension_set IN ('overall', 'department')
     )
     AND period_start >= CASE grain
-      WHEN 'day'
-      THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'quarter'

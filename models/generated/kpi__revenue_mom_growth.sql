@@ -16,16 +16,8 @@ WITH net_revenue AS (
       grain IN ('month') AND dimension_set IN ('overall', 'store', 'region', 'channel')
     )
     AND period_start >= CASE grain
-      WHEN 'day'
-      THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      WHEN 'quarter'
-      THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      WHEN 'year'
-      THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
     END
 ), prior AS (
   SELECT
@@ -48,16 +40,8 @@ WITH net_revenue AS (
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', period_start + INTERVAL 1 MONTH) AS DATE)
     END >= CASE grain
-      WHEN 'day'
-      THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      WHEN 'quarter'
-      THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      WHEN 'year'
-      THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
     END
 ), cells AS (
   SELECT DISTINCT

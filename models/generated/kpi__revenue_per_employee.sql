@@ -15,8 +15,6 @@ WITH net_revenue AS (
     AND period_start >= CASE grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'quarter'
@@ -38,8 +36,6 @@ WITH net_revenue AS (
     AND period_start >= CASE grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'quarter'
@@ -61,8 +57,6 @@ WITH net_revenue AS (
     AND period_start >= CASE grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'quarter'

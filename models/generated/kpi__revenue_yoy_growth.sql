@@ -17,10 +17,6 @@ WITH net_revenue AS (
       AND dimension_set IN ('overall', 'store', 'region', 'channel')
     )
     AND period_start >= CASE grain
-      WHEN 'day'
-      THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'quarter'
@@ -58,10 +54,6 @@ WITH net_revenue AS (
       WHEN 'year'
       THEN CAST(DATE_TRUNC('YEAR', period_start + INTERVAL 1 YEAR) AS DATE)
     END >= CASE grain
-      WHEN 'day'
-      THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'quarter'

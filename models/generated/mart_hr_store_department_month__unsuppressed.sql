@@ -35,19 +35,18 @@ FROM (
       employee.department
   ), metric_headcount__daily AS (
     SELECT
-      base.store_id AS store,
-      employee.department AS employee__department,
-      CAST(base.date_day AS DATE) AS __day,
-      COUNT(DISTINCT base.employee_id) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      r.d__store AS store,
+      r.d__employee__department AS employee__department,
+      r.__day AS __day,
+      CAST(SUM(r.m__headcount) AS BIGINT) AS value
+    FROM {{ ref('rollup__employee_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
+      r.__set = 'employee__department,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
     GROUP BY
-      base.store_id,
-      employee.department,
-      CAST(base.date_day AS DATE)
+      r.d__store,
+      r.d__employee__department,
+      r.__day
   ), metric_headcount__edges AS (
     SELECT
       *,
@@ -64,19 +63,18 @@ FROM (
       __day = __edge
   ), metric_average_headcount__daily AS (
     SELECT
-      base.store_id AS store,
-      employee.department AS employee__department,
-      CAST(base.date_day AS DATE) AS __day,
-      COUNT(DISTINCT base.employee_id) AS value
-    FROM {{ ref('int_employee_days') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
+      r.d__store AS store,
+      r.d__employee__department AS employee__department,
+      r.__day AS __day,
+      CAST(SUM(r.m__average_headcount) AS BIGINT) AS value
+    FROM {{ ref('rollup__employee_days') }} AS r
     WHERE
-      CAST(base.date_day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
+      r.__set = 'employee__department,store'
+      AND CAST(r.__day AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
     GROUP BY
-      base.store_id,
-      employee.department,
-      CAST(base.date_day AS DATE)
+      r.d__store,
+      r.d__employee__department,
+      r.__day
   ), metric_average_headcount__days AS (
     SELECT
       CAST(DATE_TRUNC('MONTH', __day) AS DATE) AS __period,

@@ -7,6 +7,8 @@ WITH days AS (
     __set,
     d__employee__department,
     d__store,
+    m__average_headcount,
+    m__headcount,
     m__scheduled_hours
   FROM {{ ref('rollup__employee_days') }}
   WHERE
@@ -26,8 +28,11 @@ WITH days AS (
       THEN CAST(DATE_TRUNC('YEAR', days.__day) AS DATE)
     END AS period_start,
     days.__set,
+    days.__day,
     days.d__employee__department,
     days.d__store,
+    days.m__average_headcount,
+    days.m__headcount,
     days.m__scheduled_hours
   FROM days
   CROSS JOIN (VALUES
@@ -35,6 +40,30 @@ WITH days AS (
     ('month'),
     ('quarter'),
     ('year')) AS grains(grain)
+), period_edges AS (
+  SELECT
+    grain,
+    period_start,
+    __set,
+    MIN(__day) AS first_day,
+    MAX(__day) AS last_day,
+    COUNT(DISTINCT __day) AS days_in_period
+  FROM days_in_periods
+  WHERE
+    days_in_periods.period_start >= CASE days_in_periods.grain
+      WHEN 'day'
+      THEN CAST({{ kpiflow_window_start_value }} AS DATE)
+      WHEN 'month'
+      THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
+      WHEN 'quarter'
+      THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
+      WHEN 'year'
+      THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
+    END
+  GROUP BY
+    grain,
+    period_start,
+    __set
 ), period_totals AS (
   SELECT
     days_in_periods.grain,
@@ -42,14 +71,24 @@ WITH days AS (
     days_in_periods.__set,
     days_in_periods.d__employee__department,
     days_in_periods.d__store,
+    CAST(SUM(days_in_periods.m__average_headcount) AS DOUBLE) / MAX(period_edges.days_in_period) AS m__average_headcount,
+    SUM(
+      CASE
+        WHEN days_in_periods.__day = period_edges.last_day
+        THEN days_in_periods.m__headcount
+      END
+    ) AS m__headcount,
+    COUNT(CASE WHEN days_in_periods.__day = period_edges.last_day THEN 1 END) AS m__headcount__on_last_day,
     SUM(days_in_periods.m__scheduled_hours) AS m__scheduled_hours
   FROM days_in_periods
+  JOIN period_edges
+    ON period_edges.grain = days_in_periods.grain
+    AND period_edges.period_start = days_in_periods.period_start
+    AND period_edges.__set = days_in_periods.__set
   WHERE
     days_in_periods.period_start >= CASE days_in_periods.grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'quarter'

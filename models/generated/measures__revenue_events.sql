@@ -13,6 +13,8 @@ WITH days AS (
     m__discount_amount,
     m__gross_revenue,
     m__net_revenue,
+    m__net_revenue__where_058145eb,
+    m__net_revenue__where_058145eb__rows,
     m__returns_amount,
     m__units_sold
   FROM {{ ref('rollup__revenue_events') }}
@@ -41,6 +43,8 @@ WITH days AS (
     days.m__discount_amount,
     days.m__gross_revenue,
     days.m__net_revenue,
+    days.m__net_revenue__where_058145eb,
+    days.m__net_revenue__where_058145eb__rows,
     days.m__returns_amount,
     days.m__units_sold
   FROM days
@@ -62,6 +66,8 @@ WITH days AS (
     SUM(days_in_periods.m__discount_amount) AS m__discount_amount,
     SUM(days_in_periods.m__gross_revenue) AS m__gross_revenue,
     SUM(days_in_periods.m__net_revenue) AS m__net_revenue,
+    SUM(days_in_periods.m__net_revenue__where_058145eb) AS m__net_revenue__where_058145eb,
+    CAST(SUM(days_in_periods.m__net_revenue__where_058145eb__rows) AS BIGINT) AS m__net_revenue__where_058145eb__rows,
     SUM(days_in_periods.m__returns_amount) AS m__returns_amount,
     SUM(days_in_periods.m__units_sold) AS m__units_sold
   FROM days_in_periods
@@ -69,8 +75,6 @@ WITH days AS (
     days_in_periods.period_start >= CASE days_in_periods.grain
       WHEN 'day'
       THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-      WHEN 'week'
-      THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'month'
       THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
       WHEN 'quarter'

@@ -6,6 +6,8 @@ WITH source_rows AS (
     CAST(base.date_day AS DATE) AS __day,
     employee.department AS d__employee__department,
     base.store_id AS d__store,
+    base.employee_id AS m__average_headcount,
+    base.employee_id AS m__headcount,
     base.scheduled_hours AS m__scheduled_hours
   FROM {{ ref('int_employee_days') }} AS base
   LEFT JOIN {{ ref('dim_employees') }} AS employee
@@ -28,6 +30,8 @@ SELECT
   END AS __set,
   d__employee__department,
   d__store,
+  COUNT(DISTINCT m__average_headcount) AS m__average_headcount,
+  COUNT(DISTINCT m__headcount) AS m__headcount,
   SUM(m__scheduled_hours) AS m__scheduled_hours
 FROM source_rows
 GROUP BY

@@ -13,7 +13,9 @@ WITH source_rows AS (
     base.gross_amount AS m__gross_revenue,
     base.net_amount AS m__net_revenue,
     base.refund_amount AS m__returns_amount,
-    base.quantity AS m__units_sold
+    base.quantity AS m__units_sold,
+    CASE WHEN store.store_type = 'physical' THEN base.net_amount END AS m__net_revenue__where_058145eb,
+    CASE WHEN store.store_type = 'physical' THEN 1 END AS m__net_revenue__where_058145eb__rows
   FROM {{ ref('int_revenue_events') }} AS base
   LEFT JOIN {{ ref('int_orders') }} AS "order"
     ON base.order_id = "order".order_id
@@ -68,7 +70,9 @@ SELECT
   SUM(m__gross_revenue) AS m__gross_revenue,
   SUM(m__net_revenue) AS m__net_revenue,
   SUM(m__returns_amount) AS m__returns_amount,
-  SUM(m__units_sold) AS m__units_sold
+  SUM(m__units_sold) AS m__units_sold,
+  SUM(m__net_revenue__where_058145eb) AS m__net_revenue__where_058145eb,
+  COUNT(m__net_revenue__where_058145eb__rows) AS m__net_revenue__where_058145eb__rows
 FROM source_rows
 GROUP BY
   GROUPING SETS (

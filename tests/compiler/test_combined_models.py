@@ -67,6 +67,39 @@ MORE_KPIS = f"""
   - {{name: opening_value_kpi, type: simple, label: OV, description: x, {WEEKLY_KPI}, measure: opening_value}}
   - {{name: lines_mtd_kpi, type: cumulative, label: LM, description: x, {DAILY_KPI}, measure: lines,
       grain_to_date: month}}
+  - {{name: buyers_kpi, type: simple, label: BU, description: x, {KPI}, measure: buyers}}
+  - {{name: big_orders_spine_kpi, type: simple, label: BO, description: x, {WEEKLY_KPI}, measure: big_orders,
+      fill_nulls_with: 0, join_to_timespine: true}}
+  - {{name: stores_stocked_kpi, type: simple, label: SS, description: x, {WEEKLY_KPI}, measure: stores_stocked}}
+  - {{name: avg_stores_stocked_kpi, type: simple, label: AS, description: x, {KPI}, measure: avg_stores_stocked}}
+  - {{name: average_line_kpi, type: simple, label: AL, description: x, {WEEKLY_KPI}, measure: average_line}}
+  - {{name: average_big_line_kpi, type: simple, label: AB, description: x, {KPI}, measure: average_big_line}}
+  - {{name: repeat_within_week_kpi, type: conversion, label: RW, description: x, {WEEKLY_KPI},
+      conversion: {{base_measure: lines, conversion_measure: big_line_revenue, entity: customer, window: 7 days}}}}
+  - {{name: repeats_within_month_kpi, type: conversion, label: RM, description: x, {KPI},
+      conversion: {{base_measure: lines, conversion_measure: lines, entity: customer, window: 1 month,
+                   calculation: conversions}}}}
+  - {{name: buyer_retention_kpi, type: retention, label: BR, description: x, {WEEKLY_KPI},
+      retention: {{measure: orders, entity: customer}}}}
+  - {{name: yearly_retention_kpi, type: retention, label: YR, description: x, {KPI},
+      retention: {{measure: orders, entity: customer}}}}
+"""
+# Distinct counts and averages of the sales lines (one of each filtered, as new customers are), and balances of a
+# distinct count (as headcount is).
+SMALLEST_LINE = "      - {name: smallest_line, agg: min, expr: amount}\n"
+DISTINCT_COUNTS = """      - {name: buyers, agg: count_distinct, expr: customer_id}
+      - {name: big_orders, agg: count_distinct, expr: order_id, filter: "amount >= 10"}
+      - {name: average_line, agg: avg, expr: amount}
+      - {name: average_big_line, agg: avg, expr: amount, filter: "amount >= 10"}
+"""
+DISTINCT_BALANCES = """      - name: stores_stocked
+        agg: count_distinct
+        expr: store_id
+        non_additive_dimension: {name: snapshot_date, window_choice: last}
+      - name: avg_stores_stocked
+        agg: count_distinct
+        expr: store_id
+        non_additive_dimension: {name: snapshot_date, window_choice: average}
 """
 # A balance taken on the first day of each period, beside the test project's last-day and average balances.
 AVERAGE_BALANCE = "        non_additive_dimension: {name: snapshot_date, window_choice: average}\n"
@@ -83,7 +116,10 @@ def combined_graph(tmp_path_factory):
     project = tmp_path_factory.mktemp("project") / "project"
     shutil.copytree(PROJECT, project)
     metrics = project / "metrics" / "sales.yml"
-    text = metrics.read_text(encoding="utf-8").replace(AVERAGE_BALANCE, AVERAGE_BALANCE + OPENING_BALANCE)
+    text = metrics.read_text(encoding="utf-8").replace(
+        AVERAGE_BALANCE, AVERAGE_BALANCE + OPENING_BALANCE + DISTINCT_BALANCES
+    )
+    text = text.replace(SMALLEST_LINE, SMALLEST_LINE + DISTINCT_COUNTS)
     metrics.write_text(text + MORE_KPIS, encoding="utf-8")
     return load_graph(project)
 
@@ -182,16 +218,25 @@ def _simple_thin(graph, built) -> list[str]:
 
 
 SIMPLE_THIN = (
+    "average_big_line_kpi",
+    "average_line_kpi",
     "avg_inventory",
+    "avg_stores_stocked_kpi",
     "big_line_revenue",
     "big_lines_spine_kpi",
+    "big_orders_spine_kpi",
+    "buyers_kpi",
     "inventory_value",
     "largest_line_kpi",
     "lines",
     "lines_filled_kpi",
     "multi_unit_lines_kpi",
+    "north_revenue",
     "opening_value_kpi",
+    "order_count",
+    "orders_filled",
     "revenue",
+    "stores_stocked_kpi",
     "units",
 )
 
@@ -199,8 +244,21 @@ SIMPLE_THIN = (
 def test_simple_kpis_pick_their_column_from_the_sources_measures_model(combined_graph, built):
     """Simple KPIs and inputs over additive measures (sums, counts, extremes, filtered, joined to the time spine) read
     one measures model of the sales lines, which adds each measure once per period and breakdown, and balances (last,
-    first day, daily mean) one of the inventory; the KPI model is small and reads nothing else."""
+    first day, daily mean) one of the inventory; the KPI model is small and reads nothing else. Distinct counts and
+    averages (filtered, filled on the time spine) read one model aggregating them per period; distinct counts taken
+    on a day (last day, daily mean) are balances of the inventory's measures model. A simple metric's own filter
+    keeps its measure in a column of its own of the rollup."""
     assert tuple(_simple_thin(combined_graph, built)) == SIMPLE_THIN
+    per_period = ("kpi__order_count", "kpi__buyers_kpi", "kpi__big_orders_spine_kpi", "kpi__average_line_kpi")
+    for name in (*per_period, "kpi__average_big_line_kpi", "metric__orders_filled"):
+        reads = set(re.findall(r"ref\('(\w+)'\)", built[name])) - {"metricflow_time_spine"}
+        assert reads == {"measures__sales__per_period"}
+        assert "UNION" not in built[name] and len(built[name]) < 6_000
+    north = built["kpi__north_revenue"]  # a metric filter over a joined dimension: a filtered column of the rollup
+    assert set(re.findall(r"ref\('(\w+)'\)", north)) == {"measures__sales"} and "m__revenue__where_" in north
+    for name in ("kpi__stores_stocked_kpi", "kpi__avg_stores_stocked_kpi"):
+        assert set(re.findall(r"ref\('(\w+)'\)", built[name])) == {"measures__inventory"}
+    assert "GROUPING SETS" in built["measures__sales__per_period"]
     for name in ("kpi__revenue", "kpi__units", "metric__lines", "kpi__lines_filled_kpi"):
         assert set(re.findall(r"ref\('(\w+)'\)", built[name])) - {"metricflow_time_spine"} == {"measures__sales"}
         assert "UNION" not in built[name] and len(built[name]) < 6_000
@@ -241,6 +299,23 @@ def test_grain_to_date_kpi_is_one_model_for_all_grains(combined_graph, relation,
     want = con.execute(_runnable(from_facts, relation, start)).fetchall()
     got = con.execute(_runnable(text, relation, start)).fetchall()
     assert want and _normalise(got) == _normalise(want)
+
+
+@pytest.mark.parametrize(
+    "name", ["repeat_within_week_kpi", "repeats_within_month_kpi", "buyer_retention_kpi", "yearly_retention_kpi"]
+)
+@pytest.mark.parametrize("start", [EARLIEST, date(2024, 2, 11), date(2025, 2, 1)])
+def test_conversion_and_retention_kpis_are_one_model_for_all_grains(combined_graph, relation, con, built, name, start):
+    """A conversion KPI (a rate, and a number of conversions) as one model matching each base event once, and a
+    retention KPI as one model joining each period's entities to the previous period's, with the rows of the KPI
+    computed period by period for each grain and breakdown, over all history and from a window."""
+    text = built[f"kpi__{name}"]
+    assert "UNION" not in text and "GROUPING SETS" in text and len(text) < 6_000
+    graph = combined_graph
+    from_facts, _ = _kpi_model(graph, graph.metrics[name], value_columns(graph), "duckdb", frozenset())
+    want = con.execute(_runnable(from_facts, relation, start)).fetchall()
+    got = con.execute(_runnable(text, relation, start)).fetchall()
+    assert (want or start != EARLIEST) and _normalise(got) == _normalise(want)
 
 
 @pytest.mark.parametrize("name", ["units", "lines_filled_kpi"])

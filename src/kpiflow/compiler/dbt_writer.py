@@ -16,11 +16,13 @@ import yaml
 from sqlglot import exp
 
 from kpiflow.compiler.combined_models import CombinedInput, CombinedPlan, breakdowns_of, combined_query, plan_combined
+from kpiflow.compiler.conversion_models import ConversionRead, conversion_query, conversion_read
 from kpiflow.compiler.cumulative_models import ToDateRead, to_date_query, to_date_read
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.inert import comment_text, jinja_inert
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
 from kpiflow.compiler.measure_models import MeasureModels, SimpleRead, period_floor, simple_query
+from kpiflow.compiler.period_measures import PER_PERIOD_SUFFIX, PeriodMeasures
 from kpiflow.compiler.plan import QueryError, QueryRequest, RuntimeDate
 from kpiflow.compiler.privacy import (
     PRIVACY_DEFAULT,
@@ -37,8 +39,9 @@ from kpiflow.compiler.privacy import (
     year_start,
 )
 from kpiflow.compiler.render import reads_all_history
+from kpiflow.compiler.retention_models import RetentionRead, retention_query, retention_read
 from kpiflow.compiler.rollups import RollupCatalog
-from kpiflow.compiler.spec import MetricSpec
+from kpiflow.compiler.spec import GRAINS, MetricSpec
 from kpiflow.compiler.sqltext import REF_PREFIX, build_query, dbt_ref_relation, to_dbt_sql, to_sql
 from kpiflow.compiler.sqltypes import BIGINT, DOUBLE, VARCHAR
 from kpiflow.compiler.sqltypes import adopting_select as _select
@@ -110,9 +113,10 @@ def _window_safe(tree: exp.Expression, rebuilt: frozenset[str]) -> bool:
     return not (_reads(tree) & rebuilt) and not reads_all_history(tree)
 
 
-def window_floor(grain: exp.Expression) -> exp.Expression:
-    """First period start a run recomputes, for the grain in the `grain` column: the window start truncated."""
-    return period_floor(grain, WINDOW_START)
+def window_floor(grain: exp.Expression, grains: Iterable[str] = GRAINS) -> exp.Expression:
+    """First period start a run recomputes, for the grain in the `grain` column (one of `grains`): the window start
+    truncated."""
+    return period_floor(grain, WINDOW_START, grains)
 
 
 def dimension_column(name: str) -> str:
@@ -510,12 +514,17 @@ def _rollup_docs(rollups: RollupCatalog) -> list[dict]:
 def _measures_docs(measures: MeasureModels) -> list[dict]:
     docs = []
     for name in measures.names():
-        rollup, grains, labels, columns = measures.describe(name)
+        source, grains, labels, columns = measures.describe(name)
+        how = (
+            "aggregated from its rows in each period (distinct counts and averages, which days cannot add up to)"
+            if name.endswith(PER_PERIOD_SUFFIX)
+            else "added up to every period"
+        )
         docs.append(
             {
                 "name": name,
-                "description": f"The measures of {rollup} added up to every period ({', '.join(grains)}) for each "
-                f"breakdown the simple KPIs read ({'; '.join(labels)}): each measure computed once per build. "
+                "description": f"The measures of {source} {how} ({', '.join(grains)}) for each breakdown the simple "
+                f"KPIs read ({'; '.join(labels)}): each measure computed once per build. "
                 f"Measures: {', '.join(columns)}.",
                 "columns": [
                     _column("grain", "Period length."),
@@ -704,7 +713,7 @@ def generate(
     plan = privacy_plan(graph, metrics)
     table = suppression_table(graph, plan)
     rollups = RollupCatalog(graph, rebuilt)
-    measures = MeasureModels(graph, rollups)
+    measures = MeasureModels(graph, rollups, PeriodMeasures(graph, rollups))
     simple = _simple_reads(graph, metrics, measures, plan)
     counted = tuple(name for name in simple if name in plan.exact)
     ratios = plan_combined(graph, metrics, plan.exact, plan.count_metric, counted)
@@ -730,11 +739,18 @@ def generate(
             read = None
         grains = tuple(metric.kpi.grains)  # type: ignore[union-attr]
         to_date = None if count_metric else to_date_read(graph, rollups, metric, grains, breakdowns_of(metric))
+        events = None
+        if count_metric is None:
+            events = conversion_read(graph, rollups, metric, breakdowns_of(metric)) or retention_read(
+                rollups, metric, breakdowns_of(metric)
+            )
         if read is not None:
             text = _simple_model(graph, metric, read, tuple(metric.kpi.grains), columns, dialect, population)  # type: ignore[union-attr]
             incremental = True
         elif to_date is not None:
             text, incremental = _to_date_model(graph, metric, to_date, columns, dialect), True
+        elif events is not None:
+            text, incremental = _one_model_kpi(graph, metric, rollups, events, columns, dialect), True
         else:
             text, incremental = _kpi_model(graph, metric, columns, dialect, rebuilt, rollups, count_metric)
         files.append(GeneratedFile(generated_dir / f"kpi__{metric.name}.sql", text))
@@ -791,7 +807,7 @@ def _combined_model(
     combined = ratios.thin[metric.name]
     incremental = not ({item.model for item in combined.reads} & full_models)
     labels = [dimension_set_label(dims) for dims in breakdowns_of(metric)]
-    floor = window_floor(exp.column("grain")) if incremental else None
+    floor = window_floor(exp.column("grain"), metric.kpi.grains) if incremental else None
     own = [c for c in columns if c in {dimension_column(d) for d in metric.kpi.natural_dimensions}]
     query = combined_query(combined, tuple(metric.kpi.grains), labels, columns, own, floor)
     config = (
@@ -841,10 +857,20 @@ def _simple_model(
 ) -> str:
     """A simple KPI (or a `metric__` input) picking its measure's column from its source's measures model
     (measure_models.py), with the people each cell covers for a people KPI; incremental like the models it reads."""
-    labels = {label: dimension_set_label(tuple(n for n, _ in dims)) for label, dims in read.sets}
-    column_of = {n: dimension_column(n) for _, dims in read.sets for n, _ in dims}
-    floor = window_floor(exp.column("grain"))
+    labels, column_of = _labels(read.sets)
+    floor = window_floor(exp.column("grain"), grains)
     query = simple_query(read, grains, labels, columns, column_of, floor, population)
+    return _incremental_kpi_text(graph, metric, query, dialect)
+
+
+def _labels(sets: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]) -> tuple[dict[str, str], dict[str, str]]:
+    """A one-model KPI's breakdown labels (rollup label -> kpi_values' dimension_set) and member columns (group-by
+    name -> kpi_values column)."""
+    labels = {label: dimension_set_label(tuple(n for n, _ in dims)) for label, dims in sets}
+    return labels, {n: dimension_column(n) for _, dims in sets for n, _ in dims}
+
+
+def _incremental_kpi_text(graph: SemanticGraph, metric: MetricSpec, query: exp.Query, dialect: str) -> str:
     config = incremental_config(PERIOD_KEY, window_column="period_start", window_grain=PER_ROW_GRAIN)
     origin = graph.origins[f"metric:{metric.name}"]
     return header(origin.file.name) + config + to_dbt_sql(query, dialect) + "\n"
@@ -853,13 +879,31 @@ def _simple_model(
 def _to_date_model(graph: SemanticGraph, metric: MetricSpec, read: ToDateRead, columns: list[str], dialect: str) -> str:
     """A grain-to-date KPI as one model over its measure's daily rollup (cumulative_models.py): incremental."""
     assert metric.kpi is not None
-    labels = {label: dimension_set_label(tuple(n for n, _ in dims)) for label, dims in read.sets}
-    column_of = {n: dimension_column(n) for _, dims in read.sets for n, _ in dims}
-    floor = window_floor(exp.column("grain"))
+    labels, column_of = _labels(read.sets)
+    floor = window_floor(exp.column("grain"), metric.kpi.grains)
     query = to_date_query(read, tuple(metric.kpi.grains), labels, columns, column_of, WINDOW_START, floor)
-    config = incremental_config(PERIOD_KEY, window_column="period_start", window_grain=PER_ROW_GRAIN)
-    origin = graph.origins[f"metric:{metric.name}"]
-    return header(origin.file.name) + config + to_dbt_sql(query, dialect) + "\n"
+    return _incremental_kpi_text(graph, metric, query, dialect)
+
+
+def _one_model_kpi(
+    graph: SemanticGraph,
+    metric: MetricSpec,
+    rollups: RollupCatalog,
+    read: ConversionRead | RetentionRead,
+    columns: list[str],
+    dialect: str,
+) -> str:
+    """A conversion or retention KPI as one model over its events for all grains and breakdowns
+    (conversion_models.py, retention_models.py): incremental."""
+    assert metric.kpi is not None
+    labels, column_of = _labels(read.sets)
+    grains = tuple(metric.kpi.grains)
+    shape = (grains, labels, columns, column_of, dbt_ref_relation, WINDOW_START)
+    if isinstance(read, ConversionRead):
+        query = conversion_query(graph, rollups, read, *shape)
+    else:
+        query = retention_query(graph, rollups, read, *shape)
+    return _incremental_kpi_text(graph, metric, query, dialect)
 
 
 def _measures_model(measures: MeasureModels, name: str, dialect: str) -> str:

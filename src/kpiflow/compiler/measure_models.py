@@ -14,8 +14,9 @@ integer, and a run rebuilds the periods from the window start truncated to each 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
@@ -40,16 +41,22 @@ from kpiflow.compiler.sqltext import dbt_ref_relation
 from kpiflow.compiler.sqltypes import BIGINT, DATE, DOUBLE, VARCHAR
 from kpiflow.compiler.sqltypes import adopting_select as _select
 
+if TYPE_CHECKING:
+    from kpiflow.compiler.period_measures import PeriodMeasures
+
 MEASURES_PREFIX = "measures__"
+PER_PERIOD_AGGS = frozenset({"count_distinct", "avg"})  # aggregated per period: period_measures.py
 BALANCE_KINDS = frozenset({"last", "first", "average", "last_rows", "first_rows"})
 GRAIN_COLUMN = "grain"
 PERIOD_COLUMN = "period_start"
 
 
-def period_floor(grain: exp.Expression, start: RuntimeDate) -> exp.Expression:
-    """First period start a run recomputes, for the grain named by `grain`: the window start truncated to it."""
+def period_floor(grain: exp.Expression, start: RuntimeDate, grains: Iterable[str] = GRAINS) -> exp.Expression:
+    """First period start a run recomputes, for the grain named by `grain`: the window start truncated to it. Only
+    `grains` are listed (those of the rows it filters; any other grain has no floor, so no row)."""
+    listed = [g for g in GRAINS if g in set(grains)]
     return exp.Case(
-        this=grain, ifs=[exp.If(this=exp.Literal.string(g), true=truncate(date_literal(start), g)) for g in GRAINS]
+        this=grain, ifs=[exp.If(this=exp.Literal.string(g), true=truncate(date_literal(start), g)) for g in listed]
     )
 
 
@@ -80,9 +87,10 @@ class _Measures:
 class MeasureModels:
     """The measures models simple KPIs read, collected while planning the generated models."""
 
-    def __init__(self, graph: SemanticGraph, rollups: RollupCatalog) -> None:
+    def __init__(self, graph: SemanticGraph, rollups: RollupCatalog, per_period: PeriodMeasures | None = None) -> None:
         self.graph = graph
         self.rollups = rollups
+        self.per_period = per_period  # distinct counts and averages, aggregated per period (period_measures.py)
         self._models: dict[str, _Measures] = {}
 
     def read(
@@ -91,7 +99,7 @@ class MeasureModels:
         """The measures model holding `metric` at `grains` for each of `breakdowns`, or None when the metric must be
         computed as before: not a plain simple metric (a filter, a time spine, a balance), or a measure or
         breakdown the daily rollups do not hold."""
-        if metric.type != "simple" or metric.filter or metric.measure is None:
+        if metric.type != "simple" or metric.measure is None:
             return None
         if metric.join_to_timespine and () not in breakdowns:  # the spine starts at the overall first period
             return None
@@ -99,11 +107,15 @@ class MeasureModels:
         if ref is None or any(d.startswith(TIME_ENTITY + "__") for dims in breakdowns for d in dims):
             return None
         balance = ref.measure.non_additive_dimension
+        if metric.filter and (balance is not None or ref.measure.agg in PER_PERIOD_AGGS):
+            return None  # a filtered balance's days are the days its filter passes; not held here
+        if balance is None and ref.measure.agg in PER_PERIOD_AGGS:
+            return self._per_period_read(metric, grains, breakdowns)
         if balance is not None and (balance.window_groupings or metric.join_to_timespine or ref.measure.filter):
             return None  # a balance per grouping, filled on a spine, or filtered: computed as before
         reads: list[RollupRead] = []
         for dims in breakdowns:
-            found = self.rollups.read(metric.measure, (), dims, balance.name if balance else None)
+            found = self.rollups.read(metric.measure, (), dims, balance.name if balance else None, metric.filter)
             if found is None:
                 return None
             reads.append(found)
@@ -134,11 +146,34 @@ class MeasureModels:
             spine=metric.join_to_timespine,
         )
 
+    def _per_period_read(
+        self, metric: MetricSpec, grains: tuple[str, ...], breakdowns: tuple[tuple[str, ...], ...]
+    ) -> SimpleRead | None:
+        """Where a distinct count or an average is, in its source's per-period model, or None when it has none."""
+        assert metric.measure is not None
+        if self.per_period is None:
+            return None
+        reads = [self.per_period.read(metric.measure, grains, dims) for dims in breakdowns]
+        if any(r is None for r in reads) or len({r.model for r in reads if r}) != 1:
+            return None
+        found = [r for r in reads if r is not None]
+        return SimpleRead(
+            metric=metric.name,
+            model=found[0].model,
+            sets=tuple((r.set_label, r.dimensions) for r in found),
+            value_column=found[0].value_column,
+            rows_column=found[0].rows_column,
+            fill_nulls_with=metric.fill_nulls_with,
+            spine=metric.join_to_timespine,
+        )
+
     def names(self) -> list[str]:
-        return sorted(self._models)
+        return sorted([*self._models, *(self.per_period.names() if self.per_period else [])])
 
     def describe(self, name: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-        """(rollup, grains, breakdown labels, measure columns) of one measures model, for its docs."""
+        """(source, grains, breakdown labels, measure columns) of one measures model, for its docs."""
+        if name not in self._models and self.per_period is not None:
+            return self.per_period.describe(name)
         model = self._models[name]
         grains = tuple(g for g in GRAINS if g in model.grains)
         return model.rollup, grains, tuple(sorted(model.sets)), tuple(sorted(model.columns))
@@ -146,6 +181,8 @@ class MeasureModels:
     def model_query(self, name: str, relation: Callable[[str], exp.Table], start: RuntimeDate) -> exp.Query:
         """The measures at every period from the window's floor on: the rollup's days of the breakdowns read (an
         import CTE), each day placed in its period at every grain, then the days of each period added up."""
+        if name not in self._models and self.per_period is not None:
+            return self.per_period.model_query(name, relation, start)
         model = self._models[name]
         grains = [g for g in GRAINS if g in model.grains]
         members = sorted({c for label in model.sets for c in member_columns(label)})
@@ -175,7 +212,8 @@ class MeasureModels:
         query = query.with_("days", as_=days, copy=False)
         query = query.with_("days_in_periods", as_=placed, copy=False)
         source = "days_in_periods"
-        recomputed = exp.GTE(this=col(PERIOD_COLUMN, source), expression=period_floor(col(GRAIN_COLUMN, source), start))
+        floor = period_floor(col(GRAIN_COLUMN, source), start, grains)
+        recomputed = exp.GTE(this=col(PERIOD_COLUMN, source), expression=floor)
         set_keys = [GRAIN_COLUMN, PERIOD_COLUMN, SET_COLUMN]
         if balances:
             day = col(DAY_COLUMN)
@@ -204,6 +242,18 @@ def earliest_floor(start: RuntimeDate, grains: list[str]) -> exp.Expression:
     longest = [g for g in grains if g != "week"][-1:] or ["day"]
     floor = truncate(date_literal(start), longest[0])
     return truncate(floor, "week") if "week" in grains else floor
+
+
+def rows_in_periods(source: str, grains: list[str]) -> exp.Select:
+    """Every row of the CTE `source` (its day in `__day`) once per grain, with the period it falls in."""
+    period = exp.Case(
+        this=col(GRAIN_COLUMN, "grains"),
+        ifs=[exp.If(this=exp.Literal.string(g), true=period_of(col(DAY_COLUMN, source), g)) for g in grains],
+    )
+    every_column = exp.Column(this=exp.Star(), table=exp.to_identifier(source))
+    placed = _select(col(GRAIN_COLUMN, "grains"), alias(period, PERIOD_COLUMN), every_column)
+    placed = placed.from_(table(source), copy=False)
+    return placed.join(join_node(grain_values(grains), how="cross"), copy=False)
 
 
 def member_columns(label: str) -> list[str]:
