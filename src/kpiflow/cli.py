@@ -7,7 +7,6 @@ import heavy libraries (dbt, Prefect, Great Expectations, duckdb, rich) inside t
 
 from __future__ import annotations
 
-import gc
 import importlib
 import sys
 from collections.abc import Collection
@@ -101,17 +100,6 @@ def _click_error_types() -> tuple[tuple[type[Exception], ...], tuple[type[Except
 def main() -> None:
     """Entry point: user-facing errors become a message and an exit code, never a traceback."""
     register(requested_commands(sys.argv[1:]))
-    # What is loaded by now lives as long as the command: frozen, the cycle collector does not walk it again in
-    # each later full collection (a tenth of `kpiflow query --explain`'s CPU, issue 16). Unfrozen afterwards, so
-    # a caller running main() in-process (tests) keeps no garbage.
-    gc.freeze()
-    try:
-        _run_app()
-    finally:
-        gc.unfreeze()
-
-
-def _run_app() -> None:
     try:
         _app(standalone_mode=False)
     except KpiflowError as exc:
