@@ -19,8 +19,6 @@ import functools
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
-from kpiflow.compiler.null_safe_joins import HASHABLE_DIALECTS, hashable_join_keys
-
 # Reserved in PostgreSQL 15 (Appendix C: "reserved" and "reserved (can be function or type)").
 _POSTGRES = """
 all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate collation
@@ -73,8 +71,7 @@ def reserved_words() -> frozenset[str]:
 
 @functools.cache
 def quoting_dialect(name: str) -> Dialect:
-    """The sqlglot dialect `name`, quoting every reserved word used as an identifier (and, on PostgreSQL, writing
-    null-safe join keys it can hash: null_safe_joins.py)."""
+    """The sqlglot dialect `name`, quoting every reserved word used as an identifier."""
     base = type(Dialect.get_or_raise(name))
     reserved = reserved_words()
 
@@ -83,12 +80,4 @@ def quoting_dialect(name: str) -> Dialect:
             return True
         return base.can_quote(self, identifier, identify)
 
-    attributes: dict[str, object] = {"can_quote": can_quote}
-    if name in HASHABLE_DIALECTS:
-
-        def generate(self: Dialect, expression: exp.Expression, copy: bool = True, **opts: object) -> str:
-            tree = hashable_join_keys(expression.copy() if copy else expression)
-            return base.generate(self, tree, copy=False, **opts)
-
-        attributes["generate"] = generate
-    return type(f"KpiflowQuoted{base.__name__}", (base,), attributes)()
+    return type(f"KpiflowQuoted{base.__name__}", (base,), {"can_quote": can_quote})()

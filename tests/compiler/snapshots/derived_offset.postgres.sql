@@ -25,9 +25,9 @@ WITH metric_revenue AS (
     ) AS DOUBLE PRECISION) / NULLIF(in_1.value, 0) AS value
   FROM metric_revenue_yoy__keys AS k
   LEFT JOIN metric_revenue AS in_0
-    ON ARRAY[k.metric_time__month] = ARRAY[in_0.metric_time__month]
+    ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
   LEFT JOIN metric_revenue__offset_1_year AS in_1
-    ON ARRAY[k.metric_time__month] = ARRAY[in_1.metric_time__month]
+    ON k.metric_time__month IS NOT DISTINCT FROM in_1.metric_time__month
 )
 SELECT
   metric_time__month,

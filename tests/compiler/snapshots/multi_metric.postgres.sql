@@ -32,8 +32,8 @@ SELECT
   m_1.value AS order_count
 FROM query__keys AS k
 LEFT JOIN metric_revenue AS m_0
-  ON ARRAY[k.metric_time__year] = ARRAY[m_0.metric_time__year]
+  ON k.metric_time__year IS NOT DISTINCT FROM m_0.metric_time__year
 LEFT JOIN metric_order_count AS m_1
-  ON ARRAY[k.metric_time__year] = ARRAY[m_1.metric_time__year]
+  ON k.metric_time__year IS NOT DISTINCT FROM m_1.metric_time__year
 ORDER BY
   metric_time__year ASC

@@ -42,11 +42,11 @@ WITH metric_units AS (
     CAST(in_0.value AS DOUBLE PRECISION) / NULLIF(CAST(in_1.value AS DOUBLE PRECISION), 0) AS value
   FROM metric_upt__keys AS k
   LEFT JOIN metric_units AS in_0
-    ON ARRAY[k.metric_time__month] = ARRAY[in_0.metric_time__month]
-    AND ARRAY[k.store__region] = ARRAY[in_0.store__region]
+    ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
+    AND k.store__region IS NOT DISTINCT FROM in_0.store__region
   LEFT JOIN metric_order_count AS in_1
-    ON ARRAY[k.metric_time__month] = ARRAY[in_1.metric_time__month]
-    AND ARRAY[k.store__region] = ARRAY[in_1.store__region]
+    ON k.metric_time__month IS NOT DISTINCT FROM in_1.metric_time__month
+    AND k.store__region IS NOT DISTINCT FROM in_1.store__region
 )
 SELECT
   metric_time__month,

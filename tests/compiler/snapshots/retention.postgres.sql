@@ -17,7 +17,7 @@ WITH metric_retention__active AS (
     CAST(COUNT(c.__entity) AS DOUBLE PRECISION) / NULLIF(COUNT(*), 0) AS value
   FROM metric_retention__previous AS p
   LEFT JOIN metric_retention__active AS c
-    ON ARRAY[p.metric_time__month] = ARRAY[c.metric_time__month]
+    ON p.metric_time__month IS NOT DISTINCT FROM c.metric_time__month
     AND p.__entity = c.__entity
   WHERE
     p.metric_time__month <= (
