@@ -6,7 +6,10 @@ Each engine gets the demo (`kpiflow demo-data`, same seed and range), a full run
 (`kpiflow run --json`) per engine and run, then the PostgreSQL/DuckDB ratio of each. The PostgreSQL server is the one
 of KPIFLOW_PG_* when KPIFLOW_PG_USER is set (its database's raw, marts and payroll are replaced), else a throwaway
 server started with tests/pg_server.py and removed afterwards.
+With --per-model DIR, each run's dbt run results are kept in DIR (bench/node_times.py) and, per engine, the node
+seconds of the full run and the nightly are printed side by side (by kind, then the slowest nodes).
 Usage: .venv/bin/python bench/bench_postgres.py [--scales 1] [--start 2025-01-01] [--date 2025-03-30]
+       [--engines postgres duckdb] [--per-model DIR]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
+import node_times
 from bench_nightly import REPO, STAGES, copy_project, machine
 
 ENGINES = ("postgres", "duckdb")  # PostgreSQL first: a stopped benchmark has measured it
@@ -63,11 +67,10 @@ def kpiflow(env: dict[str, str], *args: str) -> tuple[float, str]:
     return time.perf_counter() - started, done.stdout
 
 
-def bench_engine(
-    env: dict[str, str], scale: float, start: date, run_date: date, seed: int, engine: str
-) -> dict[str, dict]:
+def bench_engine(env: dict[str, str], scale: float, args: argparse.Namespace, engine: str) -> dict[str, dict]:
     """Demo, full run, next day landed, nightly: seconds of each, and the stages of both runs (each row printed as
     soon as it is measured, so a long benchmark that is stopped keeps what it measured)."""
+    start, run_date, seed = args.start, args.date, args.seed
     demo_seconds, _ = kpiflow(env, "demo-data", "--scale", str(scale), "--start", str(start), "--end", str(run_date),
                               "--seed", str(seed), "--quiet")  # fmt: skip
     print(f"demo-data at scale {scale:g} on {engine}: {demo_seconds:.1f} s", flush=True)
@@ -79,13 +82,26 @@ def bench_engine(
         stages = {stage["name"]: stage["seconds"] for stage in json.loads(stdout)["stages"]}
         results[label] = {"wall": seconds, **stages}
         print(_row(scale, label, engine, results[label]), flush=True)
+        if args.per_model:
+            state_dir = Path(env["KPIFLOW_WAREHOUSE"]).parent / "state"
+            node_times.keep(state_dir, _node_file(args.per_model, scale, engine, label))
     return results
+
+
+def _node_file(folder: Path, scale: float, engine: str, label: str) -> Path:
+    return folder / f"scale{scale:g}-{engine}-{label}.json"
+
+
+def print_node_times(args: argparse.Namespace, scale: float) -> None:
+    for engine in args.engines:
+        full, nightly = (_node_file(args.per_model, scale, engine, label) for label in RUNS)
+        print("\n" + node_times.report(f"scale {scale:g}, {engine}", full, nightly, args.top) + "\n", flush=True)
 
 
 def bench_scale(folder: Path, pg: dict[str, str], args: argparse.Namespace, scale: float) -> dict:
     base = {**os.environ, "KPIFLOW_DEMO_SCALE": str(scale)}
     results = {}
-    for engine in ENGINES:
+    for engine in args.engines:
         side = folder / engine
         env = {
             **base,
@@ -96,7 +112,7 @@ def bench_scale(folder: Path, pg: dict[str, str], args: argparse.Namespace, scal
         }
         if engine == "postgres":
             env |= {**pg, "KPIFLOW_TARGET": "pg"}
-        results[engine] = bench_engine(env, scale, args.start, args.date, args.seed, engine)
+        results[engine] = bench_engine(env, scale, args, engine)
     return results
 
 
@@ -108,6 +124,8 @@ def _row(scale: float, label: str, engine: str, seconds: dict[str, float]) -> st
 
 
 def print_ratios(scale: float, results: dict) -> None:
+    if set(ENGINES) - set(results):
+        return
     for label in RUNS:
         pg, duck = results["postgres"][label], results["duckdb"][label]
         ratios = " | ".join(_ratio(pg.get(name, 0), duck.get(name, 0)) for name in COLUMNS)
@@ -125,6 +143,9 @@ def main() -> None:
     parser.add_argument("--start", type=date.fromisoformat, default=date(2025, 1, 1), help="first day of the demo")
     parser.add_argument("--date", type=date.fromisoformat, default=date(2025, 3, 30), help="the full run's day")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
+    parser.add_argument("--per-model", type=Path, help="keep dbt's run results here and print node times")
+    parser.add_argument("--top", type=int, default=25, help="slowest nodes listed with --per-model")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"demo {args.start}..{args.date}, full run --date {args.date}, nightly --date {args.date + timedelta(1)}")
@@ -133,6 +154,8 @@ def main() -> None:
         for scale in args.scales:
             with tempfile.TemporaryDirectory(prefix="kpiflow-bench-postgres-") as tmp:
                 print_ratios(scale, bench_scale(Path(tmp), pg, args, scale))
+                if args.per_model:
+                    print_node_times(args, scale)
     print(f"load average now {os.getloadavg()[0]:.1f}")
 
 
