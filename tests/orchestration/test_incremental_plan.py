@@ -56,7 +56,10 @@ def test_window_starts_late_days_before_the_earlier_of_run_date_and_day_after_la
     settings: Settings, last_run: date, run_date: date, late_days: int, window_start: date
 ) -> None:
     record_build(
-        warehouse_for(settings), last_run, BuildPlan(True, None, "", project_fingerprint(settings.project_dir))
+        warehouse_for(settings),
+        last_run,
+        BuildPlan(True, None, "", project_fingerprint(settings.project_dir)),
+        run_id="run-1",
     )
     plan = plan_build(settings, run_date, late_days=late_days)
     assert (plan.full_refresh, plan.window_start) == (False, window_start)
@@ -67,7 +70,10 @@ def test_an_earlier_date_than_the_last_build_rebuilds_everything(settings: Setti
     """Incremental tables hold the days the last build reached; a run as of an earlier day must not keep them
     (DECISIONS rule 22), so it rebuilds in full and its gate judges every row through its run date."""
     record_build(
-        warehouse_for(settings), date(2026, 3, 20), BuildPlan(True, None, "", project_fingerprint(settings.project_dir))
+        warehouse_for(settings),
+        date(2026, 3, 20),
+        BuildPlan(True, None, "", project_fingerprint(settings.project_dir)),
+        run_id="run-1",
     )
     plan = plan_build(settings, date(2026, 3, 10), late_days=0)
     assert (plan.full_refresh, plan.window_start) == (True, None)
@@ -77,14 +83,17 @@ def test_an_earlier_date_than_the_last_build_rebuilds_everything(settings: Setti
 
 def test_gate_judges_every_row_without_an_earlier_build_or_with_full_refresh(settings: Settings) -> None:
     assert check_window(settings, date(2026, 3, 10), late_days=3) is None
-    record_build(warehouse_for(settings), date(2026, 3, 9), BuildPlan(True, None, "", "any"))
+    record_build(warehouse_for(settings), date(2026, 3, 9), BuildPlan(True, None, "", "any"), run_id="run-1")
     assert check_window(settings, date(2026, 3, 10), late_days=3, full_refresh=True) is None
     assert check_window(settings, date(2026, 3, 10), late_days=3) == date(2026, 3, 7)
 
 
 def test_changed_model_or_full_refresh_option_rebuilds_everything(settings: Settings) -> None:
     record_build(
-        warehouse_for(settings), date(2026, 3, 9), BuildPlan(True, None, "", project_fingerprint(settings.project_dir))
+        warehouse_for(settings),
+        date(2026, 3, 9),
+        BuildPlan(True, None, "", project_fingerprint(settings.project_dir)),
+        run_id="run-1",
     )
     assert plan_build(settings, date(2026, 3, 10), late_days=3, full_refresh=True).reason == "--full-refresh asked for"
     (settings.project_dir / "models" / "a.sql").write_text("select 2 as x\n")

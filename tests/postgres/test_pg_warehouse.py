@@ -122,7 +122,7 @@ def test_the_duckdb_sql_orchestration_and_scorecards_run_works(warehouse: Postgr
     assert last_build(warehouse) is None  # kpiflow_state.builds missing -> MissingRelation -> None
     set_window(warehouse, BuildPlan(False, date(2026, 3, 1), "", "fp-1"))
     set_window(warehouse, BuildPlan(False, date(2026, 3, 2), "", "fp-1"))  # create or replace, twice
-    record_build(warehouse, date(2026, 3, 9), BuildPlan(False, date(2026, 3, 2), "", "fp-1"))
+    record_build(warehouse, date(2026, 3, 9), BuildPlan(False, date(2026, 3, 2), "", "fp-1"), run_id="run-1")
     recorded = last_build(warehouse)
     assert recorded is not None and (recorded.run_date, recorded.fingerprint) == (date(2026, 3, 9), "fp-1")
     with warehouse.connect() as session:

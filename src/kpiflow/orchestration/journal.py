@@ -1,8 +1,9 @@
-"""A run's own record on disk: which stage it is in, how each stage ended, and how the run ended.
+"""A run's journal: which stage it is in, how each stage ended, and how the run ended.
 
-Prefect keeps the same facts in its database, but an operator at 03:00 (or a test watching a run it is
-about to kill) needs them without an API: `state/last_run.json` is rewritten atomically at every step,
-and every finished run appends one line to `state/run_history.jsonl`.
+The record of runs is the warehouse's `kpiflow_state.runs` (warehouse/run_record.py): the journal inserts the run's
+row when the run begins (marking runs that died as killed) and sets its status at the end. An operator at 03:00 (or
+a test watching a run it is about to kill) needs the facts with no warehouse and no API: `state/last_run.json`, the
+file mirror of the run's row, is rewritten atomically at every step. Prefect keeps its own record of the flow run.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from kpiflow.warehouse import Warehouse, WarehouseError, run_record
+
 LAST_RUN_FILE = "last_run.json"
-HISTORY_FILE = "run_history.jsonl"
 
 progress_log = logging.getLogger("kpiflow.progress")
 
@@ -68,13 +70,41 @@ class RunJournal:
     def failed_stage(self) -> str | None:
         return next((stage.name for stage in self.stages if stage.status != "completed"), None)
 
-    def finish(self, status: str, error: BaseException | None = None) -> None:
+    def begin(self, warehouse: Warehouse, target: str) -> list[str]:
+        """Insert the run's row (under the run lock) and mark the runs left running as killed; returns their ids. A
+        warehouse that does not exist yet gets the row from the first stage that records in it."""
+        self._save()
+        if not warehouse.exists():
+            return []
+        with warehouse.connect() as session:
+            run_record.ensure_run_tables(session)
+            killed = run_record.begin_run(session, run_id=self.run_id, run_date=self.run_date, target=target)
+        for dead in killed:
+            progress_log.info("run %s died before it ended: recorded as killed", dead)
+        return killed
+
+    def finish(self, status: str, error: BaseException | None = None, warehouse: Warehouse | None = None) -> None:
+        """The file first (it needs nothing), then the run's row in the warehouse. A warehouse that cannot take it is
+        reported, not raised: it must not hide how the run ended, and the next run marks the row killed."""
         self.status = status
         self.error = str(error) if error else None
         self._save()
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with (self.state_dir / HISTORY_FILE).open("a", encoding="utf-8") as history:
-            history.write(json.dumps(self.to_dict()) + "\n")
+        if warehouse is None or not warehouse.exists():
+            return
+        try:
+            with warehouse.connect() as session:
+                run_record.ensure_run_tables(session)
+                run_record.finish_run(
+                    session,
+                    run_id=self.run_id,
+                    run_date=self.run_date,
+                    status=status,
+                    failed_stage=self.failed_stage if status == "failed" else None,
+                    error=self.error,
+                    stages=[asdict(stage) for stage in self.stages],
+                )
+        except WarehouseError as exc:
+            progress_log.warning("the run's end could not be recorded in %s: %s", warehouse.location, exc)
 
     def to_dict(self) -> dict[str, Any]:
         return {
