@@ -88,6 +88,31 @@ def test_gate_judges_every_row_without_an_earlier_build_or_with_full_refresh(set
     assert check_window(settings, date(2026, 3, 10), late_days=3) == date(2026, 3, 7)
 
 
+def test_a_warehouse_of_an_older_version_with_builds_plans_an_incremental_build(settings: Settings) -> None:
+    """An older version recorded builds in kpiflow_state.builds (no run id): the next run still builds incrementally,
+    and once a run records in the warehouse those builds are rows of kpiflow_state.runs (builds is a view)."""
+    with warehouse_for(settings).connect() as session:
+        session.execute("create schema kpiflow_state")
+        session.execute(
+            "create table kpiflow_state.builds (run_date date, window_start date, full_refresh boolean, "
+            "fingerprint varchar, recorded_at timestamp)"
+        )
+        session.execute(
+            "insert into kpiflow_state.builds values (?, null, true, ?, '2026-03-10 02:00:00')",
+            [date(2026, 3, 9), project_fingerprint(settings.project_dir)],
+        )
+    plan = plan_build(settings, date(2026, 3, 10), late_days=3)
+    assert (plan.full_refresh, plan.window_start) == (False, date(2026, 3, 7))
+    record_build(warehouse_for(settings), date(2026, 3, 10), plan, run_id="run-2")
+    with warehouse_for(settings).connect(read_only=True) as session:
+        assert session.execute("select run_id, run_date from kpiflow_state.runs order by built_at").fetchall() == [
+            ("builds-1", date(2026, 3, 9)),
+            ("run-2", date(2026, 3, 10)),
+        ]
+        assert session.execute("select count(*) from kpiflow_state.builds").fetchone() == (2,)
+    assert plan_build(settings, date(2026, 3, 11), late_days=3).window_start == date(2026, 3, 8)
+
+
 def test_changed_model_or_full_refresh_option_rebuilds_everything(settings: Settings) -> None:
     record_build(
         warehouse_for(settings),

@@ -40,6 +40,7 @@ class RunJournal:
     state_dir: Path
     run_id: str
     run_date: date
+    target: str = ""
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     stages: list[StageRecord] = field(default_factory=list)
     status: str = "running"
@@ -67,10 +68,14 @@ class RunJournal:
         self._save()
 
     @property
+    def started(self) -> datetime:
+        return datetime.fromisoformat(self.started_at)
+
+    @property
     def failed_stage(self) -> str | None:
         return next((stage.name for stage in self.stages if stage.status != "completed"), None)
 
-    def begin(self, warehouse: Warehouse, target: str) -> list[str]:
+    def begin(self, warehouse: Warehouse) -> list[str]:
         """Insert the run's row (under the run lock) and mark the runs left running as killed; returns their ids. A
         warehouse that does not exist yet gets the row from the first stage that records in it."""
         self._save()
@@ -78,7 +83,9 @@ class RunJournal:
             return []
         with warehouse.connect() as session:
             run_record.ensure_run_tables(session)
-            killed = run_record.begin_run(session, run_id=self.run_id, run_date=self.run_date, target=target)
+            killed = run_record.begin_run(
+                session, run_id=self.run_id, run_date=self.run_date, target=self.target, started_at=self.started
+            )
         for dead in killed:
             progress_log.info("run %s died before it ended: recorded as killed", dead)
         return killed
@@ -98,6 +105,8 @@ class RunJournal:
                     session,
                     run_id=self.run_id,
                     run_date=self.run_date,
+                    target=self.target,
+                    started_at=self.started,
                     status=status,
                     failed_stage=self.failed_stage if status == "failed" else None,
                     error=self.error,
@@ -110,6 +119,7 @@ class RunJournal:
         return {
             "run_id": self.run_id,
             "run_date": self.run_date.isoformat(),
+            "target": self.target,
             "started_at": self.started_at,
             "status": self.status,
             "failed_stage": self.failed_stage if self.status == "failed" else None,

@@ -169,7 +169,7 @@ def _update(session: Session, run_id: str, **facts: Any) -> None:
     session.execute(f"update {RUNS_TABLE} set {assignments} where run_id = ?", [*facts.values(), run_id])
 
 
-def begin_run(session: Session, *, run_id: str, run_date: date, target: str) -> list[str]:
+def begin_run(session: Session, *, run_id: str, run_date: date, target: str, started_at: datetime) -> list[str]:
     """Under the run lock: mark the runs left running as killed (no holder is alive without the lock), then insert
     this run's row. Returns the ids marked killed."""
     with session.transaction():
@@ -187,7 +187,7 @@ def begin_run(session: Session, *, run_id: str, run_date: date, target: str) -> 
                 finished_at=utc_now(),
                 error=f"the run died before it ended (found running by run {run_id}, which held the run lock)",
             )
-        _ensure_row(session, run_id, run_date, target=target)
+        _ensure_row(session, run_id, run_date, target=target, started_at=_utc(started_at))
     return killed
 
 
@@ -226,12 +226,15 @@ def finish_run(
     *,
     run_id: str,
     run_date: date,
+    target: str,
+    started_at: datetime,
     status: str,
     failed_stage: str | None = None,
     error: str | None = None,
     stages: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """The end of the flow: its status, the stage that failed and why, and each stage's outcome (JSON)."""
+    """The end of the flow: its status, the stage that failed and why, and each stage's outcome (JSON). The target and
+    start are set again: a run that began before its warehouse existed got its row from the build."""
     if status not in STATUSES:
         raise ValueError(f"unknown run status {status!r} (known: {', '.join(STATUSES)})")
     with session.transaction():
@@ -239,6 +242,8 @@ def finish_run(
         _update(
             session,
             run_id,
+            target=target,
+            started_at=_utc(started_at),
             status=status,
             failed_stage=failed_stage,
             error=error,
