@@ -185,3 +185,21 @@ def test_an_older_warehouse_moves_builds_and_its_publish_log_into_the_record_onc
         ).fetchall() == [("old-run", date(2025, 3, 30), "kpi_values", 7, "123")]
         assert published_run(session).run_id == "old-run"  # type: ignore[union-attr]
         assert session.execute("select count(*) from kpiflow_state.runs").fetchone() == (3,)
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_a_run_killed_between_the_file_swap_and_the_warehouse_write_has_its_publish_recorded_by_the_next(
+    warehouse: Warehouse,
+) -> None:
+    """DuckDB swaps the published file, then writes the warehouse's record: a kill in between leaves the file naming
+    a run whose row has no published_at. The next run records that publish from the file's own record."""
+    _publish_day(warehouse, RUN_DATE - timedelta(days=1), "swapped-then-killed")
+    published = warehouse.published()
+    with warehouse.engine().connect() as session:  # the warehouse as the kill left it
+        session.execute("update kpiflow_state.runs set published_at = null, status = 'running'")
+        session.execute("delete from kpiflow_state.run_tables")
+    state = _run(_stages(bad_dates=frozenset({RUN_DATE})))  # fails its gate: publishes nothing itself
+    assert state.is_failed()
+    row = _run_row(warehouse, "swapped-then-killed")
+    assert row["status"] == "killed" and row["published_at"] is not None
+    assert _tables(warehouse, "swapped-then-killed") == published

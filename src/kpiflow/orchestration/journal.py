@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from kpiflow.warehouse import Warehouse, WarehouseError, run_record
+from kpiflow.warehouse import TableFingerprint, Warehouse, WarehouseError, run_record
 
 LAST_RUN_FILE = "last_run.json"
 
@@ -81,11 +81,14 @@ class RunJournal:
         self._save()
         if not warehouse.exists():
             return []
+        shown, tables = _what_is_published(warehouse)
         with warehouse.connect() as session:
             run_record.ensure_run_tables(session)
             killed = run_record.begin_run(
                 session, run_id=self.run_id, run_date=self.run_date, target=self.target, started_at=self.started
             )
+            if shown is not None and run_record.record_missing_publish(session, shown, tables):
+                progress_log.info("run %s published before it died: its publish is now recorded", shown.run_id)
         for dead in killed:
             progress_log.info("run %s died before it ended: recorded as killed", dead)
         return killed
@@ -133,6 +136,17 @@ class RunJournal:
         tmp = target.with_name(target.name + f".{os.getpid()}")
         tmp.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
         os.replace(tmp, target)
+
+
+def _what_is_published(
+    warehouse: Warehouse,
+) -> tuple[run_record.PublishedRun | None, list[TableFingerprint]]:
+    """The run the published marts name in their own record, and its tables (nothing before the first publish)."""
+    if not warehouse.is_published():
+        return None, []
+    with warehouse.read_published() as published:
+        shown = run_record.published_run(published)
+        return shown, run_record.published_tables(published, shown.run_id) if shown else []
 
 
 def read_last_run(state_dir: Path) -> dict[str, Any] | None:

@@ -221,6 +221,20 @@ def record_publish(
         )
 
 
+def record_missing_publish(session: Session, shown: PublishedRun, tables: Sequence[TableFingerprint]) -> bool:
+    """Under the run lock: when the published marts name a run (`shown`, from their own record) whose publish the
+    warehouse lacks - on DuckDB, a run killed between its file's rename and the warehouse's write - record it now.
+    Returns True when it did."""
+    if shown.status == "rolled_back":
+        return False
+    row = session.execute(f"select published_at from {RUNS_TABLE} where run_id = ?", [shown.run_id]).fetchone()
+    if row is not None and row[0] is not None:
+        return False
+    with session.transaction():
+        record_publish(session, tables, run_id=shown.run_id, run_date=shown.run_date, published_at=shown.published_at)
+    return True
+
+
 def finish_run(
     session: Session,
     *,
