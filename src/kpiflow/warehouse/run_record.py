@@ -80,27 +80,33 @@ def _utc(moment: datetime) -> datetime:
 
 
 def create_run_tables(session: Session) -> None:
-    """The two tables, and the views the older record's readers query, when missing."""
-    session.execute(f"create schema if not exists {STATE_SCHEMA}")
-    session.execute(f"create table if not exists {RUNS_TABLE} ({_RUNS_COLUMNS})")
-    session.execute(f"create table if not exists {RUN_TABLES_TABLE} ({_RUN_TABLES_COLUMNS})")
-    for view, sql in ((BUILDS_VIEW, _BUILDS_SQL), (PUBLISH_LOG_VIEW, PUBLISH_LOG_SQL)):
-        if _table_type(session, view) is None:
-            session.execute(f"create view {view} as {sql}")
+    """The two tables, and the views the older record's readers query, when missing (nothing is moved)."""
+    _create_tables(session)
+    _create_views(session)
 
 
 def ensure_run_tables(session: Session) -> None:
     """Create the tables; the first time, move an older version's `builds` and `_kpiflow_publish` rows into them
-    (idempotent: the old tables become views, so there is nothing to move again)."""
+    (idempotent: the old tables become views, so there is nothing to move again). Not inside a transaction."""
     with session.transaction():
-        session.execute(f"create schema if not exists {STATE_SCHEMA}")
-        session.execute(f"create table if not exists {RUNS_TABLE} ({_RUNS_COLUMNS})")
-        session.execute(f"create table if not exists {RUN_TABLES_TABLE} ({_RUN_TABLES_COLUMNS})")
+        _create_tables(session)
         if _table_type(session, BUILDS_VIEW) == "BASE TABLE":
             _migrate_builds(session)
         if _table_type(session, PUBLISH_LOG_VIEW) == "BASE TABLE":
             _migrate_publish_log(session)
-        create_run_tables(session)
+        _create_views(session)
+
+
+def _create_tables(session: Session) -> None:
+    session.execute(f"create schema if not exists {STATE_SCHEMA}")
+    session.execute(f"create table if not exists {RUNS_TABLE} ({_RUNS_COLUMNS})")
+    session.execute(f"create table if not exists {RUN_TABLES_TABLE} ({_RUN_TABLES_COLUMNS})")
+
+
+def _create_views(session: Session) -> None:
+    for view, sql in ((BUILDS_VIEW, _BUILDS_SQL), (PUBLISH_LOG_VIEW, PUBLISH_LOG_SQL)):
+        if _table_type(session, view) is None:
+            session.execute(f"create view {view} as {sql}")
 
 
 def _table_type(session: Session, qualified_name: str) -> str | None:
@@ -164,6 +170,12 @@ def _ensure_row(session: Session, run_id: str, run_date: date | None, **facts: A
     )
 
 
+def _set(session: Session, run_id: str, run_date: date | None, **facts: Any) -> None:
+    """Set facts of the run's row, inserting the row first when there is none."""
+    _ensure_row(session, run_id, run_date)
+    _update(session, run_id, **facts)
+
+
 def _update(session: Session, run_id: str, **facts: Any) -> None:
     assignments = ", ".join(f"{column} = ?" for column in facts)
     session.execute(f"update {RUNS_TABLE} set {assignments} where run_id = ?", [*facts.values(), run_id])
@@ -196,10 +208,10 @@ def record_build(
 ) -> None:
     """A successful dbt build: the window it recomputed and the fingerprint of what shaped the models."""
     with session.transaction():
-        _ensure_row(session, run_id, run_date)
-        _update(
+        _set(
             session,
             run_id,
+            run_date,
             window_start=window_start,
             full_refresh=full_refresh,
             fingerprint=fingerprint,
@@ -211,8 +223,7 @@ def record_publish(
     session: Session, tables: Sequence[TableFingerprint], *, run_id: str, run_date: date, published_at: datetime
 ) -> None:
     """`published_at` and the published tables. Call it inside the transaction (or file) that publishes."""
-    _ensure_row(session, run_id, run_date)
-    _update(session, run_id, published_at=_utc(published_at))
+    _set(session, run_id, run_date, published_at=_utc(published_at))
     session.execute(f"delete from {RUN_TABLES_TABLE} where run_id = ?", [run_id])
     if tables:
         session.executemany(
@@ -252,10 +263,10 @@ def finish_run(
     if status not in STATUSES:
         raise ValueError(f"unknown run status {status!r} (known: {', '.join(STATUSES)})")
     with session.transaction():
-        _ensure_row(session, run_id, run_date)
-        _update(
+        _set(
             session,
             run_id,
+            run_date,
             target=target,
             started_at=_utc(started_at),
             status=status,
@@ -279,10 +290,10 @@ def record_rollback(session: Session, *, run_id: str, rolled_back_at: datetime) 
         "restored_run_id) values (?, ?, ?, ?, 'rolled_back', ?, ?)",
         [run_id, run_date, moment, moment, moment, restored_run_id],
     )
-    if restored_run_id is not None:
+    if restored is not None:  # its tables are what is published again (a rollback row's are its restored run's)
         tables = session.execute(
             f"select table_schema, table_name, row_count, checksum from {RUN_TABLES_TABLE} where run_id = ?",
-            [restored.run_id if restored else None],
+            [restored.run_id],
         ).fetchall()
         session.executemany(f"insert into {RUN_TABLES_TABLE} values (?, ?, ?, ?, ?)", [[run_id, *t] for t in tables])
     return PublishedRun(run_id, run_date, moment, "rolled_back", restored_run_id)
