@@ -266,8 +266,8 @@ def build_stage_headline(result: dict[str, Any]) -> str:
 
 
 def published_days(pg: Side) -> list[date]:
-    """The run dates of the publish log, in publish order."""
+    """The run dates of the published runs (kpiflow_state.runs), in publish order."""
     with connect(pg) as con:
-        rows = con.execute("select run_date from kpiflow_state._kpiflow_publish group by run_id, run_date "
-                           "order by min(published_at)").fetchall()  # fmt: skip
+        rows = con.execute("select run_date from kpiflow_state.runs where published_at is not null "
+                           "order by published_at").fetchall()  # fmt: skip
     return [day for (day,) in rows]

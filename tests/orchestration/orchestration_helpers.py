@@ -42,10 +42,10 @@ class Warehouse:
         return self.settings.marts_path.read_bytes()
 
     def published_runs(self) -> list[tuple[str, date]]:
-        """(run id, run date) recorded in the published file's `_kpiflow_publish` table."""
+        """(run id, run date) of the publish the published file records (its own `kpiflow_state.runs`)."""
         with attached_read_only(self.settings.marts_path, "pub") as con:
             return [(str(run_id), run_date) for run_id, run_date in con.execute(
-                "select distinct run_id, run_date from pub._kpiflow_publish"
+                "select run_id, run_date from pub.kpiflow_state.runs where published_at is not null"
             ).fetchall()]  # fmt: skip
 
     def context(self, run_date: date = RUN_DATE, run_id: str = "test-run") -> RunContext:

@@ -56,7 +56,10 @@ def test_window_starts_late_days_before_the_earlier_of_run_date_and_day_after_la
     settings: Settings, last_run: date, run_date: date, late_days: int, window_start: date
 ) -> None:
     record_build(
-        warehouse_for(settings), last_run, BuildPlan(True, None, "", project_fingerprint(settings.project_dir))
+        warehouse_for(settings),
+        last_run,
+        BuildPlan(True, None, "", project_fingerprint(settings.project_dir)),
+        run_id="run-1",
     )
     plan = plan_build(settings, run_date, late_days=late_days)
     assert (plan.full_refresh, plan.window_start) == (False, window_start)
@@ -67,7 +70,10 @@ def test_an_earlier_date_than_the_last_build_rebuilds_everything(settings: Setti
     """Incremental tables hold the days the last build reached; a run as of an earlier day must not keep them
     (DECISIONS rule 22), so it rebuilds in full and its gate judges every row through its run date."""
     record_build(
-        warehouse_for(settings), date(2026, 3, 20), BuildPlan(True, None, "", project_fingerprint(settings.project_dir))
+        warehouse_for(settings),
+        date(2026, 3, 20),
+        BuildPlan(True, None, "", project_fingerprint(settings.project_dir)),
+        run_id="run-1",
     )
     plan = plan_build(settings, date(2026, 3, 10), late_days=0)
     assert (plan.full_refresh, plan.window_start) == (True, None)
@@ -77,14 +83,42 @@ def test_an_earlier_date_than_the_last_build_rebuilds_everything(settings: Setti
 
 def test_gate_judges_every_row_without_an_earlier_build_or_with_full_refresh(settings: Settings) -> None:
     assert check_window(settings, date(2026, 3, 10), late_days=3) is None
-    record_build(warehouse_for(settings), date(2026, 3, 9), BuildPlan(True, None, "", "any"))
+    record_build(warehouse_for(settings), date(2026, 3, 9), BuildPlan(True, None, "", "any"), run_id="run-1")
     assert check_window(settings, date(2026, 3, 10), late_days=3, full_refresh=True) is None
     assert check_window(settings, date(2026, 3, 10), late_days=3) == date(2026, 3, 7)
 
 
+def test_a_warehouse_of_an_older_version_with_builds_plans_an_incremental_build(settings: Settings) -> None:
+    """An older version recorded builds in kpiflow_state.builds (no run id): the next run still builds incrementally,
+    and once a run records in the warehouse those builds are rows of kpiflow_state.runs (builds is a view)."""
+    with warehouse_for(settings).connect() as session:
+        session.execute("create schema kpiflow_state")
+        session.execute(
+            "create table kpiflow_state.builds (run_date date, window_start date, full_refresh boolean, "
+            "fingerprint varchar, recorded_at timestamp)"
+        )
+        session.execute(
+            "insert into kpiflow_state.builds values (?, null, true, ?, '2026-03-10 02:00:00')",
+            [date(2026, 3, 9), project_fingerprint(settings.project_dir)],
+        )
+    plan = plan_build(settings, date(2026, 3, 10), late_days=3)
+    assert (plan.full_refresh, plan.window_start) == (False, date(2026, 3, 7))
+    record_build(warehouse_for(settings), date(2026, 3, 10), plan, run_id="run-2")
+    with warehouse_for(settings).connect(read_only=True) as session:
+        assert session.execute("select run_id, run_date from kpiflow_state.runs order by built_at").fetchall() == [
+            ("builds-1", date(2026, 3, 9)),
+            ("run-2", date(2026, 3, 10)),
+        ]
+        assert session.execute("select count(*) from kpiflow_state.builds").fetchone() == (2,)
+    assert plan_build(settings, date(2026, 3, 11), late_days=3).window_start == date(2026, 3, 8)
+
+
 def test_changed_model_or_full_refresh_option_rebuilds_everything(settings: Settings) -> None:
     record_build(
-        warehouse_for(settings), date(2026, 3, 9), BuildPlan(True, None, "", project_fingerprint(settings.project_dir))
+        warehouse_for(settings),
+        date(2026, 3, 9),
+        BuildPlan(True, None, "", project_fingerprint(settings.project_dir)),
+        run_id="run-1",
     )
     assert plan_build(settings, date(2026, 3, 10), late_days=3, full_refresh=True).reason == "--full-refresh asked for"
     (settings.project_dir / "models" / "a.sql").write_text("select 2 as x\n")

@@ -18,7 +18,7 @@ from kpiflow.warehouse import duckdb_publish as publish_module
 from kpiflow.warehouse.duckdb import fingerprint_file
 from kpiflow.warehouse.duckdb_files import attached_read_only
 from kpiflow.warehouse.duckdb_publish import (
-    PUBLISH_LOG_TABLE,
+    PUBLISH_LOG_VIEW,
     previous_path_for,
     remove_stray_tmp_files,
     tmp_path_for,
@@ -98,7 +98,7 @@ def test_publish_copies_audited_tables_and_records_them(warehouse: Warehouse) ->
     with attached_read_only(marts_path, "pub") as con:
         log = con.execute(
             "select run_id, run_date, table_schema || '.' || table_name, row_count, checksum "
-            f"from pub.{PUBLISH_LOG_TABLE}"
+            f"from pub.{PUBLISH_LOG_VIEW}"
         ).fetchall()
         con.execute(f"attach '{warehouse.settings.warehouse_path}' as wh (read_only)")
         assert _table(con, "select * from pub.marts.kpi_values") == _table(con, "select * from wh.marts.kpi_values")
@@ -132,10 +132,10 @@ def test_reader_keeps_a_consistent_old_snapshot_while_a_new_file_is_published(wa
         _build_day(warehouse, RUN_DATE)
         _publish(warehouse, RUN_DATE, "run-2")
         assert reader.execute("select max(period_start), count(*) from bi.marts.kpi_values").fetchone() == before
-        assert reader.execute(f"select distinct run_id from bi.{PUBLISH_LOG_TABLE}").fetchall() == [("run-1",)]
+        assert reader.execute(f"select distinct run_id from bi.{PUBLISH_LOG_VIEW}").fetchall() == [("run-1",)]
     with attached_read_only(marts_path, "bi") as fresh:
         assert fresh.execute("select max(period_start) from bi.marts.kpi_values").fetchone() == (RUN_DATE,)
-        assert fresh.execute(f"select distinct run_id from bi.{PUBLISH_LOG_TABLE}").fetchall() == [("run-2",)]
+        assert fresh.execute(f"select distinct run_id from bi.{PUBLISH_LOG_VIEW}").fetchall() == [("run-2",)]
 
 
 def test_the_previously_published_file_is_kept_for_rollback(warehouse: Warehouse) -> None:
@@ -153,11 +153,11 @@ def test_rollback_publishes_the_previous_version_again(warehouse: Warehouse) -> 
     _build_day(warehouse, date(2025, 3, 30))
     _publish(warehouse, date(2025, 3, 30), "run-1")
     with pytest.raises(UserInputError, match="nothing to roll back to"):
-        warehouse.engine().rollback()
+        warehouse.engine().rollback(run_id="rollback-1")
     first_bytes = warehouse.published_bytes()
     _build_day(warehouse, RUN_DATE)
     _publish(warehouse, RUN_DATE, "run-2")
-    version = warehouse.engine().rollback()
+    version = warehouse.engine().rollback(run_id="rollback-1")
     assert version.location == str(warehouse.settings.marts_path)
     assert warehouse.published_bytes() == first_bytes
     assert warehouse.published_runs() == [("run-1", date(2025, 3, 30))]

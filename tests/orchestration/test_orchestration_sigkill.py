@@ -53,6 +53,10 @@ def test_sigkill_during_build_leaves_published_marts_as_they_were(
     assert standin_cli.run("run", "--date", str(RUN_DATE), "--quiet").returncode == 0
     assert [day for _, day in warehouse.published_runs()] == [RUN_DATE]
     assert warehouse.published() != before
+    with warehouse.engine().connect(read_only=True) as session:  # the next run, holding the lock, marked it killed
+        statuses = dict(session.execute("select run_id, status from kpiflow_state.runs").fetchall())
+    assert statuses[journal["run_id"]] == "killed"
+    assert sorted(statuses.values()) == ["completed", "completed", "killed"]
 
 
 def test_sigkill_during_publish_keeps_the_old_file_and_the_next_run_cleans_up(

@@ -58,7 +58,9 @@ def test_a_backfill_of_past_days_publishes_what_the_duckdb_backfill_publishes(si
         assert "full rebuild" in headlines[0] and "incremental from" in headlines[1], headlines
     assert_published_equal(pg, duck)
     with connect(pg) as con:
-        builds = con.execute("select run_date, full_refresh from kpiflow_state.builds order by recorded_at").fetchall()
+        builds = con.execute(
+            "select run_date, full_refresh from kpiflow_state.runs where fingerprint is not null order by built_at"
+        ).fetchall()
     assert builds == [(first, True), (last, False)]
     assert published_days(pg) == [first, last]
 

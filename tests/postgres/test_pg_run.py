@@ -59,8 +59,10 @@ def test_a_full_run_then_a_nightly_equal_duckdb_row_for_row(nightly: Nightly) ->
     assert not Path(pg.env["KPIFLOW_WAREHOUSE"]).exists()  # nothing of the pg run went into a DuckDB file
     assert Path(duck.env["KPIFLOW_MARTS"]).exists()
     with connect(pg) as con:
-        builds = con.execute("select run_date, full_refresh from kpiflow_state.builds order by recorded_at").fetchall()
-        published = con.execute("select count(distinct run_id) from kpiflow_state._kpiflow_publish").fetchone()
+        builds = con.execute(
+            "select run_date, full_refresh from kpiflow_state.runs where fingerprint is not null order by built_at"
+        ).fetchall()
+        published = con.execute("select count(*) from kpiflow_state.runs where published_at is not null").fetchone()
         schemas = {name for (name,) in con.execute("select nspname from pg_namespace").fetchall()}
     assert builds == [(RUN_DATE, True), (NEXT_DATE, False)]
     assert published == (2,)
@@ -90,11 +92,17 @@ def test_a_run_killed_during_the_build_leaves_the_published_marts_and_the_next_r
         os.killpg(run.pid, signal.SIGKILL)
         run.wait()
     assert published_fingerprints(pg) == before
+    killed = json.loads(journal.read_text(encoding="utf-8"))["run_id"]
     result = kpiflow(pg, "run", "--date", str(day), "--json", "--quiet")
     assert isinstance(result, dict) and result["status"] == "completed"
     assert published_fingerprints(pg) != before
-    with connect(pg) as con:
-        assert con.execute("select max(run_date) from kpiflow_state._kpiflow_publish").fetchone() == (day,)
+    with connect(pg) as con:  # the record of runs: the killed run marked by the next, which published
+        assert con.execute("select status from kpiflow_state.runs where run_id = %s", [killed]).fetchone() == (
+            "killed",
+        )
+        assert con.execute(
+            "select run_date from kpiflow_state.runs where published_at is not null order by published_at desc limit 1"
+        ).fetchone() == (day,)
 
 
 def _building(journal: Path, day: date, pg: Side) -> bool:

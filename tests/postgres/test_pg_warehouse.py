@@ -29,6 +29,7 @@ from kpiflow.scorecards.report import card_warnings
 from kpiflow.warehouse import MissingRelation, TableFingerprint, WarehouseError, warehouse_for
 from kpiflow.warehouse.fingerprints import fingerprint_schemas, fingerprint_table
 from kpiflow.warehouse.postgres import ConcurrentConflict, PostgresSession, PostgresWarehouse
+from kpiflow.warehouse.run_record import published_run, published_tables, read_run
 
 DBNAME = "pg_warehouse"
 COLUMNS = (
@@ -119,10 +120,10 @@ def test_transaction_commits_together_or_not_at_all(warehouse: PostgresWarehouse
 def test_the_duckdb_sql_orchestration_and_scorecards_run_works(warehouse: PostgresWarehouse) -> None:
     """incremental.py's state statements (create or replace, ? parameters, ::date) and the scorecard report's
     lookups run unchanged through the Postgres session."""
-    assert last_build(warehouse) is None  # kpiflow_state.builds missing -> MissingRelation -> None
+    assert last_build(warehouse) is None  # kpiflow_state.runs (and builds) missing -> MissingRelation -> None
     set_window(warehouse, BuildPlan(False, date(2026, 3, 1), "", "fp-1"))
     set_window(warehouse, BuildPlan(False, date(2026, 3, 2), "", "fp-1"))  # create or replace, twice
-    record_build(warehouse, date(2026, 3, 9), BuildPlan(False, date(2026, 3, 2), "", "fp-1"))
+    record_build(warehouse, date(2026, 3, 9), BuildPlan(False, date(2026, 3, 2), "", "fp-1"), run_id="run-1")
     recorded = last_build(warehouse)
     assert recorded is not None and (recorded.run_date, recorded.fingerprint) == (date(2026, 3, 9), "fp-1")
     with warehouse.connect() as session:
@@ -259,7 +260,8 @@ def test_publish_swaps_atomically_under_a_polling_reader(warehouse: PostgresWare
     with warehouse.connect() as session:
         assert not session.schema_exists("marts__build") and session.schema_exists("marts__previous")
         log = session.execute(
-            "select count(*), count(*) filter (where run_id = 'v10') from kpiflow_state._kpiflow_publish"
+            "select count(*), count(*) filter (where run_id = 'v10') from kpiflow_state.run_tables "
+            "where run_id like 'v%'"
         ).fetchone()
     assert log == (11 * 3, 3)  # three audited tables per publish
 
@@ -287,11 +289,47 @@ def test_a_copy_that_differs_from_the_audit_publishes_nothing(warehouse: Postgre
 def test_rollback_restores_the_previous_version(warehouse: PostgresWarehouse) -> None:
     _publish(warehouse, "old", 5)
     _publish(warehouse, "new", 7)
-    assert warehouse.rollback().location == warehouse.published_location
+    assert warehouse.rollback(run_id="rollback-old").location == warehouse.published_location
     assert _published(warehouse) == (5, "oldold", "old", "old")
     with pytest.raises(UserInputError, match="nothing to roll back to"):
-        warehouse.rollback()
+        warehouse.rollback(run_id="rollback-none")
     assert _published(warehouse) == (5, "oldold", "old", "old")
+    with warehouse.read_published() as session:  # the latest published row describes what readers see
+        latest = published_run(session)
+        assert latest is not None and (latest.run_id, latest.status, latest.marts_run_id) == (
+            "rollback-old", "rolled_back", "old",
+        )  # fmt: skip
+        assert published_tables(session, "rollback-old") == published_tables(session, "old")
+        assert read_run(session, "rollback-none") is None
+
+
+def test_publish_records_the_run_in_the_swap_transaction(
+    warehouse: PostgresWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """published_at and run_tables are written in the swap's transaction: a swap that fails after writing them
+    leaves neither, and the marts as they were; a swap that commits leaves both."""
+    from kpiflow.warehouse import postgres_publish
+
+    _publish(warehouse, "before", 4)
+    recorded = postgres_publish.record_publish
+
+    def record_then_fail(*args: object, **kwargs: object) -> None:
+        recorded(*args, **kwargs)  # type: ignore[arg-type]
+        raise WarehouseError("the server went away mid-swap")
+
+    monkeypatch.setattr(postgres_publish, "record_publish", record_then_fail)
+    with pytest.raises(WarehouseError, match="went away"):
+        _publish(warehouse, "broken", 6)
+    assert _published(warehouse) == (4, "beforebefore", "before", "before")
+    with warehouse.connect(read_only=True) as session:
+        assert published_run(session).run_id == "before"  # type: ignore[union-attr]
+        assert read_run(session, "broken") is None and published_tables(session, "broken") == []
+    monkeypatch.setattr(postgres_publish, "record_publish", recorded)
+    _publish(warehouse, "after", 6)
+    with warehouse.connect(read_only=True) as session:
+        row = read_run(session, "after")
+        assert row is not None and row["published_at"] is not None
+        assert {fp.qualified_name: fp for fp in published_tables(session, "after")} == fingerprint_schemas(session)
 
 
 def test_publish_regrants_the_reader_roles(pg_server: PostgresServer, warehouse: PostgresWarehouse) -> None:

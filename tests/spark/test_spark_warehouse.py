@@ -143,12 +143,12 @@ def test_publish_shows_the_new_version_and_rollback_the_previous(warehouse: Spar
         assert published.relations(("marts",)) == [("marts", "extra"), ("marts", "kpi_values")]
         assert {fp.qualified_name: fp for fp in second} == fingerprint_schemas(published)  # exactly the audited
 
-    warehouse.rollback()
+    warehouse.rollback(run_id="rollback-1")
     assert _published_value(warehouse) == (Decimal("10.00"), Decimal("10.00"))
     with warehouse.read_published() as published:
         assert published.relations(("marts",)) == [("marts", "kpi_values")]
     with pytest.raises(UserInputError, match="nothing to roll back to"):
-        warehouse.rollback()
+        warehouse.rollback(run_id="rollback-2")
 
 
 def test_a_failed_publish_publishes_nothing(warehouse: SparkWarehouse) -> None:

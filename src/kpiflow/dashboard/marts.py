@@ -15,8 +15,9 @@ from typing import Any
 
 from kpiflow.errors import UserInputError
 from kpiflow.scorecards.report import fetch
-from kpiflow.warehouse import Session, Warehouse
+from kpiflow.warehouse import AccessDenied, Session, Warehouse
 from kpiflow.warehouse.reading import published_session
+from kpiflow.warehouse.run_record import published_run
 
 READS = "kpiflow dashboard reads schema marts (and payroll with --include-pay)"
 
@@ -115,8 +116,15 @@ _CATALOG_TEXT = (
 
 
 def read_as_of(con: Session) -> date:
-    """The run date of the publication (the day its KPIs are as of), else the latest published day."""
-    if con.has_relation("main._kpiflow_publish"):
+    """The run date of what is published (the day its KPIs are as of: the latest published row of the record of runs,
+    a rollback's naming the run date it restored), else the latest published day."""
+    try:
+        published = published_run(con)
+    except AccessDenied:  # a reader role that may not read kpiflow_state
+        published = None
+    if published is not None and published.run_date is not None:
+        return published.run_date
+    if con.has_relation("main._kpiflow_publish"):  # a file published by an older version
         row = con.execute("select max(run_date) from main._kpiflow_publish").fetchone()
         if row and row[0]:
             return row[0]

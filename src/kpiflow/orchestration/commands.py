@@ -157,13 +157,19 @@ def backfill(
 
 def rollback(wait: Wait = 0.0) -> None:
     """Publish the previous marts again (bad numbers were published); the current version is dropped."""
+    import uuid
+
     from kpiflow.warehouse import warehouse_for
 
     warehouse = warehouse_for(Settings.from_env())
-    with warehouse.run_lock(run_id="rollback", run_date="rollback", wait_seconds=check_wait(wait)):
-        version = warehouse.rollback()
+    run_id = f"rollback-{uuid.uuid4().hex}"
+    with warehouse.run_lock(run_id=run_id, run_date="rollback", wait_seconds=check_wait(wait)):
+        version = warehouse.rollback(run_id=run_id)
     _stderr().print(
-        f"rolled back: {version.location} holds the previously published marts again", highlight=False, soft_wrap=True
+        f"rolled back: {version.location} holds the previously published marts again (recorded as run {run_id} "
+        "in kpiflow_state.runs)",
+        highlight=False,
+        soft_wrap=True,
     )
 
 

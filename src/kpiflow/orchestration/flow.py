@@ -155,8 +155,9 @@ def nightly(options: RunOptions | None = None) -> dict[str, Any]:
     ctx = RunContext(settings=settings, options=options, run_id=flow_run.get_id() or uuid.uuid4().hex)
     warehouse = warehouse_for(settings)
     with warehouse.run_lock(run_id=ctx.run_id, run_date=str(ctx.run_date), wait_seconds=options.wait_seconds):
-        journal = RunJournal(settings.state_dir, ctx.run_id, ctx.run_date)
+        journal = RunJournal(settings.state_dir, ctx.run_id, ctx.run_date, settings.target)
         try:
+            journal.begin(warehouse)
             warehouse.remove_publish_leftovers()
             _stage(journal, land_or_verify_inputs, ctx)
             gate = _stage(journal, check_inputs, ctx)
@@ -168,9 +169,9 @@ def nightly(options: RunOptions | None = None) -> dict[str, Any]:
             site = _stage(journal, dashboard, ctx)
             kpis = _stage(journal, report, ctx, journal)
         except BaseException as exc:
-            journal.finish("failed", exc)
+            journal.finish("failed", exc, warehouse)
             raise
-        journal.finish("completed")
+        journal.finish("completed", warehouse=warehouse)
     return {
         **journal.to_dict(),
         "published": {

@@ -1,9 +1,9 @@
 """Full or incremental: which build a nightly run needs, and from which day it recomputes.
 
-The warehouse keeps its own record of successful builds (kpiflow_state.builds): the run date, the window it
-recomputed and a fingerprint of the project files that shape the models (model SQL, the generated models
-included, macros, dbt_project.yml). A run is incremental when an earlier build is recorded and nothing that shapes
-the models has changed since; it then recomputes from
+The warehouse's record of runs (kpiflow_state.runs, warehouse/run_record.py) holds each successful build: the
+run date, the window it recomputed and a fingerprint of the project files that shape the models (model SQL, the
+generated models included, macros, dbt_project.yml). A run is incremental when an earlier build is recorded and
+nothing that shapes the models has changed since; it then recomputes from
 
     window_start = min(run_date, last built run date + 1 day) - late_days
 
@@ -11,7 +11,7 @@ so late rows of the last `late_days` days are picked up, missed nights are caugh
 recomputes the same window (identical marts). Raw history that changed before that day since the last build moves
 the window back to the first day it affects (restatements.py), up to a horizon. Anything else - the first build,
 `--full-refresh`, a changed model, macro or metric - rebuilds everything. Models over seeds are rebuilt in full
-every night anyway. The record is written only after dbt succeeded, so a failed run is recomputed by the next one.
+every night anyway. The build is recorded only after dbt succeeded, so a failed build is recomputed by the next run.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from kpiflow.config import Settings
@@ -36,11 +36,11 @@ from kpiflow.orchestration.restatements import (
     take_fingerprints,
     taken_by,
 )
-from kpiflow.warehouse import MissingRelation, Session, Warehouse, warehouse_for
+from kpiflow.warehouse import Session, Warehouse, run_record, warehouse_for
+from kpiflow.warehouse.run_record import RecordedBuild, last_build
 
 LATE_DAYS_ENV = "KPIFLOW_LATE_DAYS"
 DEFAULT_LATE_DAYS = 3
-STATE_TABLE = "kpiflow_state.builds"
 WINDOW_TABLE = "kpiflow_state.build_window"  # read by macros/kpiflow_window.sql while dbt runs
 EARLIEST = date(1900, 1, 1)
 # What shapes the built models: a change in any of these makes the history stale, so the next run is full.
@@ -63,12 +63,6 @@ class BuildPlan:
             return f"full rebuild ({self.reason})"
         restated = f"; {self.restated.headline()}" if self.restated.found else ""
         return f"incremental from {self.window_start} ({self.reason}{restated})"
-
-
-@dataclass(frozen=True)
-class RecordedBuild:
-    run_date: date
-    fingerprint: str
 
 
 def late_days_setting(value: int | None = None) -> int:
@@ -100,20 +94,6 @@ def project_fingerprint(project_dir: Path) -> str:
     for folder, pattern in _SHAPING_FILES:
         files += sorted((project_dir / folder).rglob(pattern))
     return files_digest(files, project_dir)
-
-
-def last_build(warehouse: Warehouse) -> RecordedBuild | None:
-    """The latest successful build recorded in the warehouse, or None (no warehouse, no record yet)."""
-    if not warehouse.exists():
-        return None
-    with warehouse.connect(read_only=True) as session:
-        try:
-            row = session.execute(
-                f"select run_date, fingerprint from {STATE_TABLE} order by recorded_at desc, run_date desc limit 1"
-            ).fetchone()
-        except MissingRelation:
-            return None
-    return RecordedBuild(row[0], row[1]) if row else None
 
 
 def plan_build(
@@ -219,15 +199,16 @@ def set_window(warehouse: Warehouse, plan: BuildPlan) -> None:
         session.execute(f"insert into {WINDOW_TABLE} values (?)", [plan.window_start or EARLIEST])
 
 
-def record_build(warehouse: Warehouse, run_date: date, plan: BuildPlan) -> None:
-    """Remember a successful build, so that the next run knows where to start."""
+def record_build(warehouse: Warehouse, run_date: date, plan: BuildPlan, *, run_id: str) -> None:
+    """Remember a successful build in the run's row, so that the next run knows where to start."""
     with _state_schema(warehouse) as session:
-        session.execute(
-            f"create table if not exists {STATE_TABLE} (run_date date, window_start date, full_refresh boolean, "
-            "fingerprint varchar, recorded_at timestamp)"
-        )
-        session.execute(
-            f"insert into {STATE_TABLE} values (?, ?, ?, ?, ?)",
-            [run_date, plan.window_start, plan.full_refresh, plan.fingerprint, datetime.now(UTC).replace(tzinfo=None)],
+        run_record.ensure_run_tables(session)
+        run_record.record_build(
+            session,
+            run_id=run_id,
+            run_date=run_date,
+            window_start=plan.window_start,
+            full_refresh=plan.full_refresh,
+            fingerprint=plan.fingerprint,
         )
         keep_fingerprints(session)

@@ -15,7 +15,7 @@ from kpiflow.warehouse import TableFingerprint, Warehouse
 
 @dataclass(frozen=True)
 class PublishReceipt:
-    """What is now published: the record the warehouse also keeps beside the marts (`_kpiflow_publish`)."""
+    """What is now published: what the warehouse records with it (`kpiflow_state.runs` and `run_tables`)."""
 
     run_id: str
     run_date: date

@@ -166,7 +166,7 @@ def build_models(ctx: RunContext) -> DbtBuildSummary:
     warehouse = warehouse_for(ctx.settings)
     set_window(warehouse, plan)
     summary = dbt_build(settings, run_date=ctx.run_date, full_refresh=plan.full_refresh, exclude=f"tag:{RESTATED_TAG}")
-    record_build(warehouse, ctx.run_date, plan)
+    record_build(warehouse, ctx.run_date, plan, run_id=ctx.run_id)
     return replace(summary, mode=plan.headline())
 
 

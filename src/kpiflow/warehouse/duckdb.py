@@ -29,6 +29,7 @@ from kpiflow.warehouse.interface import (
     TableFingerprint,
     WarehouseError,
 )
+from kpiflow.warehouse.run_record import ensure_run_tables, record_publish, record_rollback, utc_now
 from kpiflow.warehouse.table_rows import NULL_MARK, text_rows
 
 _ALIAS = "wh"
@@ -200,13 +201,27 @@ class DuckDBWarehouse:
 
         publish_file(self.warehouse_path, self.marts_path, audited, run_id=run_id, run_date=run_date,
                      published_at=published_at)  # fmt: skip
+        # The file's own record changed with it (duckdb_publish); the warehouse's follows right after the rename.
+        with self._recording() as session:
+            record_publish(session, audited, run_id=run_id, run_date=run_date, published_at=published_at)
         return PublishedVersion(str(self.marts_path), published_at)
 
-    def rollback(self) -> PublishedVersion:
+    def rollback(self, *, run_id: str) -> PublishedVersion:
         from kpiflow.warehouse.duckdb_publish import restore_previous
 
         restore_previous(self.marts_path)
-        return PublishedVersion(str(self.marts_path))
+        rolled_back_at = utc_now()
+        with self._recording() as session:
+            record_rollback(session, run_id=run_id, rolled_back_at=rolled_back_at)
+        return PublishedVersion(str(self.marts_path), rolled_back_at)
+
+    @contextmanager
+    def _recording(self) -> Iterator[DuckDBSession]:
+        """A transaction on the warehouse's record of runs (run_record.py)."""
+        with self.connect() as session:
+            ensure_run_tables(session)
+            with session.transaction():
+                yield session
 
     def remove_publish_leftovers(self) -> list[str]:
         from kpiflow.warehouse.duckdb_publish import remove_stray_tmp_files

@@ -5,6 +5,11 @@ file, checks the copy against the audit's fingerprints, checkpoints, fsyncs, and
 the published path. A reader sees yesterday's file or today's, never a mix; a run that dies at any
 point leaves the published file byte for byte as it was, plus at most a temp file the next run removes.
 The file published before stays beside it as `.previous`, for `rollback`.
+
+The published file carries the record of its own publish (`kpiflow_state.runs` with the run's row,
+`kpiflow_state.run_tables`, and the older `main._kpiflow_publish` as a view over them), written into the copy
+before the rename: it changes with the marts, atomically. The warehouse's record (run_record.py) gets the same
+rows right after the rename.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from kpiflow.warehouse.duckdb import DuckDBSession
 from kpiflow.warehouse.duckdb_files import attached_read_only, sql_string
 from kpiflow.warehouse.fingerprints import quote_identifier, verify_copy
 from kpiflow.warehouse.interface import TableFingerprint
+from kpiflow.warehouse.run_record import PUBLISH_LOG_SQL, RUNS_TABLE, create_run_tables, record_publish
 
-PUBLISH_LOG_TABLE = "_kpiflow_publish"
+PUBLISH_LOG_VIEW = "main._kpiflow_publish"  # what files published by older versions hold (as a table)
 _TMP_MARKER = ".tmp-"
 
 
@@ -99,13 +105,13 @@ def _write_copy(
             con.execute(f"create table pub.{relation} as select * from wh.{relation}")
         con.execute("use pub")
         verify_copy(DuckDBSession(con), audited)
-        _write_publish_log(con, audited, run_id=run_id, run_date=run_date, published_at=published_at)
+        _write_publish_record(con, audited, run_id=run_id, run_date=run_date, published_at=published_at)
         con.execute("use memory")
         con.execute("checkpoint pub")
         con.execute("detach pub")
 
 
-def _write_publish_log(
+def _write_publish_record(
     con: duckdb.DuckDBPyConnection,
     audited: tuple[TableFingerprint, ...],
     *,
@@ -113,15 +119,17 @@ def _write_publish_log(
     run_date: date,
     published_at: datetime,
 ) -> None:
-    con.execute(
-        f"create table pub.main.{PUBLISH_LOG_TABLE} (run_id varchar, run_date date, "
-        "published_at timestamptz, table_schema varchar, table_name varchar, row_count bigint, "
-        "checksum varchar)"
-    )
-    con.executemany(
-        f"insert into pub.main.{PUBLISH_LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?)",
-        [[run_id, run_date, published_at, fp.schema, fp.name, fp.row_count, fp.checksum] for fp in audited],
-    )
+    """The run's row (as the warehouse has it so far) and the published tables, into the copy (`use pub`)."""
+    session = DuckDBSession(con)
+    create_run_tables(session)
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_catalog = 'wh' "
+        "and table_schema = 'kpiflow_state' and table_name = 'runs'"
+    ).fetchone()
+    if found and found[0]:
+        con.execute(f"insert into pub.{RUNS_TABLE} by name select * from wh.{RUNS_TABLE} where run_id = ?", [run_id])
+    record_publish(session, audited, run_id=run_id, run_date=run_date, published_at=published_at)
+    con.execute(f"create view pub.{PUBLISH_LOG_VIEW} as {PUBLISH_LOG_SQL}")
 
 
 def _keep_previous(marts_path: Path) -> None:

@@ -144,11 +144,13 @@ class Warehouse(Protocol):
         self, audited: tuple[TableFingerprint, ...], *, run_id: str, run_date: date, published_at: datetime
     ) -> PublishedVersion:
         """Make exactly the audited relations the published marts in one atomic step, keeping the previous version;
-        verify the copy against `audited` first (RunFailed when it differs) and record the publish beside it."""
+        verify the copy against `audited` first (RunFailed when it differs) and record the publish with it: the
+        run's `published_at` and its `run_tables` rows (run_record.record_publish)."""
         ...
 
-    def rollback(self) -> PublishedVersion:
-        """Publish the previous version again (UserInputError when there is none)."""
+    def rollback(self, *, run_id: str) -> PublishedVersion:
+        """Publish the previous version again (UserInputError when there is none), recording it as run `run_id`
+        with status rolled_back (run_record.record_rollback)."""
         ...
 
     def remove_publish_leftovers(self) -> list[str]:

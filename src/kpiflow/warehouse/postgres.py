@@ -222,12 +222,12 @@ class PostgresWarehouse:
                             published_at=published_at)  # fmt: skip
         return PublishedVersion(self.published_location, published_at)
 
-    def rollback(self) -> PublishedVersion:
+    def rollback(self, *, run_id: str) -> PublishedVersion:
         from kpiflow.warehouse.postgres_publish import restore_previous
 
         with self.connect() as session:
-            restore_previous(session, self.connection)
-        return PublishedVersion(self.published_location)
+            rolled_back_at = restore_previous(session, self.connection, run_id=run_id)
+        return PublishedVersion(self.published_location, rolled_back_at)
 
     def remove_publish_leftovers(self) -> list[str]:
         """Drop the build schemas a run that died before publishing left (a publish that dies is undone by the

@@ -4,7 +4,8 @@ dbt builds each published schema under a build name (`marts__build`, `payroll__b
 transaction: check the build copies against the audit's fingerprints with writers locked out (a difference aborts:
 nothing changed), drop the older `<schema>__previous`, rename the published `<schema>` to `<schema>__previous`, rename
 `<schema>__build` to `<schema>`, re-run the reader grants (they are keyed by schema, and the schema is a new one) and
-append to `kpiflow_state._kpiflow_publish`. A run that dies mid-publish leaves nothing behind.
+record the publish in the run's row and `kpiflow_state.run_tables` (run_record.py): "published" is recorded if and
+only if the marts changed. A run that dies mid-publish leaves nothing behind. A rollback records itself the same way.
 
 Renames commit together, but PostgreSQL resolves the names of one statement one relation at a time, so a reader's
 statement resolving names at the instant of the commit could see one old and one new table. The swap therefore
@@ -23,9 +24,9 @@ from kpiflow.warehouse.build_schemas import build_schema
 from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS, quote_identifier, verify_copy
 from kpiflow.warehouse.interface import TableFingerprint
 from kpiflow.warehouse.postgres import ConcurrentConflict, PostgresSession
+from kpiflow.warehouse.run_record import ensure_run_tables, record_publish, record_rollback, utc_now
 
 PREVIOUS_SUFFIX = "__previous"
-PUBLISH_LOG_TABLE = "kpiflow_state._kpiflow_publish"
 LOCK_TIMEOUT = "10s"
 PUBLISH_ATTEMPTS = 3
 
@@ -53,6 +54,7 @@ def publish_schemas(
             f"publish aborted: {', '.join(missing)} missing on {connection.address}: dbt builds the published "
             "schemas there (see docs/postgres.md). Nothing was published; rerun the build."
         )
+    ensure_run_tables(session)
     for attempt in range(1, PUBLISH_ATTEMPTS + 1):
         try:
             _swap_in(session, connection, audited, run_id=run_id, run_date=run_date, published_at=published_at)
@@ -84,7 +86,7 @@ def _swap_in(
                 session.native(f"alter schema {current} rename to {previous}")
             session.native(f"alter schema {quote_identifier(build_schema(schema))} rename to {current}")
         _grant_readers(session, connection)
-        _record(session, audited, run_id=run_id, run_date=run_date, published_at=published_at)
+        record_publish(session, audited, run_id=run_id, run_date=run_date, published_at=published_at)
 
 
 def _verify_build(session: PostgresSession, audited: tuple[TableFingerprint, ...]) -> None:
@@ -103,14 +105,16 @@ def _verify_build(session: PostgresSession, audited: tuple[TableFingerprint, ...
     verify_copy(session, tuple(replace(fp, schema=build_schema(fp.schema)) for fp in audited))
 
 
-def restore_previous(session: PostgresSession, connection: PostgresConnection) -> None:
-    """Publish `<schema>__previous` again in one transaction; the current version is dropped."""
+def restore_previous(session: PostgresSession, connection: PostgresConnection, *, run_id: str) -> datetime:
+    """Publish `<schema>__previous` again in one transaction, recorded as run `run_id` (status rolled_back); the
+    current version is dropped. Returns when it was rolled back."""
     missing = [previous_schema(s) for s in PUBLISHED_SCHEMAS if not session.schema_exists(previous_schema(s))]
     if missing:
         raise UserInputError(
             f"no previous published marts on {connection.address} ({', '.join(missing)} missing): "
             "nothing to roll back to"
         )
+    ensure_run_tables(session)
     with session.transaction():
         _lock_published(session)
         for schema in PUBLISHED_SCHEMAS:
@@ -118,6 +122,9 @@ def restore_previous(session: PostgresSession, connection: PostgresConnection) -
             previous = quote_identifier(previous_schema(schema))
             session.native(f"alter schema {previous} rename to {quote_identifier(schema)}")
         _grant_readers(session, connection)
+        rolled_back_at = utc_now()
+        record_rollback(session, run_id=run_id, rolled_back_at=rolled_back_at)
+    return rolled_back_at
 
 
 def _lock_published(session: PostgresSession) -> None:
@@ -138,23 +145,3 @@ def _grant_readers(session: PostgresSession, connection: PostgresConnection) -> 
         return
     for statement in grant_statements(roles):
         session.native(statement.as_string(session.con))
-
-
-def _record(
-    session: PostgresSession,
-    audited: tuple[TableFingerprint, ...],
-    *,
-    run_id: str,
-    run_date: date,
-    published_at: datetime,
-) -> None:
-    session.native("create schema if not exists kpiflow_state")
-    session.native(
-        f"create table if not exists {PUBLISH_LOG_TABLE} (run_id text, run_date date, published_at timestamptz, "
-        "table_schema text, table_name text, row_count bigint, checksum text)"
-    )
-    with session.con.cursor() as cursor:
-        cursor.executemany(
-            f"insert into {PUBLISH_LOG_TABLE} values (%s, %s, %s, %s, %s, %s, %s)",
-            [[run_id, run_date, published_at, fp.schema, fp.name, fp.row_count, fp.checksum] for fp in audited],
-        )

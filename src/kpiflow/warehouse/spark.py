@@ -246,11 +246,11 @@ class SparkWarehouse:
             publish_version(session, audited, run_id=run_id, run_date=run_date, published_at=published_at)
         return PublishedVersion(self.published_location, published_at)
 
-    def rollback(self) -> PublishedVersion:
+    def rollback(self, *, run_id: str) -> PublishedVersion:
         from kpiflow.warehouse.spark_publish import restore_previous
 
         with self.connect() as session:
-            restore_previous(session, self.location)
+            restore_previous(session, self.location, run_id)
         return PublishedVersion(self.published_location)
 
     def remove_publish_leftovers(self) -> list[str]:

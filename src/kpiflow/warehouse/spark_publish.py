@@ -4,7 +4,7 @@ Spark has no transaction over several tables and cannot rename a database, so th
 1. copy: every audited table of `marts__build` / `payroll__build` is copied into a new `marts__v<N>` /
    `payroll__v<N>` (N one more than any version before), and the copies are checked against the audit's
    fingerprints. A missing table or a difference drops the new version: nothing was published.
-2. commit: one row per table is appended to `kpiflow_state._kpiflow_publish` (version N, the version it replaces,
+2. commit: one row per table is appended to `kpiflow_state.spark_published_versions` (version N, the version it replaces,
    run id, run date, publish time, row count and checksum). From here on version N is the published one.
 3. switch: each view `marts.<t>` / `payroll.<t>` is replaced (`create or replace view ... as select * from
    marts__v<N>.<t>`, one statement per view), views of tables N does not have are dropped, then versions other
@@ -30,7 +30,7 @@ from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS, verify_copy
 from kpiflow.warehouse.interface import Columns, TableFingerprint
 from kpiflow.warehouse.spark import SparkWarehouseSession, quoted
 
-PUBLISH_LOG_TABLE = "kpiflow_state._kpiflow_publish"
+PUBLISH_LOG_TABLE = "kpiflow_state.spark_published_versions"
 _LOG_COLUMNS: Columns = (
     ("event_id", "bigint"),
     ("event", "varchar"),
@@ -111,15 +111,16 @@ def publish_version(
     return version
 
 
-def restore_previous(session: SparkWarehouseSession, location: str) -> None:
-    """Point the views back at the version the current one replaced, and drop the current one."""
+def restore_previous(session: SparkWarehouseSession, location: str, run_id: str) -> None:
+    """Point the views back at the version the current one replaced (logged as run `run_id`), and drop the current
+    one."""
     published = current_version(session)
     previous = published.previous if published else None
     if previous is None or not all(
         session.database_exists(version_database(schema, previous)) for schema in PUBLISHED_SCHEMAS
     ):
         raise UserInputError(f"no previous published marts on {location}: nothing to roll back to")
-    _record(session, [("rollback", previous, None, None, None, None, None)])
+    _record(session, [("rollback", previous, None, run_id, None, None, None)])
     _switch_views(session, previous)
     _drop_versions(session, keep={previous})
 
