@@ -4,8 +4,8 @@ Spark has no transaction over several tables and cannot rename a database, so th
 1. copy: every audited table of `marts__build` / `payroll__build` is copied into a new `marts__v<N>` /
    `payroll__v<N>` (N one more than any version before), and the copies are checked against the audit's
    fingerprints. A missing table or a difference drops the new version: nothing was published.
-2. commit: one row per table is appended to `kpiflow_state.spark_published_versions` (version N, the version it replaces,
-   run id, run date, publish time, row count and checksum). From here on version N is the published one.
+2. commit: one row per table is appended to `kpiflow_state.spark_published_versions` (version N, the version it
+   replaces, run id, run date, publish time, row count and checksum). From here on version N is the published one.
 3. switch: each view `marts.<t>` / `payroll.<t>` is replaced (`create or replace view ... as select * from
    marts__v<N>.<t>`, one statement per view), views of tables N does not have are dropped, then versions other
    than N and the one it replaced are dropped, and so are the build databases (every run builds its marts afresh).
