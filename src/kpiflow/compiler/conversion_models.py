@@ -13,12 +13,11 @@ with a known entity and time (DECISIONS rule 23), conversions from all history.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlglot import exp
 
-from kpiflow.compiler.entity_events import breakdown_sets, entity_rows, rates_query
+from kpiflow.compiler.entity_events import KpiShape, breakdown_sets, entity_rows, rates_query
 from kpiflow.compiler.expressions import parse_interval, qualified
 from kpiflow.compiler.graph import SemanticGraph
 from kpiflow.compiler.measure_models import (
@@ -28,7 +27,6 @@ from kpiflow.compiler.measure_models import (
     period_floor,
     rows_in_periods,
 )
-from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.render_measures import shift
 from kpiflow.compiler.resolve import BASE_ALIAS, time_column
 from kpiflow.compiler.rollups import SET_COLUMN, RollupCatalog, grouped_by_sets
@@ -77,19 +75,9 @@ def conversion_read(
     )
 
 
-def conversion_query(
-    graph: SemanticGraph,
-    rollups: RollupCatalog,
-    read: ConversionRead,
-    grains: tuple[str, ...],
-    labels: dict[str, str],
-    columns: list[str],
-    column_of: dict[str, str],
-    relation: Callable[[str], exp.Table],
-    start: RuntimeDate,
-) -> exp.Select:
-    """The KPI's rows in the long shape of kpi_values from each grain's window floor on (`labels`, `columns` and
-    `column_of` as for measure_models.simple_query)."""
+def conversion_query(graph: SemanticGraph, rollups: RollupCatalog, read: ConversionRead, shape: KpiShape) -> exp.Select:
+    """The KPI's rows in the long shape of kpi_values from each grain's window floor on."""
+    grains, relation, start = shape.grains, shape.relation, shape.start
     ordered = [g for g in GRAINS if g in grains]
     sets = {label: tuple(name for name, _ in dims) for label, dims in read.sets}
     base_ref = graph.measures[read.base_measure]
@@ -157,4 +145,4 @@ def conversion_query(
         ("events_per_breakdown", per_set),
         ("rates", rates),
     ]
-    return rates_query(ctes, read.metric, read.sets, labels, columns, column_of, read.fill_nulls_with)
+    return rates_query(ctes, read.metric, read.sets, shape, read.fill_nulls_with)

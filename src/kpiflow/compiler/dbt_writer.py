@@ -18,6 +18,7 @@ from sqlglot import exp
 from kpiflow.compiler.combined_models import CombinedInput, CombinedPlan, breakdowns_of, combined_query, plan_combined
 from kpiflow.compiler.conversion_models import ConversionRead, conversion_query, conversion_read
 from kpiflow.compiler.cumulative_models import ToDateRead, to_date_query, to_date_read
+from kpiflow.compiler.entity_events import KpiShape
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.inert import comment_text, jinja_inert
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
@@ -898,11 +899,11 @@ def _one_model_kpi(
     assert metric.kpi is not None
     labels, column_of = _labels(read.sets)
     grains = tuple(metric.kpi.grains)
-    shape = (grains, labels, columns, column_of, dbt_ref_relation, WINDOW_START)
+    shape = KpiShape(grains, labels, columns, column_of, dbt_ref_relation, WINDOW_START)
     if isinstance(read, ConversionRead):
-        query = conversion_query(graph, rollups, read, *shape)
+        query = conversion_query(graph, rollups, read, shape)
     else:
-        query = retention_query(graph, rollups, read, *shape)
+        query = retention_query(graph, rollups, read, shape)
     return _incremental_kpi_text(graph, metric, query, dialect)
 
 

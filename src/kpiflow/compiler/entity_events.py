@@ -7,12 +7,14 @@ Both read the rows once (the day, every breakdown's members, the entity), keep o
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlglot import exp
 
 from kpiflow.compiler.expressions import qualified
 from kpiflow.compiler.graph import MeasureRef
 from kpiflow.compiler.measure_models import long_shape
+from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.resolve import BASE_ALIAS, time_column
 from kpiflow.compiler.rollups import OVERALL, RollupCatalog, dimension_column
 from kpiflow.compiler.sqlbuild import alias, col, table
@@ -20,6 +22,19 @@ from kpiflow.compiler.sqltypes import adopting_select as _select
 
 ENTITY_COLUMN = "entity_key"
 EVENT_TIME_COLUMN = "event_at"
+
+
+@dataclass(frozen=True)
+class KpiShape:
+    """What a one-model KPI is written for: its grains, its breakdowns' labels and member columns in kpi_values (as
+    for measure_models.simple_query), how a model is named (`relation`) and where the window starts."""
+
+    grains: tuple[str, ...]
+    labels: dict[str, str]
+    columns: list[str]
+    column_of: dict[str, str]
+    relation: Callable[[str], exp.Table]
+    start: RuntimeDate
 
 
 def breakdown_sets(breakdowns: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
@@ -56,14 +71,14 @@ def rates_query(
     ctes: list[tuple[str, exp.Select]],
     metric: str,
     sets: tuple[tuple[str, tuple[tuple[str, str], ...]], ...],
-    labels: dict[str, str],
-    columns: list[str],
-    column_of: dict[str, str],
+    shape: KpiShape,
     fill_nulls_with: float | None,
 ) -> exp.Select:
     """The model: `ctes` in order, the last one `rates` (grain, period, `__set`, members, value), then `final` in
     the long shape of kpi_values."""
-    final = long_shape(metric, "rates", sets, labels, columns, column_of, col("value", "rates"), fill_nulls_with)
+    final = long_shape(
+        metric, "rates", sets, shape.labels, shape.columns, shape.column_of, col("value", "rates"), fill_nulls_with
+    )
     query = _select("*").from_(table("final"), copy=False)
     for name, cte in (*ctes, ("final", final)):
         query = query.with_(name, as_=cte, copy=False)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from kpiflow.compiler.entity_events import breakdown_sets, entity_rows, rates_query
+from kpiflow.compiler.entity_events import KpiShape, breakdown_sets, entity_rows, rates_query
 from kpiflow.compiler.graph import SemanticGraph
 from kpiflow.compiler.measure_models import (
     GRAIN_COLUMN,
@@ -25,7 +25,6 @@ from kpiflow.compiler.measure_models import (
     rows_in_periods,
     same_column,
 )
-from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.render_measures import date_literal, shift
 from kpiflow.compiler.resolve import truncate
 from kpiflow.compiler.rollups import SET_COLUMN, RollupCatalog, grouped_by_sets
@@ -64,19 +63,9 @@ def _by_grain(grains: list[str], value: Callable[[str], exp.Expression]) -> exp.
     return exp.Case(this=col(GRAIN_COLUMN), ifs=[exp.If(this=exp.Literal.string(g), true=value(g)) for g in grains])
 
 
-def retention_query(
-    graph: SemanticGraph,
-    rollups: RollupCatalog,
-    read: RetentionRead,
-    grains: tuple[str, ...],
-    labels: dict[str, str],
-    columns: list[str],
-    column_of: dict[str, str],
-    relation: Callable[[str], exp.Table],
-    start: RuntimeDate,
-) -> exp.Select:
-    """The KPI's rows in the long shape of kpi_values from each grain's window floor on (`labels`, `columns` and
-    `column_of` as for measure_models.simple_query)."""
+def retention_query(graph: SemanticGraph, rollups: RollupCatalog, read: RetentionRead, shape: KpiShape) -> exp.Select:
+    """The KPI's rows in the long shape of kpi_values from each grain's window floor on."""
+    grains, relation, start = shape.grains, shape.relation, shape.start
     ordered = [g for g in GRAINS if g in grains]
     sets = {label: tuple(name for name, _ in dims) for label, dims in read.sets}
     longest = ordered[-1]  # its floor moved a period back is the earliest day any grain's cohort reads
@@ -122,4 +111,4 @@ def retention_query(
         ("last_periods", last),
         ("rates", rates),
     ]
-    return rates_query(ctes, read.metric, read.sets, labels, columns, column_of, read.fill_nulls_with)
+    return rates_query(ctes, read.metric, read.sets, shape, read.fill_nulls_with)
