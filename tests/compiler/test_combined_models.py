@@ -16,13 +16,14 @@ from kpiflow.compiler.combined_models import breakdowns_of, plan_combined
 from kpiflow.compiler.dbt_writer import _combined_model, _kpi_model, _simple_model, generate, value_columns
 from kpiflow.compiler.measure_models import MeasureModels
 from kpiflow.compiler.render import DIALECTS
-from kpiflow.compiler.rollups import RollupCatalog
+from kpiflow.compiler.rollups import RollupCatalog, filter_digest
 from kpiflow.compiler.validate import load_graph
 
 from .conftest import PROJECT
 from .test_compiler_queries import _normalise
 
 SCHEMA = "generated_models"
+NORTH = "store__region = 'north'"
 EARLIEST = date(1900, 1, 1)
 # The order a dbt build follows: rollups, the measures summed per period, then the input models, then the ratio
 # reading them.
@@ -46,7 +47,8 @@ KPI = "kpi: {unit: count, direction: higher_is_better, owner: sales, perspective
 natural_dimensions: [store, store__region], grains: [month, year]}"
 WEEKLY_KPI = KPI.replace("grains: [month, year]", "grains: [day, week, month, quarter]")
 DAILY_KPI = KPI.replace("grains: [month, year]", "grains: [day, week, month]")
-# Derived KPIs over KPIs and over metrics that are not KPIs (one filled on a time spine), one with an offset input.
+# Derived KPIs over KPIs and over metrics that are not KPIs (one filled on a time spine), one with an offset input;
+# ratios whose numerator is a KPI with a filter of its own (as plan_attainment's net revenue of sales managers).
 MORE_KPIS = f"""
   - {{name: revenue_yoy_kpi, type: derived, label: YoY, description: x, {KPI},
       expr: (revenue - revenue_prior) / revenue_prior,
@@ -55,6 +57,10 @@ MORE_KPIS = f"""
       metrics: [{{name: lines}}, {{name: orders_filled}}]}}
   - {{name: big_line_share_kpi, type: ratio, label: B, description: x, {KPI}, numerator: big_line_revenue,
       denominator: revenue}}
+  - {{name: north_revenue_per_line, type: ratio, label: NL, description: x, {KPI},
+      numerator: {{name: revenue, filter: "store__region = 'north'"}}, denominator: lines}}
+  - {{name: north_revenue_share, type: ratio, label: NS, description: x, {KPI},
+      numerator: {{name: revenue, filter: "store__region = 'north'"}}, denominator: revenue}}
   - {{name: revenue_less_big_lines, type: derived, label: R, description: x, {KPI}, expr: revenue - big_line_revenue,
       metrics: [{{name: revenue}}, {{name: big_line_revenue}}]}}
   - {{name: lines_filled_kpi, type: simple, label: LF, description: x, {KPI}, measure: lines, fill_nulls_with: 0,
@@ -129,7 +135,7 @@ def built(combined_graph, relation, con, tmp_path_factory):
     """Every generated model but the thin KPIs, built in dependency order from the earliest date; every text."""
     graph = combined_graph
     files = {f.path.stem: f.content for f in generate(graph, tmp_path_factory.mktemp("generated"))}
-    thin = plan_combined(graph, _kpis(graph), ()).thin
+    thin = _plan(graph).thin
     con.execute(f"create schema if not exists {SCHEMA}")
     for prefix in BUILD_ORDER:
         for name in sorted(n for n in files if n.startswith(prefix)):
@@ -143,19 +149,41 @@ def _kpis(graph):
     return [graph.metrics[n] for n in sorted(graph.metrics) if graph.metrics[n].kpi is not None]
 
 
-THIN = ("big_line_share_kpi", "lines_per_filled_order", "revenue_less_big_lines", "revenue_yoy_kpi", "upt")
+def _plan(graph):
+    """The thin KPIs as `generate` plans them: a filtered input where its source's measures model holds it."""
+    measures = MeasureModels(graph, RollupCatalog(graph))
+    return plan_combined(graph, _kpis(graph), (), filtered_readable=lambda m, *shape: bool(measures.read(m, *shape)))
+
+
+THIN = (
+    "big_line_share_kpi",
+    "lines_per_filled_order",
+    "north_revenue_per_line",
+    "north_revenue_share",
+    "revenue_less_big_lines",
+    "revenue_yoy_kpi",
+    "upt",
+)
 
 
 def test_combined_kpis_read_their_inputs_models(combined_graph, built):
     """upt = units / order_count: lineage says so, and the ratio reads neither rollups nor facts; an input that is
     not a KPI gets a model of its own, read by every KPI that needs it."""
-    assert tuple(sorted(plan_combined(combined_graph, _kpis(combined_graph), ()).thin)) == THIN
+    assert tuple(sorted(_plan(combined_graph).thin)) == THIN
     reads = {name: set(re.findall(r"ref\('(\w+)'\)", built[f"kpi__{name}"])) for name in THIN}
     assert reads["upt"] == {"kpi__units", "kpi__order_count"}
     assert reads["revenue_yoy_kpi"] == {"kpi__revenue"}
     assert reads["lines_per_filled_order"] == {"metric__lines", "metric__orders_filled"}
     big_line_readers = (reads["big_line_share_kpi"], reads["revenue_less_big_lines"])
     assert big_line_readers == ({"metric__big_line_revenue", "kpi__revenue"},) * 2
+    north = f"metric__revenue__where_{filter_digest(NORTH)}"  # one model of the filtered revenue, read by both
+    assert (reads["north_revenue_per_line"], reads["north_revenue_share"]) == (
+        {north, "metric__lines"},
+        {north, "kpi__revenue"},
+    )
+    assert set(re.findall(r"ref\('(\w+)'\)", built[north])) == {"measures__sales"}
+    assert "m__revenue__where_" in built[north] and "UNION" not in built[north]
+    assert "revenue_numerator" in built["kpi__north_revenue_share"]
     for name in THIN:
         assert "ORDER BY" not in built[f"kpi__{name}"] and len(built[f"kpi__{name}"]) < 10_000
 
@@ -212,8 +240,9 @@ def test_no_generated_model_orders_its_rows(built, relation):
 
 
 def _simple_thin(graph, built) -> list[str]:
-    """The simple KPIs and inputs that read their source's measures model."""
+    """The simple KPIs and (unfiltered) inputs that read their source's measures model."""
     names = [n for n in built if n.startswith(("kpi__", "metric__")) and "ref('measures__" in built[n]]
+    names = [n for n in names if "__where_" not in n]
     return sorted(n.split("__", 1)[1] for n in names)
 
 

@@ -15,7 +15,14 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
-from kpiflow.compiler.combined_models import CombinedInput, CombinedPlan, breakdowns_of, combined_query, plan_combined
+from kpiflow.compiler.combined_models import (
+    CombinedInput,
+    CombinedPlan,
+    breakdowns_of,
+    combined_query,
+    input_metric,
+    plan_combined,
+)
 from kpiflow.compiler.conversion_models import ConversionRead, conversion_query, conversion_read
 from kpiflow.compiler.cumulative_models import ToDateRead, to_date_query, to_date_read
 from kpiflow.compiler.entity_events import KpiShape
@@ -587,11 +594,12 @@ def _docs(
     for name, model in (ratios.input_models if ratios else {}).items():
         metric = graph.metrics[model.metric]
         readers = sorted(r.metric for r in ratios.thin.values() if name in {i.model for i in r.reads})
+        where = f" On the rows where {model.filter}." if model.filter else ""
         models.append(
             {
                 "name": name,
-                "description": f"{metric.label}: {metric.description.strip()} Not a KPI: computed once for the "
-                f"KPIs that read it ({', '.join(readers)}), in the shape of kpi_values.",
+                "description": f"{metric.label}: {metric.description.strip()}{where} Not a KPI: computed once for "
+                f"the KPIs that read it ({', '.join(readers)}), in the shape of kpi_values.",
                 "columns": untested,
             }
         )
@@ -717,12 +725,15 @@ def generate(
     measures = MeasureModels(graph, rollups, PeriodMeasures(graph, rollups))
     simple = _simple_reads(graph, metrics, measures, plan)
     counted = tuple(name for name in simple if name in plan.exact)
-    ratios = plan_combined(graph, metrics, plan.exact, plan.count_metric, counted)
+    ratios = plan_combined(
+        graph, metrics, plan.exact, plan.count_metric, counted, lambda m, *shape: measures.read(m, *shape) is not None
+    )
     files, rebuilt_kpis, full_models = [], set(), set()
     for name, model in ratios.input_models.items():
         shape = (model.grains, model.breakdowns)
-        metric_spec = graph.metrics[model.metric]
+        metric_spec = input_metric(graph, model)
         read = measures.read(metric_spec, *shape)
+        assert read is not None or model.filter is None  # planned only where each reader's shape is held
         if read is not None:
             text, incremental = _simple_model(graph, metric_spec, read, model.grains, columns, dialect), True
         else:

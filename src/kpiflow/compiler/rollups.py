@@ -94,11 +94,14 @@ class _Rollup:
     filtered: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
+def filter_digest(metric_filter: str) -> str:
+    """A short name for a filter's text (the docs of what it names spell the text out)."""
+    return hashlib.sha1(metric_filter.encode("utf-8")).hexdigest()[:8]
+
+
 def filtered_column(measure_name: str, metric_filter: str) -> str:
-    """The column of a measure on the rows `metric_filter` passes: named by a digest of the filter's text, which
-    the model's docs spell out."""
-    digest = hashlib.sha1(metric_filter.encode("utf-8")).hexdigest()[:8]
-    return f"{measure_column(measure_name)}__where_{digest}"
+    """The column of a measure on the rows `metric_filter` passes."""
+    return f"{measure_column(measure_name)}__where_{filter_digest(metric_filter)}"
 
 
 class RollupCatalog:
