@@ -2,323 +2,46 @@
 -- Reads a seed or fills periods for every member ever seen: rebuilt in full every night.
 {{ config(materialized='table') }}
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
-SELECT
-  'plan_net_revenue' AS kpi,
-  'month' AS grain,
-  q.metric_time__month AS period_start,
-  'overall' AS dimension_set,
-  CAST(NULL AS TEXT) AS store_id,
-  CAST(NULL AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(NULL AS TEXT) AS department,
-  CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('MONTH', base.month_start) AS DATE) AS metric_time__month,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_sales_plans') }} AS base
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.month_start) AS DATE)
-  )
+WITH measures AS (
   SELECT
-    metric_time__month,
-    value AS plan_net_revenue
-  FROM metric_plan_net_revenue
+    *
+  FROM {{ ref('measures__sales_plans__per_period') }}
   WHERE
-    metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
-SELECT
-  'plan_net_revenue' AS kpi,
-  'month' AS grain,
-  q.metric_time__month AS period_start,
-  'employee' AS dimension_set,
-  CAST(NULL AS TEXT) AS store_id,
-  CAST(NULL AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(NULL AS TEXT) AS department,
-  CAST(q.employee AS TEXT) AS employee_id,
-  CAST(q.plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('MONTH', base.month_start) AS DATE) AS metric_time__month,
-      base.employee_id AS employee,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_sales_plans') }} AS base
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.month_start) AS DATE),
-      base.employee_id
-  )
+    (
+      grain IN ('month', 'quarter', 'year')
+      AND __set IN ('overall', 'employee', 'employee__department')
+    )
+    AND period_start >= CASE grain
+      WHEN 'month'
+      THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
+      WHEN 'quarter'
+      THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
+      WHEN 'year'
+      THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
+    END
+), final AS (
   SELECT
-    metric_time__month,
-    employee,
-    value AS plan_net_revenue
-  FROM metric_plan_net_revenue
-  WHERE
-    metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
+    'plan_net_revenue' AS kpi,
+    measures.grain,
+    measures.period_start,
+    CASE measures.__set
+      WHEN 'overall'
+      THEN 'overall'
+      WHEN 'employee'
+      THEN 'employee'
+      WHEN 'employee__department'
+      THEN 'department'
+    END AS dimension_set,
+    CAST(NULL AS TEXT) AS store_id,
+    CAST(NULL AS TEXT) AS region,
+    CAST(NULL AS TEXT) AS channel,
+    CAST(NULL AS TEXT) AS category,
+    CAST(measures.d__employee__department AS TEXT) AS department,
+    CAST(measures.d__employee AS TEXT) AS employee_id,
+    CAST(measures.m__plan_net_revenue AS DOUBLE) AS value,
+    CAST(NULL AS BIGINT) AS population
+  FROM measures
+)
 SELECT
-  'plan_net_revenue' AS kpi,
-  'month' AS grain,
-  q.metric_time__month AS period_start,
-  'department' AS dimension_set,
-  CAST(NULL AS TEXT) AS store_id,
-  CAST(NULL AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(q.employee__department AS TEXT) AS department,
-  CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('MONTH', base.month_start) AS DATE) AS metric_time__month,
-      employee.department AS employee__department,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_sales_plans') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.month_start) AS DATE),
-      employee.department
-  )
-  SELECT
-    metric_time__month,
-    employee__department,
-    value AS plan_net_revenue
-  FROM metric_plan_net_revenue
-  WHERE
-    metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
-SELECT
-  'plan_net_revenue' AS kpi,
-  'quarter' AS grain,
-  q.metric_time__quarter AS period_start,
-  'overall' AS dimension_set,
-  CAST(NULL AS TEXT) AS store_id,
-  CAST(NULL AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(NULL AS TEXT) AS department,
-  CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('QUARTER', base.month_start) AS DATE) AS metric_time__quarter,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_sales_plans') }} AS base
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.month_start) AS DATE)
-  )
-  SELECT
-    metric_time__quarter,
-    value AS plan_net_revenue
-  FROM metric_plan_net_revenue
-  WHERE
-    metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
-SELECT
-  'plan_net_revenue' AS kpi,
-  'quarter' AS grain,
-  q.metric_time__quarter AS period_start,
-  'employee' AS dimension_set,
-  CAST(NULL AS TEXT) AS store_id,
-  CAST(NULL AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(NULL AS TEXT) AS department,
-  CAST(q.employee AS TEXT) AS employee_id,
-  CAST(q.plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('QUARTER', base.month_start) AS DATE) AS metric_time__quarter,
-      base.employee_id AS employee,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_sales_plans') }} AS base
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.month_start) AS DATE),
-      base.employee_id
-  )
-  SELECT
-    metric_time__quarter,
-    employee,
-    value AS plan_net_revenue
-  FROM metric_plan_net_revenue
-  WHERE
-    metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
-SELECT
-  'plan_net_revenue' AS kpi,
-  'quarter' AS grain,
-  q.metric_time__quarter AS period_start,
-  'department' AS dimension_set,
-  CAST(NULL AS TEXT) AS store_id,
-  CAST(NULL AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(q.employee__department AS TEXT) AS department,
-  CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('QUARTER', base.month_start) AS DATE) AS metric_time__quarter,
-      employee.department AS employee__department,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_sales_plans') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.month_start) AS DATE),
-      employee.department
-  )
-  SELECT
-    metric_time__quarter,
-    employee__department,
-    value AS plan_net_revenue
-  FROM metric_plan_net_revenue
-  WHERE
-    metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
-SELECT
-  'plan_net_revenue' AS kpi,
-  'year' AS grain,
-  q.metric_time__year AS period_start,
-  'overall' AS dimension_set,
-  CAST(NULL AS TEXT) AS store_id,
-  CAST(NULL AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(NULL AS TEXT) AS department,
-  CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('YEAR', base.month_start) AS DATE) AS metric_time__year,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_sales_plans') }} AS base
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.month_start) AS DATE)
-  )
-  SELECT
-    metric_time__year,
-    value AS plan_net_revenue
-  FROM metric_plan_net_revenue
-  WHERE
-    metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
-SELECT
-  'plan_net_revenue' AS kpi,
-  'year' AS grain,
-  q.metric_time__year AS period_start,
-  'employee' AS dimension_set,
-  CAST(NULL AS TEXT) AS store_id,
-  CAST(NULL AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(NULL AS TEXT) AS department,
-  CAST(q.employee AS TEXT) AS employee_id,
-  CAST(q.plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('YEAR', base.month_start) AS DATE) AS metric_time__year,
-      base.employee_id AS employee,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_sales_plans') }} AS base
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.month_start) AS DATE),
-      base.employee_id
-  )
-  SELECT
-    metric_time__year,
-    employee,
-    value AS plan_net_revenue
-  FROM metric_plan_net_revenue
-  WHERE
-    metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
-SELECT
-  'plan_net_revenue' AS kpi,
-  'year' AS grain,
-  q.metric_time__year AS period_start,
-  'department' AS dimension_set,
-  CAST(NULL AS TEXT) AS store_id,
-  CAST(NULL AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(q.employee__department AS TEXT) AS department,
-  CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('YEAR', base.month_start) AS DATE) AS metric_time__year,
-      employee.department AS employee__department,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_sales_plans') }} AS base
-    LEFT JOIN {{ ref('dim_employees') }} AS employee
-      ON base.employee_id = employee.employee_id
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.month_start) AS DATE),
-      employee.department
-  )
-  SELECT
-    metric_time__year,
-    employee__department,
-    value AS plan_net_revenue
-  FROM metric_plan_net_revenue
-  WHERE
-    metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
+  *
+FROM final

@@ -377,3 +377,54 @@ def test_combined_models_parse_back_in_every_dialect(combined_graph, relation, t
     for name in [n for n in files if n.startswith(BUILD_ORDER)]:
         sql = _runnable(files[name], relation, EARLIEST)
         assert sqlglot.parse_one(sql, read=dialect) is not None, name
+
+
+SEED_FED_SCHEMA = "seed_fed_models"
+
+
+@pytest.fixture(scope="module")
+def seed_fed(combined_graph, relation, con, tmp_path_factory):
+    """Every generated model with the sales lines' source rebuilt in full nightly, built as a full build does (from
+    the earliest date, inputs before the thin KPIs reading them); every text."""
+    graph = combined_graph
+    files = {f.path.stem: f.content for f in generate(graph, tmp_path_factory.mktemp("seed_fed"), rebuilt=SEED_FED)}
+    thin = _plan(graph).thin
+    con.execute(f"create schema if not exists {SEED_FED_SCHEMA}")
+    names = sorted(n for n in files if n.startswith(BUILD_ORDER))
+    ordered = [n for p in BUILD_ORDER for n in names if n.startswith(p) and n.removeprefix("kpi__") not in thin]
+    for name in ordered + [f"kpi__{n}" for n in thin if f"kpi__{n}" in files]:
+        sql = _runnable(files[name], relation, EARLIEST, SEED_FED_SCHEMA)
+        con.execute(f"create or replace table {SEED_FED_SCHEMA}.{name} as {sql}")
+    return files
+
+
+SEED_FED = frozenset({"int_sales"})
+
+
+@pytest.mark.parametrize("name", ["revenue", "lines", "big_line_revenue", "buyers_kpi", "upt", "big_line_share_kpi"])
+def test_metrics_over_a_seed_fed_source_read_a_per_period_table(combined_graph, relation, con, seed_fed, name):
+    """A source rebuilt in full nightly (fed by a seed, as the sales and store plans are) has no incremental daily
+    rollup: its sums and counts are aggregated per period in a measures model that is a table like its source, and
+    the simple KPIs and inputs over it, and the ratios reading those, are small tables with the rows of the KPI
+    computed period by period (tables: built from the earliest date every night)."""
+    graph, files = combined_graph, seed_fed
+    assert "rollup__sales" not in files and "measures__sales" not in files
+    per_period = files["measures__sales__per_period"]
+    assert "materialized='table'" in per_period and "m__revenue" in per_period and "m__lines" in per_period
+    model = f"kpi__{name}" if f"kpi__{name}" in files else f"metric__{name}"
+    text = files[model]
+    assert "materialized='table'" in text and "UNION ALL" not in text and len(text) < 6_000
+    reads = set(re.findall(r"ref\('(\w+)'\)", text))
+    if name in ("upt", "big_line_share_kpi"):
+        assert reads in ({"kpi__units", "kpi__order_count"}, {"metric__big_line_revenue", "kpi__revenue"})
+    else:
+        assert reads == {"measures__sales__per_period"}
+    shape = None
+    if model.startswith("metric__"):
+        plan = _plan(graph)
+        shape = (plan.input_models[model].grains, plan.input_models[model].breakdowns)
+    from_facts, _ = _kpi_model(graph, graph.metrics[name], value_columns(graph), "duckdb", SEED_FED, None, None, shape)
+    assert "materialized='table'" in from_facts
+    want = con.execute(_runnable(from_facts, relation, EARLIEST)).fetchall()
+    got = con.execute(f"select * from {SEED_FED_SCHEMA}.{model}").fetchall()
+    assert want and _normalise(got) == _normalise(want)

@@ -73,12 +73,19 @@ PRIVACY_WINDOW_START = RuntimeDate(PRIVACY_WINDOW_MACRO)
 UNSUPPRESSED_SUFFIX = "__unsuppressed"
 PERIOD_KEY = ("kpi", "grain", "period_start")
 PER_ROW_GRAIN = "per row"  # a KPI table holds every grain, named in its `grain` column
+
+
 # Rebuilt in full every night: a model over seeds (a plan may change any past period) or one that fills the time
 # spine for every member ever seen (see _window_safe).
-FULL_REBUILD_CONFIG = (
-    "-- Reads a seed or fills periods for every member ever seen: rebuilt in full every night.\n"
-    "{{ config(materialized='table') }}\n"
-)
+def full_rebuild_config(schema: str | None = None) -> str:
+    where = f"schema='{schema}', " if schema else ""
+    return (
+        "-- Reads a seed or fills periods for every member ever seen: rebuilt in full every night.\n"
+        f"{{{{ config({where}materialized='table') }}}}\n"
+    )
+
+
+FULL_REBUILD_CONFIG = full_rebuild_config()
 
 
 def incremental_config(
@@ -528,6 +535,8 @@ def _measures_docs(measures: MeasureModels) -> list[dict]:
             if name.endswith(PER_PERIOD_SUFFIX)
             else "added up to every period"
         )
+        if measures.rebuilt(name):
+            how = "aggregated from its rows in each period, rebuilt in full nightly as its seed-fed source is"
         docs.append(
             {
                 "name": name,
@@ -735,7 +744,10 @@ def generate(
         read = measures.read(metric_spec, *shape)
         assert read is not None or model.filter is None  # planned only where each reader's shape is held
         if read is not None:
-            text, incremental = _simple_model(graph, metric_spec, read, model.grains, columns, dialect), True
+            text = _simple_model(
+                graph, metric_spec, read, model.grains, columns, dialect, rebuilt=measures.rebuilt(read.model)
+            )
+            incremental = not measures.rebuilt(read.model)
         else:
             text, incremental = _kpi_model(graph, metric_spec, columns, dialect, rebuilt, rollups, None, shape)
         files.append(GeneratedFile(generated_dir / f"{name}.sql", text))
@@ -757,8 +769,9 @@ def generate(
                 rollups, metric, breakdowns_of(metric)
             )
         if read is not None:
-            text = _simple_model(graph, metric, read, tuple(metric.kpi.grains), columns, dialect, population)  # type: ignore[union-attr]
-            incremental = True
+            incremental = not measures.rebuilt(read.model)
+            grains = tuple(metric.kpi.grains)  # type: ignore[union-attr]
+            text = _simple_model(graph, metric, read, grains, columns, dialect, population, rebuilt=not incremental)
         elif to_date is not None:
             text, incremental = _to_date_model(graph, metric, to_date, columns, dialect), True
         elif events is not None:
@@ -866,12 +879,18 @@ def _simple_model(
     columns: list[str],
     dialect: str,
     population: CombinedInput | None = None,
+    *,
+    rebuilt: bool = False,
 ) -> str:
     """A simple KPI (or a `metric__` input) picking its measure's column from its source's measures model
-    (measure_models.py), with the people each cell covers for a people KPI; incremental like the models it reads."""
+    (measure_models.py), with the people each cell covers for a people KPI; incremental like the models it reads
+    (`rebuilt`: a table, over a measures model rebuilt in full nightly)."""
     labels, column_of = _labels(read.sets)
     floor = window_floor(exp.column("grain"), grains)
     query = simple_query(read, grains, labels, columns, column_of, floor, population)
+    if rebuilt:
+        origin = graph.origins[f"metric:{metric.name}"]
+        return header(origin.file.name) + FULL_REBUILD_CONFIG + to_dbt_sql(query, dialect) + "\n"
     return _incremental_kpi_text(graph, metric, query, dialect)
 
 
@@ -925,6 +944,8 @@ def _measures_model(measures: MeasureModels, name: str, dialect: str) -> str:
     config = incremental_config(
         ("grain", "period_start"), "intermediate", window_column="period_start", window_grain=PER_ROW_GRAIN
     )
+    if measures.rebuilt(name):  # over a seed-fed source: every period may change
+        config = full_rebuild_config("intermediate")
     return header(f"metrics/*.yml ({rollup})") + config + to_dbt_sql(query, dialect) + "\n"
 
 

@@ -107,9 +107,10 @@ class MeasureModels:
         if ref is None or any(d.startswith(TIME_ENTITY + "__") for dims in breakdowns for d in dims):
             return None
         balance = ref.measure.non_additive_dimension
-        if metric.filter and (balance is not None or ref.measure.agg in PER_PERIOD_AGGS):
+        per_period = ref.measure.agg in PER_PERIOD_AGGS or self.rollups.rebuilt_source(metric.measure)
+        if metric.filter and (balance is not None or per_period):
             return None  # a filtered balance's days are the days its filter passes; not held here
-        if balance is None and ref.measure.agg in PER_PERIOD_AGGS:
+        if balance is None and per_period:
             return self._per_period_read(metric, grains, breakdowns)
         if balance is not None and (balance.window_groupings or metric.join_to_timespine or ref.measure.filter):
             return None  # a balance per grouping, filled on a spine, or filtered: computed as before
@@ -169,6 +170,10 @@ class MeasureModels:
 
     def names(self) -> list[str]:
         return sorted([*self._models, *(self.per_period.names() if self.per_period else [])])
+
+    def rebuilt(self, name: str) -> bool:
+        """Is the measures model rebuilt in full nightly (a seed-fed source's, period_measures.py)?"""
+        return name not in self._models and self.per_period is not None and self.per_period.rebuilt(name)
 
     def describe(self, name: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """(source, grains, breakdown labels, measure columns) of one measures model, for its docs."""

@@ -151,19 +151,30 @@ class RollupCatalog:
         """Can a generated model read `measure_name` by `others` (on the rows `metric_filter` passes) from its
         source: a time dimension, breakdowns and filter columns that resolve (none of them a time), and a source not
         rebuilt in full nightly?"""
+        reads = self.source_models(measure_name, others, metric_filter)
+        return reads is not None and not (reads & self.excluded)
+
+    def source_models(
+        self, measure_name: str, others: tuple[str, ...], metric_filter: str | None = None
+    ) -> set[str] | None:
+        """The dbt models reading `measure_name` by `others` (on the rows `metric_filter` passes) takes, or None when
+        it cannot be read so: no time dimension, or breakdowns and filter columns that do not resolve or are a time."""
         ref = self.graph.measures[measure_name]
         time_dim = ref.measure.agg_time_dimension or ref.model.spec.agg_time_dimension
         names = [*others, *(checked_expression(metric_filter).column_names if metric_filter else ())]
         if time_dim is None or any(name.startswith(TIME_ENTITY + "__") for name in names):
-            return False
+            return None
         joins: dict[str, Join] = {}
         try:
             time_column(ref.model, time_dim)
             self.resolver.resolve_all(ref.model, names, time_dim, joins)
         except ResolutionError:
-            return False
-        reads = {ref.model.spec.model} | {j.target.spec.model for j in joins.values()}
-        return not (reads & self.excluded)
+            return None
+        return {ref.model.spec.model} | {j.target.spec.model for j in joins.values()}
+
+    def rebuilt_source(self, measure_name: str) -> bool:
+        """Is the measure's own source rebuilt in full nightly (fed by a seed: a plan may change any past month)?"""
+        return self.graph.measures[measure_name].model.spec.model in self.excluded
 
     def names(self) -> list[str]:
         return sorted(self._rollups)
