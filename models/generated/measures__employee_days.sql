@@ -7,12 +7,15 @@ WITH days AS (
     __set,
     d__employee__department,
     d__store,
+    d__store__region,
     m__average_headcount,
+    m__average_headcount__where_971ad45b,
+    m__average_headcount__where_971ad45b__rows,
     m__headcount,
     m__scheduled_hours
   FROM {{ ref('rollup__employee_days') }}
   WHERE
-    __set IN ('employee__department', 'overall', 'store')
+    __set IN ('employee__department', 'overall', 'store', 'store__region')
     AND __day >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
 ), days_in_periods AS (
   SELECT
@@ -31,7 +34,10 @@ WITH days AS (
     days.__day,
     days.d__employee__department,
     days.d__store,
+    days.d__store__region,
     days.m__average_headcount,
+    days.m__average_headcount__where_971ad45b,
+    days.m__average_headcount__where_971ad45b__rows,
     days.m__headcount,
     days.m__scheduled_hours
   FROM days
@@ -47,7 +53,8 @@ WITH days AS (
     __set,
     MIN(__day) AS first_day,
     MAX(__day) AS last_day,
-    COUNT(DISTINCT __day) AS days_in_period
+    COUNT(DISTINCT __day) AS days_in_period,
+    COUNT(DISTINCT CASE WHEN m__average_headcount__where_971ad45b__rows > 0 THEN __day END) AS m__average_headcount__where_971ad45b__days
   FROM days_in_periods
   WHERE
     days_in_periods.period_start >= CASE days_in_periods.grain
@@ -71,7 +78,10 @@ WITH days AS (
     days_in_periods.__set,
     days_in_periods.d__employee__department,
     days_in_periods.d__store,
+    days_in_periods.d__store__region,
     CAST(SUM(days_in_periods.m__average_headcount) AS DOUBLE) / MAX(period_edges.days_in_period) AS m__average_headcount,
+    CAST(SUM(days_in_periods.m__average_headcount__where_971ad45b) AS DOUBLE) / NULLIF(MAX(period_edges.m__average_headcount__where_971ad45b__days), 0) AS m__average_headcount__where_971ad45b,
+    CAST(SUM(days_in_periods.m__average_headcount__where_971ad45b__rows) AS BIGINT) AS m__average_headcount__where_971ad45b__rows,
     SUM(
       CASE
         WHEN days_in_periods.__day = period_edges.last_day
@@ -101,7 +111,8 @@ WITH days AS (
     days_in_periods.period_start,
     days_in_periods.__set,
     days_in_periods.d__employee__department,
-    days_in_periods.d__store
+    days_in_periods.d__store,
+    days_in_periods.d__store__region
 )
 SELECT
   *

@@ -5,6 +5,8 @@ WITH days AS (
   SELECT
     __day,
     __set,
+    d__employee,
+    d__employee__department,
     d__order__channel,
     d__product__category,
     d__store,
@@ -15,11 +17,21 @@ WITH days AS (
     m__net_revenue,
     m__net_revenue__where_058145eb,
     m__net_revenue__where_058145eb__rows,
+    m__net_revenue__where_e331abe3,
+    m__net_revenue__where_e331abe3__rows,
     m__returns_amount,
     m__units_sold
   FROM {{ ref('rollup__revenue_events') }}
   WHERE
-    __set IN ('order__channel', 'overall', 'product__category', 'store', 'store__region')
+    __set IN (
+      'employee',
+      'employee__department',
+      'order__channel',
+      'overall',
+      'product__category',
+      'store',
+      'store__region'
+    )
     AND __day >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
 ), days_in_periods AS (
   SELECT
@@ -35,6 +47,8 @@ WITH days AS (
       THEN CAST(DATE_TRUNC('YEAR', days.__day) AS DATE)
     END AS period_start,
     days.__set,
+    days.d__employee,
+    days.d__employee__department,
     days.d__order__channel,
     days.d__product__category,
     days.d__store,
@@ -45,6 +59,8 @@ WITH days AS (
     days.m__net_revenue,
     days.m__net_revenue__where_058145eb,
     days.m__net_revenue__where_058145eb__rows,
+    days.m__net_revenue__where_e331abe3,
+    days.m__net_revenue__where_e331abe3__rows,
     days.m__returns_amount,
     days.m__units_sold
   FROM days
@@ -58,6 +74,8 @@ WITH days AS (
     days_in_periods.grain,
     days_in_periods.period_start,
     days_in_periods.__set,
+    days_in_periods.d__employee,
+    days_in_periods.d__employee__department,
     days_in_periods.d__order__channel,
     days_in_periods.d__product__category,
     days_in_periods.d__store,
@@ -68,6 +86,8 @@ WITH days AS (
     SUM(days_in_periods.m__net_revenue) AS m__net_revenue,
     SUM(days_in_periods.m__net_revenue__where_058145eb) AS m__net_revenue__where_058145eb,
     CAST(SUM(days_in_periods.m__net_revenue__where_058145eb__rows) AS BIGINT) AS m__net_revenue__where_058145eb__rows,
+    SUM(days_in_periods.m__net_revenue__where_e331abe3) AS m__net_revenue__where_e331abe3,
+    CAST(SUM(days_in_periods.m__net_revenue__where_e331abe3__rows) AS BIGINT) AS m__net_revenue__where_e331abe3__rows,
     SUM(days_in_periods.m__returns_amount) AS m__returns_amount,
     SUM(days_in_periods.m__units_sold) AS m__units_sold
   FROM days_in_periods
@@ -86,6 +106,8 @@ WITH days AS (
     days_in_periods.grain,
     days_in_periods.period_start,
     days_in_periods.__set,
+    days_in_periods.d__employee,
+    days_in_periods.d__employee__department,
     days_in_periods.d__order__channel,
     days_in_periods.d__product__category,
     days_in_periods.d__store,

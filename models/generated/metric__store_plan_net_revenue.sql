@@ -2,323 +2,46 @@
 -- Reads a seed or fills periods for every member ever seen: rebuilt in full every night.
 {{ config(materialized='table') }}
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
-SELECT
-  'store_plan_net_revenue' AS kpi,
-  'month' AS grain,
-  q.metric_time__month AS period_start,
-  'overall' AS dimension_set,
-  CAST(NULL AS TEXT) AS store_id,
-  CAST(NULL AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(NULL AS TEXT) AS department,
-  CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.store_plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_store_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('MONTH', base.month_start) AS DATE) AS metric_time__month,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_store_plans') }} AS base
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.month_start) AS DATE)
-  )
+WITH measures AS (
   SELECT
-    metric_time__month,
-    value AS store_plan_net_revenue
-  FROM metric_store_plan_net_revenue
+    *
+  FROM {{ ref('measures__store_plans__per_period') }}
   WHERE
-    metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
-SELECT
-  'store_plan_net_revenue' AS kpi,
-  'month' AS grain,
-  q.metric_time__month AS period_start,
-  'store' AS dimension_set,
-  CAST(q.store AS TEXT) AS store_id,
-  CAST(NULL AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(NULL AS TEXT) AS department,
-  CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.store_plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_store_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('MONTH', base.month_start) AS DATE) AS metric_time__month,
-      base.store_id AS store,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_store_plans') }} AS base
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.month_start) AS DATE),
-      base.store_id
-  )
+    (
+      grain IN ('month', 'quarter', 'year')
+      AND __set IN ('overall', 'store', 'store__region')
+    )
+    AND period_start >= CASE grain
+      WHEN 'month'
+      THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
+      WHEN 'quarter'
+      THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
+      WHEN 'year'
+      THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
+    END
+), final AS (
   SELECT
-    metric_time__month,
-    store,
-    value AS store_plan_net_revenue
-  FROM metric_store_plan_net_revenue
-  WHERE
-    metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
+    'store_plan_net_revenue' AS kpi,
+    measures.grain,
+    measures.period_start,
+    CASE measures.__set
+      WHEN 'overall'
+      THEN 'overall'
+      WHEN 'store'
+      THEN 'store'
+      WHEN 'store__region'
+      THEN 'region'
+    END AS dimension_set,
+    CAST(measures.d__store AS TEXT) AS store_id,
+    CAST(measures.d__store__region AS TEXT) AS region,
+    CAST(NULL AS TEXT) AS channel,
+    CAST(NULL AS TEXT) AS category,
+    CAST(NULL AS TEXT) AS department,
+    CAST(NULL AS TEXT) AS employee_id,
+    CAST(measures.m__store_plan_net_revenue AS DOUBLE) AS value,
+    CAST(NULL AS BIGINT) AS population
+  FROM measures
+)
 SELECT
-  'store_plan_net_revenue' AS kpi,
-  'month' AS grain,
-  q.metric_time__month AS period_start,
-  'region' AS dimension_set,
-  CAST(NULL AS TEXT) AS store_id,
-  CAST(q.store__region AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(NULL AS TEXT) AS department,
-  CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.store_plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_store_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('MONTH', base.month_start) AS DATE) AS metric_time__month,
-      store.region AS store__region,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_store_plans') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('MONTH', base.month_start) AS DATE),
-      store.region
-  )
-  SELECT
-    metric_time__month,
-    store__region,
-    value AS store_plan_net_revenue
-  FROM metric_store_plan_net_revenue
-  WHERE
-    metric_time__month >= CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
-SELECT
-  'store_plan_net_revenue' AS kpi,
-  'quarter' AS grain,
-  q.metric_time__quarter AS period_start,
-  'overall' AS dimension_set,
-  CAST(NULL AS TEXT) AS store_id,
-  CAST(NULL AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(NULL AS TEXT) AS department,
-  CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.store_plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_store_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('QUARTER', base.month_start) AS DATE) AS metric_time__quarter,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_store_plans') }} AS base
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.month_start) AS DATE)
-  )
-  SELECT
-    metric_time__quarter,
-    value AS store_plan_net_revenue
-  FROM metric_store_plan_net_revenue
-  WHERE
-    metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
-SELECT
-  'store_plan_net_revenue' AS kpi,
-  'quarter' AS grain,
-  q.metric_time__quarter AS period_start,
-  'store' AS dimension_set,
-  CAST(q.store AS TEXT) AS store_id,
-  CAST(NULL AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(NULL AS TEXT) AS department,
-  CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.store_plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_store_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('QUARTER', base.month_start) AS DATE) AS metric_time__quarter,
-      base.store_id AS store,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_store_plans') }} AS base
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.month_start) AS DATE),
-      base.store_id
-  )
-  SELECT
-    metric_time__quarter,
-    store,
-    value AS store_plan_net_revenue
-  FROM metric_store_plan_net_revenue
-  WHERE
-    metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
-SELECT
-  'store_plan_net_revenue' AS kpi,
-  'quarter' AS grain,
-  q.metric_time__quarter AS period_start,
-  'region' AS dimension_set,
-  CAST(NULL AS TEXT) AS store_id,
-  CAST(q.store__region AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(NULL AS TEXT) AS department,
-  CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.store_plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_store_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('QUARTER', base.month_start) AS DATE) AS metric_time__quarter,
-      store.region AS store__region,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_store_plans') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('QUARTER', base.month_start) AS DATE),
-      store.region
-  )
-  SELECT
-    metric_time__quarter,
-    store__region,
-    value AS store_plan_net_revenue
-  FROM metric_store_plan_net_revenue
-  WHERE
-    metric_time__quarter >= CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
-SELECT
-  'store_plan_net_revenue' AS kpi,
-  'year' AS grain,
-  q.metric_time__year AS period_start,
-  'overall' AS dimension_set,
-  CAST(NULL AS TEXT) AS store_id,
-  CAST(NULL AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(NULL AS TEXT) AS department,
-  CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.store_plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_store_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('YEAR', base.month_start) AS DATE) AS metric_time__year,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_store_plans') }} AS base
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.month_start) AS DATE)
-  )
-  SELECT
-    metric_time__year,
-    value AS store_plan_net_revenue
-  FROM metric_store_plan_net_revenue
-  WHERE
-    metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
-SELECT
-  'store_plan_net_revenue' AS kpi,
-  'year' AS grain,
-  q.metric_time__year AS period_start,
-  'store' AS dimension_set,
-  CAST(q.store AS TEXT) AS store_id,
-  CAST(NULL AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(NULL AS TEXT) AS department,
-  CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.store_plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_store_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('YEAR', base.month_start) AS DATE) AS metric_time__year,
-      base.store_id AS store,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_store_plans') }} AS base
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.month_start) AS DATE),
-      base.store_id
-  )
-  SELECT
-    metric_time__year,
-    store,
-    value AS store_plan_net_revenue
-  FROM metric_store_plan_net_revenue
-  WHERE
-    metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
-UNION ALL
-SELECT
-  'store_plan_net_revenue' AS kpi,
-  'year' AS grain,
-  q.metric_time__year AS period_start,
-  'region' AS dimension_set,
-  CAST(NULL AS TEXT) AS store_id,
-  CAST(q.store__region AS TEXT) AS region,
-  CAST(NULL AS TEXT) AS channel,
-  CAST(NULL AS TEXT) AS category,
-  CAST(NULL AS TEXT) AS department,
-  CAST(NULL AS TEXT) AS employee_id,
-  CAST(q.store_plan_net_revenue AS DOUBLE) AS value,
-  CAST(NULL AS BIGINT) AS population
-FROM (
-  WITH metric_store_plan_net_revenue AS (
-    SELECT
-      CAST(DATE_TRUNC('YEAR', base.month_start) AS DATE) AS metric_time__year,
-      store.region AS store__region,
-      SUM(base.plan_net_revenue) AS value
-    FROM {{ ref('int_store_plans') }} AS base
-    LEFT JOIN {{ ref('dim_stores') }} AS store
-      ON base.store_id = store.store_id
-    WHERE
-      CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-      AND NOT base.month_start IS NULL
-    GROUP BY
-      CAST(DATE_TRUNC('YEAR', base.month_start) AS DATE),
-      store.region
-  )
-  SELECT
-    metric_time__year,
-    store__region,
-    value AS store_plan_net_revenue
-  FROM metric_store_plan_net_revenue
-  WHERE
-    metric_time__year >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-) AS q
+  *
+FROM final

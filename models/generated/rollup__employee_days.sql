@@ -6,12 +6,17 @@ WITH source_rows AS (
     CAST(base.date_day AS DATE) AS __day,
     employee.department AS d__employee__department,
     base.store_id AS d__store,
+    store.region AS d__store__region,
     base.employee_id AS m__average_headcount,
     base.employee_id AS m__headcount,
-    base.scheduled_hours AS m__scheduled_hours
+    base.scheduled_hours AS m__scheduled_hours,
+    CASE WHEN employee.department = 'sales' THEN base.employee_id END AS m__average_headcount__where_971ad45b,
+    CASE WHEN employee.department = 'sales' THEN 1 END AS m__average_headcount__where_971ad45b__rows
   FROM {{ ref('int_employee_days') }} AS base
   LEFT JOIN {{ ref('dim_employees') }} AS employee
     ON base.employee_id = employee.employee_id
+  LEFT JOIN {{ ref('dim_stores') }} AS store
+    ON base.store_id = store.store_id
   WHERE
     CAST(base.date_day AS DATE) >= CAST({{ kpiflow_window_start_value }} AS DATE)
     AND NOT base.date_day IS NULL
@@ -19,25 +24,41 @@ WITH source_rows AS (
 SELECT
   __day,
   CASE
-    WHEN GROUPING(d__employee__department) = 0 AND GROUPING(d__store) = 1
+    WHEN GROUPING(d__employee__department) = 0
+    AND GROUPING(d__store) = 1
+    AND GROUPING(d__store__region) = 1
     THEN 'employee__department'
-    WHEN GROUPING(d__employee__department) = 0 AND GROUPING(d__store) = 0
+    WHEN GROUPING(d__employee__department) = 0
+    AND GROUPING(d__store) = 0
+    AND GROUPING(d__store__region) = 1
     THEN 'employee__department,store'
-    WHEN GROUPING(d__employee__department) = 1 AND GROUPING(d__store) = 1
+    WHEN GROUPING(d__employee__department) = 1
+    AND GROUPING(d__store) = 1
+    AND GROUPING(d__store__region) = 1
     THEN 'overall'
-    WHEN GROUPING(d__employee__department) = 1 AND GROUPING(d__store) = 0
+    WHEN GROUPING(d__employee__department) = 1
+    AND GROUPING(d__store) = 0
+    AND GROUPING(d__store__region) = 1
     THEN 'store'
+    WHEN GROUPING(d__employee__department) = 1
+    AND GROUPING(d__store) = 1
+    AND GROUPING(d__store__region) = 0
+    THEN 'store__region'
   END AS __set,
   d__employee__department,
   d__store,
+  d__store__region,
   COUNT(DISTINCT m__average_headcount) AS m__average_headcount,
   COUNT(DISTINCT m__headcount) AS m__headcount,
-  SUM(m__scheduled_hours) AS m__scheduled_hours
+  SUM(m__scheduled_hours) AS m__scheduled_hours,
+  COUNT(DISTINCT m__average_headcount__where_971ad45b) AS m__average_headcount__where_971ad45b,
+  COUNT(m__average_headcount__where_971ad45b__rows) AS m__average_headcount__where_971ad45b__rows
 FROM source_rows
 GROUP BY
   GROUPING SETS (
     (__day, d__employee__department),
     (__day, d__employee__department, d__store),
     (__day),
-    (__day, d__store)
+    (__day, d__store),
+    (__day, d__store__region)
   )

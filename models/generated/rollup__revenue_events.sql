@@ -4,6 +4,8 @@
 WITH source_rows AS (
   SELECT
     CAST(base.event_date AS DATE) AS __day,
+    base.employee_id AS d__employee,
+    employee.department AS d__employee__department,
     "order".channel AS d__order__channel,
     product.category AS d__product__category,
     base.store_id AS d__store,
@@ -15,8 +17,12 @@ WITH source_rows AS (
     base.refund_amount AS m__returns_amount,
     base.quantity AS m__units_sold,
     CASE WHEN store.store_type = 'physical' THEN base.net_amount END AS m__net_revenue__where_058145eb,
-    CASE WHEN store.store_type = 'physical' THEN 1 END AS m__net_revenue__where_058145eb__rows
+    CASE WHEN store.store_type = 'physical' THEN 1 END AS m__net_revenue__where_058145eb__rows,
+    CASE WHEN employee.job_role = 'sales_manager' THEN base.net_amount END AS m__net_revenue__where_e331abe3,
+    CASE WHEN employee.job_role = 'sales_manager' THEN 1 END AS m__net_revenue__where_e331abe3__rows
   FROM {{ ref('int_revenue_events') }} AS base
+  LEFT JOIN {{ ref('dim_employees') }} AS employee
+    ON base.employee_id = employee.employee_id
   LEFT JOIN {{ ref('int_orders') }} AS "order"
     ON base.order_id = "order".order_id
   LEFT JOIN {{ ref('dim_products') }} AS product
@@ -30,37 +36,65 @@ WITH source_rows AS (
 SELECT
   __day,
   CASE
-    WHEN GROUPING(d__order__channel) = 0
+    WHEN GROUPING(d__employee) = 0
+    AND GROUPING(d__employee__department) = 1
+    AND GROUPING(d__order__channel) = 1
+    AND GROUPING(d__product__category) = 1
+    AND GROUPING(d__store) = 1
+    AND GROUPING(d__store__region) = 1
+    THEN 'employee'
+    WHEN GROUPING(d__employee) = 1
+    AND GROUPING(d__employee__department) = 0
+    AND GROUPING(d__order__channel) = 1
+    AND GROUPING(d__product__category) = 1
+    AND GROUPING(d__store) = 1
+    AND GROUPING(d__store__region) = 1
+    THEN 'employee__department'
+    WHEN GROUPING(d__employee) = 1
+    AND GROUPING(d__employee__department) = 1
+    AND GROUPING(d__order__channel) = 0
     AND GROUPING(d__product__category) = 1
     AND GROUPING(d__store) = 1
     AND GROUPING(d__store__region) = 1
     THEN 'order__channel'
-    WHEN GROUPING(d__order__channel) = 1
+    WHEN GROUPING(d__employee) = 1
+    AND GROUPING(d__employee__department) = 1
+    AND GROUPING(d__order__channel) = 1
     AND GROUPING(d__product__category) = 1
     AND GROUPING(d__store) = 1
     AND GROUPING(d__store__region) = 1
     THEN 'overall'
-    WHEN GROUPING(d__order__channel) = 1
+    WHEN GROUPING(d__employee) = 1
+    AND GROUPING(d__employee__department) = 1
+    AND GROUPING(d__order__channel) = 1
     AND GROUPING(d__product__category) = 0
     AND GROUPING(d__store) = 1
     AND GROUPING(d__store__region) = 1
     THEN 'product__category'
-    WHEN GROUPING(d__order__channel) = 1
+    WHEN GROUPING(d__employee) = 1
+    AND GROUPING(d__employee__department) = 1
+    AND GROUPING(d__order__channel) = 1
     AND GROUPING(d__product__category) = 0
     AND GROUPING(d__store) = 0
     AND GROUPING(d__store__region) = 1
     THEN 'product__category,store'
-    WHEN GROUPING(d__order__channel) = 1
+    WHEN GROUPING(d__employee) = 1
+    AND GROUPING(d__employee__department) = 1
+    AND GROUPING(d__order__channel) = 1
     AND GROUPING(d__product__category) = 1
     AND GROUPING(d__store) = 0
     AND GROUPING(d__store__region) = 1
     THEN 'store'
-    WHEN GROUPING(d__order__channel) = 1
+    WHEN GROUPING(d__employee) = 1
+    AND GROUPING(d__employee__department) = 1
+    AND GROUPING(d__order__channel) = 1
     AND GROUPING(d__product__category) = 1
     AND GROUPING(d__store) = 1
     AND GROUPING(d__store__region) = 0
     THEN 'store__region'
   END AS __set,
+  d__employee,
+  d__employee__department,
   d__order__channel,
   d__product__category,
   d__store,
@@ -72,10 +106,14 @@ SELECT
   SUM(m__returns_amount) AS m__returns_amount,
   SUM(m__units_sold) AS m__units_sold,
   SUM(m__net_revenue__where_058145eb) AS m__net_revenue__where_058145eb,
-  COUNT(m__net_revenue__where_058145eb__rows) AS m__net_revenue__where_058145eb__rows
+  COUNT(m__net_revenue__where_058145eb__rows) AS m__net_revenue__where_058145eb__rows,
+  SUM(m__net_revenue__where_e331abe3) AS m__net_revenue__where_e331abe3,
+  COUNT(m__net_revenue__where_e331abe3__rows) AS m__net_revenue__where_e331abe3__rows
 FROM source_rows
 GROUP BY
   GROUPING SETS (
+    (__day, d__employee),
+    (__day, d__employee__department),
     (__day, d__order__channel),
     (__day),
     (__day, d__product__category),

@@ -16,13 +16,14 @@ from kpiflow.compiler.combined_models import breakdowns_of, plan_combined
 from kpiflow.compiler.dbt_writer import _combined_model, _kpi_model, _simple_model, generate, value_columns
 from kpiflow.compiler.measure_models import MeasureModels
 from kpiflow.compiler.render import DIALECTS
-from kpiflow.compiler.rollups import RollupCatalog
+from kpiflow.compiler.rollups import RollupCatalog, filter_digest
 from kpiflow.compiler.validate import load_graph
 
 from .conftest import PROJECT
 from .test_compiler_queries import _normalise
 
 SCHEMA = "generated_models"
+NORTH = "store__region = 'north'"
 EARLIEST = date(1900, 1, 1)
 # The order a dbt build follows: rollups, the measures summed per period, then the input models, then the ratio
 # reading them.
@@ -46,7 +47,8 @@ KPI = "kpi: {unit: count, direction: higher_is_better, owner: sales, perspective
 natural_dimensions: [store, store__region], grains: [month, year]}"
 WEEKLY_KPI = KPI.replace("grains: [month, year]", "grains: [day, week, month, quarter]")
 DAILY_KPI = KPI.replace("grains: [month, year]", "grains: [day, week, month]")
-# Derived KPIs over KPIs and over metrics that are not KPIs (one filled on a time spine), one with an offset input.
+# Derived KPIs over KPIs and over metrics that are not KPIs (one filled on a time spine), one with an offset input;
+# ratios whose numerator is a KPI with a filter of its own (as plan_attainment's net revenue of sales managers).
 MORE_KPIS = f"""
   - {{name: revenue_yoy_kpi, type: derived, label: YoY, description: x, {KPI},
       expr: (revenue - revenue_prior) / revenue_prior,
@@ -55,6 +57,10 @@ MORE_KPIS = f"""
       metrics: [{{name: lines}}, {{name: orders_filled}}]}}
   - {{name: big_line_share_kpi, type: ratio, label: B, description: x, {KPI}, numerator: big_line_revenue,
       denominator: revenue}}
+  - {{name: north_revenue_per_line, type: ratio, label: NL, description: x, {KPI},
+      numerator: {{name: revenue, filter: "store__region = 'north'"}}, denominator: lines}}
+  - {{name: north_revenue_share, type: ratio, label: NS, description: x, {KPI},
+      numerator: {{name: revenue, filter: "store__region = 'north'"}}, denominator: revenue}}
   - {{name: revenue_less_big_lines, type: derived, label: R, description: x, {KPI}, expr: revenue - big_line_revenue,
       metrics: [{{name: revenue}}, {{name: big_line_revenue}}]}}
   - {{name: lines_filled_kpi, type: simple, label: LF, description: x, {KPI}, measure: lines, fill_nulls_with: 0,
@@ -72,6 +78,10 @@ MORE_KPIS = f"""
       fill_nulls_with: 0, join_to_timespine: true}}
   - {{name: stores_stocked_kpi, type: simple, label: SS, description: x, {WEEKLY_KPI}, measure: stores_stocked}}
   - {{name: avg_stores_stocked_kpi, type: simple, label: AS, description: x, {KPI}, measure: avg_stores_stocked}}
+  - {{name: south_avg_stores_kpi, type: simple, label: SA, description: x, {WEEKLY_KPI}, measure: avg_stores_stocked,
+      filter: "store__region = 'south'"}}
+  - {{name: south_avg_inventory_kpi, type: simple, label: SI, description: x, {KPI}, measure: avg_inventory_value,
+      filter: "store__region = 'south'"}}
   - {{name: average_line_kpi, type: simple, label: AL, description: x, {WEEKLY_KPI}, measure: average_line}}
   - {{name: average_big_line_kpi, type: simple, label: AB, description: x, {KPI}, measure: average_big_line}}
   - {{name: repeat_within_week_kpi, type: conversion, label: RW, description: x, {WEEKLY_KPI},
@@ -129,7 +139,7 @@ def built(combined_graph, relation, con, tmp_path_factory):
     """Every generated model but the thin KPIs, built in dependency order from the earliest date; every text."""
     graph = combined_graph
     files = {f.path.stem: f.content for f in generate(graph, tmp_path_factory.mktemp("generated"))}
-    thin = plan_combined(graph, _kpis(graph), ()).thin
+    thin = _plan(graph).thin
     con.execute(f"create schema if not exists {SCHEMA}")
     for prefix in BUILD_ORDER:
         for name in sorted(n for n in files if n.startswith(prefix)):
@@ -143,19 +153,41 @@ def _kpis(graph):
     return [graph.metrics[n] for n in sorted(graph.metrics) if graph.metrics[n].kpi is not None]
 
 
-THIN = ("big_line_share_kpi", "lines_per_filled_order", "revenue_less_big_lines", "revenue_yoy_kpi", "upt")
+def _plan(graph):
+    """The thin KPIs as `generate` plans them: a filtered input where its source's measures model holds it."""
+    measures = MeasureModels(graph, RollupCatalog(graph))
+    return plan_combined(graph, _kpis(graph), (), filtered_readable=lambda m, *shape: bool(measures.read(m, *shape)))
+
+
+THIN = (
+    "big_line_share_kpi",
+    "lines_per_filled_order",
+    "north_revenue_per_line",
+    "north_revenue_share",
+    "revenue_less_big_lines",
+    "revenue_yoy_kpi",
+    "upt",
+)
 
 
 def test_combined_kpis_read_their_inputs_models(combined_graph, built):
     """upt = units / order_count: lineage says so, and the ratio reads neither rollups nor facts; an input that is
     not a KPI gets a model of its own, read by every KPI that needs it."""
-    assert tuple(sorted(plan_combined(combined_graph, _kpis(combined_graph), ()).thin)) == THIN
+    assert tuple(sorted(_plan(combined_graph).thin)) == THIN
     reads = {name: set(re.findall(r"ref\('(\w+)'\)", built[f"kpi__{name}"])) for name in THIN}
     assert reads["upt"] == {"kpi__units", "kpi__order_count"}
     assert reads["revenue_yoy_kpi"] == {"kpi__revenue"}
     assert reads["lines_per_filled_order"] == {"metric__lines", "metric__orders_filled"}
     big_line_readers = (reads["big_line_share_kpi"], reads["revenue_less_big_lines"])
     assert big_line_readers == ({"metric__big_line_revenue", "kpi__revenue"},) * 2
+    north = f"metric__revenue__where_{filter_digest(NORTH)}"  # one model of the filtered revenue, read by both
+    assert (reads["north_revenue_per_line"], reads["north_revenue_share"]) == (
+        {north, "metric__lines"},
+        {north, "kpi__revenue"},
+    )
+    assert set(re.findall(r"ref\('(\w+)'\)", built[north])) == {"measures__sales"}
+    assert "m__revenue__where_" in built[north] and "UNION" not in built[north]
+    assert "revenue_numerator" in built["kpi__north_revenue_share"]
     for name in THIN:
         assert "ORDER BY" not in built[f"kpi__{name}"] and len(built[f"kpi__{name}"]) < 10_000
 
@@ -212,8 +244,9 @@ def test_no_generated_model_orders_its_rows(built, relation):
 
 
 def _simple_thin(graph, built) -> list[str]:
-    """The simple KPIs and inputs that read their source's measures model."""
+    """The simple KPIs and (unfiltered) inputs that read their source's measures model."""
     names = [n for n in built if n.startswith(("kpi__", "metric__")) and "ref('measures__" in built[n]]
+    names = [n for n in names if "__where_" not in n]
     return sorted(n.split("__", 1)[1] for n in names)
 
 
@@ -236,6 +269,8 @@ SIMPLE_THIN = (
     "order_count",
     "orders_filled",
     "revenue",
+    "south_avg_inventory_kpi",
+    "south_avg_stores_kpi",
     "stores_stocked_kpi",
     "units",
 )
@@ -247,7 +282,8 @@ def test_simple_kpis_pick_their_column_from_the_sources_measures_model(combined_
     first day, daily mean) one of the inventory; the KPI model is small and reads nothing else. Distinct counts and
     averages (filtered, filled on the time spine) read one model aggregating them per period; distinct counts taken
     on a day (last day, daily mean) are balances of the inventory's measures model. A simple metric's own filter
-    keeps its measure in a column of its own of the rollup."""
+    keeps its measure in a column of its own of the rollup; so does a filtered daily mean of a balance, divided by
+    the days its filter passes on (the south's one day of February 2024, not the inventory's two)."""
     assert tuple(_simple_thin(combined_graph, built)) == SIMPLE_THIN
     per_period = ("kpi__order_count", "kpi__buyers_kpi", "kpi__big_orders_spine_kpi", "kpi__average_line_kpi")
     for name in (*per_period, "kpi__average_big_line_kpi", "metric__orders_filled"):
@@ -256,7 +292,7 @@ def test_simple_kpis_pick_their_column_from_the_sources_measures_model(combined_
         assert "UNION" not in built[name] and len(built[name]) < 6_000
     north = built["kpi__north_revenue"]  # a metric filter over a joined dimension: a filtered column of the rollup
     assert set(re.findall(r"ref\('(\w+)'\)", north)) == {"measures__sales"} and "m__revenue__where_" in north
-    for name in ("kpi__stores_stocked_kpi", "kpi__avg_stores_stocked_kpi"):
+    for name in ("kpi__stores_stocked_kpi", "kpi__avg_stores_stocked_kpi", "kpi__south_avg_stores_kpi"):
         assert set(re.findall(r"ref\('(\w+)'\)", built[name])) == {"measures__inventory"}
     assert "GROUPING SETS" in built["measures__sales__per_period"]
     for name in ("kpi__revenue", "kpi__units", "metric__lines", "kpi__lines_filled_kpi"):
@@ -348,3 +384,54 @@ def test_combined_models_parse_back_in_every_dialect(combined_graph, relation, t
     for name in [n for n in files if n.startswith(BUILD_ORDER)]:
         sql = _runnable(files[name], relation, EARLIEST)
         assert sqlglot.parse_one(sql, read=dialect) is not None, name
+
+
+SEED_FED_SCHEMA = "seed_fed_models"
+
+
+@pytest.fixture(scope="module")
+def seed_fed(combined_graph, relation, con, tmp_path_factory):
+    """Every generated model with the sales lines' source rebuilt in full nightly, built as a full build does (from
+    the earliest date, inputs before the thin KPIs reading them); every text."""
+    graph = combined_graph
+    files = {f.path.stem: f.content for f in generate(graph, tmp_path_factory.mktemp("seed_fed"), rebuilt=SEED_FED)}
+    thin = _plan(graph).thin
+    con.execute(f"create schema if not exists {SEED_FED_SCHEMA}")
+    names = sorted(n for n in files if n.startswith(BUILD_ORDER))
+    ordered = [n for p in BUILD_ORDER for n in names if n.startswith(p) and n.removeprefix("kpi__") not in thin]
+    for name in ordered + [f"kpi__{n}" for n in thin if f"kpi__{n}" in files]:
+        sql = _runnable(files[name], relation, EARLIEST, SEED_FED_SCHEMA)
+        con.execute(f"create or replace table {SEED_FED_SCHEMA}.{name} as {sql}")
+    return files
+
+
+SEED_FED = frozenset({"int_sales"})
+
+
+@pytest.mark.parametrize("name", ["revenue", "lines", "big_line_revenue", "buyers_kpi", "upt", "big_line_share_kpi"])
+def test_metrics_over_a_seed_fed_source_read_a_per_period_table(combined_graph, relation, con, seed_fed, name):
+    """A source rebuilt in full nightly (fed by a seed, as the sales and store plans are) has no incremental daily
+    rollup: its sums and counts are aggregated per period in a measures model that is a table like its source, and
+    the simple KPIs and inputs over it, and the ratios reading those, are small tables with the rows of the KPI
+    computed period by period (tables: built from the earliest date every night)."""
+    graph, files = combined_graph, seed_fed
+    assert "rollup__sales" not in files and "measures__sales" not in files
+    per_period = files["measures__sales__per_period"]
+    assert "materialized='table'" in per_period and "m__revenue" in per_period and "m__lines" in per_period
+    model = f"kpi__{name}" if f"kpi__{name}" in files else f"metric__{name}"
+    text = files[model]
+    assert "materialized='table'" in text and "UNION ALL" not in text and len(text) < 6_000
+    reads = set(re.findall(r"ref\('(\w+)'\)", text))
+    if name in ("upt", "big_line_share_kpi"):
+        assert reads in ({"kpi__units", "kpi__order_count"}, {"metric__big_line_revenue", "kpi__revenue"})
+    else:
+        assert reads == {"measures__sales__per_period"}
+    shape = None
+    if model.startswith("metric__"):
+        plan = _plan(graph)
+        shape = (plan.input_models[model].grains, plan.input_models[model].breakdowns)
+    from_facts, _ = _kpi_model(graph, graph.metrics[name], value_columns(graph), "duckdb", SEED_FED, None, None, shape)
+    assert "materialized='table'" in from_facts
+    want = con.execute(_runnable(from_facts, relation, EARLIEST)).fetchall()
+    got = con.execute(f"select * from {SEED_FED_SCHEMA}.{model}").fetchall()
+    assert want and _normalise(got) == _normalise(want)

@@ -7,15 +7,21 @@ readers need). The KPI joins its inputs' rows on the row key (grain, period, bre
 offset by a period is joined on the shifted period. So each input is aggregated once per build however many KPIs
 read it, and dbt's lineage shows what a KPI is made of.
 
-A KPI is thin when it reads its inputs exactly as they are published: no metric or input filter, no fill or time
-spine of its own, not a people KPI whose cells carry a population (nor reading one: a people KPI's rows include the
-members its head count has), and every KPI input published at its grains and breakdowns. Any other is computed
-from the facts as before.
+An input with a filter of its own (plan_attainment's numerator: net revenue of sales managers) is a simple metric
+on the rows the filter passes: a `metric__<metric>__where_<digest>` model reading the filtered column of its source's
+rollup (rollups.py), shared by every KPI reading the metric with the same filter.
+
+A KPI is thin when it reads its inputs exactly as they are published: no metric filter, no fill or time spine of its
+own, an input filter only over a plain simple metric its source's measures model holds filtered, not a people KPI
+whose cells carry a population (nor reading one: a people KPI's rows include the members its head count has), and
+every KPI input published at its grains and breakdowns. Any other is computed from the facts as before.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
@@ -24,12 +30,16 @@ from kpiflow.compiler.graph import SemanticGraph
 from kpiflow.compiler.render import fill_literal, safe_division
 from kpiflow.compiler.render_measures import shift
 from kpiflow.compiler.resolve import truncate
+from kpiflow.compiler.rollups import filter_digest
 from kpiflow.compiler.spec import GRAINS, MetricSpec
 from kpiflow.compiler.sqlbuild import alias, col, join_node, table
 from kpiflow.compiler.sqltext import dbt_ref_relation
 from kpiflow.compiler.sqltypes import BIGINT, VARCHAR
 from kpiflow.compiler.sqltypes import adopting_select as _select
 from kpiflow.compiler.validate import metric_inputs
+
+if TYPE_CHECKING:
+    from kpiflow.compiler.spec import MetricInput
 
 KPI_MODEL_PREFIX = "kpi__"
 METRIC_MODEL_PREFIX = "metric__"
@@ -45,6 +55,12 @@ class MetricModel:
     model: str
     grains: tuple[str, ...]
     breakdowns: tuple[tuple[str, ...], ...]  # () for overall, then one natural dimension each
+    filter: str | None = None  # an input's filter: the metric on the rows it passes
+
+
+# Can a simple metric (with an input's filter as its own) be read from its source's measures model at these grains
+# and breakdowns? measure_models.MeasureModels.read, which then holds it.
+FilteredReadable = Callable[[MetricSpec, tuple[str, ...], tuple[tuple[str, ...], ...]], bool]
 
 
 @dataclass(frozen=True)
@@ -90,30 +106,41 @@ def plan_combined(
     people_kpis: tuple[str, ...],
     count_metric: str | None = None,
     counted: tuple[str, ...] = (),
+    filtered_readable: FilteredReadable | None = None,
 ) -> CombinedPlan:
-    """Which ratio and derived KPIs are thin, and the `metric__` models of their inputs that are not KPIs.
-    `people_kpis` carry the people each cell covers, counted by `count_metric` (privacy.py); so do the `counted`
-    simple KPIs read from their source's measures model (measure_models.py), which read the count's model."""
+    """Which ratio and derived KPIs are thin, and the `metric__` models of their inputs that are not KPIs or are
+    filtered. `people_kpis` carry the people each cell covers, counted by `count_metric` (privacy.py); so do the
+    `counted` simple KPIs read from their source's measures model (measure_models.py), which read the count's model.
+    Without `filtered_readable`, a KPI with a filtered input is computed from the facts."""
     by_name = {m.name: m for m in kpis}
     thin: dict[str, CombinedMetric] = {}
     needs: dict[str, tuple[set[str], set[tuple[str, ...]]]] = {}
+    filters: dict[str, tuple[str, str]] = {}  # filtered input model -> (metric, filter)
 
-    def read(metric: MetricSpec, name: str, alias: str, offset: tuple[int, str] | None = None) -> CombinedInput:
+    def read(
+        metric: MetricSpec,
+        name: str,
+        alias: str,
+        offset: tuple[int, str] | None = None,
+        input_filter: str | None = None,
+    ) -> CombinedInput:
         assert metric.kpi is not None
-        if name in by_name:
+        if name in by_name and input_filter is None:
             model = KPI_MODEL_PREFIX + name
         else:
-            model = METRIC_MODEL_PREFIX + name
+            model = METRIC_MODEL_PREFIX + name + (f"__where_{filter_digest(input_filter)}" if input_filter else "")
+            if input_filter:
+                filters[model] = (name, input_filter)
             grains, breakdowns = needs.setdefault(model, (set(), set()))
             grains.update(metric.kpi.grains)
             breakdowns.update(breakdowns_of(metric))
         return CombinedInput(alias, alias, name, model, graph.metrics[name].fill_nulls_with, offset)
 
     for metric in kpis:
-        if not _is_thin(graph, metric, by_name, people_kpis, count_metric):
+        if not _is_thin(graph, metric, by_name, people_kpis, count_metric, filtered_readable):
             continue
         inputs = [
-            read(metric, item.name, item.alias or item.name, _offset(item.offset_window))
+            read(metric, item.name, item.alias or item.name, _offset(item.offset_window), item.filter)
             for item in metric_inputs(metric)
         ]
         named = _named(metric.type, inputs)
@@ -129,10 +156,11 @@ def plan_combined(
         populations[name] = read(by_name[name], count_metric, "population")
     input_models = {
         model: MetricModel(
-            model.removeprefix(METRIC_MODEL_PREFIX),
+            filters[model][0] if model in filters else model.removeprefix(METRIC_MODEL_PREFIX),
             model,
             tuple(g for g in GRAINS if g in grains),
             tuple(sorted(breakdowns, key=lambda dims: (len(dims), dims))),
+            filters[model][1] if model in filters else None,
         )
         for model, (grains, breakdowns) in sorted(needs.items())
     }
@@ -179,20 +207,27 @@ def _is_thin(
     kpis: dict[str, MetricSpec],
     people_kpis: tuple[str, ...],
     count_metric: str | None,
+    filtered_readable: FilteredReadable | None = None,
 ) -> bool:
     """Can the KPI read its inputs' models, as they are published? A people KPI's cells are those of its inputs
     and of its count metric, so it may read people KPIs (whose rows are those of their input and the same count
-    metric); any other KPI may not."""
+    metric); any other KPI may not. A filtered input must be a plain simple metric `filtered_readable` holds."""
     people = metric.name in people_kpis
     if metric.type not in COMBINED_TYPES or (people and count_metric in (None, metric.name)):
         return False
     if metric.filter or metric.fill_nulls_with is not None or metric.join_to_timespine:
         return False
     items = metric_inputs(metric)
-    if any(item.filter for item in items) or (metric.type == "ratio" and len(items) != 2):
+    if metric.type == "ratio" and len(items) != 2:
         return False
     assert metric.kpi is not None
+    shape = (tuple(metric.kpi.grains), breakdowns_of(metric))
     for item in items:
+        if item.filter:
+            filtered = filtered_input(graph, item)
+            if people or filtered is None or filtered_readable is None or not filtered_readable(filtered, *shape):
+                return False
+            continue
         if item.name in people_kpis and not people:
             return False
         published = kpis.get(item.name)
@@ -204,6 +239,21 @@ def _is_thin(
             ):
                 return False
     return True
+
+
+def filtered_input(graph: SemanticGraph, item: MetricInput) -> MetricSpec | None:
+    """The simple metric an input with a filter reads: its metric with the filter as its own, or None unless that
+    metric is simple, unfiltered and off the time spine (whose periods the filter would change)."""
+    metric = graph.metrics[item.name]
+    if item.filter is None or metric.type != "simple" or metric.filter or metric.join_to_timespine:
+        return None
+    return metric.model_copy(update={"filter": item.filter})
+
+
+def input_metric(graph: SemanticGraph, model: MetricModel) -> MetricSpec:
+    """The metric a `metric__` model holds: the metric, on the rows its readers' filter passes."""
+    metric = graph.metrics[model.metric]
+    return metric.model_copy(update={"filter": model.filter}) if model.filter else metric
 
 
 def combined_query(

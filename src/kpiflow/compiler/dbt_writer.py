@@ -15,7 +15,14 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
-from kpiflow.compiler.combined_models import CombinedInput, CombinedPlan, breakdowns_of, combined_query, plan_combined
+from kpiflow.compiler.combined_models import (
+    CombinedInput,
+    CombinedPlan,
+    breakdowns_of,
+    combined_query,
+    input_metric,
+    plan_combined,
+)
 from kpiflow.compiler.conversion_models import ConversionRead, conversion_query, conversion_read
 from kpiflow.compiler.cumulative_models import ToDateRead, to_date_query, to_date_read
 from kpiflow.compiler.entity_events import KpiShape
@@ -66,12 +73,19 @@ PRIVACY_WINDOW_START = RuntimeDate(PRIVACY_WINDOW_MACRO)
 UNSUPPRESSED_SUFFIX = "__unsuppressed"
 PERIOD_KEY = ("kpi", "grain", "period_start")
 PER_ROW_GRAIN = "per row"  # a KPI table holds every grain, named in its `grain` column
+
+
 # Rebuilt in full every night: a model over seeds (a plan may change any past period) or one that fills the time
 # spine for every member ever seen (see _window_safe).
-FULL_REBUILD_CONFIG = (
-    "-- Reads a seed or fills periods for every member ever seen: rebuilt in full every night.\n"
-    "{{ config(materialized='table') }}\n"
-)
+def full_rebuild_config(schema: str | None = None) -> str:
+    where = f"schema='{schema}', " if schema else ""
+    return (
+        "-- Reads a seed or fills periods for every member ever seen: rebuilt in full every night.\n"
+        f"{{{{ config({where}materialized='table') }}}}\n"
+    )
+
+
+FULL_REBUILD_CONFIG = full_rebuild_config()
 
 
 def incremental_config(
@@ -521,6 +535,8 @@ def _measures_docs(measures: MeasureModels) -> list[dict]:
             if name.endswith(PER_PERIOD_SUFFIX)
             else "added up to every period"
         )
+        if measures.rebuilt(name):
+            how = "aggregated from its rows in each period, rebuilt in full nightly as its seed-fed source is"
         docs.append(
             {
                 "name": name,
@@ -587,11 +603,12 @@ def _docs(
     for name, model in (ratios.input_models if ratios else {}).items():
         metric = graph.metrics[model.metric]
         readers = sorted(r.metric for r in ratios.thin.values() if name in {i.model for i in r.reads})
+        where = f" On the rows where {model.filter}." if model.filter else ""
         models.append(
             {
                 "name": name,
-                "description": f"{metric.label}: {metric.description.strip()} Not a KPI: computed once for the "
-                f"KPIs that read it ({', '.join(readers)}), in the shape of kpi_values.",
+                "description": f"{metric.label}: {metric.description.strip()}{where} Not a KPI: computed once for "
+                f"the KPIs that read it ({', '.join(readers)}), in the shape of kpi_values.",
                 "columns": untested,
             }
         )
@@ -717,14 +734,20 @@ def generate(
     measures = MeasureModels(graph, rollups, PeriodMeasures(graph, rollups))
     simple = _simple_reads(graph, metrics, measures, plan)
     counted = tuple(name for name in simple if name in plan.exact)
-    ratios = plan_combined(graph, metrics, plan.exact, plan.count_metric, counted)
+    ratios = plan_combined(
+        graph, metrics, plan.exact, plan.count_metric, counted, lambda m, *shape: measures.read(m, *shape) is not None
+    )
     files, rebuilt_kpis, full_models = [], set(), set()
     for name, model in ratios.input_models.items():
         shape = (model.grains, model.breakdowns)
-        metric_spec = graph.metrics[model.metric]
+        metric_spec = input_metric(graph, model)
         read = measures.read(metric_spec, *shape)
+        assert read is not None or model.filter is None  # planned only where each reader's shape is held
         if read is not None:
-            text, incremental = _simple_model(graph, metric_spec, read, model.grains, columns, dialect), True
+            text = _simple_model(
+                graph, metric_spec, read, model.grains, columns, dialect, rebuilt=measures.rebuilt(read.model)
+            )
+            incremental = not measures.rebuilt(read.model)
         else:
             text, incremental = _kpi_model(graph, metric_spec, columns, dialect, rebuilt, rollups, None, shape)
         files.append(GeneratedFile(generated_dir / f"{name}.sql", text))
@@ -746,8 +769,9 @@ def generate(
                 rollups, metric, breakdowns_of(metric)
             )
         if read is not None:
-            text = _simple_model(graph, metric, read, tuple(metric.kpi.grains), columns, dialect, population)  # type: ignore[union-attr]
-            incremental = True
+            incremental = not measures.rebuilt(read.model)
+            grains = tuple(metric.kpi.grains)  # type: ignore[union-attr]
+            text = _simple_model(graph, metric, read, grains, columns, dialect, population, rebuilt=not incremental)
         elif to_date is not None:
             text, incremental = _to_date_model(graph, metric, to_date, columns, dialect), True
         elif events is not None:
@@ -855,12 +879,18 @@ def _simple_model(
     columns: list[str],
     dialect: str,
     population: CombinedInput | None = None,
+    *,
+    rebuilt: bool = False,
 ) -> str:
     """A simple KPI (or a `metric__` input) picking its measure's column from its source's measures model
-    (measure_models.py), with the people each cell covers for a people KPI; incremental like the models it reads."""
+    (measure_models.py), with the people each cell covers for a people KPI; incremental like the models it reads
+    (`rebuilt`: a table, over a measures model rebuilt in full nightly)."""
     labels, column_of = _labels(read.sets)
     floor = window_floor(exp.column("grain"), grains)
     query = simple_query(read, grains, labels, columns, column_of, floor, population)
+    if rebuilt:
+        origin = graph.origins[f"metric:{metric.name}"]
+        return header(origin.file.name) + FULL_REBUILD_CONFIG + to_dbt_sql(query, dialect) + "\n"
     return _incremental_kpi_text(graph, metric, query, dialect)
 
 
@@ -914,6 +944,8 @@ def _measures_model(measures: MeasureModels, name: str, dialect: str) -> str:
     config = incremental_config(
         ("grain", "period_start"), "intermediate", window_column="period_start", window_grain=PER_ROW_GRAIN
     )
+    if measures.rebuilt(name):  # over a seed-fed source: every period may change
+        config = full_rebuild_config("intermediate")
     return header(f"metrics/*.yml ({rollup})") + config + to_dbt_sql(query, dialect) + "\n"
 
 

@@ -46,7 +46,9 @@ if TYPE_CHECKING:
 
 MEASURES_PREFIX = "measures__"
 PER_PERIOD_AGGS = frozenset({"count_distinct", "avg"})  # aggregated per period: period_measures.py
-BALANCE_KINDS = frozenset({"last", "first", "average", "last_rows", "first_rows"})
+# A filtered balance's daily mean: over the days its filter passes on (its rows column above 0), as from the facts.
+FILTERED_AVERAGE = "average_where"
+BALANCE_KINDS = frozenset({"last", "first", "average", FILTERED_AVERAGE, "last_rows", "first_rows"})
 GRAIN_COLUMN = "grain"
 PERIOD_COLUMN = "period_start"
 
@@ -107,9 +109,10 @@ class MeasureModels:
         if ref is None or any(d.startswith(TIME_ENTITY + "__") for dims in breakdowns for d in dims):
             return None
         balance = ref.measure.non_additive_dimension
-        if metric.filter and (balance is not None or ref.measure.agg in PER_PERIOD_AGGS):
-            return None  # a filtered balance's days are the days its filter passes; not held here
-        if balance is None and ref.measure.agg in PER_PERIOD_AGGS:
+        per_period = ref.measure.agg in PER_PERIOD_AGGS or self.rollups.rebuilt_source(metric.measure)
+        if metric.filter and (per_period if balance is None else balance.window_choice != "average"):
+            return None  # a filtered balance's edge days are those its filter passes: only its mean is held here
+        if balance is None and per_period:
             return self._per_period_read(metric, grains, breakdowns)
         if balance is not None and (balance.window_groupings or metric.join_to_timespine or ref.measure.filter):
             return None  # a balance per grouping, filled on a spine, or filtered: computed as before
@@ -130,7 +133,8 @@ class MeasureModels:
         if balance is None:
             model.columns[first.value_column] = (first.agg, first.value_column)
         else:
-            model.columns[first.value_column] = (balance.window_choice, first.value_column)
+            kind = FILTERED_AVERAGE if metric.filter else balance.window_choice
+            model.columns[first.value_column] = (kind, first.value_column)
             if balance.window_choice != "average":  # a member without a row on the period's edge day has none
                 rows_column = f"{first.value_column}__on_{balance.window_choice}_day"
                 model.columns[rows_column] = (f"{balance.window_choice}_rows", first.value_column)
@@ -169,6 +173,10 @@ class MeasureModels:
 
     def names(self) -> list[str]:
         return sorted([*self._models, *(self.per_period.names() if self.per_period else [])])
+
+    def rebuilt(self, name: str) -> bool:
+        """Is the measures model rebuilt in full nightly (a seed-fed source's, period_measures.py)?"""
+        return name not in self._models and self.per_period is not None and self.per_period.rebuilt(name)
 
     def describe(self, name: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """(source, grains, breakdown labels, measure columns) of one measures model, for its docs."""
@@ -224,6 +232,11 @@ class MeasureModels:
                 alias(exp.Count(this=exp.Distinct(expressions=[day.copy()])), "days_in_period"),
                 copy=False,
             )
+            for column in sorted(c for c, (kind, _) in model.columns.items() if kind == FILTERED_AVERAGE):
+                passes = exp.GT(this=col(f"{column}__rows"), expression=exp.Literal.number(0))
+                passing_day = exp.Case(ifs=[exp.If(this=passes, true=day.copy())])
+                days = alias(exp.Count(this=exp.Distinct(expressions=[passing_day])), f"{column}__days")
+                edges = edges.select(days, copy=False)
             edges = edges.from_(table(source), copy=False).where(recomputed.copy(), copy=False)
             query = query.with_("period_edges", as_=edges.group_by(*(col(k) for k in set_keys), copy=False), copy=False)
         keys = [col(k, source) for k in set_keys] + [col(c, source) for c in members]
@@ -283,6 +296,9 @@ def _period_value(kind: str, column: str) -> exp.Expression:
         return exp.Sum(this=exp.Case(ifs=[exp.If(this=on_edge, true=value)]))
     if kind == "average":
         days = exp.Max(this=col("days_in_period", "period_edges"))
+        return exp.Div(this=cast(exp.Sum(this=value), DOUBLE), expression=days)
+    if kind == FILTERED_AVERAGE:  # no passing day: no row is read (its rows column is 0), and no division by 0
+        days = exp.Nullif(this=exp.Max(this=col(f"{column}__days", "period_edges")), expression=exp.Literal.number(0))
         return exp.Div(this=cast(exp.Sum(this=value), DOUBLE), expression=days)
     total: exp.Expression = exp.Sum(this=value)
     return cast(total, BIGINT) if kind == "count" else total

@@ -10,7 +10,9 @@ measure aggregates its values where the filter passes and counts the rows that p
 where no row passes stays absent, as it is when the facts are read directly.
 
 A run recomputes each grain's periods from the window start truncated to the grain on, reading the rows from the
-earliest such day.
+earliest such day. A source rebuilt in full nightly (fed by a seed: sales and store plans) cannot be rolled up by
+day incrementally, so its sums are aggregated per period here too, in a model rebuilt in full as its source is
+(its window start is then the earliest date: every period).
 """
 
 from __future__ import annotations
@@ -65,14 +67,19 @@ class PeriodMeasures:
         self._models: dict[str, _PerPeriod] = {}
 
     def read(self, measure_name: str, grains: tuple[str, ...], others: tuple[str, ...]) -> RollupRead | None:
-        """Where `measure_name` (a distinct count or an average, not a balance) is held by `others` at `grains`, or
-        None when its source cannot be read by them (rollups.RollupCatalog.readable)."""
+        """Where `measure_name` (a distinct count or an average, not a balance; any measure of a source rebuilt in
+        full nightly) is held by `others` at `grains`, or None when its source cannot be read by them
+        (rollups.RollupCatalog.source_models) or they join a model rebuilt in full nightly to a source that is not."""
         ref = self.graph.measures[measure_name]
         measure = ref.measure
         time_dim = measure.agg_time_dimension or ref.model.spec.agg_time_dimension
-        if measure.agg not in PER_PERIOD_AGGS or measure.non_additive_dimension is not None or time_dim is None:
+        rebuilt = self.rollups.rebuilt_source(measure_name)
+        if measure.non_additive_dimension is not None or time_dim is None:
             return None
-        if not self.rollups.readable(measure_name, others):
+        if measure.agg not in PER_PERIOD_AGGS and not rebuilt:
+            return None
+        reads = self.rollups.source_models(measure_name, others)
+        if reads is None or (not rebuilt and reads & self.rollups.excluded):
             return None
         own_time = time_dim == ref.model.spec.agg_time_dimension
         name = f"{MEASURES_PREFIX}{ref.model.name}" + ("" if own_time else f"__{time_dim}") + PER_PERIOD_SUFFIX
@@ -85,6 +92,10 @@ class PeriodMeasures:
 
     def names(self) -> list[str]:
         return sorted(self._models)
+
+    def rebuilt(self, name: str) -> bool:
+        """Is the model rebuilt in full nightly, as its source is (a table: every reader is one too)?"""
+        return self._models[name].model.spec.model in self.rollups.excluded
 
     def describe(self, name: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """(source, grains, breakdown labels, measure columns) of one model, for its docs."""

@@ -94,11 +94,14 @@ class _Rollup:
     filtered: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
+def filter_digest(metric_filter: str) -> str:
+    """A short name for a filter's text (the docs of what it names spell the text out)."""
+    return hashlib.sha1(metric_filter.encode("utf-8")).hexdigest()[:8]
+
+
 def filtered_column(measure_name: str, metric_filter: str) -> str:
-    """The column of a measure on the rows `metric_filter` passes: named by a digest of the filter's text, which
-    the model's docs spell out."""
-    digest = hashlib.sha1(metric_filter.encode("utf-8")).hexdigest()[:8]
-    return f"{measure_column(measure_name)}__where_{digest}"
+    """The column of a measure on the rows `metric_filter` passes."""
+    return f"{measure_column(measure_name)}__where_{filter_digest(metric_filter)}"
 
 
 class RollupCatalog:
@@ -148,19 +151,30 @@ class RollupCatalog:
         """Can a generated model read `measure_name` by `others` (on the rows `metric_filter` passes) from its
         source: a time dimension, breakdowns and filter columns that resolve (none of them a time), and a source not
         rebuilt in full nightly?"""
+        reads = self.source_models(measure_name, others, metric_filter)
+        return reads is not None and not (reads & self.excluded)
+
+    def source_models(
+        self, measure_name: str, others: tuple[str, ...], metric_filter: str | None = None
+    ) -> set[str] | None:
+        """The dbt models reading `measure_name` by `others` (on the rows `metric_filter` passes) takes, or None when
+        it cannot be read so: no time dimension, or breakdowns and filter columns that do not resolve or are a time."""
         ref = self.graph.measures[measure_name]
         time_dim = ref.measure.agg_time_dimension or ref.model.spec.agg_time_dimension
         names = [*others, *(checked_expression(metric_filter).column_names if metric_filter else ())]
         if time_dim is None or any(name.startswith(TIME_ENTITY + "__") for name in names):
-            return False
+            return None
         joins: dict[str, Join] = {}
         try:
             time_column(ref.model, time_dim)
             self.resolver.resolve_all(ref.model, names, time_dim, joins)
         except ResolutionError:
-            return False
-        reads = {ref.model.spec.model} | {j.target.spec.model for j in joins.values()}
-        return not (reads & self.excluded)
+            return None
+        return {ref.model.spec.model} | {j.target.spec.model for j in joins.values()}
+
+    def rebuilt_source(self, measure_name: str) -> bool:
+        """Is the measure's own source rebuilt in full nightly (fed by a seed: a plan may change any past month)?"""
+        return self.graph.measures[measure_name].model.spec.model in self.excluded
 
     def names(self) -> list[str]:
         return sorted(self._rollups)
