@@ -225,6 +225,10 @@ def record_publish(
     """`published_at` and the published tables. Call it inside the transaction (or file) that publishes."""
     _set(session, run_id, run_date, published_at=_utc(published_at))
     session.execute(f"delete from {RUN_TABLES_TABLE} where run_id = ?", [run_id])
+    _insert_tables(session, run_id, tables)
+
+
+def _insert_tables(session: Session, run_id: str, tables: Sequence[TableFingerprint]) -> None:
     if tables:
         session.executemany(
             f"insert into {RUN_TABLES_TABLE} values (?, ?, ?, ?, ?)",
@@ -291,11 +295,7 @@ def record_rollback(session: Session, *, run_id: str, rolled_back_at: datetime) 
         [run_id, run_date, moment, moment, moment, restored_run_id],
     )
     if restored is not None:  # its tables are what is published again (a rollback row's are its restored run's)
-        tables = session.execute(
-            f"select table_schema, table_name, row_count, checksum from {RUN_TABLES_TABLE} where run_id = ?",
-            [restored.run_id],
-        ).fetchall()
-        session.executemany(f"insert into {RUN_TABLES_TABLE} values (?, ?, ?, ?, ?)", [[run_id, *t] for t in tables])
+        _insert_tables(session, run_id, published_tables(session, restored.run_id))
     return PublishedRun(run_id, run_date, moment, "rolled_back", restored_run_id)
 
 
