@@ -15,6 +15,8 @@ then resolves every name anew. A deadlock with a reader or a lock timeout retrie
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -28,7 +30,8 @@ from kpiflow.warehouse.run_record import ensure_run_tables, record_publish, reco
 
 PREVIOUS_SUFFIX = "__previous"
 LOCK_TIMEOUT = "10s"
-PUBLISH_ATTEMPTS = 3
+PUBLISH_ATTEMPTS = 6
+RETRY_PAUSE_SECONDS = 0.2  # times the attempt, jittered: readers polling in a loop get a chance to finish first
 
 
 def previous_schema(schema: str) -> str:
@@ -65,6 +68,7 @@ def publish_schemas(
                     f"publish aborted after {attempt} attempts: readers of the published marts kept them locked "
                     f"({exc}). Nothing was published; rerun when long-running reports are done."
                 ) from None
+            time.sleep(random.uniform(0, RETRY_PAUSE_SECONDS * attempt))
 
 
 def _swap_in(
