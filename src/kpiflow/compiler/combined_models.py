@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
+from kpiflow.compiler.calendar_sql import shift
 from kpiflow.compiler.expressions import checked_expression, parse_interval, substitute_columns
 from kpiflow.compiler.graph import SemanticGraph
 from kpiflow.compiler.render import fill_literal, safe_division
-from kpiflow.compiler.render_measures import shift
 from kpiflow.compiler.resolve import truncate
 from kpiflow.compiler.rollups import filter_digest
 from kpiflow.compiler.spec import GRAINS, MetricSpec

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from kpiflow.compiler.calendar_sql import shift
 from kpiflow.compiler.entity_events import KpiShape, breakdown_sets, entity_rows, rates_query
 from kpiflow.compiler.expressions import parse_interval, qualified
 from kpiflow.compiler.graph import SemanticGraph
@@ -27,7 +28,6 @@ from kpiflow.compiler.measure_models import (
     period_floor,
     rows_in_periods,
 )
-from kpiflow.compiler.render_measures import shift
 from kpiflow.compiler.resolve import BASE_ALIAS, time_column
 from kpiflow.compiler.rollups import SET_COLUMN, RollupCatalog, grouped_by_sets
 from kpiflow.compiler.spec import GRAINS, MetricSpec

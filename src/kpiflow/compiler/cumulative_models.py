@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from kpiflow.compiler.calendar_sql import TIME_SPINE_COLUMN, TIME_SPINE_MODEL
 from kpiflow.compiler.combined_models import one_of
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.measure_models import (
@@ -28,7 +29,6 @@ from kpiflow.compiler.measure_models import (
     same_column,
 )
 from kpiflow.compiler.plan import RuntimeDate
-from kpiflow.compiler.render_measures import TIME_SPINE_COLUMN, TIME_SPINE_MODEL
 from kpiflow.compiler.resolve import truncate
 from kpiflow.compiler.rollups import DAY_COLUMN, SET_COLUMN, RollupCatalog, RollupRead
 from kpiflow.compiler.spec import GRAINS, MetricSpec
@@ -37,7 +37,7 @@ from kpiflow.compiler.sqltext import dbt_ref_relation
 from kpiflow.compiler.sqltypes import DATE
 from kpiflow.compiler.sqltypes import adopting_select as _select
 
-RUNNING_AGGS = ("sum", "count", "sum_boolean")  # what render_measures.py accumulates
+RUNNING_AGGS = ("sum", "count", "sum_boolean")  # what render_cumulative.py accumulates
 
 
 @dataclass(frozen=True)

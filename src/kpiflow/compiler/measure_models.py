@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
+from kpiflow.compiler.calendar_sql import TIME_SPINE_COLUMN, TIME_SPINE_MODEL, date_literal
 from kpiflow.compiler.combined_models import CombinedInput, one_of, population_value, typed_null
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.render import fill_literal
-from kpiflow.compiler.render_measures import TIME_SPINE_COLUMN, TIME_SPINE_MODEL, date_literal
 from kpiflow.compiler.resolve import truncate
 from kpiflow.compiler.rollups import (
     DAY_COLUMN,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from kpiflow.compiler.calendar_sql import TIME_SPINE_COLUMN, TIME_SPINE_MODEL, date_literal, shift
 from kpiflow.compiler.ctes import Chains, CteRegistry
 from kpiflow.compiler.expressions import checked_expression, substitute_columns
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
@@ -23,13 +24,7 @@ from kpiflow.compiler.plan import (
     RetentionNode,
     RuntimeDate,
 )
-from kpiflow.compiler.render_measures import (
-    TIME_SPINE_COLUMN,
-    TIME_SPINE_MODEL,
-    MeasureRenderer,
-    date_literal,
-    shift,
-)
+from kpiflow.compiler.render_measures import MeasureRenderer
 from kpiflow.compiler.resolve import Resolver, truncate
 from kpiflow.compiler.rollups import RollupCatalog
 from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, copy_tree, ident, join_node, table

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from kpiflow.compiler.calendar_sql import date_literal, shift
 from kpiflow.compiler.entity_events import KpiShape, breakdown_sets, entity_rows, rates_query
 from kpiflow.compiler.graph import SemanticGraph
 from kpiflow.compiler.measure_models import (
@@ -25,7 +26,6 @@ from kpiflow.compiler.measure_models import (
     rows_in_periods,
     same_column,
 )
-from kpiflow.compiler.render_measures import date_literal, shift
 from kpiflow.compiler.resolve import truncate
 from kpiflow.compiler.rollups import SET_COLUMN, RollupCatalog, grouped_by_sets
 from kpiflow.compiler.spec import GRAINS, MetricSpec

@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from kpiflow.compiler.calendar_sql import TIME_SPINE_MODEL
 from kpiflow.compiler.dbt_models import DbtModel
 from kpiflow.compiler.graph import SemanticGraph
 from kpiflow.compiler.inert import jinja_inert
 from kpiflow.compiler.plan import RUNTIME_DATE_PREFIX, Planner, QueryRequest
 from kpiflow.compiler.render import QueryRenderer
-from kpiflow.compiler.render_measures import TIME_SPINE_MODEL
 from kpiflow.compiler.resolve import Resolver
 from kpiflow.compiler.rollups import RollupCatalog
 from kpiflow.compiler.sqlbuild import table
