@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from kpiflow.compiler.dbt_writer import _engine_query, generate
+from kpiflow.compiler.lineage import seed_fed_models
 from kpiflow.compiler.rollups import RollupCatalog
 from kpiflow.compiler.sqltext import to_dbt_sql
 from kpiflow.compiler.validate import load_graph
@@ -140,3 +142,15 @@ def test_kpi_values_casts_each_kpi_model_to_its_types(mart_graph, relation, con,
     assert types["value"] == "DOUBLE" and types["store_id"] == types["customer_id"] == "VARCHAR"
     revenue = con.execute(f"select value from ({query}) where kpi = 'revenue' and grain = 'year'").fetchall()
     assert revenue and all(isinstance(value, float) for (value,) in revenue)
+
+
+def test_a_mart_reading_a_kpi_model_rebuilt_in_full_is_rebuilt_in_full(tmp_path):
+    """The sales-team mart reads plan attainment, a table over the seed-fed plans (any past month may change): the
+    mart is a table too, though none of the models it reads is seed-fed itself; the store mart stays incremental."""
+    repo = Path(__file__).resolve().parents[2]
+    rebuilt = seed_fed_models(repo, skip=repo / "models" / "generated")
+    files = {f.path.stem: f.content for f in generate(load_graph(repo), tmp_path, "duckdb", rebuilt)}
+    team = files["mart_sales_team_employee_month"]
+    assert "ref('kpi__plan_attainment')" in team and "materialized='table'" in files["kpi__plan_attainment"]
+    assert "incremental" not in team.splitlines()[1]
+    assert "materialized='incremental'" in files["mart_sales_store_month"].splitlines()[1]
