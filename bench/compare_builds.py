@@ -1,9 +1,10 @@
 """Build the same demo warehouse with two kpiflow sources (say main and a branch) and compare what they publish.
 
 Each side gets a copy of its own project (models, metrics, macros ...) and runs `kpiflow run` with its own source
-first on PYTHONPATH, over one demo warehouse generated once; then every row of every published table both sides
-have (kpi_values, the wide marts, kpi_achievement, scorecard_results ...) is compared, doubles within a relative
-1e-12. Optional nights (`--nights 2`) add one demo day each and run again, so the incremental path is compared too.
+first on PYTHONPATH, over one demo warehouse generated once; then the column types and every row of every published
+table both sides have (kpi_values, the wide marts, kpi_achievement, scorecard_results ...) are compared, doubles within
+a relative 1e-12. Optional nights (`--nights 2`) add one demo day each and run again, so the incremental path is
+compared too.
 Prints the dbt build stage of each run, old and new, and exits 1 on any difference.
 Usage: .venv/bin/python bench/compare_builds.py --old-repo /work/main [--scale 0.05] [--start 2025-01-01]
        [--end 2025-04-30] [--nights 1] [--repeat 3] [--keep DIR]
@@ -72,17 +73,19 @@ def run(side: Side, folder: Path, scale: float, day: date, *extra: str) -> tuple
     return time.perf_counter() - started, stages.get("build", math.nan)
 
 
-def published_tables(marts: Path) -> dict[str, list[str]]:
+def published_tables(marts: Path) -> dict[str, list[tuple[str, str]]]:
+    """Each published table's (column, type) pairs: a type change (DECIMAL money turned DOUBLE) is a difference
+    even where the values compare equal."""
     with duckdb.connect(str(marts), read_only=True) as con:
         rows = con.execute(
-            "select table_schema, table_name, column_name from information_schema.columns "
+            "select table_schema, table_name, column_name, data_type from information_schema.columns "
             "where table_catalog = current_database() order by table_schema, table_name, ordinal_position"
         ).fetchall()
-    tables: dict[str, list[str]] = {}
-    for schema, name, column in rows:
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for schema, name, column, data_type in rows:
         if name.startswith(BOOKKEEPING_PREFIX) or schema == BOOKKEEPING_SCHEMA:
             continue
-        tables.setdefault(f'"{schema}"."{name}"', []).append(column)
+        tables.setdefault(f'"{schema}"."{name}"', []).append((column, data_type))
     return tables
 
 
@@ -129,7 +132,7 @@ def compare(old_marts: Path, new_marts: Path) -> tuple[list[str], list[str]]:
         if old_tables[name] != new_tables[name]:
             problems.append(f"{name}: columns {old_tables[name]} before, {new_tables[name]} after")
             continue
-        problems += compare_table(old_marts, new_marts, name, old_tables[name])
+        problems += compare_table(old_marts, new_marts, name, [column for column, _ in old_tables[name]])
         compared.append(name)
     return compared, problems
 

@@ -109,7 +109,7 @@ WITH absence_hours AS (
     CAST(NULL AS TEXT) AS category,
     cells.department,
     CAST(NULL AS TEXT) AS employee_id,
-    COALESCE(absence_hours.value, 0) / NULLIF(scheduled_hours.value, 0) AS value,
+    CAST(COALESCE(absence_hours.value, 0) AS DOUBLE) / NULLIF(CAST(scheduled_hours.value AS DOUBLE), 0) AS value,
     CAST(COALESCE(employees_covered.value, 0) AS BIGINT) AS population
   FROM cells
   LEFT JOIN absence_hours

@@ -77,7 +77,7 @@ WITH deal_amount AS (
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
     cells.employee_id,
-    COALESCE(deal_amount.value, 0) / NULLIF(COALESCE(deals_won.value, 0), 0) AS value,
+    CAST(COALESCE(deal_amount.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(deals_won.value, 0) AS DOUBLE), 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
   LEFT JOIN deal_amount

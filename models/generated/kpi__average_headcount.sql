@@ -33,13 +33,13 @@ WITH measures AS (
       WHEN 'employee__department'
       THEN 'department'
     END AS dimension_set,
-    CAST(measures.d__store AS TEXT) AS store_id,
+    measures.d__store AS store_id,
     CAST(NULL AS TEXT) AS region,
     CAST(NULL AS TEXT) AS channel,
     CAST(NULL AS TEXT) AS category,
-    CAST(measures.d__employee__department AS TEXT) AS department,
+    measures.d__employee__department AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    CAST(measures.m__average_headcount AS DOUBLE) AS value,
+    measures.m__average_headcount AS value,
     CAST(NULL AS BIGINT) AS population
   FROM measures
 ), population AS (

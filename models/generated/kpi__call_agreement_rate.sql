@@ -77,7 +77,7 @@ WITH call_agreements AS (
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
     cells.employee_id,
-    COALESCE(call_agreements.value, 0) / NULLIF(COALESCE(calls.value, 0), 0) AS value,
+    CAST(COALESCE(call_agreements.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(calls.value, 0) AS DOUBLE), 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
   LEFT JOIN call_agreements

@@ -37,13 +37,13 @@ WITH measures AS (
       WHEN 'product__category'
       THEN 'category'
     END AS dimension_set,
-    CAST(measures.d__store AS TEXT) AS store_id,
-    CAST(measures.d__store__region AS TEXT) AS region,
-    CAST(measures.d__order__channel AS TEXT) AS channel,
-    CAST(measures.d__product__category AS TEXT) AS category,
+    measures.d__store AS store_id,
+    measures.d__store__region AS region,
+    measures.d__order__channel AS channel,
+    measures.d__product__category AS category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    CAST(measures.m__cogs AS DOUBLE) AS value,
+    measures.m__cogs AS value,
     CAST(NULL AS BIGINT) AS population
   FROM measures
 )

@@ -77,7 +77,7 @@ WITH physical_store_orders AS (
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    COALESCE(physical_store_orders.value, 0) / NULLIF(COALESCE(visitors.value, 0), 0) AS value,
+    CAST(COALESCE(physical_store_orders.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(visitors.value, 0) AS DOUBLE), 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
   LEFT JOIN physical_store_orders

@@ -118,12 +118,12 @@ WITH active_rows AS (
       THEN 'region'
     END AS dimension_set,
     CAST(NULL AS TEXT) AS store_id,
-    CAST(rates.d__customer__region AS TEXT) AS region,
+    rates.d__customer__region AS region,
     CAST(NULL AS TEXT) AS channel,
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    CAST(rates.value AS DOUBLE) AS value,
+    rates.value AS value,
     CAST(NULL AS BIGINT) AS population
   FROM rates
 )

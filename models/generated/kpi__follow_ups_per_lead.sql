@@ -77,7 +77,7 @@ WITH follow_ups AS (
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
     cells.employee_id,
-    COALESCE(follow_ups.value, 0) / NULLIF(COALESCE(leads.value, 0), 0) AS value,
+    CAST(COALESCE(follow_ups.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(leads.value, 0) AS DOUBLE), 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
   LEFT JOIN follow_ups

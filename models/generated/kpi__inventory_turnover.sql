@@ -77,7 +77,7 @@ WITH cogs AS (
     cells.category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    cogs.value / NULLIF(average_inventory_value.value, 0) AS value,
+    CAST(cogs.value AS DOUBLE) / NULLIF(CAST(average_inventory_value.value AS DOUBLE), 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
   LEFT JOIN cogs

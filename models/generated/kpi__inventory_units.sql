@@ -38,13 +38,13 @@ WITH measures AS (
       WHEN 'product__category'
       THEN 'category'
     END AS dimension_set,
-    CAST(measures.d__store AS TEXT) AS store_id,
-    CAST(measures.d__store__region AS TEXT) AS region,
+    measures.d__store AS store_id,
+    measures.d__store__region AS region,
     CAST(NULL AS TEXT) AS channel,
-    CAST(measures.d__product__category AS TEXT) AS category,
+    measures.d__product__category AS category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    CAST(measures.m__inventory_units AS DOUBLE) AS value,
+    measures.m__inventory_units AS value,
     CAST(NULL AS BIGINT) AS population
   FROM measures
 )

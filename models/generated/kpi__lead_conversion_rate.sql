@@ -122,13 +122,13 @@ WITH base_events AS (
       WHEN 'store'
       THEN 'store'
     END AS dimension_set,
-    CAST(rates.d__store AS TEXT) AS store_id,
+    rates.d__store AS store_id,
     CAST(NULL AS TEXT) AS region,
     CAST(NULL AS TEXT) AS channel,
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
-    CAST(rates.d__employee AS TEXT) AS employee_id,
-    CAST(rates.value AS DOUBLE) AS value,
+    rates.d__employee AS employee_id,
+    rates.value AS value,
     CAST(NULL AS BIGINT) AS population
   FROM rates
 )

@@ -120,13 +120,13 @@ WITH measures AS (
       WHEN 'store'
       THEN 'store'
     END AS dimension_set,
-    CAST(cells.d__store AS TEXT) AS store_id,
+    cells.d__store AS store_id,
     CAST(NULL AS TEXT) AS region,
     CAST(NULL AS TEXT) AS channel,
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
-    CAST(cells.d__employee AS TEXT) AS employee_id,
-    CAST(COALESCE(cells.m__meetings, 0) AS DOUBLE) AS value,
+    cells.d__employee AS employee_id,
+    COALESCE(cells.m__meetings, 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
 )

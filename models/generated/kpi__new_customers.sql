@@ -133,13 +133,13 @@ WITH measures AS (
       WHEN 'employee'
       THEN 'employee'
     END AS dimension_set,
-    CAST(cells.d__store AS TEXT) AS store_id,
-    CAST(cells.d__store__region AS TEXT) AS region,
-    CAST(cells.d__order__channel AS TEXT) AS channel,
+    cells.d__store AS store_id,
+    cells.d__store__region AS region,
+    cells.d__order__channel AS channel,
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
-    CAST(cells.d__employee AS TEXT) AS employee_id,
-    CAST(COALESCE(cells.m__new_customers, 0) AS DOUBLE) AS value,
+    cells.d__employee AS employee_id,
+    COALESCE(cells.m__new_customers, 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
 )

@@ -125,13 +125,13 @@ WITH measures AS (
       WHEN 'order__channel'
       THEN 'channel'
     END AS dimension_set,
-    CAST(cells.d__store AS TEXT) AS store_id,
-    CAST(cells.d__store__region AS TEXT) AS region,
-    CAST(cells.d__order__channel AS TEXT) AS channel,
+    cells.d__store AS store_id,
+    cells.d__store__region AS region,
+    cells.d__order__channel AS channel,
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    CAST(COALESCE(cells.m__orders, 0) AS DOUBLE) AS value,
+    COALESCE(cells.m__orders, 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
 )

@@ -69,7 +69,7 @@ WITH qualified_applications AS (
     CAST(NULL AS TEXT) AS category,
     cells.department,
     CAST(NULL AS TEXT) AS employee_id,
-    COALESCE(qualified_applications.value, 0) / NULLIF(COALESCE(applications.value, 0), 0) AS value,
+    CAST(COALESCE(qualified_applications.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(applications.value, 0) AS DOUBLE), 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
   LEFT JOIN qualified_applications

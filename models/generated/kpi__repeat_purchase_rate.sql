@@ -81,7 +81,7 @@ WITH repeat_customers AS (
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    COALESCE(repeat_customers.value, 0) / NULLIF(COALESCE(active_customers.value, 0), 0) AS value,
+    CAST(COALESCE(repeat_customers.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(active_customers.value, 0) AS DOUBLE), 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
   LEFT JOIN repeat_customers

@@ -77,7 +77,7 @@ WITH leads_responded_within_1h AS (
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
     cells.employee_id,
-    COALESCE(leads_responded_within_1h.value, 0) / NULLIF(COALESCE(leads.value, 0), 0) AS value,
+    CAST(COALESCE(leads_responded_within_1h.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(leads.value, 0) AS DOUBLE), 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
   LEFT JOIN leads_responded_within_1h

@@ -109,7 +109,7 @@ WITH retirements AS (
     CAST(NULL AS TEXT) AS category,
     cells.department,
     CAST(NULL AS TEXT) AS employee_id,
-    COALESCE(retirements.value, 0) / NULLIF(average_headcount.value, 0) AS value,
+    CAST(COALESCE(retirements.value, 0) AS DOUBLE) / NULLIF(CAST(average_headcount.value AS DOUBLE), 0) AS value,
     CAST(COALESCE(employees_covered.value, 0) AS BIGINT) AS population
   FROM cells
   LEFT JOIN retirements

@@ -85,7 +85,7 @@ WITH returns_amount AS (
     cells.category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    COALESCE(returns_amount.value, 0) / NULLIF(COALESCE(gross_revenue.value, 0), 0) AS value,
+    CAST(COALESCE(returns_amount.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(gross_revenue.value, 0) AS DOUBLE), 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
   LEFT JOIN returns_amount

@@ -99,13 +99,13 @@ WITH days AS (
       WHEN 'store__region'
       THEN 'region'
     END AS dimension_set,
-    CAST(days_in_periods.d__store AS TEXT) AS store_id,
-    CAST(days_in_periods.d__store__region AS TEXT) AS region,
+    days_in_periods.d__store AS store_id,
+    days_in_periods.d__store__region AS region,
     CAST(NULL AS TEXT) AS channel,
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    CAST(days_in_periods.value AS DOUBLE) AS value,
+    days_in_periods.value AS value,
     CAST(NULL AS BIGINT) AS population
   FROM days_in_periods
   JOIN period_edges

@@ -77,7 +77,7 @@ WITH physical_net_revenue AS (
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    physical_net_revenue.value / NULLIF(selling_area_sqft.value, 0) AS value,
+    CAST(physical_net_revenue.value AS DOUBLE) / NULLIF(CAST(selling_area_sqft.value AS DOUBLE), 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
   LEFT JOIN physical_net_revenue

@@ -77,7 +77,7 @@ WITH units_sold AS (
     cells.category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    COALESCE(units_sold.value, 0) / NULLIF(opening_inventory_units.value, 0) AS value,
+    CAST(COALESCE(units_sold.value, 0) AS DOUBLE) / NULLIF(CAST(opening_inventory_units.value AS DOUBLE), 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
   LEFT JOIN units_sold

@@ -77,7 +77,7 @@ WITH shrinkage_value AS (
     cells.category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    COALESCE(shrinkage_value.value, 0) / NULLIF(counted_book_value.value, 0) AS value,
+    CAST(COALESCE(shrinkage_value.value, 0) AS DOUBLE) / NULLIF(CAST(counted_book_value.value AS DOUBLE), 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
   LEFT JOIN shrinkage_value

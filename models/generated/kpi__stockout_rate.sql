@@ -81,7 +81,7 @@ WITH stockout_days AS (
     cells.category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    COALESCE(stockout_days.value, 0) / NULLIF(store_product_days.value, 0) AS value,
+    CAST(COALESCE(stockout_days.value, 0) AS DOUBLE) / NULLIF(CAST(store_product_days.value AS DOUBLE), 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
   LEFT JOIN stockout_days

@@ -53,7 +53,7 @@ WITH net_revenue AS (
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    net_revenue.value / NULLIF(store_plan_net_revenue.value, 0) AS value,
+    CAST(net_revenue.value AS DOUBLE) / NULLIF(CAST(store_plan_net_revenue.value AS DOUBLE), 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
   LEFT JOIN net_revenue

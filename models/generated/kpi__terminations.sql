@@ -123,13 +123,13 @@ WITH measures AS (
       WHEN 'employee__department'
       THEN 'department'
     END AS dimension_set,
-    CAST(cells.d__store AS TEXT) AS store_id,
+    cells.d__store AS store_id,
     CAST(NULL AS TEXT) AS region,
     CAST(NULL AS TEXT) AS channel,
     CAST(NULL AS TEXT) AS category,
-    CAST(cells.d__employee__department AS TEXT) AS department,
+    cells.d__employee__department AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    CAST(COALESCE(cells.m__terminations, 0) AS DOUBLE) AS value,
+    COALESCE(cells.m__terminations, 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
 ), population AS (

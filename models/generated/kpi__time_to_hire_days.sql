@@ -33,9 +33,9 @@ WITH measures AS (
     CAST(NULL AS TEXT) AS region,
     CAST(NULL AS TEXT) AS channel,
     CAST(NULL AS TEXT) AS category,
-    CAST(measures.d__application__department AS TEXT) AS department,
+    measures.d__application__department AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    CAST(measures.m__days_to_hire AS DOUBLE) AS value,
+    measures.m__days_to_hire AS value,
     CAST(NULL AS BIGINT) AS population
   FROM measures
 )

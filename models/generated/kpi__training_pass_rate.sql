@@ -103,7 +103,7 @@ WITH trainings_passed AS (
     CAST(NULL AS TEXT) AS category,
     cells.department,
     CAST(NULL AS TEXT) AS employee_id,
-    COALESCE(trainings_passed.value, 0) / NULLIF(COALESCE(trainings.value, 0), 0) AS value,
+    CAST(COALESCE(trainings_passed.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(trainings.value, 0) AS DOUBLE), 0) AS value,
     CAST(COALESCE(employees_covered.value, 0) AS BIGINT) AS population
   FROM cells
   LEFT JOIN trainings_passed

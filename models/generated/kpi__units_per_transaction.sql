@@ -81,7 +81,7 @@ WITH units_sold AS (
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    COALESCE(units_sold.value, 0) / NULLIF(COALESCE(order_count.value, 0), 0) AS value,
+    CAST(COALESCE(units_sold.value, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(order_count.value, 0) AS DOUBLE), 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM cells
   LEFT JOIN units_sold

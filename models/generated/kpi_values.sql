@@ -113,263 +113,978 @@ SELECT
   END AS is_suppressed
 FROM (
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    CAST(department AS TEXT) AS department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__absence_days_per_employee') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    CAST(department AS TEXT) AS department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__absenteeism_rate') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__active_customers') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    department,
+    CAST(employee_id AS TEXT) AS employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__average_deal_size') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    CAST(department AS TEXT) AS department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__average_headcount') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__average_inventory_value') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__average_inventory_value_begin_end') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__average_order_value') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    department,
+    CAST(employee_id AS TEXT) AS employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__avg_first_response_minutes') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    department,
+    CAST(employee_id AS TEXT) AS employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__call_agreement_rate') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    department,
+    CAST(employee_id AS TEXT) AS employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__calls') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__cogs') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__cogs_periodic') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__conversion_rate') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__customer_retention_rate') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__days_inventory_outstanding') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    department,
+    CAST(employee_id AS TEXT) AS employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__deals_won') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__discount_amount') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    CAST(department AS TEXT) AS department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__employee_turnover_rate') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    department,
+    CAST(employee_id AS TEXT) AS employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__follow_ups_per_lead') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__gross_margin_pct') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__gross_profit') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__gross_revenue') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    CAST(department AS TEXT) AS department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__headcount') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    CAST(department AS TEXT) AS department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__hires') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__inventory_turnover') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__inventory_turnover_begin_end') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__inventory_units') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__inventory_value') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    department,
+    CAST(employee_id AS TEXT) AS employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__lead_conversion_rate') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    department,
+    CAST(employee_id AS TEXT) AS employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__leads') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    department,
+    CAST(employee_id AS TEXT) AS employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__meetings') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__net_profit') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__net_revenue') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    category,
+    department,
+    CAST(employee_id AS TEXT) AS employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__new_customers') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__operating_expenses') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__order_count') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    store_id,
+    region,
+    channel,
+    category,
+    CAST(department AS TEXT) AS department,
+    CAST(employee_id AS TEXT) AS employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__plan_attainment') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    store_id,
+    region,
+    channel,
+    category,
+    CAST(department AS TEXT) AS department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__qualified_applicant_rate') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__repeat_purchase_rate') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    department,
+    CAST(employee_id AS TEXT) AS employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__responded_within_1h_rate') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    CAST(department AS TEXT) AS department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__retirement_rate') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__return_rate') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__returns_amount') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__revenue_mom_growth') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__revenue_mtd') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    store_id,
+    region,
+    channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__revenue_per_employee') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__revenue_qoq_growth') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__revenue_yoy_growth') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__revenue_ytd') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__sales_per_employee') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__sales_per_sqft') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__sell_through_rate') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__shrinkage_rate') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__shrinkage_value') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__stockout_rate') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__store_plan_attainment') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    CAST(department AS TEXT) AS department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__terminations') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    store_id,
+    region,
+    channel,
+    category,
+    CAST(department AS TEXT) AS department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__time_to_hire_days') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    CAST(department AS TEXT) AS department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__training_pass_rate') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    CAST(department AS TEXT) AS department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__training_score_gain') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__units_per_transaction') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    CAST(channel AS TEXT) AS channel,
+    CAST(category AS TEXT) AS category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__units_sold') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    CAST(region AS TEXT) AS region,
+    channel,
+    category,
+    department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__visitors') }}
   UNION ALL
   SELECT
-    *
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    CAST(store_id AS TEXT) AS store_id,
+    region,
+    channel,
+    category,
+    CAST(department AS TEXT) AS department,
+    employee_id,
+    CAST(value AS DOUBLE) AS value,
+    population
   FROM {{ ref('kpi__voluntary_turnover_rate') }}
 ) AS k
 LEFT JOIN {{ ref('privacy_suppression') }} AS s

@@ -33,13 +33,13 @@ WITH measures AS (
       WHEN 'store'
       THEN 'store'
     END AS dimension_set,
-    CAST(measures.d__store AS TEXT) AS store_id,
+    measures.d__store AS store_id,
     CAST(NULL AS TEXT) AS region,
     CAST(NULL AS TEXT) AS channel,
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
-    CAST(measures.d__employee AS TEXT) AS employee_id,
-    CAST(COALESCE(measures.m__deal_amount, 0) AS DOUBLE) AS value,
+    measures.d__employee AS employee_id,
+    COALESCE(measures.m__deal_amount, 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM measures
 )

@@ -36,13 +36,13 @@ WITH measures AS (
       WHEN 'store__region'
       THEN 'region'
     END AS dimension_set,
-    CAST(measures.d__store AS TEXT) AS store_id,
-    CAST(measures.d__store__region AS TEXT) AS region,
+    measures.d__store AS store_id,
+    measures.d__store__region AS region,
     CAST(NULL AS TEXT) AS channel,
     CAST(NULL AS TEXT) AS category,
     CAST(NULL AS TEXT) AS department,
     CAST(NULL AS TEXT) AS employee_id,
-    CAST(COALESCE(measures.m__physical_store_orders, 0) AS DOUBLE) AS value,
+    COALESCE(measures.m__physical_store_orders, 0) AS value,
     CAST(NULL AS BIGINT) AS population
   FROM measures
 )

@@ -36,9 +36,9 @@ WITH measures AS (
     CAST(NULL AS TEXT) AS region,
     CAST(NULL AS TEXT) AS channel,
     CAST(NULL AS TEXT) AS category,
-    CAST(measures.d__employee__department AS TEXT) AS department,
-    CAST(measures.d__employee AS TEXT) AS employee_id,
-    CAST(measures.m__plan_net_revenue AS DOUBLE) AS value,
+    measures.d__employee__department AS department,
+    measures.d__employee AS employee_id,
+    measures.m__plan_net_revenue AS value,
     CAST(NULL AS BIGINT) AS population
   FROM measures
 )

@@ -34,7 +34,7 @@ from kpiflow.compiler.rollups import filter_digest
 from kpiflow.compiler.spec import GRAINS, MetricSpec
 from kpiflow.compiler.sqlbuild import alias, col, join_node, table
 from kpiflow.compiler.sqltext import dbt_ref_relation
-from kpiflow.compiler.sqltypes import BIGINT, VARCHAR
+from kpiflow.compiler.sqltypes import BIGINT, DOUBLE, VARCHAR
 from kpiflow.compiler.sqltypes import adopting_select as _select
 from kpiflow.compiler.validate import metric_inputs
 
@@ -307,10 +307,13 @@ def combined_query(
 
 
 def _formula(combined: CombinedMetric) -> exp.Expression:
-    """The KPI's value from its inputs' values, as the KPI computed from the facts has it (render.py)."""
+    """The KPI's value from its inputs' values (each in its own type: money DECIMAL, counts integers), as the KPI
+    computed from the facts has it (render.py): a ratio divides doubles; a derived formula adds and subtracts in
+    the inputs' types (exact for money on every engine) and divides a double numerator, never DECIMAL by DECIMAL,
+    whose scale differs between engines. So a wide mart reading the KPI's model publishes what it computed."""
     values = {item.name: _filled(col("value", item.name), item) for item in combined.inputs}
     if combined.kind == "ratio":
-        numerator, denominator = values.values()  # doubles already: the models hold values as DOUBLE
+        numerator, denominator = (exp.Cast(this=value, to=DOUBLE.copy()) for value in values.values())
         return exp.Div(this=numerator, expression=exp.Nullif(this=denominator, expression=exp.Literal.number(0)))
     tree = checked_expression(str(combined.expr)).tree
     return safe_division(substitute_columns(tree, {item.alias: values[item.name] for item in combined.inputs}))

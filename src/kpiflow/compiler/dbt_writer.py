@@ -46,10 +46,13 @@ from kpiflow.compiler.privacy import (
     suppression_sql,
     year_start,
 )
-from kpiflow.compiler.render import reads_all_history
+from kpiflow.compiler.render import fill_literal, reads_all_history
+from kpiflow.compiler.render_measures import date_literal
+from kpiflow.compiler.resolve import truncate
 from kpiflow.compiler.retention_models import RetentionRead, retention_query, retention_read
 from kpiflow.compiler.rollups import RollupCatalog
 from kpiflow.compiler.spec import GRAINS, MetricSpec
+from kpiflow.compiler.sqlbuild import join_node, table
 from kpiflow.compiler.sqltext import REF_PREFIX, build_query, dbt_ref_relation, to_dbt_sql, to_sql
 from kpiflow.compiler.sqltypes import BIGINT, DOUBLE, VARCHAR
 from kpiflow.compiler.sqltypes import adopting_select as _select
@@ -182,7 +185,7 @@ def _kpi_select(
     request = QueryRequest(wanted, (time_name, *dims), start=WINDOW_START)
     inner = _unordered(build_query(graph, request, dbt_ref_relation, rollups))
     by_column = {dimension_column(d): d for d in dims}
-    value: exp.Expression = exp.cast(exp.column(metric.name, "q"), DOUBLE)
+    value: exp.Expression = exp.column(metric.name, "q")  # its own type: kpi_values casts it (_values_model)
     population: exp.Expression = exp.cast(exp.null(), BIGINT)
     if count_metric:
         population = exp.cast(
@@ -195,8 +198,8 @@ def _kpi_select(
         exp.alias_(exp.Literal.string(dimension_set_label(dims)), "dimension_set", copy=False),
     )
     for column in columns:
-        source = exp.column(by_column[column], "q") if column in by_column else exp.null()
-        select = select.select(exp.alias_(exp.cast(source, VARCHAR), column, copy=False), copy=False)
+        source = exp.column(by_column[column], "q") if column in by_column else exp.cast(exp.null(), VARCHAR)
+        select = select.select(exp.alias_(source, column, copy=False), copy=False)
     select = select.select(
         exp.alias_(value, "value", copy=False), exp.alias_(population, "population", copy=False), copy=False
     )
@@ -330,7 +333,7 @@ def _suppression_model(graph: SemanticGraph, plan: PrivacyPlan, dialect: str) ->
 
 
 def _values_model(
-    names: list[str],
+    metrics: list[MetricSpec],
     columns: list[str],
     dialect: str,
     rebuilt_kpis: set[str],
@@ -340,11 +343,12 @@ def _values_model(
     """The union of every per-KPI model, keeping the periods this run recomputed: from the window's floor at each
     grain, every period of a KPI rebuilt in full (any period may have changed), and for people KPIs every period
     of the window's year (their suppression is decided per year). People cells privacy_suppression hides lose
-    their value; a year or member it has no row for covers nobody and is hidden too."""
-    union: exp.Query = _select("*").from_(dbt_ref_relation(f"kpi__{names[0]}"), copy=False)
-    for name in names[1:]:
-        part = _select("*").from_(dbt_ref_relation(f"kpi__{name}"), copy=False)
-        union = exp.union(union, part, distinct=False, copy=False)
+    their value; a year or member it has no row for covers nobody and is hidden too. A KPI model keeps its value's
+    and members' own types (a wide mart reads them as they are): each is cast here, members to text and the value to
+    DOUBLE, the types of kpi_values."""
+    union: exp.Query = _long_part(metrics[0], columns)
+    for metric in metrics[1:]:
+        union = exp.union(union, _long_part(metric, columns), distinct=False, copy=False)
     recomputed: exp.Expression = exp.GTE(
         this=exp.column("period_start", "k"), expression=window_floor(exp.column("grain", "k"))
     )
@@ -393,6 +397,20 @@ def _values_model(
     return header("metrics/*.yml") + config + to_dbt_sql(tree, dialect) + "\n"
 
 
+def _long_part(metric: MetricSpec, columns: list[str]) -> exp.Select:
+    """A KPI model's rows in kpi_values' types: its members as text (the other member columns are NULL text
+    already), its value as DOUBLE."""
+    assert metric.kpi is not None
+    own = {dimension_column(d) for d in metric.kpi.natural_dimensions}
+    return _select(
+        *PERIOD_KEY,
+        "dimension_set",
+        *(exp.alias_(exp.cast(exp.column(c), VARCHAR), c, copy=False) if c in own else c for c in columns),
+        exp.alias_(exp.cast(exp.column("value"), DOUBLE), "value", copy=False),
+        "population",
+    ).from_(dbt_ref_relation(f"kpi__{metric.name}"), copy=False)
+
+
 def _q(name: str) -> str:
     """An identifier from the metric definitions, quoted when it needs to be (never SQL)."""
     return exp.to_identifier(name).sql("duckdb")
@@ -413,16 +431,112 @@ def _privacy_counts(graph: SemanticGraph, metrics: list[str]) -> dict[str, str]:
 
 
 def _mart_query(
-    graph: SemanticGraph, name: str, rollups: RollupCatalog | None, count_metric: str | None
-) -> tuple[exp.Select, str]:
-    """A mart's rows, unsuppressed, with `population` when it holds people KPIs; and its time grain ('' if none)."""
+    graph: SemanticGraph,
+    name: str,
+    rollups: RollupCatalog | None,
+    count_metric: str | None,
+    people: tuple[str, ...] = (),
+) -> tuple[exp.Query, str]:
+    """A mart's rows, unsuppressed, with `population` when it holds people KPIs; and its time grain ('' if none).
+    A metric whose KPI model publishes the mart's grain and breakdown is read from it (dbt lineage: mart <- kpi__x);
+    the others (plain metrics, a breakdown no KPI publishes, `people` KPIs, whose cells include their head count's)
+    are computed by the query engine. Rows: every cell any column has, as the query engine joins its metrics."""
+    mart = graph.marts[name]
+    time_key = [g for g in mart.group_by if g.startswith(TIME_ENTITY + "__")]
+    grain = time_key[0].removeprefix(TIME_ENTITY + "__") if time_key else ""
+    dims = tuple(g for g in mart.group_by if not g.startswith(TIME_ENTITY))
+    published = _published_kpis(graph, mart.metrics, grain, dims, people)
+    computed = [m for m in mart.metrics if m not in published]
+    engine = _engine_query(graph, name, computed, rollups, count_metric) if computed or count_metric else None
+    if not published:
+        assert engine is not None
+        return engine, grain
+    keys = ["period_start" if g.startswith(TIME_ENTITY) else dimension_column(g) for g in mart.group_by]
+    names = _mart_cte_names(published, bool(engine))
+    query = _select()
+    for metric in published:
+        rows = _select(*keys, "value").from_(dbt_ref_relation(f"kpi__{metric}"), copy=False)
+        for column, wanted in (("grain", grain), ("dimension_set", dimension_set_label(dims))):
+            rows = rows.where(exp.EQ(this=exp.column(column), expression=exp.Literal.string(wanted)), copy=False)
+        floor = truncate(date_literal(WINDOW_START), grain)
+        rows = rows.where(exp.GTE(this=exp.column("period_start"), expression=floor), copy=False)
+        query = query.with_(names[metric], as_=rows, copy=False)
+    sources = [names[m] for m in published]
+    if engine is not None:
+        query = query.with_(names[""], as_=engine, copy=False)
+        sources.append(names[""])
+    cells: exp.Query = _select(*keys).from_(table(sources[0]), copy=False)
+    for source in sources[1:]:
+        cells = exp.union(cells, _select(*keys).from_(table(source), copy=False), distinct=True, copy=False)
+    if len(sources) == 1:
+        cells = cells.distinct(copy=False)  # type: ignore[attr-defined]
+    query = query.with_(names["cells"], as_=cells, copy=False)
+    columns: list[exp.Expression] = []
+    for metric in mart.metrics:
+        value = exp.column("value", names[metric]) if metric in published else exp.column(metric, names[""])
+        columns.append(exp.alias_(_filled(value, graph.metrics[metric].fill_nulls_with), metric, copy=False))
+    if count_metric:
+        columns.append(exp.column("population", names[""]))
+    final = _select(*(exp.column(k, names["cells"]) for k in keys), *columns).from_(table(names["cells"]), copy=False)
+    for source in sources:
+        on = exp.and_(
+            *(
+                (exp.EQ if k == "period_start" else exp.NullSafeEQ)(
+                    this=exp.column(k, names["cells"]), expression=exp.column(k, source)
+                )
+                for k in keys
+            ),
+            copy=False,
+        )
+        final = final.join(join_node(table(source), on=on, how="left"), copy=False)
+    query = query.with_(names["final"], as_=final, copy=False)
+    return query.select("*", copy=False).from_(table(names["final"]), copy=False), grain
+
+
+def _published_kpis(
+    graph: SemanticGraph, metrics: list[str], grain: str, dims: tuple[str, ...], people: tuple[str, ...]
+) -> list[str]:
+    """The mart metrics whose KPI model holds the mart's cells: a KPI at the mart's grain, overall or by its one
+    breakdown, that is not a people KPI."""
+    if not grain or len(dims) > 1:
+        return []
+    found = []
+    for name in metrics:
+        kpi = graph.metrics[name].kpi
+        if kpi is not None and name not in people and grain in kpi.grains and set(dims) <= set(kpi.natural_dimensions):
+            found.append(name)
+    return found
+
+
+def _mart_cte_names(published: list[str], engine: bool) -> dict[str, str]:
+    """The mart's CTE names: one per KPI read (its name), "" for the query engine's metrics, cells and final; none
+    taken twice."""
+    own = {"cells": "cells", "final": "final", **({"": "computed_metrics"} if engine else {})}
+    names = {metric: metric for metric in published}
+    for role, wanted in own.items():
+        label = wanted
+        while label in names.values():
+            label = f"mart_{label}"
+        names[role] = label
+    return names
+
+
+def _filled(value: exp.Expression, fill: float | None) -> exp.Expression:
+    """A mart column's value where its metric has no row for the cell: the metric's fill value, else NULL."""
+    return value if fill is None else exp.Coalesce(this=value, expressions=[fill_literal(fill)])
+
+
+def _engine_query(
+    graph: SemanticGraph, name: str, metrics: list[str], rollups: RollupCatalog | None, count_metric: str | None
+) -> exp.Select:
+    """The mart's `metrics` computed by the query engine, under the mart's column names, with `population` (the
+    people each row covers) when `count_metric` is given."""
     mart = graph.marts[name]
     origin = graph.origins[f"mart:{name}"]
-    wanted = list(mart.metrics) + ([count_metric] if count_metric and count_metric not in mart.metrics else [])
     time_key = [g for g in mart.group_by if g.startswith(TIME_ENTITY + "__")]
-    start = WINDOW_START if time_key else None
+    wanted = metrics + ([count_metric] if count_metric and count_metric not in metrics else [])
     try:
-        request = QueryRequest(tuple(wanted), tuple(mart.group_by), start=start)
+        request = QueryRequest(tuple(wanted), tuple(mart.group_by), start=WINDOW_START if time_key else None)
         query = _unordered(build_query(graph, request, dbt_ref_relation, rollups))
     except QueryError as exc:
         raise SpecInvalid([ValidationIssue(Location(origin.file, origin.line, origin.field), str(exc))]) from None
@@ -434,20 +548,25 @@ def _mart_query(
             for g in mart.group_by
         )
     )
-    for metric in mart.metrics:
+    for metric in metrics:
         renamed = renamed.select(exp.alias_(exp.column(metric, "q"), metric, copy=False), copy=False)
     if count_metric:
         people = exp.Coalesce(this=exp.column(count_metric, "q"), expressions=[exp.Literal.number(0)])
         renamed = renamed.select(exp.alias_(exp.cast(people, BIGINT), "population", copy=False), copy=False)
-    grain = time_key[0].removeprefix(TIME_ENTITY + "__") if time_key else ""
-    return renamed.from_(query.subquery("q"), copy=False), grain
+    return renamed.from_(query.subquery("q"), copy=False)
 
 
 def _mart_model(
-    graph: SemanticGraph, name: str, dialect: str, rebuilt: frozenset[str], rollups: RollupCatalog | None = None
+    graph: SemanticGraph,
+    name: str,
+    dialect: str,
+    rebuilt: frozenset[str],
+    rollups: RollupCatalog | None = None,
+    people: tuple[str, ...] = (),
 ) -> str:
+    """A mart without people KPIs; incremental unless it reads a model rebuilt in full nightly (`rebuilt`)."""
     origin = graph.origins[f"mart:{name}"]
-    renamed, timed = _mart_query(graph, name, rollups, None)
+    renamed, timed = _mart_query(graph, name, rollups, None, people)
     if timed and _window_safe(renamed, rebuilt):
         config = incremental_config(("period_start",), MART_SCHEMA, window_column="period_start", window_grain=timed)
     else:
@@ -466,7 +585,7 @@ def _private_mart_models(
     """A mart holding people KPIs: its unsuppressed rows with their population (schema kpi, read by
     privacy_suppression), and the published mart, which hides the people metrics of the cells suppressed there."""
     origin = graph.origins[f"mart:{name}"]
-    raw, timed = _mart_query(graph, name, rollups, plan.count_metric)
+    raw, timed = _mart_query(graph, name, rollups, plan.count_metric, plan.kpis)
     incremental = bool(timed) and _window_safe(raw, rebuilt)
     window = {"window_column": "period_start", "window_grain": timed}
     raw_config = incremental_config(("period_start",), **window) if incremental else ""
@@ -790,21 +909,24 @@ def generate(
             full_models.add(f"kpi__{name}")
     files.sort(key=lambda file: file.path.name)
     if metrics:
-        values = _values_model([m.name for m in metrics], columns, dialect, rebuilt_kpis, plan, table)
+        values = _values_model(metrics, columns, dialect, rebuilt_kpis, plan, table)
         files.append(GeneratedFile(generated_dir / "kpi_values.sql", values))
         files.append(GeneratedFile(generated_dir / "kpi_catalog.sql", _catalog_model(graph, dialect)))
     if plan.kpis:
         files.append(
             GeneratedFile(generated_dir / f"{SUPPRESSION_MODEL}.sql", _suppression_model(graph, plan, dialect))
         )
+    mart_rebuilt = rebuilt | frozenset(full_models)  # a mart reading a KPI model rebuilt in full is too
     for name in sorted(graph.marts):
         if name in plan.marts:
-            raw, published = _private_mart_models(graph, name, plan, dialect, rebuilt, rollups)
+            raw, published = _private_mart_models(graph, name, plan, dialect, mart_rebuilt, rollups)
             files.append(GeneratedFile(generated_dir / f"{name}{UNSUPPRESSED_SUFFIX}.sql", raw))
             files.append(GeneratedFile(generated_dir / f"{name}.sql", published))
         else:
             files.append(
-                GeneratedFile(generated_dir / f"{name}.sql", _mart_model(graph, name, dialect, rebuilt, rollups))
+                GeneratedFile(
+                    generated_dir / f"{name}.sql", _mart_model(graph, name, dialect, mart_rebuilt, rollups, plan.kpis)
+                )
             )
     files += [
         GeneratedFile(generated_dir / f"{name}.sql", _measures_model(measures, name, dialect))

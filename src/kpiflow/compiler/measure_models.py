@@ -350,8 +350,9 @@ def long_shape(
     fill_nulls_with: float | None,
 ) -> exp.Select:
     """`source`'s rows (grain, period_start, the rollup's `__set` and member columns) in the shape of kpi_values: the
-    breakdown's label, its members as text under kpi_values' names (the other `columns` NULL), the value as a double
-    (filled where missing) and no population."""
+    breakdown's label, its members under kpi_values' names (the other `columns` NULL text), the value (filled where
+    missing) and no population. Members and value keep their own types (money stays DECIMAL, a count an integer), so
+    a wide mart reading the model publishes them as computed; kpi_values casts them to text and DOUBLE."""
     if fill_nulls_with is not None:
         value = exp.Coalesce(this=value, expressions=[fill_literal(fill_nulls_with)])
     member_of = {column_of[name]: col(rollup_column, source) for _, dims in sets for name, rollup_column in dims}
@@ -364,8 +365,8 @@ def long_shape(
         col(GRAIN_COLUMN, source),
         col(PERIOD_COLUMN, source),
         alias(dimension_set, "dimension_set"),
-        *(alias(cast(member_of[c], VARCHAR), c) if c in member_of else alias(typed_null(VARCHAR), c) for c in columns),
-        alias(cast(value, DOUBLE), "value"),
+        *(alias(member_of[c], c) if c in member_of else alias(typed_null(VARCHAR), c) for c in columns),
+        alias(value, "value"),
         alias(typed_null(BIGINT), "population"),
     ).from_(table(source), copy=False)
 
