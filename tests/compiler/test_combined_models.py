@@ -13,8 +13,9 @@ import sqlglot
 from sqlglot import exp
 
 from kpiflow.compiler.combined_models import breakdowns_of, plan_combined
-from kpiflow.compiler.dbt_writer import _combined_model, _kpi_model, _simple_model, generate, value_columns
+from kpiflow.compiler.dbt_writer import _combined_model, _kpi_model, _simple_model, generate
 from kpiflow.compiler.measure_models import MeasureModels
+from kpiflow.compiler.model_names import value_columns
 from kpiflow.compiler.render import DIALECTS
 from kpiflow.compiler.rollups import RollupCatalog, filter_digest
 from kpiflow.compiler.validate import load_graph

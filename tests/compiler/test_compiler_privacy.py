@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kpiflow.compiler.dbt_writer import kpi_metrics
 from kpiflow.compiler.issues import SpecInvalid
+from kpiflow.compiler.model_names import kpi_metrics
 from kpiflow.compiler.privacy import SlicedKpi, privacy_plan
 from kpiflow.compiler.validate import load_graph
 

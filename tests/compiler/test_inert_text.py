@@ -178,7 +178,7 @@ def test_semantic_layer_export_keeps_text_inert(tmp_path):
 
 
 def test_model_header_cannot_carry_code_from_a_file_name():
-    from kpiflow.compiler.dbt_writer import header
+    from kpiflow.compiler.model_names import header
 
     line = header('sales{{ env_var("HOME") }}\nselect 1 --{% endraw %}.yml')
     assert line.count("\n") == 1 and line.endswith("\n")  # the comment cannot end early

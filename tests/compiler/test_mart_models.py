@@ -1,4 +1,4 @@
-"""Wide marts read the KPI models (dbt_writer._mart_query): a column that is a KPI published at the mart's grain and
+"""Wide marts read the KPI models (mart_models.py): a column that is a KPI published at the mart's grain and
 breakdown selects it from `kpi__<name>` (dbt lineage: mart <- kpi__x), other columns stay computed by the query
 engine, and the mart keeps the rows, values and column types the query engine gives it: money stays DECIMAL, counts
 integers, only ratios DOUBLE. kpi_values casts the KPI models' values to DOUBLE and their members to text."""
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from kpiflow.compiler.dbt_writer import _engine_query, generate
+from kpiflow.compiler.dbt_writer import generate
 from kpiflow.compiler.lineage import seed_fed_models
+from kpiflow.compiler.mart_models import _engine_query
 from kpiflow.compiler.rollups import RollupCatalog
 from kpiflow.compiler.sqltext import to_dbt_sql
 from kpiflow.compiler.validate import load_graph

@@ -37,6 +37,8 @@ NOT_NEEDED = {
     "sqlglot.dialects.bigquery",
     "kpiflow.warehouse",  # running a query, not printing its SQL
     "kpiflow.compiler.dbt_writer",
+    "kpiflow.compiler.dbt_docs",
+    "kpiflow.compiler.mart_models",
     "kpiflow.demo.warehouse",
     "kpiflow.orchestration.deployment",
     "kpiflow.orchestration.execution",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from kpiflow.lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from kpiflow.compiler.dbt_writer import CompileResult, GeneratedFile
+    from kpiflow.compiler.output_files import CompileResult, GeneratedFile
     from kpiflow.config import Settings
 
 
@@ -35,10 +35,10 @@ def generated_files(settings: Settings, dialect: str | None = None) -> list[Gene
 def compile_project(settings: Settings, dialect: str | None = None) -> CompileResult:
     """Validate metrics/ and write the generated dbt models; raises SpecInvalid (exit 2) and writes nothing
     when any definition is wrong."""
-    from kpiflow.compiler.dbt_writer import write
+    from kpiflow.compiler.output_files import write
 
     return write(generated_files(settings, dialect), settings.generated_dir)
 
 
 __all__ = ["CompileResult", "compile_project", "generated_files"]
-__getattr__ = lazy_attributes(__name__, {"CompileResult": "kpiflow.compiler.dbt_writer"})
+__getattr__ = lazy_attributes(__name__, {"CompileResult": "kpiflow.compiler.output_files"})

@@ -13,8 +13,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from kpiflow.compiler.dbt_writer import CompileResult, generated_paths, kpi_names
 from kpiflow.compiler.lineage import seed_fed_models
+from kpiflow.compiler.output_files import CompileResult, generated_paths, kpi_names
 from kpiflow.config import Settings
 from kpiflow.digests import files_digest
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kpiflow.compiler.dbt_writer import dimension_set_label, kpi_metrics
 from kpiflow.compiler.graph import SemanticGraph
 from kpiflow.compiler.issues import Location, ValidationIssue
+from kpiflow.compiler.model_names import dimension_set_label, kpi_metrics
 from kpiflow.scorecards import ValidationIssue as CardIssue
 from kpiflow.scorecards import load_scorecards
 from kpiflow.scorecards.model import ENTITY_DIMENSION_SET, Scorecard
