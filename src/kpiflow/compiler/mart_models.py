@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlglot
 from sqlglot import exp
 
+from kpiflow.compiler.calendar_sql import date_literal
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
 from kpiflow.compiler.model_names import (
@@ -30,7 +31,6 @@ from kpiflow.compiler.privacy import (
     member_join,
 )
 from kpiflow.compiler.render import fill_literal
-from kpiflow.compiler.render_measures import date_literal
 from kpiflow.compiler.resolve import truncate
 from kpiflow.compiler.rollups import RollupCatalog
 from kpiflow.compiler.sqlbuild import join_node, table
