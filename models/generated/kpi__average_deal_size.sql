@@ -4,7 +4,7 @@
 with deal_amount as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     employee_id,
@@ -28,7 +28,7 @@ with deal_amount as (
 ), deals_won as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     employee_id,

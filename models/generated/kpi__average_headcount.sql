@@ -106,7 +106,7 @@ with measures as (
     all_cells.category,
     all_cells.department,
     all_cells.employee_id,
-    kpi_rows.value as value,
+    kpi_rows.value,
     cast(coalesce(population.value, 0) as bigint) as population
   from all_cells
   left join kpi_rows

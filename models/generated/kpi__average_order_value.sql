@@ -4,7 +4,7 @@
 with net_revenue as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     region,
@@ -29,7 +29,7 @@ with net_revenue as (
 ), order_count as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     region,

@@ -4,7 +4,7 @@
 with call_agreements as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     employee_id,
@@ -28,7 +28,7 @@ with call_agreements as (
 ), calls as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     employee_id,

@@ -4,7 +4,7 @@
 with opening_inventory_value as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     region,
@@ -27,7 +27,7 @@ with opening_inventory_value as (
 ), receipts_value as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     region,
@@ -50,7 +50,7 @@ with opening_inventory_value as (
 ), inventory_value as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     region,

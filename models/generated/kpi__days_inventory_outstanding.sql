@@ -4,7 +4,7 @@
 with average_inventory_value as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     region,
@@ -27,7 +27,7 @@ with average_inventory_value as (
 ), cogs as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     region,
@@ -50,7 +50,7 @@ with average_inventory_value as (
 ), inventory_days_in_period as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     region,

@@ -4,7 +4,7 @@
 with terminations as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     department,
@@ -28,7 +28,7 @@ with terminations as (
 ), average_headcount as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     department,
@@ -52,7 +52,7 @@ with terminations as (
 ), employees_covered as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     department,

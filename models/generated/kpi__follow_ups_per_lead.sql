@@ -4,7 +4,7 @@
 with follow_ups as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     employee_id,
@@ -28,7 +28,7 @@ with follow_ups as (
 ), leads as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     employee_id,

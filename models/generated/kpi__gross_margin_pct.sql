@@ -4,7 +4,7 @@
 with net_revenue as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     region,
@@ -30,7 +30,7 @@ with net_revenue as (
 ), cogs as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     region,

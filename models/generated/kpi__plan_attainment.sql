@@ -4,7 +4,7 @@
 with net_revenue as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     department,
     employee_id,
@@ -16,7 +16,7 @@ with net_revenue as (
 ), plan_net_revenue as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     department,
     employee_id,

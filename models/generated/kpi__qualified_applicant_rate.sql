@@ -4,7 +4,7 @@
 with qualified_applications as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     department,
     value
@@ -25,7 +25,7 @@ with qualified_applications as (
 ), applications as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     department,
     value

@@ -4,7 +4,7 @@
 with net_revenue as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     value
   from {{ ref('kpi__net_revenue') }}
@@ -25,7 +25,7 @@ with net_revenue as (
 ), average_headcount as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     value
   from {{ ref('kpi__average_headcount') }}
@@ -46,7 +46,7 @@ with net_revenue as (
 ), employees_covered as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     value
   from {{ ref('metric__employees_covered') }}

@@ -4,7 +4,7 @@
 with physical_net_revenue as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     region,
@@ -28,7 +28,7 @@ with physical_net_revenue as (
 ), selling_area_sqft as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     region,

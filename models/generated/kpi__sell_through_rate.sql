@@ -4,7 +4,7 @@
 with units_sold as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     region,
@@ -27,7 +27,7 @@ with units_sold as (
 ), opening_inventory_units as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     region,

@@ -4,7 +4,7 @@
 with trainings_passed as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     department,
@@ -26,7 +26,7 @@ with trainings_passed as (
 ), trainings as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     department,
@@ -48,7 +48,7 @@ with trainings_passed as (
 ), employees_covered as (
   select
     grain,
-    period_start as period_start,
+    period_start,
     dimension_set,
     store_id,
     department,

@@ -37,7 +37,7 @@ from (
     select
       r.d__store as store,
       r.d__employee__department as employee__department,
-      r.__day as __day,
+      r.__day,
       cast(sum(r.m__headcount) as bigint) as value
     from {{ ref('rollup__employee_days') }} as r
     where
@@ -65,7 +65,7 @@ from (
     select
       r.d__store as store,
       r.d__employee__department as employee__department,
-      r.__day as __day,
+      r.__day,
       cast(sum(r.m__average_headcount) as bigint) as value
     from {{ ref('rollup__employee_days') }} as r
     where
@@ -141,10 +141,10 @@ from (
     from metric_hires__raw
   ), metric_hires__periods as (
     select distinct
-      cast(date_trunc('MONTH', cast(s.date_day as date)) as date) as metric_time__month
-    from {{ ref('metricflow_time_spine') }} as s
-    join metric_hires__bounds as b
-      on cast(date_trunc('MONTH', cast(s.date_day as date)) as date) between b.__lo and b.__hi
+      cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) as metric_time__month
+    from {{ ref('metricflow_time_spine') }} as spine
+    join metric_hires__bounds as bounds
+      on cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) between bounds.__lo and bounds.__hi
   ), metric_hires__members as (
     select distinct
       r.d__store as store,
@@ -154,22 +154,22 @@ from (
       r.__set = 'employee__department,store' and r.m__hires__rows > 0
   ), metric_hires__spine as (
     select
-      p.metric_time__month,
-      d.store,
-      d.employee__department
-    from metric_hires__periods as p
-    cross join metric_hires__members as d
+      periods.metric_time__month,
+      members.store,
+      members.employee__department
+    from metric_hires__periods as periods
+    cross join metric_hires__members as members
   ), metric_hires as (
     select
-      k.metric_time__month,
-      k.store,
-      k.employee__department,
-      coalesce(m.value, 0) as value
-    from metric_hires__spine as k
-    left join metric_hires__raw as m
-      on k.metric_time__month is not distinct from m.metric_time__month
-      and k.store is not distinct from m.store
-      and k.employee__department is not distinct from m.employee__department
+      keys.metric_time__month,
+      keys.store,
+      keys.employee__department,
+      coalesce(hires.value, 0) as value
+    from metric_hires__spine as keys
+    left join metric_hires__raw as hires
+      on keys.metric_time__month is not distinct from hires.metric_time__month
+      and keys.store is not distinct from hires.store
+      and keys.employee__department is not distinct from hires.employee__department
   ), metric_terminations__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -216,10 +216,10 @@ from (
     from metric_terminations__raw
   ), metric_terminations__periods as (
     select distinct
-      cast(date_trunc('MONTH', cast(s.date_day as date)) as date) as metric_time__month
-    from {{ ref('metricflow_time_spine') }} as s
-    join metric_terminations__bounds as b
-      on cast(date_trunc('MONTH', cast(s.date_day as date)) as date) between b.__lo and b.__hi
+      cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) as metric_time__month
+    from {{ ref('metricflow_time_spine') }} as spine
+    join metric_terminations__bounds as bounds
+      on cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) between bounds.__lo and bounds.__hi
   ), metric_terminations__members as (
     select distinct
       r.d__store as store,
@@ -229,22 +229,22 @@ from (
       r.__set = 'employee__department,store' and r.m__terminations__rows > 0
   ), metric_terminations__spine as (
     select
-      p.metric_time__month,
-      d.store,
-      d.employee__department
-    from metric_terminations__periods as p
-    cross join metric_terminations__members as d
+      periods.metric_time__month,
+      members.store,
+      members.employee__department
+    from metric_terminations__periods as periods
+    cross join metric_terminations__members as members
   ), metric_terminations as (
     select
-      k.metric_time__month,
-      k.store,
-      k.employee__department,
-      coalesce(m.value, 0) as value
-    from metric_terminations__spine as k
-    left join metric_terminations__raw as m
-      on k.metric_time__month is not distinct from m.metric_time__month
-      and k.store is not distinct from m.store
-      and k.employee__department is not distinct from m.employee__department
+      keys.metric_time__month,
+      keys.store,
+      keys.employee__department,
+      coalesce(terminations.value, 0) as value
+    from metric_terminations__spine as keys
+    left join metric_terminations__raw as terminations
+      on keys.metric_time__month is not distinct from terminations.metric_time__month
+      and keys.store is not distinct from terminations.store
+      and keys.employee__department is not distinct from terminations.employee__department
   ), metric_employee_turnover_rate__keys as (
     select
       metric_time__month,
@@ -259,19 +259,19 @@ from (
     from metric_average_headcount
   ), metric_employee_turnover_rate as (
     select
-      k.metric_time__month,
-      k.store,
-      k.employee__department,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(in_1.value as double), 0) as value
-    from metric_employee_turnover_rate__keys as k
-    left join metric_terminations as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-      and k.employee__department is not distinct from in_0.employee__department
-    left join metric_average_headcount as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
-      and k.employee__department is not distinct from in_1.employee__department
+      keys.metric_time__month,
+      keys.store,
+      keys.employee__department,
+      cast(coalesce(terminations.value, 0) as double) / nullif(cast(average_headcount.value as double), 0) as value
+    from metric_employee_turnover_rate__keys as keys
+    left join metric_terminations as terminations
+      on keys.metric_time__month is not distinct from terminations.metric_time__month
+      and keys.store is not distinct from terminations.store
+      and keys.employee__department is not distinct from terminations.employee__department
+    left join metric_average_headcount as average_headcount
+      on keys.metric_time__month is not distinct from average_headcount.metric_time__month
+      and keys.store is not distinct from average_headcount.store
+      and keys.employee__department is not distinct from average_headcount.employee__department
   ), metric_voluntary_terminations__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -291,11 +291,11 @@ from (
       r.d__employee__department
   ), metric_voluntary_terminations as (
     select
-      m.metric_time__month,
-      m.store,
-      m.employee__department,
-      coalesce(m.value, 0) as value
-    from metric_voluntary_terminations__raw as m
+      voluntary_terminations.metric_time__month,
+      voluntary_terminations.store,
+      voluntary_terminations.employee__department,
+      coalesce(voluntary_terminations.value, 0) as value
+    from metric_voluntary_terminations__raw as voluntary_terminations
   ), metric_voluntary_turnover_rate__keys as (
     select
       metric_time__month,
@@ -310,19 +310,19 @@ from (
     from metric_average_headcount
   ), metric_voluntary_turnover_rate as (
     select
-      k.metric_time__month,
-      k.store,
-      k.employee__department,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(in_1.value as double), 0) as value
-    from metric_voluntary_turnover_rate__keys as k
-    left join metric_voluntary_terminations as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-      and k.employee__department is not distinct from in_0.employee__department
-    left join metric_average_headcount as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
-      and k.employee__department is not distinct from in_1.employee__department
+      keys.metric_time__month,
+      keys.store,
+      keys.employee__department,
+      cast(coalesce(voluntary_terminations.value, 0) as double) / nullif(cast(average_headcount.value as double), 0) as value
+    from metric_voluntary_turnover_rate__keys as keys
+    left join metric_voluntary_terminations as voluntary_terminations
+      on keys.metric_time__month is not distinct from voluntary_terminations.metric_time__month
+      and keys.store is not distinct from voluntary_terminations.store
+      and keys.employee__department is not distinct from voluntary_terminations.employee__department
+    left join metric_average_headcount as average_headcount
+      on keys.metric_time__month is not distinct from average_headcount.metric_time__month
+      and keys.store is not distinct from average_headcount.store
+      and keys.employee__department is not distinct from average_headcount.employee__department
   ), metric_absence_hours__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -339,11 +339,11 @@ from (
       r.d__employee__department
   ), metric_absence_hours as (
     select
-      m.metric_time__month,
-      m.store,
-      m.employee__department,
-      coalesce(m.value, 0) as value
-    from metric_absence_hours__raw as m
+      absence_hours.metric_time__month,
+      absence_hours.store,
+      absence_hours.employee__department,
+      coalesce(absence_hours.value, 0) as value
+    from metric_absence_hours__raw as absence_hours
   ), metric_scheduled_hours as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -372,19 +372,19 @@ from (
     from metric_scheduled_hours
   ), metric_absenteeism_rate as (
     select
-      k.metric_time__month,
-      k.store,
-      k.employee__department,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(in_1.value as double), 0) as value
-    from metric_absenteeism_rate__keys as k
-    left join metric_absence_hours as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-      and k.employee__department is not distinct from in_0.employee__department
-    left join metric_scheduled_hours as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
-      and k.employee__department is not distinct from in_1.employee__department
+      keys.metric_time__month,
+      keys.store,
+      keys.employee__department,
+      cast(coalesce(absence_hours.value, 0) as double) / nullif(cast(scheduled_hours.value as double), 0) as value
+    from metric_absenteeism_rate__keys as keys
+    left join metric_absence_hours as absence_hours
+      on keys.metric_time__month is not distinct from absence_hours.metric_time__month
+      and keys.store is not distinct from absence_hours.store
+      and keys.employee__department is not distinct from absence_hours.employee__department
+    left join metric_scheduled_hours as scheduled_hours
+      on keys.metric_time__month is not distinct from scheduled_hours.metric_time__month
+      and keys.store is not distinct from scheduled_hours.store
+      and keys.employee__department is not distinct from scheduled_hours.employee__department
   ), metric_absence_days__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -401,11 +401,11 @@ from (
       r.d__employee__department
   ), metric_absence_days as (
     select
-      m.metric_time__month,
-      m.store,
-      m.employee__department,
-      coalesce(m.value, 0) as value
-    from metric_absence_days__raw as m
+      absence_days.metric_time__month,
+      absence_days.store,
+      absence_days.employee__department,
+      coalesce(absence_days.value, 0) as value
+    from metric_absence_days__raw as absence_days
   ), metric_absence_days_per_employee__keys as (
     select
       metric_time__month,
@@ -420,19 +420,19 @@ from (
     from metric_average_headcount
   ), metric_absence_days_per_employee as (
     select
-      k.metric_time__month,
-      k.store,
-      k.employee__department,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(in_1.value as double), 0) as value
-    from metric_absence_days_per_employee__keys as k
-    left join metric_absence_days as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-      and k.employee__department is not distinct from in_0.employee__department
-    left join metric_average_headcount as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
-      and k.employee__department is not distinct from in_1.employee__department
+      keys.metric_time__month,
+      keys.store,
+      keys.employee__department,
+      cast(coalesce(absence_days.value, 0) as double) / nullif(cast(average_headcount.value as double), 0) as value
+    from metric_absence_days_per_employee__keys as keys
+    left join metric_absence_days as absence_days
+      on keys.metric_time__month is not distinct from absence_days.metric_time__month
+      and keys.store is not distinct from absence_days.store
+      and keys.employee__department is not distinct from absence_days.employee__department
+    left join metric_average_headcount as average_headcount
+      on keys.metric_time__month is not distinct from average_headcount.metric_time__month
+      and keys.store is not distinct from average_headcount.store
+      and keys.employee__department is not distinct from average_headcount.employee__department
   ), metric_trainings_passed__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -449,11 +449,11 @@ from (
       r.d__employee__department
   ), metric_trainings_passed as (
     select
-      m.metric_time__month,
-      m.store,
-      m.employee__department,
-      coalesce(m.value, 0) as value
-    from metric_trainings_passed__raw as m
+      trainings_passed.metric_time__month,
+      trainings_passed.store,
+      trainings_passed.employee__department,
+      coalesce(trainings_passed.value, 0) as value
+    from metric_trainings_passed__raw as trainings_passed
   ), metric_trainings__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -470,11 +470,11 @@ from (
       r.d__employee__department
   ), metric_trainings as (
     select
-      m.metric_time__month,
-      m.store,
-      m.employee__department,
-      coalesce(m.value, 0) as value
-    from metric_trainings__raw as m
+      trainings.metric_time__month,
+      trainings.store,
+      trainings.employee__department,
+      coalesce(trainings.value, 0) as value
+    from metric_trainings__raw as trainings
   ), metric_training_pass_rate__keys as (
     select
       metric_time__month,
@@ -489,19 +489,19 @@ from (
     from metric_trainings
   ), metric_training_pass_rate as (
     select
-      k.metric_time__month,
-      k.store,
-      k.employee__department,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(coalesce(in_1.value, 0) as double), 0) as value
-    from metric_training_pass_rate__keys as k
-    left join metric_trainings_passed as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-      and k.employee__department is not distinct from in_0.employee__department
-    left join metric_trainings as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
-      and k.employee__department is not distinct from in_1.employee__department
+      keys.metric_time__month,
+      keys.store,
+      keys.employee__department,
+      cast(coalesce(trainings_passed.value, 0) as double) / nullif(cast(coalesce(trainings.value, 0) as double), 0) as value
+    from metric_training_pass_rate__keys as keys
+    left join metric_trainings_passed as trainings_passed
+      on keys.metric_time__month is not distinct from trainings_passed.metric_time__month
+      and keys.store is not distinct from trainings_passed.store
+      and keys.employee__department is not distinct from trainings_passed.employee__department
+    left join metric_trainings as trainings
+      on keys.metric_time__month is not distinct from trainings.metric_time__month
+      and keys.store is not distinct from trainings.store
+      and keys.employee__department is not distinct from trainings.employee__department
   ), query__keys as (
     select
       metric_time__month,
@@ -564,60 +564,60 @@ from (
     from metric_training_pass_rate
   )
   select
-    k.metric_time__month,
-    k.store,
-    k.employee__department,
-    m_0.value as employees_covered,
-    m_1.value as headcount,
-    m_2.value as average_headcount,
-    coalesce(m_3.value, 0) as hires,
-    coalesce(m_4.value, 0) as terminations,
-    m_5.value as employee_turnover_rate,
-    m_6.value as voluntary_turnover_rate,
-    m_7.value as absenteeism_rate,
-    m_8.value as absence_days_per_employee,
-    m_9.value as training_pass_rate
-  from query__keys as k
-  left join metric_employees_covered as m_0
-    on k.metric_time__month is not distinct from m_0.metric_time__month
-    and k.store is not distinct from m_0.store
-    and k.employee__department is not distinct from m_0.employee__department
-  left join metric_headcount as m_1
-    on k.metric_time__month is not distinct from m_1.metric_time__month
-    and k.store is not distinct from m_1.store
-    and k.employee__department is not distinct from m_1.employee__department
-  left join metric_average_headcount as m_2
-    on k.metric_time__month is not distinct from m_2.metric_time__month
-    and k.store is not distinct from m_2.store
-    and k.employee__department is not distinct from m_2.employee__department
-  left join metric_hires as m_3
-    on k.metric_time__month is not distinct from m_3.metric_time__month
-    and k.store is not distinct from m_3.store
-    and k.employee__department is not distinct from m_3.employee__department
-  left join metric_terminations as m_4
-    on k.metric_time__month is not distinct from m_4.metric_time__month
-    and k.store is not distinct from m_4.store
-    and k.employee__department is not distinct from m_4.employee__department
-  left join metric_employee_turnover_rate as m_5
-    on k.metric_time__month is not distinct from m_5.metric_time__month
-    and k.store is not distinct from m_5.store
-    and k.employee__department is not distinct from m_5.employee__department
-  left join metric_voluntary_turnover_rate as m_6
-    on k.metric_time__month is not distinct from m_6.metric_time__month
-    and k.store is not distinct from m_6.store
-    and k.employee__department is not distinct from m_6.employee__department
-  left join metric_absenteeism_rate as m_7
-    on k.metric_time__month is not distinct from m_7.metric_time__month
-    and k.store is not distinct from m_7.store
-    and k.employee__department is not distinct from m_7.employee__department
-  left join metric_absence_days_per_employee as m_8
-    on k.metric_time__month is not distinct from m_8.metric_time__month
-    and k.store is not distinct from m_8.store
-    and k.employee__department is not distinct from m_8.employee__department
-  left join metric_training_pass_rate as m_9
-    on k.metric_time__month is not distinct from m_9.metric_time__month
-    and k.store is not distinct from m_9.store
-    and k.employee__department is not distinct from m_9.employee__department
+    keys.metric_time__month,
+    keys.store,
+    keys.employee__department,
+    employees_covered.value as employees_covered,
+    headcount.value as headcount,
+    average_headcount.value as average_headcount,
+    coalesce(hires.value, 0) as hires,
+    coalesce(terminations.value, 0) as terminations,
+    employee_turnover_rate.value as employee_turnover_rate,
+    voluntary_turnover_rate.value as voluntary_turnover_rate,
+    absenteeism_rate.value as absenteeism_rate,
+    absence_days_per_employee.value as absence_days_per_employee,
+    training_pass_rate.value as training_pass_rate
+  from query__keys as keys
+  left join metric_employees_covered as employees_covered
+    on keys.metric_time__month is not distinct from employees_covered.metric_time__month
+    and keys.store is not distinct from employees_covered.store
+    and keys.employee__department is not distinct from employees_covered.employee__department
+  left join metric_headcount as headcount
+    on keys.metric_time__month is not distinct from headcount.metric_time__month
+    and keys.store is not distinct from headcount.store
+    and keys.employee__department is not distinct from headcount.employee__department
+  left join metric_average_headcount as average_headcount
+    on keys.metric_time__month is not distinct from average_headcount.metric_time__month
+    and keys.store is not distinct from average_headcount.store
+    and keys.employee__department is not distinct from average_headcount.employee__department
+  left join metric_hires as hires
+    on keys.metric_time__month is not distinct from hires.metric_time__month
+    and keys.store is not distinct from hires.store
+    and keys.employee__department is not distinct from hires.employee__department
+  left join metric_terminations as terminations
+    on keys.metric_time__month is not distinct from terminations.metric_time__month
+    and keys.store is not distinct from terminations.store
+    and keys.employee__department is not distinct from terminations.employee__department
+  left join metric_employee_turnover_rate as employee_turnover_rate
+    on keys.metric_time__month is not distinct from employee_turnover_rate.metric_time__month
+    and keys.store is not distinct from employee_turnover_rate.store
+    and keys.employee__department is not distinct from employee_turnover_rate.employee__department
+  left join metric_voluntary_turnover_rate as voluntary_turnover_rate
+    on keys.metric_time__month is not distinct from voluntary_turnover_rate.metric_time__month
+    and keys.store is not distinct from voluntary_turnover_rate.store
+    and keys.employee__department is not distinct from voluntary_turnover_rate.employee__department
+  left join metric_absenteeism_rate as absenteeism_rate
+    on keys.metric_time__month is not distinct from absenteeism_rate.metric_time__month
+    and keys.store is not distinct from absenteeism_rate.store
+    and keys.employee__department is not distinct from absenteeism_rate.employee__department
+  left join metric_absence_days_per_employee as absence_days_per_employee
+    on keys.metric_time__month is not distinct from absence_days_per_employee.metric_time__month
+    and keys.store is not distinct from absence_days_per_employee.store
+    and keys.employee__department is not distinct from absence_days_per_employee.employee__department
+  left join metric_training_pass_rate as training_pass_rate
+    on keys.metric_time__month is not distinct from training_pass_rate.metric_time__month
+    and keys.store is not distinct from training_pass_rate.store
+    and keys.employee__department is not distinct from training_pass_rate.employee__department
   where
-    k.metric_time__month >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+    keys.metric_time__month >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
 ) as q

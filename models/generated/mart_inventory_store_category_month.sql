@@ -19,7 +19,7 @@ from (
     select
       r.d__store as store,
       r.d__product__category as product__category,
-      r.__day as __day,
+      r.__day,
       sum(r.m__inventory_units) as value
     from {{ ref('rollup__inventory_daily') }} as r
     where
@@ -47,7 +47,7 @@ from (
     select
       r.d__store as store,
       r.d__product__category as product__category,
-      r.__day as __day,
+      r.__day,
       sum(r.m__inventory_value) as value
     from {{ ref('rollup__inventory_daily') }} as r
     where
@@ -75,7 +75,7 @@ from (
     select
       r.d__store as store,
       r.d__product__category as product__category,
-      r.__day as __day,
+      r.__day,
       sum(r.m__average_inventory_value) as value
     from {{ ref('rollup__inventory_daily') }} as r
     where
@@ -133,24 +133,24 @@ from (
     from metric_average_inventory_value
   ), metric_inventory_turnover as (
     select
-      k.metric_time__month,
-      k.store,
-      k.product__category,
-      cast(in_0.value as double) / nullif(cast(in_1.value as double), 0) as value
-    from metric_inventory_turnover__keys as k
-    left join metric_cogs as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-      and k.product__category is not distinct from in_0.product__category
-    left join metric_average_inventory_value as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
-      and k.product__category is not distinct from in_1.product__category
+      keys.metric_time__month,
+      keys.store,
+      keys.product__category,
+      cast(cogs.value as double) / nullif(cast(average_inventory_value.value as double), 0) as value
+    from metric_inventory_turnover__keys as keys
+    left join metric_cogs as cogs
+      on keys.metric_time__month is not distinct from cogs.metric_time__month
+      and keys.store is not distinct from cogs.store
+      and keys.product__category is not distinct from cogs.product__category
+    left join metric_average_inventory_value as average_inventory_value
+      on keys.metric_time__month is not distinct from average_inventory_value.metric_time__month
+      and keys.store is not distinct from average_inventory_value.store
+      and keys.product__category is not distinct from average_inventory_value.product__category
   ), metric_opening_inventory_value__daily as (
     select
       r.d__store as store,
       r.d__product__category as product__category,
-      r.__day as __day,
+      r.__day,
       sum(r.m__opening_inventory_value) as value
     from {{ ref('rollup__inventory_daily') }} as r
     where
@@ -190,11 +190,11 @@ from (
       r.d__product__category
   ), metric_receipts_value as (
     select
-      m.metric_time__month,
-      m.store,
-      m.product__category,
-      coalesce(m.value, 0) as value
-    from metric_receipts_value__raw as m
+      receipts_value.metric_time__month,
+      receipts_value.store,
+      receipts_value.product__category,
+      coalesce(receipts_value.value, 0) as value
+    from metric_receipts_value__raw as receipts_value
   ), metric_cogs_periodic__keys as (
     select
       metric_time__month,
@@ -215,25 +215,25 @@ from (
     from metric_inventory_value
   ), metric_cogs_periodic as (
     select
-      k.metric_time__month,
-      k.store,
-      k.product__category,
-      in_0.value + (
-        coalesce(in_1.value, 0)
-      ) - in_2.value as value
-    from metric_cogs_periodic__keys as k
-    left join metric_opening_inventory_value as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-      and k.product__category is not distinct from in_0.product__category
-    left join metric_receipts_value as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
-      and k.product__category is not distinct from in_1.product__category
-    left join metric_inventory_value as in_2
-      on k.metric_time__month is not distinct from in_2.metric_time__month
-      and k.store is not distinct from in_2.store
-      and k.product__category is not distinct from in_2.product__category
+      keys.metric_time__month,
+      keys.store,
+      keys.product__category,
+      opening_inventory_value.value + (
+        coalesce(receipts_value.value, 0)
+      ) - inventory_value.value as value
+    from metric_cogs_periodic__keys as keys
+    left join metric_opening_inventory_value as opening_inventory_value
+      on keys.metric_time__month is not distinct from opening_inventory_value.metric_time__month
+      and keys.store is not distinct from opening_inventory_value.store
+      and keys.product__category is not distinct from opening_inventory_value.product__category
+    left join metric_receipts_value as receipts_value
+      on keys.metric_time__month is not distinct from receipts_value.metric_time__month
+      and keys.store is not distinct from receipts_value.store
+      and keys.product__category is not distinct from receipts_value.product__category
+    left join metric_inventory_value as inventory_value
+      on keys.metric_time__month is not distinct from inventory_value.metric_time__month
+      and keys.store is not distinct from inventory_value.store
+      and keys.product__category is not distinct from inventory_value.product__category
   ), metric_units_sold__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -250,16 +250,16 @@ from (
       r.d__product__category
   ), metric_units_sold as (
     select
-      m.metric_time__month,
-      m.store,
-      m.product__category,
-      coalesce(m.value, 0) as value
-    from metric_units_sold__raw as m
+      units_sold.metric_time__month,
+      units_sold.store,
+      units_sold.product__category,
+      coalesce(units_sold.value, 0) as value
+    from metric_units_sold__raw as units_sold
   ), metric_opening_inventory_units__daily as (
     select
       r.d__store as store,
       r.d__product__category as product__category,
-      r.__day as __day,
+      r.__day,
       sum(r.m__opening_inventory_units) as value
     from {{ ref('rollup__inventory_daily') }} as r
     where
@@ -297,19 +297,19 @@ from (
     from metric_opening_inventory_units
   ), metric_sell_through_rate as (
     select
-      k.metric_time__month,
-      k.store,
-      k.product__category,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(in_1.value as double), 0) as value
-    from metric_sell_through_rate__keys as k
-    left join metric_units_sold as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-      and k.product__category is not distinct from in_0.product__category
-    left join metric_opening_inventory_units as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
-      and k.product__category is not distinct from in_1.product__category
+      keys.metric_time__month,
+      keys.store,
+      keys.product__category,
+      cast(coalesce(units_sold.value, 0) as double) / nullif(cast(opening_inventory_units.value as double), 0) as value
+    from metric_sell_through_rate__keys as keys
+    left join metric_units_sold as units_sold
+      on keys.metric_time__month is not distinct from units_sold.metric_time__month
+      and keys.store is not distinct from units_sold.store
+      and keys.product__category is not distinct from units_sold.product__category
+    left join metric_opening_inventory_units as opening_inventory_units
+      on keys.metric_time__month is not distinct from opening_inventory_units.metric_time__month
+      and keys.store is not distinct from opening_inventory_units.store
+      and keys.product__category is not distinct from opening_inventory_units.product__category
   ), metric_shrinkage_value__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -326,11 +326,11 @@ from (
       r.d__product__category
   ), metric_shrinkage_value as (
     select
-      m.metric_time__month,
-      m.store,
-      m.product__category,
-      coalesce(m.value, 0) as value
-    from metric_shrinkage_value__raw as m
+      shrinkage_value.metric_time__month,
+      shrinkage_value.store,
+      shrinkage_value.product__category,
+      coalesce(shrinkage_value.value, 0) as value
+    from metric_shrinkage_value__raw as shrinkage_value
   ), metric_counted_book_value as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -359,19 +359,19 @@ from (
     from metric_counted_book_value
   ), metric_shrinkage_rate as (
     select
-      k.metric_time__month,
-      k.store,
-      k.product__category,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(in_1.value as double), 0) as value
-    from metric_shrinkage_rate__keys as k
-    left join metric_shrinkage_value as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-      and k.product__category is not distinct from in_0.product__category
-    left join metric_counted_book_value as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
-      and k.product__category is not distinct from in_1.product__category
+      keys.metric_time__month,
+      keys.store,
+      keys.product__category,
+      cast(coalesce(shrinkage_value.value, 0) as double) / nullif(cast(counted_book_value.value as double), 0) as value
+    from metric_shrinkage_rate__keys as keys
+    left join metric_shrinkage_value as shrinkage_value
+      on keys.metric_time__month is not distinct from shrinkage_value.metric_time__month
+      and keys.store is not distinct from shrinkage_value.store
+      and keys.product__category is not distinct from shrinkage_value.product__category
+    left join metric_counted_book_value as counted_book_value
+      on keys.metric_time__month is not distinct from counted_book_value.metric_time__month
+      and keys.store is not distinct from counted_book_value.store
+      and keys.product__category is not distinct from counted_book_value.product__category
   ), metric_stockout_days__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -388,11 +388,11 @@ from (
       r.d__product__category
   ), metric_stockout_days as (
     select
-      m.metric_time__month,
-      m.store,
-      m.product__category,
-      coalesce(m.value, 0) as value
-    from metric_stockout_days__raw as m
+      stockout_days.metric_time__month,
+      stockout_days.store,
+      stockout_days.product__category,
+      coalesce(stockout_days.value, 0) as value
+    from metric_stockout_days__raw as stockout_days
   ), metric_store_product_days as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -421,19 +421,19 @@ from (
     from metric_store_product_days
   ), metric_stockout_rate as (
     select
-      k.metric_time__month,
-      k.store,
-      k.product__category,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(in_1.value as double), 0) as value
-    from metric_stockout_rate__keys as k
-    left join metric_stockout_days as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-      and k.product__category is not distinct from in_0.product__category
-    left join metric_store_product_days as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
-      and k.product__category is not distinct from in_1.product__category
+      keys.metric_time__month,
+      keys.store,
+      keys.product__category,
+      cast(coalesce(stockout_days.value, 0) as double) / nullif(cast(store_product_days.value as double), 0) as value
+    from metric_stockout_rate__keys as keys
+    left join metric_stockout_days as stockout_days
+      on keys.metric_time__month is not distinct from stockout_days.metric_time__month
+      and keys.store is not distinct from stockout_days.store
+      and keys.product__category is not distinct from stockout_days.product__category
+    left join metric_store_product_days as store_product_days
+      on keys.metric_time__month is not distinct from store_product_days.metric_time__month
+      and keys.store is not distinct from store_product_days.store
+      and keys.product__category is not distinct from store_product_days.product__category
   ), query__keys as (
     select
       metric_time__month,
@@ -490,55 +490,55 @@ from (
     from metric_stockout_rate
   )
   select
-    k.metric_time__month,
-    k.store,
-    k.product__category,
-    m_0.value as inventory_units,
-    m_1.value as inventory_value,
-    m_2.value as average_inventory_value,
-    m_3.value as inventory_turnover,
-    m_4.value as cogs_periodic,
-    m_5.value as sell_through_rate,
-    coalesce(m_6.value, 0) as shrinkage_value,
-    m_7.value as shrinkage_rate,
-    m_8.value as stockout_rate
-  from query__keys as k
-  left join metric_inventory_units as m_0
-    on k.metric_time__month is not distinct from m_0.metric_time__month
-    and k.store is not distinct from m_0.store
-    and k.product__category is not distinct from m_0.product__category
-  left join metric_inventory_value as m_1
-    on k.metric_time__month is not distinct from m_1.metric_time__month
-    and k.store is not distinct from m_1.store
-    and k.product__category is not distinct from m_1.product__category
-  left join metric_average_inventory_value as m_2
-    on k.metric_time__month is not distinct from m_2.metric_time__month
-    and k.store is not distinct from m_2.store
-    and k.product__category is not distinct from m_2.product__category
-  left join metric_inventory_turnover as m_3
-    on k.metric_time__month is not distinct from m_3.metric_time__month
-    and k.store is not distinct from m_3.store
-    and k.product__category is not distinct from m_3.product__category
-  left join metric_cogs_periodic as m_4
-    on k.metric_time__month is not distinct from m_4.metric_time__month
-    and k.store is not distinct from m_4.store
-    and k.product__category is not distinct from m_4.product__category
-  left join metric_sell_through_rate as m_5
-    on k.metric_time__month is not distinct from m_5.metric_time__month
-    and k.store is not distinct from m_5.store
-    and k.product__category is not distinct from m_5.product__category
-  left join metric_shrinkage_value as m_6
-    on k.metric_time__month is not distinct from m_6.metric_time__month
-    and k.store is not distinct from m_6.store
-    and k.product__category is not distinct from m_6.product__category
-  left join metric_shrinkage_rate as m_7
-    on k.metric_time__month is not distinct from m_7.metric_time__month
-    and k.store is not distinct from m_7.store
-    and k.product__category is not distinct from m_7.product__category
-  left join metric_stockout_rate as m_8
-    on k.metric_time__month is not distinct from m_8.metric_time__month
-    and k.store is not distinct from m_8.store
-    and k.product__category is not distinct from m_8.product__category
+    keys.metric_time__month,
+    keys.store,
+    keys.product__category,
+    inventory_units.value as inventory_units,
+    inventory_value.value as inventory_value,
+    average_inventory_value.value as average_inventory_value,
+    inventory_turnover.value as inventory_turnover,
+    cogs_periodic.value as cogs_periodic,
+    sell_through_rate.value as sell_through_rate,
+    coalesce(shrinkage_value.value, 0) as shrinkage_value,
+    shrinkage_rate.value as shrinkage_rate,
+    stockout_rate.value as stockout_rate
+  from query__keys as keys
+  left join metric_inventory_units as inventory_units
+    on keys.metric_time__month is not distinct from inventory_units.metric_time__month
+    and keys.store is not distinct from inventory_units.store
+    and keys.product__category is not distinct from inventory_units.product__category
+  left join metric_inventory_value as inventory_value
+    on keys.metric_time__month is not distinct from inventory_value.metric_time__month
+    and keys.store is not distinct from inventory_value.store
+    and keys.product__category is not distinct from inventory_value.product__category
+  left join metric_average_inventory_value as average_inventory_value
+    on keys.metric_time__month is not distinct from average_inventory_value.metric_time__month
+    and keys.store is not distinct from average_inventory_value.store
+    and keys.product__category is not distinct from average_inventory_value.product__category
+  left join metric_inventory_turnover as inventory_turnover
+    on keys.metric_time__month is not distinct from inventory_turnover.metric_time__month
+    and keys.store is not distinct from inventory_turnover.store
+    and keys.product__category is not distinct from inventory_turnover.product__category
+  left join metric_cogs_periodic as cogs_periodic
+    on keys.metric_time__month is not distinct from cogs_periodic.metric_time__month
+    and keys.store is not distinct from cogs_periodic.store
+    and keys.product__category is not distinct from cogs_periodic.product__category
+  left join metric_sell_through_rate as sell_through_rate
+    on keys.metric_time__month is not distinct from sell_through_rate.metric_time__month
+    and keys.store is not distinct from sell_through_rate.store
+    and keys.product__category is not distinct from sell_through_rate.product__category
+  left join metric_shrinkage_value as shrinkage_value
+    on keys.metric_time__month is not distinct from shrinkage_value.metric_time__month
+    and keys.store is not distinct from shrinkage_value.store
+    and keys.product__category is not distinct from shrinkage_value.product__category
+  left join metric_shrinkage_rate as shrinkage_rate
+    on keys.metric_time__month is not distinct from shrinkage_rate.metric_time__month
+    and keys.store is not distinct from shrinkage_rate.store
+    and keys.product__category is not distinct from shrinkage_rate.product__category
+  left join metric_stockout_rate as stockout_rate
+    on keys.metric_time__month is not distinct from stockout_rate.metric_time__month
+    and keys.store is not distinct from stockout_rate.store
+    and keys.product__category is not distinct from stockout_rate.product__category
   where
-    k.metric_time__month >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+    keys.metric_time__month >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
 ) as q

@@ -31,10 +31,10 @@ from (
       r.d__order__channel
   ), metric_gross_revenue as (
     select
-      m.metric_time__month,
-      m.order__channel,
-      coalesce(m.value, 0) as value
-    from metric_gross_revenue__raw as m
+      gross_revenue.metric_time__month,
+      gross_revenue.order__channel,
+      coalesce(gross_revenue.value, 0) as value
+    from metric_gross_revenue__raw as gross_revenue
   ), metric_net_revenue as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -71,16 +71,16 @@ from (
     from metric_cogs
   ), metric_gross_profit as (
     select
-      k.metric_time__month,
-      k.order__channel,
-      in_0.value - in_1.value as value
-    from metric_gross_profit__keys as k
-    left join metric_net_revenue as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.order__channel is not distinct from in_0.order__channel
-    left join metric_cogs as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.order__channel is not distinct from in_1.order__channel
+      keys.metric_time__month,
+      keys.order__channel,
+      net_revenue.value - cogs.value as value
+    from metric_gross_profit__keys as keys
+    left join metric_net_revenue as net_revenue
+      on keys.metric_time__month is not distinct from net_revenue.metric_time__month
+      and keys.order__channel is not distinct from net_revenue.order__channel
+    left join metric_cogs as cogs
+      on keys.metric_time__month is not distinct from cogs.metric_time__month
+      and keys.order__channel is not distinct from cogs.order__channel
   ), metric_gross_margin_pct__keys as (
     select
       metric_time__month,
@@ -93,18 +93,18 @@ from (
     from metric_cogs
   ), metric_gross_margin_pct as (
     select
-      k.metric_time__month,
-      k.order__channel,
+      keys.metric_time__month,
+      keys.order__channel,
       cast((
-        in_0.value - in_1.value
-      ) as double) / nullif(in_0.value, 0) as value
-    from metric_gross_margin_pct__keys as k
-    left join metric_net_revenue as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.order__channel is not distinct from in_0.order__channel
-    left join metric_cogs as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.order__channel is not distinct from in_1.order__channel
+        net_revenue.value - cogs.value
+      ) as double) / nullif(net_revenue.value, 0) as value
+    from metric_gross_margin_pct__keys as keys
+    left join metric_net_revenue as net_revenue
+      on keys.metric_time__month is not distinct from net_revenue.metric_time__month
+      and keys.order__channel is not distinct from net_revenue.order__channel
+    left join metric_cogs as cogs
+      on keys.metric_time__month is not distinct from cogs.metric_time__month
+      and keys.order__channel is not distinct from cogs.order__channel
   ), metric_order_count__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -146,10 +146,10 @@ from (
     from metric_order_count__raw
   ), metric_order_count__periods as (
     select distinct
-      cast(date_trunc('MONTH', cast(s.date_day as date)) as date) as metric_time__month
-    from {{ ref('metricflow_time_spine') }} as s
-    join metric_order_count__bounds as b
-      on cast(date_trunc('MONTH', cast(s.date_day as date)) as date) between b.__lo and b.__hi
+      cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) as metric_time__month
+    from {{ ref('metricflow_time_spine') }} as spine
+    join metric_order_count__bounds as bounds
+      on cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) between bounds.__lo and bounds.__hi
   ), metric_order_count__members as (
     select distinct
       r.d__order__channel as order__channel
@@ -158,19 +158,19 @@ from (
       r.__set = 'order__channel'
   ), metric_order_count__spine as (
     select
-      p.metric_time__month,
-      d.order__channel
-    from metric_order_count__periods as p
-    cross join metric_order_count__members as d
+      periods.metric_time__month,
+      members.order__channel
+    from metric_order_count__periods as periods
+    cross join metric_order_count__members as members
   ), metric_order_count as (
     select
-      k.metric_time__month,
-      k.order__channel,
-      coalesce(m.value, 0) as value
-    from metric_order_count__spine as k
-    left join metric_order_count__raw as m
-      on k.metric_time__month is not distinct from m.metric_time__month
-      and k.order__channel is not distinct from m.order__channel
+      keys.metric_time__month,
+      keys.order__channel,
+      coalesce(order_count.value, 0) as value
+    from metric_order_count__spine as keys
+    left join metric_order_count__raw as order_count
+      on keys.metric_time__month is not distinct from order_count.metric_time__month
+      and keys.order__channel is not distinct from order_count.order__channel
   ), metric_units_sold__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -185,10 +185,10 @@ from (
       r.d__order__channel
   ), metric_units_sold as (
     select
-      m.metric_time__month,
-      m.order__channel,
-      coalesce(m.value, 0) as value
-    from metric_units_sold__raw as m
+      units_sold.metric_time__month,
+      units_sold.order__channel,
+      coalesce(units_sold.value, 0) as value
+    from metric_units_sold__raw as units_sold
   ), metric_average_order_value__keys as (
     select
       metric_time__month,
@@ -201,16 +201,16 @@ from (
     from metric_order_count
   ), metric_average_order_value as (
     select
-      k.metric_time__month,
-      k.order__channel,
-      cast(in_0.value as double) / nullif(cast(coalesce(in_1.value, 0) as double), 0) as value
-    from metric_average_order_value__keys as k
-    left join metric_net_revenue as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.order__channel is not distinct from in_0.order__channel
-    left join metric_order_count as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.order__channel is not distinct from in_1.order__channel
+      keys.metric_time__month,
+      keys.order__channel,
+      cast(net_revenue.value as double) / nullif(cast(coalesce(order_count.value, 0) as double), 0) as value
+    from metric_average_order_value__keys as keys
+    left join metric_net_revenue as net_revenue
+      on keys.metric_time__month is not distinct from net_revenue.metric_time__month
+      and keys.order__channel is not distinct from net_revenue.order__channel
+    left join metric_order_count as order_count
+      on keys.metric_time__month is not distinct from order_count.metric_time__month
+      and keys.order__channel is not distinct from order_count.order__channel
   ), metric_units_per_transaction__keys as (
     select
       metric_time__month,
@@ -223,16 +223,16 @@ from (
     from metric_order_count
   ), metric_units_per_transaction as (
     select
-      k.metric_time__month,
-      k.order__channel,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(coalesce(in_1.value, 0) as double), 0) as value
-    from metric_units_per_transaction__keys as k
-    left join metric_units_sold as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.order__channel is not distinct from in_0.order__channel
-    left join metric_order_count as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.order__channel is not distinct from in_1.order__channel
+      keys.metric_time__month,
+      keys.order__channel,
+      cast(coalesce(units_sold.value, 0) as double) / nullif(cast(coalesce(order_count.value, 0) as double), 0) as value
+    from metric_units_per_transaction__keys as keys
+    left join metric_units_sold as units_sold
+      on keys.metric_time__month is not distinct from units_sold.metric_time__month
+      and keys.order__channel is not distinct from units_sold.order__channel
+    left join metric_order_count as order_count
+      on keys.metric_time__month is not distinct from order_count.metric_time__month
+      and keys.order__channel is not distinct from order_count.order__channel
   ), metric_net_revenue_d5fee5 as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -260,18 +260,18 @@ from (
     from metric_net_revenue
   ), metric_revenue_yoy_growth as (
     select
-      k.metric_time__month,
-      k.order__channel,
+      keys.metric_time__month,
+      keys.order__channel,
       cast((
-        in_0.value - in_1.value
-      ) as double) / nullif(in_1.value, 0) as value
-    from metric_revenue_yoy_growth__keys as k
-    left join metric_net_revenue as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.order__channel is not distinct from in_0.order__channel
-    left join metric_net_revenue_d5fee5__offset_1_year as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.order__channel is not distinct from in_1.order__channel
+        net_revenue.value - prior.value
+      ) as double) / nullif(prior.value, 0) as value
+    from metric_revenue_yoy_growth__keys as keys
+    left join metric_net_revenue as net_revenue
+      on keys.metric_time__month is not distinct from net_revenue.metric_time__month
+      and keys.order__channel is not distinct from net_revenue.order__channel
+    left join metric_net_revenue_d5fee5__offset_1_year as prior
+      on keys.metric_time__month is not distinct from prior.metric_time__month
+      and keys.order__channel is not distinct from prior.order__channel
   ), metric_active_customers__raw as (
     select
       cast(date_trunc('MONTH', base.order_date) as date) as metric_time__month,
@@ -286,10 +286,10 @@ from (
       base.channel
   ), metric_active_customers as (
     select
-      m.metric_time__month,
-      m.order__channel,
-      coalesce(m.value, 0) as value
-    from metric_active_customers__raw as m
+      active_customers.metric_time__month,
+      active_customers.order__channel,
+      coalesce(active_customers.value, 0) as value
+    from metric_active_customers__raw as active_customers
   ), metric_new_customers__raw as (
     select
       cast(date_trunc('MONTH', base.order_date) as date) as metric_time__month,
@@ -334,10 +334,10 @@ from (
     from metric_new_customers__raw
   ), metric_new_customers__periods as (
     select distinct
-      cast(date_trunc('MONTH', cast(s.date_day as date)) as date) as metric_time__month
-    from {{ ref('metricflow_time_spine') }} as s
-    join metric_new_customers__bounds as b
-      on cast(date_trunc('MONTH', cast(s.date_day as date)) as date) between b.__lo and b.__hi
+      cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) as metric_time__month
+    from {{ ref('metricflow_time_spine') }} as spine
+    join metric_new_customers__bounds as bounds
+      on cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) between bounds.__lo and bounds.__hi
   ), metric_new_customers__members as (
     select distinct
       base.channel as order__channel
@@ -346,19 +346,19 @@ from (
       base.is_first_order and not base.order_date is null
   ), metric_new_customers__spine as (
     select
-      p.metric_time__month,
-      d.order__channel
-    from metric_new_customers__periods as p
-    cross join metric_new_customers__members as d
+      periods.metric_time__month,
+      members.order__channel
+    from metric_new_customers__periods as periods
+    cross join metric_new_customers__members as members
   ), metric_new_customers as (
     select
-      k.metric_time__month,
-      k.order__channel,
-      coalesce(m.value, 0) as value
-    from metric_new_customers__spine as k
-    left join metric_new_customers__raw as m
-      on k.metric_time__month is not distinct from m.metric_time__month
-      and k.order__channel is not distinct from m.order__channel
+      keys.metric_time__month,
+      keys.order__channel,
+      coalesce(new_customers.value, 0) as value
+    from metric_new_customers__spine as keys
+    left join metric_new_customers__raw as new_customers
+      on keys.metric_time__month is not distinct from new_customers.metric_time__month
+      and keys.order__channel is not distinct from new_customers.order__channel
   ), query__keys as (
     select
       metric_time__month,
@@ -421,57 +421,57 @@ from (
     from metric_new_customers
   )
   select
-    k.metric_time__month,
-    k.order__channel,
-    coalesce(m_0.value, 0) as gross_revenue,
-    m_1.value as net_revenue,
-    m_2.value as cogs,
-    m_3.value as gross_profit,
-    m_4.value as gross_margin_pct,
-    coalesce(m_5.value, 0) as order_count,
-    coalesce(m_6.value, 0) as units_sold,
-    m_7.value as average_order_value,
-    m_8.value as units_per_transaction,
-    m_9.value as revenue_yoy_growth,
-    coalesce(m_10.value, 0) as active_customers,
-    coalesce(m_11.value, 0) as new_customers
-  from query__keys as k
-  left join metric_gross_revenue as m_0
-    on k.metric_time__month is not distinct from m_0.metric_time__month
-    and k.order__channel is not distinct from m_0.order__channel
-  left join metric_net_revenue as m_1
-    on k.metric_time__month is not distinct from m_1.metric_time__month
-    and k.order__channel is not distinct from m_1.order__channel
-  left join metric_cogs as m_2
-    on k.metric_time__month is not distinct from m_2.metric_time__month
-    and k.order__channel is not distinct from m_2.order__channel
-  left join metric_gross_profit as m_3
-    on k.metric_time__month is not distinct from m_3.metric_time__month
-    and k.order__channel is not distinct from m_3.order__channel
-  left join metric_gross_margin_pct as m_4
-    on k.metric_time__month is not distinct from m_4.metric_time__month
-    and k.order__channel is not distinct from m_4.order__channel
-  left join metric_order_count as m_5
-    on k.metric_time__month is not distinct from m_5.metric_time__month
-    and k.order__channel is not distinct from m_5.order__channel
-  left join metric_units_sold as m_6
-    on k.metric_time__month is not distinct from m_6.metric_time__month
-    and k.order__channel is not distinct from m_6.order__channel
-  left join metric_average_order_value as m_7
-    on k.metric_time__month is not distinct from m_7.metric_time__month
-    and k.order__channel is not distinct from m_7.order__channel
-  left join metric_units_per_transaction as m_8
-    on k.metric_time__month is not distinct from m_8.metric_time__month
-    and k.order__channel is not distinct from m_8.order__channel
-  left join metric_revenue_yoy_growth as m_9
-    on k.metric_time__month is not distinct from m_9.metric_time__month
-    and k.order__channel is not distinct from m_9.order__channel
-  left join metric_active_customers as m_10
-    on k.metric_time__month is not distinct from m_10.metric_time__month
-    and k.order__channel is not distinct from m_10.order__channel
-  left join metric_new_customers as m_11
-    on k.metric_time__month is not distinct from m_11.metric_time__month
-    and k.order__channel is not distinct from m_11.order__channel
+    keys.metric_time__month,
+    keys.order__channel,
+    coalesce(gross_revenue.value, 0) as gross_revenue,
+    net_revenue.value as net_revenue,
+    cogs.value as cogs,
+    gross_profit.value as gross_profit,
+    gross_margin_pct.value as gross_margin_pct,
+    coalesce(order_count.value, 0) as order_count,
+    coalesce(units_sold.value, 0) as units_sold,
+    average_order_value.value as average_order_value,
+    units_per_transaction.value as units_per_transaction,
+    revenue_yoy_growth.value as revenue_yoy_growth,
+    coalesce(active_customers.value, 0) as active_customers,
+    coalesce(new_customers.value, 0) as new_customers
+  from query__keys as keys
+  left join metric_gross_revenue as gross_revenue
+    on keys.metric_time__month is not distinct from gross_revenue.metric_time__month
+    and keys.order__channel is not distinct from gross_revenue.order__channel
+  left join metric_net_revenue as net_revenue
+    on keys.metric_time__month is not distinct from net_revenue.metric_time__month
+    and keys.order__channel is not distinct from net_revenue.order__channel
+  left join metric_cogs as cogs
+    on keys.metric_time__month is not distinct from cogs.metric_time__month
+    and keys.order__channel is not distinct from cogs.order__channel
+  left join metric_gross_profit as gross_profit
+    on keys.metric_time__month is not distinct from gross_profit.metric_time__month
+    and keys.order__channel is not distinct from gross_profit.order__channel
+  left join metric_gross_margin_pct as gross_margin_pct
+    on keys.metric_time__month is not distinct from gross_margin_pct.metric_time__month
+    and keys.order__channel is not distinct from gross_margin_pct.order__channel
+  left join metric_order_count as order_count
+    on keys.metric_time__month is not distinct from order_count.metric_time__month
+    and keys.order__channel is not distinct from order_count.order__channel
+  left join metric_units_sold as units_sold
+    on keys.metric_time__month is not distinct from units_sold.metric_time__month
+    and keys.order__channel is not distinct from units_sold.order__channel
+  left join metric_average_order_value as average_order_value
+    on keys.metric_time__month is not distinct from average_order_value.metric_time__month
+    and keys.order__channel is not distinct from average_order_value.order__channel
+  left join metric_units_per_transaction as units_per_transaction
+    on keys.metric_time__month is not distinct from units_per_transaction.metric_time__month
+    and keys.order__channel is not distinct from units_per_transaction.order__channel
+  left join metric_revenue_yoy_growth as revenue_yoy_growth
+    on keys.metric_time__month is not distinct from revenue_yoy_growth.metric_time__month
+    and keys.order__channel is not distinct from revenue_yoy_growth.order__channel
+  left join metric_active_customers as active_customers
+    on keys.metric_time__month is not distinct from active_customers.metric_time__month
+    and keys.order__channel is not distinct from active_customers.order__channel
+  left join metric_new_customers as new_customers
+    on keys.metric_time__month is not distinct from new_customers.metric_time__month
+    and keys.order__channel is not distinct from new_customers.order__channel
   where
-    k.metric_time__month >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+    keys.metric_time__month >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
 ) as q

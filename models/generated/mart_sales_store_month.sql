@@ -38,10 +38,10 @@ from (
       r.d__store
   ), metric_gross_revenue as (
     select
-      m.metric_time__month,
-      m.store,
-      coalesce(m.value, 0) as value
-    from metric_gross_revenue__raw as m
+      gross_revenue.metric_time__month,
+      gross_revenue.store,
+      coalesce(gross_revenue.value, 0) as value
+    from metric_gross_revenue__raw as gross_revenue
   ), metric_discount_amount__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -56,10 +56,10 @@ from (
       r.d__store
   ), metric_discount_amount as (
     select
-      m.metric_time__month,
-      m.store,
-      coalesce(m.value, 0) as value
-    from metric_discount_amount__raw as m
+      discount_amount.metric_time__month,
+      discount_amount.store,
+      coalesce(discount_amount.value, 0) as value
+    from metric_discount_amount__raw as discount_amount
   ), metric_returns_amount__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -74,10 +74,10 @@ from (
       r.d__store
   ), metric_returns_amount as (
     select
-      m.metric_time__month,
-      m.store,
-      coalesce(m.value, 0) as value
-    from metric_returns_amount__raw as m
+      returns_amount.metric_time__month,
+      returns_amount.store,
+      coalesce(returns_amount.value, 0) as value
+    from metric_returns_amount__raw as returns_amount
   ), metric_net_revenue as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -114,16 +114,16 @@ from (
     from metric_cogs
   ), metric_gross_profit as (
     select
-      k.metric_time__month,
-      k.store,
-      in_0.value - in_1.value as value
-    from metric_gross_profit__keys as k
-    left join metric_net_revenue as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-    left join metric_cogs as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
+      keys.metric_time__month,
+      keys.store,
+      net_revenue.value - cogs.value as value
+    from metric_gross_profit__keys as keys
+    left join metric_net_revenue as net_revenue
+      on keys.metric_time__month is not distinct from net_revenue.metric_time__month
+      and keys.store is not distinct from net_revenue.store
+    left join metric_cogs as cogs
+      on keys.metric_time__month is not distinct from cogs.metric_time__month
+      and keys.store is not distinct from cogs.store
   ), metric_gross_margin_pct__keys as (
     select
       metric_time__month,
@@ -136,18 +136,18 @@ from (
     from metric_cogs
   ), metric_gross_margin_pct as (
     select
-      k.metric_time__month,
-      k.store,
+      keys.metric_time__month,
+      keys.store,
       cast((
-        in_0.value - in_1.value
-      ) as double) / nullif(in_0.value, 0) as value
-    from metric_gross_margin_pct__keys as k
-    left join metric_net_revenue as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-    left join metric_cogs as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
+        net_revenue.value - cogs.value
+      ) as double) / nullif(net_revenue.value, 0) as value
+    from metric_gross_margin_pct__keys as keys
+    left join metric_net_revenue as net_revenue
+      on keys.metric_time__month is not distinct from net_revenue.metric_time__month
+      and keys.store is not distinct from net_revenue.store
+    left join metric_cogs as cogs
+      on keys.metric_time__month is not distinct from cogs.metric_time__month
+      and keys.store is not distinct from cogs.store
   ), metric_operating_expenses__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -162,10 +162,10 @@ from (
       r.d__store
   ), metric_operating_expenses as (
     select
-      m.metric_time__month,
-      m.store,
-      coalesce(m.value, 0) as value
-    from metric_operating_expenses__raw as m
+      operating_expenses.metric_time__month,
+      operating_expenses.store,
+      coalesce(operating_expenses.value, 0) as value
+    from metric_operating_expenses__raw as operating_expenses
   ), metric_net_profit__keys as (
     select
       metric_time__month,
@@ -183,21 +183,21 @@ from (
     from metric_operating_expenses
   ), metric_net_profit as (
     select
-      k.metric_time__month,
-      k.store,
-      in_0.value - in_1.value - (
-        coalesce(in_2.value, 0)
+      keys.metric_time__month,
+      keys.store,
+      net_revenue.value - cogs.value - (
+        coalesce(operating_expenses.value, 0)
       ) as value
-    from metric_net_profit__keys as k
-    left join metric_net_revenue as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-    left join metric_cogs as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
-    left join metric_operating_expenses as in_2
-      on k.metric_time__month is not distinct from in_2.metric_time__month
-      and k.store is not distinct from in_2.store
+    from metric_net_profit__keys as keys
+    left join metric_net_revenue as net_revenue
+      on keys.metric_time__month is not distinct from net_revenue.metric_time__month
+      and keys.store is not distinct from net_revenue.store
+    left join metric_cogs as cogs
+      on keys.metric_time__month is not distinct from cogs.metric_time__month
+      and keys.store is not distinct from cogs.store
+    left join metric_operating_expenses as operating_expenses
+      on keys.metric_time__month is not distinct from operating_expenses.metric_time__month
+      and keys.store is not distinct from operating_expenses.store
   ), metric_order_count__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -239,10 +239,10 @@ from (
     from metric_order_count__raw
   ), metric_order_count__periods as (
     select distinct
-      cast(date_trunc('MONTH', cast(s.date_day as date)) as date) as metric_time__month
-    from {{ ref('metricflow_time_spine') }} as s
-    join metric_order_count__bounds as b
-      on cast(date_trunc('MONTH', cast(s.date_day as date)) as date) between b.__lo and b.__hi
+      cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) as metric_time__month
+    from {{ ref('metricflow_time_spine') }} as spine
+    join metric_order_count__bounds as bounds
+      on cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) between bounds.__lo and bounds.__hi
   ), metric_order_count__members as (
     select distinct
       r.d__store as store
@@ -251,19 +251,19 @@ from (
       r.__set = 'store'
   ), metric_order_count__spine as (
     select
-      p.metric_time__month,
-      d.store
-    from metric_order_count__periods as p
-    cross join metric_order_count__members as d
+      periods.metric_time__month,
+      members.store
+    from metric_order_count__periods as periods
+    cross join metric_order_count__members as members
   ), metric_order_count as (
     select
-      k.metric_time__month,
-      k.store,
-      coalesce(m.value, 0) as value
-    from metric_order_count__spine as k
-    left join metric_order_count__raw as m
-      on k.metric_time__month is not distinct from m.metric_time__month
-      and k.store is not distinct from m.store
+      keys.metric_time__month,
+      keys.store,
+      coalesce(order_count.value, 0) as value
+    from metric_order_count__spine as keys
+    left join metric_order_count__raw as order_count
+      on keys.metric_time__month is not distinct from order_count.metric_time__month
+      and keys.store is not distinct from order_count.store
   ), metric_units_sold__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -278,10 +278,10 @@ from (
       r.d__store
   ), metric_units_sold as (
     select
-      m.metric_time__month,
-      m.store,
-      coalesce(m.value, 0) as value
-    from metric_units_sold__raw as m
+      units_sold.metric_time__month,
+      units_sold.store,
+      coalesce(units_sold.value, 0) as value
+    from metric_units_sold__raw as units_sold
   ), metric_average_order_value__keys as (
     select
       metric_time__month,
@@ -294,16 +294,16 @@ from (
     from metric_order_count
   ), metric_average_order_value as (
     select
-      k.metric_time__month,
-      k.store,
-      cast(in_0.value as double) / nullif(cast(coalesce(in_1.value, 0) as double), 0) as value
-    from metric_average_order_value__keys as k
-    left join metric_net_revenue as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-    left join metric_order_count as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
+      keys.metric_time__month,
+      keys.store,
+      cast(net_revenue.value as double) / nullif(cast(coalesce(order_count.value, 0) as double), 0) as value
+    from metric_average_order_value__keys as keys
+    left join metric_net_revenue as net_revenue
+      on keys.metric_time__month is not distinct from net_revenue.metric_time__month
+      and keys.store is not distinct from net_revenue.store
+    left join metric_order_count as order_count
+      on keys.metric_time__month is not distinct from order_count.metric_time__month
+      and keys.store is not distinct from order_count.store
   ), metric_units_per_transaction__keys as (
     select
       metric_time__month,
@@ -316,16 +316,16 @@ from (
     from metric_order_count
   ), metric_units_per_transaction as (
     select
-      k.metric_time__month,
-      k.store,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(coalesce(in_1.value, 0) as double), 0) as value
-    from metric_units_per_transaction__keys as k
-    left join metric_units_sold as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-    left join metric_order_count as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
+      keys.metric_time__month,
+      keys.store,
+      cast(coalesce(units_sold.value, 0) as double) / nullif(cast(coalesce(order_count.value, 0) as double), 0) as value
+    from metric_units_per_transaction__keys as keys
+    left join metric_units_sold as units_sold
+      on keys.metric_time__month is not distinct from units_sold.metric_time__month
+      and keys.store is not distinct from units_sold.store
+    left join metric_order_count as order_count
+      on keys.metric_time__month is not distinct from order_count.metric_time__month
+      and keys.store is not distinct from order_count.store
   ), metric_visitors__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -340,10 +340,10 @@ from (
       r.d__store
   ), metric_visitors as (
     select
-      m.metric_time__month,
-      m.store,
-      coalesce(m.value, 0) as value
-    from metric_visitors__raw as m
+      visitors.metric_time__month,
+      visitors.store,
+      coalesce(visitors.value, 0) as value
+    from metric_visitors__raw as visitors
   ), metric_physical_store_orders__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -361,10 +361,10 @@ from (
       r.d__store
   ), metric_physical_store_orders as (
     select
-      m.metric_time__month,
-      m.store,
-      coalesce(m.value, 0) as value
-    from metric_physical_store_orders__raw as m
+      physical_store_orders.metric_time__month,
+      physical_store_orders.store,
+      coalesce(physical_store_orders.value, 0) as value
+    from metric_physical_store_orders__raw as physical_store_orders
   ), metric_conversion_rate__keys as (
     select
       metric_time__month,
@@ -377,16 +377,16 @@ from (
     from metric_visitors
   ), metric_conversion_rate as (
     select
-      k.metric_time__month,
-      k.store,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(coalesce(in_1.value, 0) as double), 0) as value
-    from metric_conversion_rate__keys as k
-    left join metric_physical_store_orders as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-    left join metric_visitors as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
+      keys.metric_time__month,
+      keys.store,
+      cast(coalesce(physical_store_orders.value, 0) as double) / nullif(cast(coalesce(visitors.value, 0) as double), 0) as value
+    from metric_conversion_rate__keys as keys
+    left join metric_physical_store_orders as physical_store_orders
+      on keys.metric_time__month is not distinct from physical_store_orders.metric_time__month
+      and keys.store is not distinct from physical_store_orders.store
+    left join metric_visitors as visitors
+      on keys.metric_time__month is not distinct from visitors.metric_time__month
+      and keys.store is not distinct from visitors.store
   ), metric_physical_net_revenue as (
     select
       cast(date_trunc('MONTH', base.event_date) as date) as metric_time__month,
@@ -407,7 +407,7 @@ from (
   ), metric_selling_area_sqft__daily as (
     select
       r.d__store as store,
-      r.__day as __day,
+      r.__day,
       sum(r.m__selling_area_sqft) as value
     from {{ ref('rollup__store_days') }} as r
     where
@@ -441,16 +441,16 @@ from (
     from metric_selling_area_sqft
   ), metric_sales_per_sqft as (
     select
-      k.metric_time__month,
-      k.store,
-      cast(in_0.value as double) / nullif(cast(in_1.value as double), 0) as value
-    from metric_sales_per_sqft__keys as k
-    left join metric_physical_net_revenue as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-    left join metric_selling_area_sqft as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
+      keys.metric_time__month,
+      keys.store,
+      cast(physical_net_revenue.value as double) / nullif(cast(selling_area_sqft.value as double), 0) as value
+    from metric_sales_per_sqft__keys as keys
+    left join metric_physical_net_revenue as physical_net_revenue
+      on keys.metric_time__month is not distinct from physical_net_revenue.metric_time__month
+      and keys.store is not distinct from physical_net_revenue.store
+    left join metric_selling_area_sqft as selling_area_sqft
+      on keys.metric_time__month is not distinct from selling_area_sqft.metric_time__month
+      and keys.store is not distinct from selling_area_sqft.store
   ), metric_return_rate__keys as (
     select
       metric_time__month,
@@ -463,16 +463,16 @@ from (
     from metric_gross_revenue
   ), metric_return_rate as (
     select
-      k.metric_time__month,
-      k.store,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(coalesce(in_1.value, 0) as double), 0) as value
-    from metric_return_rate__keys as k
-    left join metric_returns_amount as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.store is not distinct from in_0.store
-    left join metric_gross_revenue as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.store is not distinct from in_1.store
+      keys.metric_time__month,
+      keys.store,
+      cast(coalesce(returns_amount.value, 0) as double) / nullif(cast(coalesce(gross_revenue.value, 0) as double), 0) as value
+    from metric_return_rate__keys as keys
+    left join metric_returns_amount as returns_amount
+      on keys.metric_time__month is not distinct from returns_amount.metric_time__month
+      and keys.store is not distinct from returns_amount.store
+    left join metric_gross_revenue as gross_revenue
+      on keys.metric_time__month is not distinct from gross_revenue.metric_time__month
+      and keys.store is not distinct from gross_revenue.store
   ), metric_new_customers__raw as (
     select
       cast(date_trunc('MONTH', base.order_date) as date) as metric_time__month,
@@ -517,10 +517,10 @@ from (
     from metric_new_customers__raw
   ), metric_new_customers__periods as (
     select distinct
-      cast(date_trunc('MONTH', cast(s.date_day as date)) as date) as metric_time__month
-    from {{ ref('metricflow_time_spine') }} as s
-    join metric_new_customers__bounds as b
-      on cast(date_trunc('MONTH', cast(s.date_day as date)) as date) between b.__lo and b.__hi
+      cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) as metric_time__month
+    from {{ ref('metricflow_time_spine') }} as spine
+    join metric_new_customers__bounds as bounds
+      on cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) between bounds.__lo and bounds.__hi
   ), metric_new_customers__members as (
     select distinct
       base.store_id as store
@@ -529,19 +529,19 @@ from (
       base.is_first_order and not base.order_date is null
   ), metric_new_customers__spine as (
     select
-      p.metric_time__month,
-      d.store
-    from metric_new_customers__periods as p
-    cross join metric_new_customers__members as d
+      periods.metric_time__month,
+      members.store
+    from metric_new_customers__periods as periods
+    cross join metric_new_customers__members as members
   ), metric_new_customers as (
     select
-      k.metric_time__month,
-      k.store,
-      coalesce(m.value, 0) as value
-    from metric_new_customers__spine as k
-    left join metric_new_customers__raw as m
-      on k.metric_time__month is not distinct from m.metric_time__month
-      and k.store is not distinct from m.store
+      keys.metric_time__month,
+      keys.store,
+      coalesce(new_customers.value, 0) as value
+    from metric_new_customers__spine as keys
+    left join metric_new_customers__raw as new_customers
+      on keys.metric_time__month is not distinct from new_customers.metric_time__month
+      and keys.store is not distinct from new_customers.store
   ), metric_active_customers__raw as (
     select
       cast(date_trunc('MONTH', base.order_date) as date) as metric_time__month,
@@ -556,10 +556,10 @@ from (
       base.store_id
   ), metric_active_customers as (
     select
-      m.metric_time__month,
-      m.store,
-      coalesce(m.value, 0) as value
-    from metric_active_customers__raw as m
+      active_customers.metric_time__month,
+      active_customers.store,
+      coalesce(active_customers.value, 0) as value
+    from metric_active_customers__raw as active_customers
   ), query__keys as (
     select
       metric_time__month,
@@ -657,85 +657,85 @@ from (
     from metric_active_customers
   )
   select
-    k.metric_time__month,
-    k.store,
-    coalesce(m_0.value, 0) as gross_revenue,
-    coalesce(m_1.value, 0) as discount_amount,
-    coalesce(m_2.value, 0) as returns_amount,
-    m_3.value as net_revenue,
-    m_4.value as cogs,
-    m_5.value as gross_profit,
-    m_6.value as gross_margin_pct,
-    coalesce(m_7.value, 0) as operating_expenses,
-    m_8.value as net_profit,
-    coalesce(m_9.value, 0) as order_count,
-    coalesce(m_10.value, 0) as units_sold,
-    m_11.value as average_order_value,
-    m_12.value as units_per_transaction,
-    coalesce(m_13.value, 0) as visitors,
-    m_14.value as conversion_rate,
-    m_15.value as sales_per_sqft,
-    m_16.value as return_rate,
-    coalesce(m_17.value, 0) as new_customers,
-    coalesce(m_18.value, 0) as active_customers
-  from query__keys as k
-  left join metric_gross_revenue as m_0
-    on k.metric_time__month is not distinct from m_0.metric_time__month
-    and k.store is not distinct from m_0.store
-  left join metric_discount_amount as m_1
-    on k.metric_time__month is not distinct from m_1.metric_time__month
-    and k.store is not distinct from m_1.store
-  left join metric_returns_amount as m_2
-    on k.metric_time__month is not distinct from m_2.metric_time__month
-    and k.store is not distinct from m_2.store
-  left join metric_net_revenue as m_3
-    on k.metric_time__month is not distinct from m_3.metric_time__month
-    and k.store is not distinct from m_3.store
-  left join metric_cogs as m_4
-    on k.metric_time__month is not distinct from m_4.metric_time__month
-    and k.store is not distinct from m_4.store
-  left join metric_gross_profit as m_5
-    on k.metric_time__month is not distinct from m_5.metric_time__month
-    and k.store is not distinct from m_5.store
-  left join metric_gross_margin_pct as m_6
-    on k.metric_time__month is not distinct from m_6.metric_time__month
-    and k.store is not distinct from m_6.store
-  left join metric_operating_expenses as m_7
-    on k.metric_time__month is not distinct from m_7.metric_time__month
-    and k.store is not distinct from m_7.store
-  left join metric_net_profit as m_8
-    on k.metric_time__month is not distinct from m_8.metric_time__month
-    and k.store is not distinct from m_8.store
-  left join metric_order_count as m_9
-    on k.metric_time__month is not distinct from m_9.metric_time__month
-    and k.store is not distinct from m_9.store
-  left join metric_units_sold as m_10
-    on k.metric_time__month is not distinct from m_10.metric_time__month
-    and k.store is not distinct from m_10.store
-  left join metric_average_order_value as m_11
-    on k.metric_time__month is not distinct from m_11.metric_time__month
-    and k.store is not distinct from m_11.store
-  left join metric_units_per_transaction as m_12
-    on k.metric_time__month is not distinct from m_12.metric_time__month
-    and k.store is not distinct from m_12.store
-  left join metric_visitors as m_13
-    on k.metric_time__month is not distinct from m_13.metric_time__month
-    and k.store is not distinct from m_13.store
-  left join metric_conversion_rate as m_14
-    on k.metric_time__month is not distinct from m_14.metric_time__month
-    and k.store is not distinct from m_14.store
-  left join metric_sales_per_sqft as m_15
-    on k.metric_time__month is not distinct from m_15.metric_time__month
-    and k.store is not distinct from m_15.store
-  left join metric_return_rate as m_16
-    on k.metric_time__month is not distinct from m_16.metric_time__month
-    and k.store is not distinct from m_16.store
-  left join metric_new_customers as m_17
-    on k.metric_time__month is not distinct from m_17.metric_time__month
-    and k.store is not distinct from m_17.store
-  left join metric_active_customers as m_18
-    on k.metric_time__month is not distinct from m_18.metric_time__month
-    and k.store is not distinct from m_18.store
+    keys.metric_time__month,
+    keys.store,
+    coalesce(gross_revenue.value, 0) as gross_revenue,
+    coalesce(discount_amount.value, 0) as discount_amount,
+    coalesce(returns_amount.value, 0) as returns_amount,
+    net_revenue.value as net_revenue,
+    cogs.value as cogs,
+    gross_profit.value as gross_profit,
+    gross_margin_pct.value as gross_margin_pct,
+    coalesce(operating_expenses.value, 0) as operating_expenses,
+    net_profit.value as net_profit,
+    coalesce(order_count.value, 0) as order_count,
+    coalesce(units_sold.value, 0) as units_sold,
+    average_order_value.value as average_order_value,
+    units_per_transaction.value as units_per_transaction,
+    coalesce(visitors.value, 0) as visitors,
+    conversion_rate.value as conversion_rate,
+    sales_per_sqft.value as sales_per_sqft,
+    return_rate.value as return_rate,
+    coalesce(new_customers.value, 0) as new_customers,
+    coalesce(active_customers.value, 0) as active_customers
+  from query__keys as keys
+  left join metric_gross_revenue as gross_revenue
+    on keys.metric_time__month is not distinct from gross_revenue.metric_time__month
+    and keys.store is not distinct from gross_revenue.store
+  left join metric_discount_amount as discount_amount
+    on keys.metric_time__month is not distinct from discount_amount.metric_time__month
+    and keys.store is not distinct from discount_amount.store
+  left join metric_returns_amount as returns_amount
+    on keys.metric_time__month is not distinct from returns_amount.metric_time__month
+    and keys.store is not distinct from returns_amount.store
+  left join metric_net_revenue as net_revenue
+    on keys.metric_time__month is not distinct from net_revenue.metric_time__month
+    and keys.store is not distinct from net_revenue.store
+  left join metric_cogs as cogs
+    on keys.metric_time__month is not distinct from cogs.metric_time__month
+    and keys.store is not distinct from cogs.store
+  left join metric_gross_profit as gross_profit
+    on keys.metric_time__month is not distinct from gross_profit.metric_time__month
+    and keys.store is not distinct from gross_profit.store
+  left join metric_gross_margin_pct as gross_margin_pct
+    on keys.metric_time__month is not distinct from gross_margin_pct.metric_time__month
+    and keys.store is not distinct from gross_margin_pct.store
+  left join metric_operating_expenses as operating_expenses
+    on keys.metric_time__month is not distinct from operating_expenses.metric_time__month
+    and keys.store is not distinct from operating_expenses.store
+  left join metric_net_profit as net_profit
+    on keys.metric_time__month is not distinct from net_profit.metric_time__month
+    and keys.store is not distinct from net_profit.store
+  left join metric_order_count as order_count
+    on keys.metric_time__month is not distinct from order_count.metric_time__month
+    and keys.store is not distinct from order_count.store
+  left join metric_units_sold as units_sold
+    on keys.metric_time__month is not distinct from units_sold.metric_time__month
+    and keys.store is not distinct from units_sold.store
+  left join metric_average_order_value as average_order_value
+    on keys.metric_time__month is not distinct from average_order_value.metric_time__month
+    and keys.store is not distinct from average_order_value.store
+  left join metric_units_per_transaction as units_per_transaction
+    on keys.metric_time__month is not distinct from units_per_transaction.metric_time__month
+    and keys.store is not distinct from units_per_transaction.store
+  left join metric_visitors as visitors
+    on keys.metric_time__month is not distinct from visitors.metric_time__month
+    and keys.store is not distinct from visitors.store
+  left join metric_conversion_rate as conversion_rate
+    on keys.metric_time__month is not distinct from conversion_rate.metric_time__month
+    and keys.store is not distinct from conversion_rate.store
+  left join metric_sales_per_sqft as sales_per_sqft
+    on keys.metric_time__month is not distinct from sales_per_sqft.metric_time__month
+    and keys.store is not distinct from sales_per_sqft.store
+  left join metric_return_rate as return_rate
+    on keys.metric_time__month is not distinct from return_rate.metric_time__month
+    and keys.store is not distinct from return_rate.store
+  left join metric_new_customers as new_customers
+    on keys.metric_time__month is not distinct from new_customers.metric_time__month
+    and keys.store is not distinct from new_customers.store
+  left join metric_active_customers as active_customers
+    on keys.metric_time__month is not distinct from active_customers.metric_time__month
+    and keys.store is not distinct from active_customers.store
   where
-    k.metric_time__month >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+    keys.metric_time__month >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
 ) as q

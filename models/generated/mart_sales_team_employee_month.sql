@@ -58,10 +58,10 @@ from (
     from metric_leads__raw
   ), metric_leads__periods as (
     select distinct
-      cast(date_trunc('MONTH', cast(s.date_day as date)) as date) as metric_time__month
-    from {{ ref('metricflow_time_spine') }} as s
-    join metric_leads__bounds as b
-      on cast(date_trunc('MONTH', cast(s.date_day as date)) as date) between b.__lo and b.__hi
+      cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) as metric_time__month
+    from {{ ref('metricflow_time_spine') }} as spine
+    join metric_leads__bounds as bounds
+      on cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) between bounds.__lo and bounds.__hi
   ), metric_leads__members as (
     select distinct
       r.d__employee as employee
@@ -70,19 +70,19 @@ from (
       r.__set = 'employee'
   ), metric_leads__spine as (
     select
-      p.metric_time__month,
-      d.employee
-    from metric_leads__periods as p
-    cross join metric_leads__members as d
+      periods.metric_time__month,
+      members.employee
+    from metric_leads__periods as periods
+    cross join metric_leads__members as members
   ), metric_leads as (
     select
-      k.metric_time__month,
-      k.employee,
-      coalesce(m.value, 0) as value
-    from metric_leads__spine as k
-    left join metric_leads__raw as m
-      on k.metric_time__month is not distinct from m.metric_time__month
-      and k.employee is not distinct from m.employee
+      keys.metric_time__month,
+      keys.employee,
+      coalesce(leads.value, 0) as value
+    from metric_leads__spine as keys
+    left join metric_leads__raw as leads
+      on keys.metric_time__month is not distinct from leads.metric_time__month
+      and keys.employee is not distinct from leads.employee
   ), metric_lead_conversion_rate__base as (
     select
       cast(date_trunc('MONTH', base.created_at) as date) as metric_time__month,
@@ -159,10 +159,10 @@ from (
       r.d__employee
   ), metric_leads_responded_within_1h as (
     select
-      m.metric_time__month,
-      m.employee,
-      coalesce(m.value, 0) as value
-    from metric_leads_responded_within_1h__raw as m
+      leads_responded_within_1h.metric_time__month,
+      leads_responded_within_1h.employee,
+      coalesce(leads_responded_within_1h.value, 0) as value
+    from metric_leads_responded_within_1h__raw as leads_responded_within_1h
   ), metric_responded_within_1h_rate__keys as (
     select
       metric_time__month,
@@ -175,16 +175,16 @@ from (
     from metric_leads
   ), metric_responded_within_1h_rate as (
     select
-      k.metric_time__month,
-      k.employee,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(coalesce(in_1.value, 0) as double), 0) as value
-    from metric_responded_within_1h_rate__keys as k
-    left join metric_leads_responded_within_1h as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.employee is not distinct from in_0.employee
-    left join metric_leads as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.employee is not distinct from in_1.employee
+      keys.metric_time__month,
+      keys.employee,
+      cast(coalesce(leads_responded_within_1h.value, 0) as double) / nullif(cast(coalesce(leads.value, 0) as double), 0) as value
+    from metric_responded_within_1h_rate__keys as keys
+    left join metric_leads_responded_within_1h as leads_responded_within_1h
+      on keys.metric_time__month is not distinct from leads_responded_within_1h.metric_time__month
+      and keys.employee is not distinct from leads_responded_within_1h.employee
+    left join metric_leads as leads
+      on keys.metric_time__month is not distinct from leads.metric_time__month
+      and keys.employee is not distinct from leads.employee
   ), metric_calls__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -226,10 +226,10 @@ from (
     from metric_calls__raw
   ), metric_calls__periods as (
     select distinct
-      cast(date_trunc('MONTH', cast(s.date_day as date)) as date) as metric_time__month
-    from {{ ref('metricflow_time_spine') }} as s
-    join metric_calls__bounds as b
-      on cast(date_trunc('MONTH', cast(s.date_day as date)) as date) between b.__lo and b.__hi
+      cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) as metric_time__month
+    from {{ ref('metricflow_time_spine') }} as spine
+    join metric_calls__bounds as bounds
+      on cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) between bounds.__lo and bounds.__hi
   ), metric_calls__members as (
     select distinct
       r.d__employee as employee
@@ -238,19 +238,19 @@ from (
       r.__set = 'employee'
   ), metric_calls__spine as (
     select
-      p.metric_time__month,
-      d.employee
-    from metric_calls__periods as p
-    cross join metric_calls__members as d
+      periods.metric_time__month,
+      members.employee
+    from metric_calls__periods as periods
+    cross join metric_calls__members as members
   ), metric_calls as (
     select
-      k.metric_time__month,
-      k.employee,
-      coalesce(m.value, 0) as value
-    from metric_calls__spine as k
-    left join metric_calls__raw as m
-      on k.metric_time__month is not distinct from m.metric_time__month
-      and k.employee is not distinct from m.employee
+      keys.metric_time__month,
+      keys.employee,
+      coalesce(calls.value, 0) as value
+    from metric_calls__spine as keys
+    left join metric_calls__raw as calls
+      on keys.metric_time__month is not distinct from calls.metric_time__month
+      and keys.employee is not distinct from calls.employee
   ), metric_meetings__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -292,10 +292,10 @@ from (
     from metric_meetings__raw
   ), metric_meetings__periods as (
     select distinct
-      cast(date_trunc('MONTH', cast(s.date_day as date)) as date) as metric_time__month
-    from {{ ref('metricflow_time_spine') }} as s
-    join metric_meetings__bounds as b
-      on cast(date_trunc('MONTH', cast(s.date_day as date)) as date) between b.__lo and b.__hi
+      cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) as metric_time__month
+    from {{ ref('metricflow_time_spine') }} as spine
+    join metric_meetings__bounds as bounds
+      on cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) between bounds.__lo and bounds.__hi
   ), metric_meetings__members as (
     select distinct
       r.d__employee as employee
@@ -304,19 +304,19 @@ from (
       r.__set = 'employee'
   ), metric_meetings__spine as (
     select
-      p.metric_time__month,
-      d.employee
-    from metric_meetings__periods as p
-    cross join metric_meetings__members as d
+      periods.metric_time__month,
+      members.employee
+    from metric_meetings__periods as periods
+    cross join metric_meetings__members as members
   ), metric_meetings as (
     select
-      k.metric_time__month,
-      k.employee,
-      coalesce(m.value, 0) as value
-    from metric_meetings__spine as k
-    left join metric_meetings__raw as m
-      on k.metric_time__month is not distinct from m.metric_time__month
-      and k.employee is not distinct from m.employee
+      keys.metric_time__month,
+      keys.employee,
+      coalesce(meetings.value, 0) as value
+    from metric_meetings__spine as keys
+    left join metric_meetings__raw as meetings
+      on keys.metric_time__month is not distinct from meetings.metric_time__month
+      and keys.employee is not distinct from meetings.employee
   ), metric_follow_ups__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -331,10 +331,10 @@ from (
       r.d__employee
   ), metric_follow_ups as (
     select
-      m.metric_time__month,
-      m.employee,
-      coalesce(m.value, 0) as value
-    from metric_follow_ups__raw as m
+      follow_ups.metric_time__month,
+      follow_ups.employee,
+      coalesce(follow_ups.value, 0) as value
+    from metric_follow_ups__raw as follow_ups
   ), metric_follow_ups_per_lead__keys as (
     select
       metric_time__month,
@@ -347,16 +347,16 @@ from (
     from metric_leads
   ), metric_follow_ups_per_lead as (
     select
-      k.metric_time__month,
-      k.employee,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(coalesce(in_1.value, 0) as double), 0) as value
-    from metric_follow_ups_per_lead__keys as k
-    left join metric_follow_ups as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.employee is not distinct from in_0.employee
-    left join metric_leads as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.employee is not distinct from in_1.employee
+      keys.metric_time__month,
+      keys.employee,
+      cast(coalesce(follow_ups.value, 0) as double) / nullif(cast(coalesce(leads.value, 0) as double), 0) as value
+    from metric_follow_ups_per_lead__keys as keys
+    left join metric_follow_ups as follow_ups
+      on keys.metric_time__month is not distinct from follow_ups.metric_time__month
+      and keys.employee is not distinct from follow_ups.employee
+    left join metric_leads as leads
+      on keys.metric_time__month is not distinct from leads.metric_time__month
+      and keys.employee is not distinct from leads.employee
   ), metric_call_agreements__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -371,10 +371,10 @@ from (
       r.d__employee
   ), metric_call_agreements as (
     select
-      m.metric_time__month,
-      m.employee,
-      coalesce(m.value, 0) as value
-    from metric_call_agreements__raw as m
+      call_agreements.metric_time__month,
+      call_agreements.employee,
+      coalesce(call_agreements.value, 0) as value
+    from metric_call_agreements__raw as call_agreements
   ), metric_call_agreement_rate__keys as (
     select
       metric_time__month,
@@ -387,16 +387,16 @@ from (
     from metric_calls
   ), metric_call_agreement_rate as (
     select
-      k.metric_time__month,
-      k.employee,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(coalesce(in_1.value, 0) as double), 0) as value
-    from metric_call_agreement_rate__keys as k
-    left join metric_call_agreements as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.employee is not distinct from in_0.employee
-    left join metric_calls as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.employee is not distinct from in_1.employee
+      keys.metric_time__month,
+      keys.employee,
+      cast(coalesce(call_agreements.value, 0) as double) / nullif(cast(coalesce(calls.value, 0) as double), 0) as value
+    from metric_call_agreement_rate__keys as keys
+    left join metric_call_agreements as call_agreements
+      on keys.metric_time__month is not distinct from call_agreements.metric_time__month
+      and keys.employee is not distinct from call_agreements.employee
+    left join metric_calls as calls
+      on keys.metric_time__month is not distinct from calls.metric_time__month
+      and keys.employee is not distinct from calls.employee
   ), metric_deals_won__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -438,10 +438,10 @@ from (
     from metric_deals_won__raw
   ), metric_deals_won__periods as (
     select distinct
-      cast(date_trunc('MONTH', cast(s.date_day as date)) as date) as metric_time__month
-    from {{ ref('metricflow_time_spine') }} as s
-    join metric_deals_won__bounds as b
-      on cast(date_trunc('MONTH', cast(s.date_day as date)) as date) between b.__lo and b.__hi
+      cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) as metric_time__month
+    from {{ ref('metricflow_time_spine') }} as spine
+    join metric_deals_won__bounds as bounds
+      on cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) between bounds.__lo and bounds.__hi
   ), metric_deals_won__members as (
     select distinct
       r.d__employee as employee
@@ -450,19 +450,19 @@ from (
       r.__set = 'employee'
   ), metric_deals_won__spine as (
     select
-      p.metric_time__month,
-      d.employee
-    from metric_deals_won__periods as p
-    cross join metric_deals_won__members as d
+      periods.metric_time__month,
+      members.employee
+    from metric_deals_won__periods as periods
+    cross join metric_deals_won__members as members
   ), metric_deals_won as (
     select
-      k.metric_time__month,
-      k.employee,
-      coalesce(m.value, 0) as value
-    from metric_deals_won__spine as k
-    left join metric_deals_won__raw as m
-      on k.metric_time__month is not distinct from m.metric_time__month
-      and k.employee is not distinct from m.employee
+      keys.metric_time__month,
+      keys.employee,
+      coalesce(deals_won.value, 0) as value
+    from metric_deals_won__spine as keys
+    left join metric_deals_won__raw as deals_won
+      on keys.metric_time__month is not distinct from deals_won.metric_time__month
+      and keys.employee is not distinct from deals_won.employee
   ), metric_deal_amount__raw as (
     select
       cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
@@ -477,10 +477,10 @@ from (
       r.d__employee
   ), metric_deal_amount as (
     select
-      m.metric_time__month,
-      m.employee,
-      coalesce(m.value, 0) as value
-    from metric_deal_amount__raw as m
+      deal_amount.metric_time__month,
+      deal_amount.employee,
+      coalesce(deal_amount.value, 0) as value
+    from metric_deal_amount__raw as deal_amount
   ), metric_average_deal_size__keys as (
     select
       metric_time__month,
@@ -493,16 +493,16 @@ from (
     from metric_deals_won
   ), metric_average_deal_size as (
     select
-      k.metric_time__month,
-      k.employee,
-      cast(coalesce(in_0.value, 0) as double) / nullif(cast(coalesce(in_1.value, 0) as double), 0) as value
-    from metric_average_deal_size__keys as k
-    left join metric_deal_amount as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.employee is not distinct from in_0.employee
-    left join metric_deals_won as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.employee is not distinct from in_1.employee
+      keys.metric_time__month,
+      keys.employee,
+      cast(coalesce(deal_amount.value, 0) as double) / nullif(cast(coalesce(deals_won.value, 0) as double), 0) as value
+    from metric_average_deal_size__keys as keys
+    left join metric_deal_amount as deal_amount
+      on keys.metric_time__month is not distinct from deal_amount.metric_time__month
+      and keys.employee is not distinct from deal_amount.employee
+    left join metric_deals_won as deals_won
+      on keys.metric_time__month is not distinct from deals_won.metric_time__month
+      and keys.employee is not distinct from deals_won.employee
   ), metric_new_customers__raw as (
     select
       cast(date_trunc('MONTH', base.order_date) as date) as metric_time__month,
@@ -547,10 +547,10 @@ from (
     from metric_new_customers__raw
   ), metric_new_customers__periods as (
     select distinct
-      cast(date_trunc('MONTH', cast(s.date_day as date)) as date) as metric_time__month
-    from {{ ref('metricflow_time_spine') }} as s
-    join metric_new_customers__bounds as b
-      on cast(date_trunc('MONTH', cast(s.date_day as date)) as date) between b.__lo and b.__hi
+      cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) as metric_time__month
+    from {{ ref('metricflow_time_spine') }} as spine
+    join metric_new_customers__bounds as bounds
+      on cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) between bounds.__lo and bounds.__hi
   ), metric_new_customers__members as (
     select distinct
       base.employee_id as employee
@@ -559,19 +559,19 @@ from (
       base.is_first_order and not base.order_date is null
   ), metric_new_customers__spine as (
     select
-      p.metric_time__month,
-      d.employee
-    from metric_new_customers__periods as p
-    cross join metric_new_customers__members as d
+      periods.metric_time__month,
+      members.employee
+    from metric_new_customers__periods as periods
+    cross join metric_new_customers__members as members
   ), metric_new_customers as (
     select
-      k.metric_time__month,
-      k.employee,
-      coalesce(m.value, 0) as value
-    from metric_new_customers__spine as k
-    left join metric_new_customers__raw as m
-      on k.metric_time__month is not distinct from m.metric_time__month
-      and k.employee is not distinct from m.employee
+      keys.metric_time__month,
+      keys.employee,
+      coalesce(new_customers.value, 0) as value
+    from metric_new_customers__spine as keys
+    left join metric_new_customers__raw as new_customers
+      on keys.metric_time__month is not distinct from new_customers.metric_time__month
+      and keys.employee is not distinct from new_customers.employee
   ), metric_net_revenue as (
     select
       cast(date_trunc('MONTH', base.event_date) as date) as metric_time__month,
@@ -613,16 +613,16 @@ from (
     from metric_plan_net_revenue
   ), metric_plan_attainment as (
     select
-      k.metric_time__month,
-      k.employee,
-      cast(in_0.value as double) / nullif(cast(in_1.value as double), 0) as value
-    from metric_plan_attainment__keys as k
-    left join metric_net_revenue as in_0
-      on k.metric_time__month is not distinct from in_0.metric_time__month
-      and k.employee is not distinct from in_0.employee
-    left join metric_plan_net_revenue as in_1
-      on k.metric_time__month is not distinct from in_1.metric_time__month
-      and k.employee is not distinct from in_1.employee
+      keys.metric_time__month,
+      keys.employee,
+      cast(net_revenue.value as double) / nullif(cast(plan_net_revenue.value as double), 0) as value
+    from metric_plan_attainment__keys as keys
+    left join metric_net_revenue as net_revenue
+      on keys.metric_time__month is not distinct from net_revenue.metric_time__month
+      and keys.employee is not distinct from net_revenue.employee
+    left join metric_plan_net_revenue as plan_net_revenue
+      on keys.metric_time__month is not distinct from plan_net_revenue.metric_time__month
+      and keys.employee is not distinct from plan_net_revenue.employee
   ), query__keys as (
     select
       metric_time__month,
@@ -685,57 +685,57 @@ from (
     from metric_plan_attainment
   )
   select
-    k.metric_time__month,
-    k.employee,
-    coalesce(m_0.value, 0) as leads,
-    m_1.value as lead_conversion_rate,
-    m_2.value as avg_first_response_minutes,
-    m_3.value as responded_within_1h_rate,
-    coalesce(m_4.value, 0) as calls,
-    coalesce(m_5.value, 0) as meetings,
-    m_6.value as follow_ups_per_lead,
-    m_7.value as call_agreement_rate,
-    coalesce(m_8.value, 0) as deals_won,
-    m_9.value as average_deal_size,
-    coalesce(m_10.value, 0) as new_customers,
-    m_11.value as plan_attainment
-  from query__keys as k
-  left join metric_leads as m_0
-    on k.metric_time__month is not distinct from m_0.metric_time__month
-    and k.employee is not distinct from m_0.employee
-  left join metric_lead_conversion_rate as m_1
-    on k.metric_time__month is not distinct from m_1.metric_time__month
-    and k.employee is not distinct from m_1.employee
-  left join metric_avg_first_response_minutes as m_2
-    on k.metric_time__month is not distinct from m_2.metric_time__month
-    and k.employee is not distinct from m_2.employee
-  left join metric_responded_within_1h_rate as m_3
-    on k.metric_time__month is not distinct from m_3.metric_time__month
-    and k.employee is not distinct from m_3.employee
-  left join metric_calls as m_4
-    on k.metric_time__month is not distinct from m_4.metric_time__month
-    and k.employee is not distinct from m_4.employee
-  left join metric_meetings as m_5
-    on k.metric_time__month is not distinct from m_5.metric_time__month
-    and k.employee is not distinct from m_5.employee
-  left join metric_follow_ups_per_lead as m_6
-    on k.metric_time__month is not distinct from m_6.metric_time__month
-    and k.employee is not distinct from m_6.employee
-  left join metric_call_agreement_rate as m_7
-    on k.metric_time__month is not distinct from m_7.metric_time__month
-    and k.employee is not distinct from m_7.employee
-  left join metric_deals_won as m_8
-    on k.metric_time__month is not distinct from m_8.metric_time__month
-    and k.employee is not distinct from m_8.employee
-  left join metric_average_deal_size as m_9
-    on k.metric_time__month is not distinct from m_9.metric_time__month
-    and k.employee is not distinct from m_9.employee
-  left join metric_new_customers as m_10
-    on k.metric_time__month is not distinct from m_10.metric_time__month
-    and k.employee is not distinct from m_10.employee
-  left join metric_plan_attainment as m_11
-    on k.metric_time__month is not distinct from m_11.metric_time__month
-    and k.employee is not distinct from m_11.employee
+    keys.metric_time__month,
+    keys.employee,
+    coalesce(leads.value, 0) as leads,
+    lead_conversion_rate.value as lead_conversion_rate,
+    avg_first_response_minutes.value as avg_first_response_minutes,
+    responded_within_1h_rate.value as responded_within_1h_rate,
+    coalesce(calls.value, 0) as calls,
+    coalesce(meetings.value, 0) as meetings,
+    follow_ups_per_lead.value as follow_ups_per_lead,
+    call_agreement_rate.value as call_agreement_rate,
+    coalesce(deals_won.value, 0) as deals_won,
+    average_deal_size.value as average_deal_size,
+    coalesce(new_customers.value, 0) as new_customers,
+    plan_attainment.value as plan_attainment
+  from query__keys as keys
+  left join metric_leads as leads
+    on keys.metric_time__month is not distinct from leads.metric_time__month
+    and keys.employee is not distinct from leads.employee
+  left join metric_lead_conversion_rate as lead_conversion_rate
+    on keys.metric_time__month is not distinct from lead_conversion_rate.metric_time__month
+    and keys.employee is not distinct from lead_conversion_rate.employee
+  left join metric_avg_first_response_minutes as avg_first_response_minutes
+    on keys.metric_time__month is not distinct from avg_first_response_minutes.metric_time__month
+    and keys.employee is not distinct from avg_first_response_minutes.employee
+  left join metric_responded_within_1h_rate as responded_within_1h_rate
+    on keys.metric_time__month is not distinct from responded_within_1h_rate.metric_time__month
+    and keys.employee is not distinct from responded_within_1h_rate.employee
+  left join metric_calls as calls
+    on keys.metric_time__month is not distinct from calls.metric_time__month
+    and keys.employee is not distinct from calls.employee
+  left join metric_meetings as meetings
+    on keys.metric_time__month is not distinct from meetings.metric_time__month
+    and keys.employee is not distinct from meetings.employee
+  left join metric_follow_ups_per_lead as follow_ups_per_lead
+    on keys.metric_time__month is not distinct from follow_ups_per_lead.metric_time__month
+    and keys.employee is not distinct from follow_ups_per_lead.employee
+  left join metric_call_agreement_rate as call_agreement_rate
+    on keys.metric_time__month is not distinct from call_agreement_rate.metric_time__month
+    and keys.employee is not distinct from call_agreement_rate.employee
+  left join metric_deals_won as deals_won
+    on keys.metric_time__month is not distinct from deals_won.metric_time__month
+    and keys.employee is not distinct from deals_won.employee
+  left join metric_average_deal_size as average_deal_size
+    on keys.metric_time__month is not distinct from average_deal_size.metric_time__month
+    and keys.employee is not distinct from average_deal_size.employee
+  left join metric_new_customers as new_customers
+    on keys.metric_time__month is not distinct from new_customers.metric_time__month
+    and keys.employee is not distinct from new_customers.employee
+  left join metric_plan_attainment as plan_attainment
+    on keys.metric_time__month is not distinct from plan_attainment.metric_time__month
+    and keys.employee is not distinct from plan_attainment.employee
   where
-    k.metric_time__month >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+    keys.metric_time__month >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
 ) as q

@@ -4,9 +4,9 @@
 with cells as (
   select
     cast(date_trunc('YEAR', period_start) as date) as year_start,
-    grain as grain,
+    grain,
     period_start,
-    dimension_set as dimension_set,
+    dimension_set,
     store_id as a,
     department as b,
     population
@@ -16,9 +16,9 @@ with cells as (
   union all
   select
     cast(date_trunc('YEAR', period_start) as date) as year_start,
-    grain as grain,
+    grain,
     period_start,
-    dimension_set as dimension_set,
+    dimension_set,
     store_id as a,
     department as b,
     population
@@ -28,9 +28,9 @@ with cells as (
   union all
   select
     cast(date_trunc('YEAR', period_start) as date) as year_start,
-    grain as grain,
+    grain,
     period_start,
-    dimension_set as dimension_set,
+    dimension_set,
     store_id as a,
     department as b,
     population
@@ -40,9 +40,9 @@ with cells as (
   union all
   select
     cast(date_trunc('YEAR', period_start) as date) as year_start,
-    grain as grain,
+    grain,
     period_start,
-    dimension_set as dimension_set,
+    dimension_set,
     store_id as a,
     department as b,
     population
@@ -52,9 +52,9 @@ with cells as (
   union all
   select
     cast(date_trunc('YEAR', period_start) as date) as year_start,
-    grain as grain,
+    grain,
     period_start,
-    dimension_set as dimension_set,
+    dimension_set,
     store_id as a,
     department as b,
     population
@@ -64,9 +64,9 @@ with cells as (
   union all
   select
     cast(date_trunc('YEAR', period_start) as date) as year_start,
-    grain as grain,
+    grain,
     period_start,
-    dimension_set as dimension_set,
+    dimension_set,
     store_id as a,
     department as b,
     population
@@ -76,9 +76,9 @@ with cells as (
   union all
   select
     cast(date_trunc('YEAR', period_start) as date) as year_start,
-    grain as grain,
+    grain,
     period_start,
-    dimension_set as dimension_set,
+    dimension_set,
     store_id as a,
     department as b,
     population
@@ -88,9 +88,9 @@ with cells as (
   union all
   select
     cast(date_trunc('YEAR', period_start) as date) as year_start,
-    grain as grain,
+    grain,
     period_start,
-    dimension_set as dimension_set,
+    dimension_set,
     store_id as a,
     department as b,
     population
@@ -100,9 +100,9 @@ with cells as (
   union all
   select
     cast(date_trunc('YEAR', period_start) as date) as year_start,
-    grain as grain,
+    grain,
     period_start,
-    dimension_set as dimension_set,
+    dimension_set,
     store_id as a,
     department as b,
     population
@@ -112,9 +112,9 @@ with cells as (
   union all
   select
     cast(date_trunc('YEAR', period_start) as date) as year_start,
-    grain as grain,
+    grain,
     period_start,
-    dimension_set as dimension_set,
+    dimension_set,
     store_id as a,
     department as b,
     population
@@ -124,9 +124,9 @@ with cells as (
   union all
   select
     cast(date_trunc('YEAR', period_start) as date) as year_start,
-    grain as grain,
+    grain,
     period_start,
-    dimension_set as dimension_set,
+    dimension_set,
     store_id as a,
     department as b,
     population
@@ -136,9 +136,9 @@ with cells as (
   union all
   select
     cast(date_trunc('YEAR', period_start) as date) as year_start,
-    grain as grain,
+    grain,
     period_start,
-    dimension_set as dimension_set,
+    dimension_set,
     store_id as a,
     department as b,
     population

@@ -19,15 +19,15 @@ with metric_revenue as (
   from metric_revenue
 ), metric_revenue_yoy as (
   select
-    k.metric_time__month,
+    keys.metric_time__month,
     cast((
-      in_0.value - in_1.value
-    ) as double) / nullif(in_1.value, 0) as value
-  from metric_revenue_yoy__keys as k
-  left join metric_revenue as in_0
-    on k.metric_time__month is not distinct from in_0.metric_time__month
-  left join metric_revenue__offset_1_year as in_1
-    on k.metric_time__month is not distinct from in_1.metric_time__month
+      revenue.value - revenue_prior.value
+    ) as double) / nullif(revenue_prior.value, 0) as value
+  from metric_revenue_yoy__keys as keys
+  left join metric_revenue as revenue
+    on keys.metric_time__month is not distinct from revenue.metric_time__month
+  left join metric_revenue__offset_1_year as revenue_prior
+    on keys.metric_time__month is not distinct from revenue_prior.metric_time__month
 )
 select
   metric_time__month,

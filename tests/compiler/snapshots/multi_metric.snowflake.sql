@@ -27,13 +27,13 @@ with metric_revenue as (
   from metric_order_count
 )
 select
-  k.metric_time__year,
-  m_0.value as revenue,
-  m_1.value as order_count
-from query__keys as k
-left join metric_revenue as m_0
-  on k.metric_time__year is not distinct from m_0.metric_time__year
-left join metric_order_count as m_1
-  on k.metric_time__year is not distinct from m_1.metric_time__year
+  keys.metric_time__year,
+  revenue.value as revenue,
+  order_count.value as order_count
+from query__keys as keys
+left join metric_revenue as revenue
+  on keys.metric_time__year is not distinct from revenue.metric_time__year
+left join metric_order_count as order_count
+  on keys.metric_time__year is not distinct from order_count.metric_time__year
 order by
   metric_time__year asc

@@ -37,16 +37,16 @@ with metric_units as (
   from metric_order_count
 ), metric_upt as (
   select
-    k.metric_time__month,
-    k.store__region,
-    cast(in_0.value as double) / nullif(cast(in_1.value as double), 0) as value
-  from metric_upt__keys as k
-  left join metric_units as in_0
-    on k.metric_time__month is not distinct from in_0.metric_time__month
-    and k.store__region is not distinct from in_0.store__region
-  left join metric_order_count as in_1
-    on k.metric_time__month is not distinct from in_1.metric_time__month
-    and k.store__region is not distinct from in_1.store__region
+    keys.metric_time__month,
+    keys.store__region,
+    cast(units.value as double) / nullif(cast(order_count.value as double), 0) as value
+  from metric_upt__keys as keys
+  left join metric_units as units
+    on keys.metric_time__month is not distinct from units.metric_time__month
+    and keys.store__region is not distinct from units.store__region
+  left join metric_order_count as order_count
+    on keys.metric_time__month is not distinct from order_count.metric_time__month
+    and keys.store__region is not distinct from order_count.store__region
 )
 select
   metric_time__month,
