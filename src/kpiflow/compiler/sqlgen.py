@@ -7,7 +7,8 @@ text is then replaced by the body's text, indented as the placeholder was. That 
 whole tree: its pretty generator places a CTE body on lines of its own and indents it line by line.
 
 All text is lowercase SQL (lowercase.py): each shared body's text is lowered once, when it is generated, and the
-query around the placeholders once per query.
+query around the placeholders once per query. For PostgreSQL, null-safe text joins are rewritten in the working
+copies into a form it can hash (text_keys.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlglot import exp
 
 from kpiflow.compiler.ctes import SharedCte, shared_cte
 from kpiflow.compiler.lowercase import lowercase_generate
+from kpiflow.compiler.text_keys import hash_joinable
 
 _PLACEHOLDER = "__kpiflow_shared_cte_"
 _NESTING = (exp.Query, exp.Subquery, exp.From, exp.Join, exp.With)  # where a query can hold a CTE
@@ -33,7 +35,7 @@ def generate(tree: exp.Expression, dialect: str) -> str:
     try:
         for index, (cte, _) in enumerate(ctes):
             cte.set("this", exp.Table(this=exp.Identifier(this=f"{_PLACEHOLDER}{index}")))
-        work = tree.copy()
+        work = hash_joinable(tree.copy(), dialect)
     finally:
         for cte, shared in ctes:
             cte.set("this", shared.body)
@@ -43,7 +45,8 @@ def generate(tree: exp.Expression, dialect: str) -> str:
         return sql
     found = _PLACEHOLDER_LINE.findall(sql)
     if sorted(int(index) for _, index in found) != list(range(len(ctes))):
-        return lowercase_generate(tree, dialect)  # a placeholder not on a line of its own: generate it all
+        # a placeholder not on a line of its own: generate it all
+        return lowercase_generate(hash_joinable(tree.copy(), dialect), dialect, copy=False)
     bodies = [_text(shared, dialect) for _, shared in ctes]
     return _PLACEHOLDER_LINE.sub(lambda m: _indented(bodies[int(m.group(2))], m.group(1)), sql)
 
@@ -78,7 +81,7 @@ def _unlink(tree: exp.Expression) -> None:
 def _text(shared: SharedCte, dialect: str) -> str:
     text = shared.texts.get(dialect)
     if text is None:
-        work = shared.body.copy()
+        work = hash_joinable(shared.body.copy(), dialect)
         text = shared.texts[dialect] = lowercase_generate(work, dialect, copy=False)
         _unlink(work)
     return text
