@@ -2,7 +2,7 @@
 {{ config(schema='marts', materialized='incremental', incremental_strategy='kpiflow_window', unique_key=['kpi', 'grain', 'period_start'], window_column='period_start', window_grain_column='grain', window_rebuilt={'kpi': ['plan_attainment', 'store_plan_attainment']}) }}
 {%- set kpiflow_privacy_window_start_value = kpiflow_privacy_window_start() %}
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
-SELECT
+select
   k.kpi,
   k.grain,
   k.period_start,
@@ -13,9 +13,9 @@ SELECT
   k.category,
   k.department,
   k.employee_id,
-  CASE
-    WHEN CASE
-      WHEN k.kpi IN (
+  case
+    when case
+      when k.kpi in (
         'absence_days_per_employee',
         'absenteeism_rate',
         'average_headcount',
@@ -29,43 +29,43 @@ SELECT
         'training_score_gain',
         'voluntary_turnover_rate'
       )
-      THEN COALESCE(s.is_suppressed, TRUE)
-      WHEN k.kpi = 'sales_per_employee'
-      THEN COALESCE(
+      then coalesce(s.is_suppressed, true)
+      when k.kpi = 'sales_per_employee'
+      then coalesce(
         (
-          SELECT
-            BOOL_OR(CAST(m.is_suppressed AS BOOLEAN))
-          FROM {{ ref('privacy_suppression') }} AS m
-          WHERE
-            m.year_start = CAST(DATE_TRUNC('YEAR', k.period_start) AS DATE)
-            AND (
+          select
+            bool_or(cast(m.is_suppressed as boolean))
+          from {{ ref('privacy_suppression') }} as m
+          where
+            m.year_start = cast(date_trunc('YEAR', k.period_start) as date)
+            and (
               (
                 k.dimension_set = 'overall'
-                AND m.dimension_set = 'department'
-                AND m.department = 'sales'
+                and m.dimension_set = 'department'
+                and m.department = 'sales'
               )
-              OR (
+              or (
                 k.dimension_set = 'store'
-                AND m.dimension_set = 'store,department'
-                AND m.department = 'sales'
-                AND m.store_id = k.store_id
+                and m.dimension_set = 'store,department'
+                and m.department = 'sales'
+                and m.store_id = k.store_id
               )
-              OR (
-                k.dimension_set IN ('region')
-                AND m.dimension_set = 'store,department'
-                AND m.department = 'sales'
+              or (
+                k.dimension_set in ('region')
+                and m.dimension_set = 'store,department'
+                and m.department = 'sales'
               )
             )
         ),
-        TRUE
+        true
       )
-      ELSE FALSE
-    END
-    THEN NULL
-    ELSE k.value
-  END AS value,
-  CASE
-    WHEN k.kpi IN (
+      else false
+    end
+    then null
+    else k.value
+  end as value,
+  case
+    when k.kpi in (
       'absence_days_per_employee',
       'absenteeism_rate',
       'average_headcount',
@@ -79,610 +79,595 @@ SELECT
       'training_score_gain',
       'voluntary_turnover_rate'
     )
-    THEN COALESCE(s.is_suppressed, TRUE)
-    WHEN k.kpi = 'sales_per_employee'
-    THEN COALESCE(
+    then coalesce(s.is_suppressed, true)
+    when k.kpi = 'sales_per_employee'
+    then coalesce(
       (
-        SELECT
-          BOOL_OR(CAST(m.is_suppressed AS BOOLEAN))
-        FROM {{ ref('privacy_suppression') }} AS m
-        WHERE
-          m.year_start = CAST(DATE_TRUNC('YEAR', k.period_start) AS DATE)
-          AND (
+        select
+          bool_or(cast(m.is_suppressed as boolean))
+        from {{ ref('privacy_suppression') }} as m
+        where
+          m.year_start = cast(date_trunc('YEAR', k.period_start) as date)
+          and (
             (
               k.dimension_set = 'overall'
-              AND m.dimension_set = 'department'
-              AND m.department = 'sales'
+              and m.dimension_set = 'department'
+              and m.department = 'sales'
             )
-            OR (
+            or (
               k.dimension_set = 'store'
-              AND m.dimension_set = 'store,department'
-              AND m.department = 'sales'
-              AND m.store_id = k.store_id
+              and m.dimension_set = 'store,department'
+              and m.department = 'sales'
+              and m.store_id = k.store_id
             )
-            OR (
-              k.dimension_set IN ('region')
-              AND m.dimension_set = 'store,department'
-              AND m.department = 'sales'
+            or (
+              k.dimension_set in ('region')
+              and m.dimension_set = 'store,department'
+              and m.department = 'sales'
             )
           )
       ),
-      TRUE
+      true
     )
-    ELSE FALSE
-  END AS is_suppressed
-FROM (
-  SELECT
+    else false
+  end as is_suppressed
+from (
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
-    CAST(department AS TEXT) AS department,
+    cast(department as text) as department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__absence_days_per_employee') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__absence_days_per_employee') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
-    CAST(department AS TEXT) AS department,
+    cast(department as text) as department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__absenteeism_rate') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__absenteeism_rate') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
     category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__active_customers') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__active_customers') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    region,
-    channel,
-    category,
-    department,
-    CAST(employee_id AS TEXT) AS employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__average_deal_size') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    region,
-    channel,
-    category,
-    CAST(department AS TEXT) AS department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__average_headcount') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    channel,
-    CAST(category AS TEXT) AS category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__average_inventory_value') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    channel,
-    CAST(category AS TEXT) AS category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__average_inventory_value_begin_end') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
-    category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__average_order_value') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
     department,
-    CAST(employee_id AS TEXT) AS employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(employee_id as text) as employee_id,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__avg_first_response_minutes') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__average_deal_size') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
+    region,
+    channel,
+    category,
+    cast(department as text) as department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__average_headcount') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__average_inventory_value') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__average_inventory_value_begin_end') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
+    category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__average_order_value') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
     department,
-    CAST(employee_id AS TEXT) AS employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(employee_id as text) as employee_id,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__call_agreement_rate') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__avg_first_response_minutes') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
     department,
-    CAST(employee_id AS TEXT) AS employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(employee_id as text) as employee_id,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__calls') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__call_agreement_rate') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
-    CAST(category AS TEXT) AS category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__cogs') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
+    cast(store_id as text) as store_id,
+    region,
     channel,
-    CAST(category AS TEXT) AS category,
+    category,
     department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(employee_id as text) as employee_id,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__cogs_periodic') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__calls') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__cogs') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__cogs_periodic') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
     channel,
     category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__conversion_rate') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__conversion_rate') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
     store_id,
-    CAST(region AS TEXT) AS region,
+    cast(region as text) as region,
     channel,
     category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__customer_retention_rate') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__customer_retention_rate') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
     channel,
-    CAST(category AS TEXT) AS category,
+    cast(category as text) as category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__days_inventory_outstanding') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__days_inventory_outstanding') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
     department,
-    CAST(employee_id AS TEXT) AS employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(employee_id as text) as employee_id,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__deals_won') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__deals_won') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
-    CAST(category AS TEXT) AS category,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
+    cast(category as text) as category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__discount_amount') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__discount_amount') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
-    CAST(department AS TEXT) AS department,
+    cast(department as text) as department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__employee_turnover_rate') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__employee_turnover_rate') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    region,
-    channel,
-    category,
-    department,
-    CAST(employee_id AS TEXT) AS employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__follow_ups_per_lead') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
-    CAST(category AS TEXT) AS category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__gross_margin_pct') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
-    CAST(category AS TEXT) AS category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__gross_profit') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
-    CAST(category AS TEXT) AS category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__gross_revenue') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    region,
-    channel,
-    category,
-    CAST(department AS TEXT) AS department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__headcount') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    region,
-    channel,
-    category,
-    CAST(department AS TEXT) AS department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__hires') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    channel,
-    CAST(category AS TEXT) AS category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__inventory_turnover') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    channel,
-    CAST(category AS TEXT) AS category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__inventory_turnover_begin_end') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    channel,
-    CAST(category AS TEXT) AS category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__inventory_units') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    channel,
-    CAST(category AS TEXT) AS category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__inventory_value') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
     department,
-    CAST(employee_id AS TEXT) AS employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(employee_id as text) as employee_id,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__lead_conversion_rate') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__follow_ups_per_lead') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__gross_margin_pct') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__gross_profit') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__gross_revenue') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    region,
+    channel,
+    category,
+    cast(department as text) as department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__headcount') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    region,
+    channel,
+    category,
+    cast(department as text) as department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__hires') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__inventory_turnover') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__inventory_turnover_begin_end') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__inventory_units') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__inventory_value') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
     department,
-    CAST(employee_id AS TEXT) AS employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(employee_id as text) as employee_id,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__leads') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__lead_conversion_rate') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
     department,
-    CAST(employee_id AS TEXT) AS employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(employee_id as text) as employee_id,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__meetings') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__leads') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    channel,
-    category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__net_profit') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
-    CAST(category AS TEXT) AS category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__net_revenue') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
-    category,
-    department,
-    CAST(employee_id AS TEXT) AS employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__new_customers') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    channel,
-    category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__operating_expenses') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
-    category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__order_count') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    store_id,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
-    CAST(department AS TEXT) AS department,
-    CAST(employee_id AS TEXT) AS employee_id,
-    CAST(value AS DOUBLE) AS value,
+    department,
+    cast(employee_id as text) as employee_id,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__plan_attainment') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__meetings') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    channel,
+    category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__net_profit') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__net_revenue') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
+    category,
+    department,
+    cast(employee_id as text) as employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__new_customers') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    channel,
+    category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__operating_expenses') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
+    category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__order_count') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
@@ -691,118 +676,133 @@ FROM (
     region,
     channel,
     category,
-    CAST(department AS TEXT) AS department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(department as text) as department,
+    cast(employee_id as text) as employee_id,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__qualified_applicant_rate') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__plan_attainment') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
+    store_id,
+    region,
+    channel,
+    category,
+    cast(department as text) as department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__qualified_applicant_rate') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
     category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__repeat_purchase_rate') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__repeat_purchase_rate') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
     department,
-    CAST(employee_id AS TEXT) AS employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(employee_id as text) as employee_id,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__responded_within_1h_rate') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__responded_within_1h_rate') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
-    CAST(department AS TEXT) AS department,
+    cast(department as text) as department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__retirement_rate') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__retirement_rate') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
-    CAST(category AS TEXT) AS category,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
+    cast(category as text) as category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__return_rate') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__return_rate') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
-    CAST(category AS TEXT) AS category,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
+    cast(category as text) as category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__returns_amount') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__returns_amount') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
     category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__revenue_mom_growth') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__revenue_mom_growth') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
     channel,
     category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__revenue_mtd') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__revenue_mtd') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
@@ -813,176 +813,176 @@ FROM (
     category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__revenue_per_employee') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__revenue_per_employee') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
     category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__revenue_qoq_growth') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__revenue_qoq_growth') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
     category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__revenue_yoy_growth') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__revenue_yoy_growth') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    channel,
-    category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__revenue_ytd') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
     channel,
     category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__sales_per_employee') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__revenue_ytd') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
     channel,
     category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__sales_per_sqft') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__sales_per_employee') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    channel,
-    CAST(category AS TEXT) AS category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__sell_through_rate') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    channel,
-    CAST(category AS TEXT) AS category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__shrinkage_rate') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    channel,
-    CAST(category AS TEXT) AS category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__shrinkage_value') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    channel,
-    CAST(category AS TEXT) AS category,
-    department,
-    employee_id,
-    CAST(value AS DOUBLE) AS value,
-    population
-  FROM {{ ref('kpi__stockout_rate') }}
-  UNION ALL
-  SELECT
-    kpi,
-    grain,
-    period_start,
-    dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
     channel,
     category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__store_plan_attainment') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__sales_per_sqft') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__sell_through_rate') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__shrinkage_rate') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__shrinkage_value') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    channel,
+    cast(category as text) as category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__stockout_rate') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    channel,
+    category,
+    department,
+    employee_id,
+    cast(value as double) as value,
+    population
+  from {{ ref('kpi__store_plan_attainment') }}
+  union all
+  select
+    kpi,
+    grain,
+    period_start,
+    dimension_set,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
-    CAST(department AS TEXT) AS department,
+    cast(department as text) as department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__terminations') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__terminations') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
@@ -991,104 +991,104 @@ FROM (
     region,
     channel,
     category,
-    CAST(department AS TEXT) AS department,
+    cast(department as text) as department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__time_to_hire_days') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__time_to_hire_days') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
-    CAST(department AS TEXT) AS department,
+    cast(department as text) as department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__training_pass_rate') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__training_pass_rate') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
-    CAST(department AS TEXT) AS department,
+    cast(department as text) as department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__training_score_gain') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__training_score_gain') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
     category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__units_per_transaction') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__units_per_transaction') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
-    CAST(channel AS TEXT) AS channel,
-    CAST(category AS TEXT) AS category,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
+    cast(channel as text) as channel,
+    cast(category as text) as category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__units_sold') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__units_sold') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
-    CAST(region AS TEXT) AS region,
+    cast(store_id as text) as store_id,
+    cast(region as text) as region,
     channel,
     category,
     department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__visitors') }}
-  UNION ALL
-  SELECT
+  from {{ ref('kpi__visitors') }}
+  union all
+  select
     kpi,
     grain,
     period_start,
     dimension_set,
-    CAST(store_id AS TEXT) AS store_id,
+    cast(store_id as text) as store_id,
     region,
     channel,
     category,
-    CAST(department AS TEXT) AS department,
+    cast(department as text) as department,
     employee_id,
-    CAST(value AS DOUBLE) AS value,
+    cast(value as double) as value,
     population
-  FROM {{ ref('kpi__voluntary_turnover_rate') }}
-) AS k
-LEFT JOIN {{ ref('privacy_suppression') }} AS s
-  ON k.kpi IN (
+  from {{ ref('kpi__voluntary_turnover_rate') }}
+) as k
+left join {{ ref('privacy_suppression') }} as s
+  on k.kpi in (
     'absence_days_per_employee',
     'absenteeism_rate',
     'average_headcount',
@@ -1102,26 +1102,26 @@ LEFT JOIN {{ ref('privacy_suppression') }} AS s
     'training_score_gain',
     'voluntary_turnover_rate'
   )
-  AND s.year_start = CAST(DATE_TRUNC('YEAR', k.period_start) AS DATE)
-  AND s.dimension_set = k.dimension_set
-  AND s.store_id IS NOT DISTINCT FROM k.store_id
-  AND s.department IS NOT DISTINCT FROM k.department
-WHERE
-  k.kpi IN ('plan_attainment', 'store_plan_attainment')
-  OR k.period_start >= CASE k.grain
-    WHEN 'day'
-    THEN CAST({{ kpiflow_window_start_value }} AS DATE)
-    WHEN 'week'
-    THEN CAST(DATE_TRUNC('WEEK', {{ kpiflow_window_start_value }}) AS DATE)
-    WHEN 'month'
-    THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-    WHEN 'quarter'
-    THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-    WHEN 'year'
-    THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-  END
-  OR (
-    k.kpi IN (
+  and s.year_start = cast(date_trunc('YEAR', k.period_start) as date)
+  and s.dimension_set = k.dimension_set
+  and s.store_id is not distinct from k.store_id
+  and s.department is not distinct from k.department
+where
+  k.kpi in ('plan_attainment', 'store_plan_attainment')
+  or k.period_start >= case k.grain
+    when 'day'
+    then cast({{ kpiflow_window_start_value }} as date)
+    when 'week'
+    then cast(date_trunc('WEEK', {{ kpiflow_window_start_value }}) as date)
+    when 'month'
+    then cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+    when 'quarter'
+    then cast(date_trunc('QUARTER', {{ kpiflow_window_start_value }}) as date)
+    when 'year'
+    then cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
+  end
+  or (
+    k.kpi in (
       'absence_days_per_employee',
       'absenteeism_rate',
       'average_headcount',
@@ -1136,5 +1136,5 @@ WHERE
       'training_score_gain',
       'voluntary_turnover_rate'
     )
-    AND k.period_start >= {{ kpiflow_privacy_window_start_value }}
+    and k.period_start >= {{ kpiflow_privacy_window_start_value }}
   )

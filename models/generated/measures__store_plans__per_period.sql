@@ -2,67 +2,67 @@
 -- Reads a seed or fills periods for every member ever seen: rebuilt in full every night.
 {{ config(schema='intermediate', materialized='table') }}
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
-WITH source_rows AS (
-  SELECT
-    CAST(base.month_start AS DATE) AS __day,
-    base.store_id AS d__store,
-    store.region AS d__store__region,
-    base.plan_net_revenue AS m__store_plan_net_revenue
-  FROM {{ ref('int_store_plans') }} AS base
-  LEFT JOIN {{ ref('dim_stores') }} AS store
-    ON base.store_id = store.store_id
-  WHERE
-    CAST(base.month_start AS DATE) >= CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-    AND NOT base.month_start IS NULL
-), rows_in_periods AS (
-  SELECT
+with source_rows as (
+  select
+    cast(base.month_start as date) as __day,
+    base.store_id as d__store,
+    store.region as d__store__region,
+    base.plan_net_revenue as m__store_plan_net_revenue
+  from {{ ref('int_store_plans') }} as base
+  left join {{ ref('dim_stores') }} as store
+    on base.store_id = store.store_id
+  where
+    cast(base.month_start as date) >= cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
+    and not base.month_start is null
+), rows_in_periods as (
+  select
     grains.grain,
-    CASE grains.grain
-      WHEN 'month'
-      THEN CAST(DATE_TRUNC('MONTH', source_rows.__day) AS DATE)
-      WHEN 'quarter'
-      THEN CAST(DATE_TRUNC('QUARTER', source_rows.__day) AS DATE)
-      WHEN 'year'
-      THEN CAST(DATE_TRUNC('YEAR', source_rows.__day) AS DATE)
-    END AS period_start,
+    case grains.grain
+      when 'month'
+      then cast(date_trunc('MONTH', source_rows.__day) as date)
+      when 'quarter'
+      then cast(date_trunc('QUARTER', source_rows.__day) as date)
+      when 'year'
+      then cast(date_trunc('YEAR', source_rows.__day) as date)
+    end as period_start,
     source_rows.*
-  FROM source_rows
-  CROSS JOIN (VALUES
+  from source_rows
+  cross join (values
     ('month'),
     ('quarter'),
-    ('year')) AS grains(grain)
-), period_values AS (
-  SELECT
+    ('year')) as grains(grain)
+), period_values as (
+  select
     grain,
     period_start,
-    CASE
-      WHEN GROUPING(d__store) = 1 AND GROUPING(d__store__region) = 1
-      THEN 'overall'
-      WHEN GROUPING(d__store) = 0 AND GROUPING(d__store__region) = 1
-      THEN 'store'
-      WHEN GROUPING(d__store) = 1 AND GROUPING(d__store__region) = 0
-      THEN 'store__region'
-    END AS __set,
+    case
+      when grouping(d__store) = 1 and grouping(d__store__region) = 1
+      then 'overall'
+      when grouping(d__store) = 0 and grouping(d__store__region) = 1
+      then 'store'
+      when grouping(d__store) = 1 and grouping(d__store__region) = 0
+      then 'store__region'
+    end as __set,
     d__store,
     d__store__region,
-    SUM(m__store_plan_net_revenue) AS m__store_plan_net_revenue
-  FROM rows_in_periods
-  WHERE
-    period_start >= CASE grain
-      WHEN 'month'
-      THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      WHEN 'quarter'
-      THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      WHEN 'year'
-      THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-    END
-  GROUP BY
-    GROUPING SETS (
+    sum(m__store_plan_net_revenue) as m__store_plan_net_revenue
+  from rows_in_periods
+  where
+    period_start >= case grain
+      when 'month'
+      then cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      when 'quarter'
+      then cast(date_trunc('QUARTER', {{ kpiflow_window_start_value }}) as date)
+      when 'year'
+      then cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
+    end
+  group by
+    grouping sets (
       (grain, period_start),
       (grain, period_start, d__store),
       (grain, period_start, d__store__region)
     )
 )
-SELECT
+select
   *
-FROM period_values
+from period_values

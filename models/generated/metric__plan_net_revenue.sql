@@ -2,46 +2,46 @@
 -- Reads a seed or fills periods for every member ever seen: rebuilt in full every night.
 {{ config(materialized='table') }}
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
-WITH measures AS (
-  SELECT
+with measures as (
+  select
     *
-  FROM {{ ref('measures__sales_plans__per_period') }}
-  WHERE
+  from {{ ref('measures__sales_plans__per_period') }}
+  where
     (
-      grain IN ('month', 'quarter', 'year')
-      AND __set IN ('overall', 'employee', 'employee__department')
+      grain in ('month', 'quarter', 'year')
+      and __set in ('overall', 'employee', 'employee__department')
     )
-    AND period_start >= CASE grain
-      WHEN 'month'
-      THEN CAST(DATE_TRUNC('MONTH', {{ kpiflow_window_start_value }}) AS DATE)
-      WHEN 'quarter'
-      THEN CAST(DATE_TRUNC('QUARTER', {{ kpiflow_window_start_value }}) AS DATE)
-      WHEN 'year'
-      THEN CAST(DATE_TRUNC('YEAR', {{ kpiflow_window_start_value }}) AS DATE)
-    END
-), final AS (
-  SELECT
-    'plan_net_revenue' AS kpi,
+    and period_start >= case grain
+      when 'month'
+      then cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      when 'quarter'
+      then cast(date_trunc('QUARTER', {{ kpiflow_window_start_value }}) as date)
+      when 'year'
+      then cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
+    end
+), final as (
+  select
+    'plan_net_revenue' as kpi,
     measures.grain,
     measures.period_start,
-    CASE measures.__set
-      WHEN 'overall'
-      THEN 'overall'
-      WHEN 'employee'
-      THEN 'employee'
-      WHEN 'employee__department'
-      THEN 'department'
-    END AS dimension_set,
-    CAST(NULL AS TEXT) AS store_id,
-    CAST(NULL AS TEXT) AS region,
-    CAST(NULL AS TEXT) AS channel,
-    CAST(NULL AS TEXT) AS category,
-    measures.d__employee__department AS department,
-    measures.d__employee AS employee_id,
-    measures.m__plan_net_revenue AS value,
-    CAST(NULL AS BIGINT) AS population
-  FROM measures
+    case measures.__set
+      when 'overall'
+      then 'overall'
+      when 'employee'
+      then 'employee'
+      when 'employee__department'
+      then 'department'
+    end as dimension_set,
+    cast(null as text) as store_id,
+    cast(null as text) as region,
+    cast(null as text) as channel,
+    cast(null as text) as category,
+    measures.d__employee__department as department,
+    measures.d__employee as employee_id,
+    measures.m__plan_net_revenue as value,
+    cast(null as bigint) as population
+  from measures
 )
-SELECT
+select
   *
-FROM final
+from final

@@ -1,5 +1,6 @@
 """Shared CTE chains (ctes.py) and their SQL text generated once per dialect (sqlgen.py) change no SQL: to_sql writes
-what sqlglot itself writes for the tree, the first time and every later time, and leaves the tree as it was."""
+what generating the whole tree at once writes (sqlglot's text, lowered: lowercase.py), the first time and every later
+time, and leaves the tree as it was."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import pytest
 from sqlglot import exp
 
 from kpiflow.compiler.ctes import Chains, CteRegistry, shared_cte
+from kpiflow.compiler.lowercase import lowercase_generate
 from kpiflow.compiler.plan import QueryRequest
-from kpiflow.compiler.quoting import quoting_dialect
 from kpiflow.compiler.render import DIALECTS
 from kpiflow.compiler.sqltext import build_query, to_sql
 
@@ -18,7 +19,7 @@ RATIO = QueryRequest(("upt",), ("metric_time__month", "store__region"))
 
 
 def _plain(tree: exp.Expression, dialect: str) -> str:
-    return tree.sql(dialect=quoting_dialect(dialect), pretty=True)
+    return lowercase_generate(tree, dialect)
 
 
 def _bodies(tree: exp.Expression) -> list[exp.Expression]:

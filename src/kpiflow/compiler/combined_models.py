@@ -36,6 +36,7 @@ from kpiflow.compiler.sqlbuild import alias, col, join_node, table
 from kpiflow.compiler.sqltext import dbt_ref_relation
 from kpiflow.compiler.sqltypes import BIGINT, DOUBLE, VARCHAR
 from kpiflow.compiler.sqltypes import adopting_select as _select
+from kpiflow.compiler.text_keys import text_key_match
 from kpiflow.compiler.validate import metric_inputs
 
 if TYPE_CHECKING:
@@ -298,7 +299,7 @@ def combined_query(
     for item in reads:
         on = exp.and_(
             *(exp.EQ(this=col(k, "cells"), expression=col(k, item.name)) for k in keys[:3]),
-            *(exp.NullSafeEQ(this=col(k, "cells"), expression=col(k, item.name)) for k in keys[3:]),
+            *(text_key_match(col(k, "cells"), col(k, item.name)) for k in keys[3:]),  # members: text
             copy=False,
         )
         final = final.join(join_node(table(item.name), on=on, how="left"), copy=False)

@@ -40,6 +40,7 @@ from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, join_node
 from kpiflow.compiler.sqltext import dbt_ref_relation
 from kpiflow.compiler.sqltypes import BIGINT, DATE, DOUBLE, VARCHAR
 from kpiflow.compiler.sqltypes import adopting_select as _select
+from kpiflow.compiler.text_keys import text_key_match
 
 if TYPE_CHECKING:
     from kpiflow.compiler.period_measures import PeriodMeasures
@@ -403,7 +404,7 @@ def _with_population(
     for rows in ("kpi_rows", population.name):
         on = exp.and_(
             *(same_column(k, "all_cells", rows) for k in keys[:3]),
-            *(exp.NullSafeEQ(this=col(k, "all_cells"), expression=col(k, rows)) for k in keys[3:]),
+            *(text_key_match(col(k, "all_cells"), col(k, rows)) for k in keys[3:]),  # members: text
             copy=False,
         )
         final = final.join(join_node(table(rows), on=on, how="left"), copy=False)

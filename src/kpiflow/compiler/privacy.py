@@ -324,13 +324,12 @@ def cells_sql(
     """A `cells` input of suppression_sql: one model's cells from the window's year on. `dimension_set` and `grain`
     None read the model's own columns (kpi_values shape); a mart's rows all belong to one set and grain.
     `present`: the axis columns the model has."""
-    label = "dimension_set" if dimension_set is None else _text(dimension_set)
-    grain = "grain" if grain is None else _text(grain)
+    label = "dimension_set" if dimension_set is None else f"{_text(dimension_set)} AS dimension_set"
+    grain = "grain" if grain is None else f"{_text(grain)} AS grain"
     axes = [_ident(c) if c in present else "CAST(NULL AS VARCHAR)" for c in table.columns]
     axes += ["CAST(NULL AS VARCHAR)"] * (2 - len(axes))
     return (
-        f"SELECT {year_start('period_start')} AS year_start, {grain} AS grain, period_start, "
-        f"{label} AS dimension_set, {axes[0]} AS a, "
+        f"SELECT {year_start('period_start')} AS year_start, {grain}, period_start, {label}, {axes[0]} AS a, "
         f"{axes[1]} AS b, population FROM {REF_PREFIX}{model} WHERE period_start >= {WINDOW_START_YEAR}"
     )
 

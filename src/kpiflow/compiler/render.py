@@ -36,6 +36,7 @@ DIALECTS = ("duckdb", "postgres", "spark", "trino", "snowflake", "bigquery")
 # when its rows from the window start on depend on rows before it: a zero-filled spine whose members could only be
 # read from the window. Such a query cannot replace just the window's periods.
 READS_ALL_HISTORY = "kpiflow_reads_all_history"
+KEYS = "keys"  # the alias of the key rows metrics or a formula's inputs are joined to
 
 
 def reads_all_history(tree: exp.Expression) -> bool:
@@ -59,6 +60,21 @@ def safe_division(tree: exp.Expression) -> exp.Expression:
         return node
 
     return tree.transform(_fix, copy=False)  # a tree of its own: substitute_columns copied it
+
+
+def table_aliases(names: list[str]) -> list[str]:
+    """Aliases for the tables a select joins to its keys (KEYS), named after what each holds (a metric, an input
+    of a formula); a name met again gets a number (`revenue_2`), so each is unique in the select."""
+    taken = {KEYS}
+    aliases = []
+    for name in names:
+        unique, number = name, 1
+        while unique in taken:
+            number += 1
+            unique = f"{name}_{number}"
+        taken.add(unique)
+        aliases.append(unique)
+    return aliases
 
 
 def fill_literal(value: float) -> exp.Literal:
@@ -192,12 +208,13 @@ class QueryRenderer:
     ) -> str:
         """Periods with no rows appear (time spine) and empty values take the fill value."""
         time_name = next((g for g in group_by if g.startswith(TIME_ENTITY + "__")), None)
-        value = col("value", "m")
+        rows = table_aliases([node.name])[0]  # the metric's rows, before filling
+        value = col("value", rows)
         if node.fill_nulls_with is not None:
             value = exp.Coalesce(this=value, expressions=[fill_literal(node.fill_nulls_with)])
         if not (node.join_to_timespine and time_name):
-            select = _select(*(col(g, "m") for g in group_by), alias(value, "value"))
-            return registry.add(cte_name, select.from_(table(raw, alias="m"), copy=False))
+            select = _select(*(col(g, rows) for g in group_by), alias(value, "value"))
+            return registry.add(cte_name, select.from_(table(raw, alias=rows), copy=False))
         grain = time_name.split("__", 1)[1]
         # The spine covers the requested range where one is given, else the periods that have data.
         request = self._request
@@ -217,23 +234,23 @@ class QueryRenderer:
             alias(high, "__hi"),
         ).from_(table(raw), copy=False)
         bounds_cte = registry.add(f"{cte_name}__bounds", bounds)
-        period = truncate(cast(col(TIME_SPINE_COLUMN, "s"), DATE), grain)
+        period = truncate(cast(col(TIME_SPINE_COLUMN, "spine"), DATE), grain)
         periods = (
             _select(alias(period, time_name))
             .distinct(copy=False)
-            .from_(aliased_table(self.relation(TIME_SPINE_MODEL), "s"), copy=False)
+            .from_(aliased_table(self.relation(TIME_SPINE_MODEL), "spine"), copy=False)
             .join(
                 join_node(
-                    table(bounds_cte, alias="b"),
-                    on=exp.Between(this=copy_tree(period), low=col("__lo", "b"), high=col("__hi", "b")),
+                    table(bounds_cte, alias="bounds"),
+                    on=exp.Between(this=copy_tree(period), low=col("__lo", "bounds"), high=col("__hi", "bounds")),
                 ),
                 copy=False,
             )
         )
         periods_cte = registry.add(f"{cte_name}__periods", periods)
         others = [g for g in group_by if g != time_name]
-        keys_from: exp.Select = _select(col(time_name, "p"), *(col(g, "d") for g in others)).from_(
-            table(periods_cte, alias="p"), copy=False
+        keys_from: exp.Select = _select(col(time_name, "periods"), *(col(g, "members") for g in others)).from_(
+            table(periods_cte, alias="periods"), copy=False
         )
         if others:
             if self._members_from_history(node):
@@ -244,13 +261,13 @@ class QueryRenderer:
                     f"{cte_name}__members",
                     _select(*(col(g) for g in others)).distinct(copy=False).from_(table(raw), copy=False),
                 )
-            keys_from = keys_from.join(join_node(table(members, alias="d"), how="cross"), copy=False)
+            keys_from = keys_from.join(join_node(table(members, alias="members"), how="cross"), copy=False)
         keys_cte = registry.add(f"{cte_name}__spine", keys_from)
-        on = exp.and_(*(exp.NullSafeEQ(this=col(g, "k"), expression=col(g, "m")) for g in group_by), copy=False)
+        on = exp.and_(*(exp.NullSafeEQ(this=col(g, KEYS), expression=col(g, rows)) for g in group_by), copy=False)
         select = (
-            _select(*(col(g, "k") for g in group_by), alias(value, "value"))
-            .from_(table(keys_cte, alias="k"), copy=False)
-            .join(join_node(table(raw, alias="m"), on=on, how="left"), copy=False)
+            _select(*(col(g, KEYS) for g in group_by), alias(value, "value"))
+            .from_(table(keys_cte, alias=KEYS), copy=False)
+            .join(join_node(table(raw, alias=rows), on=on, how="left"), copy=False)
         )
         return registry.add(cte_name, select)
 
@@ -278,7 +295,8 @@ class QueryRenderer:
                 ).from_(table(child), copy=False)
                 child = registry.add(f"{child}__offset_{count}_{unit}", shifted)
             inputs.append((item.alias, child, bool(item.offset)))
-        values = [_filled(col("value", f"in_{i}"), item.node) for i, item in enumerate(body.inputs)]
+        tables = table_aliases([name for name, _, _ in inputs])
+        values = [_filled(col("value", source), item.node) for source, item in zip(tables, body.inputs, strict=True)]
         if body.kind == "ratio":
             formula: exp.Expression = exp.Div(
                 this=cast(values[0], DOUBLE),
@@ -290,13 +308,11 @@ class QueryRenderer:
             formula = safe_division(substitute_columns(tree, mapping))
         key_sources = [cte for _, cte, shifted in inputs if not shifted] or [inputs[0][1]]
         keys_cte = self._keys(key_sources, group_by, registry, cte_name)
-        select = _select(*(col(g, "k") for g in group_by), alias(formula, "value"))
-        select = select.from_(table(keys_cte, alias="k"), copy=False)
-        for index, (_, cte, _) in enumerate(inputs):
+        select = _select(*(col(g, KEYS) for g in group_by), alias(formula, "value"))
+        select = select.from_(table(keys_cte, alias=KEYS), copy=False)
+        for source, (_, cte, _) in zip(tables, inputs, strict=True):
             select = select.join(
-                join_node(
-                    table(cte, alias=f"in_{index}"), on=self._key_match("k", f"in_{index}", group_by), how="left"
-                ),
+                join_node(table(cte, alias=source), on=self._key_match(KEYS, source, group_by), how="left"),
                 copy=False,
             )
         return registry.add(cte_name, select)
@@ -331,15 +347,16 @@ class QueryRenderer:
             node, cte = outputs[0]
             return _select(*(col(g) for g in group_by), alias(col("value"), node.name)).from_(table(cte), copy=False)
         keys_cte = self._keys([cte for _, cte in outputs], group_by, registry, owner)
-        select = _select(*(col(g, "k") for g in group_by))
+        tables = table_aliases([node.name for node, _ in outputs])
+        select = _select(*(col(g, KEYS) for g in group_by))
         select = select.select(
-            *(alias(_filled(col("value", f"m_{i}"), node), node.name) for i, (node, _) in enumerate(outputs)),
+            *(alias(_filled(col("value", t), node), node.name) for t, (node, _) in zip(tables, outputs, strict=True)),
             copy=False,
         )
-        select = select.from_(table(keys_cte, alias="k"), copy=False)
-        for index, (_, cte) in enumerate(outputs):
+        select = select.from_(table(keys_cte, alias=KEYS), copy=False)
+        for source, (_, cte) in zip(tables, outputs, strict=True):
             select = select.join(
-                join_node(table(cte, alias=f"m_{index}"), on=self._key_match("k", f"m_{index}", group_by), how="left"),
+                join_node(table(cte, alias=source), on=self._key_match(KEYS, source, group_by), how="left"),
                 copy=False,
             )
         return select
@@ -351,7 +368,7 @@ class QueryRenderer:
         if grain is None or (request.start is None and request.end is None):
             return select
         time_name = f"{TIME_ENTITY}__{grain}"
-        source = "k" if len(plan.metrics) > 1 else None
+        source = KEYS if len(plan.metrics) > 1 else None
         column = col(time_name, source)
         if request.start:
             select = select.where(

@@ -52,7 +52,12 @@ def aliased_table(source: exp.Table, alias: str) -> exp.Table:
 
 
 def alias(expression: exp.Expression, name: str) -> exp.Expression:
-    """`expression AS name`, as exp.alias_ builds it (adopting `expression`)."""
+    """`expression AS name`, as exp.alias_ builds it (adopting `expression`); a column already named `name` is
+    returned as it is: `t.x` is output as `x` on every engine, so `t.x AS x` says nothing more (same spelling and
+    quoting: `"X" AS X` renames on engines that fold unquoted names)."""
+    column = expression.this if isinstance(expression, exp.Column) else None
+    if isinstance(column, exp.Identifier) and column.this == name and column.quoted == _needs_quotes(name):
+        return expression
     if "alias" in type(expression).arg_types and not isinstance(expression, exp.Window):
         expression.set("alias", ident(name))
         return expression

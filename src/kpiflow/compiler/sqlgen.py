@@ -5,6 +5,10 @@ A query's shared bodies are left out of generation: while the query is generated
 one-line placeholder instead (the tree is put back as it was before returning), and the placeholder's line in the
 text is then replaced by the body's text, indented as the placeholder was. That is what sqlglot writes for the
 whole tree: its pretty generator places a CTE body on lines of its own and indents it line by line.
+
+All text is lowercase SQL (lowercase.py): each shared body's text is lowered once, when it is generated, and the
+query around the placeholders once per query. For PostgreSQL, null-safe text joins are rewritten in the working
+copies into a form it can hash (text_keys.py).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import re
 from sqlglot import exp
 
 from kpiflow.compiler.ctes import SharedCte, shared_cte
-from kpiflow.compiler.quoting import quoting_dialect
+from kpiflow.compiler.lowercase import lowercase_generate
+from kpiflow.compiler.text_keys import hash_joinable
 
 _PLACEHOLDER = "__kpiflow_shared_cte_"
 _NESTING = (exp.Query, exp.Subquery, exp.From, exp.Join, exp.With)  # where a query can hold a CTE
@@ -23,25 +28,25 @@ _PLACEHOLDER_LINE = re.compile(r"^([ \t]*)[\"`]?" + _PLACEHOLDER + r"(\d+)[\"`]?
 
 
 def generate(tree: exp.Expression, dialect: str) -> str:
-    """Pretty SQL for `tree` in `dialect`, as tree.sql(dialect=dialect, pretty=True) writes it, except that reserved
-    words used as identifiers are quoted (quoting.py)."""
-    quoted = quoting_dialect(dialect)
+    """Pretty, lowercase SQL for `tree` in `dialect`, as `lowercase_generate` writes the whole tree: sqlglot's text
+    in lower case (lowercase.py), reserved words used as identifiers quoted (quoting.py)."""
     ctes: list[tuple[exp.CTE, SharedCte]] = []
     _find_shared(tree, ctes)
     try:
         for index, (cte, _) in enumerate(ctes):
             cte.set("this", exp.Table(this=exp.Identifier(this=f"{_PLACEHOLDER}{index}")))
-        work = tree.copy()
+        work = hash_joinable(tree.copy(), dialect)
     finally:
         for cte, shared in ctes:
             cte.set("this", shared.body)
-    sql = quoted.generate(work, copy=False, pretty=True)
+    sql = lowercase_generate(work, dialect, copy=False)
     _unlink(work)
     if not ctes:
         return sql
     found = _PLACEHOLDER_LINE.findall(sql)
     if sorted(int(index) for _, index in found) != list(range(len(ctes))):
-        return quoted.generate(tree, pretty=True)  # a placeholder not on a line of its own: generate it all
+        # a placeholder not on a line of its own: generate it all
+        return lowercase_generate(hash_joinable(tree.copy(), dialect), dialect, copy=False)
     bodies = [_text(shared, dialect) for _, shared in ctes]
     return _PLACEHOLDER_LINE.sub(lambda m: _indented(bodies[int(m.group(2))], m.group(1)), sql)
 
@@ -76,8 +81,8 @@ def _unlink(tree: exp.Expression) -> None:
 def _text(shared: SharedCte, dialect: str) -> str:
     text = shared.texts.get(dialect)
     if text is None:
-        work = shared.body.copy()
-        text = shared.texts[dialect] = quoting_dialect(dialect).generate(work, copy=False, pretty=True)
+        work = hash_joinable(shared.body.copy(), dialect)
+        text = shared.texts[dialect] = lowercase_generate(work, dialect, copy=False)
         _unlink(work)
     return text
 

@@ -1,65 +1,65 @@
 -- test_snapshot[cumulative_grain_to_date-spark]: ('revenue_ytd',) by ('metric_time__month',)
-WITH metric_revenue_ytd__daily AS (
-  SELECT
-    CAST(base.sold_on AS DATE) AS __day,
-    SUM(base.amount) AS value
-  FROM intermediate.int_sales AS base
-  GROUP BY
-    CAST(base.sold_on AS DATE)
-), metric_revenue_ytd__bounds AS (
-  SELECT
-    MIN(__day) AS __lo,
-    MAX(__day) AS __hi
-  FROM metric_revenue_ytd__daily
-), metric_revenue_ytd__spine AS (
-  SELECT
-    CAST(s.date_day AS DATE) AS __day
-  FROM intermediate.metricflow_time_spine AS s
-  JOIN metric_revenue_ytd__bounds AS b
-    ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
-), metric_revenue_ytd__grid AS (
-  SELECT
+with metric_revenue_ytd__daily as (
+  select
+    cast(base.sold_on as date) as __day,
+    sum(base.amount) as value
+  from intermediate.int_sales as base
+  group by
+    cast(base.sold_on as date)
+), metric_revenue_ytd__bounds as (
+  select
+    min(__day) as __lo,
+    max(__day) as __hi
+  from metric_revenue_ytd__daily
+), metric_revenue_ytd__spine as (
+  select
+    cast(s.date_day as date) as __day
+  from intermediate.metricflow_time_spine as s
+  join metric_revenue_ytd__bounds as b
+    on cast(s.date_day as date) between b.__lo and b.__hi
+), metric_revenue_ytd__grid as (
+  select
     s.__day
-  FROM metric_revenue_ytd__spine AS s
-), metric_revenue_ytd__windowed AS (
-  SELECT
+  from metric_revenue_ytd__spine as s
+), metric_revenue_ytd__windowed as (
+  select
     g.__day,
-    SUM(d.value) OVER (
-      PARTITION BY CAST(TRUNC(g.__day, 'YEAR') AS DATE)
-      ORDER BY g.__day NULLS LAST
-      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS value,
-    COUNT(d.value) OVER (
-      PARTITION BY CAST(TRUNC(g.__day, 'YEAR') AS DATE)
-      ORDER BY g.__day NULLS LAST
-      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS __rows
-  FROM metric_revenue_ytd__grid AS g
-  LEFT JOIN metric_revenue_ytd__daily AS d
-    ON g.__day = d.__day
-), metric_revenue_ytd__running AS (
-  SELECT
+    sum(d.value) over (
+      partition by cast(trunc(g.__day, 'YEAR') as date)
+      order by g.__day nulls last
+      rows between unbounded preceding and current row
+    ) as value,
+    count(d.value) over (
+      partition by cast(trunc(g.__day, 'YEAR') as date)
+      order by g.__day nulls last
+      rows between unbounded preceding and current row
+    ) as __rows
+  from metric_revenue_ytd__grid as g
+  left join metric_revenue_ytd__daily as d
+    on g.__day = d.__day
+), metric_revenue_ytd__running as (
+  select
     __day,
     value
-  FROM metric_revenue_ytd__windowed
-  WHERE
+  from metric_revenue_ytd__windowed
+  where
     __rows > 0
-), metric_revenue_ytd__edges AS (
-  SELECT
+), metric_revenue_ytd__edges as (
+  select
     *,
-    MAX(__day) OVER (PARTITION BY CAST(TRUNC(__day, 'MONTH') AS DATE)) AS __edge
-  FROM metric_revenue_ytd__running
-), metric_revenue_ytd AS (
-  SELECT
-    CAST(TRUNC(__day, 'MONTH') AS DATE) AS metric_time__month,
+    max(__day) over (partition by cast(trunc(__day, 'MONTH') as date)) as __edge
+  from metric_revenue_ytd__running
+), metric_revenue_ytd as (
+  select
+    cast(trunc(__day, 'MONTH') as date) as metric_time__month,
     value
-  FROM metric_revenue_ytd__edges
-  WHERE
+  from metric_revenue_ytd__edges
+  where
     __day = __edge
 )
-SELECT
+select
   metric_time__month,
-  value AS revenue_ytd
-FROM metric_revenue_ytd
-ORDER BY
-  metric_time__month ASC NULLS LAST
+  value as revenue_ytd
+from metric_revenue_ytd
+order by
+  metric_time__month asc nulls last

@@ -1,57 +1,57 @@
 -- test_snapshot[cumulative_window-spark]: ('revenue_7d',) by ('metric_time__day',)
-WITH metric_revenue_7d__daily AS (
-  SELECT
-    CAST(base.sold_on AS DATE) AS __day,
-    SUM(base.amount) AS value
-  FROM intermediate.int_sales AS base
-  GROUP BY
-    CAST(base.sold_on AS DATE)
-), metric_revenue_7d__bounds AS (
-  SELECT
-    MIN(__day) AS __lo,
-    MAX(__day) AS __hi
-  FROM metric_revenue_7d__daily
-), metric_revenue_7d__spine AS (
-  SELECT
-    CAST(s.date_day AS DATE) AS __day
-  FROM intermediate.metricflow_time_spine AS s
-  JOIN metric_revenue_7d__bounds AS b
-    ON CAST(s.date_day AS DATE) BETWEEN b.__lo AND b.__hi
-), metric_revenue_7d__grid AS (
-  SELECT
+with metric_revenue_7d__daily as (
+  select
+    cast(base.sold_on as date) as __day,
+    sum(base.amount) as value
+  from intermediate.int_sales as base
+  group by
+    cast(base.sold_on as date)
+), metric_revenue_7d__bounds as (
+  select
+    min(__day) as __lo,
+    max(__day) as __hi
+  from metric_revenue_7d__daily
+), metric_revenue_7d__spine as (
+  select
+    cast(s.date_day as date) as __day
+  from intermediate.metricflow_time_spine as s
+  join metric_revenue_7d__bounds as b
+    on cast(s.date_day as date) between b.__lo and b.__hi
+), metric_revenue_7d__grid as (
+  select
     s.__day
-  FROM metric_revenue_7d__spine AS s
-), metric_revenue_7d__windowed AS (
-  SELECT
+  from metric_revenue_7d__spine as s
+), metric_revenue_7d__windowed as (
+  select
     g.__day,
-    SUM(d.value) OVER (ORDER BY g.__day NULLS LAST ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS value,
-    COUNT(d.value) OVER (ORDER BY g.__day NULLS LAST ROWS BETWEEN 6 PRECEDING AND CURRENT ROW) AS __rows
-  FROM metric_revenue_7d__grid AS g
-  LEFT JOIN metric_revenue_7d__daily AS d
-    ON g.__day = d.__day
-), metric_revenue_7d__running AS (
-  SELECT
+    sum(d.value) over (order by g.__day nulls last rows between 6 preceding and current row) as value,
+    count(d.value) over (order by g.__day nulls last rows between 6 preceding and current row) as __rows
+  from metric_revenue_7d__grid as g
+  left join metric_revenue_7d__daily as d
+    on g.__day = d.__day
+), metric_revenue_7d__running as (
+  select
     __day,
     value
-  FROM metric_revenue_7d__windowed
-  WHERE
+  from metric_revenue_7d__windowed
+  where
     __rows > 0
-), metric_revenue_7d__edges AS (
-  SELECT
+), metric_revenue_7d__edges as (
+  select
     *,
-    MAX(__day) OVER (PARTITION BY CAST(__day AS DATE)) AS __edge
-  FROM metric_revenue_7d__running
-), metric_revenue_7d AS (
-  SELECT
-    CAST(__day AS DATE) AS metric_time__day,
+    max(__day) over (partition by cast(__day as date)) as __edge
+  from metric_revenue_7d__running
+), metric_revenue_7d as (
+  select
+    cast(__day as date) as metric_time__day,
     value
-  FROM metric_revenue_7d__edges
-  WHERE
+  from metric_revenue_7d__edges
+  where
     __day = __edge
 )
-SELECT
+select
   metric_time__day,
-  value AS revenue_7d
-FROM metric_revenue_7d
-ORDER BY
-  metric_time__day ASC NULLS LAST
+  value as revenue_7d
+from metric_revenue_7d
+order by
+  metric_time__day asc nulls last

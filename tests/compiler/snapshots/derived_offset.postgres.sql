@@ -1,37 +1,37 @@
 -- test_snapshot[derived_offset-postgres]: ('revenue_yoy',) by ('metric_time__month',)
-WITH metric_revenue AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', base.sold_on) AS DATE) AS metric_time__month,
-    SUM(base.amount) AS value
-  FROM intermediate.int_sales AS base
-  WHERE
-    NOT base.sold_on IS NULL
-  GROUP BY
-    CAST(DATE_TRUNC('MONTH', base.sold_on) AS DATE)
-), metric_revenue__offset_1_year AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', metric_time__month + INTERVAL '1 YEAR') AS DATE) AS metric_time__month,
+with metric_revenue as (
+  select
+    cast(date_trunc('MONTH', base.sold_on) as date) as metric_time__month,
+    sum(base.amount) as value
+  from intermediate.int_sales as base
+  where
+    not base.sold_on is null
+  group by
+    cast(date_trunc('MONTH', base.sold_on) as date)
+), metric_revenue__offset_1_year as (
+  select
+    cast(date_trunc('MONTH', metric_time__month + interval '1 YEAR') as date) as metric_time__month,
     value
-  FROM metric_revenue
-), metric_revenue_yoy__keys AS (
-  SELECT DISTINCT
+  from metric_revenue
+), metric_revenue_yoy__keys as (
+  select distinct
     metric_time__month
-  FROM metric_revenue
-), metric_revenue_yoy AS (
-  SELECT
-    k.metric_time__month,
-    CAST((
-      in_0.value - in_1.value
-    ) AS DOUBLE PRECISION) / NULLIF(in_1.value, 0) AS value
-  FROM metric_revenue_yoy__keys AS k
-  LEFT JOIN metric_revenue AS in_0
-    ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
-  LEFT JOIN metric_revenue__offset_1_year AS in_1
-    ON k.metric_time__month IS NOT DISTINCT FROM in_1.metric_time__month
+  from metric_revenue
+), metric_revenue_yoy as (
+  select
+    keys.metric_time__month,
+    cast((
+      revenue.value - revenue_prior.value
+    ) as double precision) / nullif(revenue_prior.value, 0) as value
+  from metric_revenue_yoy__keys as keys
+  left join metric_revenue as revenue
+    on keys.metric_time__month is not distinct from revenue.metric_time__month
+  left join metric_revenue__offset_1_year as revenue_prior
+    on keys.metric_time__month is not distinct from revenue_prior.metric_time__month
 )
-SELECT
+select
   metric_time__month,
-  value AS revenue_yoy
-FROM metric_revenue_yoy
-ORDER BY
-  metric_time__month ASC
+  value as revenue_yoy
+from metric_revenue_yoy
+order by
+  metric_time__month asc

@@ -1,39 +1,39 @@
 -- test_snapshot[multi_metric-spark]: ('revenue', 'order_count') by ('metric_time__year',)
-WITH metric_revenue AS (
-  SELECT
-    CAST(TRUNC(base.sold_on, 'YEAR') AS DATE) AS metric_time__year,
-    SUM(base.amount) AS value
-  FROM intermediate.int_sales AS base
-  WHERE
-    NOT base.sold_on IS NULL
-  GROUP BY
-    CAST(TRUNC(base.sold_on, 'YEAR') AS DATE)
-), metric_order_count AS (
-  SELECT
-    CAST(TRUNC(base.sold_on, 'YEAR') AS DATE) AS metric_time__year,
-    COUNT(DISTINCT base.order_id) AS value
-  FROM intermediate.int_sales AS base
-  WHERE
-    NOT base.sold_on IS NULL
-  GROUP BY
-    CAST(TRUNC(base.sold_on, 'YEAR') AS DATE)
-), query__keys AS (
-  SELECT
+with metric_revenue as (
+  select
+    cast(trunc(base.sold_on, 'YEAR') as date) as metric_time__year,
+    sum(base.amount) as value
+  from intermediate.int_sales as base
+  where
+    not base.sold_on is null
+  group by
+    cast(trunc(base.sold_on, 'YEAR') as date)
+), metric_order_count as (
+  select
+    cast(trunc(base.sold_on, 'YEAR') as date) as metric_time__year,
+    count(distinct base.order_id) as value
+  from intermediate.int_sales as base
+  where
+    not base.sold_on is null
+  group by
+    cast(trunc(base.sold_on, 'YEAR') as date)
+), query__keys as (
+  select
     metric_time__year
-  FROM metric_revenue
-  UNION
-  SELECT
+  from metric_revenue
+  union
+  select
     metric_time__year
-  FROM metric_order_count
+  from metric_order_count
 )
-SELECT
-  k.metric_time__year,
-  m_0.value AS revenue,
-  m_1.value AS order_count
-FROM query__keys AS k
-LEFT JOIN metric_revenue AS m_0
-  ON k.metric_time__year IS NOT DISTINCT FROM m_0.metric_time__year
-LEFT JOIN metric_order_count AS m_1
-  ON k.metric_time__year IS NOT DISTINCT FROM m_1.metric_time__year
-ORDER BY
-  metric_time__year ASC NULLS LAST
+select
+  keys.metric_time__year,
+  revenue.value as revenue,
+  order_count.value as order_count
+from query__keys as keys
+left join metric_revenue as revenue
+  on keys.metric_time__year is not distinct from revenue.metric_time__year
+left join metric_order_count as order_count
+  on keys.metric_time__year is not distinct from order_count.metric_time__year
+order by
+  metric_time__year asc nulls last

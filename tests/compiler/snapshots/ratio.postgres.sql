@@ -1,58 +1,58 @@
 -- test_snapshot[ratio-postgres]: ('upt',) by ('metric_time__month', 'store__region')
-WITH metric_units AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', base.sold_on) AS DATE) AS metric_time__month,
-    store.region AS store__region,
-    SUM(base.quantity) AS value
-  FROM intermediate.int_sales AS base
-  LEFT JOIN intermediate.dim_stores AS store
-    ON base.store_id = store.store_id
-  WHERE
-    NOT base.sold_on IS NULL
-  GROUP BY
-    CAST(DATE_TRUNC('MONTH', base.sold_on) AS DATE),
+with metric_units as (
+  select
+    cast(date_trunc('MONTH', base.sold_on) as date) as metric_time__month,
+    store.region as store__region,
+    sum(base.quantity) as value
+  from intermediate.int_sales as base
+  left join intermediate.dim_stores as store
+    on base.store_id = store.store_id
+  where
+    not base.sold_on is null
+  group by
+    cast(date_trunc('MONTH', base.sold_on) as date),
     store.region
-), metric_order_count AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', base.sold_on) AS DATE) AS metric_time__month,
-    store.region AS store__region,
-    COUNT(DISTINCT base.order_id) AS value
-  FROM intermediate.int_sales AS base
-  LEFT JOIN intermediate.dim_stores AS store
-    ON base.store_id = store.store_id
-  WHERE
-    NOT base.sold_on IS NULL
-  GROUP BY
-    CAST(DATE_TRUNC('MONTH', base.sold_on) AS DATE),
+), metric_order_count as (
+  select
+    cast(date_trunc('MONTH', base.sold_on) as date) as metric_time__month,
+    store.region as store__region,
+    count(distinct base.order_id) as value
+  from intermediate.int_sales as base
+  left join intermediate.dim_stores as store
+    on base.store_id = store.store_id
+  where
+    not base.sold_on is null
+  group by
+    cast(date_trunc('MONTH', base.sold_on) as date),
     store.region
-), metric_upt__keys AS (
-  SELECT
+), metric_upt__keys as (
+  select
     metric_time__month,
     store__region
-  FROM metric_units
-  UNION
-  SELECT
+  from metric_units
+  union
+  select
     metric_time__month,
     store__region
-  FROM metric_order_count
-), metric_upt AS (
-  SELECT
-    k.metric_time__month,
-    k.store__region,
-    CAST(in_0.value AS DOUBLE PRECISION) / NULLIF(CAST(in_1.value AS DOUBLE PRECISION), 0) AS value
-  FROM metric_upt__keys AS k
-  LEFT JOIN metric_units AS in_0
-    ON k.metric_time__month IS NOT DISTINCT FROM in_0.metric_time__month
-    AND k.store__region IS NOT DISTINCT FROM in_0.store__region
-  LEFT JOIN metric_order_count AS in_1
-    ON k.metric_time__month IS NOT DISTINCT FROM in_1.metric_time__month
-    AND k.store__region IS NOT DISTINCT FROM in_1.store__region
+  from metric_order_count
+), metric_upt as (
+  select
+    keys.metric_time__month,
+    keys.store__region,
+    cast(units.value as double precision) / nullif(cast(order_count.value as double precision), 0) as value
+  from metric_upt__keys as keys
+  left join metric_units as units
+    on keys.metric_time__month is not distinct from units.metric_time__month
+    and keys.store__region is not distinct from units.store__region
+  left join metric_order_count as order_count
+    on keys.metric_time__month is not distinct from order_count.metric_time__month
+    and keys.store__region is not distinct from order_count.store__region
 )
-SELECT
+select
   metric_time__month,
   store__region,
-  value AS upt
-FROM metric_upt
-ORDER BY
-  metric_time__month ASC,
-  store__region ASC
+  value as upt
+from metric_upt
+order by
+  metric_time__month asc,
+  store__region asc

@@ -1,36 +1,36 @@
 -- test_snapshot[retention-duckdb]: ('retention',) by ('metric_time__month',)
-WITH metric_retention__active AS (
-  SELECT DISTINCT
-    CAST(DATE_TRUNC('MONTH', base.sold_on) AS DATE) AS metric_time__month,
-    base.customer_id AS __entity
-  FROM intermediate.int_sales AS base
-  WHERE
-    NOT base.sold_on IS NULL AND NOT base.customer_id IS NULL
-), metric_retention__previous AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', metric_time__month + INTERVAL 1 MONTH) AS DATE) AS metric_time__month,
+with metric_retention__active as (
+  select distinct
+    cast(date_trunc('MONTH', base.sold_on) as date) as metric_time__month,
+    base.customer_id as __entity
+  from intermediate.int_sales as base
+  where
+    not base.sold_on is null and not base.customer_id is null
+), metric_retention__previous as (
+  select
+    cast(date_trunc('MONTH', metric_time__month + interval 1 month) as date) as metric_time__month,
     __entity
-  FROM metric_retention__active
-), metric_retention AS (
-  SELECT
+  from metric_retention__active
+), metric_retention as (
+  select
     p.metric_time__month,
-    CAST(COUNT(c.__entity) AS DOUBLE) / NULLIF(COUNT(*), 0) AS value
-  FROM metric_retention__previous AS p
-  LEFT JOIN metric_retention__active AS c
-    ON p.metric_time__month IS NOT DISTINCT FROM c.metric_time__month
-    AND p.__entity = c.__entity
-  WHERE
+    cast(count(c.__entity) as double) / nullif(count(*), 0) as value
+  from metric_retention__previous as p
+  left join metric_retention__active as c
+    on p.metric_time__month is not distinct from c.metric_time__month
+    and p.__entity = c.__entity
+  where
     p.metric_time__month <= (
-      SELECT
-        MAX(metric_time__month)
-      FROM metric_retention__active
+      select
+        max(metric_time__month)
+      from metric_retention__active
     )
-  GROUP BY
+  group by
     p.metric_time__month
 )
-SELECT
+select
   metric_time__month,
-  value AS retention
-FROM metric_retention
-ORDER BY
-  metric_time__month ASC
+  value as retention
+from metric_retention
+order by
+  metric_time__month asc

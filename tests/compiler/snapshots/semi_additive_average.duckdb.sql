@@ -1,31 +1,31 @@
 -- test_snapshot[semi_additive_average-duckdb]: ('avg_inventory',) by ('metric_time__quarter',)
-WITH metric_avg_inventory__daily AS (
-  SELECT
-    CAST(base.snapshot_date AS DATE) AS __day,
-    SUM(base.value) AS value
-  FROM intermediate.int_inventory AS base
-  GROUP BY
-    CAST(base.snapshot_date AS DATE)
-), metric_avg_inventory__days AS (
-  SELECT
-    CAST(DATE_TRUNC('QUARTER', __day) AS DATE) AS __period,
-    COUNT(DISTINCT __day) AS __days
-  FROM metric_avg_inventory__daily
-  GROUP BY
-    CAST(DATE_TRUNC('QUARTER', __day) AS DATE)
-), metric_avg_inventory AS (
-  SELECT
-    CAST(DATE_TRUNC('QUARTER', d.__day) AS DATE) AS metric_time__quarter,
-    CAST(SUM(d.value) AS DOUBLE) / MAX(n.__days) AS value
-  FROM metric_avg_inventory__daily AS d
-  INNER JOIN metric_avg_inventory__days AS n
-    ON CAST(DATE_TRUNC('QUARTER', d.__day) AS DATE) = n.__period
-  GROUP BY
-    CAST(DATE_TRUNC('QUARTER', d.__day) AS DATE)
+with metric_avg_inventory__daily as (
+  select
+    cast(base.snapshot_date as date) as __day,
+    sum(base.value) as value
+  from intermediate.int_inventory as base
+  group by
+    cast(base.snapshot_date as date)
+), metric_avg_inventory__days as (
+  select
+    cast(date_trunc('QUARTER', __day) as date) as __period,
+    count(distinct __day) as __days
+  from metric_avg_inventory__daily
+  group by
+    cast(date_trunc('QUARTER', __day) as date)
+), metric_avg_inventory as (
+  select
+    cast(date_trunc('QUARTER', d.__day) as date) as metric_time__quarter,
+    cast(sum(d.value) as double) / max(n.__days) as value
+  from metric_avg_inventory__daily as d
+  inner join metric_avg_inventory__days as n
+    on cast(date_trunc('QUARTER', d.__day) as date) = n.__period
+  group by
+    cast(date_trunc('QUARTER', d.__day) as date)
 )
-SELECT
+select
   metric_time__quarter,
-  value AS avg_inventory
-FROM metric_avg_inventory
-ORDER BY
-  metric_time__quarter ASC
+  value as avg_inventory
+from metric_avg_inventory
+order by
+  metric_time__quarter asc

@@ -1,32 +1,32 @@
 -- test_snapshot[semi_additive_last-snowflake]: ('inventory_value',) by ('metric_time__month', 'store')
-WITH metric_inventory_value__daily AS (
-  SELECT
-    base.store_id AS store,
-    CAST(base.snapshot_date AS DATE) AS __day,
-    SUM(base.value) AS value
-  FROM intermediate.int_inventory AS base
-  GROUP BY
+with metric_inventory_value__daily as (
+  select
+    base.store_id as store,
+    cast(base.snapshot_date as date) as __day,
+    sum(base.value) as value
+  from intermediate.int_inventory as base
+  group by
     base.store_id,
-    CAST(base.snapshot_date AS DATE)
-), metric_inventory_value__edges AS (
-  SELECT
+    cast(base.snapshot_date as date)
+), metric_inventory_value__edges as (
+  select
     *,
-    MAX(__day) OVER (PARTITION BY CAST(DATE_TRUNC('MONTH', __day) AS DATE)) AS __edge
-  FROM metric_inventory_value__daily
-), metric_inventory_value AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', __day) AS DATE) AS metric_time__month,
+    max(__day) over (partition by cast(date_trunc('MONTH', __day) as date)) as __edge
+  from metric_inventory_value__daily
+), metric_inventory_value as (
+  select
+    cast(date_trunc('MONTH', __day) as date) as metric_time__month,
     store,
     value
-  FROM metric_inventory_value__edges
-  WHERE
+  from metric_inventory_value__edges
+  where
     __day = __edge
 )
-SELECT
+select
   metric_time__month,
   store,
-  value AS inventory_value
-FROM metric_inventory_value
-ORDER BY
-  metric_time__month ASC,
-  store ASC
+  value as inventory_value
+from metric_inventory_value
+order by
+  metric_time__month asc,
+  store asc

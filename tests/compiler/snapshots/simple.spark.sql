@@ -1,23 +1,23 @@
 -- test_snapshot[simple-spark]: ('revenue',) by ('metric_time__month', 'store__region')
-WITH metric_revenue AS (
-  SELECT
-    CAST(TRUNC(base.sold_on, 'MONTH') AS DATE) AS metric_time__month,
-    store.region AS store__region,
-    SUM(base.amount) AS value
-  FROM intermediate.int_sales AS base
-  LEFT JOIN intermediate.dim_stores AS store
-    ON base.store_id = store.store_id
-  WHERE
-    NOT base.sold_on IS NULL
-  GROUP BY
-    CAST(TRUNC(base.sold_on, 'MONTH') AS DATE),
+with metric_revenue as (
+  select
+    cast(trunc(base.sold_on, 'MONTH') as date) as metric_time__month,
+    store.region as store__region,
+    sum(base.amount) as value
+  from intermediate.int_sales as base
+  left join intermediate.dim_stores as store
+    on base.store_id = store.store_id
+  where
+    not base.sold_on is null
+  group by
+    cast(trunc(base.sold_on, 'MONTH') as date),
     store.region
 )
-SELECT
+select
   metric_time__month,
   store__region,
-  value AS revenue
-FROM metric_revenue
-ORDER BY
-  metric_time__month ASC NULLS LAST,
-  store__region ASC NULLS LAST
+  value as revenue
+from metric_revenue
+order by
+  metric_time__month asc nulls last,
+  store__region asc nulls last

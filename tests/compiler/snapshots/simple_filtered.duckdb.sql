@@ -1,19 +1,19 @@
 -- test_snapshot[simple_filtered-duckdb]: ('north_revenue',) by ('metric_time__month',)
-WITH metric_north_revenue AS (
-  SELECT
-    CAST(DATE_TRUNC('MONTH', base.sold_on) AS DATE) AS metric_time__month,
-    SUM(base.amount) AS value
-  FROM intermediate.int_sales AS base
-  LEFT JOIN intermediate.dim_stores AS store
-    ON base.store_id = store.store_id
-  WHERE
-    store.region = 'north' AND NOT base.sold_on IS NULL
-  GROUP BY
-    CAST(DATE_TRUNC('MONTH', base.sold_on) AS DATE)
+with metric_north_revenue as (
+  select
+    cast(date_trunc('MONTH', base.sold_on) as date) as metric_time__month,
+    sum(base.amount) as value
+  from intermediate.int_sales as base
+  left join intermediate.dim_stores as store
+    on base.store_id = store.store_id
+  where
+    store.region = 'north' and not base.sold_on is null
+  group by
+    cast(date_trunc('MONTH', base.sold_on) as date)
 )
-SELECT
+select
   metric_time__month,
-  value AS north_revenue
-FROM metric_north_revenue
-ORDER BY
-  metric_time__month ASC
+  value as north_revenue
+from metric_north_revenue
+order by
+  metric_time__month asc
