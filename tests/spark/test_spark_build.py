@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from dbt_process import dbt
-from warehouse_rows import REL_TOL, same_value, sort_key
+from warehouse_rows import assert_same_rows
 
 from kpiflow.compiler import compile_project
 from kpiflow.config import Settings
@@ -158,16 +158,7 @@ def test_every_row_equals_the_duckdb_build(builds: Builds, relation: str) -> Non
     else:
         tables = [("intermediate" if relation.startswith("int_") else "marts", relation)]
     for schema, table in tables:
-        duck_columns, duck_rows, spark_columns, spark_rows = _rows(builds, schema, table)
-        assert spark_columns == duck_columns, table
-        assert len(spark_rows) == len(duck_rows) > 0, table
-        for duck_row, spark_row in zip(sorted(duck_rows, key=sort_key), sorted(spark_rows, key=sort_key), strict=True):
-            differing = [
-                (name, d, s)
-                for name, d, s in zip(duck_columns, duck_row, spark_row, strict=True)
-                if not same_value(d, s)
-            ]
-            assert differing == [], f"{schema}.{table} row {duck_row} (doubles within {REL_TOL} relative)"
+        assert_same_rows(f"{schema}.{table}", *_rows(builds, schema, table))
 
 
 def test_weekends_are_saturdays_and_sundays_on_spark(builds: Builds) -> None:
