@@ -31,9 +31,12 @@ def spark_dir(project_dir: Path) -> Path:
 def spark_conf(directory: Path | str) -> dict[str, str]:
     """The Spark settings of the `spark` dbt target for `directory` (the profile spells the same, as text).
 
-    local[2] and two shuffle partitions: Spark's default of 200 partitions makes every small model write 200
-    files. No UI and a driver bound to 127.0.0.1: nothing listens beyond the machine. ANSI mode is off, as
-    dbt-spark forces it for its sessions (kpiflow's SQL then divides and casts as on Spark 3).
+    local[2] and one shuffle partition: Spark's default of 200 partitions makes every small model write 200
+    files. Settings for many small queries (docs/spark.md, "Speed"): no whole-stage code generation (compiling
+    Java for each query cost more than it saved on KPI-sized data) and no adaptive execution (re-planning at each
+    stage), a 2 GB driver for the large plans of the wide marts; none changes a result. No UI and a driver bound
+    to 127.0.0.1: nothing listens beyond the machine. ANSI mode is off, as dbt-spark forces it for its sessions
+    (kpiflow's SQL then divides and casts as on Spark 3).
     """
     return {
         "spark.master": "local[2]",
@@ -46,11 +49,14 @@ def spark_conf(directory: Path | str) -> dict[str, str]:
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
-        "spark.sql.shuffle.partitions": "2",
+        "spark.sql.shuffle.partitions": "1",
         "spark.default.parallelism": "2",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.sources.default": "parquet",
         "spark.sql.legacy.createHiveTableByDefault": "false",
+        "spark.sql.codegen.wholeStage": "false",
+        "spark.sql.adaptive.enabled": "false",
+        "spark.driver.memory": "2g",
     }
 
 
