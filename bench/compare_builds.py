@@ -5,7 +5,8 @@ first on PYTHONPATH, over one demo warehouse generated once; then the column typ
 table both sides have (kpi_values, the wide marts, kpi_achievement, scorecard_results ...) are compared, doubles within
 a relative 1e-12. Optional nights (`--nights 2`) add one demo day each and run again, so the incremental path is
 compared too.
-Prints the dbt build stage of each run, old and new, and exits 1 on any difference.
+Prints the dbt build stage of each run, old and new, and exits 1 on any difference. Each run's dbt run results are
+kept in `<side>/node_times/<run>-<day>.json` (with `--keep`, for `node_times.py`: 0 is the full build, 1.. the nights).
 Usage: .venv/bin/python bench/compare_builds.py --old-repo /work/main [--scale 0.05] [--start 2025-01-01]
        [--end 2025-04-30] [--nights 1] [--repeat 3] [--keep DIR]
 `--repeat N` then times N full rebuilds per side, old and new in turn (dbt stage and generated models' thread-s).
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import duckdb
 from bench_nightly import copy_project, machine
+from node_times import keep as keep_node_times
 
 REPO = Path(__file__).resolve().parents[1]
 RELATIVE_TOLERANCE = 1e-12
@@ -189,6 +191,8 @@ def main() -> None:
                 extra = ("--ensure-demo-data",) if index else ()
                 timings[side.label] = run(side, folders[side.label], args.scale, day, *extra)
                 (folders[side.label] / "timings.json").write_text(json.dumps(timings[side.label]))
+                folder = folders[side.label]
+                keep_node_times(folder / "warehouse" / "state", folder / "node_times" / f"{index}-{day}.json")
             (old_wall, old_dbt), (new_wall, new_dbt) = timings["old"], timings["new"]
             kind = "full build" if index == 0 else "nightly"
             compared, problems = compare(

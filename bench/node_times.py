@@ -5,7 +5,9 @@ kpiflow keeps at `<state dir>/dbt/target/` and the next run overwrites; `keep` c
 materialization of every model taken from the manifest beside it. `report` prints, per group (models by
 materialization, tests, seeds) and for the slowest nodes, the full run's seconds, the nightly's and nightly/full.
 Node seconds are dbt's per-node times; with 2 threads they add up to about twice the stage's wall time.
-Usage: .venv/bin/python bench/node_times.py FULL.json NIGHTLY.json [--top 25]
+`--families` groups models by what they are instead (name before `__`: kpi, metric, measures, rollup; `stg_`,
+`int_`, the rest) with each group's smallest and median nightly node: the per-node floor the data does not set.
+Usage: .venv/bin/python bench/node_times.py FULL.json NIGHTLY.json [--top 25] [--families]
 """
 
 from __future__ import annotations
@@ -42,6 +44,43 @@ def _group(result: dict) -> str:
     return f"{kind} {result.get('materialized', '')}".strip() if kind == "model" else kind
 
 
+def _family(unique_id: str) -> str:
+    """What a node is: tests and seeds by resource type, models by name (`kpi__x` -> `kpi__`, `stg_x` -> `stg_`)."""
+    kind, _, name = unique_id.split(".", 2)
+    if kind != "model":
+        return kind
+    prefix = next((prefix for prefix in ("stg_", "int_", "mart_") if name.startswith(prefix)), None)
+    if prefix is None and "__" in name:
+        prefix = name.split("__", 1)[0] + "__"
+    return prefix or "other models"
+
+
+def families(full_path: Path, nightly_path: Path) -> str:
+    """Markdown table per family: nodes, full and nightly thread-seconds, the nightly's smallest and median node."""
+    full, nightly = node_seconds(full_path), node_seconds(nightly_path)
+    grouped: dict[str, list[float]] = defaultdict(list)
+    full_totals: dict[str, float] = defaultdict(float)
+    for unique_id, (_, seconds) in nightly.items():
+        grouped[_family(unique_id)].append(seconds)
+    for unique_id, (_, seconds) in full.items():
+        full_totals[_family(unique_id)] += seconds
+    lines = ["| family | nodes | full s | nightly s | nightly/full | nightly min per node s | nightly median s |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for family, seconds in sorted(grouped.items(), key=lambda item: -sum(item[1])):
+        ordered = sorted(seconds)
+        lines.append(f"| {family} | {len(ordered)} | {full_totals[family]:.1f} | {sum(ordered):.1f} | "
+                     f"{_ratio(sum(ordered), full_totals[family])} | {ordered[0]:.2f} | "
+                     f"{ordered[len(ordered) // 2]:.2f} |")  # fmt: skip
+    total = sum(sum(seconds) for seconds in grouped.values())
+    lines.append(f"| all | {len(nightly)} | {sum(full_totals.values()):.1f} | {total:.1f} | "
+                 f"{_ratio(total, sum(full_totals.values()))} | | |")  # fmt: skip
+    for label, path in (("full", full_path), ("nightly", nightly_path)):
+        elapsed = json.loads(path.read_text()).get("elapsed_time")
+        if elapsed is not None:
+            lines.append(f"\n{label}: dbt's elapsed time for the nodes {elapsed:.1f} s")
+    return "\n".join(lines)
+
+
 def _ratio(nightly: float, full: float) -> str:
     return f"{nightly / full:.2f}" if full >= 0.005 else "-"
 
@@ -75,7 +114,11 @@ def main() -> None:
     parser.add_argument("full", type=Path)
     parser.add_argument("nightly", type=Path)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--families", action="store_true", help="group models by name family, with per-node floors")
     args = parser.parse_args()
+    if args.families:
+        print(families(args.full, args.nightly))
+        return
     print(report(f"{args.full.name} vs {args.nightly.name}", args.full, args.nightly, args.top))
 
 
