@@ -1,0 +1,156 @@
+"""`kpiflow run` on Spark local, a full run then a nightly, publishes what DuckDB publishes from the same data.
+
+The DuckDB side is the real CLI in a subprocess (`kpiflow demo-data`, `--append-through`, `run`). The Spark side runs
+in this process (`run_nightly_once`, what `kpiflow run` calls), because the embedded Derby metastore admits one
+process: the test's Spark session, the gate's (GE's Spark datasource) and dbt's (dbt-spark's `session` method) are
+the same one. Its raw tables are the DuckDB side's, copied in as `kpiflow demo-data` on a spark target does; the
+next day lands the same way. Both runs are checked: every published row of marts.kpi_values, every wide mart,
+marts.kpi_achievement, marts.scorecard_results and payroll.payouts equals DuckDB's (doubles within 1e-9 relative,
+Decimals exact), and each run is recorded in kpiflow_state.runs / run_tables as on the other engines. The demo is
+tiny (scale 0.01, one month) because a Spark build of the ~370 nodes is slow; the Spark settings are the profile's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Prefect reads its settings once, on first import: keep its files out of ~/.prefect and its console quiet.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="kpiflow-test-prefect-"))
+os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pg_cli import NAMED, Side, Tables, _duckdb_tables, assert_tables_equal, environment, kpiflow
+
+from kpiflow.config import Settings
+from kpiflow.warehouse import warehouse_for
+from kpiflow.warehouse.spark import SparkWarehouse
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = {"scale": 0.01, "start": date(2024, 1, 1), "end": date(2024, 1, 30), "seed": 11}
+RUN_DATE = DEMO["end"]
+NEXT_DATE = RUN_DATE + timedelta(days=1)
+
+
+@dataclass
+class SparkRuns:
+    duck: Side
+    spark_env: dict[str, str]
+    results: dict[date, dict[str, Any]]  # each day's Spark run result (what `kpiflow run --json` prints)
+    published: dict[date, tuple[Tables, Tables]]  # each day's published tables: Spark's, DuckDB's
+    records: dict[date, list[tuple[Any, ...]]]  # kpiflow_state.runs after each day: (run_id, date, status, ...)
+    seconds: dict[str, float]
+
+
+def _spark_tables(names: list[str]) -> Tables:
+    """The published tables as a BI reader reads them (the views of the published version)."""
+    tables = {}
+    with warehouse_for(Settings.from_env()).read_published() as session:
+        for name in names:
+            cursor = session.execute(f"select * from {name}")
+            tables[name] = ([str(column[0]) for column in cursor.description], [tuple(r) for r in cursor.fetchall()])
+    return tables
+
+
+def _published(duck: Side) -> tuple[Tables, Tables]:
+    duck_tables = _duckdb_tables(duck)
+    wide = [name for name in duck_tables if name.startswith("marts.mart_")]
+    assert wide and set(NAMED) <= set(duck_tables)
+    names = [*NAMED, *wide]
+    return _spark_tables(names), {name: duck_tables[name] for name in names}
+
+
+def _record() -> list[tuple[Any, ...]]:
+    with warehouse_for(Settings.from_env()).connect(read_only=True) as session:
+        return session.execute(
+            "select r.run_id, r.run_date, r.status, r.full_refresh, r.published_at is not null, count(t.table_name) "
+            "from kpiflow_state.runs r left join kpiflow_state.run_tables t on t.run_id = r.run_id "
+            "group by 1, 2, 3, 4, 5 order by r.run_date"
+        ).fetchall()
+
+
+def _spark_run(day: date) -> dict[str, Any]:
+    from kpiflow.orchestration.execution import run_nightly_once
+    from kpiflow.orchestration.pipeline import RunOptions
+
+    outcome = run_nightly_once(Settings.from_env(), RunOptions(run_date=day))
+    assert outcome.error is None, f"{outcome.error}\n{outcome.result}"
+    return outcome.result
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkRuns]:
+    from kpiflow.demo.spark import copy_raw_into_spark
+
+    root = tmp_path_factory.mktemp("spark_run")
+    common = {"KPIFLOW_PROJECT_DIR": str(REPO), "KPIFLOW_DEMO_SCALE": str(DEMO["scale"])}
+    duck = Side({**common, "KPIFLOW_TARGET": "dev", "KPIFLOW_WAREHOUSE": str(root / "duck" / "kpiflow.duckdb"),
+                 "KPIFLOW_MARTS": str(root / "duck" / "marts.duckdb")}, root / "duck" / "state")  # fmt: skip
+    spark_env = {**common, "KPIFLOW_TARGET": "spark", "KPIFLOW_SPARK_DIR": str(root / "spark"),
+                 "KPIFLOW_WAREHOUSE": str(root / "spark_state" / "kpiflow.duckdb")}  # fmt: skip
+    duck.state_dir.mkdir(parents=True)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    kpiflow(duck, "demo-data", "--scale", str(DEMO["scale"]), "--start", str(DEMO["start"]), "--end",
+            str(DEMO["end"]), "--seed", str(DEMO["seed"]), "--quiet")  # fmt: skip
+    results, published, records = {}, {}, {}
+    with environment(spark_env):
+        warehouse = warehouse_for(Settings.from_env())
+        assert isinstance(warehouse, SparkWarehouse)
+        try:
+            for day in (RUN_DATE, NEXT_DATE):
+                if day == NEXT_DATE:
+                    kpiflow(duck, "demo-data", "--append-through", str(day), "--quiet")
+                # the day lands on Spark: raw replaced by the DuckDB side's (its demo plus the new day)
+                copy_raw_into_spark(warehouse.spark(), Path(duck.env["KPIFLOW_WAREHOUSE"]))
+                mark = time.perf_counter()
+                results[day] = _spark_run(day)
+                seconds[f"spark run {day}"] = time.perf_counter() - mark
+                mark = time.perf_counter()
+                kpiflow(duck, "run", "--date", str(day), "--json", "--quiet")
+                seconds[f"duckdb run {day}"] = time.perf_counter() - mark
+                published[day] = _published(duck)
+                records[day] = _record()
+            seconds["total"] = time.perf_counter() - started
+            yield SparkRuns(duck, spark_env, results, published, records, seconds)
+        finally:
+            warehouse.spark().stop()
+
+
+def test_a_full_run_on_spark_publishes_what_duckdb_publishes(runs: SparkRuns) -> None:
+    result = runs.results[RUN_DATE]
+    assert result["status"] == "completed" and result["quality"]["passed"]
+    assert [stage["name"] for stage in result["stages"]] == [
+        "land_or_verify_inputs", "check_inputs", "compile_metrics", "build", "build_scorecards", "audit", "publish",
+        "dashboard", "report",
+    ]  # fmt: skip
+    assert_tables_equal(*runs.published[RUN_DATE])
+    print(runs.seconds)  # how long each run took (pytest -s shows it)
+
+
+def test_the_nightly_on_spark_is_incremental_and_publishes_what_duckdb_publishes(runs: SparkRuns) -> None:
+    result = runs.results[NEXT_DATE]
+    assert result["status"] == "completed"
+    (build,) = [stage for stage in result["stages"] if stage["name"] == "build"]
+    assert "incremental from" in build["headline"], build["headline"]
+    assert_tables_equal(*runs.published[NEXT_DATE])
+
+
+def test_each_run_is_recorded_in_the_warehouse_as_on_the_other_engines(runs: SparkRuns) -> None:
+    full, nightly = (runs.results[day] for day in (RUN_DATE, NEXT_DATE))
+    full_row = (full["run_id"], RUN_DATE, "completed", True, True, len(full["published"]["tables"]))
+    assert runs.records[RUN_DATE] == [full_row]
+    nightly_row = (nightly["run_id"], NEXT_DATE, "completed", False, True, len(nightly["published"]["tables"]))
+    assert runs.records[NEXT_DATE] == [full_row, nightly_row]
