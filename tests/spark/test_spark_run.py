@@ -12,6 +12,7 @@ tiny (scale 0.01, one month) because a Spark build of the ~370 nodes is slow; th
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -154,3 +155,55 @@ def test_each_run_is_recorded_in_the_warehouse_as_on_the_other_engines(runs: Spa
     assert runs.records[RUN_DATE] == [full_row]
     nightly_row = (nightly["run_id"], NEXT_DATE, "completed", False, True, len(nightly["published"]["tables"]))
     assert runs.records[NEXT_DATE] == [full_row, nightly_row]
+
+
+def _spark_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str]:
+    """`kpiflow ARGS` in this process (the real entry point), on the Spark warehouse the runs built."""
+    from kpiflow.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["kpiflow", *args])
+    capsys.readouterr()
+    code = 0
+    try:
+        main()
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    return code, capsys.readouterr().out
+
+
+READING_COMMANDS = (
+    ("query", "--metrics", "net_revenue,average_order_value", "--group-by", "metric_time__day,store__region",
+     "--format", "json"),
+    ("scorecard", "--card", "sales_manager", "--period", "2024-01", "--format", "json"),
+    ("check", "--date", str(NEXT_DATE), "--json", "--no-data-docs"),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("args", READING_COMMANDS, ids=[args[0] for args in READING_COMMANDS])
+def test_check_query_and_scorecard_read_the_spark_warehouse_as_duckdb(
+    runs: SparkRuns, args: tuple[str, ...], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with environment(runs.spark_env):
+        code, spark = _spark_cli(capsys, monkeypatch, *args)
+    duck = kpiflow(runs.duck, *args)
+    assert code == 0, spark
+    if args[0] == "check":  # the same verdicts; the reports differ in where and how long
+        assert isinstance(duck, dict) and duck["passed"]
+        spark_report = json.loads(spark)
+        assert spark_report["passed"]
+        assert [(r["name"], r["success"], r["message"]) for r in spark_report["results"]] == [
+            (r["name"], r["success"], r["message"]) for r in duck["results"]
+        ]
+        return
+    assert _rounded(json.loads(spark)) == _rounded(json.loads(str(duck))) != []
+
+
+def _rounded(value: Any) -> Any:
+    """Doubles to 9 significant digits (the engines sum doubles in different orders), lists in a stable order."""
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return sorted((_rounded(item) for item in value), key=lambda item: json.dumps(item, sort_keys=True))
+    return value
