@@ -6,7 +6,8 @@ interface (on Spark an UPDATE rewrites its parquet table, warehouse/spark_rewrit
 compared check by check: a null key, a duplicate key, a value outside the accepted set and outside the vocabulary, a
 row check (negative quantities) and the rule it breaks too. Then `--quarantine` moves the same rows on both engines
 and loses none. One Spark session for the module, in this process (GE's Spark datasource uses it too); the
-scenarios run in order on the one Spark warehouse (a Derby metastore cannot be copied while it is open).
+scenarios run in order on the one Spark warehouse (a Derby metastore cannot be copied while it is open). Fast tests
+check, without Spark, the SQL the gate renders for Spark and the type names it gives GE.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ import pytest
 
 from kpiflow.config import Settings
 from kpiflow.quality import run_gate
+from kpiflow.quality.declarations import CHECKS_FILE, load_gate_spec
 from kpiflow.warehouse import warehouse_for
 from kpiflow.warehouse.spark import SparkWarehouse
-
-pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 SCALE, START, RUN_DATE = 0.02, date(2024, 1, 1), date(2024, 1, 31)
@@ -138,6 +138,7 @@ def reports(engines: Engines) -> dict[str, tuple[dict[str, Any], dict[str, Any]]
     return found
 
 
+@pytest.mark.slow
 def test_the_clean_demo_passes_on_spark_with_the_duckdb_report(reports, engines: Engines) -> None:
     spark, duck = reports["clean"]
     assert spark["passed"] and duck["passed"]
@@ -150,6 +151,7 @@ def test_the_clean_demo_passes_on_spark_with_the_duckdb_report(reports, engines:
     assert len(list((docs.parent / "validations").rglob("*.html"))) == len({r["table"] for r in spark["results"]})
 
 
+@pytest.mark.slow
 def test_damaged_data_fails_on_spark_naming_the_same_tables_columns_and_rows(reports) -> None:
     spark, duck = reports["damaged"]
     assert {r["name"] for r in spark["results"] if not r["success"]} == DAMAGE_CAUGHT
@@ -162,6 +164,7 @@ def test_damaged_data_fails_on_spark_naming_the_same_tables_columns_and_rows(rep
     assert "Garden (2 rows)" in vocabulary["message"] and vocabulary["severity"] == "warn"
 
 
+@pytest.mark.slow
 def test_quarantine_moves_the_same_rows_on_spark_and_loses_none(reports, engines: Engines) -> None:
     spark, duck = reports["quarantined"]
     before, _ = reports["counts_before"]
@@ -175,3 +178,44 @@ def test_quarantine_moves_the_same_rows_on_spark_and_loses_none(reports, engines
         assert session.execute("select count(*) from raw.order_lines where quantity < 0").fetchone() == (0,)
         moved = session.execute("select quantity, _check from quarantine.order_lines").fetchall()
     assert moved == [(-2, "order_lines.quantity.positive")] * 3
+
+
+def _spark_check_sql(check_type: type) -> str:
+    from kpiflow.quality import specs as s
+    from kpiflow.quality.sql import Context, plausible_bounds, to_sql, unexpected_rows_query
+
+    gate = load_gate_spec(REPO / CHECKS_FILE)
+    check = next(c for c in gate.checks if isinstance(c, check_type))
+    ctx = Context("raw", RUN_DATE, gate.founded_on, dialect="spark")
+    if check_type is s.Plausible:
+        return to_sql(plausible_bounds(check, ctx), "spark")
+    return unexpected_rows_query(check, ctx, gate.table(check.table).key)
+
+
+def test_the_volume_calendar_is_rendered_for_spark() -> None:
+    """DuckDB's `generate_series(...) as g(d)` in FROM: sqlglot writes `EXPLODE(SEQUENCE(...), _u(g))`, which Spark
+    refuses; the gate explodes the sequence in a subquery instead."""
+    from kpiflow.quality import specs as s
+
+    text = _spark_check_sql(s.Volume)
+    assert "FROM (SELECT EXPLODE(SEQUENCE(" in text and ") AS d) AS g" in text and "_u(" not in text
+
+
+def test_quantiles_are_rendered_as_spark_percentiles() -> None:
+    """sqlglot writes `quantile_cont(x, p)` as PERCENTILE_CONT(x, p); Spark is given `percentile(x, p)` (the same
+    linear interpolation)."""
+    from kpiflow.quality import specs as s
+
+    text = _spark_check_sql(s.Plausible)
+    assert "PERCENTILE(v.x, 0.001)" in text and "PERCENTILE_CONT" not in text
+
+
+def test_every_type_family_names_a_spark_type_class() -> None:
+    """GE's type check on Spark compares against pyspark.sql.types classes; a family naming none fails every column
+    ("No recognized spark types")."""
+    import pyspark.sql.types as spark_types
+
+    from kpiflow.quality.expectations import TYPE_NAMES
+
+    for family, names in TYPE_NAMES.items():
+        assert [name for name in names if hasattr(spark_types, name)], family

@@ -40,7 +40,7 @@ from kpiflow.warehouse.spark import SparkWarehouse
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO = {"scale": 0.01, "start": date(2024, 1, 1), "end": date(2024, 1, 30), "seed": 11}
+DEMO = {"scale": 0.01, "start": date(2024, 1, 2), "end": date(2024, 1, 31), "seed": 11}  # counts on the 31st
 RUN_DATE = DEMO["end"]
 NEXT_DATE = RUN_DATE + timedelta(days=1)
 
