@@ -51,7 +51,8 @@ def rewrite_rows(spark: SparkSession, statement: str, parameters: Sequence[Any] 
     assert isinstance(target, exp.Table) and isinstance(tree, exp.Update | exp.Delete)
     where = tree.args.get("where")
     matched = exp.func("coalesce", exp.paren(where.this if where else exp.true()), exp.false())
-    source = exp.table_(target.name, db=target.db)
+    source = target.copy()  # with its alias, which the condition may name (`delete from raw.x as t where t.y ...`)
+    table = exp.table_(target.name, db=target.db).sql("spark")
     if isinstance(tree, exp.Delete):
         kept = exp.select(exp.Star()).from_(source).where(exp.Not(this=matched))
     else:
@@ -64,7 +65,7 @@ def rewrite_rows(spark: SparkSession, statement: str, parameters: Sequence[Any] 
                 field.dataType.simpleString(),
                 dialect="spark",
             ).as_(field.name, quoted=True)
-            for field in spark.table(source.sql("spark")).schema.fields
+            for field in spark.table(table).schema.fields
         ]
         kept = exp.select(*projection).from_(source)
     count = exp.select(exp.Count(this=exp.Star())).from_(source.copy()).where(matched.copy())
@@ -73,6 +74,6 @@ def rewrite_rows(spark: SparkSession, statement: str, parameters: Sequence[Any] 
         return 0
     side = exp.table_(target.name + SIDE_SUFFIX, db=target.db, quoted=True).sql("spark")
     spark.sql(kept.sql("spark"), args=args or None).write.mode("overwrite").format("parquet").saveAsTable(side)
-    spark.table(side).write.insertInto(source.sql("spark"), overwrite=True)
+    spark.table(side).write.insertInto(table, overwrite=True)
     spark.sql(f"drop table {side}")
     return changed
