@@ -100,7 +100,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkRuns]:
     duck = Side({**common, "KPIFLOW_TARGET": "dev", "KPIFLOW_WAREHOUSE": str(root / "duck" / "kpiflow.duckdb"),
                  "KPIFLOW_MARTS": str(root / "duck" / "marts.duckdb")}, root / "duck" / "state")  # fmt: skip
     spark_env = {**common, "KPIFLOW_TARGET": "spark", "KPIFLOW_SPARK_DIR": str(root / "spark"),
-                 "KPIFLOW_WAREHOUSE": str(root / "spark_state" / "kpiflow.duckdb")}  # fmt: skip
+                 "KPIFLOW_WAREHOUSE": str(root / "spark_state" / "kpiflow.duckdb"),  # only its folder: run state
+                 "KPIFLOW_MARTS": str(root / "spark_state" / "marts.duckdb")}  # dashboard: beside  # fmt: skip
     duck.state_dir.mkdir(parents=True)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
