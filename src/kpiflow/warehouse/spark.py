@@ -30,7 +30,7 @@ from kpiflow.warehouse.interface import (
 from kpiflow.warehouse.postgres_sql import SchemaRenames
 from kpiflow.warehouse.spark_rewrite import changes_rows, rewrite_rows
 from kpiflow.warehouse.spark_session import start_spark
-from kpiflow.warehouse.spark_sql import to_spark
+from kpiflow.warehouse.spark_sql import bindable, to_spark
 from kpiflow.warehouse.spark_types import spark_rows, spark_schema
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ class SparkWarehouseSession:
         from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
-        args = dict(parameters) if isinstance(parameters, dict) else list(parameters or [])
+        args = bindable(parameters)
         try:
             return SparkCursor(self.spark.sql(sql, args=args or None))
         except (PySparkException, Py4JJavaError) as exc:

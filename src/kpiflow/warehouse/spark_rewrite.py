@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import sqlglot
 from sqlglot import exp
 
+from kpiflow.warehouse.spark_sql import bindable
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
@@ -33,14 +35,14 @@ def changes_rows(statement: str) -> bool:
 def _named_parameters(tree: exp.Expression, parameters: Sequence[Any] | dict[str, Any] | None) -> dict[str, Any]:
     """Name the positional `?` of `tree` in text order (in place); the parameters by name."""
     if isinstance(parameters, dict):
-        return dict(parameters)
+        return bindable(parameters)
     values = list(parameters or [])
     markers = [node for node in tree.find_all(exp.Placeholder, bfs=False) if not node.this]
     if len(markers) != len(values):
         raise ValueError(f"{len(markers)} parameter marker(s) but {len(values)} value(s) in: {tree.sql('spark')}")
     for number, marker in enumerate(markers):
         marker.set("this", f"p{number}")
-    return {f"p{number}": value for number, value in enumerate(values)}
+    return bindable({f"p{number}": value for number, value in enumerate(values)})
 
 
 def rewrite_rows(spark: SparkSession, statement: str, parameters: Sequence[Any] | dict[str, Any] | None) -> int:

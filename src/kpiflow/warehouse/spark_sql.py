@@ -10,7 +10,10 @@ that is not a query, since Spark itself has no read-only session.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from functools import lru_cache
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -45,3 +48,23 @@ def _spark_node(node: exp.Expression) -> exp.Expression | None:
     if isinstance(node, exp.ColumnConstraint) and isinstance(node.args.get("kind"), exp.PrimaryKeyColumnConstraint):
         return None
     return without_hugeint(node)
+
+
+class _IsoDate(date):
+    """A date pyspark can bind whatever its year: pyspark hands a bound date to the JVM as `strftime("%Y-%m-%d")`,
+    which does not pad years before 1000 ('1-01-01' for date.min, a sentinel the restatement SQL binds), and the JVM
+    refuses that text (IllegalArgumentException). This one writes ISO text."""
+
+    def strftime(self, fmt: str) -> str:
+        return self.isoformat() if fmt == "%Y-%m-%d" else super().strftime(fmt)
+
+
+def bindable(parameters: Sequence[Any] | dict[str, Any] | None) -> list[Any] | dict[str, Any]:
+    """The parameters as spark.sql(args=...) binds them correctly: dates before the year 1000 as `_IsoDate`."""
+
+    def value(item: Any) -> Any:
+        return _IsoDate(item.year, item.month, item.day) if type(item) is date and item.year < 1000 else item
+
+    if isinstance(parameters, dict):
+        return {name: value(item) for name, item in parameters.items()}
+    return [value(item) for item in parameters or []]
