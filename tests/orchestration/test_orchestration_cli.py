@@ -120,20 +120,21 @@ def test_the_nightly_refuses_a_target_it_is_not_wired_to(
     tmp_path: Path,
     args: tuple[str, ...],
 ) -> None:
-    """The nightly runs on DuckDB and PostgreSQL (tests/postgres/test_pg_run.py); on any other engine it says so up
-    front, instead of checking and building there and stopping at publish: no stage is called, no journal written."""
+    """The nightly runs on DuckDB, PostgreSQL and Spark (tests/postgres/test_pg_run.py, tests/spark/test_spark_run.py);
+    on any other engine it says so up front, instead of checking and building there and stopping at publish: no
+    stage is called, no journal written."""
     project = project_copier(tmp_path / "project")
     profiles = project / "profiles" / "profiles.yml"
     profile = yaml.safe_load(profiles.read_text(encoding="utf-8"))
-    profile["kpiflow"]["outputs"]["lake"] = {"type": "spark", "method": "thrift", "host": "127.0.0.1", "schema": "x"}
+    profile["kpiflow"]["outputs"]["lake"] = {"type": "snowflake", "account": "x", "schema": "x"}
     profiles.write_text(yaml.safe_dump(profile), encoding="utf-8")
     monkeypatch.setenv("KPIFLOW_PROJECT_DIR", str(project))
     monkeypatch.setenv("KPIFLOW_TARGET", "lake")
     done = kpiflow_cli(*args, stages=Stages())
     assert done.returncode == 2, done.stderr
     stderr = done.stderr.replace("\n", "")
-    assert "KPIFLOW_TARGET=lake is a spark target" in stderr
-    assert "runs on duckdb and postgres warehouses only" in stderr
+    assert "KPIFLOW_TARGET=lake is a snowflake target" in stderr
+    assert "runs on duckdb, postgres, spark warehouses only" in stderr
 
 
 def test_ensure_demo_data_is_refused_on_a_postgres_target(

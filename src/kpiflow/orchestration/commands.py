@@ -224,7 +224,7 @@ def serve(
     from kpiflow.orchestration.prefect_env import configure_prefect
 
     settings = Settings.from_env()
-    ensure_nightly_runs_on(settings, ensure_demo_data=ensure_demo_data)
+    ensure_nightly_runs_on(settings, ensure_demo_data=ensure_demo_data, served=True)
     schedule = NightlySchedule(cron, timezone)
     configure_prefect(settings)
 

@@ -5,6 +5,9 @@ seconds of dbt import are paid once per process, not once per run. The cost is t
 its DuckDB connection open between invocations (`keep_open`); `_release_warehouse` closes it so that
 a long-running `kpiflow serve` does not hold the warehouse file between nightly runs.
 
+On Spark (dbt-spark's `session` method) dbt runs in kpiflow's own Spark session (`shared_spark_env`): the embedded
+Derby metastore admits one process, and one JVM holds one SparkContext.
+
 `dbt build` runs seeds, models and tests in DAG order, so one invocation replaces `dbt seed` +
 `dbt run` + `dbt test`, and a failed test stops everything downstream of it from being built.
 """
@@ -23,6 +26,8 @@ from typing import Any
 from kpiflow.config import Settings
 from kpiflow.errors import RunFailed
 from kpiflow.orchestration.transient import TransientRunError, mentions_lock_conflict
+from kpiflow.warehouse import Warehouse
+from kpiflow.warehouse.spark_session import SPARK_DIR_VARIABLE
 
 RUN_DATE_ENV = "KPIFLOW_RUN_DATE"  # models may read it with env_var('KPIFLOW_RUN_DATE')
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -124,14 +129,17 @@ def dbt_build(
     select: str | None = None,
     exclude: str | None = None,
     on_node: Callable[[NodeResult], None] | None = None,
+    warehouse: Warehouse | None = None,
 ) -> DbtBuildSummary:
-    """Build and test the project into the warehouse; raise RunFailed naming the failing nodes."""
+    """Build and test the project into the warehouse; raise RunFailed naming the failing nodes. `warehouse`: the
+    run's warehouse, whose Spark session (on a spark target) dbt must share (`shared_spark_env`)."""
     from dbt.cli.main import dbtRunner
 
     paths = DbtPaths.for_settings(settings)
     started = time.perf_counter()
     callbacks = [_node_callback(on_node)] if on_node else []
-    with _environment(settings.dbt_env() | {RUN_DATE_ENV: run_date.isoformat()}):
+    env = settings.dbt_env() | {RUN_DATE_ENV: run_date.isoformat()} | shared_spark_env(warehouse)
+    with _environment(env):
         try:
             outcome = dbtRunner(callbacks=callbacks).invoke(
                 build_args(settings, full_refresh=full_refresh, select=select, exclude=exclude)
@@ -152,6 +160,20 @@ def dbt_build(
             paths.log_file,
         )
     return DbtBuildSummary(nodes=nodes, log_path=paths.log_file, seconds=seconds)
+
+
+def shared_spark_env(warehouse: Warehouse | None) -> dict[str, str]:
+    """On Spark, start the process's Spark session on the warehouse's directory (if not yet) and point dbt's profile
+    at that directory: dbt-spark's `session` method calls SparkSession.builder.getOrCreate() for every statement,
+    which returns the running session, so dbt and kpiflow share one session and one Derby metastore (which admits
+    one process). The profile's settings are kpiflow's (`spark_session.spark_conf`; test_spark_profile.py). Nothing
+    for other engines."""
+    from kpiflow.warehouse.spark import SparkWarehouse
+
+    if not isinstance(warehouse, SparkWarehouse):
+        return {}
+    warehouse.spark()
+    return {SPARK_DIR_VARIABLE: str(warehouse.directory.resolve())}
 
 
 def _raise_for_text(text: str, log_file: Path) -> None:

@@ -25,13 +25,14 @@ class RunOutcome:
     error: KpiflowError | None = None
 
 
-NIGHTLY_DIALECTS = ("duckdb", "postgres")  # the engines the whole nightly is wired and tested on
+NIGHTLY_DIALECTS = ("duckdb", "postgres", "spark")  # the engines the whole nightly is wired and tested on
+SERVED_DIALECTS = ("duckdb", "postgres")  # the engines `kpiflow serve` is tested on
 
 
-def ensure_nightly_runs_on(settings: Settings, *, ensure_demo_data: bool = False) -> None:
+def ensure_nightly_runs_on(settings: Settings, *, ensure_demo_data: bool = False, served: bool = False) -> None:
     """Refuse a target the nightly is not wired to before anything runs, rather than check and build there and stop
-    at publish (docs/operations.md, 'Warehouse interface'); and --ensure-demo-data, which creates and extends a DuckDB
-    demo file, on any other engine."""
+    at publish (docs/operations.md, 'Warehouse interface'); --ensure-demo-data, which creates and extends a DuckDB
+    demo file, on any other engine; and `kpiflow serve` (`served`) on Spark."""
     from kpiflow.compiler.dialects import target_dialect
 
     dialect = target_dialect(settings)
@@ -44,9 +45,20 @@ def ensure_nightly_runs_on(settings: Settings, *, ensure_demo_data: bool = False
     if dialect not in NIGHTLY_DIALECTS:
         raise UserInputError(
             f"KPIFLOW_TARGET={settings.target} is a {dialect} target: the nightly run (kpiflow run, backfill, serve) "
-            f"runs on {' and '.join(NIGHTLY_DIALECTS)} warehouses only, not on {dialect} yet; see docs/operations.md "
+            f"runs on {', '.join(NIGHTLY_DIALECTS)} warehouses only, not on {dialect} yet; see docs/operations.md "
             "('Warehouse interface'). Run with a duckdb target (the default, KPIFLOW_TARGET=dev) or a postgres one "
             "(docs/postgres.md)."
+        )
+    if dialect == "spark":
+        from kpiflow.warehouse import warehouse_for
+
+        warehouse_for(settings)  # a spark target that is not Spark in this process is refused here, by name
+    if served and dialect not in SERVED_DIALECTS:
+        raise UserInputError(
+            f"KPIFLOW_TARGET={settings.target} is a {dialect} target: `kpiflow serve` is not supported on {dialect} "
+            "yet (Prefect's runner starts each nightly in a process of its own, which on Spark local means a new JVM "
+            "and Derby metastore per night, untested). Schedule `kpiflow run` instead (cron or a Prefect worker: "
+            "one process per night, as Spark's embedded metastore needs); see docs/spark.md."
         )
 
 

@@ -165,7 +165,13 @@ def build_models(ctx: RunContext) -> DbtBuildSummary:
     )
     warehouse = warehouse_for(ctx.settings)
     set_window(warehouse, plan)
-    summary = dbt_build(settings, run_date=ctx.run_date, full_refresh=plan.full_refresh, exclude=f"tag:{RESTATED_TAG}")
+    summary = dbt_build(
+        settings,
+        run_date=ctx.run_date,
+        full_refresh=plan.full_refresh,
+        exclude=f"tag:{RESTATED_TAG}",
+        warehouse=warehouse,
+    )
     record_build(warehouse, ctx.run_date, plan, run_id=ctx.run_id)
     return replace(summary, mode=plan.headline())
 

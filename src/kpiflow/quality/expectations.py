@@ -24,22 +24,25 @@ from kpiflow.quality.sql import Context, is_future_check, unexpected_rows_query
 
 CHECK_META_KEY = "kpiflow_check"
 
-# The type names a column of each family may have. GE compares them two ways: on DuckDB (no SQLAlchemy dialect
+# The type names a column of each family may have. GE compares them three ways: on DuckDB (no SQLAlchemy dialect
 # module GE knows) with isinstance against the SQLAlchemy classes of these names that exist (ge_duckdb_fix reflects
 # real SQLAlchemy types), on PostgreSQL with the type's text as the server's dialect writes it (see
-# ColumnTypeInList for parameters). A name one engine does not know is skipped there.
-_INTEGERS = ["INTEGER", "BIGINT", "SMALLINT"]
-_TEXTS = ["TEXT", "VARCHAR", "CHAR"]
-_DECIMALS = ["DECIMAL", "NUMERIC"]
+# ColumnTypeInList for parameters), on Spark with isinstance against the pyspark.sql.types classes of these names
+# (the `...Type` names). A name one engine does not know is skipped there.
+_INTEGERS = ["INTEGER", "BIGINT", "SMALLINT", "IntegerType", "LongType", "ShortType"]
+_TEXTS = ["TEXT", "VARCHAR", "CHAR", "StringType", "VarcharType", "CharType"]
+_DECIMALS = ["DECIMAL", "NUMERIC", "DecimalType"]
+_FLOATS = ["DoubleType", "FloatType"]  # Spark's; the SQL names are listed below
+_TIMESTAMPS = ["TimestampType", "TimestampNTZType"]
 TYPE_NAMES: dict[s.TypeFamily, list[str]] = {
     s.TypeFamily.IDENTIFIER: [*_INTEGERS, *_TEXTS],
     s.TypeFamily.INTEGER: _INTEGERS,
     s.TypeFamily.DECIMAL: _DECIMALS,
-    s.TypeFamily.NUMBER: [*_INTEGERS, *_DECIMALS, "DOUBLE", "DOUBLE PRECISION", "REAL", "FLOAT"],
+    s.TypeFamily.NUMBER: [*_INTEGERS, *_DECIMALS, "DOUBLE", "DOUBLE PRECISION", "REAL", "FLOAT", *_FLOATS],
     s.TypeFamily.TEXT: _TEXTS,
-    s.TypeFamily.DATE: ["DATE"],
-    s.TypeFamily.TIMESTAMP: ["TIMESTAMP", "TIMESTAMP WITHOUT TIME ZONE", "TIMESTAMP WITH TIME ZONE"],
-    s.TypeFamily.BOOLEAN: ["BOOLEAN"],
+    s.TypeFamily.DATE: ["DATE", "DateType"],
+    s.TypeFamily.TIMESTAMP: ["TIMESTAMP", "TIMESTAMP WITHOUT TIME ZONE", "TIMESTAMP WITH TIME ZONE", *_TIMESTAMPS],
+    s.TypeFamily.BOOLEAN: ["BOOLEAN", "BooleanType"],
 }
 _TYPE_PARAMETERS = re.compile(r"\s*\([^)]*\)")
 _SEVERITY = {s.Severity.ERROR: FailureSeverity.CRITICAL, s.Severity.WARN: FailureSeverity.WARNING}
@@ -76,6 +79,11 @@ class ColumnTypeInList(gxe.ExpectColumnValuesToBeInTypeList):
         base = _TYPE_PARAMETERS.sub("", str(actual_column_type)).casefold()
         success = any(base == expected.casefold() for expected in expected_types_list)
         return {"success": success, "result": {"observed_value": str(actual_column_type)}}
+
+    def _validate_spark(self, actual_column_type: Any, expected_types_list: list[str] | None) -> dict[str, Any]:
+        """GE's verdict; the observed type as Spark SQL names it (`STRING`, `DECIMAL(12,2)`), not its class name."""
+        verdict = super()._validate_spark(actual_column_type, expected_types_list)
+        return {**verdict, "result": {"observed_value": actual_column_type.simpleString().upper()}}
 
 
 def _number(value: Decimal | None) -> int | float | None:

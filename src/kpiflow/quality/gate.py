@@ -22,7 +22,7 @@ from kpiflow.quality.quarantine import QUARANTINE_SCHEMA, QuarantineLedger, quar
 from kpiflow.quality.report import CheckResult, GateReport
 from kpiflow.quality.sql import Context, input_range_query, latest_date_query, now_utc
 from kpiflow.quality.vocabularies import VOCABULARIES_FILE, add_vocabularies
-from kpiflow.quality.warehouse import Warehouse
+from kpiflow.quality.warehouse import GateWarehouse
 from kpiflow.warehouse import Warehouse as WarehouseEngine
 from kpiflow.warehouse import warehouse_for
 
@@ -55,7 +55,7 @@ def _merge(first: CheckResult, final: CheckResult, ledger: QuarantineLedger) -> 
     return replace(final, message=message, example_keys=examples, quarantined_rows=moved, failing_rows=failing)
 
 
-def _default_run_date(warehouse: Warehouse, gate: s.GateSpec) -> date:
+def _default_run_date(warehouse: GateWarehouse, gate: s.GateSpec) -> date:
     """The latest date in `settings.run_date_from` (raw.orders.order_ts): the day the last load brought."""
     table, column = gate.run_date_from
     try:
@@ -70,7 +70,7 @@ def _default_run_date(warehouse: Warehouse, gate: s.GateSpec) -> date:
     return latest
 
 
-def _input_range(warehouse: Warehouse, gate: s.GateSpec, ctx: Context) -> tuple[date | None, date | None]:
+def _input_range(warehouse: GateWarehouse, gate: s.GateSpec, ctx: Context) -> tuple[date | None, date | None]:
     """(latest date through the run date, latest date after it) in `settings.run_date_from`, read after quarantine
     so that rows moved aside never count as inputs; (None, None) when the table cannot be read (the gate says why)."""
     table, column = gate.run_date_from
@@ -93,7 +93,11 @@ def _affected_tables(gate: s.GateSpec, changed: set[str]) -> set[str]:
 
 def _open_runner(warehouse: WarehouseEngine, gate: s.GateSpec, docs_dir: Path | None) -> GeRunner:
     from kpiflow.quality.validation import GeRunner  # Great Expectations loads here, not at `kpiflow --help`
+    from kpiflow.warehouse.spark import SparkWarehouse
 
+    if isinstance(warehouse, SparkWarehouse):  # GE's Spark datasource, in this process's Spark session
+        with warehouse.connect() as session:
+            return GeRunner(None, gate, docs_dir, spark=session)
     url = warehouse.sqlalchemy_url()  # may hold a password: never shown
     try:
         return GeRunner(url, gate, docs_dir)

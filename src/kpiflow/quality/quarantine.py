@@ -17,12 +17,11 @@ from kpiflow.errors import RunFailed
 from kpiflow.quality import specs as s
 from kpiflow.quality.sql import (
     Context,
-    columns_query,
     create_schema_statement,
     failing_share_query,
     quarantine_statements,
 )
-from kpiflow.quality.warehouse import Warehouse
+from kpiflow.quality.warehouse import GateWarehouse
 
 QUARANTINE_SCHEMA = "quarantine"
 
@@ -41,16 +40,8 @@ def _limit_text(share: Decimal, limit: Decimal) -> str:
     return f"{share:.2%} above the limit of {limit:.2%}"
 
 
-def _columns_by_table(rows: list[dict[str, str]]) -> dict[str, tuple[str, ...]]:
-    """table -> its columns in order, from `columns_query` rows."""
-    found: dict[str, list[str]] = {}
-    for row in rows:
-        found.setdefault(row["table_name"], []).append(row["column_name"])
-    return {name: tuple(columns) for name, columns in found.items()}
-
-
 def quarantine_failures(
-    warehouse: Warehouse, gate: s.GateSpec, ctx: Context, failed: list[s.CheckSpec], ledger: QuarantineLedger
+    warehouse: GateWarehouse, gate: s.GateSpec, ctx: Context, failed: list[s.CheckSpec], ledger: QuarantineLedger
 ) -> int:
     """Quarantine the failing rows of `failed` quarantine checks; returns rows moved now (0: nothing to do)."""
     by_table: dict[str, list[s.CheckSpec]] = {}
@@ -78,9 +69,9 @@ def quarantine_failures(
     try:
         with warehouse.transaction() as statements:
             statements.execute(create_schema_statement(QUARANTINE_SCHEMA))
-            raw_columns = _columns_by_table(statements.rows(columns_query(gate.schema)))
+            raw_columns = statements.columns(gate.schema)
             for check in accepted:
-                kept = _columns_by_table(statements.rows(columns_query(QUARANTINE_SCHEMA))).get(check.table, ())
+                kept = statements.columns(QUARANTINE_SCHEMA).get(check.table, ())
                 *copy, delete = quarantine_statements(
                     check, ctx, QUARANTINE_SCHEMA, raw_columns.get(check.table, ()), kept
                 )

@@ -26,7 +26,7 @@ from kpiflow.quality.sql import (
     volume_judged_from,
     warehouse_source,
 )
-from kpiflow.quality.warehouse import Warehouse
+from kpiflow.quality.warehouse import GateWarehouse
 
 MAX_LISTED_VALUES = 10
 _COULD_NOT_RUN = "could not run"
@@ -65,7 +65,9 @@ def _shown_columns(check: s.CheckSpec) -> tuple[str, ...]:
     return ()
 
 
-def _sql_examples(check: s.CheckSpec, table: s.TableSpec, ctx: Context, warehouse: Warehouse) -> list[dict[str, Any]]:
+def _sql_examples(
+    check: s.CheckSpec, table: s.TableSpec, ctx: Context, warehouse: GateWarehouse
+) -> list[dict[str, Any]]:
     """Up to five failing rows (or repeated keys, or the freshness/volume figures), read with the check's SQL;
     the first by key, so that every engine names the same rows."""
     columns = tuple(dict.fromkeys((*table.key, *_shown_columns(check))))
@@ -80,7 +82,7 @@ def _sql_examples(check: s.CheckSpec, table: s.TableSpec, ctx: Context, warehous
         return []
 
 
-def _unlisted_values(check: s.AcceptedValues, ctx: Context, warehouse: Warehouse) -> str:
+def _unlisted_values(check: s.AcceptedValues, ctx: Context, warehouse: GateWarehouse) -> str:
     """`Garden (120 rows), Online (3 rows)`: the values outside the list, read only when the check failed."""
     query = unlisted_values_query(check, ctx, warehouse_source(ctx, check.table), MAX_LISTED_VALUES + 1)
     try:
@@ -99,7 +101,7 @@ def _message(
     failing: int | None,
     ctx: Context,
     details: list[dict[str, Any]],
-    warehouse: Warehouse,
+    warehouse: GateWarehouse,
 ) -> str:
     observed = result.result.get("observed_value")
     where = f"raw.{table.name}"
@@ -135,7 +137,7 @@ def _message(
     return f"{count} row(s) of {where} fail: {check.description}"
 
 
-def _plausible_text(check: s.Plausible, ctx: Context, warehouse: Warehouse) -> str:
+def _plausible_text(check: s.Plausible, ctx: Context, warehouse: GateWarehouse) -> str:
     """`have unit_price outside [-104.62, 3809.90], learned from 3160 values (all rows: median 13.99, ...)`."""
     history = plausible_history(check, ctx)
     source = f"{check.date_column} from {history[0]} to {history[1] - timedelta(days=1)}" if history else "all rows"
@@ -193,7 +195,7 @@ def interpret(
     table: s.TableSpec,
     result: ExpectationValidationResult,
     ctx: Context,
-    warehouse: Warehouse,
+    warehouse: GateWarehouse,
 ) -> CheckResult:
     """The CheckResult for `check`, from GE's `result` (plus example keys for failed SQL checks)."""
     base = {"name": check.name, "table": table.name, "column": check.column, "severity": check.severity.value}

@@ -520,4 +520,20 @@ def input_range_query(ctx: Context, table_name: str, column: str) -> exp.Select:
 
 
 def to_sql(tree: exp.Expression, dialect: str = WRITTEN_IN) -> str:
+    if dialect == "spark":
+        tree = tree.transform(_for_spark)
     return tree.sql(dialect=dialect)
+
+
+def _for_spark(node: exp.Expression) -> exp.Expression:
+    """Two templates sqlglot does not render for Spark: a series in FROM (`generate_series(...) as g(d)`) becomes a
+    subquery exploding Spark's `sequence`, and `quantile_cont(x, p)` Spark's `percentile(x, p)` (the same linear
+    interpolation between the closest ranks)."""
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries) and node.alias_column_names:
+        series = node.this
+        values = exp.func("sequence", series.args["start"], series.args["end"], series.args["step"])
+        exploded = exp.select(exp.Explode(this=values).as_(node.alias_column_names[0])).subquery(node.alias)
+        return exploded
+    if isinstance(node, exp.PercentileCont) and node.expression is not None:
+        return exp.Anonymous(this="percentile", expressions=[node.this, node.expression])
+    return node

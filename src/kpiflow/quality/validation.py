@@ -3,7 +3,8 @@
 One ephemeral GE context and one SQL datasource per gate run (one SQLAlchemy engine and connection pool for
 all tables and rounds), one suite and one validation definition per raw table and round. Every expectation is
 computed by SQL in the warehouse (DuckDB or PostgreSQL, from `Warehouse.sqlalchemy_url()`); nothing loads a table
-into pandas. Data Docs render the stored validation results.
+into pandas. On Spark the same suites run on GE's Spark datasource in the process's Spark session (Spark computes
+them; the SQL checks' queries are rendered in Spark SQL). Data Docs render the stored validation results.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from kpiflow.quality import specs as s
 from kpiflow.quality.expectations import CHECK_META_KEY, expectation_for
 from kpiflow.quality.report import CheckResult
 from kpiflow.quality.results import interpret, missing_table_results, not_run_for_missing_columns
-from kpiflow.quality.sql import Context, columns_query
-from kpiflow.quality.warehouse import Warehouse
+from kpiflow.quality.spark_warehouse import SparkGateWarehouse
+from kpiflow.quality.sql import Context
+from kpiflow.quality.warehouse import GateWarehouse, Warehouse
+from kpiflow.warehouse.spark import SparkWarehouseSession, quoted
 
 DATA_DOCS_SITE = "kpiflow_quality"
 _DATASOURCE = "warehouse"
@@ -77,23 +80,43 @@ def _result_format() -> dict[str, Any]:
 
 
 class GeRunner:
-    """One GE context and datasource for a whole gate run, so re-validation after quarantine reuses them."""
+    """One GE context and datasource for a whole gate run, so re-validation after quarantine reuses them: a SQL
+    datasource on a SQLAlchemy URL (DuckDB, PostgreSQL), or with `spark`, GE's Spark datasource on the process's
+    Spark session, each raw table a dataframe asset fed `spark.table(...)`."""
 
-    def __init__(self, connection_string: str, gate: s.GateSpec, data_docs_dir: Path | None) -> None:
+    def __init__(
+        self,
+        connection_string: str | None,
+        gate: s.GateSpec,
+        data_docs_dir: Path | None,
+        spark: SparkWarehouseSession | None = None,
+    ) -> None:
         ge_duckdb_fix.install()
         ge_postgres_fix.install()
-        self.gate, self.data_docs_dir = gate, data_docs_dir
+        self.gate, self.data_docs_dir, self._spark = gate, data_docs_dir, spark
         with _quiet_ge():
             self.context = _context(data_docs_dir)
-            self.source = self.context.data_sources.add_sql(
-                name=_DATASOURCE, connection_string=connection_string, create_temp_table=False
-            )
+            if spark is not None:
+                # No spark_config: GE then takes the running session as it is (getOrCreate), never restarts it.
+                # Not persisted: a table re-validated after quarantine is read again.
+                self.source = self.context.data_sources.add_spark(name=_DATASOURCE, persist=False)
+            else:
+                self.source = self.context.data_sources.add_sql(
+                    name=_DATASOURCE, connection_string=connection_string, create_temp_table=False
+                )
         self._batches: dict[str, Any] = {}
-        # The execution engine makes its own SQLAlchemy engine; the gate's own SQL shares it (one pool).
-        self.warehouse = Warehouse(self.source.get_execution_engine().engine)
+        self.warehouse: GateWarehouse
+        if spark is not None:
+            self.warehouse = SparkGateWarehouse(spark)
+        else:  # the execution engine makes its own SQLAlchemy engine; the gate's own SQL shares it (one pool)
+            self.warehouse = Warehouse(self.source.get_execution_engine().engine)
 
     def _batch(self, table: str) -> Any:
         if table not in self._batches:
+            if self._spark is not None:
+                asset = self.source.add_dataframe_asset(name=table)
+                self._batches[table] = asset.add_batch_definition_whole_dataframe(name=f"{table}_all_rows")
+                return self._batches[table]
             with warnings.catch_warnings():
                 # The generic SQL datasource has no other way to name a schema than this deprecated argument.
                 warnings.filterwarnings("ignore", message="`schema_name` is deprecated", category=DeprecationWarning)
@@ -101,11 +124,15 @@ class GeRunner:
             self._batches[table] = asset.add_batch_definition_whole_table(name=f"{table}_all_rows")
         return self._batches[table]
 
+    def _batch_parameters(self, table: str) -> dict[str, Any] | None:
+        """On Spark, the table's rows as a dataframe (read when validated); the SQL datasource names its table."""
+        if self._spark is None:
+            return None
+        return {"dataframe": self._spark.spark.table(f"{quoted(self.gate.schema)}.{quoted(table)}")}
+
     def validate(self, ctx: Context, label: str = "", tables: set[str] | None = None) -> list[CheckResult]:
         """Run the suites of `tables` (default: all) once; `label` tells rounds apart in Data Docs."""
-        present: dict[str, list[str]] = {}
-        for row in self.warehouse.rows(columns_query(self.gate.schema)):
-            present.setdefault(row["table_name"], []).append(row["column_name"])
+        present = self.warehouse.columns(self.gate.schema)
         results: list[CheckResult] = []
         with _quiet_ge():
             for table in self.gate.tables:
@@ -123,12 +150,14 @@ class GeRunner:
                 definition = self.context.validation_definitions.add(
                     gx.ValidationDefinition(name=name, data=self._batch(table.name), suite=suite)
                 )
-                outcome = definition.run(result_format=_result_format())
+                outcome = definition.run(
+                    result_format=_result_format(), batch_parameters=self._batch_parameters(table.name)
+                )
                 by_check: dict[str, ExpectationValidationResult] = {
                     r.expectation_config.meta[CHECK_META_KEY]: r for r in outcome.results
                 }
                 judged = [interpret(check, table, by_check[check.name], ctx, self.warehouse) for check in table.checks]
-                results.extend(not_run_for_missing_columns(table, judged, present[table.name]))
+                results.extend(not_run_for_missing_columns(table, judged, list(present[table.name])))
         return results
 
     def build_data_docs(self) -> Path | None:
@@ -146,6 +175,8 @@ class GeRunner:
         return self.data_docs_dir / "index.html"
 
     def close(self) -> None:
-        """Close every pooled connection: a DuckDB file can then be reopened with any configuration."""
+        """Close every pooled connection: a DuckDB file can then be reopened with any configuration. (The Spark
+        session belongs to the process.)"""
         self.warehouse.close()
-        self.source.get_engine().dispose()
+        if self._spark is None:
+            self.source.get_engine().dispose()

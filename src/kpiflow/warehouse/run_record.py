@@ -110,13 +110,17 @@ def _create_views(session: Session) -> None:
 
 
 def _table_type(session: Session, qualified_name: str) -> str | None:
-    """'BASE TABLE', 'VIEW' or None, in the session's own database (a DuckDB session may attach others)."""
+    """'BASE TABLE', 'VIEW' or None, in the session's own database (a DuckDB session may attach others). An engine
+    without information_schema (Spark) never kept the older record: what is there is taken for the view."""
     schema, name = qualified_name.split(".")
-    row = session.execute(
-        "select table_type from information_schema.tables "
-        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchone()
+    try:
+        row = session.execute(
+            "select table_type from information_schema.tables "
+            "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchone()
+    except MissingRelation:
+        return "VIEW" if session.has_relation(qualified_name) else None
     return str(row[0]) if row else None
 
 

@@ -6,6 +6,9 @@ Spark has no transaction over several tables and cannot rename a database, so th
    fingerprints. A missing table or a difference drops the new version: nothing was published.
 2. commit: one row per table is appended to `kpiflow_state.spark_published_versions` (version N, the version it
    replaces, run id, run date, publish time, row count and checksum). From here on version N is the published one.
+   Then the run's record (run_record.py: `published_at` in `kpiflow_state.runs`, the tables in `run_tables`), as on
+   the other engines; the versions log stays: the view switch follows it. A publish that dies between the two
+   leaves the record without this publish (the views still show version N).
 3. switch: each view `marts.<t>` / `payroll.<t>` is replaced (`create or replace view ... as select * from
    marts__v<N>.<t>`, one statement per view), views of tables N does not have are dropped, then versions other
    than N and the one it replaced are dropped, and so are the build databases (every run builds its marts afresh).
@@ -28,6 +31,7 @@ from kpiflow.errors import RunFailed, UserInputError
 from kpiflow.warehouse.build_schemas import build_schema
 from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS, verify_copy
 from kpiflow.warehouse.interface import Columns, TableFingerprint
+from kpiflow.warehouse.run_record import ensure_run_tables, record_publish, record_rollback, utc_now
 from kpiflow.warehouse.spark import SparkWarehouseSession, quoted
 
 PUBLISH_LOG_TABLE = "kpiflow_state.spark_published_versions"
@@ -105,6 +109,8 @@ def publish_version(
     ]
     _record(session, rows or [("publish", version, published.version if published else None, run_id, run_date,
                                published_at, None)])  # fmt: skip
+    ensure_run_tables(session)
+    record_publish(session, audited, run_id=run_id, run_date=run_date, published_at=published_at)
     _switch_views(session, version)
     _drop_versions(session, keep={version, published.version if published else version})
     _drop_databases(session, [build_schema(schema) for schema in PUBLISHED_SCHEMAS])
@@ -121,6 +127,8 @@ def restore_previous(session: SparkWarehouseSession, location: str, run_id: str)
     ):
         raise UserInputError(f"no previous published marts on {location}: nothing to roll back to")
     _record(session, [("rollback", previous, None, run_id, None, None, None)])
+    ensure_run_tables(session)
+    record_rollback(session, run_id=run_id, rolled_back_at=utc_now())
     _switch_views(session, previous)
     _drop_versions(session, keep={previous})
 
