@@ -1,25 +1,29 @@
 """How fast `measures__orders__per_period` can be on DuckDB: the generated SQL against hand-written alternatives.
 
-The generated model (period_measures.py) places every order row in its period at each of 4 grains (a cross join,
-rows x4) and then counts distinct customers under GROUPING SETS of 5 breakdowns; at demo scale 10 over 23 months it
-took 247.7 s of a full dbt build (docs/benchmarks.md). This script renders the model as a full build would (the
-window start `kpiflow_window_start()` gives in a full build: 1900-01-01), opens a built warehouse read-only, checks
-that each alternative returns exactly the same rows (EXCEPT ALL both ways empty) and times them interleaved, best of N:
-  grain_sets      no cross join: the month, quarter and year starts are columns and the grain goes into the GROUPING
-                  SETS (4 grains x 5 breakdowns), `grouping()` naming grain and period;
+The generated model (period_measures.py) places every order row in its period at each of 4 grains (a cross join, rows
+x4) and then counts distinct customers under GROUPING SETS of 5 breakdowns; at demo scale 10 over 23 months it took
+247.7 s of a full dbt build (docs/benchmarks.md). This script renders the model as dbt would (the window start
+`kpiflow_window_start()` gives in a full build: 1900-01-01; --window-start for a nightly), opens a built warehouse read-
+only, checks that each alternative returns exactly the same rows as the first query (EXCEPT ALL both ways empty) and
+times them interleaved, best of N. The alternatives are full-build forms: they keep every period of the rows read (no
+per-grain window filter), so with a later --window-start they hold more rows than the model:
+  grain_sets      no cross join: the month, quarter and year starts are columns and the grain goes into the
+                  GROUPING SETS (4 grains x 5 breakdowns), `grouping()` naming grain and period;
   union_grains    one GROUPING SETS select per grain, UNION ALL;
   customer_first  grain_sets, but grouped by customer first (20 sets, no distinct aggregate), then the customers of
                   each period and breakdown counted: the distinct counts become plain counts.
 The alternatives are written for this model's columns (its dimensions and measures are listed below and checked
 against the generated text). --copies-in-time T --copies-of-entities R inflate int_orders in memory (T copies shifted
 by 4 months, R copies of every customer and employee) to approach scale 10 without building it.
-Usage: nice -n 19 .venv/bin/python bench/bench_period_measures.py WAREHOUSE_DIR [--repeat 3] [--copies-in-time 6]
+Usage: nice -n 19 .venv/bin/python bench/bench_period_measures.py WAREHOUSE_DIR [--repeat 3] [--baseline-ref REF]
+       [--copies-in-time 6 --copies-of-entities 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -148,6 +152,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--copies-in-time", type=int, default=1)
     parser.add_argument("--copies-of-entities", type=int, default=1)
+    parser.add_argument("--baseline-ref", help="also time the model as generated at this git commit (e.g. 2aa4e86)")
     parser.add_argument("--window-start", default=FULL_BUILD_START, help="as kpiflow_window_start() renders")
     args = parser.parse_args()
     con = connect(args.warehouse, args.copies_in_time, args.copies_of_entities)
@@ -155,12 +160,26 @@ def main() -> None:
     threads = con.execute("select current_setting('threads')").fetchall()[0][0]
     print(f"int_orders rows: {rows:,}; duckdb {duckdb.__version__}; threads {threads}")
     current = rendered(MODEL.read_text(), con, args.window_start)
-    queries = {"generated": current, **alternatives(current)}
+    queries = {}
+    if args.baseline_ref:
+        relative = MODEL.relative_to(MODEL.parents[2])
+        old = subprocess.run(
+            ["git", "show", f"{args.baseline_ref}:{relative}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=MODEL.parents[2],
+        ).stdout
+        queries[f"at {args.baseline_ref}"] = rendered(old, con, args.window_start)
+    queries["generated"] = current
+    queries.update(alternatives(queries[f"at {args.baseline_ref}"] if args.baseline_ref else current))
+    first = next(iter(queries))
     for name, sql in queries.items():
-        if name != "generated":
-            only_generated = con.execute(f"select count(*) from (({current}) except all ({sql}))").fetchall()[0][0]
-            only_here = con.execute(f"select count(*) from (({sql}) except all ({current}))").fetchall()[0][0]
-            print(f"{name}: rows only in generated {only_generated}, only in {name} {only_here}", flush=True)
+        if name != first:
+            reference = queries[first]
+            only_first = con.execute(f"select count(*) from (({reference}) except all ({sql}))").fetchall()[0][0]
+            only_here = con.execute(f"select count(*) from (({sql}) except all ({reference}))").fetchall()[0][0]
+            print(f"{name}: rows only in {first} {only_first}, only in {name} {only_here}", flush=True)
     best = dict.fromkeys(queries, float("inf"))
     for _ in range(args.repeat):
         for name, sql in queries.items():
@@ -168,7 +187,7 @@ def main() -> None:
             con.execute(f"select count(*) from ({sql})").fetchall()
             best[name] = min(best[name], time.perf_counter() - started)
     for name, seconds in best.items():
-        print(f"{name:15} best of {args.repeat}: {seconds:7.3f} s  {seconds / best['generated']:.2f}x")
+        print(f"{name:16} best of {args.repeat}: {seconds:7.3f} s  {seconds / best[first]:.2f}x")
 
 
 if __name__ == "__main__":
