@@ -54,3 +54,39 @@
     {%- endcall -%}
     drop table if exists {{ kept }}
 {%- endmacro %}
+
+
+{#- Seeds on Spark: every cell is written as an escaped literal, an empty cell as NULL. dbt-spark's own
+    spark__load_csv_rows binds the cells, and its `session` connection formats each bound value as `'<value>'`
+    (dbt/adapters/spark/session.py, _fix_binding): an empty cell becomes the text 'None' in a string column (only
+    date and number casts turn it back into NULL), a quote in a cell breaks the statement, and numbers go through a
+    float. kpi_targets' empty entity_id then read as entity 'None' and matched no entity (marts.kpi_achievement
+    lost six KPIs on Spark). Text is quoted as Spark reads it (a backslash escapes), and cast to the column's type,
+    so a decimal arrives exact. -#}
+{% macro spark__load_csv_rows(model, agate_table) %}
+  {%- set column_override = model['config'].get('column_types', {}) -%}
+  {%- set types = [] -%}
+  {%- for col_name in agate_table.column_names -%}
+    {%- do types.append(column_override.get(col_name, adapter.convert_type(agate_table, loop.index0))) -%}
+  {%- endfor -%}
+  {%- set statements = [] -%}
+  {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+    {%- set sql -%}
+      insert into {{ this.render() }} values
+      {% for row in chunk -%}
+        ({%- for value in row -%}
+          {%- if value is none -%}
+            cast(null as {{ types[loop.index0] }})
+          {%- else -%}
+            cast('{{ (value | string) | replace("\\", "\\\\") | replace("'", "\\'") }}' as {{ types[loop.index0] }})
+          {%- endif -%}
+          {%- if not loop.last -%}, {% endif -%}
+        {%- endfor -%})
+        {%- if not loop.last -%},{%- endif %}
+      {% endfor -%}
+    {%- endset -%}
+    {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+    {%- if loop.first -%}{%- do statements.append(sql) -%}{%- endif -%}
+  {%- endfor -%}
+  {{ return(statements[0] if statements else '') }}
+{% endmacro %}
