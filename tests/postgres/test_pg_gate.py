@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 import pytest
 import sqlglot
+from gate_damage import DAMAGE, DAMAGE_CAUGHT, FIRST_ORDER
 from pg_server import PostgresServer
 from psycopg import sql
 
@@ -40,27 +41,6 @@ SCALE, START, RUN_DATE = 0.05, date(2024, 1, 1), date(2024, 2, 29)
 DEMO_ARGS = ["--scale", str(SCALE), "--start", START.isoformat(), "--end", RUN_DATE.isoformat(), "--quiet"]
 PASSWORD = "Pw-gate-Q8x-Unmistakable-37"
 USER, TEMPLATE = "gatekeeper", "pg_gate_clean"
-FIRST_ORDER = "(select min(order_id) from raw.orders)"
-
-# What the DuckDB gate tests damage (tests/quality/test_quality_gate.py), written once for both engines.
-DAMAGE = (
-    f"update raw.orders set store_id = null where order_id = {FIRST_ORDER}",
-    "insert into raw.orders select * from raw.orders where order_id = (select max(order_id) from raw.orders)",
-    "update raw.orders set channel = 'phone' where order_id = (select min(order_id) + 1 from raw.orders)",
-    "update raw.products set category = 'Garden' where product_id in "
-    "(select product_id from raw.products order by product_id limit 2)",
-    "update raw.order_lines set quantity = -2 where (order_id, line_no) in (select order_id, line_no "
-    "from raw.order_lines where discount_amount = 0 and (order_id, line_no) not in "
-    "(select order_id, line_no from raw.returns) order by order_id, line_no limit 3)",
-)
-DAMAGE_CAUGHT = {
-    "orders.store_id.not_null",
-    "orders.order_id.unique",
-    "orders.channel.accepted_values",
-    "products.category.vocabulary",
-    "order_lines.quantity.positive",
-    "order_lines.discount_within_line_amount",  # a discount of 0 above a negative line amount
-}
 # Rows `--quarantine` moves: three negative quantities, and an order dated in the future with its lines.
 QUARANTINABLE = (
     DAMAGE[-1],
