@@ -2,11 +2,13 @@
 
 The generated model (period_measures.py) places every order row in its period at each of 4 grains (a cross join, rows
 x4) and then counts distinct customers under GROUPING SETS of 5 breakdowns; at demo scale 10 over 23 months it took
-247.7 s of a full dbt build (docs/benchmarks.md). This script renders the model as dbt would (the window start
-`kpiflow_window_start()` gives in a full build: 1900-01-01; --window-start for a nightly), opens a built warehouse read-
-only, checks that each alternative returns exactly the same rows as the first query (EXCEPT ALL both ways empty) and
-times them interleaved, best of N. The alternatives are full-build forms: they keep every period of the rows read (no
-per-grain window filter), so with a later --window-start they hold more rows than the model:
+247.7 s of a full dbt build (docs/benchmarks.md); since then the compiler groups by customer before counting
+(windowed_customer_first's form: --baseline-ref e4c254f times the count(distinct) form beside it). This script renders
+the model as dbt would (the window start `kpiflow_window_start()` gives in a full build: 1900-01-01; --window-start for
+a nightly), opens a built warehouse read-only, checks that each alternative returns exactly the same rows as the first
+query (EXCEPT ALL both ways empty) and times them interleaved, best of N. The alternatives are full-build forms: they
+keep every period of the rows read (no per-grain window filter), so with a later --window-start they hold more rows
+than the model:
   grain_sets      no cross join: the month, quarter and year starts are columns and the grain goes into the
                   GROUPING SETS (4 grains x 5 breakdowns), `grouping()` naming grain and period;
   union_grains    one GROUPING SETS select per grain, UNION ALL;

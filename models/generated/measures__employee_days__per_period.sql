@@ -33,10 +33,11 @@ with source_rows as (
     ('month'),
     ('quarter'),
     ('year')) as grains(grain)
-), period_values as (
+), employees_covered_in_periods as (
   select
     grain,
     period_start,
+    m__employees_covered,
     case
       when grouping(d__employee__department) = 0 and grouping(d__store) = 1
       then 'employee__department'
@@ -46,8 +47,7 @@ with source_rows as (
       then 'store'
     end as __set,
     d__employee__department,
-    d__store,
-    count(distinct m__employees_covered) as m__employees_covered
+    d__store
   from rows_in_periods
   where
     period_start >= case grain
@@ -62,10 +62,25 @@ with source_rows as (
     end
   group by
     grouping sets (
-      (grain, period_start, d__employee__department),
-      (grain, period_start),
-      (grain, period_start, d__store)
+      (grain, period_start, m__employees_covered, d__employee__department),
+      (grain, period_start, m__employees_covered),
+      (grain, period_start, m__employees_covered, d__store)
     )
+), period_values as (
+  select
+    grain,
+    period_start,
+    __set,
+    d__employee__department,
+    d__store,
+    count(m__employees_covered) as m__employees_covered
+  from employees_covered_in_periods
+  group by
+    grain,
+    period_start,
+    __set,
+    d__employee__department,
+    d__store
 )
 select
   *

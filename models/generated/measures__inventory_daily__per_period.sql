@@ -33,10 +33,11 @@ with source_rows as (
     ('month'),
     ('quarter'),
     ('year')) as grains(grain)
-), period_values as (
+), inventory_days_in_periods as (
   select
     grain,
     period_start,
+    m__inventory_days,
     case
       when grouping(d__product__category) = 1
       and grouping(d__store) = 1
@@ -57,8 +58,7 @@ with source_rows as (
     end as __set,
     d__product__category,
     d__store,
-    d__store__region,
-    count(distinct m__inventory_days) as m__inventory_days
+    d__store__region
   from rows_in_periods
   where
     period_start >= case grain
@@ -71,11 +71,28 @@ with source_rows as (
     end
   group by
     grouping sets (
-      (grain, period_start),
-      (grain, period_start, d__product__category),
-      (grain, period_start, d__store),
-      (grain, period_start, d__store__region)
+      (grain, period_start, m__inventory_days),
+      (grain, period_start, m__inventory_days, d__product__category),
+      (grain, period_start, m__inventory_days, d__store),
+      (grain, period_start, m__inventory_days, d__store__region)
     )
+), period_values as (
+  select
+    grain,
+    period_start,
+    __set,
+    d__product__category,
+    d__store,
+    d__store__region,
+    count(m__inventory_days) as m__inventory_days
+  from inventory_days_in_periods
+  group by
+    grain,
+    period_start,
+    __set,
+    d__product__category,
+    d__store,
+    d__store__region
 )
 select
   *

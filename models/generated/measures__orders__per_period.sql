@@ -39,10 +39,11 @@ with source_rows as (
     ('month'),
     ('quarter'),
     ('year')) as grains(grain)
-), period_values as (
+), active_customers_in_periods as (
   select
     grain,
     period_start,
+    m__active_customers,
     case
       when grouping(d__employee) = 0
       and grouping(d__order__channel) = 1
@@ -74,10 +75,9 @@ with source_rows as (
     d__order__channel,
     d__store,
     d__store__region,
-    count(distinct m__active_customers) as m__active_customers,
-    count(distinct m__new_customers) as m__new_customers,
+    count(m__new_customers) as m__new_customers,
     count(m__new_customers__rows) as m__new_customers__rows,
-    count(distinct m__repeat_customers) as m__repeat_customers,
+    count(m__repeat_customers) as m__repeat_customers,
     count(m__repeat_customers__rows) as m__repeat_customers__rows
   from rows_in_periods
   where
@@ -93,12 +93,35 @@ with source_rows as (
     end
   group by
     grouping sets (
-      (grain, period_start, d__employee),
-      (grain, period_start, d__order__channel),
-      (grain, period_start),
-      (grain, period_start, d__store),
-      (grain, period_start, d__store__region)
+      (grain, period_start, m__active_customers, d__employee),
+      (grain, period_start, m__active_customers, d__order__channel),
+      (grain, period_start, m__active_customers),
+      (grain, period_start, m__active_customers, d__store),
+      (grain, period_start, m__active_customers, d__store__region)
     )
+), period_values as (
+  select
+    grain,
+    period_start,
+    __set,
+    d__employee,
+    d__order__channel,
+    d__store,
+    d__store__region,
+    count(m__active_customers) as m__active_customers,
+    count(case when m__new_customers > 0 then m__active_customers end) as m__new_customers,
+    cast(sum(m__new_customers__rows) as bigint) as m__new_customers__rows,
+    count(case when m__repeat_customers > 0 then m__active_customers end) as m__repeat_customers,
+    cast(sum(m__repeat_customers__rows) as bigint) as m__repeat_customers__rows
+  from active_customers_in_periods
+  group by
+    grain,
+    period_start,
+    __set,
+    d__employee,
+    d__order__channel,
+    d__store,
+    d__store__region
 )
 select
   *

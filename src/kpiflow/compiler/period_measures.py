@@ -9,6 +9,13 @@ row. Its columns are those of a measures model (measure_models.py), so a simple 
 measure aggregates its values where the filter passes and counts the rows that pass beside them, so that a period
 where no row passes stays absent, as it is when the facts are read directly.
 
+A distinct count under GROUPING SETS keeps a distinct hash table per measure and breakdown (measures__orders__per_period
+spent 248 s of a scale-10 full build on three). When every distinct count of the model counts one column, one of them
+without a filter (active, new and repeat customers), and the other measures add up (rollups.ROLLUP_AGGS), the rows are
+grouped by that entity first, in the same grouping sets: each distinct count is then a plain count of the entities
+(where the entity has a row passing its filter), the other values add up. A NULL entity is one group that no distinct
+count counts, while its rows still count in the others, as with count(distinct).
+
 A run recomputes each grain's periods from the window start truncated to the grain on, reading the rows from the
 earliest such day. A source rebuilt in full nightly (fed by a seed: sales and store plans) cannot be rolled up by
 day incrementally, so its sums are aggregated per period here too, in a model rebuilt in full as its source is
@@ -22,6 +29,7 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
+from kpiflow.compiler.aggregates import aggregate
 from kpiflow.compiler.graph import SemanticGraph, SemanticModel
 from kpiflow.compiler.measure_models import (
     GRAIN_COLUMN,
@@ -34,16 +42,20 @@ from kpiflow.compiler.measure_models import (
 )
 from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.rollups import (
+    ROLLUP_AGGS,
+    SET_COLUMN,
     SOURCE_ROWS,
     RollupCatalog,
     RollupRead,
+    added_up,
+    dimension_column,
     grouped_by_sets,
     measure_column,
     read_of,
     rows_column,
 )
 from kpiflow.compiler.spec import GRAINS
-from kpiflow.compiler.sqlbuild import col, table
+from kpiflow.compiler.sqlbuild import alias, col, table
 from kpiflow.compiler.sqltypes import adopting_select as _select
 
 PER_PERIOD_SUFFIX = "__per_period"
@@ -109,7 +121,8 @@ class PeriodMeasures:
     def model_query(self, name: str, relation: Callable[[str], exp.Table], start: RuntimeDate) -> exp.Query:
         """The measures at every period from the window's floor on: the source rows from the earliest floor
         of any grain (an import CTE), each row placed in its period at every grain, then aggregated per period
-        and breakdown from each grain's floor on."""
+        and breakdown from each grain's floor on (per counted entity first, then per period, where _counted_entity
+        finds one)."""
         model = self._models[name]
         grains = [g for g in GRAINS if g in model.grains]
         measures = sorted(model.measures)
@@ -117,13 +130,75 @@ class PeriodMeasures:
         rows = self.rollups.source_rows(model.model, model.time_dim, model.sets, measures, relation, first_day)
         placed = rows_in_periods(SOURCE_ROWS, grains)
         keys = [col(GRAIN_COLUMN), col(PERIOD_COLUMN)]
-        counts = grouped_by_sets(_select(*(k.copy() for k in keys)), model.sets, keys)
+        entity = self._counted_entity(measures)
+        if entity is not None:
+            keys.append(col(measure_column(entity)))
+        aggregated = grouped_by_sets(_select(*(k.copy() for k in keys)), model.sets, keys)
         for measure_name in measures:
-            counts = counts.select(*self.rollups.aggregates(measure_name), copy=False)
-        counts = counts.from_(table("rows_in_periods"), copy=False)
+            values = self.rollups.aggregates(measure_name) if entity is None else self._per_entity(measure_name)
+            aggregated = aggregated.select(*values, copy=False)
+        aggregated = aggregated.from_(table("rows_in_periods"), copy=False)
         recomputed = exp.GTE(this=col(PERIOD_COLUMN), expression=period_floor(col(GRAIN_COLUMN), start, grains))
-        counts = counts.where(recomputed, copy=False)
+        aggregated = aggregated.where(recomputed, copy=False)
+        ctes = [(SOURCE_ROWS, rows), ("rows_in_periods", placed)]
+        if entity is None:
+            ctes.append(("period_values", aggregated))
+        else:
+            entities = f"{entity}_in_periods"
+            counts = self._counted_per_period(model, measures, entity).from_(table(entities), copy=False)
+            ctes += [(entities, aggregated), ("period_values", counts)]
         query = _select("*").from_(table("period_values"), copy=False)
-        for cte_name, cte in ((SOURCE_ROWS, rows), ("rows_in_periods", placed), ("period_values", counts)):
+        for cte_name, cte in ctes:
             query = query.with_(cte_name, as_=cte, copy=False)
         return query
+
+    def _counted_entity(self, measures: list[str]) -> str | None:
+        """The distinct count without a filter whose column is the entity every distinct count of the model counts,
+        when the model can group by that entity first: the others count the same expression (their filters aside),
+        every other measure adds up. None otherwise (an average, two counted columns, no distinct count)."""
+        specs = {name: self.graph.measures[name].measure for name in measures}
+        distinct = [name for name, spec in specs.items() if spec.agg == "count_distinct"]
+        unfiltered = [name for name in distinct if not specs[name].filter]
+        counted = {specs[name].expr or specs[name].name for name in distinct}
+        if not unfiltered or len(counted) > 1:
+            return None
+        if any(spec.agg not in ROLLUP_AGGS for name, spec in specs.items() if name not in distinct):
+            return None
+        return unfiltered[0]
+
+    def _per_entity(self, measure_name: str) -> list[exp.Expression]:
+        """A measure's values for one entity in a period and breakdown: for a filtered distinct count, the rows whose
+        value its filter kept (the entity counts where there is one); other measures aggregated as they add up later;
+        a filtered measure's rows beside it. An unfiltered distinct count needs nothing: the entity is the group."""
+        measure = self.graph.measures[measure_name].measure
+        column = measure_column(measure_name)
+        values = []
+        if measure.agg != "count_distinct":
+            values.append(alias(aggregate(measure.agg, col(column), None), column))
+        elif measure.filter:
+            values.append(alias(exp.Count(this=col(column)), column))
+        if measure.filter:
+            values.append(alias(exp.Count(this=col(rows_column(measure_name))), rows_column(measure_name)))
+        return values
+
+    def _counted_per_period(self, model: _PerPeriod, measures: list[str], entity: str) -> exp.Select:
+        """The measures per period and breakdown from their values per entity (_per_entity): a distinct count counts
+        the entities (with a row its filter passed), the others add up."""
+        members = [col(dimension_column(d)) for d in sorted({d for dims in model.sets.values() for d in dims})]
+        keys = [col(GRAIN_COLUMN), col(PERIOD_COLUMN), col(SET_COLUMN), *members]
+        counts = _select(*(k.copy() for k in keys))
+        for measure_name in measures:
+            measure = self.graph.measures[measure_name].measure
+            column = measure_column(measure_name)
+            if measure.agg != "count_distinct":
+                counts = counts.select(alias(added_up(measure.agg, col(column)), column), copy=False)
+            else:
+                counted: exp.Expression = col(measure_column(entity))
+                if measure.filter:
+                    kept = exp.GT(this=col(column), expression=exp.Literal.number(0))
+                    counted = exp.Case(ifs=[exp.If(this=kept, true=counted)])
+                counts = counts.select(alias(exp.Count(this=counted), column), copy=False)
+            if measure.filter:
+                rows = rows_column(measure_name)
+                counts = counts.select(alias(added_up("count", col(rows)), rows), copy=False)
+        return counts.group_by(*keys, copy=False)

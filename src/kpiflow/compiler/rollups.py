@@ -62,14 +62,19 @@ class RollupRead:
     agg: str
 
     def period_value(self, value: exp.Expression) -> exp.Expression:
-        """The measure over a period from its daily values: sums add up (a count stays an integer), extremes of
-        extremes."""
-        if self.agg == "min":
-            return exp.Min(this=value)
-        if self.agg == "max":
-            return exp.Max(this=value)
-        total: exp.Expression = exp.Sum(this=value)
-        return cast(total, BIGINT) if self.agg in ("count", "count_distinct") else total
+        """The measure over a period from its daily values."""
+        return added_up(self.agg, value)
+
+
+def added_up(agg: str, value: exp.Expression) -> exp.Expression:
+    """A measure over a period from its values over parts of it (days, entities): sums add up (a count stays an
+    integer), extremes of extremes."""
+    if agg == "min":
+        return exp.Min(this=value)
+    if agg == "max":
+        return exp.Max(this=value)
+    total: exp.Expression = exp.Sum(this=value)
+    return cast(total, BIGINT) if agg in ("count", "count_distinct") else total
 
 
 def read_of(model: str, measure_name: str, measure: MeasureSpec, others: tuple[str, ...]) -> RollupRead:
