@@ -28,10 +28,10 @@ def test_a_wrong_password_is_refused(pg_server: PostgresServer) -> None:
 
 
 def test_the_server_process_is_not_root(pg_server: PostgresServer) -> None:
-    with psycopg.connect(pg_server.conninfo()) as connection:
+    with psycopg.connect(pg_server.conninfo()) as connection:  # the backend exits when the connection closes
         row = connection.execute("select pg_backend_pid()").fetchone()
-    assert row is not None
-    owner = os.stat(f"/proc/{row[0]}").st_uid
+        assert row is not None
+        owner = os.stat(f"/proc/{row[0]}").st_uid
     assert owner != 0
     if os.geteuid() == 0:
         import pwd

@@ -39,7 +39,13 @@ def test_spark_stays_on_the_machine_with_few_partitions() -> None:
     assert conf["spark.ui.enabled"] == "false"
     assert int(conf["spark.sql.shuffle.partitions"]) <= 4
     assert conf["spark.sql.warehouse.dir"] == "/data/spark/spark-warehouse"
-    assert "derby.system.home=/data/spark" in conf["spark.driver.extraJavaOptions"]
+    # the metastore is named in the URL, not through a JVM option: a second session of one process on another
+    # directory must not reuse the first one's metastore (tests/spark/test_spark_warehouse.py ran after another
+    # module's session and found its tables in that module's metastore)
+    assert conf["spark.hadoop.javax.jdo.option.ConnectionURL"] == (
+        "jdbc:derby:;databaseName=/data/spark/metastore_db;create=true"
+    )
+    assert "derby.system.home" not in conf["spark.driver.extraJavaOptions"]
 
 
 def test_the_spark_directory_is_kpiflow_spark_dir_relative_to_the_project(monkeypatch) -> None:

@@ -42,9 +42,10 @@ def spark_conf(directory: Path | str) -> dict[str, str]:
         "spark.master": "local[2]",
         "spark.app.name": "kpiflow",
         "spark.sql.warehouse.dir": f"{directory}/spark-warehouse",
-        # Derby resolves a relative database name under derby.system.home: the metastore is <directory>/metastore_db.
-        "spark.hadoop.javax.jdo.option.ConnectionURL": "jdbc:derby:;databaseName=metastore_db;create=true",
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={directory}",
+        # The metastore is <directory>/metastore_db, named in the URL: a JVM option (derby.system.home) is read once
+        # per JVM, so a later session of the same process on another directory would reuse the first metastore.
+        "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={directory}/metastore_db;create=true",
+        "spark.driver.extraJavaOptions": f"-Dderby.stream.error.file={directory}/derby.log",
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.ui.enabled": "false",
