@@ -299,7 +299,7 @@ def combined_query(
     for item in reads:
         on = exp.and_(
             *(exp.EQ(this=col(k, "cells"), expression=col(k, item.name)) for k in keys[:3]),
-            *(text_key_match(col(k, "cells"), col(k, item.name)) for k in keys[3:]),  # members: text
+            *(text_key_match(col(k, "cells"), col(k, item.name)) for k in keys[3:]),  # members: one dimension each
             copy=False,
         )
         final = final.join(join_node(table(item.name), on=on, how="left"), copy=False)

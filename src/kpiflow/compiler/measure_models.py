@@ -404,7 +404,7 @@ def _with_population(
     for rows in ("kpi_rows", population.name):
         on = exp.and_(
             *(same_column(k, "all_cells", rows) for k in keys[:3]),
-            *(text_key_match(col(k, "all_cells"), col(k, rows)) for k in keys[3:]),  # members: text
+            *(text_key_match(col(k, "all_cells"), col(k, rows)) for k in keys[3:]),  # members: one dimension each
             copy=False,
         )
         final = final.join(join_node(table(rows), on=on, how="left"), copy=False)

@@ -20,7 +20,7 @@ _TEXT_KEY = "kpiflow_text_key"  # in the node's meta, sqlglot's public per-node 
 
 
 def text_key_match(left: exp.Expression, right: exp.Expression) -> exp.NullSafeEQ:
-    """`left IS NOT DISTINCT FROM right`, for two text expressions."""
+    """`left IS NOT DISTINCT FROM right`, for two member columns of one dimension (one type)."""
     match = exp.NullSafeEQ(this=left, expression=right)
     match.meta[_TEXT_KEY] = True
     return match
