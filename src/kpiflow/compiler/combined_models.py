@@ -28,7 +28,7 @@ from sqlglot import exp
 from kpiflow.compiler.calendar_sql import shift
 from kpiflow.compiler.expressions import checked_expression, parse_interval, substitute_columns
 from kpiflow.compiler.graph import SemanticGraph
-from kpiflow.compiler.render import fill_literal, safe_division
+from kpiflow.compiler.render import filled, safe_division
 from kpiflow.compiler.resolve import truncate
 from kpiflow.compiler.rollups import filter_digest
 from kpiflow.compiler.spec import GRAINS, MetricSpec
@@ -312,7 +312,7 @@ def _formula(combined: CombinedMetric) -> exp.Expression:
     computed from the facts has it (render.py): a ratio divides doubles; a derived formula adds and subtracts in
     the inputs' types (exact for money on every engine) and divides a double numerator, never DECIMAL by DECIMAL,
     whose scale differs between engines. So a wide mart reading the KPI's model publishes what it computed."""
-    values = {item.name: _filled(col("value", item.name), item) for item in combined.inputs}
+    values = {item.name: filled(col("value", item.name), item.fill_nulls_with) for item in combined.inputs}
     if combined.kind == "ratio":
         numerator, denominator = (exp.Cast(this=value, to=DOUBLE.copy()) for value in values.values())
         return exp.Div(this=numerator, expression=exp.Nullif(this=denominator, expression=exp.Literal.number(0)))
@@ -329,12 +329,6 @@ def _shifted(offset: tuple[int, str], grains: tuple[str, ...]) -> exp.Expression
 
 def one_of(column: exp.Expression, values: list[str] | tuple[str, ...]) -> exp.Expression:
     return exp.In(this=column, expressions=[exp.Literal.string(v) for v in values])
-
-
-def _filled(value: exp.Expression, item: CombinedInput) -> exp.Expression:
-    if item.fill_nulls_with is None:
-        return value
-    return exp.Coalesce(this=value, expressions=[fill_literal(item.fill_nulls_with)])
 
 
 def population_value(count: CombinedInput | None) -> exp.Expression:

@@ -30,7 +30,7 @@ from kpiflow.compiler.privacy import (
     SuppressionTable,
     member_join,
 )
-from kpiflow.compiler.render import fill_literal
+from kpiflow.compiler.render import filled
 from kpiflow.compiler.resolve import truncate
 from kpiflow.compiler.rollups import RollupCatalog
 from kpiflow.compiler.sqlbuild import join_node, table
@@ -98,7 +98,7 @@ def _mart_query(
     columns: list[exp.Expression] = []
     for metric in mart.metrics:
         value = exp.column("value", names[metric]) if metric in published else exp.column(metric, names[""])
-        columns.append(exp.alias_(_filled(value, graph.metrics[metric].fill_nulls_with), metric, copy=False))
+        columns.append(exp.alias_(filled(value, graph.metrics[metric].fill_nulls_with), metric, copy=False))
     if count_metric:
         columns.append(exp.column("population", names[""]))
     final = _select(*(exp.column(k, names["cells"]) for k in keys), *columns).from_(table(names["cells"]), copy=False)
@@ -143,11 +143,6 @@ def _mart_cte_names(published: list[str], engine: bool) -> dict[str, str]:
             label = f"mart_{label}"
         names[role] = label
     return names
-
-
-def _filled(value: exp.Expression, fill: float | None) -> exp.Expression:
-    """A mart column's value where its metric has no row for the cell: the metric's fill value, else NULL."""
-    return value if fill is None else exp.Coalesce(this=value, expressions=[fill_literal(fill)])
 
 
 def _engine_query(

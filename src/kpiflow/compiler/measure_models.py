@@ -24,7 +24,7 @@ from kpiflow.compiler.calendar_sql import TIME_SPINE_COLUMN, TIME_SPINE_MODEL, d
 from kpiflow.compiler.combined_models import CombinedInput, one_of, population_value, typed_null
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.plan import RuntimeDate
-from kpiflow.compiler.render import fill_literal
+from kpiflow.compiler.render import filled
 from kpiflow.compiler.resolve import truncate
 from kpiflow.compiler.rollups import (
     DAY_COLUMN,
@@ -354,8 +354,7 @@ def long_shape(
     breakdown's label, its members under kpi_values' names (the other `columns` NULL text), the value (filled where
     missing) and no population. Members and value keep their own types (money stays DECIMAL, a count an integer), so
     a wide mart reading the model publishes them as computed; kpi_values casts them to text and DOUBLE."""
-    if fill_nulls_with is not None:
-        value = exp.Coalesce(this=value, expressions=[fill_literal(fill_nulls_with)])
+    value = filled(value, fill_nulls_with)
     member_of = {column_of[name]: col(rollup_column, source) for _, dims in sets for name, rollup_column in dims}
     dimension_set = exp.Case(
         this=col(SET_COLUMN, source),
@@ -395,9 +394,7 @@ def _with_population(
         distinct=True,
         copy=False,
     )
-    value: exp.Expression = col("value", "kpi_rows")
-    if read.fill_nulls_with is not None:
-        value = exp.Coalesce(this=value, expressions=[fill_literal(read.fill_nulls_with)])
+    value = filled(col("value", "kpi_rows"), read.fill_nulls_with)
     final = _select(alias(exp.Literal.string(read.metric), "kpi"), *(col(k, "all_cells") for k in keys))
     final = final.select(alias(value, "value"), alias(population_value(population), "population"), copy=False)
     final = final.from_(table("all_cells"), copy=False)

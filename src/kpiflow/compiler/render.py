@@ -82,11 +82,10 @@ def fill_literal(value: float) -> exp.Literal:
     return exp.Literal.number(int(value) if float(value).is_integer() else value)
 
 
-def _filled(value: exp.Expression, node: MetricNode) -> exp.Expression:
-    """A metric's value where its input has no row for a key: the metric's fill value, else NULL."""
-    if node.fill_nulls_with is None:
-        return value
-    return exp.Coalesce(this=value, expressions=[fill_literal(node.fill_nulls_with)])
+def filled(value: exp.Expression, fill: float | None) -> exp.Expression:
+    """A metric's value where its input has no row for a key: the metric's fill value (`fill_nulls_with`), else
+    NULL."""
+    return value if fill is None else exp.Coalesce(this=value, expressions=[fill_literal(fill)])
 
 
 def _digest(node: object) -> str:
@@ -209,9 +208,7 @@ class QueryRenderer:
         """Periods with no rows appear (time spine) and empty values take the fill value."""
         time_name = next((g for g in group_by if g.startswith(TIME_ENTITY + "__")), None)
         rows = table_aliases([node.name])[0]  # the metric's rows, before filling
-        value = col("value", rows)
-        if node.fill_nulls_with is not None:
-            value = exp.Coalesce(this=value, expressions=[fill_literal(node.fill_nulls_with)])
+        value = filled(col("value", rows), node.fill_nulls_with)
         if not (node.join_to_timespine and time_name):
             select = _select(*(col(g, rows) for g in group_by), alias(value, "value"))
             return registry.add(cte_name, select.from_(table(raw, alias=rows), copy=False))
@@ -296,7 +293,10 @@ class QueryRenderer:
                 child = registry.add(f"{child}__offset_{count}_{unit}", shifted)
             inputs.append((item.alias, child, bool(item.offset)))
         tables = table_aliases([name for name, _, _ in inputs])
-        values = [_filled(col("value", source), item.node) for source, item in zip(tables, body.inputs, strict=True)]
+        values = [
+            filled(col("value", source), item.node.fill_nulls_with)
+            for source, item in zip(tables, body.inputs, strict=True)
+        ]
         if body.kind == "ratio":
             formula: exp.Expression = exp.Div(
                 this=cast(values[0], DOUBLE),
@@ -350,7 +350,10 @@ class QueryRenderer:
         tables = table_aliases([node.name for node, _ in outputs])
         select = _select(*(col(g, KEYS) for g in group_by))
         select = select.select(
-            *(alias(_filled(col("value", t), node), node.name) for t, (node, _) in zip(tables, outputs, strict=True)),
+            *(
+                alias(filled(col("value", t), node.fill_nulls_with), node.name)
+                for t, (node, _) in zip(tables, outputs, strict=True)
+            ),
             copy=False,
         )
         select = select.from_(table(keys_cte, alias=KEYS), copy=False)
