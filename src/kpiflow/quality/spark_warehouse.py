@@ -17,8 +17,7 @@ from sqlglot import exp
 from kpiflow.errors import RunFailed
 from kpiflow.quality.sql import to_sql
 from kpiflow.warehouse.interface import WarehouseError
-from kpiflow.warehouse.spark import SparkWarehouseSession, quoted
-from kpiflow.warehouse.spark_rewrite import changes_rows
+from kpiflow.warehouse.spark import ChangedRowsCursor, SparkWarehouseSession, quoted
 
 SPARK_DIALECT = "spark"
 
@@ -31,11 +30,10 @@ class SparkStatements:
 
     def execute(self, statement: exp.Expression) -> int:
         """Run one statement; the rows a DELETE or UPDATE changed (-1 for other statements)."""
-        text = to_sql(statement, SPARK_DIALECT)
-        if changes_rows(text):
-            row = self.session.rewrite(text).fetchone()
+        cursor = self.session.run_spark(to_sql(statement, SPARK_DIALECT))
+        if isinstance(cursor, ChangedRowsCursor):
+            row = cursor.fetchone()
             return int(row[0]) if row else 0
-        self.session.native(text)
         return -1
 
     def rows(self, query: exp.Expression) -> list[dict[str, Any]]:

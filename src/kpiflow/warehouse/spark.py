@@ -94,12 +94,13 @@ class SparkWarehouseSession:
         statements = to_spark(sql, self.renames, read_only=self.read_only)
         for statement in statements[:-1]:
             self.native(statement)
-        if changes_rows(statements[-1]):
-            return self.rewrite(statements[-1], parameters)
-        return self.native(statements[-1], parameters)
+        return self.run_spark(statements[-1], parameters)
 
-    def rewrite(self, statement: str, parameters: Parameters = None) -> ChangedRowsCursor:
-        """An UPDATE or DELETE, which parquet tables do not take, as a rewrite of the table (spark_rewrite.py)."""
+    def run_spark(self, statement: str, parameters: Parameters = None) -> SparkCursor:
+        """Spark SQL: an UPDATE or DELETE, which parquet tables do not take, rewrites its table (spark_rewrite.py;
+        a ChangedRowsCursor), anything else runs as is."""
+        if not changes_rows(statement):
+            return self.native(statement, parameters)
         from py4j.protocol import Py4JJavaError
         from pyspark.errors import PySparkException
 
