@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import duckdb
 import psycopg
 from pg_server import PostgresServer
 from psycopg import sql
+from warehouse_rows import sort_key
 
 from kpiflow.config import Settings
 from kpiflow.digests import files_digest
@@ -216,13 +216,6 @@ def _postgres_rows(pg: Side, name: str) -> tuple[list[str], list[tuple]]:
         return [d.name for d in cursor.description or ()], cursor.fetchall()
 
 
-def _sort_key(row: tuple) -> tuple:
-    return tuple(
-        (0, "") if v is None else (1, round(float(v), 6)) if isinstance(v, float | Decimal) else (2, str(v))
-        for v in row
-    )
-
-
 def _same(a: object, b: object) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         if a is None or b is None:
@@ -248,7 +241,7 @@ def assert_tables_equal(pg_tables: Tables, duck_tables: Tables) -> None:
         pg_columns, pg_rows = pg_tables[name]
         assert pg_columns == duck_columns, name
         assert len(pg_rows) == len(duck_rows) > 0, name
-        for d_row, p_row in zip(sorted(duck_rows, key=_sort_key), sorted(pg_rows, key=_sort_key), strict=True):
+        for d_row, p_row in zip(sorted(duck_rows, key=sort_key), sorted(pg_rows, key=sort_key), strict=True):
             differing = [(c, d, p) for c, d, p in zip(duck_columns, d_row, p_row, strict=True) if not _same(d, p)]
             assert differing == [], f"{name} row {d_row}"
 

@@ -15,7 +15,7 @@ import re
 import duckdb
 import pytest
 from pg_cli import NIGHTLY_PASSWORD, RUN_DATE, Nightly, build_stage_headline, connect
-from warehouse_rows import same_value, sort_key
+from warehouse_rows import assert_same_rows
 
 pytestmark = pytest.mark.slow
 
@@ -74,14 +74,7 @@ def test_every_row_equals_the_duckdb_build(nightly: Nightly, relation: str) -> N
     else:
         tables = [("intermediate" if relation.startswith("int_") else "marts", relation)]
     for schema, table in tables:
-        duck_columns, duck_rows, pg_columns, pg_rows = _rows(nightly, schema, table)
-        assert pg_columns == duck_columns, table
-        assert len(pg_rows) == len(duck_rows) > 0, table
-        for duck_row, pg_row in zip(sorted(duck_rows, key=sort_key), sorted(pg_rows, key=sort_key), strict=True):
-            differing = [
-                (name, d, p) for name, d, p in zip(duck_columns, duck_row, pg_row, strict=True) if not same_value(d, p)
-            ]
-            assert differing == [], f"{schema}.{table} row {duck_row}"
+        assert_same_rows(f"{schema}.{table}", *_rows(nightly, schema, table))
 
 
 def test_the_password_is_nowhere_in_dbt_logs_or_artifacts(nightly: Nightly) -> None:
