@@ -10,6 +10,7 @@ and the run lock names its holder.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -19,6 +20,7 @@ import pytest
 from kpiflow.errors import RunFailed, UserInputError, WarehouseBusy
 from kpiflow.warehouse import AccessDenied, MissingRelation
 from kpiflow.warehouse.fingerprints import fingerprint_schemas, fingerprint_table
+from kpiflow.warehouse.run_record import BUILDS_VIEW, RUNS_TABLE, ensure_run_tables, last_build, published_run
 from kpiflow.warehouse.spark import SparkWarehouse, SparkWarehouseSession
 from kpiflow.warehouse.spark_publish import version_database
 
@@ -106,6 +108,59 @@ def test_errors_are_named_and_a_read_only_session_cannot_write(warehouse: SparkW
         with pytest.raises(AccessDenied, match="queries only"):
             session.execute("create table ro_test.t as select 1 as a")
         assert not session.has_relation("ro_test.t")
+
+
+class _ErrorRecords(logging.Handler):
+    """The records pyspark logs at ERROR for a failed statement (it logs each one it raises with a query context)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def spark_errors() -> Iterator[_ErrorRecords]:
+    from pyspark.logger import PySparkLogger
+
+    records = _ErrorRecords()
+    loggers = [PySparkLogger.getLogger(name) for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger")]
+    for logger in loggers:
+        logger.addHandler(records)
+    try:
+        yield records
+    finally:
+        for logger in loggers:
+            logger.removeHandler(records)
+
+
+def test_expected_lookups_log_no_error_and_a_bad_statement_still_does(
+    warehouse: SparkWarehouse, spark_errors: _ErrorRecords
+) -> None:
+    """A run's questions whose answer may be "none" (the record's tables, their type, leftovers of a publish) are
+    asked of Spark's catalog, not tried: pyspark logs every failed statement at ERROR, which reads as a failed run.
+    Runs before the publish tests, so the record does not exist yet."""
+    with warehouse.connect() as session:
+        session.execute("select 1").fetchall()  # Spark started before the records are read
+        spark_errors.messages.clear()
+        assert last_build(warehouse) is None
+        assert published_run(session) is None
+        ensure_run_tables(session)
+        ensure_run_tables(session)  # the second time finds the views
+        assert warehouse.remove_publish_leftovers() == []
+        assert spark_errors.messages == []
+        assert session.table_type(BUILDS_VIEW) == "VIEW"
+        assert session.table_type(RUNS_TABLE) == "BASE TABLE"
+        assert session.table_type("kpiflow_state.nothing") is None
+        assert session.table_type("no_such_database.nothing") is None
+        missing_record = SparkWarehouseSession(session.spark, (("kpiflow_state", "no_such_state"),))
+        assert published_run(missing_record) is None
+        assert spark_errors.messages == []
+        with pytest.raises(MissingRelation, match="nowhere"):  # a real error is still raised, and logged
+            session.execute("select * from raw.nowhere")
+    assert any("nowhere" in message for message in spark_errors.messages)
 
 
 def test_fingerprints_ignore_row_order_and_see_every_difference(warehouse: SparkWarehouse) -> None:

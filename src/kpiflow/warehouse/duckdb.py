@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from kpiflow.warehouse import information_schema
 from kpiflow.warehouse.duckdb_files import attached_read_only
 from kpiflow.warehouse.file_lock import LockHolder, run_lock
 from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS, fingerprint_schemas
@@ -73,6 +74,9 @@ class DuckDBSession:
             [schema, name],
         ).fetchone()
         return bool(found and found[0])
+
+    def table_type(self, qualified_name: str) -> str | None:
+        return information_schema.table_type(self, qualified_name)
 
     def write_table(self, table: str, columns: Columns, rows: Sequence[Sequence[Any]]) -> None:
         """Rows go through a temporary CSV that DuckDB reads with the declared types: exact decimals from their

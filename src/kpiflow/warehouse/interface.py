@@ -61,6 +61,10 @@ class Session(Protocol):
         """True when `schema.name` is a table or a view."""
         ...
 
+    def table_type(self, qualified_name: str) -> str | None:
+        """'BASE TABLE', 'VIEW' or None (no such relation), asked without a statement that fails."""
+        ...
+
     def write_table(self, table: str, columns: Columns, rows: Sequence[Sequence[Any]]) -> None:
         """CREATE OR REPLACE `schema.table` with these typed columns and rows (Decimals exact), schema created."""
         ...

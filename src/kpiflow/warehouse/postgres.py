@@ -19,6 +19,7 @@ from psycopg import errors
 
 from kpiflow.config import PostgresConnection
 from kpiflow.errors import UserInputError
+from kpiflow.warehouse import information_schema
 from kpiflow.warehouse.build_schemas import BUILD_RENAMES
 from kpiflow.warehouse.fingerprints import PUBLISHED_SCHEMAS, quote_identifier
 from kpiflow.warehouse.interface import (
@@ -107,6 +108,9 @@ class PostgresSession:
     def has_relation(self, qualified_name: str) -> bool:
         schema, name = qualified_name.split(".")
         return (schema, name) in self.relations([schema])
+
+    def table_type(self, qualified_name: str) -> str | None:
+        return information_schema.table_type(self, qualified_name)
 
     def schema_exists(self, schema: str) -> bool:
         return self.native("select 1 from pg_namespace where nspname = %s", [schema]).fetchone() is not None

@@ -90,9 +90,9 @@ def ensure_run_tables(session: Session) -> None:
     (idempotent: the old tables become views, so there is nothing to move again). Not inside a transaction."""
     with session.transaction():
         _create_tables(session)
-        if _table_type(session, BUILDS_VIEW) == "BASE TABLE":
+        if session.table_type(BUILDS_VIEW) == "BASE TABLE":
             _migrate_builds(session)
-        if _table_type(session, PUBLISH_LOG_VIEW) == "BASE TABLE":
+        if session.table_type(PUBLISH_LOG_VIEW) == "BASE TABLE":
             _migrate_publish_log(session)
         _create_views(session)
 
@@ -105,23 +105,8 @@ def _create_tables(session: Session) -> None:
 
 def _create_views(session: Session) -> None:
     for view, sql in ((BUILDS_VIEW, _BUILDS_SQL), (PUBLISH_LOG_VIEW, PUBLISH_LOG_SQL)):
-        if _table_type(session, view) is None:
+        if session.table_type(view) is None:
             session.execute(f"create view {view} as {sql}")
-
-
-def _table_type(session: Session, qualified_name: str) -> str | None:
-    """'BASE TABLE', 'VIEW' or None, in the session's own database (a DuckDB session may attach others). An engine
-    without information_schema (Spark) never kept the older record: what is there is taken for the view."""
-    schema, name = qualified_name.split(".")
-    try:
-        row = session.execute(
-            "select table_type from information_schema.tables "
-            "where table_catalog = current_database() and table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchone()
-    except MissingRelation:
-        return "VIEW" if session.has_relation(qualified_name) else None
-    return str(row[0]) if row else None
 
 
 def _migrate_builds(session: Session) -> None:
@@ -312,7 +297,10 @@ def _published(session: Session, limit: int) -> list[PublishedRun]:
 
 
 def published_run(session: Session) -> PublishedRun | None:
-    """The latest published row (None when nothing is recorded, or the record is missing)."""
+    """The latest published row (None when nothing is recorded, or the record is missing). The record's table is
+    looked up first: on Spark a statement that fails is logged at ERROR though it is expected here."""
+    if not session.has_relation(RUNS_TABLE):
+        return None
     try:
         found = _published(session, limit=1)
     except MissingRelation:
@@ -336,11 +324,19 @@ def last_build(warehouse: Warehouse) -> RecordedBuild | None:
     if not warehouse.exists():
         return None
     with warehouse.connect(read_only=True) as session:
-        for sql in (
-            f"select run_date, fingerprint from {RUNS_TABLE} where fingerprint is not null "
-            "order by built_at desc, run_date desc limit 1",
-            f"select run_date, fingerprint from {BUILDS_VIEW} order by recorded_at desc, run_date desc limit 1",
+        for table, sql in (
+            (
+                RUNS_TABLE,
+                f"select run_date, fingerprint from {RUNS_TABLE} where fingerprint is not null "
+                "order by built_at desc, run_date desc limit 1",
+            ),
+            (
+                BUILDS_VIEW,
+                f"select run_date, fingerprint from {BUILDS_VIEW} order by recorded_at desc, run_date desc limit 1",
+            ),
         ):
+            if not session.has_relation(table):  # asked, not tried: Spark logs a failed statement at ERROR
+                continue
             try:
                 row = session.execute(sql).fetchone()
             except MissingRelation:

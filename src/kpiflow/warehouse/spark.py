@@ -145,6 +145,15 @@ class SparkWarehouseSession:
         schema, name = qualified_name.split(".")
         return name in self.tables_of(self._renamed(schema))
 
+    def table_type(self, qualified_name: str) -> str | None:
+        """From Spark's catalog (Spark has no information_schema): 'VIEW', 'BASE TABLE' for a managed or external
+        table, None when there is none; asked first, as a failed statement is logged at ERROR by pyspark."""
+        if not self.has_relation(qualified_name):
+            return None
+        schema, name = qualified_name.split(".")
+        table = self.spark.catalog.getTable(f"{quoted(self._renamed(schema))}.{quoted(name)}")
+        return "VIEW" if table.tableType == "VIEW" else "BASE TABLE"
+
     def write_table(self, table: str, columns: Columns, rows: Sequence[Sequence[Any]]) -> None:
         """A DataFrame with the declared schema (spark_types), saved over the table as parquet."""
         self.save_rows(table, columns, rows, mode="overwrite")
