@@ -94,15 +94,16 @@ def _affected_tables(gate: s.GateSpec, changed: set[str]) -> set[str]:
 
 
 def _open_runner(warehouse: WarehouseEngine, gate: s.GateSpec, docs_dir: Path | None) -> GeRunner:
+    from kpiflow.quality.ge_sources import SparkSource, SqlSource
     from kpiflow.quality.validation import GeRunner  # Great Expectations loads here, not at `kpiflow --help`
     from kpiflow.warehouse.spark import SparkWarehouse
 
     if isinstance(warehouse, SparkWarehouse):  # GE's Spark datasource, in this process's Spark session
         with warehouse.connect() as session:
-            return GeRunner(None, gate, docs_dir, spark=session)
+            return GeRunner(lambda context: SparkSource(context, session, gate.schema), gate, docs_dir)
     url = warehouse.sqlalchemy_url()  # may hold a password: never shown
     try:
-        return GeRunner(url, gate, docs_dir)
+        return GeRunner(lambda context: SqlSource(context, url, gate.schema), gate, docs_dir)
     except Exception as exc:  # GE wraps driver errors in its own types
         text = _masked(str(exc), url)
         first = text.splitlines()[0] if text else type(exc).__name__

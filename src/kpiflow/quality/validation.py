@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,15 +27,13 @@ from great_expectations.data_context.types.base import (
 from kpiflow.quality import ge_duckdb_fix, ge_postgres_fix
 from kpiflow.quality import specs as s
 from kpiflow.quality.expectations import CHECK_META_KEY, expectation_for
+from kpiflow.quality.ge_sources import SourceOpener
 from kpiflow.quality.report import CheckResult
 from kpiflow.quality.results import interpret, missing_table_results, not_run_for_missing_columns
-from kpiflow.quality.spark_warehouse import SparkGateWarehouse
 from kpiflow.quality.sql import Context
-from kpiflow.quality.warehouse import GateWarehouse, Warehouse
-from kpiflow.warehouse.spark import SparkWarehouseSession, quoted
+from kpiflow.quality.warehouse import GateWarehouse
 
 DATA_DOCS_SITE = "kpiflow_quality"
-_DATASOURCE = "warehouse"
 # GE logs each type check's dialect lookup as a warning; it is expected for DuckDB and says nothing to a person.
 _QUIET_LOGGERS = ("great_expectations.expectations.type_comparison",)
 
@@ -80,55 +77,18 @@ def _result_format() -> dict[str, Any]:
 
 
 class GeRunner:
-    """One GE context and datasource for a whole gate run, so re-validation after quarantine reuses them: a SQL
-    datasource on a SQLAlchemy URL (DuckDB, PostgreSQL), or with `spark`, GE's Spark datasource on the process's
-    Spark session, each raw table a dataframe asset fed `spark.table(...)`."""
+    """One GE context and datasource for a whole gate run, so re-validation after quarantine reuses them. What
+    differs by engine (GE's datasource, a table's batch, the gate's own SQL) is the source `open_source` adds to the
+    context (ge_sources.py: SqlSource for DuckDB and PostgreSQL, SparkSource for Spark)."""
 
-    def __init__(
-        self,
-        connection_string: str | None,
-        gate: s.GateSpec,
-        data_docs_dir: Path | None,
-        spark: SparkWarehouseSession | None = None,
-    ) -> None:
+    def __init__(self, open_source: SourceOpener, gate: s.GateSpec, data_docs_dir: Path | None) -> None:
         ge_duckdb_fix.install()
         ge_postgres_fix.install()
-        self.gate, self.data_docs_dir, self._spark = gate, data_docs_dir, spark
+        self.gate, self.data_docs_dir = gate, data_docs_dir
         with _quiet_ge():
             self.context = _context(data_docs_dir)
-            if spark is not None:
-                # No spark_config: GE then takes the running session as it is (getOrCreate), never restarts it.
-                # Not persisted: a table re-validated after quarantine is read again.
-                self.source = self.context.data_sources.add_spark(name=_DATASOURCE, persist=False)
-            else:
-                self.source = self.context.data_sources.add_sql(
-                    name=_DATASOURCE, connection_string=connection_string, create_temp_table=False
-                )
-        self._batches: dict[str, Any] = {}
-        self.warehouse: GateWarehouse
-        if spark is not None:
-            self.warehouse = SparkGateWarehouse(spark)
-        else:  # the execution engine makes its own SQLAlchemy engine; the gate's own SQL shares it (one pool)
-            self.warehouse = Warehouse(self.source.get_execution_engine().engine)
-
-    def _batch(self, table: str) -> Any:
-        if table not in self._batches:
-            if self._spark is not None:
-                asset = self.source.add_dataframe_asset(name=table)
-                self._batches[table] = asset.add_batch_definition_whole_dataframe(name=f"{table}_all_rows")
-                return self._batches[table]
-            with warnings.catch_warnings():
-                # The generic SQL datasource has no other way to name a schema than this deprecated argument.
-                warnings.filterwarnings("ignore", message="`schema_name` is deprecated", category=DeprecationWarning)
-                asset = self.source.add_table_asset(name=table, table_name=table, schema_name=self.gate.schema)
-            self._batches[table] = asset.add_batch_definition_whole_table(name=f"{table}_all_rows")
-        return self._batches[table]
-
-    def _batch_parameters(self, table: str) -> dict[str, Any] | None:
-        """On Spark, the table's rows as a dataframe (read when validated); the SQL datasource names its table."""
-        if self._spark is None:
-            return None
-        return {"dataframe": self._spark.spark.table(f"{quoted(self.gate.schema)}.{quoted(table)}")}
+            self.source = open_source(self.context)
+        self.warehouse: GateWarehouse = self.source.warehouse
 
     def validate(self, ctx: Context, label: str = "", tables: set[str] | None = None) -> list[CheckResult]:
         """Run the suites of `tables` (default: all) once; `label` tells rounds apart in Data Docs."""
@@ -148,10 +108,10 @@ class GeRunner:
                     )
                 )
                 definition = self.context.validation_definitions.add(
-                    gx.ValidationDefinition(name=name, data=self._batch(table.name), suite=suite)
+                    gx.ValidationDefinition(name=name, data=self.source.batch_definition(table.name), suite=suite)
                 )
                 outcome = definition.run(
-                    result_format=_result_format(), batch_parameters=self._batch_parameters(table.name)
+                    result_format=_result_format(), batch_parameters=self.source.batch_parameters(table.name)
                 )
                 by_check: dict[str, ExpectationValidationResult] = {
                     r.expectation_config.meta[CHECK_META_KEY]: r for r in outcome.results
@@ -175,8 +135,5 @@ class GeRunner:
         return self.data_docs_dir / "index.html"
 
     def close(self) -> None:
-        """Close every pooled connection: a DuckDB file can then be reopened with any configuration. (The Spark
-        session belongs to the process.)"""
-        self.warehouse.close()
-        if self._spark is None:
-            self.source.get_engine().dispose()
+        """Close the source's connections (a DuckDB file can then be reopened; a Spark session stays the process's)."""
+        self.source.close()
