@@ -359,8 +359,9 @@ def test_grain_to_date_kpi_is_one_model_for_all_grains(combined_graph, relation,
 @pytest.mark.parametrize("start", [EARLIEST, date(2024, 2, 11), date(2025, 2, 1)])
 def test_conversion_and_retention_kpis_are_one_model_for_all_grains(combined_graph, relation, con, built, name, start):
     """A conversion KPI (a rate, and a number of conversions) as one model matching each base event once, and a
-    retention KPI as one model joining each period's entities to the previous period's, with the rows of the KPI
-    computed period by period for each grain and breakdown, over all history and from a window."""
+    retention KPI as one model joining each period's entities (its activity model's rows) to the previous period's,
+    with the rows of the KPI computed period by period for each grain and breakdown, over all history and from a
+    window."""
     text = built[f"kpi__{name}"]
     grouped = built.get(f"activity__{name}", text)  # a retention KPI's entities per period: a model of their own
     assert not _unions(text) and _has(grouped, exp.GroupingSets) and len(text) < 6_000
