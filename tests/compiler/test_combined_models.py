@@ -26,9 +26,9 @@ from .test_compiler_queries import _normalise
 SCHEMA = "generated_models"
 NORTH = "store__region = 'north'"
 EARLIEST = date(1900, 1, 1)
-# The order a dbt build follows: rollups, the measures summed per period, then the input models, then the ratio
-# reading them.
-BUILD_ORDER = ("rollup__", "measures__", "metric__", "kpi__")
+# The order a dbt build follows: rollups, the measures summed per period, the retention KPIs' activity, then the
+# input models, then the ratio reading them.
+BUILD_ORDER = ("rollup__", "measures__", "activity__", "metric__", "kpi__")
 
 
 def _runnable(text: str, relation, start: date, schema: str = SCHEMA) -> str:
@@ -359,15 +359,37 @@ def test_grain_to_date_kpi_is_one_model_for_all_grains(combined_graph, relation,
 @pytest.mark.parametrize("start", [EARLIEST, date(2024, 2, 11), date(2025, 2, 1)])
 def test_conversion_and_retention_kpis_are_one_model_for_all_grains(combined_graph, relation, con, built, name, start):
     """A conversion KPI (a rate, and a number of conversions) as one model matching each base event once, and a
-    retention KPI as one model joining each period's entities to the previous period's, with the rows of the KPI
-    computed period by period for each grain and breakdown, over all history and from a window."""
+    retention KPI as one model joining each period's entities (its activity model's rows) to the previous period's,
+    with the rows of the KPI computed period by period for each grain and breakdown, over all history and from a
+    window."""
     text = built[f"kpi__{name}"]
-    assert not _unions(text) and _has(text, exp.GroupingSets) and len(text) < 6_000
+    grouped = built.get(f"activity__{name}", text)  # a retention KPI's entities per period: a model of their own
+    assert not _unions(text) and _has(grouped, exp.GroupingSets) and len(text) < 6_000
     graph = combined_graph
     from_facts, _ = _kpi_model(graph, graph.metrics[name], value_columns(graph), "duckdb", frozenset())
     want = con.execute(_runnable(from_facts, relation, start)).fetchall()
     got = con.execute(_runnable(text, relation, start)).fetchall()
     assert (want or start != EARLIEST) and _normalise(got) == _normalise(want)
+
+
+@pytest.mark.parametrize("name", ["buyer_retention_kpi", "yearly_retention_kpi"])
+@pytest.mark.parametrize("start", [date(2024, 2, 11), date(2025, 1, 1), date(2025, 2, 1)])
+def test_retention_reads_the_activity_model_a_night_rebuilds_from_its_window(
+    combined_graph, relation, con, built, name, start
+):
+    """A retention KPI reads its entities per period from its activity model, never the facts: a night does not
+    re-read the source from the previous year's start. The activity model rebuilt from a window start returns
+    exactly the full build's rows of the periods from each grain's floor on (a week may start before the year),
+    so deleting those periods and inserting them, as strategy kpiflow_window does, leaves the full build's table."""
+    text, activity = built[f"kpi__{name}"], built[f"activity__{name}"]
+    assert set(re.findall(r"ref\('(\w+)'\)", text)) == {f"activity__{name}"}
+    assert set(re.findall(r"ref\('(\w+)'\)", activity)) == {"int_sales", "dim_stores"}
+    grains = tuple(combined_graph.metrics[name].kpi.grains)
+    floors = " ".join(f"when '{g}' then date_trunc('{g}', DATE '{start}')" for g in grains)
+    window = f"select * from {SCHEMA}.activity__{name} where period_start >= case grain {floors} end"
+    want = con.execute(window).fetchall()
+    got = con.execute(_runnable(activity, relation, start)).fetchall()
+    assert want and sorted(got, key=repr) == sorted(want, key=repr)
 
 
 @pytest.mark.parametrize("name", ["units", "lines_filled_kpi"])

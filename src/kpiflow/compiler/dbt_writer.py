@@ -64,7 +64,13 @@ from kpiflow.compiler.privacy import (
     suppression_sql,
     year_start,
 )
-from kpiflow.compiler.retention_models import RetentionRead, retention_query, retention_read
+from kpiflow.compiler.retention_models import (
+    RetentionRead,
+    activity_model,
+    activity_query,
+    retention_query,
+    retention_read,
+)
 from kpiflow.compiler.rollups import RollupCatalog
 from kpiflow.compiler.spec import MetricSpec
 from kpiflow.compiler.sqltext import build_query, dbt_ref_relation, to_dbt_sql, to_sql
@@ -307,7 +313,7 @@ def generate(
     ratios = plan_combined(
         graph, metrics, plan.exact, plan.count_metric, counted, lambda m, *shape: measures.read(m, *shape) is not None
     )
-    files, rebuilt_kpis, full_models = [], set(), set()
+    files, rebuilt_kpis, full_models, activities = [], set(), set(), []
     for name, model in ratios.input_models.items():
         shape = (model.grains, model.breakdowns)
         metric_spec = input_metric(graph, model)
@@ -346,6 +352,10 @@ def generate(
             text, incremental = _to_date_model(graph, metric, to_date, columns, dialect), True
         elif events is not None:
             text, incremental = _one_model_kpi(graph, metric, rollups, events, columns, dialect), True
+            if isinstance(events, RetentionRead):
+                activity = _activity_model(graph, metric, rollups, events, dialect)
+                files.append(GeneratedFile(generated_dir / f"{activity_model(events)}.sql", activity))
+                activities.append(events)
         else:
             text, incremental = _kpi_model(graph, metric, columns, dialect, rebuilt, rollups, count_metric)
         files.append(GeneratedFile(generated_dir / f"kpi__{metric.name}.sql", text))
@@ -386,7 +396,7 @@ def generate(
     files += [
         GeneratedFile(generated_dir / f"{name}.sql", _rollup_model(rollups, name, dialect)) for name in rollups.names()
     ]
-    docs = docs_yaml(graph, columns, plan, rollups, ratios, measures)
+    docs = docs_yaml(graph, columns, plan, rollups, ratios, measures, activities)
     files.append(GeneratedFile(generated_dir / "_generated.yml", docs))
     return files
 
@@ -506,8 +516,23 @@ def _one_model_kpi(
     if isinstance(read, ConversionRead):
         query = conversion_query(graph, rollups, read, shape)
     else:
-        query = retention_query(graph, rollups, read, shape)
+        query = retention_query(read, shape)
     return _incremental_kpi_text(graph, metric, query, dialect)
+
+
+def _activity_model(
+    graph: SemanticGraph, metric: MetricSpec, rollups: RollupCatalog, read: RetentionRead, dialect: str
+) -> str:
+    """A retention KPI's active entities per period (retention_models.py): incremental by period, in the
+    intermediate schema, so a night recomputes only the periods its window touches."""
+    assert metric.kpi is not None
+    labels, column_of = _labels(read.sets)
+    shape = KpiShape(tuple(metric.kpi.grains), labels, [], column_of, dbt_ref_relation, WINDOW_START)
+    config = incremental_config(
+        ("grain", "period_start"), "intermediate", window_column="period_start", window_grain=PER_ROW_GRAIN
+    )
+    origin = graph.origins[f"metric:{metric.name}"]
+    return header(origin.file.name) + config + to_dbt_sql(activity_query(graph, rollups, read, shape), dialect) + "\n"
 
 
 def _measures_model(measures: MeasureModels, name: str, dialect: str) -> str:

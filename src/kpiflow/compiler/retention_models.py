@@ -1,9 +1,11 @@
-"""A retention KPI (customers who bought last period and again this one) as one model for all grains and breakdowns.
+"""A retention KPI (customers who bought last period and again this one) as two models for all grains and breakdowns.
 
 Computed period by period, the KPI repeats one chain per grain and breakdown: the entities active in each period and
-member, the same moved a period forward, and the share of those found active again. This model reads the source's
-rows once (an import CTE), keeps each entity once per period, member and breakdown at every grain (GROUPING SETS,
-`grouping()` naming the breakdown in `__set`), and joins the previous period's entities to this one's.
+member, the same moved a period forward, and the share of those found active again. Here an activity model
+(`activity__<metric>`, incremental by period) reads the source's rows once and keeps each entity once per period,
+member and breakdown at every grain (GROUPING SETS, `grouping()` naming the breakdown in `__set`); the KPI model joins
+its previous period's entities to this one's. A night rebuilds the activity of the periods its window touches and
+reads the period before each grain's floor from the table, instead of re-reading up to two years of source rows.
 
 Rows are those of the KPI computed period by period: a period's cohort is the previous period's known entities
 (DECISIONS rule 23), from the window start truncated to each grain on, up to the last period with activity.
@@ -17,11 +19,12 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from kpiflow.compiler.calendar_sql import date_literal, shift
-from kpiflow.compiler.entity_events import KpiShape, breakdown_sets, entity_rows, rates_query
+from kpiflow.compiler.entity_events import ENTITY_COLUMN, KpiShape, breakdown_sets, entity_rows, rates_query
 from kpiflow.compiler.graph import SemanticGraph
 from kpiflow.compiler.measure_models import (
     GRAIN_COLUMN,
     PERIOD_COLUMN,
+    earliest_floor,
     period_floor,
     rows_in_periods,
     same_column,
@@ -59,25 +62,52 @@ def retention_read(
     return RetentionRead(metric.name, spec.measure, spec.entity, breakdown_sets(breakdowns), metric.fill_nulls_with)
 
 
+ACTIVITY_PREFIX = "activity__"
+
+
+def activity_model(read: RetentionRead) -> str:
+    """The name of the model holding the retention metric's active entities per period."""
+    return ACTIVITY_PREFIX + read.metric
+
+
 def _by_grain(grains: list[str], value: Callable[[str], exp.Expression]) -> exp.Expression:
     return exp.Case(this=col(GRAIN_COLUMN), ifs=[exp.If(this=exp.Literal.string(g), true=value(g)) for g in grains])
 
 
-def retention_query(graph: SemanticGraph, rollups: RollupCatalog, read: RetentionRead, shape: KpiShape) -> exp.Select:
-    """The KPI's rows in the long shape of kpi_values from each grain's window floor on."""
-    grains, relation, start = shape.grains, shape.relation, shape.start
-    ordered = [g for g in GRAINS if g in grains]
+def _members(read: RetentionRead) -> list[str]:
+    return sorted({c for _, dims in read.sets for _, c in dims})
+
+
+def activity_query(graph: SemanticGraph, rollups: RollupCatalog, read: RetentionRead, shape: KpiShape) -> exp.Select:
+    """Each entity once per period, breakdown and member at every grain, from each grain's window floor on: the
+    source's rows from the earliest floor (an import CTE), placed in their periods, grouped by the breakdowns."""
+    ordered = [g for g in GRAINS if g in shape.grains]
     sets = {label: tuple(name for name, _ in dims) for label, dims in read.sets}
-    longest = ordered[-1]  # its floor moved a period back is the earliest day any grain's cohort reads
-    first_day = shift(truncate(date_literal(start), longest), -1, longest)
-    rows = entity_rows(rollups, graph.measures[read.measure], read.entity, read.sets, relation, first_day)
+    first_day = earliest_floor(shape.start, ordered)
+    rows = entity_rows(rollups, graph.measures[read.measure], read.entity, read.sets, shape.relation, first_day)
     placed = rows_in_periods("active_rows", ordered)
-
-    keys = [col(GRAIN_COLUMN), col(PERIOD_COLUMN), col("entity_key")]
+    keys = [col(GRAIN_COLUMN), col(PERIOD_COLUMN), col(ENTITY_COLUMN)]
     active = grouped_by_sets(_select(*(k.copy() for k in keys)), sets, keys).from_(table("rows_in_periods"))
+    recomputed = exp.GTE(this=col(PERIOD_COLUMN), expression=period_floor(col(GRAIN_COLUMN), shape.start, ordered))
+    active = active.where(recomputed, copy=False)
+    query = _select("*").from_(table("active_entities"), copy=False)
+    for name, cte in (("active_rows", rows), ("rows_in_periods", placed), ("active_entities", active)):
+        query = query.with_(name, as_=cte, copy=False)
+    return query
 
-    members = sorted({c for _, dims in read.sets for _, c in dims})
-    cohort_keys = [GRAIN_COLUMN, SET_COLUMN, *members, "entity_key"]
+
+def retention_query(read: RetentionRead, shape: KpiShape) -> exp.Select:
+    """The KPI's rows in the long shape of kpi_values from each grain's window floor on, over the activity model's
+    rows from the period before each floor."""
+    grains, start = shape.grains, shape.start
+    ordered = [g for g in GRAINS if g in grains]
+    members = _members(read)
+    columns = [GRAIN_COLUMN, PERIOD_COLUMN, SET_COLUMN, *members, ENTITY_COLUMN]
+    cohort_floor = _by_grain(ordered, lambda g: shift(truncate(date_literal(start), g), -1, g))
+    active = _select(*(col(c) for c in columns)).from_(shape.relation(activity_model(read)), copy=False)
+    active = active.where(exp.GTE(this=col(PERIOD_COLUMN), expression=cohort_floor), copy=False)
+
+    cohort_keys = [GRAIN_COLUMN, SET_COLUMN, *members, ENTITY_COLUMN]
     next_period = _by_grain(ordered, lambda g: truncate(shift(col(PERIOD_COLUMN), 1, g), g))
     cohorts = _select(col(GRAIN_COLUMN), alias(next_period, PERIOD_COLUMN), *(col(k) for k in cohort_keys[1:]))
     cohorts = cohorts.from_(table("active_entities"), copy=False)
@@ -87,13 +117,13 @@ def retention_query(graph: SemanticGraph, rollups: RollupCatalog, read: Retentio
 
     cell = [col(k, "cohorts") for k in (GRAIN_COLUMN, PERIOD_COLUMN, SET_COLUMN, *members)]
     value = exp.Div(
-        this=cast(exp.Count(this=col("entity_key", "active_entities")), DOUBLE),
+        this=cast(exp.Count(this=col(ENTITY_COLUMN, "active_entities")), DOUBLE),
         expression=exp.Nullif(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)),
     )
     on_again = exp.and_(
         *(same_column(k, "cohorts", "active_entities") for k in (GRAIN_COLUMN, PERIOD_COLUMN, SET_COLUMN)),
         *(exp.NullSafeEQ(this=col(c, "cohorts"), expression=col(c, "active_entities")) for c in members),
-        same_column("entity_key", "cohorts", "active_entities"),
+        same_column(ENTITY_COLUMN, "cohorts", "active_entities"),
         copy=False,
     )
     floor = period_floor(col(GRAIN_COLUMN, "cohorts"), start, ordered)
@@ -103,12 +133,5 @@ def retention_query(graph: SemanticGraph, rollups: RollupCatalog, read: Retentio
     rates = rates.where(exp.LTE(this=col(PERIOD_COLUMN, "cohorts"), expression=col("last_period", "last_periods")))
     rates = rates.where(exp.GTE(this=col(PERIOD_COLUMN, "cohorts"), expression=floor), copy=False)
     rates = rates.group_by(*(c.copy() for c in cell), copy=False)
-    ctes = [
-        ("active_rows", rows),
-        ("rows_in_periods", placed),
-        ("active_entities", active),
-        ("cohorts", cohorts),
-        ("last_periods", last),
-        ("rates", rates),
-    ]
+    ctes = [("active_entities", active), ("cohorts", cohorts), ("last_periods", last), ("rates", rates)]
     return rates_query(ctes, read.metric, read.sets, shape, read.fill_nulls_with)
