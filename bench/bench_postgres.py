@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -121,7 +120,9 @@ def land_next_day(env: dict[str, str], engine: str, day: date, demo_args: tuple[
     kpiflow(duck, "demo-data", *demo_args)
     kpiflow(duck, "demo-data", "--append-through", str(day), "--quiet")
     command = [sys.executable, "-c", COPY_RAW_INTO_SPARK, env["KPIFLOW_SPARK_DIR"], duck["KPIFLOW_WAREHOUSE"]]
-    subprocess.run(command, env=env, capture_output=True, check=True)
+    copied = process_cpu.run(command, env)  # waits for its JVM too
+    if copied.returncode != 0:
+        raise SystemExit(f"copying the raw tables into Spark failed:\n{copied.stderr[-3000:]}")
 
 
 def _node_file(folder: Path, scale: float, engine: str, label: str) -> Path:
