@@ -26,7 +26,7 @@ from kpiflow.orchestration.build_project import copy_project as copy_project_fro
 REPO = Path(__file__).resolve().parents[1]
 STAGES = (
     "land_or_verify_inputs", "check_inputs", "compile_metrics", "build", "build_scorecards", "audit", "publish",
-    "report",
+    "dashboard", "report",
 )  # fmt: skip
 
 

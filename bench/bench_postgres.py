@@ -1,15 +1,17 @@
-"""Benchmark the nightly run on PostgreSQL beside DuckDB: a full `kpiflow run` and the following nightly (one new day
-landed), per demo scale, the same demo data on both engines.
+"""Benchmark the nightly run on PostgreSQL or Spark beside DuckDB: a full `kpiflow run` and the following nightly (one
+new day landed), per demo scale, the same demo data on every engine.
 
 Each engine gets the demo (`kpiflow demo-data`, same seed and range), a full run for the last day, then
-`demo-data --append-through` lands the next day and the nightly runs for it. Prints wall time and every stage's time
-(`kpiflow run --json`) per engine and run, then the PostgreSQL/DuckDB ratio of each. The PostgreSQL server is the one
-of KPIFLOW_PG_* when KPIFLOW_PG_USER is set (its database's raw, marts and payroll are replaced), else a throwaway
-server started with tests/pg_server.py and removed afterwards.
+`demo-data --append-through` lands the next day and the nightly runs for it. Prints wall time, CPU seconds (the run's
+processes and all they start, the JVM included; `process_cpu.py`) and every stage's time (`kpiflow run --json`) and
+CPU per engine and run, then the other engine/DuckDB ratio of each, and the rows of the largest raw tables. The
+PostgreSQL server is the one of KPIFLOW_PG_* when KPIFLOW_PG_USER is set (its database's raw, marts and payroll are
+replaced), else a throwaway server started with tests/pg_server.py and removed afterwards. Spark runs local
+(`KPIFLOW_TARGET=spark`, a fresh KPIFLOW_SPARK_DIR per scale).
 With --per-model DIR, each run's dbt run results are kept in DIR (bench/node_times.py) and, per engine, the node
 seconds of the full run and the nightly are printed side by side (by kind, then the slowest nodes).
 Usage: .venv/bin/python bench/bench_postgres.py [--scales 1] [--start 2025-01-01] [--date 2025-03-30]
-       [--engines postgres duckdb] [--per-model DIR]
+       [--engines postgres duckdb | spark duckdb] [--per-model DIR]
 """
 
 from __future__ import annotations
@@ -19,25 +21,28 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import node_times
+import process_cpu
 from bench_nightly import REPO, STAGES, copy_project, machine
 
-ENGINES = ("postgres", "duckdb")  # PostgreSQL first: a stopped benchmark has measured it
+ENGINES = ("postgres", "spark", "duckdb")  # the other engine first: a stopped benchmark has measured it
 RUNS = ("full", "nightly")
 BENCH_ROLE, BENCH_DATABASE = "kpiflow_bench", "kpiflow_bench"
 
 
 @contextlib.contextmanager
-def postgres_env() -> Iterator[dict[str, str]]:
+def postgres_env(engines: list[str]) -> Iterator[dict[str, str]]:
     """KPIFLOW_PG_* of the given server, or of a throwaway one with a build role owning a fresh database."""
+    if "postgres" not in engines:
+        yield {}
+        return
     if os.environ.get("KPIFLOW_PG_USER"):
         yield {name: value for name, value in os.environ.items() if name.startswith("KPIFLOW_PG_")}
         return
@@ -56,36 +61,68 @@ def postgres_env() -> Iterator[dict[str, str]]:
         yield {**server.env(dbname), "KPIFLOW_PG_USER": BENCH_ROLE, "KPIFLOW_PG_PASSWORD": password}
 
 
-def kpiflow(env: dict[str, str], *args: str) -> tuple[float, str]:
-    """Run the CLI; its wall seconds and stdout. A failure stops the benchmark with the command's output."""
+def kpiflow(env: dict[str, str], *args: str) -> process_cpu.Measured:
+    """Run the CLI: wall and CPU seconds, stdout, and the CPU of each stage of a run (its progress lines "> stage").
+    A failure stops the benchmark with the command's output."""
     command = [str(Path(sys.executable).parent / "kpiflow"), *args]
-    started = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    done = process_cpu.run(command, env, mark_prefix="> ")
     if done.returncode != 0:
         raise SystemExit(f"kpiflow {' '.join(args)} failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n"
                          f"{done.stderr[-3000:]}")  # fmt: skip
-    return time.perf_counter() - started, done.stdout
+    return done
 
 
 def bench_engine(env: dict[str, str], scale: float, args: argparse.Namespace, engine: str) -> dict[str, dict]:
     """Demo, full run, next day landed, nightly: seconds of each, and the stages of both runs (each row printed as
     soon as it is measured, so a long benchmark that is stopped keeps what it measured)."""
-    start, run_date, seed = args.start, args.date, args.seed
-    demo_seconds, _ = kpiflow(env, "demo-data", "--scale", str(scale), "--start", str(start), "--end", str(run_date),
-                              "--seed", str(seed), "--quiet")  # fmt: skip
-    print(f"demo-data at scale {scale:g} on {engine}: {demo_seconds:.1f} s", flush=True)
+    demo = kpiflow(env, "demo-data", *_demo_args(args, scale))
+    print(f"demo-data at scale {scale:g} on {engine}: {demo.wall:.1f} s, {demo.cpu:.1f} CPU s", flush=True)
     results = {}
-    for label, day in zip(RUNS, (run_date, run_date + timedelta(days=1)), strict=True):
+    for label, day in zip(RUNS, (args.date, args.date + timedelta(days=1)), strict=True):
         if label == "nightly":
-            kpiflow(env, "demo-data", "--append-through", str(day), "--quiet")
-        seconds, stdout = kpiflow(env, "run", "--date", str(day), "--json", "--quiet")
-        stages = {stage["name"]: stage["seconds"] for stage in json.loads(stdout)["stages"]}
-        results[label] = {"wall": seconds, **stages}
-        print(_row(scale, label, engine, results[label]), flush=True)
+            land_next_day(env, engine, day, _demo_args(args, scale))
+        run = kpiflow(env, "run", "--date", str(day), "--json")
+        stages = {stage["name"]: stage["seconds"] for stage in json.loads(run.stdout)["stages"]}
+        results[label] = {"wall": run.wall, **stages}
+        results[f"{label} CPU"] = {"wall": run.cpu, **run.marks}
+        for row in (label, f"{label} CPU"):
+            print(_row(scale, row, engine, results[row]), flush=True)
         if args.per_model:
             state_dir = Path(env["KPIFLOW_WAREHOUSE"]).parent / "state"
             node_times.keep(state_dir, _node_file(args.per_model, scale, engine, label))
     return results
+
+
+def _demo_args(args: argparse.Namespace, scale: float) -> tuple[str, ...]:
+    return ("--scale", str(scale), "--start", str(args.start), "--end", str(args.date), "--seed", str(args.seed),
+            "--quiet")  # fmt: skip
+
+
+COPY_RAW_INTO_SPARK = """
+import sys
+from pathlib import Path
+from kpiflow.demo.spark import copy_raw_into_spark
+from kpiflow.warehouse.spark_session import spark_session
+with spark_session(Path(sys.argv[1])) as spark:
+    copy_raw_into_spark(spark, Path(sys.argv[2]))
+"""
+
+
+def land_next_day(env: dict[str, str], engine: str, day: date, demo_args: tuple[str, ...]) -> None:
+    """`demo-data --append-through day`. On Spark, where it is DuckDB-only today: the same demo in a DuckDB file
+    beside, the day appended there, and its raw tables copied into Spark (as tests/spark/test_spark_run.py does)."""
+    if engine != "spark":
+        kpiflow(env, "demo-data", "--append-through", str(day), "--quiet")
+        return
+    landing = Path(env["KPIFLOW_SPARK_DIR"]).parent / "landing"
+    duck = {**env, "KPIFLOW_TARGET": "dev", "KPIFLOW_WAREHOUSE": str(landing / "kpiflow.duckdb"),
+            "KPIFLOW_MARTS": str(landing / "marts.duckdb")}  # fmt: skip
+    kpiflow(duck, "demo-data", *demo_args)
+    kpiflow(duck, "demo-data", "--append-through", str(day), "--quiet")
+    command = [sys.executable, "-c", COPY_RAW_INTO_SPARK, env["KPIFLOW_SPARK_DIR"], duck["KPIFLOW_WAREHOUSE"]]
+    copied = process_cpu.run(command, env)  # waits for its JVM too
+    if copied.returncode != 0:
+        raise SystemExit(f"copying the raw tables into Spark failed:\n{copied.stderr[-3000:]}")
 
 
 def _node_file(folder: Path, scale: float, engine: str, label: str) -> Path:
@@ -112,8 +149,23 @@ def bench_scale(folder: Path, pg: dict[str, str], args: argparse.Namespace, scal
         }
         if engine == "postgres":
             env |= {**pg, "KPIFLOW_TARGET": "pg"}
+        if engine == "spark":
+            env |= {"KPIFLOW_TARGET": "spark", "KPIFLOW_SPARK_DIR": str(side / "warehouse" / "spark")}
         results[engine] = bench_engine(env, scale, args, engine)
+        if engine == "duckdb":
+            print_raw_rows(Path(env["KPIFLOW_WAREHOUSE"]))
     return results
+
+
+def print_raw_rows(warehouse: Path, top: int = 6) -> None:
+    """The largest raw tables (rows) and the DuckDB file's size: what the data size of a scale is."""
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        rows = connection.execute(
+            "select table_name, estimated_size from duckdb_tables() where schema_name = 'raw' order by 2 desc"
+        ).fetchall()
+    largest = ", ".join(f"{name} {count:,}" for name, count in rows[:top])
+    print(f"raw rows: {sum(count for _, count in rows):,} in all; {largest}; "
+          f"DuckDB file {warehouse.stat().st_size / 2**20:,.0f} MiB", flush=True)  # fmt: skip
 
 
 COLUMNS = ("wall", *STAGES)
@@ -124,16 +176,17 @@ def _row(scale: float, label: str, engine: str, seconds: dict[str, float]) -> st
 
 
 def print_ratios(scale: float, results: dict) -> None:
-    if set(ENGINES) - set(results):
+    if "duckdb" not in results:
         return
-    for label in RUNS:
-        pg, duck = results["postgres"][label], results["duckdb"][label]
-        ratios = " | ".join(_ratio(pg.get(name, 0), duck.get(name, 0)) for name in COLUMNS)
-        print(f"| {scale:g} | {label} | pg/DuckDB | {ratios} |", flush=True)
+    for engine in set(results) - {"duckdb"}:
+        for label in results["duckdb"]:
+            other, duck = results[engine][label], results["duckdb"][label]
+            ratios = " | ".join(_ratio(other.get(name, 0), duck.get(name, 0)) for name in COLUMNS)
+            print(f"| {scale:g} | {label} | {engine}/DuckDB | {ratios} |", flush=True)
 
 
-def _ratio(pg_seconds: float, duckdb_seconds: float) -> str:
-    return f"{pg_seconds / duckdb_seconds:.2f}" if duckdb_seconds >= 0.05 else "-"
+def _ratio(other_seconds: float, duckdb_seconds: float) -> str:
+    return f"{other_seconds / duckdb_seconds:.2f}" if duckdb_seconds >= 0.05 else "-"
 
 
 def main() -> None:
@@ -149,10 +202,11 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"demo {args.start}..{args.date}, full run --date {args.date}, nightly --date {args.date + timedelta(1)}")
+    process_cpu.adopt_orphans()
     print("| scale | run | engine | wall s | " + " | ".join(STAGES) + " |\n|---|---|---|---|" + "---|" * len(STAGES))
-    with postgres_env() as pg:
+    with postgres_env(args.engines) as pg:
         for scale in args.scales:
-            with tempfile.TemporaryDirectory(prefix="kpiflow-bench-postgres-") as tmp:
+            with tempfile.TemporaryDirectory(prefix="kpiflow-bench-engines-") as tmp:
                 print_ratios(scale, bench_scale(Path(tmp), pg, args, scale))
                 if args.per_model:
                     print_node_times(args, scale)

@@ -8,6 +8,7 @@ Derby admits one process at a time: a dbt run and a kpiflow session cannot hold 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 
 SPARK_DIR_VARIABLE = "KPIFLOW_SPARK_DIR"
 DEFAULT_SPARK_DIR = "warehouse/spark"
+# Sizing (docs/spark.md, "Sizing"): the defaults fit the demo on 2 cores; larger data wants more of both.
+SHUFFLE_PARTITIONS_VARIABLE, DEFAULT_SHUFFLE_PARTITIONS = "KPIFLOW_SPARK_SHUFFLE_PARTITIONS", "1"
+DRIVER_MEMORY_VARIABLE, DEFAULT_DRIVER_MEMORY = "KPIFLOW_SPARK_DRIVER_MEMORY", "2g"
 
 
 def spark_dir(project_dir: Path) -> Path:
@@ -36,7 +40,8 @@ def spark_conf(directory: Path | str) -> dict[str, str]:
     Java for each query cost more than it saved on KPI-sized data) and no adaptive execution (re-planning at each
     stage), a 2 GB driver for the large plans of the wide marts; none changes a result. No UI and a driver bound
     to 127.0.0.1: nothing listens beyond the machine. ANSI mode is off, as dbt-spark forces it for its sessions
-    (kpiflow's SQL then divides and casts as on Spark 3).
+    (kpiflow's SQL then divides and casts as on Spark 3). KPIFLOW_SPARK_SHUFFLE_PARTITIONS and
+    KPIFLOW_SPARK_DRIVER_MEMORY size the partitions and the driver for larger data (the profile reads the same).
     """
     return {
         "spark.master": "local[2]",
@@ -50,15 +55,29 @@ def spark_conf(directory: Path | str) -> dict[str, str]:
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
-        "spark.sql.shuffle.partitions": "1",
+        "spark.sql.shuffle.partitions": _setting(
+            SHUFFLE_PARTITIONS_VARIABLE, DEFAULT_SHUFFLE_PARTITIONS, "[1-9][0-9]*"
+        ),
         "spark.default.parallelism": "2",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.sources.default": "parquet",
         "spark.sql.legacy.createHiveTableByDefault": "false",
         "spark.sql.codegen.wholeStage": "false",
         "spark.sql.adaptive.enabled": "false",
-        "spark.driver.memory": "2g",
+        "spark.driver.memory": _setting(DRIVER_MEMORY_VARIABLE, DEFAULT_DRIVER_MEMORY, "[1-9][0-9]*[kmgt]?"),
     }
+
+
+def _setting(variable: str, default: str, pattern: str) -> str:
+    """An environment variable's value, checked before Spark reads it (Spark's own error names no variable)."""
+    value = os.environ.get(variable, default).strip()
+    if not re.fullmatch(pattern, value, re.IGNORECASE):
+        raise WarehouseError(
+            f"{variable}={value!r} is not a valid setting (expected a positive whole number"
+            f"{', optionally followed by k, m, g or t' if variable == DRIVER_MEMORY_VARIABLE else ''}); "
+            "fix or unset it (docs/spark.md, Sizing)"
+        )
+    return value
 
 
 def start_spark(directory: Path) -> SparkSession:
