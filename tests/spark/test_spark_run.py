@@ -10,14 +10,15 @@ the `kpiflow` CLI, one process each, meanwhile. Spark's tables are then read bac
 every published row of marts.kpi_values, every wide mart, marts.kpi_achievement, marts.scorecard_results and
 payroll.payouts after each run, the raw tables after the append, `int_employee_days` (its weekends: Spark numbers
 weekdays from Sunday 1) and the incremental intermediates after the nightly equal DuckDB's (doubles within 1e-9
-relative, Decimals exact). Each command's seconds are printed (`-s`); the time depends on the machine's load, so no
-test asserts it.
+relative, Decimals exact). Each command's seconds and CPU seconds are printed (`-s`); the time depends on the
+machine's load, so no test asserts it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import shlex
 import subprocess
 import sys
@@ -143,9 +144,10 @@ def runs(project_copier, tmp_path_factory: pytest.TempPathFactory) -> Runs:
     found = Runs(commands, run_dates, demo_start, duck, Path(readme[0].exported["KPIFLOW_SPARK_DIR"]), [], [])
     try:
         for command in commands:  # DuckDB meanwhile: the same commands, each a `kpiflow` process
-            clock = time.monotonic()
+            clock, cpu = time.monotonic(), _children_cpu()
             found.duck_output.append(kpiflow(duck, *command.args))
             found.seconds[f"duckdb {command.line}"] = time.monotonic() - clock
+            found.seconds[f"duckdb {command.line} (CPU s)"] = _children_cpu() - cpu
             if command.args[0] == "run":
                 found.duck_published[_option(command, "--date")] = _published_by_duckdb(duck)
             if spark_side.poll():
@@ -158,11 +160,18 @@ def runs(project_copier, tmp_path_factory: pytest.TempPathFactory) -> Runs:
     steps = [json.loads(line) for line in log.splitlines() if line.startswith('{"step": ')]
     for step in steps:
         found.seconds[f"spark {commands[step['step']].line}"] = step["seconds"]
+        found.seconds[f"spark {commands[step['step']].line} (CPU s)"] = step["cpu"]
     found.seconds["whole"] = time.monotonic() - started
     print("timings (s):", json.dumps({stage: round(took, 1) for stage, took in found.seconds.items()}, indent=1))
     assert spark_side.returncode == 0 and len(steps) == len(commands), f"the Spark side failed:\n{log[-8000:]}"
     found.spark_output = [(root / "out" / f"{number}.out").read_text() for number in range(len(commands))]
     return found
+
+
+def _children_cpu() -> float:
+    """The CPU seconds of this process's ended children (each DuckDB side command, once it ended)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def _published_by_duckdb(duck: Side) -> Tables:
