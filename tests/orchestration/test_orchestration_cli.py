@@ -150,3 +150,16 @@ def test_ensure_demo_data_is_refused_on_a_postgres_target(
     assert not warehouse.settings.warehouse_path.exists()
     assert "Traceback" not in done.stderr
     assert not list(warehouse.settings.state_dir.glob("**/last_run*"))
+
+
+def test_a_stage_that_calls_sys_exit_0_fails_the_run_with_exit_1(warehouse: Warehouse, kpiflow_cli: Cli) -> None:
+    """pyspark calls sys.exit(0) when it takes the process for its doctest runner (a `python -c` main module): the
+    run failed at check_inputs, and `kpiflow run` exited 0, as if it had published."""
+
+    def exits(ctx: RunContext) -> None:
+        raise SystemExit(0)
+
+    failed = kpiflow_cli("run", "--date", str(RUN_DATE), stages=dataclasses.replace(standin_stages(), check=exits))
+    assert failed.returncode == 1, failed
+    assert "error: the run failed: check_inputs called sys.exit(0)" in failed.stderr.replace("\n", " ")
+    assert not warehouse.settings.marts_path.exists()  # nothing published

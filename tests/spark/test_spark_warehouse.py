@@ -5,24 +5,33 @@ written directly, a handful per table. What is proven: typed exact writes read b
 fingerprints ignore row order (DuckDB's `hash()` and PostgreSQL's md5 differ from each other and from Spark's
 xxhash64, so the interface promises equal fingerprints within one engine only), publish shows the new version,
 rollback the previous one, a failed publish publishes nothing, a half-switched publish is finished by the next run,
-and the run lock names its holder.
+the run lock names its holder, and `kpiflow demo-data --append-through` lands the DuckDB append's rows in raw (also
+after an append that stopped part-way) or refuses a raw table that is missing or ahead of the demo, naming it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import duckdb
 import pytest
+from warehouse_rows import sort_key
 
+from kpiflow.demo.warehouse import DEMO_TABLES, META_TABLE
 from kpiflow.errors import RunFailed, UserInputError, WarehouseBusy
 from kpiflow.warehouse import AccessDenied, MissingRelation
 from kpiflow.warehouse.fingerprints import fingerprint_schemas, fingerprint_table
 from kpiflow.warehouse.run_record import BUILDS_VIEW, RUNS_TABLE, ensure_run_tables, last_build, published_run
 from kpiflow.warehouse.spark import SparkWarehouse, SparkWarehouseSession
 from kpiflow.warehouse.spark_publish import version_database
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 pytestmark = pytest.mark.slow
 
@@ -254,3 +263,74 @@ def test_the_run_lock_refuses_a_second_holder_naming_the_first(warehouse: SparkW
             pass
     with warehouse.run_lock(run_id="third-run", run_date="2024-02-09"):  # released with its holder
         pass
+
+
+@pytest.fixture
+def demo_on_spark(warehouse: SparkWarehouse, tmp_path: Path) -> tuple[SparkSession, date]:
+    """A few demo days in raw of the module's Spark warehouse, as `kpiflow demo-data` loads them (the DuckDB demo in
+    tmp_path/demo.duckdb)."""
+    from kpiflow.demo import generate_demo_warehouse
+    from kpiflow.demo.spark import copy_raw_into_spark
+
+    end = date(2024, 1, 5)
+    generate_demo_warehouse(tmp_path / "demo.duckdb", scale=0.01, start=date(2024, 1, 2), end=end, seed=3)
+    copy_raw_into_spark(warehouse.spark(), tmp_path / "demo.duckdb")
+    return warehouse.spark(), end
+
+
+def _first_order_id(day: date) -> int:
+    """The id the demo gives the first order of `day` (yyyymmdd * 10^7 + rank within the day)."""
+    return int(f"{day:%Y%m%d}") * 10**7 + 1
+
+
+def _replace_rows(spark: SparkSession, table: str, rows: list) -> None:
+    spark.createDataFrame(rows, spark.table(table).schema).write.mode("overwrite").saveAsTable(table)
+
+
+def test_append_through_refuses_a_missing_table_and_one_ahead_of_the_demo_naming_it(
+    warehouse: SparkWarehouse, demo_on_spark: tuple[SparkSession, date]
+) -> None:
+    """Nothing is appended when an event table is missing or already holds other rows with the new days' keys (other
+    data for those days): every table is checked before any is written."""
+    from kpiflow.demo.spark import append_demo_days_to_session
+
+    spark, end = demo_on_spark
+    counts = {table: spark.table(f"raw.{table}").count() for table in ("orders", "order_lines", "absences")}
+    spark.sql("alter table raw.returns rename to raw.returns_moved")
+    with pytest.raises(UserInputError, match=r"raw\.returns is missing.*nothing was appended"):
+        append_demo_days_to_session(spark, warehouse.directory, end + timedelta(days=1))
+    spark.sql("alter table raw.returns_moved rename to raw.returns")
+    (other,) = spark.table("raw.orders").limit(1).collect()
+    ahead = other.asDict() | {"order_id": _first_order_id(end + timedelta(days=1))}
+    _replace_rows(spark, "raw.orders", [*spark.table("raw.orders").collect(), ahead])
+    with pytest.raises(UserInputError, match=r"raw\.orders already holds 1 row\(s\) with the keys \(order_id\)"):
+        append_demo_days_to_session(spark, warehouse.directory, end + timedelta(days=1))
+    counts["orders"] += 1  # the row put there
+    assert {table: spark.table(f"raw.{table}").count() for table in counts} == counts
+    assert spark.table("raw._demo_meta").collect()[0]["end_date"] == end
+
+
+def test_append_through_lands_the_duckdb_rows_and_resumes_one_that_stopped_part_way(
+    warehouse: SparkWarehouse, demo_on_spark: tuple[SparkSession, date], tmp_path: Path
+) -> None:
+    """The raw tables after `--append-through` on Spark are those of the same append on DuckDB, also when an earlier
+    append stopped part-way (Spark has no transaction): here it wrote orders' new rows but not order_lines' nor
+    raw._demo_meta, and the next append adds only what is missing."""
+    from kpiflow.demo import append_demo_days
+    from kpiflow.demo.spark import append_demo_days_to_session
+
+    spark, end = demo_on_spark
+    through = end + timedelta(days=2)
+    meta, lines = spark.table("raw._demo_meta").collect(), spark.table("raw.order_lines").collect()
+    assert append_demo_days_to_session(spark, warehouse.directory, through).action == "appended"
+    _replace_rows(spark, "raw._demo_meta", meta)  # as if the first append had stopped after raw.orders
+    _replace_rows(spark, "raw.order_lines", lines)
+    summary = append_demo_days_to_session(spark, warehouse.directory, through)
+    assert (summary.action, summary.end, summary.warehouse_path) == ("appended", through, warehouse.directory)
+    assert append_demo_days_to_session(spark, warehouse.directory, through).action == "unchanged"
+    append_demo_days(tmp_path / "demo.duckdb", through)
+    with duckdb.connect(str(tmp_path / "demo.duckdb"), read_only=True) as duck:
+        for table in (*DEMO_TABLES, META_TABLE):
+            expected = sorted(duck.execute(f'select * from raw."{table}"').fetchall(), key=sort_key)
+            found = sorted((tuple(row) for row in spark.table(f"raw.`{table}`").collect()), key=sort_key)
+            assert found == expected, table

@@ -148,14 +148,13 @@ def _load_spark(
 ) -> DemoSummary | None:
     """The demo retailer into database raw of the Spark warehouse in KPIFLOW_SPARK_DIR, as parquet tables."""
     from kpiflow.config import Settings
-    from kpiflow.demo.spark import load_demo_into_spark, spark_has_demo_data
+    from kpiflow.demo.spark import append_demo_days_in_spark, load_demo_into_spark, spark_has_demo_data
     from kpiflow.warehouse.spark_session import spark_dir
 
-    if append_through is not None:
-        raise UserInputError(
-            "--append-through works on a DuckDB warehouse only; on Spark regenerate with a later --end."
-        )
     directory = spark_dir(Settings.from_env().project_dir)
+    if append_through is not None:
+        through = parse_date_option(append_through, "--append-through")
+        return append_demo_days_in_spark(directory, through, progress=show_progress)
     if if_missing and spark_has_demo_data(directory):
         _report_unchanged(directory, json_output)
         return None

@@ -1,6 +1,7 @@
 """Write the demo retailer into schema `raw` of a PostgreSQL warehouse.
 
-`--append-through` regenerates the demo as it was in scratch DuckDB and COPYs only what the append adds.
+`--append-through` regenerates the demo as it was in scratch DuckDB and COPYs only what the append adds
+(`append_in_scratch`).
 The data is generated exactly as for DuckDB (into a scratch DuckDB file: same seed, same rows), then streamed into
 PostgreSQL with COPY, one table at a time, in one transaction: the raw tables are replaced together or not at all,
 and a reader sees the old raw schema until the commit. Column types follow the DuckDB tables (`postgres_type`).
@@ -23,7 +24,7 @@ from kpiflow.demo.warehouse import (
     META_TABLE,
     RAW_SCHEMA,
     DemoSummary,
-    append_demo_days,
+    append_in_scratch,
     generate_demo_warehouse,
     open_warehouse,
 )
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     import psycopg
 
 _BATCH_ROWS = 10_000
-_BEFORE = "__before_append_"  # the event tables as they were, in the scratch file: what an append adds is the rest
 _SAME_NAME = {"BIGINT", "INTEGER", "SMALLINT", "BOOLEAN", "DATE", "TIME", "UUID", "INTERVAL"}
 _RENAMED = {
     "TINYINT": "smallint",
@@ -99,20 +99,11 @@ def append_demo_days_in_postgres(
                 Path(connection.address), spec.start, spec.end, spec.seed, spec.scale, action="unchanged"
             )
         duckdb_file = Path(scratch) / "demo.duckdb"
-        generate_demo_warehouse(duckdb_file, scale=spec.scale, start=spec.start, end=spec.end, seed=spec.seed)
-        with open_warehouse(duckdb_file) as scratch_con:
-            for table in EVENT_TABLES:
-                scratch_con.execute(
-                    f'create table {RAW_SCHEMA}."{_BEFORE}{table}" as select * from {RAW_SCHEMA}."{table}"'
-                )
-        summary = append_demo_days(duckdb_file, through, progress=progress)
+        summary = append_in_scratch(duckdb_file, spec, through, progress=progress)
         with open_warehouse(duckdb_file, read_only=True) as source, target.transaction():
             for table in (*DEMO_TABLES, META_TABLE):
                 if table in EVENT_TABLES:
-                    new_rows = (
-                        f'select * from {RAW_SCHEMA}."{table}" except all select * from {RAW_SCHEMA}."{_BEFORE}{table}"'
-                    )
-                    _copy_rows(source, target, table, new_rows)
+                    _copy_rows(source, target, table, f'select * from {RAW_SCHEMA}."{table}"')
                 else:
                     _copy_table(source, target, table)
     return replace(summary, warehouse_path=Path(connection.address))

@@ -34,6 +34,8 @@ from kpiflow.errors import RunFailed, UserInputError, WarehouseBusy
 RAW_SCHEMA = "raw"
 NEXT_PREFIX = "__next_"
 META_TABLE = "_demo_meta"
+META_COLUMNS = "seed, scale, start_date, end_date, generator_version"
+_BEFORE_APPEND = "__before_append_"  # append_in_scratch: the event tables as they were; the append added the rest
 DEMO_TABLES: tuple[str, ...] = (*RAW_TABLES, *PLAN_TABLES)  # every raw input table the demo writes
 
 
@@ -108,6 +110,28 @@ def append_demo_days(
         _build(con, spec, window, progress=progress)
         _swap_in(con, spec, append=True)
         return _summarise(con, warehouse_path, spec, action="appended")
+
+
+def append_in_scratch(scratch_file: Path, spec: DemoSpec, through: date, *, progress: bool = False) -> DemoSummary:
+    """Regenerate the demo `spec` into the new file `scratch_file` and extend it through `through`; then each event
+    table there holds only the rows the append added, the other tables their whole new state.
+
+    For engines whose raw tables are not this file (PostgreSQL, Spark): what they append and what they replace, the
+    same rows as `append_demo_days` gives a DuckDB warehouse.
+    """
+    generate_demo_warehouse(scratch_file, scale=spec.scale, start=spec.start, end=spec.end, seed=spec.seed)
+    with open_warehouse(scratch_file) as con:
+        for table in EVENT_TABLES:
+            con.execute(f'create table {RAW_SCHEMA}."{_BEFORE_APPEND}{table}" as select * from {RAW_SCHEMA}."{table}"')
+    summary = append_demo_days(scratch_file, through, progress=progress)
+    with open_warehouse(scratch_file) as con:
+        for table in EVENT_TABLES:
+            before, after, added = (f'{RAW_SCHEMA}."{name}"' for name in (_BEFORE_APPEND + table, table, "__added"))
+            con.execute(f"create table {added} as select * from {after} except all select * from {before}")
+            con.execute(f"drop table {before}")
+            con.execute(f"drop table {after}")
+            con.execute(f'alter table {added} rename to "{table}"')
+    return summary
 
 
 def read_demo_spec(warehouse_path: Path) -> DemoSpec | None:
@@ -238,15 +262,19 @@ def _read_meta(con: duckdb.DuckDBPyConnection, path: Path) -> DemoSpec:
             f"{path}: has no {RAW_SCHEMA}.{META_TABLE}, so it was not made by `kpiflow demo-data`; "
             "generate it first (or pass another --out)."
         )
-    row = con.execute(
-        f"select seed, scale, start_date, end_date, generator_version from {RAW_SCHEMA}.{META_TABLE}"
-    ).fetchone()
+    row = con.execute(f"select {META_COLUMNS} from {RAW_SCHEMA}.{META_TABLE}").fetchone()
+    return demo_spec_from_meta(row, str(path))
+
+
+def demo_spec_from_meta(row: tuple | None, where: str) -> DemoSpec:
+    """The demo's spec from its row of raw._demo_meta (META_COLUMNS) in the warehouse `where`; UserInputError when
+    there is none or another generator version wrote it (appending would mix two generators' rows)."""
     if row is None:
-        raise UserInputError(f"{path}: {RAW_SCHEMA}.{META_TABLE} is empty; regenerate with `kpiflow demo-data`.")
+        raise UserInputError(f"{where}: {RAW_SCHEMA}.{META_TABLE} is empty; regenerate with `kpiflow demo-data`.")
     seed, scale, start, end, version = row
     if version != GENERATOR_VERSION:
         raise UserInputError(
-            f"{path}: demo data from generator version {version}, this is version {GENERATOR_VERSION}; "
+            f"{where}: demo data from generator version {version}, this is version {GENERATOR_VERSION}; "
             "regenerate it with `kpiflow demo-data` instead of appending."
         )
     return DemoSpec(seed=int(seed), scale=float(scale), start=start, end=end)

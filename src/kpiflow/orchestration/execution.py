@@ -70,6 +70,8 @@ def run_nightly_once(settings: Settings, request: RunOptions) -> RunOutcome:
 
     try:
         state = nightly(request, return_state=True)
+    except SystemExit as exc:  # a library exited inside a stage: a failed run, whatever its exit code said
+        raise RunFailed(_exited(settings, exc)) from exc
     except Exception as exc:  # Prefect itself failed (its API did not start): the flow never ran
         raise RunFailed(
             f"Prefect could not run the flow: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}\n"
@@ -82,6 +84,14 @@ def run_nightly_once(settings: Settings, request: RunOptions) -> RunOutcome:
     raised = state.result(raise_on_failure=False)
     error = as_user_error(raised, flow_run_id, settings)
     return RunOutcome(result=_failure_result(settings, flow_run_id, request, error), error=error)
+
+
+def _exited(settings: Settings, exc: SystemExit) -> str:
+    """pyspark calls sys.exit(0) when it takes the process for its doctest runner (a `python -c` main module); Prefect
+    marks the stage failed and re-raises, and exit code 0 would tell cron the night was published."""
+    journal = read_last_run(settings.state_dir) or {}
+    stage = journal.get("failed_stage") if journal.get("status") == "failed" else None
+    return f"the run failed: {stage or 'a stage'} called sys.exit({exc.code!r}); the stages after it did not run"
 
 
 def as_user_error(raised: object, flow_run_id: str, settings: Settings) -> KpiflowError:
