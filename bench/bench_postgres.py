@@ -80,7 +80,7 @@ def bench_engine(env: dict[str, str], scale: float, args: argparse.Namespace, en
     results = {}
     for label, day in zip(RUNS, (args.date, args.date + timedelta(days=1)), strict=True):
         if label == "nightly":
-            land_next_day(env, engine, day, _demo_args(args, scale))
+            kpiflow(env, "demo-data", "--append-through", str(day), "--quiet")  # the next day lands in raw
         run = kpiflow(env, "run", "--date", str(day), "--json")
         stages = {stage["name"]: stage["seconds"] for stage in json.loads(run.stdout)["stages"]}
         results[label] = {"wall": run.wall, **stages}
@@ -96,33 +96,6 @@ def bench_engine(env: dict[str, str], scale: float, args: argparse.Namespace, en
 def _demo_args(args: argparse.Namespace, scale: float) -> tuple[str, ...]:
     return ("--scale", str(scale), "--start", str(args.start), "--end", str(args.date), "--seed", str(args.seed),
             "--quiet")  # fmt: skip
-
-
-COPY_RAW_INTO_SPARK = """
-import sys
-from pathlib import Path
-from kpiflow.demo.spark import copy_raw_into_spark
-from kpiflow.warehouse.spark_session import spark_session
-with spark_session(Path(sys.argv[1])) as spark:
-    copy_raw_into_spark(spark, Path(sys.argv[2]))
-"""
-
-
-def land_next_day(env: dict[str, str], engine: str, day: date, demo_args: tuple[str, ...]) -> None:
-    """`demo-data --append-through day`. On Spark, where it is DuckDB-only today: the same demo in a DuckDB file
-    beside, the day appended there, and its raw tables copied into Spark (as tests/spark/test_spark_run.py does)."""
-    if engine != "spark":
-        kpiflow(env, "demo-data", "--append-through", str(day), "--quiet")
-        return
-    landing = Path(env["KPIFLOW_SPARK_DIR"]).parent / "landing"
-    duck = {**env, "KPIFLOW_TARGET": "dev", "KPIFLOW_WAREHOUSE": str(landing / "kpiflow.duckdb"),
-            "KPIFLOW_MARTS": str(landing / "marts.duckdb")}  # fmt: skip
-    kpiflow(duck, "demo-data", *demo_args)
-    kpiflow(duck, "demo-data", "--append-through", str(day), "--quiet")
-    command = [sys.executable, "-c", COPY_RAW_INTO_SPARK, env["KPIFLOW_SPARK_DIR"], duck["KPIFLOW_WAREHOUSE"]]
-    copied = process_cpu.run(command, env)  # waits for its JVM too
-    if copied.returncode != 0:
-        raise SystemExit(f"copying the raw tables into Spark failed:\n{copied.stderr[-3000:]}")
 
 
 def _node_file(folder: Path, scale: float, engine: str, label: str) -> Path:
