@@ -197,7 +197,8 @@ def environment(env: dict[str, str]) -> Iterator[None]:
         os.environ.update(before)
 
 
-def _duckdb_tables(side: Side) -> Tables:
+def duckdb_tables(side: Side) -> Tables:
+    """Every published table (marts, payroll) of a DuckDB side's marts file: its columns and rows, by name."""
     with duckdb.connect(side.env["KPIFLOW_MARTS"], read_only=True) as con:
         names = con.execute(
             "select table_catalog, table_schema, table_name from information_schema.tables "
@@ -226,7 +227,7 @@ def _same(a: object, b: object) -> bool:
 
 def published_tables(pg: Side, duck: Side) -> tuple[Tables, Tables]:
     """The named marts and every wide mart DuckDB published, as published on PostgreSQL and on DuckDB."""
-    tables = _duckdb_tables(duck)
+    tables = duckdb_tables(duck)
     wide = [name for name in tables if name.startswith("marts.mart_")]
     assert wide and set(NAMED) <= set(tables)
     names = (*NAMED, *wide)

@@ -32,7 +32,7 @@ import duckdb
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pg_cli import NAMED, Side, Tables, _duckdb_tables, assert_tables_equal, kpiflow
+from pg_cli import NAMED, Side, Tables, assert_tables_equal, duckdb_tables, kpiflow
 from readme_commands import Command, parse_block, readme_block
 from warehouse_rows import assert_same_rows
 
@@ -176,7 +176,7 @@ def _children_cpu() -> float:
 
 def _published_by_duckdb(duck: Side) -> Tables:
     """DuckDB's published tables the issue names: the named marts and every wide mart."""
-    tables = _duckdb_tables(duck)
+    tables = duckdb_tables(duck)
     wide = [name for name in tables if name.startswith("marts.mart_")]
     assert wide and set(NAMED) <= set(tables)
     return {name: tables[name] for name in (*NAMED, *wide)}
