@@ -55,26 +55,29 @@ def spark_conf(directory: Path | str) -> dict[str, str]:
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
-        "spark.sql.shuffle.partitions": _setting(
-            SHUFFLE_PARTITIONS_VARIABLE, DEFAULT_SHUFFLE_PARTITIONS, "[1-9][0-9]*"
-        ),
+        "spark.sql.shuffle.partitions": _setting(SHUFFLE_PARTITIONS_VARIABLE, DEFAULT_SHUFFLE_PARTITIONS, _WHOLE),
         "spark.default.parallelism": "2",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.sources.default": "parquet",
         "spark.sql.legacy.createHiveTableByDefault": "false",
         "spark.sql.codegen.wholeStage": "false",
         "spark.sql.adaptive.enabled": "false",
-        "spark.driver.memory": _setting(DRIVER_MEMORY_VARIABLE, DEFAULT_DRIVER_MEMORY, "[1-9][0-9]*[kmgt]?"),
+        "spark.driver.memory": _setting(DRIVER_MEMORY_VARIABLE, DEFAULT_DRIVER_MEMORY, _MEMORY),
     }
 
 
-def _setting(variable: str, default: str, pattern: str) -> str:
-    """An environment variable's value, checked before Spark reads it (Spark's own error names no variable)."""
+_WHOLE = ("[1-9][0-9]*", "a positive whole number")
+_MEMORY = ("[1-9][0-9]*[kmgt]?", "a positive whole number, optionally followed by k, m, g or t")
+
+
+def _setting(variable: str, default: str, form: tuple[str, str]) -> str:
+    """An environment variable's value, checked before Spark reads it (Spark's own error names no variable); `form`
+    is the pattern the value must match and how the error describes it."""
+    pattern, described = form
     value = os.environ.get(variable, default).strip()
     if not re.fullmatch(pattern, value, re.IGNORECASE):
         raise WarehouseError(
-            f"{variable}={value!r} is not a valid setting (expected a positive whole number"
-            f"{', optionally followed by k, m, g or t' if variable == DRIVER_MEMORY_VARIABLE else ''}); "
+            f"{variable}={value!r} is not a valid setting (expected {described}); "
             "fix or unset it (docs/spark.md, Sizing)"
         )
     return value
