@@ -486,8 +486,28 @@ def _labels(sets: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]) -> tuple[
 
 def _incremental_kpi_text(graph: SemanticGraph, metric: MetricSpec, query: exp.Query, dialect: str) -> str:
     config = incremental_config(PERIOD_KEY, window_column="period_start", window_grain=PER_ROW_GRAIN)
+    return _metric_model_text(graph, metric, config, query, dialect)
+
+
+def _metric_model_text(graph: SemanticGraph, metric: MetricSpec, config: str, query: exp.Query, dialect: str) -> str:
+    """A model written from one metric: the header naming its YAML file, the dbt config, the SQL."""
     origin = graph.origins[f"metric:{metric.name}"]
     return header(origin.file.name) + config + to_dbt_sql(query, dialect) + "\n"
+
+
+def _per_period_table_config() -> str:
+    """An intermediate table keyed by (grain, period_start), incremental by each row's grain: measures and activity
+    models."""
+    return incremental_config(
+        ("grain", "period_start"), "intermediate", window_column="period_start", window_grain=PER_ROW_GRAIN
+    )
+
+
+def _events_shape(metric: MetricSpec, read: ConversionRead | RetentionRead, columns: list[str]) -> KpiShape:
+    """The grains and breakdowns a conversion or retention metric's models are written for."""
+    assert metric.kpi is not None
+    labels, column_of = _labels(read.sets)
+    return KpiShape(tuple(metric.kpi.grains), labels, columns, column_of, dbt_ref_relation, WINDOW_START)
 
 
 def _to_date_model(graph: SemanticGraph, metric: MetricSpec, read: ToDateRead, columns: list[str], dialect: str) -> str:
@@ -509,10 +529,7 @@ def _one_model_kpi(
 ) -> str:
     """A conversion or retention KPI as one model over its events for all grains and breakdowns
     (conversion_models.py, retention_models.py): incremental."""
-    assert metric.kpi is not None
-    labels, column_of = _labels(read.sets)
-    grains = tuple(metric.kpi.grains)
-    shape = KpiShape(grains, labels, columns, column_of, dbt_ref_relation, WINDOW_START)
+    shape = _events_shape(metric, read, columns)
     if isinstance(read, ConversionRead):
         query = conversion_query(graph, rollups, read, shape)
     else:
@@ -525,23 +542,15 @@ def _activity_model(
 ) -> str:
     """A retention KPI's active entities per period (retention_models.py): incremental by period, in the
     intermediate schema, so a night recomputes only the periods its window touches."""
-    assert metric.kpi is not None
-    labels, column_of = _labels(read.sets)
-    shape = KpiShape(tuple(metric.kpi.grains), labels, [], column_of, dbt_ref_relation, WINDOW_START)
-    config = incremental_config(
-        ("grain", "period_start"), "intermediate", window_column="period_start", window_grain=PER_ROW_GRAIN
-    )
-    origin = graph.origins[f"metric:{metric.name}"]
-    return header(origin.file.name) + config + to_dbt_sql(activity_query(graph, rollups, read, shape), dialect) + "\n"
+    query = activity_query(graph, rollups, read, _events_shape(metric, read, []))
+    return _metric_model_text(graph, metric, _per_period_table_config(), query, dialect)
 
 
 def _measures_model(measures: MeasureModels, name: str, dialect: str) -> str:
     """A source's measures at every period (measure_models.py): incremental by period, in the intermediate schema."""
     rollup, _, _, _ = measures.describe(name)
     query = measures.model_query(name, dbt_ref_relation, WINDOW_START)
-    config = incremental_config(
-        ("grain", "period_start"), "intermediate", window_column="period_start", window_grain=PER_ROW_GRAIN
-    )
+    config = _per_period_table_config()
     if measures.rebuilt(name):  # over a seed-fed source: every period may change
         config = full_rebuild_config("intermediate")
     return header(f"metrics/*.yml ({rollup})") + config + to_dbt_sql(query, dialect) + "\n"
