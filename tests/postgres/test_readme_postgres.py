@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from pg_server import PostgresServer
 from psycopg import sql
+from readme_commands import readme_block
 
 pytestmark = pytest.mark.slow
 
@@ -28,15 +29,6 @@ BUILDER, PASSWORD = "readme_builder", "Pw-readme-Builder-61"
 READER = "alice"  # the README's BI reader; roles are per server, so the test drops it first
 EXPORTED = {"KPIFLOW_TARGET", "KPIFLOW_PG_HOST", "KPIFLOW_PG_PORT", "KPIFLOW_PG_DBNAME", "KPIFLOW_PG_USER"}
 EXPORTED |= {"KPIFLOW_PG_PASSWORD"}
-
-
-def readme_block() -> str:
-    """The shell block that follows the marker in README.md."""
-    readme = (REPO / "README.md").read_text()
-    assert MARKER in readme, "README.md lost its '<!-- readme-postgres' marker before the Run on PostgreSQL block"
-    found = re.search(r"```sh\n(.*?)```", readme.split(MARKER, 1)[1], re.DOTALL)
-    assert found is not None, "README.md: no ```sh block after the readme-postgres marker"
-    return found.group(1)
 
 
 def commands_without_exports(block: str) -> tuple[str, set[str]]:
@@ -51,7 +43,7 @@ def commands_without_exports(block: str) -> tuple[str, set[str]]:
 
 
 def test_the_block_sets_the_target_and_every_connection_variable() -> None:
-    _, exported = commands_without_exports(readme_block())
+    _, exported = commands_without_exports(readme_block(MARKER))
     assert exported == EXPORTED
 
 
@@ -67,7 +59,7 @@ def _fresh_database(server: PostgresServer) -> str:
 
 
 def test_the_readme_commands_publish_the_marts_and_the_next_nightly(pg_server: PostgresServer, tmp_path: Path) -> None:
-    commands, _ = commands_without_exports(readme_block())
+    commands, _ = commands_without_exports(readme_block(MARKER))
     last_day = max(date.fromisoformat(day) for day in re.findall(r"kpiflow run --date (\S+)", commands))
     dbname = _fresh_database(pg_server)
     env = {
