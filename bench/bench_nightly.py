@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from process_cpu import children_cpu
+
 from kpiflow.orchestration.build_project import copy_project as copy_project_from
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,9 +58,9 @@ def run_once(folder: Path, scale: float, run_date: str | None) -> RunMeasure:
     command = [str(Path(sys.executable).parent / "kpiflow"), "run", "--ensure-demo-data", "--json", "--quiet"]
     if run_date:
         command += ["--date", run_date]
-    started, cpu_before = time.perf_counter(), _children_cpu_seconds()
+    started, cpu_before = time.perf_counter(), children_cpu()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    seconds, cpu_seconds = time.perf_counter() - started, _children_cpu_seconds() - cpu_before
+    seconds, cpu_seconds = time.perf_counter() - started, children_cpu() - cpu_before
     if done.returncode != 0:
         raise SystemExit(f"kpiflow run failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout)
@@ -70,12 +72,6 @@ def run_once(folder: Path, scale: float, run_date: str | None) -> RunMeasure:
         published_rows=sum(table["rows"] for table in published["tables"].values()),
         published_mb=Path(published["marts_path"]).stat().st_size / 2**20,
     )
-
-
-def _children_cpu_seconds() -> float:
-    """CPU time of finished child processes (the run and its servers): the wall time of an idle machine, roughly."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def machine() -> str:

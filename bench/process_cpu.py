@@ -42,7 +42,7 @@ def adopt_orphans() -> None:
 def run(command: list[str], env: dict[str, str], mark_prefix: str | None = None) -> Measured:
     """Run `command` to its end (and its descendants'); with `mark_prefix`, CPU per stderr line starting with it
     (the text after the prefix names the part; the first part starts at the first such line)."""
-    before, children_before = _children_cpu(), _own_children()
+    before, children_before = children_cpu(), _own_children()
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     marks: list[tuple[str, float]] = []
@@ -55,7 +55,7 @@ def run(command: list[str], env: dict[str, str], mark_prefix: str | None = None)
             marks.append((text[len(mark_prefix) :].split()[0], _tree_cpu(process.pid)))
     process.wait()
     _wait_for_orphans(_own_children() - children_before)
-    wall, cpu = time.perf_counter() - started, _children_cpu() - before
+    wall, cpu = time.perf_counter() - started, children_cpu() - before
     ends = [cpu_at for _, cpu_at in marks[1:]] + [cpu]
     split = {name: end - cpu_at for (name, cpu_at), end in zip(marks, ends, strict=False)}  # no marks: no split
     return Measured(process.returncode, wall, cpu, out_reader.text(), "".join(stderr_lines), split)
@@ -76,7 +76,8 @@ class _Reader:
         return "".join(self._chunks)
 
 
-def _children_cpu() -> float:
+def children_cpu() -> float:
+    """CPU seconds of this process's finished (and waited-for) children."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
