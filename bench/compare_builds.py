@@ -6,7 +6,8 @@ table both sides have (kpi_values, the wide marts, kpi_achievement, scorecard_re
 a relative 1e-12. Optional nights (`--nights 2`) add one demo day each and run again, so the incremental path is
 compared too.
 Prints the dbt build stage of each run, old and new, and exits 1 on any difference. Each run's dbt run results are
-kept in `<side>/node_times/<run>-<day>.json` (with `--keep`, for `node_times.py`: 0 is the full build, 1.. the nights).
+kept in `<side>/node_times/<run>-<day>.json` (with `--keep`, for `node_times.py`: 0 is the full build, 1.. the nights),
+with the run's wall and dbt stage seconds beside it (`<run>-<day>.stage.json`, for `build_floor.py`).
 Usage: .venv/bin/python bench/compare_builds.py --old-repo /work/main [--scale 0.05] [--start 2025-01-01]
        [--end 2025-04-30] [--nights 1] [--repeat 3] [--keep DIR]
 `--repeat N` then times N full rebuilds per side, old and new in turn (dbt stage and generated models' thread-s).
@@ -192,7 +193,9 @@ def main() -> None:
                 timings[side.label] = run(side, folders[side.label], args.scale, day, *extra)
                 (folders[side.label] / "timings.json").write_text(json.dumps(timings[side.label]))
                 folder = folders[side.label]
-                keep_node_times(folder / "warehouse" / "state", folder / "node_times" / f"{index}-{day}.json")
+                kept = keep_node_times(folder / "warehouse" / "state", folder / "node_times" / f"{index}-{day}.json")
+                wall, dbt_stage = timings[side.label]
+                kept.with_suffix(".stage.json").write_text(json.dumps({"wall": wall, "dbt_stage": dbt_stage}))
             (old_wall, old_dbt), (new_wall, new_dbt) = timings["old"], timings["new"]
             kind = "full build" if index == 0 else "nightly"
             compared, problems = compare(

@@ -44,7 +44,7 @@ def _group(result: dict) -> str:
     return f"{kind} {result.get('materialized', '')}".strip() if kind == "model" else kind
 
 
-def _family(unique_id: str) -> str:
+def node_family(unique_id: str) -> str:
     """What a node is: tests and seeds by resource type, models by name (`kpi__x` -> `kpi__`, `stg_x` -> `stg_`)."""
     kind, _, name = unique_id.split(".", 2)
     if kind != "model":
@@ -61,9 +61,9 @@ def families(full_path: Path, nightly_path: Path) -> str:
     grouped: dict[str, list[float]] = defaultdict(list)
     full_totals: dict[str, float] = defaultdict(float)
     for unique_id, (_, seconds) in nightly.items():
-        grouped[_family(unique_id)].append(seconds)
+        grouped[node_family(unique_id)].append(seconds)
     for unique_id, (_, seconds) in full.items():
-        full_totals[_family(unique_id)] += seconds
+        full_totals[node_family(unique_id)] += seconds
     lines = ["| family | nodes | full s | nightly s | nightly/full | nightly min per node s | nightly median s |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
     for family, seconds in sorted(grouped.items(), key=lambda item: -sum(item[1])):
