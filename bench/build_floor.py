@@ -12,19 +12,31 @@ attached to them. This reads a `bench/compare_builds.py --keep DIR` folder: each
   perfect parallelism, generated models free);
 - for the nightly, dbt's per-node work for the generated nodes (each family's smallest node in that run times the
   family's node count), a cost no model can go under while it stays its own dbt node.
-Usage: .venv/bin/python bench/build_floor.py DIR [--threads 2]
+`--measure` then builds it: per side, on a copy of the kept warehouse, `dbt build` four times in turn (a full
+rebuild and an incremental one from the last night's window, each with every node and without the generated models
+and their tests) and prints each one's wall time: the floor measured rather than bounded.
+Usage: .venv/bin/python bench/build_floor.py DIR [--threads 2] [--measure]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
 from collections import defaultdict
 from pathlib import Path
 
+import duckdb
 from node_times import node_family
 
 GENERATED_FOLDER = "models/generated/"
+GENERATED_PATH = GENERATED_FOLDER.rstrip("/")  # as a dbt selector
+RESTATED_TAG = "restates_input_gate"  # left out of every kpiflow build (the gate has just checked the same rows)
 
 
 def generated_nodes(manifest: dict) -> set[str]:
@@ -77,12 +89,61 @@ def report(folder: Path, threads: int) -> str:
     return "\n".join(lines)
 
 
+def measure(folder: Path) -> str:
+    """Wall seconds of `dbt build` with and without the generated models, full and incremental, per side."""
+    lines = ["| side | build | every node s | without generated models s | without / every |", "|---|---|---|---|---|"]
+    for side in ("old", "new"):
+        kept = folder / side / "warehouse" / "kpiflow.duckdb"
+        with duckdb.connect(str(kept), read_only=True) as con:
+            window = con.execute("select max(window_start) from kpiflow_state.build_window").fetchone()[0]
+        with tempfile.TemporaryDirectory(prefix="kpiflow-floor-") as tmp:
+            warehouse = Path(tmp) / "kpiflow.duckdb"
+            shutil.copy(kept, warehouse)
+            project, scratch = folder / side / "project", Path(tmp)
+            dbt_seconds(project, warehouse, scratch, [], "", command="parse")  # every build below reuses this parse
+            for build, extra in (("full", ["--full-refresh"]), (f"incremental from {window}", window_vars(window))):
+                every = dbt_seconds(project, warehouse, scratch, extra, f"tag:{RESTATED_TAG}")
+                without = dbt_seconds(project, warehouse, scratch, extra, f"tag:{RESTATED_TAG} path:{GENERATED_PATH}")
+                lines.append(f"| {side} | {build} | {every:.1f} | {without:.1f} | {without / every:.0%} |")
+                print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
+def window_vars(window: object) -> list[str]:
+    return ["--vars", json.dumps({"kpiflow_window_start": str(window)})]
+
+
+def dbt_seconds(
+    project: Path, warehouse: Path, scratch: Path, extra: list[str], exclude: str, command: str = "build"
+) -> float:
+    """Wall seconds of one `dbt build` of `project` into `warehouse`, in dbt's own process."""
+    command_line = [
+        str(Path(sys.executable).parent / "dbt"), command, "--project-dir", str(project),
+        "--profiles-dir", str(project / "profiles"), "--target-path", str(scratch / "target"),
+        "--log-path", str(scratch / "logs"), *(["--exclude", exclude] if exclude else []), *extra,
+    ]  # fmt: skip
+    env = os.environ | {
+        "KPIFLOW_WAREHOUSE": str(warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "DO_NOT_TRACK": "1",
+    }
+    started = time.perf_counter()
+    done = subprocess.run(command_line, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"dbt {command} failed ({' '.join(command_line)}):\n{done.stdout[-3000:]}")
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="a compare_builds.py --keep folder")
     parser.add_argument("--threads", type=int, default=2, help="dbt threads of the runs (the profile's)")
+    parser.add_argument("--measure", action="store_true", help="then build with and without the generated models")
     args = parser.parse_args()
     print(report(args.folder, args.threads))
+    if args.measure:
+        print()
+        measure(args.folder)
 
 
 if __name__ == "__main__":
