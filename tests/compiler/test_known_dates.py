@@ -33,6 +33,7 @@ create or replace table intermediate.int_sales as
   )
   from intermediate.int_sales;
 """
+BALANCES = QueryRequest(("inventory_value", "avg_inventory"), ("metric_time__month",))
 DAILY = QueryRequest(("revenue", "revenue_7d", "order_count"), ("metric_time__day", "store__region"))
 
 
@@ -69,6 +70,8 @@ def test_columns_declared_as_dates_are_not_cast(tmp_path, relation, declared):
     assert "time_spine.date_day as __day" in files["kpi__revenue_ytd"]
     query = to_sql(build_query(load_graph(project), DAILY, relation))
     assert "cast(base.sold_on as date)" not in query and "cast(s.date_day as date)" not in query
+    balances = to_sql(build_query(load_graph(project), BALANCES, relation))
+    assert "base.snapshot_date as __day" in balances and "cast(base.snapshot_date as date)" not in balances
 
 
 @pytest.mark.parametrize("declared", ["timestamp", None])

@@ -27,6 +27,7 @@ from kpiflow.compiler.resolve import (
     Join,
     ResolutionError,
     Resolver,
+    dimension_expr,
     from_model,
     time_column,
     truncate,
@@ -262,7 +263,7 @@ class MeasureRenderer:
         else:
             nad = ref.model.dimension(day_expr_of)
             assert nad is not None
-            day = cast(qualified(nad.expr or nad.name, BASE_ALIAS), DATE)
+            day = cast(dimension_expr(ref.model, nad, BASE_ALIAS), DATE)
         value = qualified(ref.measure.expr or ref.measure.name, BASE_ALIAS)
         select = _select(*(alias(copy_tree(e), n) for n, e in src.group_by))
         select = select.select(
