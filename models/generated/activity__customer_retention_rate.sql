@@ -3,7 +3,7 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with active_rows as (
   select
-    cast(base.order_date as date) as __day,
+    base.order_date as __day,
     customer.region as d__customer__region,
     base.customer_id as entity_key,
     base.order_date as event_at
@@ -12,7 +12,7 @@ with active_rows as (
     on base.customer_id = customer.customer_id
   where
     (
-      cast(base.order_date as date) >= cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
+      base.order_date >= cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
       and not base.order_date is null
     )
     and not base.customer_id is null

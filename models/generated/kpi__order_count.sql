@@ -46,13 +46,13 @@ with measures as (
     grains.grain,
     case grains.grain
       when 'day'
-      then cast(time_spine.date_day as date)
+      then time_spine.date_day
       when 'month'
-      then cast(date_trunc('MONTH', cast(time_spine.date_day as date)) as date)
+      then cast(date_trunc('MONTH', time_spine.date_day) as date)
       when 'quarter'
-      then cast(date_trunc('QUARTER', cast(time_spine.date_day as date)) as date)
+      then cast(date_trunc('QUARTER', time_spine.date_day) as date)
       when 'year'
-      then cast(date_trunc('YEAR', cast(time_spine.date_day as date)) as date)
+      then cast(date_trunc('YEAR', time_spine.date_day) as date)
     end as period_start
   from {{ ref('metricflow_time_spine') }} as time_spine
   cross join (values

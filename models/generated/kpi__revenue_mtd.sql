@@ -31,12 +31,12 @@ with days as (
     members.__set,
     members.d__store,
     members.d__store__region,
-    cast(time_spine.date_day as date) as __day
+    time_spine.date_day as __day
   from members
   join day_bounds
     on day_bounds.__set = members.__set
   join {{ ref('metricflow_time_spine') }} as time_spine
-    on cast(time_spine.date_day as date) between day_bounds.first_day and day_bounds.last_day
+    on time_spine.date_day between day_bounds.first_day and day_bounds.last_day
 ), running_totals as (
   select
     grid.__set,

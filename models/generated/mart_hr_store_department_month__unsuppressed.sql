@@ -27,7 +27,7 @@ from (
     left join {{ ref('dim_employees') }} as employee
       on base.employee_id = employee.employee_id
     where
-      cast(base.date_day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      base.date_day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
       and not base.date_day is null
     group by
       cast(date_trunc('MONTH', base.date_day) as date),
@@ -42,7 +42,7 @@ from (
     from {{ ref('rollup__employee_days') }} as r
     where
       r.__set = 'employee__department,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       r.d__store,
       r.d__employee__department,
@@ -70,7 +70,7 @@ from (
     from {{ ref('rollup__employee_days') }} as r
     where
       r.__set = 'employee__department,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       r.d__store,
       r.d__employee__department,
@@ -105,7 +105,7 @@ from (
     where
       (
         r.__set = 'employee__department,store'
-        and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+        and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
       )
       and r.m__hires__rows > 0
     group by
@@ -141,10 +141,10 @@ from (
     from metric_hires__raw
   ), metric_hires__periods as (
     select distinct
-      cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) as metric_time__month
+      cast(date_trunc('MONTH', spine.date_day) as date) as metric_time__month
     from {{ ref('metricflow_time_spine') }} as spine
     join metric_hires__bounds as bounds
-      on cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) between bounds.__lo and bounds.__hi
+      on cast(date_trunc('MONTH', spine.date_day) as date) between bounds.__lo and bounds.__hi
   ), metric_hires__members as (
     select distinct
       r.d__store as store,
@@ -180,7 +180,7 @@ from (
     where
       (
         r.__set = 'employee__department,store'
-        and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+        and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
       )
       and r.m__terminations__rows > 0
     group by
@@ -216,10 +216,10 @@ from (
     from metric_terminations__raw
   ), metric_terminations__periods as (
     select distinct
-      cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) as metric_time__month
+      cast(date_trunc('MONTH', spine.date_day) as date) as metric_time__month
     from {{ ref('metricflow_time_spine') }} as spine
     join metric_terminations__bounds as bounds
-      on cast(date_trunc('MONTH', cast(spine.date_day as date)) as date) between bounds.__lo and bounds.__hi
+      on cast(date_trunc('MONTH', spine.date_day) as date) between bounds.__lo and bounds.__hi
   ), metric_terminations__members as (
     select distinct
       r.d__store as store,
@@ -282,7 +282,7 @@ from (
     where
       (
         r.__set = 'employee__department,store'
-        and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+        and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
       )
       and r.m__voluntary_terminations__rows > 0
     group by
@@ -332,7 +332,7 @@ from (
     from {{ ref('rollup__absences') }} as r
     where
       r.__set = 'employee__department,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       cast(date_trunc('MONTH', r.__day) as date),
       r.d__store,
@@ -353,7 +353,7 @@ from (
     from {{ ref('rollup__employee_days') }} as r
     where
       r.__set = 'employee__department,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       cast(date_trunc('MONTH', r.__day) as date),
       r.d__store,
@@ -394,7 +394,7 @@ from (
     from {{ ref('rollup__absences') }} as r
     where
       r.__set = 'employee__department,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       cast(date_trunc('MONTH', r.__day) as date),
       r.d__store,
@@ -442,7 +442,7 @@ from (
     from {{ ref('rollup__trainings') }} as r
     where
       r.__set = 'employee__department,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       cast(date_trunc('MONTH', r.__day) as date),
       r.d__store,
@@ -463,7 +463,7 @@ from (
     from {{ ref('rollup__trainings') }} as r
     where
       r.__set = 'employee__department,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       cast(date_trunc('MONTH', r.__day) as date),
       r.d__store,

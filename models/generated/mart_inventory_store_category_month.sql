@@ -24,7 +24,7 @@ from (
     from {{ ref('rollup__inventory_daily') }} as r
     where
       r.__set = 'product__category,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       r.d__store,
       r.d__product__category,
@@ -52,7 +52,7 @@ from (
     from {{ ref('rollup__inventory_daily') }} as r
     where
       r.__set = 'product__category,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       r.d__store,
       r.d__product__category,
@@ -80,7 +80,7 @@ from (
     from {{ ref('rollup__inventory_daily') }} as r
     where
       r.__set = 'product__category,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       r.d__store,
       r.d__product__category,
@@ -114,7 +114,7 @@ from (
     from {{ ref('rollup__revenue_events') }} as r
     where
       r.__set = 'product__category,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       cast(date_trunc('MONTH', r.__day) as date),
       r.d__store,
@@ -155,7 +155,7 @@ from (
     from {{ ref('rollup__inventory_daily') }} as r
     where
       r.__set = 'product__category,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       r.d__store,
       r.d__product__category,
@@ -183,7 +183,7 @@ from (
     from {{ ref('rollup__inventory_receipts') }} as r
     where
       r.__set = 'product__category,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       cast(date_trunc('MONTH', r.__day) as date),
       r.d__store,
@@ -243,7 +243,7 @@ from (
     from {{ ref('rollup__revenue_events') }} as r
     where
       r.__set = 'product__category,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       cast(date_trunc('MONTH', r.__day) as date),
       r.d__store,
@@ -264,7 +264,7 @@ from (
     from {{ ref('rollup__inventory_daily') }} as r
     where
       r.__set = 'product__category,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       r.d__store,
       r.d__product__category,
@@ -319,7 +319,7 @@ from (
     from {{ ref('rollup__inventory_counts') }} as r
     where
       r.__set = 'product__category,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       cast(date_trunc('MONTH', r.__day) as date),
       r.d__store,
@@ -340,7 +340,7 @@ from (
     from {{ ref('rollup__inventory_counts') }} as r
     where
       r.__set = 'product__category,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       cast(date_trunc('MONTH', r.__day) as date),
       r.d__store,
@@ -381,7 +381,7 @@ from (
     from {{ ref('rollup__inventory_daily') }} as r
     where
       r.__set = 'product__category,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       cast(date_trunc('MONTH', r.__day) as date),
       r.d__store,
@@ -402,7 +402,7 @@ from (
     from {{ ref('rollup__inventory_daily') }} as r
     where
       r.__set = 'product__category,store'
-      and cast(r.__day as date) >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
       cast(date_trunc('MONTH', r.__day) as date),
       r.d__store,

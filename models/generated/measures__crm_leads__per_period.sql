@@ -3,13 +3,13 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.created_date as date) as __day,
+    base.created_date as __day,
     base.employee_id as d__employee,
     base.store_id as d__store,
     base.first_response_minutes as m__avg_first_response_minutes
   from {{ ref('int_crm_leads') }} as base
   where
-    cast(base.created_date as date) >= cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
+    base.created_date >= cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
     and not base.created_date is null
 ), rows_in_periods as (
   select

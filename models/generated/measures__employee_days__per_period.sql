@@ -3,7 +3,7 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.date_day as date) as __day,
+    base.date_day as __day,
     employee.department as d__employee__department,
     base.store_id as d__store,
     base.employee_id as m__employees_covered
@@ -11,7 +11,7 @@ with source_rows as (
   left join {{ ref('dim_employees') }} as employee
     on base.employee_id = employee.employee_id
   where
-    cast(base.date_day as date) >= cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
+    base.date_day >= cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
     and not base.date_day is null
 ), rows_in_periods as (
   select

@@ -3,12 +3,12 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.hired_on as date) as __day,
+    base.hired_on as __day,
     base.department as d__application__department,
     base.days_to_hire as m__days_to_hire
   from {{ ref('int_job_applications') }} as base
   where
-    cast(base.hired_on as date) >= cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
+    base.hired_on >= cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
     and not base.hired_on is null
 ), rows_in_periods as (
   select

@@ -4,7 +4,7 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.month_start as date) as __day,
+    base.month_start as __day,
     base.employee_id as d__employee,
     employee.department as d__employee__department,
     base.plan_net_revenue as m__plan_net_revenue
@@ -12,7 +12,7 @@ with source_rows as (
   left join {{ ref('dim_employees') }} as employee
     on base.employee_id = employee.employee_id
   where
-    cast(base.month_start as date) >= cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
+    base.month_start >= cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
     and not base.month_start is null
 ), rows_in_periods as (
   select

@@ -3,7 +3,7 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.completed_on as date) as __day,
+    base.completed_on as __day,
     employee.department as d__employee__department,
     base.store_id as d__store,
     base.score_gain as m__training_score_gain
@@ -11,7 +11,7 @@ with source_rows as (
   left join {{ ref('dim_employees') }} as employee
     on base.employee_id = employee.employee_id
   where
-    cast(base.completed_on as date) >= cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
+    base.completed_on >= cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
     and not base.completed_on is null
 ), rows_in_periods as (
   select

@@ -3,7 +3,7 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.absence_date as date) as __day,
+    base.absence_date as __day,
     employee.department as d__employee__department,
     base.store_id as d__store,
     base.absence_id as m__absence_days,
@@ -12,7 +12,7 @@ with source_rows as (
   left join {{ ref('dim_employees') }} as employee
     on base.employee_id = employee.employee_id
   where
-    cast(base.absence_date as date) >= cast({{ kpiflow_window_start_value }} as date)
+    base.absence_date >= cast({{ kpiflow_window_start_value }} as date)
     and not base.absence_date is null
 )
 select

@@ -3,7 +3,7 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.activity_date as date) as __day,
+    base.activity_date as __day,
     base.employee_id as d__employee,
     base.store_id as d__store,
     base.is_agreement as m__call_agreements,
@@ -12,7 +12,7 @@ with source_rows as (
     base.is_meeting as m__meetings
   from {{ ref('int_crm_activities') }} as base
   where
-    cast(base.activity_date as date) >= cast({{ kpiflow_window_start_value }} as date)
+    base.activity_date >= cast({{ kpiflow_window_start_value }} as date)
     and not base.activity_date is null
 )
 select

@@ -3,14 +3,14 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.won_date as date) as __day,
+    base.won_date as __day,
     base.employee_id as d__employee,
     base.store_id as d__store,
     base.deal_amount as m__deal_amount,
     base.lead_id as m__deals_won
   from {{ ref('int_crm_deals') }} as base
   where
-    cast(base.won_date as date) >= cast({{ kpiflow_window_start_value }} as date)
+    base.won_date >= cast({{ kpiflow_window_start_value }} as date)
     and not base.won_date is null
 )
 select

@@ -3,14 +3,14 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.created_date as date) as __day,
+    base.created_date as __day,
     base.employee_id as d__employee,
     base.store_id as d__store,
     base.lead_id as m__leads,
     base.is_responded_within_1h as m__leads_responded_within_1h
   from {{ ref('int_crm_leads') }} as base
   where
-    cast(base.created_date as date) >= cast({{ kpiflow_window_start_value }} as date)
+    base.created_date >= cast({{ kpiflow_window_start_value }} as date)
     and not base.created_date is null
 )
 select

@@ -3,7 +3,7 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.date_day as date) as __day,
+    base.date_day as __day,
     employee.department as d__employee__department,
     base.store_id as d__store,
     store.region as d__store__region,
@@ -18,7 +18,7 @@ with source_rows as (
   left join {{ ref('dim_stores') }} as store
     on base.store_id = store.store_id
   where
-    cast(base.date_day as date) >= cast({{ kpiflow_window_start_value }} as date)
+    base.date_day >= cast({{ kpiflow_window_start_value }} as date)
     and not base.date_day is null
 )
 select

@@ -3,7 +3,7 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.expense_date as date) as __day,
+    base.expense_date as __day,
     base.store_id as d__store,
     store.region as d__store__region,
     base.amount as m__operating_expenses
@@ -11,7 +11,7 @@ with source_rows as (
   left join {{ ref('dim_stores') }} as store
     on base.store_id = store.store_id
   where
-    cast(base.expense_date as date) >= cast({{ kpiflow_window_start_value }} as date)
+    base.expense_date >= cast({{ kpiflow_window_start_value }} as date)
     and not base.expense_date is null
 )
 select

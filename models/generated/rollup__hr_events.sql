@@ -3,7 +3,7 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.event_date as date) as __day,
+    base.event_date as __day,
     employee.department as d__employee__department,
     base.store_id as d__store,
     case when base.event_type = 'hire' then base.hr_event_id end as m__hires,
@@ -30,7 +30,7 @@ with source_rows as (
   left join {{ ref('dim_employees') }} as employee
     on base.employee_id = employee.employee_id
   where
-    cast(base.event_date as date) >= cast({{ kpiflow_window_start_value }} as date)
+    base.event_date >= cast({{ kpiflow_window_start_value }} as date)
     and not base.event_date is null
 )
 select

@@ -3,7 +3,7 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.count_date as date) as __day,
+    base.count_date as __day,
     product.category as d__product__category,
     base.store_id as d__store,
     store.region as d__store__region,
@@ -15,7 +15,7 @@ with source_rows as (
   left join {{ ref('dim_stores') }} as store
     on base.store_id = store.store_id
   where
-    cast(base.count_date as date) >= cast({{ kpiflow_window_start_value }} as date)
+    base.count_date >= cast({{ kpiflow_window_start_value }} as date)
     and not base.count_date is null
 )
 select

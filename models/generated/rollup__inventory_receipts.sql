@@ -3,7 +3,7 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.received_on as date) as __day,
+    base.received_on as __day,
     product.category as d__product__category,
     base.store_id as d__store,
     store.region as d__store__region,
@@ -14,7 +14,7 @@ with source_rows as (
   left join {{ ref('dim_stores') }} as store
     on base.store_id = store.store_id
   where
-    cast(base.received_on as date) >= cast({{ kpiflow_window_start_value }} as date)
+    base.received_on >= cast({{ kpiflow_window_start_value }} as date)
     and not base.received_on is null
 )
 select

@@ -3,13 +3,13 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.applied_on as date) as __day,
+    base.applied_on as __day,
     base.department as d__application__department,
     base.application_id as m__applications,
     base.is_qualified as m__qualified_applications
   from {{ ref('int_job_applications') }} as base
   where
-    cast(base.applied_on as date) >= cast({{ kpiflow_window_start_value }} as date)
+    base.applied_on >= cast({{ kpiflow_window_start_value }} as date)
     and not base.applied_on is null
 )
 select

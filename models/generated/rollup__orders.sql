@@ -3,7 +3,7 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.order_date as date) as __day,
+    base.order_date as __day,
     base.channel as d__order__channel,
     base.store_id as d__store,
     store.region as d__store__region,
@@ -14,7 +14,7 @@ with source_rows as (
   left join {{ ref('dim_stores') }} as store
     on base.store_id = store.store_id
   where
-    cast(base.order_date as date) >= cast({{ kpiflow_window_start_value }} as date)
+    base.order_date >= cast({{ kpiflow_window_start_value }} as date)
     and not base.order_date is null
 )
 select

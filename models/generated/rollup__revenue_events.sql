@@ -3,7 +3,7 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.event_date as date) as __day,
+    base.event_date as __day,
     base.employee_id as d__employee,
     employee.department as d__employee__department,
     "order".channel as d__order__channel,
@@ -30,7 +30,7 @@ with source_rows as (
   left join {{ ref('dim_stores') }} as store
     on base.store_id = store.store_id
   where
-    cast(base.event_date as date) >= cast({{ kpiflow_window_start_value }} as date)
+    base.event_date >= cast({{ kpiflow_window_start_value }} as date)
     and not base.event_date is null
 )
 select

@@ -3,7 +3,7 @@
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 with source_rows as (
   select
-    cast(base.completed_on as date) as __day,
+    base.completed_on as __day,
     employee.department as d__employee__department,
     base.store_id as d__store,
     base.training_id as m__trainings,
@@ -12,7 +12,7 @@ with source_rows as (
   left join {{ ref('dim_employees') }} as employee
     on base.employee_id = employee.employee_id
   where
-    cast(base.completed_on as date) >= cast({{ kpiflow_window_start_value }} as date)
+    base.completed_on >= cast({{ kpiflow_window_start_value }} as date)
     and not base.completed_on is null
 )
 select

@@ -9,12 +9,16 @@ from datetime import date
 
 from sqlglot import exp
 
+from kpiflow.compiler.dbt_models import TIME_SPINE_COLUMN, DbtModel
+from kpiflow.compiler.known_dates import typed_by
 from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.sqlbuild import cast, col
 from kpiflow.compiler.sqltypes import DATE
 
-TIME_SPINE_MODEL = "metricflow_time_spine"
-TIME_SPINE_COLUMN = "date_day"
+
+def spine_day(spine: DbtModel | None, table: str) -> exp.Expression:
+    """The time spine's day (`table.date_day`) as a DATE: as it is when the spine's YAML declares it a DATE."""
+    return cast(typed_by(col(TIME_SPINE_COLUMN, table), spine), DATE)
 
 
 def date_literal(value: date | RuntimeDate) -> exp.Expression:

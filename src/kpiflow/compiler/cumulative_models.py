@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from kpiflow.compiler.calendar_sql import TIME_SPINE_COLUMN, TIME_SPINE_MODEL
+from kpiflow.compiler.calendar_sql import spine_day
 from kpiflow.compiler.combined_models import one_of
+from kpiflow.compiler.dbt_models import TIME_SPINE_MODEL, DbtModel
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.measure_models import (
     earliest_floor,
@@ -32,9 +33,8 @@ from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.resolve import truncate
 from kpiflow.compiler.rollups import DAY_COLUMN, SET_COLUMN, RollupCatalog, RollupRead
 from kpiflow.compiler.spec import GRAINS, MetricSpec
-from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, join_node, table
+from kpiflow.compiler.sqlbuild import alias, aliased_table, col, join_node, table
 from kpiflow.compiler.sqltext import dbt_ref_relation
-from kpiflow.compiler.sqltypes import DATE
 from kpiflow.compiler.sqltypes import adopting_select as _select
 
 RUNNING_AGGS = ("sum", "count", "sum_boolean")  # what render_cumulative.py accumulates
@@ -101,9 +101,10 @@ def to_date_query(
     column_of: dict[str, str],
     start: RuntimeDate,
     window_floor: exp.Expression,
+    time_spine: DbtModel | None = None,
 ) -> exp.Select:
-    """The KPI's rows in the long shape of kpi_values from `window_floor` on (`labels`, `columns` and `column_of` as
-    for measure_models.simple_query)."""
+    """The KPI's rows in the long shape of kpi_values from `window_floor` on (`labels`, `columns`, `column_of` and
+    `time_spine` as for measure_models.simple_query)."""
     members = sorted({c for label, _ in read.sets for c in member_columns(label)})
     first_read = truncate(earliest_floor(start, list(grains)), read.to_date)
     days = _select(col(DAY_COLUMN), col(SET_COLUMN), *(col(c) for c in members))
@@ -120,12 +121,12 @@ def to_date_query(
     )
     bounds = bounds.from_(table("days"), copy=False).group_by(col(SET_COLUMN), copy=False)
     known = _select(col(SET_COLUMN), *(col(c) for c in members)).distinct(copy=False).from_(table("days"), copy=False)
-    spine_day = cast(col(TIME_SPINE_COLUMN, "time_spine"), DATE)
-    grid = _select(col(SET_COLUMN, "members"), *(col(c, "members") for c in members), alias(spine_day, DAY_COLUMN))
+    spine_date = spine_day(time_spine, "time_spine")
+    grid = _select(col(SET_COLUMN, "members"), *(col(c, "members") for c in members), alias(spine_date, DAY_COLUMN))
     grid = grid.from_(table("members"), copy=False)
     grid = grid.join(join_node(table("day_bounds"), on=same_column(SET_COLUMN, "day_bounds", "members")), copy=False)
     in_bounds = exp.Between(
-        this=spine_day.copy(), low=col("first_day", "day_bounds"), high=col("last_day", "day_bounds")
+        this=spine_date.copy(), low=col("first_day", "day_bounds"), high=col("last_day", "day_bounds")
     )
     grid = grid.join(
         join_node(aliased_table(dbt_ref_relation(TIME_SPINE_MODEL), "time_spine"), on=in_bounds), copy=False

@@ -13,6 +13,9 @@ from kpiflow.config import GENERATED_FOLDER
 from kpiflow.errors import UserInputError
 from kpiflow.yamlsource import YamlSyntaxError, load_located
 
+TIME_SPINE_MODEL = "metricflow_time_spine"  # the dbt model whose days fill periods without rows
+TIME_SPINE_COLUMN = "date_day"
+
 NUMERIC_TYPE_PREFIXES = (
     "int",
     "integer",

@@ -470,7 +470,7 @@ def _simple_model(
     (`rebuilt`: a table, over a measures model rebuilt in full nightly)."""
     labels, column_of = _labels(read.sets)
     floor = window_floor(exp.column("grain"), grains)
-    query = simple_query(read, grains, labels, columns, column_of, floor, population)
+    query = simple_query(read, grains, labels, columns, column_of, floor, population, graph.time_spine)
     if rebuilt:
         origin = graph.origins[f"metric:{metric.name}"]
         return header(origin.file.name) + FULL_REBUILD_CONFIG + to_dbt_sql(query, dialect) + "\n"
@@ -515,7 +515,9 @@ def _to_date_model(graph: SemanticGraph, metric: MetricSpec, read: ToDateRead, c
     assert metric.kpi is not None
     labels, column_of = _labels(read.sets)
     floor = window_floor(exp.column("grain"), metric.kpi.grains)
-    query = to_date_query(read, tuple(metric.kpi.grains), labels, columns, column_of, WINDOW_START, floor)
+    query = to_date_query(
+        read, tuple(metric.kpi.grains), labels, columns, column_of, WINDOW_START, floor, graph.time_spine
+    )
     return _incremental_kpi_text(graph, metric, query, dialect)
 
 

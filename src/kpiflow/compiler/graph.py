@@ -64,6 +64,7 @@ class SemanticGraph:
     metrics: dict[str, MetricSpec]
     origins: dict[str, Origin] = field(default_factory=dict)  # "metric:x" / "mart:x" / "model:x"
     marts: dict[str, MartSpec] = field(default_factory=dict)
+    time_spine: DbtModel | None = None  # the time spine's documented columns (known_dates.spine_day reads its type)
 
     def dimension_names(self) -> list[str]:
         """Every group-by name a query may use (for suggestions)."""

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from kpiflow.compiler.calendar_sql import TIME_SPINE_COLUMN, TIME_SPINE_MODEL, date_literal
+from kpiflow.compiler.calendar_sql import date_literal, spine_day
 from kpiflow.compiler.combined_models import CombinedInput, one_of, population_value, typed_null
+from kpiflow.compiler.dbt_models import TIME_SPINE_MODEL, DbtModel
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.render import filled
@@ -38,7 +39,7 @@ from kpiflow.compiler.rollups import (
 from kpiflow.compiler.spec import GRAINS, MetricSpec
 from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, join_node, table
 from kpiflow.compiler.sqltext import dbt_ref_relation
-from kpiflow.compiler.sqltypes import BIGINT, DATE, DOUBLE, VARCHAR
+from kpiflow.compiler.sqltypes import BIGINT, DOUBLE, VARCHAR
 from kpiflow.compiler.sqltypes import adopting_select as _select
 from kpiflow.compiler.text_keys import text_key_match
 
@@ -313,12 +314,14 @@ def simple_query(
     column_of: dict[str, str],
     window_floor: exp.Expression,
     population: CombinedInput | None = None,
+    time_spine: DbtModel | None = None,
 ) -> exp.Select:
     """A simple KPI's rows in the long shape of kpi_values, from its source's measures model, from `window_floor` on:
     `labels` maps a rollup breakdown label to kpi_values' `dimension_set`, `column_of` a group-by name to its column
     among kpi_values' member `columns` (the others are NULL). A metric joined to the time spine gets every period
     from its first (in history) to its last in the window, for every member it ever had. A people KPI reads its
-    `population` model too: its cells are those of either, with the people each covers."""
+    `population` model too: its cells are those of either, with the people each covers. `time_spine`: the spine's
+    documented columns (known_dates.spine_day)."""
     rows = _select("*").from_(dbt_ref_relation(read.model), copy=False)
     rows = rows.where(one_of(col(GRAIN_COLUMN), grains), copy=False)
     rows = rows.where(one_of(col(SET_COLUMN), [label for label, _ in read.sets]), copy=False)
@@ -327,7 +330,7 @@ def simple_query(
     query = _select("*").from_(table("final"), copy=False)
     if read.spine:
         query = query.with_("measures", as_=rows, copy=False)
-        query = _spine_ctes(query, read, grains, window_floor)
+        query = _spine_ctes(query, read, grains, window_floor, time_spine)
         source = "cells"
     else:
         rows = rows.where(exp.GTE(this=col(PERIOD_COLUMN), expression=window_floor), copy=False)
@@ -412,7 +415,11 @@ def _with_population(
 
 
 def _spine_ctes(
-    query: exp.Select, read: SimpleRead, grains: tuple[str, ...], window_floor: exp.Expression
+    query: exp.Select,
+    read: SimpleRead,
+    grains: tuple[str, ...],
+    window_floor: exp.Expression,
+    time_spine: DbtModel | None,
 ) -> exp.Select:
     """`cells`: for each grain and breakdown, every period of the time spine from the metric's first period in
     history (or the window's floor, if later) to its last period in the window, crossed with every member the
@@ -427,7 +434,7 @@ def _spine_ctes(
     first = first.group_by(col(GRAIN_COLUMN), copy=False)
     last = _select(col(GRAIN_COLUMN), col(SET_COLUMN), alias(exp.Max(this=col(PERIOD_COLUMN)), "last_period"))
     last = last.from_(table("window_rows"), copy=False).group_by(col(GRAIN_COLUMN), col(SET_COLUMN), copy=False)
-    day = cast(col(TIME_SPINE_COLUMN, "time_spine"), DATE)
+    day = spine_day(time_spine, "time_spine")
     spine_period = exp.Case(
         this=col(GRAIN_COLUMN, "grains"),
         ifs=[exp.If(this=exp.Literal.string(g), true=truncate(day.copy(), g)) for g in grains],

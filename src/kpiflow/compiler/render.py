@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from kpiflow.compiler.calendar_sql import TIME_SPINE_COLUMN, TIME_SPINE_MODEL, date_literal, shift
+from kpiflow.compiler.calendar_sql import date_literal, shift, spine_day
 from kpiflow.compiler.ctes import Chains, CteRegistry
+from kpiflow.compiler.dbt_models import TIME_SPINE_MODEL
 from kpiflow.compiler.expressions import checked_expression, substitute_columns
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.plan import (
@@ -28,7 +29,7 @@ from kpiflow.compiler.render_measures import MeasureRenderer
 from kpiflow.compiler.resolve import Resolver, truncate
 from kpiflow.compiler.rollups import RollupCatalog
 from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, copy_tree, ident, join_node, table
-from kpiflow.compiler.sqltypes import DATE, DOUBLE
+from kpiflow.compiler.sqltypes import DOUBLE
 from kpiflow.compiler.sqltypes import adopting_select as _select
 
 DIALECTS = ("duckdb", "postgres", "spark", "trino", "snowflake", "bigquery")
@@ -231,7 +232,7 @@ class QueryRenderer:
             alias(high, "__hi"),
         ).from_(table(raw), copy=False)
         bounds_cte = registry.add(f"{cte_name}__bounds", bounds)
-        period = truncate(cast(col(TIME_SPINE_COLUMN, "spine"), DATE), grain)
+        period = truncate(spine_day(self.graph.time_spine, "spine"), grain)
         periods = (
             _select(alias(period, time_name))
             .distinct(copy=False)

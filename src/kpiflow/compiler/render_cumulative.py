@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
-from kpiflow.compiler.calendar_sql import TIME_SPINE_COLUMN, TIME_SPINE_MODEL, date_literal, shift
+from kpiflow.compiler.calendar_sql import date_literal, shift, spine_day
+from kpiflow.compiler.dbt_models import TIME_SPINE_MODEL
 from kpiflow.compiler.plan import MeasureNode, QueryError
 from kpiflow.compiler.resolve import truncate
-from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, copy_tree, join_node, table
-from kpiflow.compiler.sqltypes import DATE
+from kpiflow.compiler.sqlbuild import alias, aliased_table, col, copy_tree, join_node, table
 from kpiflow.compiler.sqltypes import adopting_select as _select
 
 if TYPE_CHECKING:
@@ -32,13 +32,13 @@ def cumulative(renderer: MeasureRenderer, node: MeasureNode, cte_name: str, grou
     ).from_(table(daily), copy=False)
     bounds_cte = renderer.registry.add(f"{cte_name}__bounds", bounds)
     spine = (
-        _select(alias(cast(col(TIME_SPINE_COLUMN, "s"), DATE), "__day"))
+        _select(alias(spine_day(renderer.graph.time_spine, "s"), "__day"))
         .from_(aliased_table(renderer.relation(TIME_SPINE_MODEL), "s"), copy=False)
         .join(
             join_node(
                 table(bounds_cte, alias="b"),
                 on=exp.Between(
-                    this=cast(col(TIME_SPINE_COLUMN, "s"), DATE),
+                    this=spine_day(renderer.graph.time_spine, "s"),
                     low=col("__lo", "b"),
                     high=col("__hi", "b"),
                 ),

@@ -27,11 +27,12 @@ from kpiflow.compiler.resolve import (
     Join,
     ResolutionError,
     Resolver,
+    dimension_expr,
     from_model,
     time_column,
     truncate,
 )
-from kpiflow.compiler.rollups import DAY_COLUMN, SET_COLUMN, RollupCatalog, RollupRead
+from kpiflow.compiler.rollups import SET_COLUMN, RollupCatalog, RollupRead, day_column
 from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, copy_tree
 from kpiflow.compiler.sqltypes import DATE
 from kpiflow.compiler.sqltypes import adopting_select as _select
@@ -155,7 +156,7 @@ class MeasureRenderer:
         if read is not None:
             columns = dict(read.dimensions)
             keys = [
-                (n, col(columns[n], "r") if n in columns else truncate(col(DAY_COLUMN, "r"), n.split("__", 1)[1]))
+                (n, col(columns[n], "r") if n in columns else truncate(day_column("r"), n.split("__", 1)[1]))
                 for n in group_by
             ]
             return self.registry.add(cte_name, self._from_rollup(read, keys, lookback_history(node.lookback)))
@@ -186,7 +187,7 @@ class MeasureRenderer:
         incremental run's spine starts on the window's first period after it, even when the window's first days have
         no rows (a day emptied upstream must become a zero row, as a full build has it)."""
         read = self._rollup_read(node, ())
-        first = alias(exp.Min(this=col(DAY_COLUMN, "r")), "__first")
+        first = alias(exp.Min(this=day_column("r")), "__first")
         if read is not None:
             select = self._from_rollup_table(_select(first), read)
             return self.registry.add(f"{cte_name}__first", self._rollup_where(select, read, (), from_start=False))
@@ -221,7 +222,7 @@ class MeasureRenderer:
         select = select.where(
             exp.EQ(this=col(SET_COLUMN, "r"), expression=exp.Literal.string(read.set_label)), copy=False
         )
-        for condition in self._window_filter(col(DAY_COLUMN, "r"), history, from_start=from_start):
+        for condition in self._window_filter(day_column("r"), history, from_start=from_start):
             select = select.where(condition, copy=False)
         if read.rows_column:
             select = select.where(exp.GT(this=col(read.rows_column, "r"), expression=exp.Literal.number(0)), copy=False)
@@ -253,7 +254,7 @@ class MeasureRenderer:
         read = self._rollup_read(node, tuple(other), day_of)
         if read is not None:
             columns = dict(read.dimensions)
-            keys = [(n, col(columns[n], "r")) for n in other] + [("__day", col(DAY_COLUMN, "r"))]
+            keys = [(n, col(columns[n], "r")) for n in other] + [("__day", day_column("r"))]
             select = self._from_rollup(read, keys, lookback_history(node.lookback) + own)
             return self.registry.add(f"{cte_name}__daily", select), other
         src = self.source(node.measure, node.filters, tuple(other), lookback_history(node.lookback) + own)
@@ -262,7 +263,7 @@ class MeasureRenderer:
         else:
             nad = ref.model.dimension(day_expr_of)
             assert nad is not None
-            day = cast(qualified(nad.expr or nad.name, BASE_ALIAS), DATE)
+            day = cast(dimension_expr(ref.model, nad, BASE_ALIAS), DATE)
         value = qualified(ref.measure.expr or ref.measure.name, BASE_ALIAS)
         select = _select(*(alias(copy_tree(e), n) for n, e in src.group_by))
         select = select.select(

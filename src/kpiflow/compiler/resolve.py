@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from kpiflow.compiler.expressions import qualified
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph, SemanticModel
+from kpiflow.compiler.known_dates import typed_by
 from kpiflow.compiler.spec import GRAINS, DimensionSpec, EntitySpec
 from kpiflow.compiler.sqlbuild import aliased_table, cast, copy_tree, join_node
 from kpiflow.compiler.sqltypes import DATE
@@ -66,7 +67,8 @@ def entity_expr(model: SemanticModel, entity: EntitySpec, alias: str) -> exp.Exp
 
 
 def dimension_expr(model: SemanticModel, dim: DimensionSpec, alias: str) -> exp.Expression:
-    return qualified(dim.expr or dim.name, alias)
+    """The dimension's column or expression over `alias`; a column the model's YAML declares a DATE is known as one."""
+    return typed_by(qualified(dim.expr or dim.name, alias), model.dbt_model)
 
 
 def truncate(expr: exp.Expression, grain: str) -> exp.Expression:

@@ -23,6 +23,7 @@ from sqlglot import exp
 from kpiflow.compiler.aggregates import aggregate
 from kpiflow.compiler.expressions import checked_expression, qualified, substitute_columns
 from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph, SemanticModel
+from kpiflow.compiler.known_dates import known_date
 from kpiflow.compiler.plan import RuntimeDate
 from kpiflow.compiler.resolve import BASE_ALIAS, Join, ResolutionError, Resolver, from_model, time_column
 from kpiflow.compiler.spec import MeasureSpec
@@ -36,6 +37,11 @@ DAY_COLUMN = "__day"
 SET_COLUMN = "__set"
 OVERALL = "overall"
 SOURCE_ROWS = "source_rows"
+
+
+def day_column(table: str) -> exp.Column:
+    """A rollup's day, read from `table`: a DATE, as the rollup writes it, so never cast again (known_dates.py)."""
+    return known_date(col(DAY_COLUMN, table))
 
 
 def dimension_column(name: str) -> str:

@@ -65,9 +65,12 @@ def alias(expression: exp.Expression, name: str) -> exp.Expression:
 
 
 def cast(expression: exp.Expression, to: exp.DataType) -> exp.Expression:
-    """CAST(expression AS to), adopting `expression`; a cast already of that type is kept as is, like exp.cast."""
+    """CAST(expression AS to), adopting `expression`; a cast already of that type is kept as is, like exp.cast, and
+    so is an expression annotated with that type (a column known to be a DATE: known_dates.py)."""
     if isinstance(expression, exp.Cast):
         return exp.cast(expression, copy_tree(to), copy=False)
+    if expression.type is not None and expression.type == to:
+        return expression
     return exp.Cast(this=expression, to=copy_tree(to))
 
 

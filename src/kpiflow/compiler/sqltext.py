@@ -7,8 +7,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from kpiflow.compiler.calendar_sql import TIME_SPINE_MODEL
-from kpiflow.compiler.dbt_models import DbtModel
+from kpiflow.compiler.dbt_models import TIME_SPINE_MODEL, DbtModel
 from kpiflow.compiler.graph import SemanticGraph
 from kpiflow.compiler.inert import jinja_inert
 from kpiflow.compiler.plan import RUNTIME_DATE_PREFIX, Planner, QueryRequest

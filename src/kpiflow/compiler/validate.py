@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kpiflow.compiler.dbt_models import DbtModel, load_dbt_models
+from kpiflow.compiler.dbt_models import TIME_SPINE_MODEL, DbtModel, load_dbt_models
 from kpiflow.compiler.graph import MeasureRef, Origin, SemanticGraph, SemanticModel
 from kpiflow.compiler.inert import text_issues
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
@@ -44,7 +44,8 @@ def _assemble(
     for spec, where in loaded.marts:
         marts.setdefault(spec.name, spec)
         origins[f"mart:{spec.name}"] = Origin(where.file, where.line, where.field)
-    return SemanticGraph(models, measures, metrics, origins, marts), model_where, metric_where
+    graph = SemanticGraph(models, measures, metrics, origins, marts, dbt_models.get(TIME_SPINE_MODEL))
+    return graph, model_where, metric_where
 
 
 def build_graph(loaded: LoadedSpecs, dbt_models: dict[str, DbtModel]) -> tuple[SemanticGraph, list[ValidationIssue]]:

@@ -1,11 +1,11 @@
 -- test_snapshot[cumulative_window-spark]: ('revenue_7d',) by ('metric_time__day',)
 with metric_revenue_7d__daily as (
   select
-    cast(base.sold_on as date) as __day,
+    base.sold_on as __day,
     sum(base.amount) as value
   from intermediate.int_sales as base
   group by
-    cast(base.sold_on as date)
+    base.sold_on
 ), metric_revenue_7d__bounds as (
   select
     min(__day) as __lo,
@@ -13,10 +13,10 @@ with metric_revenue_7d__daily as (
   from metric_revenue_7d__daily
 ), metric_revenue_7d__spine as (
   select
-    cast(s.date_day as date) as __day
+    s.date_day as __day
   from intermediate.metricflow_time_spine as s
   join metric_revenue_7d__bounds as b
-    on cast(s.date_day as date) between b.__lo and b.__hi
+    on s.date_day between b.__lo and b.__hi
 ), metric_revenue_7d__grid as (
   select
     s.__day

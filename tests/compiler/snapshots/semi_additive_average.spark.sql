@@ -1,11 +1,11 @@
 -- test_snapshot[semi_additive_average-spark]: ('avg_inventory',) by ('metric_time__quarter',)
 with metric_avg_inventory__daily as (
   select
-    cast(base.snapshot_date as date) as __day,
+    base.snapshot_date as __day,
     sum(base.value) as value
   from intermediate.int_inventory as base
   group by
-    cast(base.snapshot_date as date)
+    base.snapshot_date
 ), metric_avg_inventory__days as (
   select
     cast(trunc(__day, 'QUARTER') as date) as __period,

@@ -2,12 +2,12 @@
 with metric_inventory_value__daily as (
   select
     base.store_id as store,
-    cast(base.snapshot_date as date) as __day,
+    base.snapshot_date as __day,
     sum(base.value) as value
   from intermediate.int_inventory as base
   group by
     base.store_id,
-    cast(base.snapshot_date as date)
+    base.snapshot_date
 ), metric_inventory_value__edges as (
   select
     *,
