@@ -3,19 +3,19 @@
 {%- set kpiflow_privacy_window_start_value = kpiflow_privacy_window_start() %}
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 select
-  k.kpi,
-  k.grain,
-  k.period_start,
-  k.dimension_set,
-  k.store_id,
-  k.region,
-  k.channel,
-  k.category,
-  k.department,
-  k.employee_id,
+  kpi_rows.kpi,
+  kpi_rows.grain,
+  kpi_rows.period_start,
+  kpi_rows.dimension_set,
+  kpi_rows.store_id,
+  kpi_rows.region,
+  kpi_rows.channel,
+  kpi_rows.category,
+  kpi_rows.department,
+  kpi_rows.employee_id,
   case
     when case
-      when k.kpi in (
+      when kpi_rows.kpi in (
         'absence_days_per_employee',
         'absenteeism_rate',
         'average_headcount',
@@ -29,31 +29,31 @@ select
         'training_score_gain',
         'voluntary_turnover_rate'
       )
-      then coalesce(s.is_suppressed, true)
-      when k.kpi = 'sales_per_employee'
+      then coalesce(suppression.is_suppressed, true)
+      when kpi_rows.kpi = 'sales_per_employee'
       then coalesce(
         (
           select
-            bool_or(cast(m.is_suppressed as boolean))
-          from {{ ref('privacy_suppression') }} as m
+            bool_or(cast(revealed.is_suppressed as boolean))
+          from {{ ref('privacy_suppression') }} as revealed
           where
-            m.year_start = cast(date_trunc('YEAR', k.period_start) as date)
+            revealed.year_start = cast(date_trunc('YEAR', kpi_rows.period_start) as date)
             and (
               (
-                k.dimension_set = 'overall'
-                and m.dimension_set = 'department'
-                and m.department = 'sales'
+                kpi_rows.dimension_set = 'overall'
+                and revealed.dimension_set = 'department'
+                and revealed.department = 'sales'
               )
               or (
-                k.dimension_set = 'store'
-                and m.dimension_set = 'store,department'
-                and m.department = 'sales'
-                and m.store_id = k.store_id
+                kpi_rows.dimension_set = 'store'
+                and revealed.dimension_set = 'store,department'
+                and revealed.department = 'sales'
+                and revealed.store_id = kpi_rows.store_id
               )
               or (
-                k.dimension_set in ('region')
-                and m.dimension_set = 'store,department'
-                and m.department = 'sales'
+                kpi_rows.dimension_set in ('region')
+                and revealed.dimension_set = 'store,department'
+                and revealed.department = 'sales'
               )
             )
         ),
@@ -62,10 +62,10 @@ select
       else false
     end
     then null
-    else k.value
+    else kpi_rows.value
   end as value,
   case
-    when k.kpi in (
+    when kpi_rows.kpi in (
       'absence_days_per_employee',
       'absenteeism_rate',
       'average_headcount',
@@ -79,31 +79,31 @@ select
       'training_score_gain',
       'voluntary_turnover_rate'
     )
-    then coalesce(s.is_suppressed, true)
-    when k.kpi = 'sales_per_employee'
+    then coalesce(suppression.is_suppressed, true)
+    when kpi_rows.kpi = 'sales_per_employee'
     then coalesce(
       (
         select
-          bool_or(cast(m.is_suppressed as boolean))
-        from {{ ref('privacy_suppression') }} as m
+          bool_or(cast(revealed.is_suppressed as boolean))
+        from {{ ref('privacy_suppression') }} as revealed
         where
-          m.year_start = cast(date_trunc('YEAR', k.period_start) as date)
+          revealed.year_start = cast(date_trunc('YEAR', kpi_rows.period_start) as date)
           and (
             (
-              k.dimension_set = 'overall'
-              and m.dimension_set = 'department'
-              and m.department = 'sales'
+              kpi_rows.dimension_set = 'overall'
+              and revealed.dimension_set = 'department'
+              and revealed.department = 'sales'
             )
             or (
-              k.dimension_set = 'store'
-              and m.dimension_set = 'store,department'
-              and m.department = 'sales'
-              and m.store_id = k.store_id
+              kpi_rows.dimension_set = 'store'
+              and revealed.dimension_set = 'store,department'
+              and revealed.department = 'sales'
+              and revealed.store_id = kpi_rows.store_id
             )
             or (
-              k.dimension_set in ('region')
-              and m.dimension_set = 'store,department'
-              and m.department = 'sales'
+              kpi_rows.dimension_set in ('region')
+              and revealed.dimension_set = 'store,department'
+              and revealed.department = 'sales'
             )
           )
       ),
@@ -1086,9 +1086,9 @@ from (
     cast(value as double) as value,
     population
   from {{ ref('kpi__voluntary_turnover_rate') }}
-) as k
-left join {{ ref('privacy_suppression') }} as s
-  on k.kpi in (
+) as kpi_rows
+left join {{ ref('privacy_suppression') }} as suppression
+  on kpi_rows.kpi in (
     'absence_days_per_employee',
     'absenteeism_rate',
     'average_headcount',
@@ -1102,13 +1102,13 @@ left join {{ ref('privacy_suppression') }} as s
     'training_score_gain',
     'voluntary_turnover_rate'
   )
-  and s.year_start = cast(date_trunc('YEAR', k.period_start) as date)
-  and s.dimension_set = k.dimension_set
-  and s.store_id is not distinct from k.store_id
-  and s.department is not distinct from k.department
+  and suppression.year_start = cast(date_trunc('YEAR', kpi_rows.period_start) as date)
+  and suppression.dimension_set = kpi_rows.dimension_set
+  and suppression.store_id is not distinct from kpi_rows.store_id
+  and suppression.department is not distinct from kpi_rows.department
 where
-  k.kpi in ('plan_attainment', 'store_plan_attainment')
-  or k.period_start >= case k.grain
+  kpi_rows.kpi in ('plan_attainment', 'store_plan_attainment')
+  or kpi_rows.period_start >= case kpi_rows.grain
     when 'day'
     then cast({{ kpiflow_window_start_value }} as date)
     when 'week'
@@ -1121,7 +1121,7 @@ where
     then cast(date_trunc('YEAR', {{ kpiflow_window_start_value }}) as date)
   end
   or (
-    k.kpi in (
+    kpi_rows.kpi in (
       'absence_days_per_employee',
       'absenteeism_rate',
       'average_headcount',
@@ -1136,5 +1136,5 @@ where
       'training_score_gain',
       'voluntary_turnover_rate'
     )
-    and k.period_start >= {{ kpiflow_privacy_window_start_value }}
+    and kpi_rows.period_start >= {{ kpiflow_privacy_window_start_value }}
   )

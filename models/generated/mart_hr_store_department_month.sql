@@ -2,37 +2,65 @@
 {{ config(schema='marts', materialized='incremental', incremental_strategy='kpiflow_window', unique_key=['period_start'], window_column='period_start', window_grain='month') }}
 {%- set kpiflow_privacy_window_start_value = kpiflow_privacy_window_start() %}
 select
-  r.period_start,
-  r.store_id,
-  r.department,
-  case when coalesce(s.is_suppressed, true) then null else r.employees_covered end as employees_covered,
-  case when coalesce(s.is_suppressed, true) then null else r.headcount end as headcount,
-  case when coalesce(s.is_suppressed, true) then null else r.average_headcount end as average_headcount,
-  case when coalesce(s.is_suppressed, true) then null else r.hires end as hires,
-  case when coalesce(s.is_suppressed, true) then null else r.terminations end as terminations,
+  unsuppressed.period_start,
+  unsuppressed.store_id,
+  unsuppressed.department,
   case
-    when coalesce(s.is_suppressed, true)
+    when coalesce(suppression.is_suppressed, true)
     then null
-    else r.employee_turnover_rate
+    else unsuppressed.employees_covered
+  end as employees_covered,
+  case
+    when coalesce(suppression.is_suppressed, true)
+    then null
+    else unsuppressed.headcount
+  end as headcount,
+  case
+    when coalesce(suppression.is_suppressed, true)
+    then null
+    else unsuppressed.average_headcount
+  end as average_headcount,
+  case
+    when coalesce(suppression.is_suppressed, true)
+    then null
+    else unsuppressed.hires
+  end as hires,
+  case
+    when coalesce(suppression.is_suppressed, true)
+    then null
+    else unsuppressed.terminations
+  end as terminations,
+  case
+    when coalesce(suppression.is_suppressed, true)
+    then null
+    else unsuppressed.employee_turnover_rate
   end as employee_turnover_rate,
   case
-    when coalesce(s.is_suppressed, true)
+    when coalesce(suppression.is_suppressed, true)
     then null
-    else r.voluntary_turnover_rate
+    else unsuppressed.voluntary_turnover_rate
   end as voluntary_turnover_rate,
-  case when coalesce(s.is_suppressed, true) then null else r.absenteeism_rate end as absenteeism_rate,
   case
-    when coalesce(s.is_suppressed, true)
+    when coalesce(suppression.is_suppressed, true)
     then null
-    else r.absence_days_per_employee
+    else unsuppressed.absenteeism_rate
+  end as absenteeism_rate,
+  case
+    when coalesce(suppression.is_suppressed, true)
+    then null
+    else unsuppressed.absence_days_per_employee
   end as absence_days_per_employee,
-  case when coalesce(s.is_suppressed, true) then null else r.training_pass_rate end as training_pass_rate,
-  coalesce(s.is_suppressed, true) as is_suppressed
-from {{ ref('mart_hr_store_department_month__unsuppressed') }} as r
-left join {{ ref('privacy_suppression') }} as s
-  on s.year_start = cast(date_trunc('YEAR', r.period_start) as date)
-  and s.dimension_set = 'store,department'
-  and s.store_id is not distinct from r.store_id
-  and s.department is not distinct from r.department
+  case
+    when coalesce(suppression.is_suppressed, true)
+    then null
+    else unsuppressed.training_pass_rate
+  end as training_pass_rate,
+  coalesce(suppression.is_suppressed, true) as is_suppressed
+from {{ ref('mart_hr_store_department_month__unsuppressed') }} as unsuppressed
+left join {{ ref('privacy_suppression') }} as suppression
+  on suppression.year_start = cast(date_trunc('YEAR', unsuppressed.period_start) as date)
+  and suppression.dimension_set = 'store,department'
+  and suppression.store_id is not distinct from unsuppressed.store_id
+  and suppression.department is not distinct from unsuppressed.department
 where
-  r.period_start >= {{ kpiflow_privacy_window_start_value }}
+  unsuppressed.period_start >= {{ kpiflow_privacy_window_start_value }}

@@ -2,20 +2,20 @@
 {{ config(materialized='incremental', incremental_strategy='kpiflow_window', unique_key=['period_start'], window_column='period_start', window_grain='month') }}
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 select
-  q.metric_time__month as period_start,
-  q.store as store_id,
-  q.employee__department as department,
-  q.employees_covered as employees_covered,
-  q.headcount as headcount,
-  q.average_headcount as average_headcount,
-  q.hires as hires,
-  q.terminations as terminations,
-  q.employee_turnover_rate as employee_turnover_rate,
-  q.voluntary_turnover_rate as voluntary_turnover_rate,
-  q.absenteeism_rate as absenteeism_rate,
-  q.absence_days_per_employee as absence_days_per_employee,
-  q.training_pass_rate as training_pass_rate,
-  cast(coalesce(q.employees_covered, 0) as bigint) as population
+  metric_values.metric_time__month as period_start,
+  metric_values.store as store_id,
+  metric_values.employee__department as department,
+  metric_values.employees_covered as employees_covered,
+  metric_values.headcount as headcount,
+  metric_values.average_headcount as average_headcount,
+  metric_values.hires as hires,
+  metric_values.terminations as terminations,
+  metric_values.employee_turnover_rate as employee_turnover_rate,
+  metric_values.voluntary_turnover_rate as voluntary_turnover_rate,
+  metric_values.absenteeism_rate as absenteeism_rate,
+  metric_values.absence_days_per_employee as absence_days_per_employee,
+  metric_values.training_pass_rate as training_pass_rate,
+  cast(coalesce(metric_values.employees_covered, 0) as bigint) as population
 from (
   with metric_employees_covered as (
     select
@@ -35,18 +35,18 @@ from (
       employee.department
   ), metric_headcount__daily as (
     select
-      r.d__store as store,
-      r.d__employee__department as employee__department,
-      r.__day,
-      cast(sum(r.m__headcount) as bigint) as value
-    from {{ ref('rollup__employee_days') }} as r
+      rollup_rows.d__store as store,
+      rollup_rows.d__employee__department as employee__department,
+      rollup_rows.__day,
+      cast(sum(rollup_rows.m__headcount) as bigint) as value
+    from {{ ref('rollup__employee_days') }} as rollup_rows
     where
-      r.__set = 'employee__department,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'employee__department,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      r.d__store,
-      r.d__employee__department,
-      r.__day
+      rollup_rows.d__store,
+      rollup_rows.d__employee__department,
+      rollup_rows.__day
   ), metric_headcount__edges as (
     select
       *,
@@ -63,18 +63,18 @@ from (
       __day = __edge
   ), metric_average_headcount__daily as (
     select
-      r.d__store as store,
-      r.d__employee__department as employee__department,
-      r.__day,
-      cast(sum(r.m__average_headcount) as bigint) as value
-    from {{ ref('rollup__employee_days') }} as r
+      rollup_rows.d__store as store,
+      rollup_rows.d__employee__department as employee__department,
+      rollup_rows.__day,
+      cast(sum(rollup_rows.m__average_headcount) as bigint) as value
+    from {{ ref('rollup__employee_days') }} as rollup_rows
     where
-      r.__set = 'employee__department,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'employee__department,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      r.d__store,
-      r.d__employee__department,
-      r.__day
+      rollup_rows.d__store,
+      rollup_rows.d__employee__department,
+      rollup_rows.__day
   ), metric_average_headcount__days as (
     select
       cast(date_trunc('MONTH', __day) as date) as __period,
@@ -84,40 +84,40 @@ from (
       cast(date_trunc('MONTH', __day) as date)
   ), metric_average_headcount as (
     select
-      cast(date_trunc('MONTH', d.__day) as date) as metric_time__month,
-      d.store,
-      d.employee__department,
-      cast(sum(d.value) as double) / max(n.__days) as value
-    from metric_average_headcount__daily as d
-    inner join metric_average_headcount__days as n
-      on cast(date_trunc('MONTH', d.__day) as date) = n.__period
+      cast(date_trunc('MONTH', daily.__day) as date) as metric_time__month,
+      daily.store,
+      daily.employee__department,
+      cast(sum(daily.value) as double) / max(day_counts.__days) as value
+    from metric_average_headcount__daily as daily
+    inner join metric_average_headcount__days as day_counts
+      on cast(date_trunc('MONTH', daily.__day) as date) = day_counts.__period
     group by
-      cast(date_trunc('MONTH', d.__day) as date),
-      d.store,
-      d.employee__department
+      cast(date_trunc('MONTH', daily.__day) as date),
+      daily.store,
+      daily.employee__department
   ), metric_hires__raw as (
     select
-      cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
-      r.d__store as store,
-      r.d__employee__department as employee__department,
-      cast(sum(r.m__hires) as bigint) as value
-    from {{ ref('rollup__hr_events') }} as r
+      cast(date_trunc('MONTH', rollup_rows.__day) as date) as metric_time__month,
+      rollup_rows.d__store as store,
+      rollup_rows.d__employee__department as employee__department,
+      cast(sum(rollup_rows.m__hires) as bigint) as value
+    from {{ ref('rollup__hr_events') }} as rollup_rows
     where
       (
-        r.__set = 'employee__department,store'
-        and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+        rollup_rows.__set = 'employee__department,store'
+        and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
       )
-      and r.m__hires__rows > 0
+      and rollup_rows.m__hires__rows > 0
     group by
-      cast(date_trunc('MONTH', r.__day) as date),
-      r.d__store,
-      r.d__employee__department
+      cast(date_trunc('MONTH', rollup_rows.__day) as date),
+      rollup_rows.d__store,
+      rollup_rows.d__employee__department
   ), metric_hires__first as (
     select
-      min(r.__day) as __first
-    from {{ ref('rollup__hr_events') }} as r
+      min(rollup_rows.__day) as __first
+    from {{ ref('rollup__hr_events') }} as rollup_rows
     where
-      r.__set = 'overall' and r.m__hires__rows > 0
+      rollup_rows.__set = 'overall' and rollup_rows.m__hires__rows > 0
   ), metric_hires__bounds as (
     select
       case
@@ -147,11 +147,12 @@ from (
       on cast(date_trunc('MONTH', spine.date_day) as date) between bounds.__lo and bounds.__hi
   ), metric_hires__members as (
     select distinct
-      r.d__store as store,
-      r.d__employee__department as employee__department
-    from {{ ref('rollup__hr_events') }} as r
+      rollup_rows.d__store as store,
+      rollup_rows.d__employee__department as employee__department
+    from {{ ref('rollup__hr_events') }} as rollup_rows
     where
-      r.__set = 'employee__department,store' and r.m__hires__rows > 0
+      rollup_rows.__set = 'employee__department,store'
+      and rollup_rows.m__hires__rows > 0
   ), metric_hires__spine as (
     select
       periods.metric_time__month,
@@ -172,27 +173,27 @@ from (
       and keys.employee__department is not distinct from hires.employee__department
   ), metric_terminations__raw as (
     select
-      cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
-      r.d__store as store,
-      r.d__employee__department as employee__department,
-      cast(sum(r.m__terminations) as bigint) as value
-    from {{ ref('rollup__hr_events') }} as r
+      cast(date_trunc('MONTH', rollup_rows.__day) as date) as metric_time__month,
+      rollup_rows.d__store as store,
+      rollup_rows.d__employee__department as employee__department,
+      cast(sum(rollup_rows.m__terminations) as bigint) as value
+    from {{ ref('rollup__hr_events') }} as rollup_rows
     where
       (
-        r.__set = 'employee__department,store'
-        and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+        rollup_rows.__set = 'employee__department,store'
+        and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
       )
-      and r.m__terminations__rows > 0
+      and rollup_rows.m__terminations__rows > 0
     group by
-      cast(date_trunc('MONTH', r.__day) as date),
-      r.d__store,
-      r.d__employee__department
+      cast(date_trunc('MONTH', rollup_rows.__day) as date),
+      rollup_rows.d__store,
+      rollup_rows.d__employee__department
   ), metric_terminations__first as (
     select
-      min(r.__day) as __first
-    from {{ ref('rollup__hr_events') }} as r
+      min(rollup_rows.__day) as __first
+    from {{ ref('rollup__hr_events') }} as rollup_rows
     where
-      r.__set = 'overall' and r.m__terminations__rows > 0
+      rollup_rows.__set = 'overall' and rollup_rows.m__terminations__rows > 0
   ), metric_terminations__bounds as (
     select
       case
@@ -222,11 +223,12 @@ from (
       on cast(date_trunc('MONTH', spine.date_day) as date) between bounds.__lo and bounds.__hi
   ), metric_terminations__members as (
     select distinct
-      r.d__store as store,
-      r.d__employee__department as employee__department
-    from {{ ref('rollup__hr_events') }} as r
+      rollup_rows.d__store as store,
+      rollup_rows.d__employee__department as employee__department
+    from {{ ref('rollup__hr_events') }} as rollup_rows
     where
-      r.__set = 'employee__department,store' and r.m__terminations__rows > 0
+      rollup_rows.__set = 'employee__department,store'
+      and rollup_rows.m__terminations__rows > 0
   ), metric_terminations__spine as (
     select
       periods.metric_time__month,
@@ -274,21 +276,21 @@ from (
       and keys.employee__department is not distinct from average_headcount.employee__department
   ), metric_voluntary_terminations__raw as (
     select
-      cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
-      r.d__store as store,
-      r.d__employee__department as employee__department,
-      cast(sum(r.m__voluntary_terminations) as bigint) as value
-    from {{ ref('rollup__hr_events') }} as r
+      cast(date_trunc('MONTH', rollup_rows.__day) as date) as metric_time__month,
+      rollup_rows.d__store as store,
+      rollup_rows.d__employee__department as employee__department,
+      cast(sum(rollup_rows.m__voluntary_terminations) as bigint) as value
+    from {{ ref('rollup__hr_events') }} as rollup_rows
     where
       (
-        r.__set = 'employee__department,store'
-        and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+        rollup_rows.__set = 'employee__department,store'
+        and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
       )
-      and r.m__voluntary_terminations__rows > 0
+      and rollup_rows.m__voluntary_terminations__rows > 0
     group by
-      cast(date_trunc('MONTH', r.__day) as date),
-      r.d__store,
-      r.d__employee__department
+      cast(date_trunc('MONTH', rollup_rows.__day) as date),
+      rollup_rows.d__store,
+      rollup_rows.d__employee__department
   ), metric_voluntary_terminations as (
     select
       voluntary_terminations.metric_time__month,
@@ -325,18 +327,18 @@ from (
       and keys.employee__department is not distinct from average_headcount.employee__department
   ), metric_absence_hours__raw as (
     select
-      cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
-      r.d__store as store,
-      r.d__employee__department as employee__department,
-      sum(r.m__absence_hours) as value
-    from {{ ref('rollup__absences') }} as r
+      cast(date_trunc('MONTH', rollup_rows.__day) as date) as metric_time__month,
+      rollup_rows.d__store as store,
+      rollup_rows.d__employee__department as employee__department,
+      sum(rollup_rows.m__absence_hours) as value
+    from {{ ref('rollup__absences') }} as rollup_rows
     where
-      r.__set = 'employee__department,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'employee__department,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      cast(date_trunc('MONTH', r.__day) as date),
-      r.d__store,
-      r.d__employee__department
+      cast(date_trunc('MONTH', rollup_rows.__day) as date),
+      rollup_rows.d__store,
+      rollup_rows.d__employee__department
   ), metric_absence_hours as (
     select
       absence_hours.metric_time__month,
@@ -346,18 +348,18 @@ from (
     from metric_absence_hours__raw as absence_hours
   ), metric_scheduled_hours as (
     select
-      cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
-      r.d__store as store,
-      r.d__employee__department as employee__department,
-      sum(r.m__scheduled_hours) as value
-    from {{ ref('rollup__employee_days') }} as r
+      cast(date_trunc('MONTH', rollup_rows.__day) as date) as metric_time__month,
+      rollup_rows.d__store as store,
+      rollup_rows.d__employee__department as employee__department,
+      sum(rollup_rows.m__scheduled_hours) as value
+    from {{ ref('rollup__employee_days') }} as rollup_rows
     where
-      r.__set = 'employee__department,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'employee__department,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      cast(date_trunc('MONTH', r.__day) as date),
-      r.d__store,
-      r.d__employee__department
+      cast(date_trunc('MONTH', rollup_rows.__day) as date),
+      rollup_rows.d__store,
+      rollup_rows.d__employee__department
   ), metric_absenteeism_rate__keys as (
     select
       metric_time__month,
@@ -387,18 +389,18 @@ from (
       and keys.employee__department is not distinct from scheduled_hours.employee__department
   ), metric_absence_days__raw as (
     select
-      cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
-      r.d__store as store,
-      r.d__employee__department as employee__department,
-      cast(sum(r.m__absence_days) as bigint) as value
-    from {{ ref('rollup__absences') }} as r
+      cast(date_trunc('MONTH', rollup_rows.__day) as date) as metric_time__month,
+      rollup_rows.d__store as store,
+      rollup_rows.d__employee__department as employee__department,
+      cast(sum(rollup_rows.m__absence_days) as bigint) as value
+    from {{ ref('rollup__absences') }} as rollup_rows
     where
-      r.__set = 'employee__department,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'employee__department,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      cast(date_trunc('MONTH', r.__day) as date),
-      r.d__store,
-      r.d__employee__department
+      cast(date_trunc('MONTH', rollup_rows.__day) as date),
+      rollup_rows.d__store,
+      rollup_rows.d__employee__department
   ), metric_absence_days as (
     select
       absence_days.metric_time__month,
@@ -435,18 +437,18 @@ from (
       and keys.employee__department is not distinct from average_headcount.employee__department
   ), metric_trainings_passed__raw as (
     select
-      cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
-      r.d__store as store,
-      r.d__employee__department as employee__department,
-      sum(r.m__trainings_passed) as value
-    from {{ ref('rollup__trainings') }} as r
+      cast(date_trunc('MONTH', rollup_rows.__day) as date) as metric_time__month,
+      rollup_rows.d__store as store,
+      rollup_rows.d__employee__department as employee__department,
+      sum(rollup_rows.m__trainings_passed) as value
+    from {{ ref('rollup__trainings') }} as rollup_rows
     where
-      r.__set = 'employee__department,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'employee__department,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      cast(date_trunc('MONTH', r.__day) as date),
-      r.d__store,
-      r.d__employee__department
+      cast(date_trunc('MONTH', rollup_rows.__day) as date),
+      rollup_rows.d__store,
+      rollup_rows.d__employee__department
   ), metric_trainings_passed as (
     select
       trainings_passed.metric_time__month,
@@ -456,18 +458,18 @@ from (
     from metric_trainings_passed__raw as trainings_passed
   ), metric_trainings__raw as (
     select
-      cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
-      r.d__store as store,
-      r.d__employee__department as employee__department,
-      cast(sum(r.m__trainings) as bigint) as value
-    from {{ ref('rollup__trainings') }} as r
+      cast(date_trunc('MONTH', rollup_rows.__day) as date) as metric_time__month,
+      rollup_rows.d__store as store,
+      rollup_rows.d__employee__department as employee__department,
+      cast(sum(rollup_rows.m__trainings) as bigint) as value
+    from {{ ref('rollup__trainings') }} as rollup_rows
     where
-      r.__set = 'employee__department,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'employee__department,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      cast(date_trunc('MONTH', r.__day) as date),
-      r.d__store,
-      r.d__employee__department
+      cast(date_trunc('MONTH', rollup_rows.__day) as date),
+      rollup_rows.d__store,
+      rollup_rows.d__employee__department
   ), metric_trainings as (
     select
       trainings.metric_time__month,
@@ -620,4 +622,4 @@ from (
     and keys.employee__department is not distinct from training_pass_rate.employee__department
   where
     keys.metric_time__month >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
-) as q
+) as metric_values

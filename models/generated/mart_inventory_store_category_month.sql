@@ -2,33 +2,33 @@
 {{ config(schema='marts', materialized='incremental', incremental_strategy='kpiflow_window', unique_key=['period_start'], window_column='period_start', window_grain='month') }}
 {%- set kpiflow_window_start_value = kpiflow_window_start() %}
 select
-  q.metric_time__month as period_start,
-  q.store as store_id,
-  q.product__category as category,
-  q.inventory_units as inventory_units,
-  q.inventory_value as inventory_value,
-  q.average_inventory_value as average_inventory_value,
-  q.inventory_turnover as inventory_turnover,
-  q.cogs_periodic as cogs_periodic,
-  q.sell_through_rate as sell_through_rate,
-  q.shrinkage_value as shrinkage_value,
-  q.shrinkage_rate as shrinkage_rate,
-  q.stockout_rate as stockout_rate
+  metric_values.metric_time__month as period_start,
+  metric_values.store as store_id,
+  metric_values.product__category as category,
+  metric_values.inventory_units as inventory_units,
+  metric_values.inventory_value as inventory_value,
+  metric_values.average_inventory_value as average_inventory_value,
+  metric_values.inventory_turnover as inventory_turnover,
+  metric_values.cogs_periodic as cogs_periodic,
+  metric_values.sell_through_rate as sell_through_rate,
+  metric_values.shrinkage_value as shrinkage_value,
+  metric_values.shrinkage_rate as shrinkage_rate,
+  metric_values.stockout_rate as stockout_rate
 from (
   with metric_inventory_units__daily as (
     select
-      r.d__store as store,
-      r.d__product__category as product__category,
-      r.__day,
-      sum(r.m__inventory_units) as value
-    from {{ ref('rollup__inventory_daily') }} as r
+      rollup_rows.d__store as store,
+      rollup_rows.d__product__category as product__category,
+      rollup_rows.__day,
+      sum(rollup_rows.m__inventory_units) as value
+    from {{ ref('rollup__inventory_daily') }} as rollup_rows
     where
-      r.__set = 'product__category,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'product__category,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      r.d__store,
-      r.d__product__category,
-      r.__day
+      rollup_rows.d__store,
+      rollup_rows.d__product__category,
+      rollup_rows.__day
   ), metric_inventory_units__edges as (
     select
       *,
@@ -45,18 +45,18 @@ from (
       __day = __edge
   ), metric_inventory_value__daily as (
     select
-      r.d__store as store,
-      r.d__product__category as product__category,
-      r.__day,
-      sum(r.m__inventory_value) as value
-    from {{ ref('rollup__inventory_daily') }} as r
+      rollup_rows.d__store as store,
+      rollup_rows.d__product__category as product__category,
+      rollup_rows.__day,
+      sum(rollup_rows.m__inventory_value) as value
+    from {{ ref('rollup__inventory_daily') }} as rollup_rows
     where
-      r.__set = 'product__category,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'product__category,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      r.d__store,
-      r.d__product__category,
-      r.__day
+      rollup_rows.d__store,
+      rollup_rows.d__product__category,
+      rollup_rows.__day
   ), metric_inventory_value__edges as (
     select
       *,
@@ -73,18 +73,18 @@ from (
       __day = __edge
   ), metric_average_inventory_value__daily as (
     select
-      r.d__store as store,
-      r.d__product__category as product__category,
-      r.__day,
-      sum(r.m__average_inventory_value) as value
-    from {{ ref('rollup__inventory_daily') }} as r
+      rollup_rows.d__store as store,
+      rollup_rows.d__product__category as product__category,
+      rollup_rows.__day,
+      sum(rollup_rows.m__average_inventory_value) as value
+    from {{ ref('rollup__inventory_daily') }} as rollup_rows
     where
-      r.__set = 'product__category,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'product__category,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      r.d__store,
-      r.d__product__category,
-      r.__day
+      rollup_rows.d__store,
+      rollup_rows.d__product__category,
+      rollup_rows.__day
   ), metric_average_inventory_value__days as (
     select
       cast(date_trunc('MONTH', __day) as date) as __period,
@@ -94,31 +94,31 @@ from (
       cast(date_trunc('MONTH', __day) as date)
   ), metric_average_inventory_value as (
     select
-      cast(date_trunc('MONTH', d.__day) as date) as metric_time__month,
-      d.store,
-      d.product__category,
-      cast(sum(d.value) as double) / max(n.__days) as value
-    from metric_average_inventory_value__daily as d
-    inner join metric_average_inventory_value__days as n
-      on cast(date_trunc('MONTH', d.__day) as date) = n.__period
+      cast(date_trunc('MONTH', daily.__day) as date) as metric_time__month,
+      daily.store,
+      daily.product__category,
+      cast(sum(daily.value) as double) / max(day_counts.__days) as value
+    from metric_average_inventory_value__daily as daily
+    inner join metric_average_inventory_value__days as day_counts
+      on cast(date_trunc('MONTH', daily.__day) as date) = day_counts.__period
     group by
-      cast(date_trunc('MONTH', d.__day) as date),
-      d.store,
-      d.product__category
+      cast(date_trunc('MONTH', daily.__day) as date),
+      daily.store,
+      daily.product__category
   ), metric_cogs as (
     select
-      cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
-      r.d__store as store,
-      r.d__product__category as product__category,
-      sum(r.m__cogs) as value
-    from {{ ref('rollup__revenue_events') }} as r
+      cast(date_trunc('MONTH', rollup_rows.__day) as date) as metric_time__month,
+      rollup_rows.d__store as store,
+      rollup_rows.d__product__category as product__category,
+      sum(rollup_rows.m__cogs) as value
+    from {{ ref('rollup__revenue_events') }} as rollup_rows
     where
-      r.__set = 'product__category,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'product__category,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      cast(date_trunc('MONTH', r.__day) as date),
-      r.d__store,
-      r.d__product__category
+      cast(date_trunc('MONTH', rollup_rows.__day) as date),
+      rollup_rows.d__store,
+      rollup_rows.d__product__category
   ), metric_inventory_turnover__keys as (
     select
       metric_time__month,
@@ -148,18 +148,18 @@ from (
       and keys.product__category is not distinct from average_inventory_value.product__category
   ), metric_opening_inventory_value__daily as (
     select
-      r.d__store as store,
-      r.d__product__category as product__category,
-      r.__day,
-      sum(r.m__opening_inventory_value) as value
-    from {{ ref('rollup__inventory_daily') }} as r
+      rollup_rows.d__store as store,
+      rollup_rows.d__product__category as product__category,
+      rollup_rows.__day,
+      sum(rollup_rows.m__opening_inventory_value) as value
+    from {{ ref('rollup__inventory_daily') }} as rollup_rows
     where
-      r.__set = 'product__category,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'product__category,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      r.d__store,
-      r.d__product__category,
-      r.__day
+      rollup_rows.d__store,
+      rollup_rows.d__product__category,
+      rollup_rows.__day
   ), metric_opening_inventory_value__edges as (
     select
       *,
@@ -176,18 +176,18 @@ from (
       __day = __edge
   ), metric_receipts_value__raw as (
     select
-      cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
-      r.d__store as store,
-      r.d__product__category as product__category,
-      sum(r.m__receipts_value) as value
-    from {{ ref('rollup__inventory_receipts') }} as r
+      cast(date_trunc('MONTH', rollup_rows.__day) as date) as metric_time__month,
+      rollup_rows.d__store as store,
+      rollup_rows.d__product__category as product__category,
+      sum(rollup_rows.m__receipts_value) as value
+    from {{ ref('rollup__inventory_receipts') }} as rollup_rows
     where
-      r.__set = 'product__category,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'product__category,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      cast(date_trunc('MONTH', r.__day) as date),
-      r.d__store,
-      r.d__product__category
+      cast(date_trunc('MONTH', rollup_rows.__day) as date),
+      rollup_rows.d__store,
+      rollup_rows.d__product__category
   ), metric_receipts_value as (
     select
       receipts_value.metric_time__month,
@@ -236,18 +236,18 @@ from (
       and keys.product__category is not distinct from inventory_value.product__category
   ), metric_units_sold__raw as (
     select
-      cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
-      r.d__store as store,
-      r.d__product__category as product__category,
-      sum(r.m__units_sold) as value
-    from {{ ref('rollup__revenue_events') }} as r
+      cast(date_trunc('MONTH', rollup_rows.__day) as date) as metric_time__month,
+      rollup_rows.d__store as store,
+      rollup_rows.d__product__category as product__category,
+      sum(rollup_rows.m__units_sold) as value
+    from {{ ref('rollup__revenue_events') }} as rollup_rows
     where
-      r.__set = 'product__category,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'product__category,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      cast(date_trunc('MONTH', r.__day) as date),
-      r.d__store,
-      r.d__product__category
+      cast(date_trunc('MONTH', rollup_rows.__day) as date),
+      rollup_rows.d__store,
+      rollup_rows.d__product__category
   ), metric_units_sold as (
     select
       units_sold.metric_time__month,
@@ -257,18 +257,18 @@ from (
     from metric_units_sold__raw as units_sold
   ), metric_opening_inventory_units__daily as (
     select
-      r.d__store as store,
-      r.d__product__category as product__category,
-      r.__day,
-      sum(r.m__opening_inventory_units) as value
-    from {{ ref('rollup__inventory_daily') }} as r
+      rollup_rows.d__store as store,
+      rollup_rows.d__product__category as product__category,
+      rollup_rows.__day,
+      sum(rollup_rows.m__opening_inventory_units) as value
+    from {{ ref('rollup__inventory_daily') }} as rollup_rows
     where
-      r.__set = 'product__category,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'product__category,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      r.d__store,
-      r.d__product__category,
-      r.__day
+      rollup_rows.d__store,
+      rollup_rows.d__product__category,
+      rollup_rows.__day
   ), metric_opening_inventory_units__edges as (
     select
       *,
@@ -312,18 +312,18 @@ from (
       and keys.product__category is not distinct from opening_inventory_units.product__category
   ), metric_shrinkage_value__raw as (
     select
-      cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
-      r.d__store as store,
-      r.d__product__category as product__category,
-      sum(r.m__shrinkage_value) as value
-    from {{ ref('rollup__inventory_counts') }} as r
+      cast(date_trunc('MONTH', rollup_rows.__day) as date) as metric_time__month,
+      rollup_rows.d__store as store,
+      rollup_rows.d__product__category as product__category,
+      sum(rollup_rows.m__shrinkage_value) as value
+    from {{ ref('rollup__inventory_counts') }} as rollup_rows
     where
-      r.__set = 'product__category,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'product__category,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      cast(date_trunc('MONTH', r.__day) as date),
-      r.d__store,
-      r.d__product__category
+      cast(date_trunc('MONTH', rollup_rows.__day) as date),
+      rollup_rows.d__store,
+      rollup_rows.d__product__category
   ), metric_shrinkage_value as (
     select
       shrinkage_value.metric_time__month,
@@ -333,18 +333,18 @@ from (
     from metric_shrinkage_value__raw as shrinkage_value
   ), metric_counted_book_value as (
     select
-      cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
-      r.d__store as store,
-      r.d__product__category as product__category,
-      sum(r.m__counted_book_value) as value
-    from {{ ref('rollup__inventory_counts') }} as r
+      cast(date_trunc('MONTH', rollup_rows.__day) as date) as metric_time__month,
+      rollup_rows.d__store as store,
+      rollup_rows.d__product__category as product__category,
+      sum(rollup_rows.m__counted_book_value) as value
+    from {{ ref('rollup__inventory_counts') }} as rollup_rows
     where
-      r.__set = 'product__category,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'product__category,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      cast(date_trunc('MONTH', r.__day) as date),
-      r.d__store,
-      r.d__product__category
+      cast(date_trunc('MONTH', rollup_rows.__day) as date),
+      rollup_rows.d__store,
+      rollup_rows.d__product__category
   ), metric_shrinkage_rate__keys as (
     select
       metric_time__month,
@@ -374,18 +374,18 @@ from (
       and keys.product__category is not distinct from counted_book_value.product__category
   ), metric_stockout_days__raw as (
     select
-      cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
-      r.d__store as store,
-      r.d__product__category as product__category,
-      sum(r.m__stockout_days) as value
-    from {{ ref('rollup__inventory_daily') }} as r
+      cast(date_trunc('MONTH', rollup_rows.__day) as date) as metric_time__month,
+      rollup_rows.d__store as store,
+      rollup_rows.d__product__category as product__category,
+      sum(rollup_rows.m__stockout_days) as value
+    from {{ ref('rollup__inventory_daily') }} as rollup_rows
     where
-      r.__set = 'product__category,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'product__category,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      cast(date_trunc('MONTH', r.__day) as date),
-      r.d__store,
-      r.d__product__category
+      cast(date_trunc('MONTH', rollup_rows.__day) as date),
+      rollup_rows.d__store,
+      rollup_rows.d__product__category
   ), metric_stockout_days as (
     select
       stockout_days.metric_time__month,
@@ -395,18 +395,18 @@ from (
     from metric_stockout_days__raw as stockout_days
   ), metric_store_product_days as (
     select
-      cast(date_trunc('MONTH', r.__day) as date) as metric_time__month,
-      r.d__store as store,
-      r.d__product__category as product__category,
-      cast(sum(r.m__store_product_days) as bigint) as value
-    from {{ ref('rollup__inventory_daily') }} as r
+      cast(date_trunc('MONTH', rollup_rows.__day) as date) as metric_time__month,
+      rollup_rows.d__store as store,
+      rollup_rows.d__product__category as product__category,
+      cast(sum(rollup_rows.m__store_product_days) as bigint) as value
+    from {{ ref('rollup__inventory_daily') }} as rollup_rows
     where
-      r.__set = 'product__category,store'
-      and r.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
+      rollup_rows.__set = 'product__category,store'
+      and rollup_rows.__day >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
     group by
-      cast(date_trunc('MONTH', r.__day) as date),
-      r.d__store,
-      r.d__product__category
+      cast(date_trunc('MONTH', rollup_rows.__day) as date),
+      rollup_rows.d__store,
+      rollup_rows.d__product__category
   ), metric_stockout_rate__keys as (
     select
       metric_time__month,
@@ -541,4 +541,4 @@ from (
     and keys.product__category is not distinct from stockout_rate.product__category
   where
     keys.metric_time__month >= cast(date_trunc('MONTH', {{ kpiflow_window_start_value }}) as date)
-) as q
+) as metric_values

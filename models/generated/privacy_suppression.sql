@@ -7,8 +7,8 @@ with cells as (
     grain,
     period_start,
     dimension_set,
-    store_id as a,
-    department as b,
+    store_id as row_key,
+    department as col_key,
     population
   from {{ ref('kpi__absence_days_per_employee') }}
   where
@@ -19,8 +19,8 @@ with cells as (
     grain,
     period_start,
     dimension_set,
-    store_id as a,
-    department as b,
+    store_id as row_key,
+    department as col_key,
     population
   from {{ ref('kpi__absenteeism_rate') }}
   where
@@ -31,8 +31,8 @@ with cells as (
     grain,
     period_start,
     dimension_set,
-    store_id as a,
-    department as b,
+    store_id as row_key,
+    department as col_key,
     population
   from {{ ref('kpi__average_headcount') }}
   where
@@ -43,8 +43,8 @@ with cells as (
     grain,
     period_start,
     dimension_set,
-    store_id as a,
-    department as b,
+    store_id as row_key,
+    department as col_key,
     population
   from {{ ref('kpi__employee_turnover_rate') }}
   where
@@ -55,8 +55,8 @@ with cells as (
     grain,
     period_start,
     dimension_set,
-    store_id as a,
-    department as b,
+    store_id as row_key,
+    department as col_key,
     population
   from {{ ref('kpi__headcount') }}
   where
@@ -67,8 +67,8 @@ with cells as (
     grain,
     period_start,
     dimension_set,
-    store_id as a,
-    department as b,
+    store_id as row_key,
+    department as col_key,
     population
   from {{ ref('kpi__hires') }}
   where
@@ -79,8 +79,8 @@ with cells as (
     grain,
     period_start,
     dimension_set,
-    store_id as a,
-    department as b,
+    store_id as row_key,
+    department as col_key,
     population
   from {{ ref('kpi__retirement_rate') }}
   where
@@ -91,8 +91,8 @@ with cells as (
     grain,
     period_start,
     dimension_set,
-    store_id as a,
-    department as b,
+    store_id as row_key,
+    department as col_key,
     population
   from {{ ref('kpi__revenue_per_employee') }}
   where
@@ -103,8 +103,8 @@ with cells as (
     grain,
     period_start,
     dimension_set,
-    store_id as a,
-    department as b,
+    store_id as row_key,
+    department as col_key,
     population
   from {{ ref('kpi__terminations') }}
   where
@@ -115,8 +115,8 @@ with cells as (
     grain,
     period_start,
     dimension_set,
-    store_id as a,
-    department as b,
+    store_id as row_key,
+    department as col_key,
     population
   from {{ ref('kpi__training_pass_rate') }}
   where
@@ -127,8 +127,8 @@ with cells as (
     grain,
     period_start,
     dimension_set,
-    store_id as a,
-    department as b,
+    store_id as row_key,
+    department as col_key,
     population
   from {{ ref('kpi__training_score_gain') }}
   where
@@ -139,8 +139,8 @@ with cells as (
     grain,
     period_start,
     dimension_set,
-    store_id as a,
-    department as b,
+    store_id as row_key,
+    department as col_key,
     population
   from {{ ref('kpi__voluntary_turnover_rate') }}
   where
@@ -151,8 +151,8 @@ with cells as (
     'month' as grain,
     period_start,
     'store,department' as dimension_set,
-    store_id as a,
-    department as b,
+    store_id as row_key,
+    department as col_key,
     population
   from {{ ref('mart_hr_store_department_month__unsuppressed') }}
   where
@@ -161,8 +161,8 @@ with cells as (
   select
     year_start,
     dimension_set,
-    a,
-    b,
+    row_key,
+    col_key,
     dimension_set in ('store', 'store,department') as on_row,
     dimension_set in ('department', 'store,department') as on_col,
     max(case when population < {{ var('hr_min_cell_size', 5) }} then 1 else 0 end) as is_primary,
@@ -173,15 +173,15 @@ with cells as (
   group by
     year_start,
     dimension_set,
-    a,
-    b
+    row_key,
+    col_key
 ), grid as (
   select
     year_start,
     on_row,
-    a,
+    row_key,
     on_col,
-    b,
+    col_key,
     is_primary,
     people,
     first_month,
@@ -198,98 +198,101 @@ with cells as (
   from members
 ), rectangles as (
   select
-    p.year_start,
-    p.on_row as p_on_row,
-    p.a as p_a,
-    p.on_col as p_on_col,
-    p.b as p_b,
-    q.on_row as q_on_row,
-    q.a as q_a,
-    q.on_col as q_on_col,
-    q.b as q_b,
+    primary_cell.year_start,
+    primary_cell.on_row as primary_on_row,
+    primary_cell.row_key as primary_row_key,
+    primary_cell.on_col as primary_on_col,
+    primary_cell.col_key as primary_col_key,
+    opposite.on_row as opposite_on_row,
+    opposite.row_key as opposite_row_key,
+    opposite.on_col as opposite_on_col,
+    opposite.col_key as opposite_col_key,
     row_number() over (
-      partition by p.year_start, p.on_row, p.a, p.on_col, p.b
+      partition by primary_cell.year_start, primary_cell.on_row, primary_cell.row_key, primary_cell.on_col, primary_cell.col_key
       order by case
-        when along_row.first_month > p.first_month or along_row.last_month < p.last_month
+        when along_row.first_month > primary_cell.first_month
+        or along_row.last_month < primary_cell.last_month
         then 1
         else 0
       end + case
-        when along_col.first_month > p.first_month or along_col.last_month < p.last_month
+        when along_col.first_month > primary_cell.first_month
+        or along_col.last_month < primary_cell.last_month
         then 1
         else 0
       end + case
-        when q.first_month > p.first_month or q.last_month < p.last_month
+        when opposite.first_month > primary_cell.first_month
+        or opposite.last_month < primary_cell.last_month
         then 1
         else 0
-      end, along_row.cost + along_col.cost + q.cost, along_row.people + along_col.people + q.people, q.on_row nulls first, q.a nulls first, q.on_col nulls first, q.b nulls first
+      end, along_row.cost + along_col.cost + opposite.cost, along_row.people + along_col.people + opposite.people, opposite.on_row nulls first, opposite.row_key nulls first, opposite.on_col nulls first, opposite.col_key nulls first
     ) as choice
-  from grid as p
+  from grid as primary_cell
   join grid as along_row
-    on along_row.year_start = p.year_start
-    and along_row.on_row is not distinct from p.on_row
-    and along_row.a is not distinct from p.a
+    on along_row.year_start = primary_cell.year_start
+    and along_row.on_row is not distinct from primary_cell.on_row
+    and along_row.row_key is not distinct from primary_cell.row_key
     and not (
-      along_row.on_col is not distinct from p.on_col
-      and along_row.b is not distinct from p.b
+      along_row.on_col is not distinct from primary_cell.on_col
+      and along_row.col_key is not distinct from primary_cell.col_key
     )
   join grid as along_col
-    on along_col.year_start = p.year_start
-    and along_col.on_col is not distinct from p.on_col
-    and along_col.b is not distinct from p.b
+    on along_col.year_start = primary_cell.year_start
+    and along_col.on_col is not distinct from primary_cell.on_col
+    and along_col.col_key is not distinct from primary_cell.col_key
     and not (
-      along_col.on_row is not distinct from p.on_row
-      and along_col.a is not distinct from p.a
+      along_col.on_row is not distinct from primary_cell.on_row
+      and along_col.row_key is not distinct from primary_cell.row_key
     )
-  join grid as q
-    on q.year_start = p.year_start
-    and q.on_row is not distinct from along_col.on_row
-    and q.a is not distinct from along_col.a
-    and q.on_col is not distinct from along_row.on_col
-    and q.b is not distinct from along_row.b
+  join grid as opposite
+    on opposite.year_start = primary_cell.year_start
+    and opposite.on_row is not distinct from along_col.on_row
+    and opposite.row_key is not distinct from along_col.row_key
+    and opposite.on_col is not distinct from along_row.on_col
+    and opposite.col_key is not distinct from along_row.col_key
   where
-    p.is_primary = 1
+    primary_cell.is_primary = 1
 ), corners as (
   select
     year_start,
-    p_on_row as on_row,
-    p_a as a,
-    q_on_col as on_col,
-    q_b as b
+    primary_on_row as on_row,
+    primary_row_key as row_key,
+    opposite_on_col as on_col,
+    opposite_col_key as col_key
   from rectangles
   where
     choice = 1
   union
   select
     year_start,
-    q_on_row,
-    q_a,
-    p_on_col,
-    p_b
+    opposite_on_row,
+    opposite_row_key,
+    primary_on_col,
+    primary_col_key
   from rectangles
   where
     choice = 1
   union
   select
     year_start,
-    q_on_row,
-    q_a,
-    q_on_col,
-    q_b
+    opposite_on_row,
+    opposite_row_key,
+    opposite_on_col,
+    opposite_col_key
   from rectangles
   where
     choice = 1
 )
 select
-  m.year_start,
-  m.dimension_set,
-  m.a as store_id,
-  m.b as department,
-  m.is_primary = 1 as is_primary,
-  m.is_primary = 1 or not c.year_start is null as is_suppressed
-from members as m
-left join corners as c
-  on c.year_start = m.year_start
-  and c.on_row is not distinct from m.on_row
-  and c.a is not distinct from m.a
-  and c.on_col is not distinct from m.on_col
-  and c.b is not distinct from m.b
+  members.year_start,
+  members.dimension_set,
+  members.row_key as store_id,
+  members.col_key as department,
+  members.is_primary = 1 as is_primary,
+  members.is_primary = 1 or not corners.year_start is null as is_suppressed
+from members
+left join corners
+  on corners.year_start = members.year_start
+  and corners.on_row is not distinct from members.on_row
+  and corners.row_key is not distinct from members.row_key
+  and corners.on_col is not distinct from members.on_col
+  and corners.col_key is not distinct from members.col_key

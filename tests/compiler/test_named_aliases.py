@@ -3,6 +3,7 @@ to its keys named after the metric or formula input they hold, unique in their s
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 from pathlib import Path
@@ -10,20 +11,27 @@ from pathlib import Path
 import pytest
 import sqlglot
 from sqlglot import exp
+from sqlglot.tokens import TokenType
 
+from kpiflow.compiler import generated_files
 from kpiflow.compiler.dbt_models import load_dbt_models
 from kpiflow.compiler.plan import QueryRequest
 from kpiflow.compiler.render import KEYS, table_aliases
 from kpiflow.compiler.sqlbuild import alias, col
 from kpiflow.compiler.sqltext import build_query, to_sql, warehouse_relation
 from kpiflow.compiler.validate import load_graph
+from kpiflow.config import Settings
 
 from .conftest import PROJECT
 from .test_compiler_snapshots import CASES
 
-GENERATED = Path(__file__).resolve().parents[2] / "models" / "generated"
+REPO = Path(__file__).resolve().parents[2]
+GENERATED = REPO / "models" / "generated"
 # The wide marts' columns are written by dbt_writer._mart_query, which another change rewrites (marts read kpi_values).
 MARTS = "mart_"
+# A name that says nothing: one letter (`k`), a letter and a word (`q_b`), a counter (`in_0`, `m_1`). The rollups'
+# own column prefixes (`d__store`, `m__units`) are names of columns, not aliases a reader must decode.
+OPAQUE = re.compile(r"[a-z]|[a-z]_(?!_)\w*|[a-z]+_\d+")
 SAME_METRIC_TWICE = """
   - {name: north_share, type: ratio, label: NS, description: x,
      numerator: {name: revenue, filter: "store__region = 'north'"}, denominator: revenue}
@@ -37,6 +45,18 @@ def _tree(text: str) -> exp.Expression:
     body = "\n".join(line for line in text.splitlines() if not line.startswith(("--", "{{ config", "{%- set")))
     body = re.sub(r"\{\{(.*?)\}\}", lambda m: "jinja_" + "_".join(re.findall(r"\w+", m.group(1))), body)
     return sqlglot.parse_one(body, read="duckdb")
+
+
+def _opaque_aliases(text: str) -> list[tuple[int, str]]:
+    """(line, alias) of every table, subquery or column alias in a model's text that says nothing (OPAQUE); Jinja
+    kept on its line, string literals skipped by the tokenizer."""
+    body = re.sub(r"\{\{(.*?)\}\}|\{%.*?%\}", "jinja", text)
+    tokens = sqlglot.Dialect.get_or_raise("duckdb").tokenize(body)
+    found = []
+    for keyword, name in itertools.pairwise(tokens):
+        if keyword.token_type == TokenType.ALIAS and name.token_type == TokenType.VAR and OPAQUE.fullmatch(name.text):
+            found.append((name.line, name.text))
+    return found
 
 
 def _self_aliases(tree: exp.Expression) -> list[str]:
@@ -66,13 +86,31 @@ def test_no_generated_model_aliases_a_column_to_its_own_name(path):
     assert _self_aliases(_tree((GENERATED / path).read_text(encoding="utf-8"))) == []
 
 
+def test_no_generated_model_has_an_alias_that_says_nothing():
+    """Every model `kpiflow compile` writes for the repository (built here, not read from disk): no table, subquery
+    or column alias like `k`, `q_b` or `m_1` (issue 16); the failure names the model and line."""
+    models = {f.path.name: f.content for f in generated_files(Settings.from_env(REPO)) if f.path.suffix == ".sql"}
+    assert len(models) > 50
+    found = [
+        f"{name}:{line}: as {alias}" for name, text in sorted(models.items()) for line, alias in _opaque_aliases(text)
+    ]
+    assert found == []
+
+
+def test_opaque_aliases_are_found_with_their_line_and_not_in_strings():
+    text = "select\n  'counted as a share' as label,\n  x as q_b\nfrom {{ ref('m') }} as m\njoin days as days_2"
+    assert _opaque_aliases(text) == [(3, "q_b"), (4, "m"), (5, "days_2")]
+    assert _opaque_aliases("select d__store as store, m__units from r__x as rollup_rows") == []
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_query_tables_are_named_after_what_they_hold(graph, relation, case):
     tree = sqlglot.parse_one(to_sql(build_query(graph, CASES[case], relation)), read="duckdb")
     assert _self_aliases(tree) == []
     for aliases in _joined_aliases(tree):
         assert len(set(aliases)) == len(aliases)
-        assert not [a for a in aliases if re.fullmatch(r"(in|m)_\d+|k", a)], aliases
+        assert not [a for a in aliases if OPAQUE.fullmatch(a)], aliases
+    assert _opaque_aliases(to_sql(build_query(graph, CASES[case], relation))) == []
 
 
 def test_a_ratio_and_several_metrics_join_their_inputs_by_name(graph, relation):

@@ -32,6 +32,7 @@ from kpiflow.compiler.measure_models import MeasureModels, SimpleRead, simple_qu
 from kpiflow.compiler.model_names import (
     FULL_REBUILD_CONFIG,
     MART_SCHEMA,
+    METRIC_VALUES,
     PER_ROW_GRAIN,
     PERIOD_KEY,
     PRIVACY_WINDOW_START,
@@ -54,6 +55,7 @@ from kpiflow.compiler.output_files import GeneratedFile
 from kpiflow.compiler.period_measures import PeriodMeasures
 from kpiflow.compiler.plan import QueryError, QueryRequest
 from kpiflow.compiler.privacy import (
+    SUPPRESSION_ALIAS,
     SUPPRESSION_MODEL,
     PrivacyPlan,
     SuppressionTable,
@@ -94,25 +96,25 @@ def _kpi_select(
     request = QueryRequest(wanted, (time_name, *dims), start=WINDOW_START)
     inner = unordered(build_query(graph, request, dbt_ref_relation, rollups))
     by_column = {dimension_column(d): d for d in dims}
-    value: exp.Expression = exp.column(metric.name, "q")  # its own type: kpi_values casts it (_values_model)
+    value: exp.Expression = exp.column(metric.name, METRIC_VALUES)  # its own type: kpi_values casts it (_values_model)
     population: exp.Expression = exp.cast(exp.null(), BIGINT)
     if count_metric:
         population = exp.cast(
-            exp.Coalesce(this=exp.column(count_metric, "q"), expressions=[exp.Literal.number(0)]), BIGINT
+            exp.Coalesce(this=exp.column(count_metric, METRIC_VALUES), expressions=[exp.Literal.number(0)]), BIGINT
         )
     select = _select(
         exp.alias_(exp.Literal.string(metric.name), "kpi", copy=False),
         exp.alias_(exp.Literal.string(grain), "grain", copy=False),
-        exp.alias_(exp.column(time_name, "q"), "period_start", copy=False),
+        exp.alias_(exp.column(time_name, METRIC_VALUES), "period_start", copy=False),
         exp.alias_(exp.Literal.string(dimension_set_label(dims)), "dimension_set", copy=False),
     )
     for column in columns:
-        source = exp.column(by_column[column], "q") if column in by_column else exp.cast(exp.null(), VARCHAR)
+        source = exp.column(by_column[column], METRIC_VALUES) if column in by_column else exp.cast(exp.null(), VARCHAR)
         select = select.select(exp.alias_(source, column, copy=False), copy=False)
     select = select.select(
         exp.alias_(value, "value", copy=False), exp.alias_(population, "population", copy=False), copy=False
     )
-    return select.from_(inner.subquery("q"), copy=False)
+    return select.from_(inner.subquery(METRIC_VALUES), copy=False)
 
 
 def _kpi_model(
@@ -195,11 +197,12 @@ def _catalog_model(graph: SemanticGraph, dialect: str) -> str:
         "band_low",
         "band_high",
     ]
+    catalog = "catalog_rows"
     values = exp.Values(
         expressions=rows,
-        alias=exp.TableAlias(this=exp.to_identifier("c"), columns=[exp.to_identifier(n) for n in names]),
+        alias=exp.TableAlias(this=exp.to_identifier(catalog), columns=[exp.to_identifier(n) for n in names]),
     )
-    select = _select(*(exp.column(n, "c") for n in names)).from_(values, copy=False)
+    select = _select(*(exp.column(n, catalog) for n in names)).from_(values, copy=False)
     config = "{{ config(schema='" + MART_SCHEMA + "') }}\n"
     return header("metrics/*.yml") + config + to_dbt_sql(select, dialect) + "\n"
 
@@ -216,6 +219,10 @@ def _suppression_model(graph: SemanticGraph, plan: PrivacyPlan, dialect: str) ->
     tree = sqlglot.parse_one(suppression_sql(table, cells), read="duckdb")
     config = incremental_config(("year_start",), window_column="year_start", window_grain="year")
     return header("metrics/*.yml") + config + to_dbt_sql(tree, dialect) + "\n"
+
+
+# The union of the KPI models inside kpi_values.
+KPI_ROWS = "kpi_rows"
 
 
 def _values_model(
@@ -236,40 +243,51 @@ def _values_model(
     for metric in metrics[1:]:
         union = exp.union(union, _long_part(metric, columns), distinct=False, copy=False)
     recomputed: exp.Expression = exp.GTE(
-        this=exp.column("period_start", "k"), expression=window_floor(exp.column("grain", "k"))
+        this=exp.column("period_start", KPI_ROWS), expression=window_floor(exp.column("grain", KPI_ROWS))
     )
     if rebuilt_kpis:
-        rebuilt = exp.In(this=exp.column("kpi", "k"), expressions=[exp.Literal.string(n) for n in sorted(rebuilt_kpis)])
+        rebuilt = exp.In(
+            this=exp.column("kpi", KPI_ROWS), expressions=[exp.Literal.string(n) for n in sorted(rebuilt_kpis)]
+        )
         recomputed = exp.or_(rebuilt, recomputed, copy=False)
     conditions = [to_sql(recomputed, "duckdb")]
     suppressed = "FALSE"
     joins = ""
     if plan.kpis:
         private = in_list(plan.kpis)
-        conditions.append(f"(k.kpi IN ({private}) AND k.period_start >= {PRIVACY_WINDOW_START.placeholder})")
+        conditions.append(
+            f"({KPI_ROWS}.kpi IN ({private}) AND {KPI_ROWS}.period_start >= {PRIVACY_WINDOW_START.placeholder})"
+        )
         cases = []
         if plan.exact:
             joins += (
-                f" LEFT JOIN {dbt_ref_relation(SUPPRESSION_MODEL).sql()} AS s"
-                f" ON k.kpi IN ({in_list(plan.exact)}) AND {member_join(table, 'k', None)}"
+                f" LEFT JOIN {dbt_ref_relation(SUPPRESSION_MODEL).sql()} AS {SUPPRESSION_ALIAS}"
+                f" ON {KPI_ROWS}.kpi IN ({in_list(plan.exact)}) AND {member_join(table, KPI_ROWS, None)}"
             )
-            cases.append(f"WHEN k.kpi IN ({in_list(plan.exact)}) THEN COALESCE(s.is_suppressed, TRUE)")
+            cases.append(
+                f"WHEN {KPI_ROWS}.kpi IN ({in_list(plan.exact)}) THEN COALESCE({SUPPRESSION_ALIAS}.is_suppressed, TRUE)"
+            )
         if plan.blanket:
             joins += (
                 " LEFT JOIN (SELECT year_start, MAX(CASE WHEN is_suppressed THEN 1 ELSE 0 END) AS hidden"
-                f" FROM {dbt_ref_relation(SUPPRESSION_MODEL).sql()} GROUP BY year_start) AS y"
-                f" ON k.kpi IN ({in_list(plan.blanket)}) AND y.year_start = {year_start('k.period_start')}"
+                f" FROM {dbt_ref_relation(SUPPRESSION_MODEL).sql()} GROUP BY year_start) AS hidden_years"
+                f" ON {KPI_ROWS}.kpi IN ({in_list(plan.blanket)})"
+                f" AND hidden_years.year_start = {year_start(f'{KPI_ROWS}.period_start')}"
             )
-            cases.append(f"WHEN k.kpi IN ({in_list(plan.blanket)}) THEN COALESCE(y.hidden = 1, TRUE)")
+            cases.append(
+                f"WHEN {KPI_ROWS}.kpi IN ({in_list(plan.blanket)}) THEN COALESCE(hidden_years.hidden = 1, TRUE)"
+            )
         for part in plan.sliced:
             labels = tuple(dimension_set_label((d,)) for d in part.attributes)
-            hidden = sliced_hidden_sql(table, part, labels, "k", dbt_ref_relation(SUPPRESSION_MODEL).sql())
-            cases.append(f"WHEN k.kpi = {in_list((part.kpi,))} THEN {hidden}")
+            hidden = sliced_hidden_sql(table, part, labels, KPI_ROWS, dbt_ref_relation(SUPPRESSION_MODEL).sql())
+            cases.append(f"WHEN {KPI_ROWS}.kpi = {in_list((part.kpi,))} THEN {hidden}")
         suppressed = f"CASE {' '.join(cases)} ELSE FALSE END"
-    keys = ", ".join(f"k.{quoted_name(c)}" for c in ("kpi", "grain", "period_start", "dimension_set", *columns))
+    keys = ", ".join(
+        f"{KPI_ROWS}.{quoted_name(c)}" for c in ("kpi", "grain", "period_start", "dimension_set", *columns)
+    )
     text = (
-        f"SELECT {keys}, CASE WHEN {suppressed} THEN NULL ELSE k.value END AS value,"
-        f" {suppressed} AS is_suppressed FROM ({to_sql(union, 'duckdb')}) AS k{joins}"
+        f"SELECT {keys}, CASE WHEN {suppressed} THEN NULL ELSE {KPI_ROWS}.value END AS value,"
+        f" {suppressed} AS is_suppressed FROM ({to_sql(union, 'duckdb')}) AS {KPI_ROWS}{joins}"
         f" WHERE {' OR '.join(conditions)}"
     )
     config = incremental_config(

@@ -12,6 +12,7 @@ from kpiflow.compiler.graph import TIME_ENTITY, SemanticGraph
 from kpiflow.compiler.issues import Location, SpecInvalid, ValidationIssue
 from kpiflow.compiler.model_names import (
     MART_SCHEMA,
+    METRIC_VALUES,
     PRIVACY_WINDOW_START,
     UNSUPPRESSED_SUFFIX,
     WINDOW_START,
@@ -25,6 +26,7 @@ from kpiflow.compiler.model_names import (
 )
 from kpiflow.compiler.plan import QueryError, QueryRequest
 from kpiflow.compiler.privacy import (
+    SUPPRESSION_ALIAS,
     SUPPRESSION_MODEL,
     PrivacyPlan,
     SuppressionTable,
@@ -162,17 +164,19 @@ def _engine_query(
     renamed = _select(
         *(
             exp.alias_(
-                exp.column(g, "q"), dimension_column(g) if not g.startswith(TIME_ENTITY) else "period_start", copy=False
+                exp.column(g, METRIC_VALUES),
+                dimension_column(g) if not g.startswith(TIME_ENTITY) else "period_start",
+                copy=False,
             )
             for g in mart.group_by
         )
     )
     for metric in metrics:
-        renamed = renamed.select(exp.alias_(exp.column(metric, "q"), metric, copy=False), copy=False)
+        renamed = renamed.select(exp.alias_(exp.column(metric, METRIC_VALUES), metric, copy=False), copy=False)
     if count_metric:
-        people = exp.Coalesce(this=exp.column(count_metric, "q"), expressions=[exp.Literal.number(0)])
+        people = exp.Coalesce(this=exp.column(count_metric, METRIC_VALUES), expressions=[exp.Literal.number(0)])
         renamed = renamed.select(exp.alias_(exp.cast(people, BIGINT), "population", copy=False), copy=False)
-    return renamed.from_(query.subquery("q"), copy=False)
+    return renamed.from_(query.subquery(METRIC_VALUES), copy=False)
 
 
 def mart_model(
@@ -214,22 +218,23 @@ def private_mart_models(
     dims = mart_dims(graph, plan, name)
     table = suppression_table(graph, plan)
     keys = ["period_start" if g.startswith(TIME_ENTITY) else dimension_column(g) for g in mart.group_by]
-    hidden = "COALESCE(s.is_suppressed, TRUE)"
+    hidden = f"COALESCE({SUPPRESSION_ALIAS}.is_suppressed, TRUE)"
     values = [
-        f"CASE WHEN {hidden} THEN NULL ELSE r.{quoted_name(m)} END AS {quoted_name(m)}"
+        f"CASE WHEN {hidden} THEN NULL ELSE unsuppressed.{quoted_name(m)} END AS {quoted_name(m)}"
         if m in counts or m in counts.values()
-        else f"r.{quoted_name(m)}"
+        else f"unsuppressed.{quoted_name(m)}"
         for m in mart.metrics
     ]
     present = tuple(dimension_column(d) for d in dims)
+    columns = [f"unsuppressed.{quoted_name(k)}" for k in keys] + values
     text = (
-        f"SELECT {', '.join(f'r.{quoted_name(k)}' for k in keys)}, {', '.join(values)}, {hidden} AS is_suppressed"
-        f" FROM {dbt_ref_relation(name + UNSUPPRESSED_SUFFIX).sql()} AS r"
-        f" LEFT JOIN {dbt_ref_relation(SUPPRESSION_MODEL).sql()} AS s"
-        f" ON {member_join(table, 'r', dimension_set_label(dims), present)}"
+        f"SELECT {', '.join(columns)}, {hidden} AS is_suppressed"
+        f" FROM {dbt_ref_relation(name + UNSUPPRESSED_SUFFIX).sql()} AS unsuppressed"
+        f" LEFT JOIN {dbt_ref_relation(SUPPRESSION_MODEL).sql()} AS {SUPPRESSION_ALIAS}"
+        f" ON {member_join(table, 'unsuppressed', dimension_set_label(dims), present)}"
     )
     if incremental:
-        text += f" WHERE r.period_start >= {PRIVACY_WINDOW_START.placeholder}"
+        text += f" WHERE unsuppressed.period_start >= {PRIVACY_WINDOW_START.placeholder}"
         config = incremental_config(("period_start",), MART_SCHEMA, **window)
     else:
         config = "{{ config(schema='" + MART_SCHEMA + "') }}\n"

@@ -46,6 +46,8 @@ UNSUPPRESSED_SUFFIX = "__unsuppressed"
 
 
 PERIOD_KEY = ("kpi", "grain", "period_start")
+# The alias of the query engine's result where a model renames its columns (a wide mart, a KPI read from the facts).
+METRIC_VALUES = "metric_values"
 
 
 PER_ROW_GRAIN = "per row"  # a KPI table holds every grain, named in its `grain` column

@@ -31,6 +31,8 @@ from kpiflow.compiler.sqltext import REF_PREFIX, dbt_var
 PRIVACY_VAR = "hr_min_cell_size"
 PRIVACY_DEFAULT = 5
 SUPPRESSION_MODEL = "privacy_suppression"
+# What the models hiding people cells call privacy_suppression when they join it (member_join).
+SUPPRESSION_ALIAS = "suppression"
 # A nightly run recomputes suppression, and every row it governs, from the first day of the window's year.
 PRIVACY_WINDOW_MACRO = "kpiflow_privacy_window_start"
 # Cost of hiding one more cell when choosing a rectangle: inner cells are published monthly in one mart; a store or
@@ -223,46 +225,48 @@ def _same(left: str, right: str, column: str) -> str:
 def suppression_sql(table: SuppressionTable, cells: list[str]) -> str:
     """The `privacy_suppression` model's query: one row per year and member (overall, each store, each department,
     each store x department) with is_primary and is_suppressed. `cells` are SELECTs of (year_start, grain,
-    period_start, dimension_set, a, b, population) over the cells each published table holds from the window's
-    year on."""
+    period_start, dimension_set, row_key, col_key, population) over the cells each published table holds from the
+    window's year on; row_key and col_key are the cell's members on the two axes."""
     on_row = f"dimension_set {_in(table.row_sets)}"
     on_col = f"dimension_set {_in(table.col_sets)}"
     virtual = []
     if len(table.columns) == 2 and not table.inner_published:  # inner cells exist but nobody publishes them
         virtual.append(
-            "SELECT r.year_start, TRUE AS on_row, r.a, TRUE AS on_col, c.b, 0 AS is_primary, 0 AS people, "
-            "CAST(NULL AS DATE) AS first_month, CAST(NULL AS DATE) AS last_month, 0 AS cost "
-            "FROM members AS r JOIN members AS c ON r.year_start = c.year_start "
-            "WHERE r.on_row AND NOT r.on_col AND c.on_col AND NOT c.on_row"
+            "SELECT by_row.year_start, TRUE AS on_row, by_row.row_key, TRUE AS on_col, by_col.col_key, "
+            "0 AS is_primary, 0 AS people, CAST(NULL AS DATE) AS first_month, CAST(NULL AS DATE) AS last_month, "
+            "0 AS cost "
+            "FROM members AS by_row JOIN members AS by_col ON by_row.year_start = by_col.year_start "
+            "WHERE by_row.on_row AND NOT by_row.on_col AND by_col.on_col AND NOT by_col.on_row"
         )
     if len(table.columns) == 1:  # one breakdown: a second axis with one unpublished member stands for "everyone"
         virtual.append(
-            "SELECT year_start, on_row, a, TRUE AS on_col, CAST(NULL AS VARCHAR) AS b, 0 AS is_primary, "
+            "SELECT year_start, on_row, row_key, TRUE AS on_col, CAST(NULL AS VARCHAR) AS col_key, 0 AS is_primary, "
             "0 AS people, CAST(NULL AS DATE) AS first_month, CAST(NULL AS DATE) AS last_month, 0 AS cost FROM members"
         )
     grid = (
-        "SELECT year_start, on_row, a, on_col, b, is_primary, people, first_month, last_month, "
+        "SELECT year_start, on_row, row_key, on_col, col_key, is_primary, people, first_month, last_month, "
         f"CASE WHEN is_primary = 1 THEN 0 WHEN on_row AND on_col THEN {INNER_COST} "
         f"WHEN on_row OR on_col THEN {MARGIN_COST} ELSE {TOTAL_COST} END AS cost FROM members"
     )
     grid = " UNION ALL ".join([grid, *virtual])
-    cell_key = ("on_row", "a", "on_col", "b")
+    cell_key = ("on_row", "row_key", "on_col", "col_key")
 
     def same_cell(left: str, right: str) -> str:
         return " AND ".join(_same(left, right, k) for k in cell_key)
 
-    corner_order = ", ".join(f"q.{k} NULLS FIRST" for k in cell_key)
+    corner_order = ", ".join(f"opposite.{k} NULLS FIRST" for k in cell_key)
     # a corner that has no month where the primary cell has one cannot hide it there: prefer corners spanning it
     gaps = " + ".join(
-        f"CASE WHEN {c}.first_month > p.first_month OR {c}.last_month < p.last_month THEN 1 ELSE 0 END"
-        for c in ("along_row", "along_col", "q")
+        f"CASE WHEN {c}.first_month > primary_cell.first_month OR {c}.last_month < primary_cell.last_month"
+        " THEN 1 ELSE 0 END"
+        for c in ("along_row", "along_col", "opposite")
     )
     return f"""
 WITH cells AS (
   {" UNION ALL ".join(cells)}
 ), members AS (
   SELECT
-    year_start, dimension_set, a, b,
+    year_start, dimension_set, row_key, col_key,
     {on_row} AS on_row,
     {on_col} AS on_col,
     MAX(CASE WHEN population < {MIN_CELL} THEN 1 ELSE 0 END) AS is_primary,
@@ -270,47 +274,55 @@ WITH cells AS (
     MIN(CASE WHEN grain = 'month' THEN period_start END) AS first_month,
     MAX(CASE WHEN grain = 'month' THEN period_start END) AS last_month
   FROM cells
-  GROUP BY year_start, dimension_set, a, b
+  GROUP BY year_start, dimension_set, row_key, col_key
 ), grid AS (
   {grid}
 ), rectangles AS (
   SELECT
-    p.year_start,
-    p.on_row AS p_on_row, p.a AS p_a, p.on_col AS p_on_col, p.b AS p_b,
-    q.on_row AS q_on_row, q.a AS q_a, q.on_col AS q_on_col, q.b AS q_b,
+    primary_cell.year_start,
+    primary_cell.on_row AS primary_on_row, primary_cell.row_key AS primary_row_key,
+    primary_cell.on_col AS primary_on_col, primary_cell.col_key AS primary_col_key,
+    opposite.on_row AS opposite_on_row, opposite.row_key AS opposite_row_key,
+    opposite.on_col AS opposite_on_col, opposite.col_key AS opposite_col_key,
     ROW_NUMBER() OVER (
-      PARTITION BY p.year_start, p.on_row, p.a, p.on_col, p.b
-      ORDER BY {gaps}, along_row.cost + along_col.cost + q.cost, along_row.people + along_col.people + q.people,
-        {corner_order}
+      PARTITION BY primary_cell.year_start, primary_cell.on_row, primary_cell.row_key, primary_cell.on_col,
+        primary_cell.col_key
+      ORDER BY {gaps}, along_row.cost + along_col.cost + opposite.cost,
+        along_row.people + along_col.people + opposite.people, {corner_order}
     ) AS choice
-  FROM grid AS p
+  FROM grid AS primary_cell
   JOIN grid AS along_row
-    ON along_row.year_start = p.year_start AND {_same("along_row", "p", "on_row")} AND {_same("along_row", "p", "a")}
-    AND NOT ({_same("along_row", "p", "on_col")} AND {_same("along_row", "p", "b")})
+    ON along_row.year_start = primary_cell.year_start
+    AND {_same("along_row", "primary_cell", "on_row")} AND {_same("along_row", "primary_cell", "row_key")}
+    AND NOT ({_same("along_row", "primary_cell", "on_col")} AND {_same("along_row", "primary_cell", "col_key")})
   JOIN grid AS along_col
-    ON along_col.year_start = p.year_start AND {_same("along_col", "p", "on_col")} AND {_same("along_col", "p", "b")}
-    AND NOT ({_same("along_col", "p", "on_row")} AND {_same("along_col", "p", "a")})
-  JOIN grid AS q
-    ON q.year_start = p.year_start
-    AND {_same("q", "along_col", "on_row")} AND {_same("q", "along_col", "a")}
-    AND {_same("q", "along_row", "on_col")} AND {_same("q", "along_row", "b")}
-  WHERE p.is_primary = 1
+    ON along_col.year_start = primary_cell.year_start
+    AND {_same("along_col", "primary_cell", "on_col")} AND {_same("along_col", "primary_cell", "col_key")}
+    AND NOT ({_same("along_col", "primary_cell", "on_row")} AND {_same("along_col", "primary_cell", "row_key")})
+  JOIN grid AS opposite
+    ON opposite.year_start = primary_cell.year_start
+    AND {_same("opposite", "along_col", "on_row")} AND {_same("opposite", "along_col", "row_key")}
+    AND {_same("opposite", "along_row", "on_col")} AND {_same("opposite", "along_row", "col_key")}
+  WHERE primary_cell.is_primary = 1
 ), corners AS (
-  SELECT year_start, p_on_row AS on_row, p_a AS a, q_on_col AS on_col, q_b AS b FROM rectangles WHERE choice = 1
+  SELECT year_start, primary_on_row AS on_row, primary_row_key AS row_key, opposite_on_col AS on_col,
+    opposite_col_key AS col_key
+  FROM rectangles WHERE choice = 1
   UNION
-  SELECT year_start, q_on_row, q_a, p_on_col, p_b FROM rectangles WHERE choice = 1
+  SELECT year_start, opposite_on_row, opposite_row_key, primary_on_col, primary_col_key FROM rectangles WHERE choice = 1
   UNION
-  SELECT year_start, q_on_row, q_a, q_on_col, q_b FROM rectangles WHERE choice = 1
+  SELECT year_start, opposite_on_row, opposite_row_key, opposite_on_col, opposite_col_key FROM rectangles
+  WHERE choice = 1
 )
 SELECT
-  m.year_start,
-  m.dimension_set,
-  {"".join(f"m.{v} AS {_ident(c)}, " for v, c in zip(("a", "b"), table.columns, strict=False))}
-  m.is_primary = 1 AS is_primary,
-  m.is_primary = 1 OR c.year_start IS NOT NULL AS is_suppressed
-FROM members AS m
-LEFT JOIN corners AS c
-  ON c.year_start = m.year_start AND {same_cell("c", "m")}
+  members.year_start,
+  members.dimension_set,
+  {"".join(f"members.{v} AS {_ident(c)}, " for v, c in zip(("row_key", "col_key"), table.columns, strict=False))}
+  members.is_primary = 1 AS is_primary,
+  members.is_primary = 1 OR corners.year_start IS NOT NULL AS is_suppressed
+FROM members
+LEFT JOIN corners
+  ON corners.year_start = members.year_start AND {same_cell("corners", "members")}
 """
 
 
@@ -329,19 +341,25 @@ def cells_sql(
     axes = [_ident(c) if c in present else "CAST(NULL AS VARCHAR)" for c in table.columns]
     axes += ["CAST(NULL AS VARCHAR)"] * (2 - len(axes))
     return (
-        f"SELECT {year_start('period_start')} AS year_start, {grain}, period_start, {label}, {axes[0]} AS a, "
-        f"{axes[1]} AS b, population FROM {REF_PREFIX}{model} WHERE period_start >= {WINDOW_START_YEAR}"
+        f"SELECT {year_start('period_start')} AS year_start, {grain}, period_start, {label}, {axes[0]} AS row_key, "
+        f"{axes[1]} AS col_key, population FROM {REF_PREFIX}{model} WHERE period_start >= {WINDOW_START_YEAR}"
     )
 
 
 def member_join(
     table: SuppressionTable, alias: str, dimension_set: str | None, present: tuple[str, ...] | None = None
 ) -> str:
-    """ON condition joining `privacy_suppression AS s` to the row `alias` of the year and member it belongs to."""
+    """ON condition joining `privacy_suppression AS suppression` (SUPPRESSION_ALIAS) to the row `alias` of the year and
+    member it belongs to."""
     label = f"{alias}.dimension_set" if dimension_set is None else _text(dimension_set)
-    parts = [f"s.year_start = {year_start(f'{alias}.period_start')}", f"s.dimension_set = {label}"]
+    parts = [
+        f"{SUPPRESSION_ALIAS}.year_start = {year_start(f'{alias}.period_start')}",
+        f"{SUPPRESSION_ALIAS}.dimension_set = {label}",
+    ]
     parts += [
-        _same("s", alias, _ident(c)) if present is None or c in present else f"s.{_ident(c)} IS NULL"
+        _same(SUPPRESSION_ALIAS, alias, _ident(c))
+        if present is None or c in present
+        else f"{SUPPRESSION_ALIAS}.{_ident(c)} IS NULL"
         for c in table.columns
     ]
     return " AND ".join(parts)
@@ -357,16 +375,16 @@ def sliced_hidden_sql(
     inner = table.row_sets[1]
     member_set = (table.row_sets, table.col_sets)[part.axis][0]
     other_set = (table.row_sets, table.col_sets)[1 - part.axis][0]
-    value = f"m.{_ident(sliced)} = {_text(part.value)}"
+    value = f"revealed.{_ident(sliced)} = {_text(part.value)}"
     reveals = [
-        f"({alias}.dimension_set = 'overall' AND m.dimension_set = {_text(member_set)} AND {value})",
-        f"({alias}.dimension_set = {_text(other_set)} AND m.dimension_set = {_text(inner)} AND {value}"
-        f" AND m.{_ident(other)} = {alias}.{_ident(other)})",
+        f"({alias}.dimension_set = 'overall' AND revealed.dimension_set = {_text(member_set)} AND {value})",
+        f"({alias}.dimension_set = {_text(other_set)} AND revealed.dimension_set = {_text(inner)} AND {value}"
+        f" AND revealed.{_ident(other)} = {alias}.{_ident(other)})",
     ]
     if attribute_sets:
         grouped = f"{alias}.dimension_set {_in(attribute_sets)}"
-        reveals.append(f"({grouped} AND m.dimension_set = {_text(inner)} AND {value})")
+        reveals.append(f"({grouped} AND revealed.dimension_set = {_text(inner)} AND {value})")
     return (
-        f"COALESCE((SELECT BOOL_OR(m.is_suppressed) FROM {suppression} AS m"
-        f" WHERE m.year_start = {year_start(f'{alias}.period_start')} AND ({' OR '.join(reveals)})), TRUE)"
+        f"COALESCE((SELECT BOOL_OR(revealed.is_suppressed) FROM {suppression} AS revealed"
+        f" WHERE revealed.year_start = {year_start(f'{alias}.period_start')} AND ({' OR '.join(reveals)})), TRUE)"
     )

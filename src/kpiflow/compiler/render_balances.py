@@ -35,22 +35,25 @@ def semi_additive(renderer: MeasureRenderer, node: MeasureNode, cte_name: str, g
             days = days.group_by(*(copy_tree(p) for p in period), copy=False)
         days_cte = renderer.registry.add(f"{cte_name}__days", days)
         select = _select(
-            *(alias(truncate(col("__day", "d"), renderer.request.time_grain), time_out[0]) for _ in [0] if time_out)
+            *(alias(truncate(col("__day", "daily"), renderer.request.time_grain), time_out[0]) for _ in [0] if time_out)
         )
-        select = select.select(*(col(name, "d") for name in other), copy=False)
+        select = select.select(*(col(name, "daily") for name in other), copy=False)
         ratio = exp.Div(
-            this=cast(exp.Sum(this=col("value", "d")), DOUBLE),
-            expression=exp.Max(this=col("__days", "n")),
+            this=cast(exp.Sum(this=col("value", "daily")), DOUBLE),
+            expression=exp.Max(this=col("__days", "day_counts")),
         )
-        select = select.select(alias(ratio, "value"), copy=False).from_(table(daily, alias="d"), copy=False)
+        select = select.select(alias(ratio, "value"), copy=False).from_(table(daily, alias="daily"), copy=False)
         on = (
-            exp.EQ(this=truncate(col("__day", "d"), renderer.request.time_grain), expression=col("__period", "n"))
+            exp.EQ(
+                this=truncate(col("__day", "daily"), renderer.request.time_grain),
+                expression=col("__period", "day_counts"),
+            )
             if time_out
             else exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(1))
         )
-        select = select.join(join_node(table(days_cte, alias="n"), on=on, how="inner"), copy=False)
-        keys = [truncate(col("__day", "d"), renderer.request.time_grain)] if time_out else []
-        keys += [col(name, "d") for name in other]
+        select = select.join(join_node(table(days_cte, alias="day_counts"), on=on, how="inner"), copy=False)
+        keys = [truncate(col("__day", "daily"), renderer.request.time_grain)] if time_out else []
+        keys += [col(name, "daily") for name in other]
         if keys:
             select = select.group_by(*keys, copy=False)
         return renderer.registry.add(cte_name, select)

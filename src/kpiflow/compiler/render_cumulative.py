@@ -32,15 +32,15 @@ def cumulative(renderer: MeasureRenderer, node: MeasureNode, cte_name: str, grou
     ).from_(table(daily), copy=False)
     bounds_cte = renderer.registry.add(f"{cte_name}__bounds", bounds)
     spine = (
-        _select(alias(spine_day(renderer.graph.time_spine, "s"), "__day"))
-        .from_(aliased_table(renderer.relation(TIME_SPINE_MODEL), "s"), copy=False)
+        _select(alias(spine_day(renderer.graph.time_spine, "spine"), "__day"))
+        .from_(aliased_table(renderer.relation(TIME_SPINE_MODEL), "spine"), copy=False)
         .join(
             join_node(
-                table(bounds_cte, alias="b"),
+                table(bounds_cte, alias="bounds"),
                 on=exp.Between(
-                    this=spine_day(renderer.graph.time_spine, "s"),
-                    low=col("__lo", "b"),
-                    high=col("__hi", "b"),
+                    this=spine_day(renderer.graph.time_spine, "spine"),
+                    low=col("__lo", "bounds"),
+                    high=col("__hi", "bounds"),
                 ),
             ),
             copy=False,
@@ -68,15 +68,15 @@ def _running_by_join(node: MeasureNode, daily: str, spine_cte: str, other: list[
     """Each spine day sums the daily rows in its window: general (any window unit), an inequality join."""
     if node.window:
         count, unit = node.window
-        lower = exp.GT(this=col("__day", "d"), expression=shift(col("__day", "s"), -count, unit))
+        lower = exp.GT(this=col("__day", "daily"), expression=shift(col("__day", "spine"), -count, unit))
     else:
-        lower = exp.GTE(this=col("__day", "d"), expression=truncate(col("__day", "s"), str(node.grain_to_date)))
-    condition = exp.and_(exp.LTE(this=col("__day", "d"), expression=col("__day", "s")), lower, copy=False)
-    running = _select(col("__day", "s"), *(col(n, "d") for n in other))
-    running = running.select(alias(exp.Sum(this=col("value", "d")), "value"), copy=False)
-    running = running.from_(table(spine_cte, alias="s"), copy=False)
-    running = running.join(join_node(table(daily, alias="d"), on=condition, how="inner"), copy=False)
-    return running.group_by(col("__day", "s"), *(col(n, "d") for n in other), copy=False)
+        lower = exp.GTE(this=col("__day", "daily"), expression=truncate(col("__day", "spine"), str(node.grain_to_date)))
+    condition = exp.and_(exp.LTE(this=col("__day", "daily"), expression=col("__day", "spine")), lower, copy=False)
+    running = _select(col("__day", "spine"), *(col(n, "daily") for n in other))
+    running = running.select(alias(exp.Sum(this=col("value", "daily")), "value"), copy=False)
+    running = running.from_(table(spine_cte, alias="spine"), copy=False)
+    running = running.join(join_node(table(daily, alias="daily"), on=condition, how="inner"), copy=False)
+    return running.group_by(col("__day", "spine"), *(col(n, "daily") for n in other), copy=False)
 
 
 def _running_by_window(
@@ -84,29 +84,31 @@ def _running_by_window(
 ) -> exp.Select:
     """Grain-to-date and day windows in one pass: a window sum over a dense (day x members) grid, keeping the
     days whose window holds at least one row (what the inequality join would return)."""
-    grid = _select(col("__day", "s"), *(col(n, "m") for n in other)).from_(table(spine_cte, alias="s"), copy=False)
+    grid = _select(col("__day", "spine"), *(col(n, "members") for n in other)).from_(
+        table(spine_cte, alias="spine"), copy=False
+    )
     if other:
         members = renderer.registry.add(
             f"{cte_name}__members",
             _select(*(col(n) for n in other)).distinct(copy=False).from_(table(daily), copy=False),
         )
-        grid = grid.join(join_node(table(members, alias="m"), how="cross"), copy=False)
+        grid = grid.join(join_node(table(members, alias="members"), how="cross"), copy=False)
     grid_cte = renderer.registry.add(f"{cte_name}__grid", grid)
     on = exp.and_(
-        exp.EQ(this=col("__day", "g"), expression=col("__day", "d")),
-        *(exp.NullSafeEQ(this=col(n, "g"), expression=col(n, "d")) for n in other),
+        exp.EQ(this=col("__day", "grid"), expression=col("__day", "daily")),
+        *(exp.NullSafeEQ(this=col(n, "grid"), expression=col(n, "daily")) for n in other),
         copy=False,
     )
-    partition = [col(n, "g") for n in other]
+    partition = [col(n, "grid") for n in other]
     if node.grain_to_date:
-        partition.append(truncate(col("__day", "g"), node.grain_to_date))
+        partition.append(truncate(col("__day", "grid"), node.grain_to_date))
         spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW")
     else:
         assert node.window is not None
         spec = exp.WindowSpec(
             kind="ROWS", start=exp.Literal.number(node.window[0] - 1), start_side="PRECEDING", end="CURRENT ROW"
         )
-    order = exp.Order(expressions=[exp.Ordered(this=col("__day", "g"))])
+    order = exp.Order(expressions=[exp.Ordered(this=col("__day", "grid"))])
 
     def windowed(function: exp.Expression) -> exp.Window:
         return exp.Window(
@@ -116,13 +118,13 @@ def _running_by_window(
             spec=copy_tree(spec),
         )
 
-    summed = _select(col("__day", "g"), *(col(n, "g") for n in other)).select(
-        alias(windowed(exp.Sum(this=col("value", "d"))), "value"),
-        alias(windowed(exp.Count(this=col("value", "d"))), "__rows"),
+    summed = _select(col("__day", "grid"), *(col(n, "grid") for n in other)).select(
+        alias(windowed(exp.Sum(this=col("value", "daily"))), "value"),
+        alias(windowed(exp.Count(this=col("value", "daily"))), "__rows"),
         copy=False,
     )
-    summed = summed.from_(table(grid_cte, alias="g"), copy=False).join(
-        join_node(table(daily, alias="d"), on=on, how="left"), copy=False
+    summed = summed.from_(table(grid_cte, alias="grid"), copy=False).join(
+        join_node(table(daily, alias="daily"), on=on, how="left"), copy=False
     )
     summed_cte = renderer.registry.add(f"{cte_name}__windowed", summed)
     return (

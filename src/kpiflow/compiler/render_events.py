@@ -54,21 +54,21 @@ def conversion(renderer: MeasureRenderer, node: ConversionNode, cte_name: str, g
     conv_cte = renderer.registry.add(f"{cte_name}__conversions", conv)
     count, unit = node.window
     within = exp.and_(
-        exp.GTE(this=col("__ts", "c"), expression=col("__ts", "b")),
-        exp.LTE(this=col("__ts", "c"), expression=shift(col("__ts", "b"), count, unit)),
+        exp.GTE(this=col("__ts", "conversions"), expression=col("__ts", "base_events")),
+        exp.LTE(this=col("__ts", "conversions"), expression=shift(col("__ts", "base_events"), count, unit)),
         copy=False,
     )
     converted = exp.Max(
         this=exp.Case(ifs=[exp.If(this=within, true=exp.Literal.number(1))], default=exp.Literal.number(0))
     )
-    keys = [col(n, "b") for n in group_by] + [col("__entity", "b"), col("__ts", "b")]
+    keys = [col(n, "base_events") for n in group_by] + [col("__entity", "base_events"), col("__ts", "base_events")]
     matched = _select(*keys, alias(converted, "__converted"))
     matched = (
-        matched.from_(table(base_cte, alias="b"), copy=False)
+        matched.from_(table(base_cte, alias="base_events"), copy=False)
         .join(
             join_node(
-                table(conv_cte, alias="c"),
-                on=exp.EQ(this=col("__entity", "b"), expression=col("__entity", "c")),
+                table(conv_cte, alias="conversions"),
+                on=exp.EQ(this=col("__entity", "base_events"), expression=col("__entity", "conversions")),
                 how="left",
             ),
             copy=False,
@@ -116,20 +116,20 @@ def retention(renderer: MeasureRenderer, node: RetentionNode, cte_name: str, gro
     ).from_(table(active_cte), copy=False)
     previous_cte = renderer.registry.add(f"{cte_name}__previous", previous)
     on = exp.and_(
-        *(exp.NullSafeEQ(this=col(n, "p"), expression=col(n, "c")) for n in (time_name, *other)),
-        exp.EQ(this=col("__entity", "p"), expression=col("__entity", "c")),
+        *(exp.NullSafeEQ(this=col(n, "previous"), expression=col(n, "active")) for n in (time_name, *other)),
+        exp.EQ(this=col("__entity", "previous"), expression=col("__entity", "active")),
         copy=False,
     )
     last_period = _select(exp.Max(this=col(time_name))).from_(table(active_cte), copy=False).subquery()
     value = exp.Div(
-        this=cast(exp.Count(this=col("__entity", "c")), DOUBLE),
+        this=cast(exp.Count(this=col("__entity", "active")), DOUBLE),
         expression=exp.Nullif(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)),
     )
     select = (
-        _select(*(col(n, "p") for n in group_by), alias(value, "value"))
-        .from_(table(previous_cte, alias="p"), copy=False)
-        .join(join_node(table(active_cte, alias="c"), on=on, how="left"), copy=False)
-        .where(exp.LTE(this=col(time_name, "p"), expression=last_period), copy=False)
-        .group_by(*(col(n, "p") for n in group_by), copy=False)
+        _select(*(col(n, "previous") for n in group_by), alias(value, "value"))
+        .from_(table(previous_cte, alias="previous"), copy=False)
+        .join(join_node(table(active_cte, alias="active"), on=on, how="left"), copy=False)
+        .where(exp.LTE(this=col(time_name, "previous"), expression=last_period), copy=False)
+        .group_by(*(col(n, "previous") for n in group_by), copy=False)
     )
     return renderer.registry.add(cte_name, select)

@@ -37,6 +37,9 @@ from kpiflow.compiler.sqlbuild import alias, aliased_table, cast, col, copy_tree
 from kpiflow.compiler.sqltypes import DATE
 from kpiflow.compiler.sqltypes import adopting_select as _select
 
+# The alias of a daily rollup model where a measure is read from it instead of the facts.
+ROLLUP_ROWS = "rollup_rows"
+
 
 @dataclass(frozen=True)
 class MeasureSource:
@@ -156,7 +159,12 @@ class MeasureRenderer:
         if read is not None:
             columns = dict(read.dimensions)
             keys = [
-                (n, col(columns[n], "r") if n in columns else truncate(day_column("r"), n.split("__", 1)[1]))
+                (
+                    n,
+                    col(columns[n], ROLLUP_ROWS)
+                    if n in columns
+                    else truncate(day_column(ROLLUP_ROWS), n.split("__", 1)[1]),
+                )
                 for n in group_by
             ]
             return self.registry.add(cte_name, self._from_rollup(read, keys, lookback_history(node.lookback)))
@@ -175,7 +183,7 @@ class MeasureRenderer:
         from its window, so that it fills the same members; only those columns are read."""
         read = self._rollup_read(node, others)
         if read is not None:
-            select = _select(*(alias(col(c, "r"), n) for n, c in read.dimensions)).distinct(copy=False)
+            select = _select(*(alias(col(c, ROLLUP_ROWS), n) for n, c in read.dimensions)).distinct(copy=False)
             select = self._from_rollup_table(select, read)
             return self.registry.add(f"{cte_name}__members", self._rollup_where(select, read, (), from_start=False))
         src = self.source(node.measure, node.filters, others, whole_history=True)
@@ -187,7 +195,7 @@ class MeasureRenderer:
         incremental run's spine starts on the window's first period after it, even when the window's first days have
         no rows (a day emptied upstream must become a zero row, as a full build has it)."""
         read = self._rollup_read(node, ())
-        first = alias(exp.Min(this=day_column("r")), "__first")
+        first = alias(exp.Min(this=day_column(ROLLUP_ROWS)), "__first")
         if read is not None:
             select = self._from_rollup_table(_select(first), read)
             return self.registry.add(f"{cte_name}__first", self._rollup_where(select, read, (), from_start=False))
@@ -207,7 +215,7 @@ class MeasureRenderer:
         return self.rollups.read(node.measure, node.filters, others, day_of)
 
     def _from_rollup_table(self, select: exp.Select, read: RollupRead) -> exp.Select:
-        return select.from_(aliased_table(self.relation(read.model), "r"), copy=False)
+        return select.from_(aliased_table(self.relation(read.model), ROLLUP_ROWS), copy=False)
 
     def _rollup_where(
         self,
@@ -220,20 +228,22 @@ class MeasureRenderer:
         """The breakdown's rows, in the same date range a read of the facts would cover, where the measure has
         rows (its filter passed)."""
         select = select.where(
-            exp.EQ(this=col(SET_COLUMN, "r"), expression=exp.Literal.string(read.set_label)), copy=False
+            exp.EQ(this=col(SET_COLUMN, ROLLUP_ROWS), expression=exp.Literal.string(read.set_label)), copy=False
         )
-        for condition in self._window_filter(day_column("r"), history, from_start=from_start):
+        for condition in self._window_filter(day_column(ROLLUP_ROWS), history, from_start=from_start):
             select = select.where(condition, copy=False)
         if read.rows_column:
-            select = select.where(exp.GT(this=col(read.rows_column, "r"), expression=exp.Literal.number(0)), copy=False)
+            select = select.where(
+                exp.GT(this=col(read.rows_column, ROLLUP_ROWS), expression=exp.Literal.number(0)), copy=False
+            )
         return select
 
     def _from_rollup(
         self, read: RollupRead, keys: list[tuple[str, exp.Expression]], history: tuple[tuple[str, int, str], ...]
     ) -> exp.Select:
-        """The measure by `keys` (name, expression over the rollup `r`) from its daily values."""
+        """The measure by `keys` (name, expression over ROLLUP_ROWS) from its daily values."""
         select = _select(*(alias(copy_tree(e), n) for n, e in keys))
-        select = select.select(alias(read.period_value(col(read.value_column, "r")), "value"), copy=False)
+        select = select.select(alias(read.period_value(col(read.value_column, ROLLUP_ROWS)), "value"), copy=False)
         select = self._rollup_where(self._from_rollup_table(select, read), read, history)
         if keys:
             select = select.group_by(*(e for _, e in keys), copy=False)
@@ -254,7 +264,7 @@ class MeasureRenderer:
         read = self._rollup_read(node, tuple(other), day_of)
         if read is not None:
             columns = dict(read.dimensions)
-            keys = [(n, col(columns[n], "r")) for n in other] + [("__day", day_column("r"))]
+            keys = [(n, col(columns[n], ROLLUP_ROWS)) for n in other] + [("__day", day_column(ROLLUP_ROWS))]
             select = self._from_rollup(read, keys, lookback_history(node.lookback) + own)
             return self.registry.add(f"{cte_name}__daily", select), other
         src = self.source(node.measure, node.filters, tuple(other), lookback_history(node.lookback) + own)

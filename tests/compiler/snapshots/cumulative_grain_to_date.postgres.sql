@@ -13,30 +13,30 @@ with metric_revenue_ytd__daily as (
   from metric_revenue_ytd__daily
 ), metric_revenue_ytd__spine as (
   select
-    s.date_day as __day
-  from intermediate.metricflow_time_spine as s
-  join metric_revenue_ytd__bounds as b
-    on s.date_day between b.__lo and b.__hi
+    spine.date_day as __day
+  from intermediate.metricflow_time_spine as spine
+  join metric_revenue_ytd__bounds as bounds
+    on spine.date_day between bounds.__lo and bounds.__hi
 ), metric_revenue_ytd__grid as (
   select
-    s.__day
-  from metric_revenue_ytd__spine as s
+    spine.__day
+  from metric_revenue_ytd__spine as spine
 ), metric_revenue_ytd__windowed as (
   select
-    g.__day,
-    sum(d.value) over (
-      partition by cast(date_trunc('YEAR', g.__day) as date)
-      order by g.__day
+    grid.__day,
+    sum(daily.value) over (
+      partition by cast(date_trunc('YEAR', grid.__day) as date)
+      order by grid.__day
       rows between unbounded preceding and current row
     ) as value,
-    count(d.value) over (
-      partition by cast(date_trunc('YEAR', g.__day) as date)
-      order by g.__day
+    count(daily.value) over (
+      partition by cast(date_trunc('YEAR', grid.__day) as date)
+      order by grid.__day
       rows between unbounded preceding and current row
     ) as __rows
-  from metric_revenue_ytd__grid as g
-  left join metric_revenue_ytd__daily as d
-    on g.__day = d.__day
+  from metric_revenue_ytd__grid as grid
+  left join metric_revenue_ytd__daily as daily
+    on grid.__day = daily.__day
 ), metric_revenue_ytd__running as (
   select
     __day,

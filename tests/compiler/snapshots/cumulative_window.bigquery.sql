@@ -13,22 +13,22 @@ with metric_revenue_7d__daily as (
   from metric_revenue_7d__daily
 ), metric_revenue_7d__spine as (
   select
-    s.date_day as __day
-  from intermediate.metricflow_time_spine as s
-  join metric_revenue_7d__bounds as b
-    on s.date_day between b.__lo and b.__hi
+    spine.date_day as __day
+  from intermediate.metricflow_time_spine as spine
+  join metric_revenue_7d__bounds as bounds
+    on spine.date_day between bounds.__lo and bounds.__hi
 ), metric_revenue_7d__grid as (
   select
-    s.__day
-  from metric_revenue_7d__spine as s
+    spine.__day
+  from metric_revenue_7d__spine as spine
 ), metric_revenue_7d__windowed as (
   select
-    g.__day,
-    sum(d.value) over (order by g.__day rows between 6 preceding and current row) as value,
-    count(d.value) over (order by g.__day rows between 6 preceding and current row) as __rows
-  from metric_revenue_7d__grid as g
-  left join metric_revenue_7d__daily as d
-    on g.__day = d.__day
+    grid.__day,
+    sum(daily.value) over (order by grid.__day rows between 6 preceding and current row) as value,
+    count(daily.value) over (order by grid.__day rows between 6 preceding and current row) as __rows
+  from metric_revenue_7d__grid as grid
+  left join metric_revenue_7d__daily as daily
+    on grid.__day = daily.__day
 ), metric_revenue_7d__running as (
   select
     __day,

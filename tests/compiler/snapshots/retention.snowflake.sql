@@ -13,20 +13,20 @@ with metric_retention__active as (
   from metric_retention__active
 ), metric_retention as (
   select
-    p.metric_time__month,
-    cast(count(c.__entity) as double) / nullif(count(*), 0) as value
-  from metric_retention__previous as p
-  left join metric_retention__active as c
-    on p.metric_time__month is not distinct from c.metric_time__month
-    and p.__entity = c.__entity
+    previous.metric_time__month,
+    cast(count(active.__entity) as double) / nullif(count(*), 0) as value
+  from metric_retention__previous as previous
+  left join metric_retention__active as active
+    on previous.metric_time__month is not distinct from active.metric_time__month
+    and previous.__entity = active.__entity
   where
-    p.metric_time__month <= (
+    previous.metric_time__month <= (
       select
         max(metric_time__month)
       from metric_retention__active
     )
   group by
-    p.metric_time__month
+    previous.metric_time__month
 )
 select
   metric_time__month,

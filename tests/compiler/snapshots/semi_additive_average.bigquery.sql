@@ -15,13 +15,13 @@ with metric_avg_inventory__daily as (
     cast(date_trunc(__day, quarter) as date)
 ), metric_avg_inventory as (
   select
-    cast(date_trunc(d.__day, quarter) as date) as metric_time__quarter,
-    cast(sum(d.value) as float64) / max(n.__days) as value
-  from metric_avg_inventory__daily as d
-  inner join metric_avg_inventory__days as n
-    on cast(date_trunc(d.__day, quarter) as date) = n.__period
+    cast(date_trunc(daily.__day, quarter) as date) as metric_time__quarter,
+    cast(sum(daily.value) as float64) / max(day_counts.__days) as value
+  from metric_avg_inventory__daily as daily
+  inner join metric_avg_inventory__days as day_counts
+    on cast(date_trunc(daily.__day, quarter) as date) = day_counts.__period
   group by
-    cast(date_trunc(d.__day, quarter) as date)
+    cast(date_trunc(daily.__day, quarter) as date)
 )
 select
   metric_time__quarter,

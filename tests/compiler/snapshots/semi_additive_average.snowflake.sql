@@ -15,13 +15,13 @@ with metric_avg_inventory__daily as (
     cast(date_trunc('QUARTER', __day) as date)
 ), metric_avg_inventory as (
   select
-    cast(date_trunc('QUARTER', d.__day) as date) as metric_time__quarter,
-    cast(sum(d.value) as double) / max(n.__days) as value
-  from metric_avg_inventory__daily as d
-  inner join metric_avg_inventory__days as n
-    on cast(date_trunc('QUARTER', d.__day) as date) = n.__period
+    cast(date_trunc('QUARTER', daily.__day) as date) as metric_time__quarter,
+    cast(sum(daily.value) as double) / max(day_counts.__days) as value
+  from metric_avg_inventory__daily as daily
+  inner join metric_avg_inventory__days as day_counts
+    on cast(date_trunc('QUARTER', daily.__day) as date) = day_counts.__period
   group by
-    cast(date_trunc('QUARTER', d.__day) as date)
+    cast(date_trunc('QUARTER', daily.__day) as date)
 )
 select
   metric_time__quarter,

@@ -15,13 +15,13 @@ with metric_avg_inventory__daily as (
     cast(trunc(__day, 'QUARTER') as date)
 ), metric_avg_inventory as (
   select
-    cast(trunc(d.__day, 'QUARTER') as date) as metric_time__quarter,
-    cast(sum(d.value) as double) / max(n.__days) as value
-  from metric_avg_inventory__daily as d
-  inner join metric_avg_inventory__days as n
-    on cast(trunc(d.__day, 'QUARTER') as date) = n.__period
+    cast(trunc(daily.__day, 'QUARTER') as date) as metric_time__quarter,
+    cast(sum(daily.value) as double) / max(day_counts.__days) as value
+  from metric_avg_inventory__daily as daily
+  inner join metric_avg_inventory__days as day_counts
+    on cast(trunc(daily.__day, 'QUARTER') as date) = day_counts.__period
   group by
-    cast(trunc(d.__day, 'QUARTER') as date)
+    cast(trunc(daily.__day, 'QUARTER') as date)
 )
 select
   metric_time__quarter,
