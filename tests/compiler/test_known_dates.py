@@ -69,7 +69,7 @@ def test_columns_declared_as_dates_are_not_cast(tmp_path, relation, declared):
     assert "base.sold_on >= cast({{ kpiflow_window_start_value }} as date)" in rollup
     assert "time_spine.date_day as __day" in files["kpi__revenue_ytd"]
     query = to_sql(build_query(load_graph(project), DAILY, relation))
-    assert "cast(base.sold_on as date)" not in query and "cast(s.date_day as date)" not in query
+    assert "cast(base.sold_on as date)" not in query and "cast(spine.date_day as date)" not in query
     balances = to_sql(build_query(load_graph(project), BALANCES, relation))
     assert "base.snapshot_date as __day" in balances and "cast(base.snapshot_date as date)" not in balances
 
@@ -83,7 +83,7 @@ def test_columns_not_declared_as_dates_keep_their_cast(tmp_path, relation, decla
     assert "cast(base.sold_on as date) >= cast({{ kpiflow_window_start_value }} as date)" in files["rollup__sales"]
     assert "cast(time_spine.date_day as date) as __day" in files["kpi__revenue_ytd"]
     query = to_sql(build_query(load_graph(project), DAILY, relation))
-    assert "cast(base.sold_on as date)" in query and "cast(s.date_day as date)" in query
+    assert "cast(base.sold_on as date)" in query and "cast(spine.date_day as date)" in query
 
 
 def _built(project: Path, out: Path, relation, fixture_sql: str) -> dict[str, list[tuple]]:
