@@ -6,7 +6,7 @@ real names and aggregations against real types, before any SQL runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpiflow.config import GENERATED_FOLDER
@@ -39,6 +39,13 @@ class DbtModel:
     name: str
     schema: str
     columns: dict[str, str]  # column name -> declared data_type ('' when undeclared)
+    file: Path | None = field(default=None, compare=False)  # the YAML file documenting it, for error messages
+    column_lines: dict[str, int] = field(default_factory=dict, compare=False)  # column name -> its line there
+
+    def declared_at(self, column: str) -> str:
+        """`file:line` where `column` is documented (the file alone when its line is unknown), for messages."""
+        line = self.column_lines.get(column)
+        return f"{self.file}:{line}" if line is not None else str(self.file or f"the YAML of dbt model {self.name}")
 
     def is_numeric(self, column: str) -> bool | None:
         """True/False when the type is declared, None when unknown."""
@@ -70,16 +77,22 @@ def load_dbt_models(project_dir: Path) -> dict[str, DbtModel]:
         if folder == GENERATED_FOLDER:
             continue
         try:
-            doc = load_located(yml).data
+            located = load_located(yml)
         except YamlSyntaxError as exc:
             raise UserInputError(f"{exc} (a dbt model YAML file the compiler reads)") from None
-        for model in doc.get("models") or []:
+        for index, model in enumerate(located.data.get("models") or []):
             config = model.get("config") or {}
             schema = config.get("schema") or schemas.get(folder, "main")
-            columns = {
-                str(col["name"]): str(col.get("data_type") or "")
-                for col in model.get("columns") or []
+            documented = [
+                (position, col)
+                for position, col in enumerate(model.get("columns") or [])
                 if isinstance(col, dict) and "name" in col
+            ]
+            columns = {str(col["name"]): str(col.get("data_type") or "") for _, col in documented}
+            lines = {
+                str(col["name"]): located.lines[path]
+                for position, col in documented
+                if (path := ("models", index, "columns", position)) in located.lines
             }
-            found[model["name"]] = DbtModel(model["name"], schema, columns)
+            found[model["name"]] = DbtModel(model["name"], schema, columns, yml, lines)
     return found

@@ -4,16 +4,21 @@ A time dimension may be a TIMESTAMP, so the compiler casts it to DATE to take it
 is a DATE says nothing, and a data engineer reading the generated model takes it for a mistake (issue 16). The
 compiler knows a column's type only from the dbt model YAML the user edits (`columns: - {name, data_type: date}`),
 never from the warehouse: a column declared with another type, or with none, keeps its cast. A known DATE is marked
-with sqlglot's type annotation (`Expression.type`), which copies keep and `sqlbuild.cast` reads.
+with sqlglot's type annotation (`Expression.type`), which copies keep and `sqlbuild.cast` reads. Since the
+declaration is trusted, `kpiflow run` checks the built columns it names (`declared_date_columns`,
+orchestration/declared_dates.py): a TIMESTAMP with times of day declared a DATE fails the run.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlglot import exp
 
-from kpiflow.compiler.dbt_models import DbtModel
+from kpiflow.compiler.dbt_models import TIME_SPINE_COLUMN, DbtModel
+from kpiflow.compiler.expressions import qualified
+from kpiflow.compiler.graph import SemanticGraph
 from kpiflow.compiler.sqltypes import DATE
 
 E = TypeVar("E", bound=exp.Expression)
@@ -35,3 +40,27 @@ def typed_by(expression: E, model: DbtModel | None) -> E:
     if isinstance(expression, exp.Column) and declared_date(model, expression.name):
         return known_date(expression)
     return expression
+
+
+@dataclass(frozen=True)
+class DeclaredDate:
+    """A column of a dbt model that the compiler reads uncast, because the model's YAML declares it a DATE."""
+
+    model: DbtModel
+    column: str
+
+
+def declared_date_columns(graph: SemanticGraph) -> tuple[DeclaredDate, ...]:
+    """Every column the compiler reads as a declared DATE: a semantic model's time dimension that is a plain column
+    (a balance's non_additive dimension is one of them) and the time spine's day, each once, by model and column."""
+    found = {
+        (model.dbt_model.name, column.name): DeclaredDate(model.dbt_model, column.name)
+        for model in graph.models.values()
+        for dim in model.spec.dimensions
+        if dim.type == "time"
+        and isinstance(column := typed_by(qualified(dim.expr or dim.name, "t"), model.dbt_model), exp.Column)
+        and column.type is not None
+    }
+    if declared_date(graph.time_spine, TIME_SPINE_COLUMN) and graph.time_spine is not None:
+        found[(graph.time_spine.name, TIME_SPINE_COLUMN)] = DeclaredDate(graph.time_spine, TIME_SPINE_COLUMN)
+    return tuple(found[key] for key in sorted(found))

@@ -155,7 +155,10 @@ def compile_metrics(ctx: RunContext) -> CompileSummary:
 
 def build_models(ctx: RunContext) -> DbtBuildSummary:
     """dbt build, incremental from the window start when the warehouse's record allows (see incremental.py). The
-    input gate ran just before, so staging tests that restate its checks are left out (quality/restated.py)."""
+    input gate ran just before, so staging tests that restate its checks are left out (quality/restated.py). Columns
+    the compiler reads as declared DATEs are then checked to hold days (declared_dates.py)."""
+    from kpiflow.orchestration.declared_dates import check_declared_dates
+
     settings = build_settings(ctx.settings)  # the project the compile stage compiled
     plan = plan_build(
         settings,
@@ -174,6 +177,7 @@ def build_models(ctx: RunContext) -> DbtBuildSummary:
         exclude=f"tag:{RESTATED_TAG}",
         warehouse=warehouse,
     )
+    check_declared_dates(ctx.settings, warehouse, plan.window_start)  # before the build is recorded or published
     record_build(warehouse, ctx.run_date, plan, run_id=ctx.run_id)
     return replace(summary, mode=plan.headline())
 
