@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
 import shutil
 from collections.abc import Callable
 from datetime import date
@@ -176,15 +177,19 @@ def test_real_run_fails_when_a_declared_date_holds_times_of_day(
 ) -> None:
     """The demo's int_store_traffic built with traffic_date at 09:00: `kpiflow run` fails and publishes no marts."""
     settings = demo_in_project_copy(date(2025, 11, 1), date(2025, 12, 31), scale=0.02)
-    model = settings.project_dir / "models" / "intermediate" / "int_store_traffic.sql"
+    project = Settings.from_env().project_dir  # the copy (settings.project_dir is the repository's)
+    assert project != settings.project_dir
+    model = project / "models" / "intermediate" / "int_store_traffic.sql"
     text = model.read_text(encoding="utf-8")
     assert "    traffic_date,\n" in text
     model.write_text(text.replace("    traffic_date,\n", "    traffic_date + interval 9 hour as traffic_date,\n"))
 
     done = kpiflow_cli("run", "--date", "2025-12-31", "--json", "--quiet", stages=Stages())
     assert done.returncode == 1, done.stdout[-3000:]
-    output = done.stdout + done.stderr
-    assert "intermediate.int_store_traffic.traffic_date, declared data_type: date at " in output
-    assert "_intermediate.yml:102" in output
-    assert "09:00:00" in output and "declare data_type: timestamp" in output
-    assert not settings.marts_path.exists()
+    result = json.loads(done.stdout)
+    assert (result["status"], result["failed_stage"]) == ("failed", "build")
+    error = result["error"]
+    assert "intermediate.int_store_traffic.traffic_date, declared data_type: date at " in error
+    assert f"{project / 'models' / 'intermediate' / '_intermediate.yml'}:102" in error
+    assert " 09:00:00)" in error and FIX[1:] in error, error
+    assert not settings.marts_path.exists()  # nothing published
