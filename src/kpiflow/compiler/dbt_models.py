@@ -40,7 +40,7 @@ class DbtModel:
     schema: str
     columns: dict[str, str]  # column name -> declared data_type ('' when undeclared)
     file: Path | None = field(default=None, compare=False)  # the YAML file documenting it, for error messages
-    column_lines: dict[str, int] = field(default_factory=dict, compare=False)  # column name -> its line there
+    column_lines: dict[str, int | None] = field(default_factory=dict, compare=False)  # column -> its type's line
 
     def declared_at(self, column: str) -> str:
         """`file:line` where `column` is documented (the file alone when its line is unknown), for messages."""
@@ -89,10 +89,9 @@ def load_dbt_models(project_dir: Path) -> dict[str, DbtModel]:
                 if isinstance(col, dict) and "name" in col
             ]
             columns = {str(col["name"]): str(col.get("data_type") or "") for _, col in documented}
-            lines = {
-                str(col["name"]): located.lines[path]
+            lines = {  # of the column's data_type, else of its entry
+                str(col["name"]): located.line_of(("models", index, "columns", position, "data_type"))
                 for position, col in documented
-                if (path := ("models", index, "columns", position)) in located.lines
             }
             found[model["name"]] = DbtModel(model["name"], schema, columns, yml, lines)
     return found

@@ -53,14 +53,13 @@ class DeclaredDate:
 def declared_date_columns(graph: SemanticGraph) -> tuple[DeclaredDate, ...]:
     """Every column the compiler reads as a declared DATE: a semantic model's time dimension that is a plain column
     (a balance's non_additive dimension is one of them) and the time spine's day, each once, by model and column."""
-    found = {
-        (model.dbt_model.name, column.name): DeclaredDate(model.dbt_model, column.name)
-        for model in graph.models.values()
-        for dim in model.spec.dimensions
-        if dim.type == "time"
-        and isinstance(column := typed_by(qualified(dim.expr or dim.name, "t"), model.dbt_model), exp.Column)
-        and column.type is not None
-    }
-    if declared_date(graph.time_spine, TIME_SPINE_COLUMN) and graph.time_spine is not None:
-        found[(graph.time_spine.name, TIME_SPINE_COLUMN)] = DeclaredDate(graph.time_spine, TIME_SPINE_COLUMN)
+    found: dict[tuple[str, str], DeclaredDate] = {}
+    for model in graph.models.values():
+        for dim in model.spec.dimensions:
+            column = qualified(dim.expr or dim.name, "t")  # an expression over columns is cast: not read as a DATE
+            if dim.type == "time" and isinstance(column, exp.Column) and declared_date(model.dbt_model, column.name):
+                found[(model.dbt_model.name, column.name)] = DeclaredDate(model.dbt_model, column.name)
+    spine = graph.time_spine
+    if spine is not None and declared_date(spine, TIME_SPINE_COLUMN):
+        found[(spine.name, TIME_SPINE_COLUMN)] = DeclaredDate(spine, TIME_SPINE_COLUMN)
     return tuple(found[key] for key in sorted(found))
