@@ -34,15 +34,16 @@ from pathlib import Path
 import duckdb
 from node_times import node_family
 
-GENERATED_FOLDER = "models/generated/"
-GENERATED_PATH = GENERATED_FOLDER.rstrip("/")  # as a dbt selector
-RESTATED_TAG = "restates_input_gate"  # left out of every kpiflow build (the gate has just checked the same rows)
+from kpiflow.config import GENERATED_FOLDER
+from kpiflow.quality.restated import RESTATED_TAG  # left out of every kpiflow build, so out of these too
+
+GENERATED_PATH = f"models/{GENERATED_FOLDER}"  # as a dbt selector; the manifest's paths start with it + "/"
 
 
 def generated_nodes(manifest: dict) -> set[str]:
     """Unique ids of the generated models and of the tests that depend on one of them."""
     nodes = manifest["nodes"]
-    models = {uid for uid, node in nodes.items() if node.get("original_file_path", "").startswith(GENERATED_FOLDER)}
+    models = {uid for uid, node in nodes.items() if node.get("original_file_path", "").startswith(f"{GENERATED_PATH}/")}
     tests = {
         uid
         for uid, node in nodes.items()

@@ -56,10 +56,11 @@ def declared_date_columns(graph: SemanticGraph) -> tuple[DeclaredDate, ...]:
     found: dict[tuple[str, str], DeclaredDate] = {}
     for model in graph.models.values():
         for dim in model.spec.dimensions:
-            column = qualified(dim.expr or dim.name, "t")  # an expression over columns is cast: not read as a DATE
-            if dim.type == "time" and isinstance(column, exp.Column) and declared_date(model.dbt_model, column.name):
+            # as resolve.dimension_expr reads it: an expression over columns is not marked, so it keeps its cast
+            column = typed_by(qualified(dim.expr or dim.name, "t"), model.dbt_model)
+            if dim.type == "time" and column.type == DATE and model.dbt_model is not None:
                 found[(model.dbt_model.name, column.name)] = DeclaredDate(model.dbt_model, column.name)
     spine = graph.time_spine
-    if spine is not None and declared_date(spine, TIME_SPINE_COLUMN):
+    if spine is not None and typed_by(exp.column(TIME_SPINE_COLUMN), spine).type == DATE:  # as spine_day reads it
         found[(spine.name, TIME_SPINE_COLUMN)] = DeclaredDate(spine, TIME_SPINE_COLUMN)
     return tuple(found[key] for key in sorted(found))
