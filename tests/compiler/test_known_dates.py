@@ -11,28 +11,19 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from compiler_tables import FIXTURE_SQL, PROJECT, sales_at_times_of_day
 
 from kpiflow.compiler.dbt_writer import generate
 from kpiflow.compiler.plan import QueryRequest
 from kpiflow.compiler.sqltext import build_query, to_sql
 from kpiflow.compiler.validate import load_graph
 
-from .conftest import FIXTURE_SQL, PROJECT
 from .test_combined_models import BUILD_ORDER, EARLIEST, SCHEMA, _runnable
 
 MODELS_YAML = Path("models") / "intermediate" / "_models.yml"
 SOLD_ON = "{name: sold_on, data_type: date}"
 SPINE_DAY = "{name: date_day, data_type: date}"
 # The same sales at times of day: late in the evening (a day boundary away) and just after midnight.
-TIMES_OF_DAY = """
-create or replace table intermediate.int_sales as
-  select * replace (
-    cast(sold_on as timestamp)
-      + case when line_id in ('l1', 'l4', 'l6') then interval '23 hours 59 minutes' else interval '15 minutes' end
-      as sold_on
-  )
-  from intermediate.int_sales;
-"""
 BALANCES = QueryRequest(("inventory_value", "avg_inventory"), ("metric_time__month",))
 DAILY = QueryRequest(("revenue", "revenue_7d", "order_count"), ("metric_time__day", "store__region"))
 
@@ -107,7 +98,9 @@ def test_timestamp_time_column_groups_by_its_day(tmp_path, relation):
     """Sales at times of day, declared TIMESTAMP, give the rows the same sales on DATEs give: the same days (DATE
     values, not timestamps) in the rollups, the same KPI rows at every grain, the same daily query."""
     dates = _built(PROJECT, tmp_path / "dates", relation, FIXTURE_SQL)
-    times = _built(_project(tmp_path, sold_on="timestamp"), tmp_path / "times", relation, FIXTURE_SQL + TIMES_OF_DAY)
+    times = _built(
+        _project(tmp_path, sold_on="timestamp"), tmp_path / "times", relation, FIXTURE_SQL + sales_at_times_of_day()
+    )
     assert sorted(times) == sorted(dates) and "rollup__sales" in dates and "kpi__revenue_ytd" in dates
     assert len(dates["query"]) > 10
     for name, want in dates.items():

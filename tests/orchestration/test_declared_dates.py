@@ -9,7 +9,6 @@ stand-in stages whose build ends with the real check; the slow one runs the real
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import shutil
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from compiler_tables import FIXTURE_SQL, PROJECT, sales_at_times_of_day
 from orchestration_helpers import RUN_DATE, CliResult, Warehouse, read_flow_run_record
 from orchestration_standins import Stages, build
 
@@ -30,40 +30,15 @@ from kpiflow.orchestration.declared_dates import check_declared_dates
 from kpiflow.orchestration.pipeline import RunContext
 from kpiflow.warehouse import warehouse_for
 
-COMPILER_PROJECT = Path(__file__).resolve().parents[1] / "compiler" / "project"
 MODELS_YAML = Path("models") / "intermediate" / "_models.yml"
 FIX = "declare data_type: timestamp (kpiflow compile then casts it to its day) or build the column as a DATE"
-
-
-def _fixture_sql() -> str:
-    """The compiler tests' tables (tests/compiler/conftest.py), loaded from its file: tests/ is no package."""
-    spec = importlib.util.spec_from_file_location("compiler_fixture", COMPILER_PROJECT.parent / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.FIXTURE_SQL
-
-
-def _times_of_day(until: date | None = None) -> str:
-    """int_sales.sold_on as timestamps: 23:59 on three lines, 00:15 on the others (rows from `until` on stay days)."""
-    keep = f"sold_on >= date '{until}'" if until else "false"
-    return f"""
-    create or replace table intermediate.int_sales as
-      select * replace (
-        case when {keep} then cast(sold_on as timestamp)
-             else cast(sold_on as timestamp)
-               + case when line_id in ('l1', 'l4', 'l6') then interval '23 hours 59 minutes'
-                      else interval '15 minutes' end end as sold_on
-      )
-      from intermediate.int_sales;
-    """
 
 
 @pytest.fixture
 def built(tmp_path: Path) -> Settings:
     """The compiler's test project (a copy) and a DuckDB warehouse holding its built tables, all declared DATEs days."""
     project = tmp_path / "project"
-    shutil.copytree(COMPILER_PROJECT, project)
+    shutil.copytree(PROJECT, project)
     settings = Settings(
         project_dir=project,
         warehouse_path=tmp_path / "warehouse" / "kpiflow.duckdb",
@@ -72,7 +47,7 @@ def built(tmp_path: Path) -> Settings:
     )
     settings.warehouse_path.parent.mkdir(parents=True)
     with duckdb.connect(str(settings.warehouse_path)) as con:
-        con.execute(_fixture_sql())
+        con.execute(FIXTURE_SQL)
     return settings
 
 
@@ -82,7 +57,7 @@ def _run_sql(settings: Settings, sql: str) -> None:
 
 
 def test_the_declared_dates_are_the_columns_compile_reads_uncast() -> None:
-    graph = load_graph(COMPILER_PROJECT)
+    graph = load_graph(PROJECT)
     found = [(d.model.name, d.column) for d in declared_date_columns(graph)]
     # int_inventory.snapshot_date is the balance's non_additive time dimension
     assert found == [
@@ -90,8 +65,8 @@ def test_the_declared_dates_are_the_columns_compile_reads_uncast() -> None:
         ("int_sales", "sold_on"),
         ("metricflow_time_spine", "date_day"),
     ]
-    sold_on = load_dbt_models(COMPILER_PROJECT)["int_sales"].declared_at("sold_on")
-    assert sold_on == f"{COMPILER_PROJECT / MODELS_YAML}:9"
+    sold_on = load_dbt_models(PROJECT)["int_sales"].declared_at("sold_on")
+    assert sold_on == f"{PROJECT / MODELS_YAML}:9"
 
 
 def test_columns_holding_days_pass(built: Settings) -> None:
@@ -102,7 +77,7 @@ def test_columns_holding_days_pass(built: Settings) -> None:
 
 
 def test_timestamps_with_times_of_day_fail_naming_the_column_its_declaration_and_a_value(built: Settings) -> None:
-    _run_sql(built, _times_of_day())
+    _run_sql(built, sales_at_times_of_day())
     with pytest.raises(RunFailed) as failed:
         check_declared_dates(built, warehouse_for(built), None)
     message = str(failed.value)
@@ -114,7 +89,7 @@ def test_timestamps_with_times_of_day_fail_naming_the_column_its_declaration_and
 
 
 def test_an_incremental_run_checks_its_window_only(built: Settings) -> None:
-    _run_sql(built, _times_of_day(until=date(2025, 2, 14)))  # before the window: times of day; from it on: days
+    _run_sql(built, sales_at_times_of_day(until=date(2025, 2, 14)))  # before the window: times of day; from it on: days
     assert check_declared_dates(built, warehouse_for(built), date(2025, 2, 14)) == 3
     one_from_window = r"holds 1 value\(s\) from 2025-01-07 on that are not days \(e\.g\. 2025-01-07 23:59"
     with pytest.raises(RunFailed, match=one_from_window):
@@ -142,12 +117,12 @@ def test_the_flow_fails_in_the_build_and_publishes_nothing(
     from kpiflow.orchestration.pipeline import RunOptions
 
     project = tmp_path / "compiler-project"
-    shutil.copytree(COMPILER_PROJECT, project)
+    shutil.copytree(PROJECT, project)
     monkeypatch.setenv("KPIFLOW_PROJECT_DIR", str(project))
 
     def build_then_check(ctx: RunContext, extra_sql: str = "") -> object:
         summary = build(ctx)
-        _run_sql(ctx.settings, f"drop schema if exists intermediate cascade; {_fixture_sql()} {extra_sql}")
+        _run_sql(ctx.settings, f"drop schema if exists intermediate cascade; {FIXTURE_SQL} {extra_sql}")
         check_declared_dates(ctx.settings, warehouse_for(ctx.settings), None)
         return summary
 
@@ -158,7 +133,7 @@ def test_the_flow_fails_in_the_build_and_publishes_nothing(
 
     assert run("").is_completed()
     before, before_bytes = warehouse.published(), warehouse.published_bytes()
-    state = run(_times_of_day())
+    state = run(sales_at_times_of_day())
     assert state.is_failed()
     assert "intermediate.int_sales.sold_on, declared data_type: date" in str(state.message) + repr(
         state.result(raise_on_failure=False)
@@ -172,7 +147,7 @@ def test_the_flow_fails_in_the_build_and_publishes_nothing(
 
 @pytest.mark.slow  # a full dbt build of the demo: a minute or two
 @pytest.mark.usefixtures("prefect_api")
-def test_real_run_fails_when_a_declared_date_holds_times_of_day(
+def test_real_run_fails_when_a_declared_date_holdssales_at_times_of_day(
     kpiflow_cli: Callable[..., CliResult], demo_in_project_copy: Callable[..., Settings]
 ) -> None:
     """The demo's int_store_traffic built with traffic_date at 09:00: `kpiflow run` fails and publishes no marts."""
