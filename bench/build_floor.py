@@ -15,7 +15,11 @@ attached to them. This reads a `bench/compare_builds.py --keep DIR` folder: each
 `--measure` then builds it: per side, on a copy of the kept warehouse, `dbt build` four times in turn (a full
 rebuild and an incremental one from the last night's window, each with every node and without the generated models
 and their tests) and prints each one's wall time: the floor measured rather than bounded.
-Usage: .venv/bin/python bench/build_floor.py DIR [--threads 2] [--measure]
+`--own-work` splits a build's node time into the SQL the warehouse ran and dbt's own work per node (compiling,
+rendering the materialization, adapter calls: Python that no model's SQL can make cheaper): per side, on a copy of
+the kept warehouse, `dbt --debug build` of every node, full and incremental as above; each node's SQL seconds are
+the `SQL status: ... in X seconds` lines its statements log, the rest of its `execution_time` is dbt's own.
+Usage: .venv/bin/python bench/build_floor.py DIR [--threads 2] [--measure] [--own-work]
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -93,6 +98,60 @@ def report(folder: Path, threads: int) -> str:
 def measure(folder: Path) -> str:
     """Wall seconds of `dbt build` with and without the generated models, full and incremental, per side."""
     lines = ["| side | build | every node s | without generated models s | without / every |", "|---|---|---|---|---|"]
+    print("\n".join(lines), flush=True)
+    for side, build, extra, project, warehouse, scratch in builds(folder):
+        every = dbt_seconds(project, warehouse, scratch, extra, f"tag:{RESTATED_TAG}")
+        without = dbt_seconds(project, warehouse, scratch, extra, f"tag:{RESTATED_TAG} path:{GENERATED_PATH}")
+        lines.append(f"| {side} | {build} | {every:.1f} | {without:.1f} | {without / every:.0%} |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
+def own_work(folder: Path) -> str:
+    """Per side and build: the generated and the hand-written nodes' thread-seconds, SQL seconds and dbt's own."""
+    lines = [
+        "| side | build | wall s (debug log) | nodes | node thread-s | SQL s | dbt's own s | own s per node | "
+        "generated: nodes | thread-s | SQL s | dbt's own s | own s per node |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    print("\n".join(lines), flush=True)
+    for side, build, extra, project, warehouse, scratch in builds(folder):
+        shutil.rmtree(scratch / "logs", ignore_errors=True)  # dbt appends to its log: one build's lines only
+        wall = dbt_seconds(project, warehouse, scratch, extra, f"tag:{RESTATED_TAG}", debug=True)
+        results = json.loads((scratch / "target" / "run_results.json").read_text())
+        generated = generated_nodes(json.loads((scratch / "target" / "manifest.json").read_text()))
+        sql = sql_seconds((scratch / "logs" / "dbt.log").read_text(errors="replace"))
+        every = results["results"]
+        cells = []
+        for nodes in (every, [result for result in every if result["unique_id"] in generated]):
+            node_s = sum(float(result.get("execution_time") or 0.0) for result in nodes)
+            sql_s = sum(sql.get(result["unique_id"], 0.0) for result in nodes)
+            cells += [f"{len(nodes)}", f"{node_s:.1f}", f"{sql_s:.1f}", f"{node_s - sql_s:.1f}",
+                      f"{(node_s - sql_s) / max(len(nodes), 1):.3f}"]  # fmt: skip
+        lines.append(f"| {side} | {build} | {wall:.1f} | " + " | ".join(cells) + " |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
+STATEMENT_OF = re.compile(r"\[(?P<thread>[^\]]+)\]: On (?P<node>[\w.]+): ")
+SQL_STATUS = re.compile(r"\[(?P<thread>[^\]]+)\]: SQL status: .* in (?P<seconds>[\d.]+) seconds")
+
+
+def sql_seconds(debug_log: str) -> dict[str, float]:
+    """Seconds of the SQL each node ran, from dbt's debug log: a status line belongs to its thread's last statement."""
+    node_of_thread: dict[str, str] = {}
+    seconds: dict[str, float] = defaultdict(float)
+    for line in debug_log.splitlines():
+        if statement := STATEMENT_OF.search(line):
+            node_of_thread[statement["thread"]] = statement["node"]
+        elif (status := SQL_STATUS.search(line)) and status["thread"] in node_of_thread:
+            seconds[node_of_thread[status["thread"]]] += float(status["seconds"])
+    return seconds
+
+
+def builds(folder: Path):
+    """Per side: a copy of the kept warehouse, parsed once, then (side, build, dbt args, project, warehouse, scratch)
+    for a full rebuild and an incremental one from the last night's window."""
     for side in ("old", "new"):
         kept = folder / side / "warehouse" / "kpiflow.duckdb"
         with duckdb.connect(str(kept), read_only=True) as con:
@@ -103,11 +162,7 @@ def measure(folder: Path) -> str:
             project, scratch = folder / side / "project", Path(tmp)
             dbt_seconds(project, warehouse, scratch, [], "", command="parse")  # every build below reuses this parse
             for build, extra in (("full", ["--full-refresh"]), (f"incremental from {window}", window_vars(window))):
-                every = dbt_seconds(project, warehouse, scratch, extra, f"tag:{RESTATED_TAG}")
-                without = dbt_seconds(project, warehouse, scratch, extra, f"tag:{RESTATED_TAG} path:{GENERATED_PATH}")
-                lines.append(f"| {side} | {build} | {every:.1f} | {without:.1f} | {without / every:.0%} |")
-                print(lines[-1], flush=True)
-    return "\n".join(lines)
+                yield side, build, extra, project, warehouse, scratch
 
 
 def window_vars(window: object) -> list[str]:
@@ -115,11 +170,18 @@ def window_vars(window: object) -> list[str]:
 
 
 def dbt_seconds(
-    project: Path, warehouse: Path, scratch: Path, extra: list[str], exclude: str, command: str = "build"
+    project: Path,
+    warehouse: Path,
+    scratch: Path,
+    extra: list[str],
+    exclude: str,
+    command: str = "build",
+    debug: bool = False,
 ) -> float:
     """Wall seconds of one `dbt build` of `project` into `warehouse`, in dbt's own process."""
     command_line = [
-        str(Path(sys.executable).parent / "dbt"), command, "--project-dir", str(project),
+        str(Path(sys.executable).parent / "dbt"), *(["--debug"] if debug else []), command,
+        "--project-dir", str(project),
         "--profiles-dir", str(project / "profiles"), "--target-path", str(scratch / "target"),
         "--log-path", str(scratch / "logs"), *(["--exclude", exclude] if exclude else []), *extra,
     ]  # fmt: skip
@@ -140,11 +202,15 @@ def main() -> None:
     parser.add_argument("folder", type=Path, help="a compare_builds.py --keep folder")
     parser.add_argument("--threads", type=int, default=2, help="dbt threads of the runs (the profile's)")
     parser.add_argument("--measure", action="store_true", help="then build with and without the generated models")
+    parser.add_argument("--own-work", action="store_true", help="then split node time into SQL and dbt's own work")
     args = parser.parse_args()
     print(report(args.folder, args.threads))
     if args.measure:
         print()
-        measure(args.folder)
+        measure(args.folder)  # prints each row as it is measured
+    if args.own_work:
+        print()
+        own_work(args.folder)
 
 
 if __name__ == "__main__":
