@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -149,7 +150,7 @@ def sql_seconds(debug_log: str) -> dict[str, float]:
     return seconds
 
 
-def builds(folder: Path):
+def builds(folder: Path) -> Iterator[tuple[str, str, list[str], Path, Path, Path]]:
     """Per side: a copy of the kept warehouse, parsed once, then (side, build, dbt args, project, warehouse, scratch)
     for a full rebuild and an incremental one from the last night's window."""
     for side in ("old", "new"):
