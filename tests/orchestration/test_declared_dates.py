@@ -147,7 +147,7 @@ def test_the_flow_fails_in_the_build_and_publishes_nothing(
 
 @pytest.mark.slow  # a full dbt build of the demo: a minute or two
 @pytest.mark.usefixtures("prefect_api")
-def test_real_run_fails_when_a_declared_date_holdssales_at_times_of_day(
+def test_real_run_fails_when_a_declared_date_holds_sales_at_times_of_day(
     kpiflow_cli: Callable[..., CliResult], demo_in_project_copy: Callable[..., Settings]
 ) -> None:
     """The demo's int_store_traffic built with traffic_date at 09:00: `kpiflow run` fails and publishes no marts."""
